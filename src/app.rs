@@ -1,0 +1,87 @@
+//! Wiring: starts the watch loops, the Booth follower and the listeners for a connected client,
+//! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
+//! cluster or for the simulated one: the same code path either way.
+
+use crate::booth::{BoothError, BoothHandle};
+use crate::cluster::watch::{watch_nodes, watch_pods};
+use crate::cluster::{ClusterState, PodScope, WatchRestarts};
+use crate::config::AppArgs;
+use crate::web::{AppState, private_router};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Why the app could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot listen on {addr} ({var}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        var: &'static str,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Booth(#[from] BoothError),
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Binds a listener, naming the setting when the address is taken or not ours.
+pub async fn bind(addr: SocketAddr, var: &'static str) -> Result<tokio::net::TcpListener, AppError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind { addr, var, source })
+}
+
+/// Runs the booth on `client` until `shutdown` fires.
+pub async fn serve(client: kube::Client, args: AppArgs, shutdown: CancellationToken) -> Result<(), AppError> {
+    let listener = bind(args.listen_addr, "LISTEN_ADDR").await?;
+    let cluster = ClusterState::new();
+    let restarts = Arc::new(WatchRestarts::default());
+    let scope = PodScope {
+        namespace: Some(args.namespace.clone()),
+        ..PodScope::default()
+    };
+    let watches = [
+        tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
+        tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
+    ];
+    let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name).await?;
+    let state = AppState {
+        cluster,
+        booth,
+        restarts,
+    };
+    tracing::info!(addr = %args.listen_addr, namespace = %args.namespace, "serving the booth");
+    let result = axum::serve(listener, private_router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .map_err(AppError::Serve);
+    for watch in watches {
+        watch.abort();
+    }
+    result
+}
+
+/// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    token
+}

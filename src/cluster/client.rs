@@ -1,0 +1,76 @@
+//! Connecting to the Kubernetes API: from `KUBECONFIG`, the in-cluster service account, or a
+//! plain URL (the simulated API of `demo` and the tests), and checking up front that it answers.
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use std::path::Path;
+use std::time::Duration;
+
+/// Why no client could be made, worded for the operator reading the one line `run` prints.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot read the kubeconfig {path}: {source}")]
+    Kubeconfig {
+        path: String,
+        source: kube::config::KubeconfigError,
+    },
+    #[error("no Kubernetes configuration found: set KUBECONFIG (--kubeconfig) or run inside a cluster ({0})")]
+    Infer(#[from] kube::config::InferConfigError),
+    #[error("invalid Kubernetes API URL {0:?}")]
+    InvalidUrl(String),
+    #[error("cannot build a Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+    #[error("the Kubernetes API at {url} did not answer within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("the Kubernetes API at {url} is not reachable: {source}")]
+    Unreachable { url: String, source: kube::Error },
+}
+
+/// Loads the configuration: an explicit kubeconfig file, else what kube-rs infers
+/// (`KUBECONFIG`, `~/.kube/config`, the in-cluster service account).
+pub async fn load_config(kubeconfig: Option<&Path>) -> Result<Config, ConnectError> {
+    match kubeconfig {
+        Some(path) => {
+            let display = path.display().to_string();
+            let file = Kubeconfig::read_from(path).map_err(|source| ConnectError::Kubeconfig {
+                path: display.clone(),
+                source,
+            })?;
+            Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+                .await
+                .map_err(|source| ConnectError::Kubeconfig { path: display, source })
+        }
+        None => Ok(Config::infer().await?),
+    }
+}
+
+/// A client for a plain URL with no credentials (the simulated API).
+pub fn client_for_url(url: &str) -> Result<Client, ConnectError> {
+    let uri: axum::http::Uri = url.parse().map_err(|_| ConnectError::InvalidUrl(url.into()))?;
+    Client::try_from(Config::new(uri)).map_err(ConnectError::Client)
+}
+
+/// Makes a client and proves the API answers (`GET /version`) within `timeout`.
+pub async fn connect(config: Config, timeout: Duration) -> Result<Client, ConnectError> {
+    let url = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(ConnectError::Client)?;
+    check_reachable(&client, &url, timeout).await?;
+    Ok(client)
+}
+
+pub async fn check_reachable(client: &Client, url: &str, timeout: Duration) -> Result<(), ConnectError> {
+    match tokio::time::timeout(timeout, client.apiserver_version()).await {
+        Ok(Ok(version)) => {
+            tracing::info!(url, version = %version.git_version, "connected to the Kubernetes API");
+            Ok(())
+        }
+        Ok(Err(source)) => Err(ConnectError::Unreachable {
+            url: url.into(),
+            source,
+        }),
+        Err(_) => Err(ConnectError::Timeout {
+            url: url.into(),
+            seconds: timeout.as_secs(),
+        }),
+    }
+}

@@ -1,0 +1,15 @@
+//! The cluster as the booth sees it: the kube client, the one watch per resource for the whole
+//! process, the derived views of pods and nodes, and the fan-out of their changes.
+//!
+//! Everything that shows or acts on the cluster (web, LEDs, controllers) reads [`ClusterState`]
+//! rather than asking the API, so a thousand browsers cost the API server nothing. This module
+//! may call the Kubernetes API; it calls nothing else of the crate.
+
+pub mod client;
+pub mod state;
+pub mod views;
+pub mod watch;
+
+pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
+pub use views::{NodeStatus, NodeView, PodPhase, PodView};
+pub use watch::{PodScope, WatchRestarts};

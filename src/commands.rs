@@ -1,0 +1,65 @@
+//! The subcommands: what `conferenceli run`, `demo` and `crd` do, each returning the line to
+//! print when it fails.
+
+use crate::app;
+use crate::cluster::client;
+use crate::config::{CrdArgs, DemoArgs, RunArgs};
+use crate::sim::{SimCluster, SimConfig};
+use std::time::Duration;
+
+/// `conferenceli run`: a real cluster, checked before anything starts.
+pub async fn run(args: RunArgs) -> Result<(), String> {
+    let config = client::load_config(args.kubeconfig.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let kube = client::connect(config, Duration::from_secs(args.connect_timeout_seconds))
+        .await
+        .map_err(|e| e.to_string())?;
+    app::serve(kube, args.app, app::shutdown_on_signals())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
+pub async fn demo(args: DemoArgs) -> Result<(), String> {
+    let config = SimConfig {
+        pods: args.pods as usize,
+        nodes: args.nodes as usize,
+        namespace: args.app.namespace.clone(),
+        start_delay: Duration::from_millis(args.start_delay_ms),
+        start_jitter: Duration::from_millis(args.start_delay_ms * 3 / 4),
+        toleration: Duration::from_secs(args.toleration_seconds),
+        ..SimConfig::default()
+    };
+    let sim = SimCluster::start(config);
+    let listener = app::bind(args.sim_listen, "SIM_LISTEN")
+        .await
+        .map_err(|e| e.to_string())?;
+    let server = sim.serve(listener).map_err(|e| e.to_string())?;
+    tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
+    let kube = client::client_for_url(&server.url()).map_err(|e| e.to_string())?;
+    let result = app::serve(kube, args.app, app::shutdown_on_signals())
+        .await
+        .map_err(|e| e.to_string());
+    server.shutdown().await;
+    result
+}
+
+/// `conferenceli crd`: prints every CRD, or writes one file each.
+pub fn crd(args: CrdArgs) -> Result<(), String> {
+    match args.out_dir {
+        None => {
+            print!("{}", crate::crds::all_yaml());
+            Ok(())
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            for crd in crate::crds::all() {
+                let path = dir.join(crate::crds::file_name(&crd));
+                std::fs::write(&path, crate::crds::to_yaml(&crd))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            Ok(())
+        }
+    }
+}

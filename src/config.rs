@@ -1,0 +1,286 @@
+//! The command line and its settings. Every setting is a `--flag` and an environment variable;
+//! the variable names are the ones the Python apps used, so an existing booth's environment
+//! keeps working.
+//!
+//! A missing or malformed value stops start-up with exactly one line on stderr that names the
+//! variable (and its flag) and says what is expected; a secret's value is never echoed.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// conferenceli: a conference booth's Kubernetes show in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "conferenceli", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the booth against a real cluster (KUBECONFIG or the in-cluster service account).
+    Run(RunArgs),
+    /// Run the booth against an embedded simulated cluster: no cluster or hardware needed.
+    Demo(DemoArgs),
+    /// Print the CustomResourceDefinitions as YAML (crds/ is generated from this).
+    Crd(CrdArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors in the cluster.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log level or filter directives (`info`, `debug`, `info,kube=debug`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true, value_parser = parse_log_level)]
+    pub log_level: String,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+fn parse_log_level(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(value)
+        .map(|_| value.to_string())
+        .map_err(|e| format!("expected a level (error, warn, info, debug, trace) or filter directives: {e}"))
+}
+
+/// Settings shared by `run` and `demo`: what to watch and where to serve.
+#[derive(Debug, Clone, Args)]
+pub struct AppArgs {
+    /// Namespace of the pods the booth shows and the chaos button may delete.
+    #[arg(long = "namespace", env = "K8S_NAMESPACE", default_value = "demopod", value_parser = parse_namespace)]
+    pub namespace: String,
+    /// Namespace of this app's own resources (the Booth and the Leads).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "conferenceli", value_parser = parse_namespace)]
+    pub booth_namespace: String,
+    /// Name of the Booth resource holding the booth's settings and counters.
+    #[arg(long, env = "BOOTH_NAME", default_value = "booth", value_parser = parse_namespace)]
+    pub booth_name: String,
+    /// Address of the private listener (kiosk, staff, /chaos, /metrics).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080", value_parser = parse_socket_addr)]
+    pub listen_addr: SocketAddr,
+    /// This pod's name (downward API): the chaos button never deletes it.
+    #[arg(long, env = "POD_NAME")]
+    pub pod_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// Kubeconfig file; without it, ~/.kube/config or the in-cluster service account.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// How long to wait for the Kubernetes API to answer at start-up.
+    #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout_seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// Address of the simulated Kubernetes API (plain HTTP; `kubectl --server http://...`).
+    #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
+    pub sim_listen: SocketAddr,
+    /// Pods of the simulated StatefulSet `critical-prod`.
+    #[arg(long, env = "DEMO_PODS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub pods: u32,
+    /// Nodes of the simulated cluster (the first is the booth Pi, the others PicoCluster nodes).
+    #[arg(long, env = "DEMO_NODES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub nodes: u32,
+    /// Milliseconds from Pending to Running for a recreated pod (plus up to 75 % jitter).
+    #[arg(long, env = "DEMO_START_DELAY_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub start_delay_ms: u64,
+    /// Seconds a NotReady node keeps its pods before they are evicted.
+    #[arg(long, env = "DEMO_TOLERATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub toleration_seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CrdArgs {
+    /// Write one file per CRD into this directory instead of printing them.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+}
+
+fn parse_socket_addr(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| "expected an address and port such as 0.0.0.0:8080".to_string())
+}
+
+/// Namespaces and object names: lowercase RFC 1123 labels.
+fn parse_namespace(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err("expected a lowercase name of letters, digits and '-' (at most 63 characters)".into())
+    }
+}
+
+/// Variables whose values must never be printed, even when they are malformed.
+fn is_secret(env: &str) -> bool {
+    ["PASSWORD", "SECRET", "API_KEY", "TOKEN"]
+        .iter()
+        .any(|word| env.contains(word))
+}
+
+/// Finds the argument a clap error is about, by its `--long` flag, in any subcommand.
+fn find_arg(command: &clap::Command, flag: &str) -> Option<clap::Arg> {
+    let long = flag.split_whitespace().next()?.trim_start_matches("--");
+    command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .cloned()
+        .or_else(|| command.get_subcommands().find_map(|sub| find_arg(sub, flag)))
+}
+
+fn context_string(error: &clap::Error, kind: ContextKind) -> Option<String> {
+    match error.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => Some(v.join(", ")),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Says a command-line error in one line naming the environment variable.
+pub fn one_line_error(error: &clap::Error) -> String {
+    let command = Cli::command();
+    let described = |flag: &str| match find_arg(&command, flag) {
+        Some(arg) => match arg.get_env() {
+            Some(env) => (
+                format!("{} (--{})", env.to_string_lossy(), arg.get_long().unwrap_or_default()),
+                Some(env.to_string_lossy().to_string()),
+            ),
+            None => (format!("--{}", arg.get_long().unwrap_or_default()), None),
+        },
+        None => (flag.to_string(), None),
+    };
+    match error.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let flag = context_string(error, ContextKind::InvalidArg).unwrap_or_default();
+            let (name, env) = described(&flag);
+            let value = context_string(error, ContextKind::InvalidValue).unwrap_or_default();
+            let shown = if env.as_deref().is_some_and(is_secret) {
+                "(value hidden)".to_string()
+            } else {
+                format!("{value:?}")
+            };
+            let expected = match (error.get(ContextKind::ValidValue), std::error::Error::source(error)) {
+                (Some(valid), _) => format!("expected one of: {valid}"),
+                (None, Some(source)) => source.to_string(),
+                (None, None) => "invalid value".to_string(),
+            };
+            format!("conferenceli: invalid {name} {shown}: {expected}")
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let missing = context_string(error, ContextKind::InvalidArg).unwrap_or_default();
+            let names: Vec<String> = missing.split(", ").map(|flag| described(flag).0).collect();
+            format!("conferenceli: missing {}: it must be set", names.join(", "))
+        }
+        _ => {
+            let rendered = error.to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line");
+            format!("conferenceli: {}", first.trim_start_matches("error: "))
+        }
+    }
+}
+
+/// Parses the command line and environment, or exits: help and version print as usual, any
+/// other problem prints one line and exits with status 2.
+pub fn parse_or_exit() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            error.exit()
+        }
+        Err(error) => {
+            eprintln!("{}", one_line_error(&error));
+            std::process::exit(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_for(args: &[&str]) -> String {
+        one_line_error(&Cli::try_parse_from(args).expect_err("should be refused"))
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable_in_one_line() {
+        let line = error_for(&["conferenceli", "demo", "--listen-addr", "nonsense"]);
+        assert_eq!(
+            line,
+            r#"conferenceli: invalid LISTEN_ADDR (--listen-addr) "nonsense": expected an address and port such as 0.0.0.0:8080"#
+        );
+        let line = error_for(&["conferenceli", "demo", "--pods=lots"]);
+        assert!(line.contains("DEMO_PODS (--pods)"), "{line}");
+        let line = error_for(&["conferenceli", "--log-format", "xml", "demo"]);
+        assert!(
+            line.contains("LOG_FORMAT (--log-format)") && line.contains("text, json"),
+            "{line}"
+        );
+        let line = error_for(&["conferenceli", "run", "--namespace", "Bad_NS"]);
+        assert!(
+            line.starts_with("conferenceli: invalid K8S_NAMESPACE (--namespace)"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn secrets_are_never_echoed() {
+        assert!(is_secret("ODOO_PASSWORD") && is_secret("CHAOS_WEBHOOK_SECRET") && is_secret("ODOO_API_KEY"));
+        assert!(!is_secret("LISTEN_ADDR"));
+    }
+
+    #[test]
+    fn every_flag_with_a_value_has_an_environment_variable() {
+        fn check(command: &clap::Command) {
+            for arg in command.get_arguments() {
+                let takes_value = arg.get_action().takes_values();
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version" | "out_dir");
+                if takes_value && !builtin {
+                    assert!(
+                        arg.get_env().is_some(),
+                        "--{} has no environment variable",
+                        arg.get_id()
+                    );
+                }
+            }
+            command.get_subcommands().for_each(check);
+        }
+        check(&Cli::command());
+    }
+}

@@ -1,0 +1,25 @@
+//! This project's CustomResourceDefinitions, as `conferenceli crd` prints them and `crds/` holds
+//! them (a test keeps the two equal). The simulated API serves the same definitions.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+/// Every CRD of the project, in the order they are printed.
+pub fn all() -> Vec<CustomResourceDefinition> {
+    vec![crate::booth::Booth::crd()]
+}
+
+/// The file name a CRD has in `crds/`: `<plural>.<group>.yaml`.
+pub fn file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("unnamed"))
+}
+
+/// One CRD as a YAML document.
+pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
+    serde_norway::to_string(crd).expect("a CRD serialises to YAML")
+}
+
+/// Every CRD as one multi-document YAML stream.
+pub fn all_yaml() -> String {
+    all().iter().map(|crd| format!("---\n{}", to_yaml(crd))).collect()
+}

@@ -1,0 +1,35 @@
+//! The `conferenceli` binary: parses settings, starts logging, runs the subcommand.
+
+use conferenceli::config::{self, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = config::parse_or_exit();
+    conferenceli::telemetry::init(&cli.log);
+    let result = match cli.command {
+        Command::Crd(args) => conferenceli::commands::crd(args),
+        command => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("conferenceli: cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(async move {
+                match command {
+                    Command::Run(args) => conferenceli::commands::run(args).await,
+                    Command::Demo(args) => conferenceli::commands::demo(args).await,
+                    Command::Crd(_) => unreachable!("handled above"),
+                }
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("conferenceli: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

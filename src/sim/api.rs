@@ -1,0 +1,527 @@
+//! The HTTP face of the simulated API: Kubernetes paths, verbs, query parameters, content types
+//! and the newline-delimited JSON watch stream, mapped onto the [`Store`].
+//!
+//! Requests are parsed here into a [`Target`] and a verb; everything the API decides about
+//! objects lives in the store. Besides the Kubernetes paths, `/sim/...` offers the simulation's
+//! own controls and statistics.
+
+use super::SimShared;
+use super::resources::ResourceDef;
+use super::selectors::{FieldSelector, LabelSelector, Selectors};
+use super::store::{ApiError, EventType, ListPage, Part, PatchKind, Store, WatchFilter, WatchRecord};
+use super::table::table;
+use super::workload::NodeHealth;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Answers the API's way: a JSON body with the right status code.
+fn json_response(code: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = code;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn value_response(code: StatusCode, value: &Value) -> Response {
+    json_response(code, serde_json::to_vec(value).unwrap_or_default())
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        value_response(code, &self.to_status())
+    }
+}
+
+/// The resource a request is about.
+struct Target {
+    def: Arc<ResourceDef>,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+/// Query parameters, percent-decoded.
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn from_uri(uri: &Uri) -> Result<Self, ApiError> {
+        let query = uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(Params)
+            .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("true" | "1"))
+    }
+
+    fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, ApiError> {
+        self.get(key)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}")))
+            })
+            .transpose()
+    }
+
+    fn selectors(&self) -> Result<Selectors, ApiError> {
+        let labels = LabelSelector::parse(self.get("labelSelector").unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("unable to parse labelSelector: {e}")))?;
+        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("unable to parse fieldSelector: {e}")))?;
+        Ok(Selectors { labels, fields })
+    }
+}
+
+/// Whether the client asked for server-side printing (`kubectl get`).
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("as=Table"))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+}
+
+/// Resolves `segments` after `/api/v1` or `/apis/<group>/<version>`.
+fn resolve(shared: &SimShared, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
+    let registry = &shared.store.registry;
+    let not_found = || ApiError::path_not_found(&format!("/{}", rest.join("/")));
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, plural, tail @ ..] if registry.find(group, version, plural).is_some() => {
+            (Some(ns.to_string()), {
+                let mut r = vec![*plural];
+                r.extend_from_slice(tail);
+                r
+            })
+        }
+        other => (None, other.to_vec()),
+    };
+    let (plural, name, subresource) = match rest.as_slice() {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some(name.to_string()), None),
+        [plural, name, sub] => (*plural, Some(name.to_string()), Some(sub.to_string())),
+        _ => return Err(not_found()),
+    };
+    let def = registry.find(group, version, plural).ok_or_else(not_found)?;
+    if namespace.is_some() && !def.namespaced {
+        return Err(not_found());
+    }
+    if let Some(sub) = &subresource
+        && !(sub == "status" && def.has_status)
+    {
+        return Err(not_found());
+    }
+    Ok(Target {
+        def,
+        namespace,
+        name,
+        subresource,
+    })
+}
+
+/// The single entry point: every request to the simulated API comes through here.
+pub async fn handle(
+    State(shared): State<Arc<SimShared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let result = match segments.as_slice() {
+        [] => Ok(value_response(
+            StatusCode::OK,
+            &json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version", "/sim/stats"]}),
+        )),
+        ["version"] => Ok(value_response(StatusCode::OK, &version())),
+        ["healthz" | "livez" | "readyz"] => Ok((StatusCode::OK, "ok").into_response()),
+        ["sim", rest @ ..] => sim_control(&shared, &method, rest),
+        ["api"] => Ok(value_response(StatusCode::OK, &shared.store.registry.core_versions())),
+        ["api", "v1"] => Ok(value_response(
+            StatusCode::OK,
+            &shared.store.registry.resource_list("", "v1").unwrap_or_default(),
+        )),
+        ["apis"] => Ok(value_response(StatusCode::OK, &shared.store.registry.group_list())),
+        ["apis", group] => shared
+            .store
+            .registry
+            .group(group)
+            .map(|g| value_response(StatusCode::OK, &g))
+            .ok_or_else(|| ApiError::path_not_found(&path)),
+        ["apis", group, version] => shared
+            .store
+            .registry
+            .resource_list(group, version)
+            .map(|l| value_response(StatusCode::OK, &l))
+            .ok_or_else(|| ApiError::path_not_found(&path)),
+        ["api", "v1", rest @ ..] => resource_request(&shared, "", "v1", rest, &method, &uri, &headers, &body),
+        ["apis", group, version, rest @ ..] => {
+            resource_request(&shared, group, version, rest, &method, &uri, &headers, &body)
+        }
+        _ => Err(ApiError::path_not_found(&path)),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn version() -> Value {
+    json!({"major": "1", "minor": "33", "gitVersion": "v1.33.5+conferenceli-sim", "gitCommit": "0000000000000000000000000000000000000000",
+           "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24.0", "compiler": "gc", "platform": "linux/arm64"})
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resource_request(
+    shared: &Arc<SimShared>,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let target = resolve(shared, group, version, rest)?;
+    let params = Params::from_uri(uri)?;
+    let store = &shared.store;
+    let def = target.def.clone();
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let part = if target.subresource.is_some() {
+        Part::Status
+    } else {
+        Part::Main
+    };
+    let resource = def.qualified_name();
+    let count = |verb: &str| shared.stats.count(verb, &resource);
+    match (method, &target.name) {
+        (&Method::GET, None) if params.flag("watch") => {
+            count("watch");
+            watch(shared, &target, &params, wants_table(headers))
+        }
+        (&Method::GET, None) => {
+            count("list");
+            let selectors = params.selectors()?;
+            let page = store.list(
+                &def,
+                target.namespace.as_deref(),
+                &selectors,
+                params.number("limit")?,
+                params.get("continue"),
+            )?;
+            Ok(list_response(
+                &def,
+                page,
+                wants_table(headers),
+                params.get("includeObject") == Some("Object"),
+            ))
+        }
+        (&Method::GET, Some(name)) => {
+            count("get");
+            let object = store.get(&def, &namespace, name)?;
+            if wants_table(headers) {
+                let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+                return Ok(value_response(
+                    StatusCode::OK,
+                    &table(
+                        &def.kind,
+                        &[&object],
+                        &rv,
+                        params.get("includeObject") == Some("Object"),
+                        true,
+                    ),
+                ));
+            }
+            Ok(value_response(StatusCode::OK, &object))
+        }
+        (&Method::POST, None) => {
+            count("create");
+            if def.namespaced && target.namespace.is_none() {
+                return Err(ApiError::method_not_allowed(format!(
+                    "{} are namespaced: create them under /namespaces/<namespace>/",
+                    def.plural
+                )));
+            }
+            let created = store.create(&def, &namespace, parse_body(body)?)?;
+            Ok(value_response(StatusCode::CREATED, &created))
+        }
+        (&Method::PUT, Some(name)) => {
+            count("update");
+            let replaced = store.replace(&def, &namespace, name, parse_body(body)?, part)?;
+            Ok(value_response(StatusCode::OK, &replaced))
+        }
+        (&Method::PATCH, Some(name)) => {
+            count("patch");
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let kind = match content_type.split(';').next().unwrap_or("").trim() {
+                "application/merge-patch+json" | "application/strategic-merge-patch+json" => PatchKind::Merge,
+                "application/json-patch+json" => PatchKind::Json,
+                "application/apply-patch+yaml" | "application/apply-patch+json" => PatchKind::Apply,
+                other => return Err(ApiError::unsupported_media_type(other)),
+            };
+            let patch = if kind == PatchKind::Apply {
+                serde_norway::from_slice(body)
+                    .map_err(|e| ApiError::bad_request(format!("the apply patch is not valid YAML or JSON: {e}")))?
+            } else {
+                parse_body(body)?
+            };
+            let patched = store.patch(&def, &namespace, name, kind, patch, part)?;
+            Ok(value_response(StatusCode::OK, &patched))
+        }
+        (&Method::DELETE, Some(name)) if part == Part::Main => {
+            count("delete");
+            let options: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
+            let grace = match params.number::<i64>("gracePeriodSeconds")? {
+                Some(g) => Some(g),
+                None => options["gracePeriodSeconds"].as_i64(),
+            };
+            let uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
+            let rv = options
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str);
+            let object = store.delete(&def, &namespace, name, grace, uid, rv)?;
+            Ok(value_response(StatusCode::OK, &object))
+        }
+        _ => Err(ApiError::method_not_allowed(format!(
+            "{method} is not supported on {}",
+            uri.path()
+        ))),
+    }
+}
+
+fn list_response(def: &ResourceDef, page: ListPage, as_table: bool, include_object: bool) -> Response {
+    let rv = page.resource_version.to_string();
+    if as_table {
+        let objects: Vec<&Value> = page.items.iter().map(|o| o.as_ref()).collect();
+        let mut t = table(&def.kind, &objects, &rv, include_object, true);
+        if let Some(token) = &page.continue_token {
+            t["metadata"]["continue"] = json!(token);
+        }
+        return value_response(StatusCode::OK, &t);
+    }
+    let mut metadata = json!({"resourceVersion": rv});
+    if let Some(token) = &page.continue_token {
+        metadata["continue"] = json!(token);
+        metadata["remainingItemCount"] = json!(page.remaining);
+    }
+    // Written item by item: a list of 10,000 pods is never copied into one big Value.
+    let mut out = Vec::with_capacity(256 + page.items.len() * 2048);
+    out.extend_from_slice(
+        format!(
+            r#"{{"kind":"{}List","apiVersion":"{}","metadata":"#,
+            def.kind,
+            def.api_version()
+        )
+        .as_bytes(),
+    );
+    let _ = serde_json::to_writer(&mut out, &metadata);
+    out.extend_from_slice(br#","items":["#);
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, item.as_ref());
+    }
+    out.extend_from_slice(b"]}");
+    json_response(StatusCode::OK, out)
+}
+
+/// Everything one watch stream needs to produce its next line.
+struct WatchStream {
+    def: Arc<ResourceDef>,
+    filter: WatchFilter,
+    initial: std::vec::IntoIter<(EventType, Arc<Value>)>,
+    initial_end_bookmark: bool,
+    live: broadcast::Receiver<Arc<WatchRecord>>,
+    last_rv: u64,
+    sent_rv: u64,
+    bookmarks: bool,
+    bookmark_timer: tokio::time::Interval,
+    deadline: tokio::time::Instant,
+    as_table: bool,
+    columns_sent: bool,
+    stop: tokio_util::sync::CancellationToken,
+    _open: super::WatchGuard,
+}
+
+impl WatchStream {
+    fn line(&mut self, event: &str, object: &Value) -> Bytes {
+        let object = if self.as_table && event != "BOOKMARK" {
+            let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+            let t = table(&self.def.kind, &[object], &rv, false, !self.columns_sent);
+            self.columns_sent = true;
+            t
+        } else {
+            object.clone()
+        };
+        let mut line = serde_json::to_vec(&json!({"type": event, "object": object})).unwrap_or_default();
+        line.push(b'\n');
+        Bytes::from(line)
+    }
+
+    fn bookmark(&mut self, initial_events_end: bool) -> Bytes {
+        self.sent_rv = self.last_rv;
+        let mut metadata = json!({"resourceVersion": self.last_rv.to_string()});
+        if initial_events_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let object = json!({"kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": metadata});
+        self.line("BOOKMARK", &object)
+    }
+
+    /// The next line of the stream, or `None` when the watch ends.
+    async fn next_line(&mut self) -> Option<Bytes> {
+        if let Some((event, object)) = self.initial.next() {
+            self.last_rv = self.last_rv.max(Store::object_rv(&object).unwrap_or(0));
+            self.sent_rv = self.last_rv;
+            return Some(self.line(event.as_str(), &object));
+        }
+        if self.initial_end_bookmark {
+            self.initial_end_bookmark = false;
+            return Some(self.bookmark(true));
+        }
+        loop {
+            tokio::select! {
+                record = self.live.recv() => match record {
+                    Ok(record) => {
+                        self.last_rv = record.rv;
+                        if let Some(event) = self.filter.event_for(&record) {
+                            self.sent_rv = record.rv;
+                            return Some(self.line(event.as_str(), &record.object));
+                        }
+                    }
+                    // A watcher that cannot keep up is cut off; it resumes from its last version.
+                    Err(_) => return None,
+                },
+                _ = self.bookmark_timer.tick(), if self.bookmarks => {
+                    if self.last_rv > self.sent_rv {
+                        return Some(self.bookmark(false));
+                    }
+                }
+                _ = tokio::time::sleep_until(self.deadline) => return None,
+                _ = self.stop.cancelled() => return None,
+            }
+        }
+    }
+}
+
+fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bool) -> Result<Response, ApiError> {
+    let mut selectors = params.selectors()?;
+    if let Some(name) = &target.name {
+        selectors.fields.0.push(super::selectors::FieldRequirement {
+            field: "metadata.name".into(),
+            value: name.clone(),
+            negated: false,
+        });
+    }
+    let filter = WatchFilter {
+        resource: target.def.qualified_name(),
+        namespace: target.namespace.clone(),
+        selectors,
+    };
+    let send_initial = params.flag("sendInitialEvents");
+    let from: Option<u64> = if send_initial {
+        None
+    } else {
+        params.number("resourceVersion")?
+    };
+    let start = match shared.store.watch(&filter, &target.def, from) {
+        Ok(start) => start,
+        // The real API answers a too-old version inside the stream, as an ERROR event.
+        Err(error) if error.code == 410 => {
+            let mut line =
+                serde_json::to_vec(&json!({"type": "ERROR", "object": error.to_status()})).unwrap_or_default();
+            line.push(b'\n');
+            return Ok(json_response(StatusCode::OK, line));
+        }
+        Err(error) => return Err(error),
+    };
+    let timeout = params.number::<u64>("timeoutSeconds")?.unwrap_or(1800);
+    let interval = shared.bookmark_interval;
+    let mut stream = WatchStream {
+        def: target.def.clone(),
+        filter,
+        initial: start.initial.into_iter(),
+        initial_end_bookmark: send_initial,
+        live: start.live,
+        last_rv: from.unwrap_or(0).max(start.start_rv),
+        sent_rv: from.unwrap_or(0),
+        bookmarks: params.flag("allowWatchBookmarks"),
+        bookmark_timer: tokio::time::interval_at(tokio::time::Instant::now() + interval, interval),
+        deadline: tokio::time::Instant::now() + Duration::from_secs(timeout),
+        as_table,
+        columns_sent: false,
+        stop: shared.stop.clone(),
+        _open: super::WatchGuard::open(shared.stats.clone(), target.def.qualified_name()),
+    };
+    // The initial events of a fresh watch come before the stream's own version.
+    if from.is_none_or(|rv| rv == 0) {
+        stream.last_rv = start.start_rv;
+        stream.sent_rv = 0;
+    }
+    let body = futures::stream::unfold(stream, |mut s| async move {
+        s.next_line()
+            .await
+            .map(|line| (Ok::<_, std::convert::Infallible>(line), s))
+    });
+    let mut response = Response::new(Body::from_stream(body.boxed()));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    Ok(response)
+}
+
+/// `/sim/...`: statistics and the simulation's own controls.
+fn sim_control(shared: &Arc<SimShared>, method: &Method, rest: &[&str]) -> Result<Response, ApiError> {
+    match (method, rest) {
+        (&Method::GET, ["stats"]) => Ok(value_response(StatusCode::OK, &shared.stats.to_json())),
+        (&Method::POST, ["compact"]) => {
+            shared.store.compact();
+            Ok(value_response(
+                StatusCode::OK,
+                &json!({"message": "history compacted", "resourceVersion": shared.store.resource_version().to_string()}),
+            ))
+        }
+        (&Method::POST, ["nodes", name, health]) => {
+            let health: NodeHealth = serde_json::from_value(json!(health)).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "unknown node health {health:?}: use ready, not-ready or unreachable"
+                ))
+            })?;
+            if shared.workload.set_node_health(name, health) {
+                Ok(value_response(
+                    StatusCode::OK,
+                    &json!({"message": format!("node {name} is now {health:?}")}),
+                ))
+            } else {
+                Err(ApiError::path_not_found(&format!("/sim/nodes/{name}")))
+            }
+        }
+        _ => Err(ApiError::path_not_found(&format!("/sim/{}", rest.join("/")))),
+    }
+}

@@ -1,0 +1,234 @@
+//! The simulated Kubernetes API server used by `conferenceli demo` and by the test suite.
+//!
+//! It speaks the real wire format over HTTP (discovery, JSON objects, `Status` errors, chunked
+//! watch streams, resource versions, selectors, paging, patches, graceful deletion), so the app
+//! talks to it through the same kube-rs client it uses against K3s, and a stock `kubectl` works
+//! against it too. Parts:
+//!
+//! - [`store`]: objects, resource versions, watch history and API semantics;
+//! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
+//! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
+//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form.
+//!
+//! It may call nothing else of the crate but the CRD definitions it serves.
+
+pub mod api;
+pub mod resources;
+pub mod selectors;
+pub mod store;
+pub mod table;
+pub mod workload;
+
+pub use workload::{NodeHealth, SimConfig};
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use workload::Workload;
+
+/// Request counts per verb and resource, and open watches per resource (`GET /sim/stats`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
+    watches: Mutex<BTreeMap<String, i64>>,
+}
+
+impl Stats {
+    fn count(&self, verb: &str, resource: &str) {
+        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *requests
+            .entry(verb.into())
+            .or_default()
+            .entry(resource.into())
+            .or_default() += 1;
+    }
+
+    /// Watches open now on `resource` (`pods`, `nodes`, `booths.conferenceli.dev`).
+    pub fn open_watches(&self, resource: &str) -> i64 {
+        self.watches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(resource)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests served so far with `verb` on `resource`.
+    pub fn requests(&self, verb: &str, resource: &str) -> u64 {
+        let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        requests.get(verb).and_then(|r| r.get(resource)).copied().unwrap_or(0)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let watches = self.watches.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        serde_json::json!({"openWatches": watches, "requests": requests})
+    }
+}
+
+/// Counts a watch as open for as long as it lives.
+pub struct WatchGuard {
+    stats: Arc<Stats>,
+    resource: String,
+}
+
+impl WatchGuard {
+    fn open(stats: Arc<Stats>, resource: String) -> Self {
+        *stats
+            .watches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(resource.clone())
+            .or_default() += 1;
+        Self { stats, resource }
+    }
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        *self
+            .stats
+            .watches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(self.resource.clone())
+            .or_default() -= 1;
+    }
+}
+
+/// What the HTTP handlers share.
+pub struct SimShared {
+    pub store: Arc<Store>,
+    pub workload: Arc<Workload>,
+    pub stats: Arc<Stats>,
+    bookmark_interval: Duration,
+    /// Fires when the serving listener stops, ending its watch streams.
+    stop: CancellationToken,
+}
+
+/// A simulated cluster: its state outlives any one HTTP server, so tests can stop the server and
+/// start another on the same address ("the API server restarted") with the objects intact.
+pub struct SimCluster {
+    pub store: Arc<Store>,
+    pub workload: Arc<Workload>,
+    pub stats: Arc<Stats>,
+    config: SimConfig,
+    controllers: CancellationToken,
+}
+
+impl SimCluster {
+    /// Builds the cluster (nodes, pods, this project's CRDs) and starts its controllers.
+    pub fn start(config: SimConfig) -> Arc<Self> {
+        let store = Arc::new(Store::new(config.history_limit));
+        let crds = store
+            .registry
+            .find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            .expect("built in");
+        for crd in crate::crds::all() {
+            let value = serde_json::to_value(&crd).expect("CRDs serialise");
+            store
+                .create(&crds, "", value)
+                .expect("a fresh store accepts the project's CRDs");
+        }
+        let workload = Arc::new(Workload::new(store.clone(), config.clone()));
+        workload.seed();
+        let controllers = CancellationToken::new();
+        tokio::spawn(workload.clone().run(controllers.clone()));
+        Arc::new(Self {
+            store,
+            workload,
+            stats: Arc::new(Stats::default()),
+            config,
+            controllers,
+        })
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Serves the API on `listener` until the returned server is shut down.
+    pub fn serve(self: &Arc<Self>, listener: TcpListener) -> std::io::Result<SimServer> {
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let shared = Arc::new(SimShared {
+            store: self.store.clone(),
+            workload: self.workload.clone(),
+            stats: self.stats.clone(),
+            bookmark_interval: self.config.bookmark_interval,
+            stop: stop.clone(),
+        });
+        let app = axum::Router::new().fallback(api::handle).with_state(shared);
+        let task = tokio::spawn(accept_loop(listener, app, stop.clone()));
+        Ok(SimServer { addr, stop, task })
+    }
+
+    /// Sets a node's health (also `POST /sim/nodes/<name>/<ready|not-ready|unreachable>`).
+    pub fn set_node_health(&self, name: &str, health: NodeHealth) -> bool {
+        self.workload.set_node_health(name, health)
+    }
+}
+
+impl Drop for SimCluster {
+    fn drop(&mut self) {
+        self.controllers.cancel();
+    }
+}
+
+/// A running HTTP server of the simulated API.
+pub struct SimServer {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops listening and drops every open connection and watch at once, like a crashed server.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Accepts connections until `stop`; each connection is dropped mid-flight when `stop` fires.
+async fn accept_loop(listener: TcpListener, app: axum::Router, stop: CancellationToken) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    loop {
+        let (socket, _) = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "simulated API: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = socket.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(socket), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = stop.cancelled() => {}
+            }
+        });
+    }
+}

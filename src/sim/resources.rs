@@ -1,0 +1,277 @@
+//! The resource types the simulated API serves, and the discovery documents that describe them.
+//!
+//! Storage in the simulated API is generic (every object is JSON); this registry is what tells a
+//! pod from a node: its group, version, plural, kind, scope and whether it has a `status`
+//! subresource. Core types are built in; custom resources come from `CustomResourceDefinition`s,
+//! both this project's own (registered at start) and any a client creates through the API.
+
+use serde_json::{Value, json};
+use std::sync::{Arc, RwLock};
+
+/// One served resource type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceDef {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+    pub has_status: bool,
+}
+
+impl ResourceDef {
+    fn new(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool, has_status: bool) -> Self {
+        Self {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            singular: kind.to_ascii_lowercase(),
+            namespaced,
+            short_names: Vec::new(),
+            has_status,
+        }
+    }
+
+    fn short(mut self, names: &[&str]) -> Self {
+        self.short_names = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// `v1` for the core group, `group/version` otherwise, as in an object's `apiVersion`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The name used in statistics and errors: `pods`, `booths.conferenceli.dev`.
+    pub fn qualified_name(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    fn api_resources(&self) -> Vec<Value> {
+        let verbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
+        let mut out = vec![json!({
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": verbs,
+            "shortNames": self.short_names,
+        })];
+        if self.has_status {
+            out.push(json!({
+                "name": format!("{}/status", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+        out
+    }
+
+    /// Reads the served versions of a `CustomResourceDefinition` object.
+    pub fn from_crd(crd: &Value) -> Vec<Self> {
+        let spec = &crd["spec"];
+        let group = spec["group"].as_str().unwrap_or_default();
+        let names = &spec["names"];
+        let kind = names["kind"].as_str().unwrap_or_default();
+        let plural = names["plural"].as_str().unwrap_or_default();
+        let namespaced = spec["scope"].as_str() != Some("Cluster");
+        let short: Vec<&str> = names["shortNames"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        spec["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["served"].as_bool().unwrap_or(true))
+            .map(|v| {
+                let has_status = v.pointer("/subresources/status").is_some();
+                let mut def = ResourceDef::new(
+                    group,
+                    v["name"].as_str().unwrap_or_default(),
+                    kind,
+                    plural,
+                    namespaced,
+                    has_status,
+                )
+                .short(&short);
+                if let Some(singular) = names["singular"].as_str() {
+                    def.singular = singular.into();
+                }
+                def
+            })
+            .filter(|d| !d.kind.is_empty() && !d.plural.is_empty() && !d.version.is_empty())
+            .collect()
+    }
+}
+
+/// The resource types served now; grows when a CRD is created.
+#[derive(Debug)]
+pub struct Registry {
+    defs: RwLock<Vec<Arc<ResourceDef>>>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        let builtin = [
+            ResourceDef::new("", "v1", "Pod", "pods", true, true).short(&["po"]),
+            ResourceDef::new("", "v1", "Node", "nodes", false, true).short(&["no"]),
+            ResourceDef::new("", "v1", "Namespace", "namespaces", false, true).short(&["ns"]),
+            ResourceDef::new("", "v1", "Event", "events", true, false).short(&["ev"]),
+            ResourceDef::new("", "v1", "Service", "services", true, true).short(&["svc"]),
+            ResourceDef::new("", "v1", "ConfigMap", "configmaps", true, false).short(&["cm"]),
+            ResourceDef::new("", "v1", "Secret", "secrets", true, false),
+            ResourceDef::new("", "v1", "ServiceAccount", "serviceaccounts", true, false).short(&["sa"]),
+            ResourceDef::new("events.k8s.io", "v1", "Event", "events", true, false).short(&["ev"]),
+            ResourceDef::new("apps", "v1", "StatefulSet", "statefulsets", true, true).short(&["sts"]),
+            ResourceDef::new("apps", "v1", "Deployment", "deployments", true, true).short(&["deploy"]),
+            ResourceDef::new("apps", "v1", "DaemonSet", "daemonsets", true, true).short(&["ds"]),
+            ResourceDef::new(
+                "apiextensions.k8s.io",
+                "v1",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+                false,
+                true,
+            )
+            .short(&["crd", "crds"]),
+        ];
+        Self {
+            defs: RwLock::new(builtin.into_iter().map(Arc::new).collect()),
+        }
+    }
+}
+
+impl Registry {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<ResourceDef>>> {
+        self.defs.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Finds the type served at `group/version/plural`.
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceDef>> {
+        self.read()
+            .iter()
+            .find(|d| d.group == group && d.version == version && d.plural == plural)
+            .cloned()
+    }
+
+    pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
+        self.read()
+            .iter()
+            .find(|d| d.api_version() == api_version && d.kind == kind)
+            .cloned()
+    }
+
+    /// Adds the types of a CRD (replacing earlier definitions of the same group/version/plural).
+    pub fn register_crd(&self, crd: &Value) {
+        let new_defs = ResourceDef::from_crd(crd);
+        let mut defs = self.defs.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for def in new_defs {
+            defs.retain(|d| !(d.group == def.group && d.version == def.version && d.plural == def.plural));
+            defs.push(Arc::new(def));
+        }
+    }
+
+    /// `GET /api`
+    pub fn core_versions(&self) -> Value {
+        json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
+    }
+
+    fn groups(&self) -> Vec<(String, Vec<String>)> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for def in self.read().iter().filter(|d| !d.group.is_empty()) {
+            match groups.iter_mut().find(|(g, _)| *g == def.group) {
+                Some((_, versions)) if !versions.contains(&def.version) => versions.push(def.version.clone()),
+                Some(_) => {}
+                None => groups.push((def.group.clone(), vec![def.version.clone()])),
+            }
+        }
+        groups
+    }
+
+    fn group_document(name: &str, versions: &[String]) -> Value {
+        let versions: Vec<Value> = versions
+            .iter()
+            .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+            .collect();
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": versions, "preferredVersion": versions[0]})
+    }
+
+    /// `GET /apis`
+    pub fn group_list(&self) -> Value {
+        let groups: Vec<Value> = self
+            .groups()
+            .iter()
+            .map(|(name, versions)| Self::group_document(name, versions))
+            .collect();
+        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+    }
+
+    /// `GET /apis/<group>`
+    pub fn group(&self, group: &str) -> Option<Value> {
+        self.groups()
+            .iter()
+            .find(|(name, _)| name == group)
+            .map(|(name, versions)| Self::group_document(name, versions))
+    }
+
+    /// `GET /api/v1` and `GET /apis/<group>/<version>`
+    pub fn resource_list(&self, group: &str, version: &str) -> Option<Value> {
+        let resources: Vec<Value> = self
+            .read()
+            .iter()
+            .filter(|d| d.group == group && d.version == version)
+            .flat_map(|d| d.api_resources())
+            .collect();
+        if resources.is_empty() {
+            return None;
+        }
+        let group_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        Some(
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crd_versions_become_served_resources() {
+        let crd = json!({"spec": {"group": "example.dev", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
+            "versions": [{"name": "v1", "served": true, "subresources": {"status": {}}}, {"name": "v0", "served": false}]}});
+        let registry = Registry::default();
+        registry.register_crd(&crd);
+        let def = registry.find("example.dev", "v1", "widgets").expect("registered");
+        assert!(def.has_status && def.namespaced);
+        assert!(registry.find("example.dev", "v0", "widgets").is_none());
+        let list = registry.resource_list("example.dev", "v1").unwrap();
+        assert_eq!(list["resources"][1]["name"], "widgets/status");
+        assert!(
+            registry.group_list()["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["name"] == "example.dev")
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Server-side printing: the `meta.k8s.io/v1` `Table` form that `kubectl get` asks for.
+//!
+//! kubectl requests `application/json;as=Table;v=v1;g=meta.k8s.io` and prints the columns the
+//! server chooses; these are the columns the real API server prints for pods and nodes (priority 1
+//! columns are the `-o wide` ones). Other types get NAME and AGE.
+
+use serde_json::{Value, json};
+
+fn column(name: &str, kind: &str, priority: u8, description: &str) -> Value {
+    let format = if name == "Name" { "name" } else { "" };
+    json!({"name": name, "type": kind, "format": format, "description": description, "priority": priority})
+}
+
+/// A duration in kubectl's short human form: `42s`, `5m3s`, `3h`, `2d4h`.
+pub fn human_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        s if s < 120 => format!("{s}s"),
+        s if s < 600 => format!("{}m{}s", s / 60, s % 60),
+        s if s < 3 * 3600 => format!("{}m", s / 60),
+        s if s < 8 * 3600 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+        s if s < 48 * 3600 => format!("{}h", s / 3600),
+        s if s < 8 * 86400 => format!("{}d{}h", s / 86400, (s % 86400) / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+fn age(object: &Value, now: jiff::Timestamp) -> String {
+    object["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|created| human_age(now.as_second() - created.as_second()))
+        .unwrap_or_else(|| "<unknown>".into())
+}
+
+fn columns(kind: &str) -> Vec<Value> {
+    match kind {
+        "Pod" => vec![
+            column("Name", "string", 0, "Name must be unique within a namespace."),
+            column(
+                "Ready",
+                "string",
+                0,
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            column(
+                "Status",
+                "string",
+                0,
+                "The aggregate status of the containers in this pod.",
+            ),
+            column(
+                "Restarts",
+                "integer",
+                0,
+                "The number of times the containers in this pod have been restarted.",
+            ),
+            column("Age", "string", 0, "Time since the object was created."),
+            column("IP", "string", 1, "IP address allocated to the pod."),
+            column("Node", "string", 1, "Name of the node where the pod is scheduled."),
+            column(
+                "Nominated Node",
+                "string",
+                1,
+                "Name of the node where the pod is nominated to run.",
+            ),
+            column("Readiness Gates", "string", 1, "Pod readiness gates."),
+        ],
+        "Node" => vec![
+            column("Name", "string", 0, "Name must be unique."),
+            column("Status", "string", 0, "The status of the node."),
+            column("Roles", "string", 0, "The roles of the node."),
+            column("Age", "string", 0, "Time since the object was created."),
+            column("Version", "string", 0, "Kubelet Version reported by the node."),
+            column("Internal-IP", "string", 1, "List of internal IPs."),
+            column("External-IP", "string", 1, "List of external IPs."),
+            column("OS-Image", "string", 1, "OS image reported by the node."),
+            column("Kernel-Version", "string", 1, "Kernel version reported by the node."),
+            column(
+                "Container-Runtime",
+                "string",
+                1,
+                "Container runtime and version reported by the node.",
+            ),
+        ],
+        _ => vec![
+            column("Name", "string", 0, "Name must be unique within a namespace."),
+            column("Age", "string", 0, "Time since the object was created."),
+        ],
+    }
+}
+
+fn pod_cells(pod: &Value, now: jiff::Timestamp) -> Vec<Value> {
+    let statuses = pod["status"]["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let containers = pod["spec"]["containers"]
+        .as_array()
+        .map_or(0, Vec::len)
+        .max(statuses.len());
+    let ready = statuses.iter().filter(|s| s["ready"].as_bool() == Some(true)).count();
+    let restarts: i64 = statuses.iter().filter_map(|s| s["restartCount"].as_i64()).sum();
+    let status = if pod["metadata"]["deletionTimestamp"].is_string() {
+        "Terminating".to_string()
+    } else {
+        pod["status"]["phase"].as_str().unwrap_or("Pending").to_string()
+    };
+    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).unwrap_or("<none>").to_string();
+    vec![
+        json!(pod["metadata"]["name"]),
+        json!(format!("{ready}/{containers}")),
+        json!(status),
+        json!(restarts),
+        json!(age(pod, now)),
+        json!(text(&pod["status"]["podIP"])),
+        json!(text(&pod["spec"]["nodeName"])),
+        json!("<none>"),
+        json!("<none>"),
+    ]
+}
+
+fn node_cells(node: &Value, now: jiff::Timestamp) -> Vec<Value> {
+    let ready = node["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .map(|c| c["status"].as_str().unwrap_or("Unknown").to_string());
+    let mut status = match ready.as_deref() {
+        Some("True") => "Ready".to_string(),
+        Some("False") => "NotReady".to_string(),
+        _ => "Unknown".to_string(),
+    };
+    if node["spec"]["unschedulable"].as_bool() == Some(true) {
+        status.push_str(",SchedulingDisabled");
+    }
+    let mut roles: Vec<String> = node["metadata"]["labels"]
+        .as_object()
+        .map(|labels| {
+            labels
+                .keys()
+                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    roles.sort();
+    let roles = if roles.is_empty() {
+        "<none>".to_string()
+    } else {
+        roles.join(",")
+    };
+    let address = |kind: &str| {
+        node["status"]["addresses"]
+            .as_array()
+            .and_then(|a| a.iter().find(|a| a["type"] == kind))
+            .and_then(|a| a["address"].as_str())
+            .unwrap_or("<none>")
+            .to_string()
+    };
+    let info = &node["status"]["nodeInfo"];
+    vec![
+        json!(node["metadata"]["name"]),
+        json!(status),
+        json!(roles),
+        json!(age(node, now)),
+        json!(info["kubeletVersion"]),
+        json!(address("InternalIP")),
+        json!(address("ExternalIP")),
+        json!(info["osImage"]),
+        json!(info["kernelVersion"]),
+        json!(info["containerRuntimeVersion"]),
+    ]
+}
+
+fn row(object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
+    let cells = match object["kind"].as_str() {
+        Some("Pod") => pod_cells(object, now),
+        Some("Node") => node_cells(object, now),
+        _ => vec![json!(object["metadata"]["name"]), json!(age(object, now))],
+    };
+    let embedded = if include_object {
+        object.clone()
+    } else {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
+    };
+    json!({"cells": cells, "object": embedded})
+}
+
+/// A `Table` of `objects`; `with_columns` is false for watch events after the first.
+pub fn table(
+    kind: &str,
+    objects: &[&Value],
+    resource_version: &str,
+    include_object: bool,
+    with_columns: bool,
+) -> Value {
+    let now = jiff::Timestamp::now();
+    let rows: Vec<Value> = objects.iter().map(|o| row(o, include_object, now)).collect();
+    let mut table = json!({
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "rows": rows,
+    });
+    if with_columns {
+        table["columnDefinitions"] = Value::Array(columns(kind));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(human_age(42), "42s");
+        assert_eq!(human_age(303), "5m3s");
+        assert_eq!(human_age(3 * 3600 + 60), "3h1m");
+        assert_eq!(human_age(50 * 3600), "2d2h");
+        assert_eq!(human_age(30 * 86400), "30d");
+    }
+
+    #[test]
+    fn pod_rows_show_readiness_and_terminating() {
+        let pod = json!({"kind": "Pod", "metadata": {"name": "p", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"containers": [{"name": "c"}], "nodeName": "n"},
+            "status": {"phase": "Running", "containerStatuses": [{"ready": true, "restartCount": 2}]}});
+        let t = table("Pod", &[&pod], "7", false, true);
+        assert_eq!(t["rows"][0]["cells"][1], "1/1");
+        assert_eq!(t["rows"][0]["cells"][2], "Terminating");
+        assert_eq!(t["rows"][0]["cells"][3], 2);
+        assert_eq!(t["rows"][0]["cells"][6], "n");
+        assert_eq!(
+            t["columnDefinitions"].as_array().unwrap().len(),
+            t["rows"][0]["cells"].as_array().unwrap().len()
+        );
+    }
+}

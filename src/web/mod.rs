@@ -1,0 +1,115 @@
+//! The HTTP side of the booth. The private listener (LAN only) serves the kiosk, the staff's
+//! tools, `/api/state` and the probes; everything it shows comes from [`ClusterState`] and the
+//! Booth, never from a request to the Kubernetes API per browser.
+//!
+//! This module may read the cluster state and the Booth; it owns no state of its own.
+
+mod pages;
+
+use crate::booth::BoothHandle;
+use crate::cluster::{ClusterState, NodeView, PodView, WatchRestarts};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What every handler of the private listener may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub cluster: ClusterState,
+    pub booth: BoothHandle,
+    pub restarts: Arc<WatchRestarts>,
+}
+
+/// The kiosk's display mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisplayMode {
+    Day,
+    Night,
+}
+
+/// `GET /api/state`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateResponse {
+    pub pods: Vec<PodView>,
+    pub nodes: Vec<NodeView>,
+    pub kill_count: u64,
+    pub mode: DisplayMode,
+}
+
+impl AppState {
+    pub fn mode(&self) -> DisplayMode {
+        if self.booth.night_mode() {
+            DisplayMode::Night
+        } else {
+            DisplayMode::Day
+        }
+    }
+}
+
+/// Routes of the private listener.
+pub fn private_router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/api/state", get(api_state))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
+    let snapshot = state.cluster.snapshot();
+    Json(StateResponse {
+        pods: snapshot.pods.clone(),
+        nodes: snapshot.nodes.clone(),
+        kill_count: state.booth.kill_count(),
+        mode: state.mode(),
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Readiness {
+    ready: bool,
+    checks: ReadinessChecks,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadinessChecks {
+    pods_watch: &'static str,
+    nodes_watch: &'static str,
+    booth: &'static str,
+    watch_restarts: u64,
+}
+
+fn synced(yes: bool) -> &'static str {
+    if yes { "synced" } else { "syncing" }
+}
+
+/// Ready once both watches have listed their resources and the Booth has been read.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    use std::sync::atomic::Ordering::Relaxed;
+    let checks = ReadinessChecks {
+        pods_watch: synced(state.cluster.pods_synced()),
+        nodes_watch: synced(state.cluster.nodes_synced()),
+        booth: synced(state.booth.synced()),
+        watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
+    };
+    let ready = state.cluster.is_synced() && state.booth.synced();
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(Readiness { ready, checks }))
+}
