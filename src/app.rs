@@ -2,7 +2,7 @@
 //! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
 //! cluster or for the simulated one: the same code path either way.
 
-use crate::booth::{BoothError, BoothHandle};
+use crate::booth::BoothHandle;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ClusterState, PodScope, WatchRestarts};
 use crate::config::AppArgs;
@@ -20,8 +20,6 @@ pub enum AppError {
         var: &'static str,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Booth(#[from] BoothError),
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -33,9 +31,14 @@ pub async fn bind(addr: SocketAddr, var: &'static str) -> Result<tokio::net::Tcp
         .map_err(|source| AppError::Bind { addr, var, source })
 }
 
-/// Runs the booth on `client` until `shutdown` fires.
-pub async fn serve(client: kube::Client, args: AppArgs, shutdown: CancellationToken) -> Result<(), AppError> {
-    let listener = bind(args.listen_addr, "LISTEN_ADDR").await?;
+/// Runs the booth on `client`, serving the private listener on `listener`, until `shutdown` fires.
+pub async fn serve(
+    client: kube::Client,
+    args: AppArgs,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let addr = listener.local_addr().map_err(AppError::Serve)?;
     let cluster = ClusterState::new();
     let restarts = Arc::new(WatchRestarts::default());
     let scope = PodScope {
@@ -46,13 +49,13 @@ pub async fn serve(client: kube::Client, args: AppArgs, shutdown: CancellationTo
         tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
         tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
     ];
-    let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name).await?;
+    let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name);
     let state = AppState {
         cluster,
         booth,
         restarts,
     };
-    tracing::info!(addr = %args.listen_addr, namespace = %args.namespace, "serving the booth");
+    tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

@@ -11,6 +11,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, CustomResource};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// The booth's settings, changed live from the control panel and `/config`.
@@ -45,7 +47,7 @@ pub struct BoothStatus {
 /// Errors of the Booth resource's upkeep.
 #[derive(Debug, thiserror::Error)]
 pub enum BoothError {
-    #[error("could not create the Booth {name:?} in namespace {namespace:?}: {source}")]
+    #[error("could not create the Booth {name:?} in namespace {namespace:?} (is crds/ applied?): {source}")]
     Create {
         name: String,
         namespace: String,
@@ -54,28 +56,37 @@ pub enum BoothError {
     },
 }
 
-/// The latest Booth object as the app sees it (`None` until the first watch event).
+/// The latest Booth object as the app sees it (`None` until it has been read once).
 #[derive(Clone)]
 pub struct BoothHandle {
     api: Api<Booth>,
     name: String,
     latest: watch::Receiver<Option<Booth>>,
+    problem: Arc<Mutex<Option<String>>>,
 }
 
 impl BoothHandle {
-    /// Creates the Booth if it does not exist yet, then follows it with one watch.
-    pub async fn start(client: Client, namespace: &str, name: &str) -> Result<Self, BoothError> {
+    /// Follows the Booth with one watch, creating it first if it does not exist. Runs in the
+    /// background and retries with backoff, so an API that is down at start-up delays
+    /// readiness, never the listeners.
+    pub fn start(client: Client, namespace: &str, name: &str) -> Self {
         let api: Api<Booth> = Api::namespaced(client, namespace);
-        ensure_exists(&api, namespace, name).await?;
         let (tx, latest) = watch::channel(None);
-        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-        let stream = watcher::watcher(api.clone(), config).default_backoff();
-        tokio::spawn(follow(stream, tx, api.clone(), namespace.to_string(), name.to_string()));
-        Ok(Self {
-            api,
+        let problem = Arc::new(Mutex::new(None));
+        let handle = Self {
+            api: api.clone(),
             name: name.into(),
             latest,
-        })
+            problem: problem.clone(),
+        };
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        tokio::spawn(async move {
+            ensure_exists_with_retry(&api, &namespace, &name, &problem).await;
+            let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+            let stream = watcher::watcher(api.clone(), config).default_backoff();
+            follow(stream, tx, api, namespace, name, problem).await;
+        });
+        handle
     }
 
     pub fn current(&self) -> Option<Booth> {
@@ -94,9 +105,14 @@ impl BoothHandle {
         self.latest.borrow().as_ref().is_some_and(|b| b.spec.night_mode)
     }
 
-    /// Whether the first state of the Booth has arrived.
+    /// Whether the Booth has been read at least once.
     pub fn synced(&self) -> bool {
         self.latest.borrow().is_some()
+    }
+
+    /// What stands in the way of reading the Booth, if anything (for `/readyz`).
+    pub fn problem(&self) -> Option<String> {
+        self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn api(&self) -> &Api<Booth> {
@@ -129,6 +145,29 @@ async fn ensure_exists(api: &Api<Booth>, namespace: &str, name: &str) -> Result<
     }
 }
 
+/// Retries creation with capped exponential backoff, logging once per distinct problem.
+async fn ensure_exists_with_retry(api: &Api<Booth>, namespace: &str, name: &str, problem: &Mutex<Option<String>>) {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match ensure_exists(api, namespace, name).await {
+            Ok(()) => {
+                *problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                return;
+            }
+            Err(error) => {
+                let message = error.to_string();
+                let mut current = problem.lock().unwrap_or_else(|p| p.into_inner());
+                if current.as_deref() != Some(message.as_str()) {
+                    tracing::warn!(%message, "Booth resource not available yet; retrying");
+                    *current = Some(message);
+                }
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
 /// Feeds the Booth's watch into `tx`; a deleted Booth is created again with default settings.
 async fn follow(
     stream: impl futures::Stream<Item = watcher::Result<watcher::Event<Booth>>> + Send,
@@ -136,6 +175,7 @@ async fn follow(
     api: Api<Booth>,
     namespace: String,
     name: String,
+    problem: Arc<Mutex<Option<String>>>,
 ) {
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
@@ -148,9 +188,7 @@ async fn follow(
                     booth = name,
                     "the Booth resource was deleted; creating it again with default settings"
                 );
-                if let Err(error) = ensure_exists(&api, &namespace, &name).await {
-                    tracing::error!(%error, "could not recreate the Booth resource");
-                }
+                ensure_exists_with_retry(&api, &namespace, &name, &problem).await;
             }
             Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
             Err(error) => tracing::warn!(%error, "Booth watch interrupted; resuming"),

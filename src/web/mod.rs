@@ -88,7 +88,7 @@ struct Readiness {
 struct ReadinessChecks {
     pods_watch: &'static str,
     nodes_watch: &'static str,
-    booth: &'static str,
+    booth: String,
     watch_restarts: u64,
 }
 
@@ -102,7 +102,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let checks = ReadinessChecks {
         pods_watch: synced(state.cluster.pods_synced()),
         nodes_watch: synced(state.cluster.nodes_synced()),
-        booth: synced(state.booth.synced()),
+        booth: match state.booth.problem() {
+            Some(problem) => problem,
+            None => synced(state.booth.synced()).to_string(),
+        },
         watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
     };
     let ready = state.cluster.is_synced() && state.booth.synced();

@@ -1,0 +1,201 @@
+//! The `conferenceli` binary as operators meet it: refusing bad settings in one line, failing
+//! clearly without a cluster, printing its CRDs, and `demo` coming up with no configuration.
+
+use crate::common::free_port;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_conferenceli");
+
+/// A child process that is killed when the test ends, however it ends.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `conferenceli demo` on free ports; returns the process, the app URL and the simulated API URL.
+pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
+    let (app, sim) = (free_port(), free_port());
+    let child = Command::new(BIN)
+        .args([
+            "demo",
+            "--listen-addr",
+            &format!("127.0.0.1:{app}"),
+            "--sim-listen",
+            &format!("127.0.0.1:{sim}"),
+        ])
+        .args(extra)
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    (
+        Running(child),
+        format!("http://127.0.0.1:{app}"),
+        format!("http://127.0.0.1:{sim}"),
+    )
+}
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("KUBECONFIG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run the binary")
+}
+
+fn stderr_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn malformed_environment_variables_stop_start_up_with_one_line_naming_them() {
+    let cases = [
+        ("LISTEN_ADDR", "nonsense", "demo"),
+        ("DEMO_PODS", "many", "demo"),
+        ("K8S_NAMESPACE", "Not_A_Namespace", "run"),
+        ("LOG_FORMAT", "xml", "demo"),
+        ("LOG_LEVEL", "info,[[[", "demo"),
+        ("CONNECT_TIMEOUT_SECONDS", "0", "run"),
+    ];
+    for (var, value, command) in cases {
+        let output = run_with_env(&[command], &[(var, value)]);
+        assert_eq!(output.status.code(), Some(2), "{var}={value}");
+        let lines = stderr_lines(&output);
+        assert_eq!(lines.len(), 1, "{var}: {lines:?}");
+        assert!(lines[0].contains(var), "{var} not named in {:?}", lines[0]);
+    }
+}
+
+#[test]
+fn run_without_a_reachable_cluster_fails_clearly_and_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    let port = free_port();
+    std::fs::write(&kubeconfig, format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
+    )).unwrap();
+    let started = Instant::now();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let output = run_with_env(
+        &["run", "--listen-addr", &listen, "--connect-timeout-seconds", "3"],
+        &[("KUBECONFIG", kubeconfig.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the Kubernetes API at http://127.0.0.1:{port}/ is not reachable"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+
+    let missing = run_with_env(
+        &["run", "--listen-addr", &listen],
+        &[("KUBECONFIG", "/nonexistent/kubeconfig")],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read the kubeconfig /nonexistent/kubeconfig"));
+}
+
+#[test]
+fn crds_directory_matches_what_the_binary_prints() {
+    let output = run_with_env(&["crd"], &[]);
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let crds_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let mut from_files = String::new();
+    for crd in conferenceli::crds::all() {
+        let file = crds_dir.join(conferenceli::crds::file_name(&crd));
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|_| panic!("{} is missing: run `cargo run -- crd --out-dir crds`", file.display()));
+        assert_eq!(
+            text,
+            conferenceli::crds::to_yaml(&crd),
+            "{} is stale: run `cargo run -- crd --out-dir crds`",
+            file.display()
+        );
+        from_files.push_str(&format!("---\n{text}"));
+    }
+    assert_eq!(printed, from_files);
+    assert_eq!(
+        std::fs::read_dir(&crds_dir).unwrap().count(),
+        conferenceli::crds::all().len(),
+        "no stray files in crds/"
+    );
+}
+
+#[tokio::test]
+async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_sigterm() {
+    let started = Instant::now();
+    let (mut demo, app, _) = start_demo(&[]);
+    let http = reqwest::Client::new();
+    let state: serde_json::Value = loop {
+        if let Ok(response) = http.get(format!("{app}/api/state")).send().await
+            && let Ok(state) = response.json::<serde_json::Value>().await
+            && state["pods"].as_array().is_some_and(|p| p.len() == 5)
+        {
+            break state;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "demo not serving 5 pods within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(state["nodes"].as_array().unwrap().len(), 3);
+    assert!(
+        state["pods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["status"] == "Running")
+    );
+
+    // A second demo on the same port names the setting it cannot use.
+    let taken = app.trim_start_matches("http://");
+    let output = run_with_env(
+        &[
+            "demo",
+            "--listen-addr",
+            taken,
+            "--sim-listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {taken} (LISTEN_ADDR)")));
+
+    let pid = demo.0.id() as i32;
+    // SAFETY: signalling a child process this test started and still owns.
+    unsafe { libc_kill(pid, 15) };
+    let stopped = Instant::now();
+    loop {
+        if let Some(status) = demo.0.try_wait().unwrap() {
+            assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "exits within 5 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}

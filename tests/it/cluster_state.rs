@@ -1,0 +1,227 @@
+//! The process-wide watch loop against the simulated API: initial sync, changes fanned out to
+//! subscribers, resuming after the API server restarts, relisting after 410 Gone, and the app's
+//! readiness following the watches.
+
+use crate::common::{TestCluster, eventually, fast_config};
+use conferenceli::cluster::watch::{watch_nodes, watch_pods};
+use conferenceli::cluster::{Change, ClusterState, PodPhase, PodScope, Update, WatchRestarts};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Watching {
+    state: ClusterState,
+    restarts: Arc<WatchRestarts>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(|t| t.abort());
+    }
+}
+
+fn watch(cluster: &TestCluster) -> Watching {
+    let state = ClusterState::new();
+    let restarts = Arc::new(WatchRestarts::default());
+    let scope = PodScope {
+        namespace: Some("demopod".into()),
+        ..PodScope::default()
+    };
+    let tasks = vec![
+        tokio::spawn(watch_pods(
+            cluster.client.clone(),
+            scope,
+            state.clone(),
+            restarts.clone(),
+        )),
+        tokio::spawn(watch_nodes(
+            cluster.client.clone(),
+            None,
+            state.clone(),
+            restarts.clone(),
+        )),
+    ];
+    Watching { state, restarts, tasks }
+}
+
+async fn synced(state: &ClusterState) {
+    eventually(WAIT, "the watches to sync", || async {
+        state.is_synced().then_some(())
+    })
+    .await;
+}
+
+fn phase_of(state: &ClusterState, name: &str) -> Option<PodPhase> {
+    state.pods().into_iter().find(|p| p.name == name).map(|p| p.status)
+}
+
+#[tokio::test]
+async fn subscribers_see_a_snapshot_then_a_kill_and_the_recreation() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let watching = watch(&cluster);
+    synced(&watching.state).await;
+    let mut subscription = watching.state.subscribe();
+    match subscription.next().await {
+        Some(Update::Snapshot(snapshot)) => assert_eq!((snapshot.pods.len(), snapshot.nodes.len()), (5, 3)),
+        other => panic!("expected a snapshot first, got {other:?}"),
+    }
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
+    pods.delete("critical-prod-1", &DeleteParams::default()).await.unwrap();
+    let mut steps = Vec::new();
+    while steps.last() != Some(&"Running") {
+        let update = tokio::time::timeout(WAIT, subscription.next())
+            .await
+            .expect("a change in time")
+            .unwrap();
+        match update {
+            Update::Change(Change::Pod { pod }) if pod.name == "critical-prod-1" => steps.push(match pod.status {
+                PodPhase::Terminating => "Terminating",
+                PodPhase::Pending => "Pending",
+                PodPhase::Running if pod.ready => "Running",
+                _ => continue,
+            }),
+            Update::Change(Change::PodDeleted { name, .. }) if name == "critical-prod-1" => steps.push("Deleted"),
+            _ => {}
+        }
+        steps.dedup();
+    }
+    assert_eq!(steps, ["Terminating", "Deleted", "Pending", "Running"]);
+    // One watch per resource, whatever the number of subscribers.
+    let _more: Vec<_> = (0..50).map(|_| watching.state.subscribe()).collect();
+    assert_eq!(cluster.sim.stats.open_watches("pods"), 1);
+    assert_eq!(cluster.sim.stats.open_watches("nodes"), 1);
+}
+
+#[tokio::test]
+async fn the_watch_resumes_after_the_api_server_restarts() {
+    let mut cluster = TestCluster::start(fast_config()).await;
+    let watching = watch(&cluster);
+    synced(&watching.state).await;
+    cluster.stop_server().await;
+    // While the server is down the cluster moves on: a pod appears that the app has not seen.
+    let pods_def = cluster.sim.store.registry.find("", "v1", "pods").unwrap();
+    cluster
+        .sim
+        .store
+        .create(
+            &pods_def,
+            "demopod",
+            json!({"metadata": {"name": "while-down"}, "spec": {"containers": []}}),
+        )
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.start_server().await;
+    eventually(WAIT, "the pod created while the API was down", || async {
+        phase_of(&watching.state, "while-down")
+    })
+    .await;
+    assert!(
+        watching.restarts.pods.load(std::sync::atomic::Ordering::Relaxed) >= 1,
+        "the interruption is counted"
+    );
+}
+
+#[tokio::test]
+async fn a_410_gone_makes_the_watch_relist() {
+    let mut cluster = TestCluster::start(fast_config()).await;
+    let watching = watch(&cluster);
+    synced(&watching.state).await;
+    let lists_before = cluster.sim.stats.requests("list", "pods");
+    cluster.stop_server().await;
+    let pods_def = cluster.sim.store.registry.find("", "v1", "pods").unwrap();
+    cluster
+        .sim
+        .store
+        .create(
+            &pods_def,
+            "demopod",
+            json!({"metadata": {"name": "after-compaction"}, "spec": {"containers": []}}),
+        )
+        .unwrap();
+    // The history the watch would resume from is gone: the API answers 410 and the client relists.
+    cluster.sim.store.compact();
+    cluster.start_server().await;
+    eventually(WAIT, "the relisted pod", || async {
+        phase_of(&watching.state, "after-compaction")
+    })
+    .await;
+    assert!(
+        cluster.sim.stats.requests("list", "pods") > lists_before,
+        "a relist happened"
+    );
+    assert_eq!(watching.state.pod_count(), 6);
+}
+
+#[tokio::test]
+async fn readiness_follows_the_watches() {
+    let mut cluster = TestCluster::start(fast_config()).await;
+    cluster.stop_server().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_url = format!("http://{}", listener.local_addr().unwrap());
+    let args = conferenceli::config::AppArgs {
+        namespace: "demopod".into(),
+        booth_namespace: "conferenceli".into(),
+        booth_name: "booth".into(),
+        listen_addr: listener.local_addr().unwrap(),
+        pod_name: None,
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let app = tokio::spawn(conferenceli::app::serve(
+        cluster.client.clone(),
+        args,
+        listener,
+        shutdown.clone(),
+    ));
+    let http = reqwest::Client::new();
+    let not_ready = http.get(format!("{app_url}/readyz")).send().await.unwrap();
+    assert_eq!(not_ready.status(), 503);
+    let body: serde_json::Value = not_ready.json().await.unwrap();
+    assert_eq!(body["ready"], false);
+    assert_eq!(
+        http.get(format!("{app_url}/healthz")).send().await.unwrap().status(),
+        200
+    );
+
+    cluster.start_server().await;
+    let ready: serde_json::Value = eventually(WAIT, "readiness", || async {
+        let response = http.get(format!("{app_url}/readyz")).send().await.ok()?;
+        if response.status() == 200 {
+            response.json().await.ok()
+        } else {
+            None
+        }
+    })
+    .await;
+    assert_eq!(ready["checks"]["podsWatch"], "synced");
+    assert_eq!(ready["checks"]["booth"], "synced");
+    let state: serde_json::Value = http
+        .get(format!("{app_url}/api/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["pods"].as_array().unwrap().len(), 5);
+    assert_eq!(state["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        (state["killCount"].as_u64(), state["mode"].as_str()),
+        (Some(0), Some("day"))
+    );
+    let booths: Api<conferenceli::booth::Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
+    assert!(booths.get("booth").await.is_ok(), "the app created its Booth");
+    let page = http.get(&app_url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("critical-prod-4") && page.contains("pico-2"));
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), app)
+        .await
+        .expect("stops on shutdown")
+        .unwrap()
+        .unwrap();
+}

@@ -1,0 +1,90 @@
+//! Fixtures: a simulated cluster on a free port with a kube client for it, fast timings, and a
+//! helper that waits for a condition instead of sleeping a fixed time.
+
+use conferenceli::cluster::client::client_for_url;
+use conferenceli::sim::{SimCluster, SimConfig, SimServer};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timings short enough for tests, still in the order real clusters use.
+pub fn fast_config() -> SimConfig {
+    SimConfig {
+        start_delay: Duration::from_millis(300),
+        start_jitter: Duration::from_millis(100),
+        toleration: Duration::from_secs(2),
+        bookmark_interval: Duration::from_millis(200),
+        ..SimConfig::default()
+    }
+}
+
+/// A simulated cluster served over HTTP on 127.0.0.1, with a kube-rs client pointed at it.
+pub struct TestCluster {
+    pub sim: Arc<SimCluster>,
+    server: Option<SimServer>,
+    pub addr: SocketAddr,
+    pub client: kube::Client,
+}
+
+impl TestCluster {
+    pub async fn start(config: SimConfig) -> Self {
+        let sim = SimCluster::start(config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let server = sim.serve(listener).expect("serve");
+        let addr = server.addr();
+        let client = client_for_url(&server.url()).expect("client");
+        Self {
+            sim,
+            server: Some(server),
+            addr,
+            client,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the API server: every connection and watch is cut.
+    pub async fn stop_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+
+    /// Starts the API server again on the same address, with the same objects.
+    pub async fn start_server(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind the same port");
+        self.server = Some(self.sim.serve(listener).expect("serve"));
+    }
+}
+
+/// Polls `check` every 25 ms until it returns `Some`, failing the test after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
