@@ -5,7 +5,8 @@
 use crate::booth::BoothHandle;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ClusterState, PodScope, WatchRestarts};
-use crate::config::AppArgs;
+use crate::config::{AppArgs, StaffCredentials};
+use crate::metrics::Metrics;
 use crate::web::{AppState, private_router};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,46 +16,35 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("cannot listen on {addr} ({var}): {source}")]
-    Bind {
-        addr: SocketAddr,
-        var: &'static str,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, var: &'static str, source: std::io::Error },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
 
 /// Binds a listener, naming the setting when the address is taken or not ours.
 pub async fn bind(addr: SocketAddr, var: &'static str) -> Result<tokio::net::TcpListener, AppError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| AppError::Bind { addr, var, source })
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| AppError::Bind { addr, var, source })
 }
 
 /// Runs the booth on `client`, serving the private listener on `listener`, until `shutdown` fires.
 pub async fn serve(
     client: kube::Client,
     args: AppArgs,
+    credentials: StaffCredentials,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let addr = listener.local_addr().map_err(AppError::Serve)?;
     let cluster = ClusterState::new();
     let restarts = Arc::new(WatchRestarts::default());
-    let scope = PodScope {
-        namespace: Some(args.namespace.clone()),
-        ..PodScope::default()
-    };
+    let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
     let watches = [
         tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
         tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
     ];
     let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name);
-    let state = AppState {
-        cluster,
-        booth,
-        restarts,
-    };
+    let metrics = Arc::new(Metrics::new());
+    let state = AppState { cluster, booth, restarts, metrics, credentials };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())

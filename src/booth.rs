@@ -73,12 +73,7 @@ impl BoothHandle {
         let api: Api<Booth> = Api::namespaced(client, namespace);
         let (tx, latest) = watch::channel(None);
         let problem = Arc::new(Mutex::new(None));
-        let handle = Self {
-            api: api.clone(),
-            name: name.into(),
-            latest,
-            problem: problem.clone(),
-        };
+        let handle = Self { api: api.clone(), name: name.into(), latest, problem: problem.clone() };
         let (namespace, name) = (namespace.to_string(), name.to_string());
         tokio::spawn(async move {
             ensure_exists_with_retry(&api, &namespace, &name, &problem).await;
@@ -94,11 +89,7 @@ impl BoothHandle {
     }
 
     pub fn kill_count(&self) -> u64 {
-        self.latest
-            .borrow()
-            .as_ref()
-            .and_then(|b| b.status.as_ref())
-            .map_or(0, |s| s.kill_count)
+        self.latest.borrow().as_ref().and_then(|b| b.status.as_ref()).map_or(0, |s| s.kill_count)
     }
 
     pub fn night_mode(&self) -> bool {
@@ -137,11 +128,7 @@ async fn ensure_exists(api: &Api<Booth>, namespace: &str, name: &str) -> Result<
             Ok(())
         }
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(source) => Err(BoothError::Create {
-            name: name.into(),
-            namespace: namespace.into(),
-            source,
-        }),
+        Err(source) => Err(BoothError::Create { name: name.into(), namespace: namespace.into(), source }),
     }
 }
 
@@ -184,10 +171,7 @@ async fn follow(
                 tx.send_replace(Some(booth));
             }
             Ok(watcher::Event::Delete(_)) => {
-                tracing::warn!(
-                    booth = name,
-                    "the Booth resource was deleted; creating it again with default settings"
-                );
+                tracing::warn!(booth = name, "the Booth resource was deleted; creating it again with default settings");
                 ensure_exists_with_retry(&api, &namespace, &name, &problem).await;
             }
             Ok(watcher::Event::Init | watcher::Event::InitDone) => {}

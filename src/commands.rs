@@ -9,21 +9,17 @@ use std::time::Duration;
 
 /// `conferenceli run`: a real cluster, checked before anything starts.
 pub async fn run(args: RunArgs) -> Result<(), String> {
-    let listener = app::bind(args.app.listen_addr, "LISTEN_ADDR")
-        .await
-        .map_err(|e| e.to_string())?;
-    let config = client::load_config(args.kubeconfig.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let credentials = args.app.staff_credentials(false)?;
+    let listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await.map_err(|e| e.to_string())?;
+    let config = client::load_config(args.kubeconfig.as_deref()).await.map_err(|e| e.to_string())?;
     let timeout = Duration::from_secs(args.connect_timeout_seconds);
     let kube = client::connect(config, timeout).await.map_err(|e| e.to_string())?;
-    app::serve(kube, args.app, listener, app::shutdown_on_signals())
-        .await
-        .map_err(|e| e.to_string())
+    app::serve(kube, args.app, credentials, listener, app::shutdown_on_signals()).await.map_err(|e| e.to_string())
 }
 
 /// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
 pub async fn demo(args: DemoArgs) -> Result<(), String> {
+    let credentials = args.app.staff_credentials(true)?;
     let config = SimConfig {
         pods: args.pods as usize,
         nodes: args.nodes as usize,
@@ -33,20 +29,14 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
         toleration: Duration::from_secs(args.toleration_seconds),
         ..SimConfig::default()
     };
-    let app_listener = app::bind(args.app.listen_addr, "LISTEN_ADDR")
-        .await
-        .map_err(|e| e.to_string())?;
-    let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN")
-        .await
-        .map_err(|e| e.to_string())?;
+    let app_listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await.map_err(|e| e.to_string())?;
+    let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await.map_err(|e| e.to_string())?;
     let sim = SimCluster::start(config);
     let server = sim.serve(sim_listener).map_err(|e| e.to_string())?;
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
     let kube = client::client_for_url(&server.url()).map_err(|e| e.to_string())?;
     let shutdown = app::shutdown_on_signals();
-    let result = app::serve(kube, args.app, app_listener, shutdown)
-        .await
-        .map_err(|e| e.to_string());
+    let result = app::serve(kube, args.app, credentials, app_listener, shutdown).await.map_err(|e| e.to_string());
     server.shutdown().await;
     result
 }

@@ -5,6 +5,7 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 
+use crate::web::auth::Credentials;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -72,6 +73,91 @@ pub struct AppArgs {
     /// This pod's name (downward API): the chaos button never deletes it.
     #[arg(long, env = "POD_NAME")]
     pub pod_name: Option<String>,
+    /// Username for `/chaos` and the control panel (default `admin`).
+    #[arg(long, env = "CHAOS_BASIC_AUTH_USERNAME")]
+    pub chaos_username: Option<String>,
+    /// Password for `/chaos` and the control panel; falls back to BASIC_AUTH_PASSWORD.
+    #[arg(long, env = "CHAOS_BASIC_AUTH_PASSWORD", hide_env_values = true)]
+    pub chaos_password: Option<Secret>,
+    /// Username for `/config`, `/leads.csv` and the label preview (default `admin`).
+    #[arg(long, env = "BASIC_AUTH_USERNAME")]
+    pub admin_username: Option<String>,
+    /// Password for `/config`, `/leads.csv` and the label preview; falls back to CHAOS_BASIC_AUTH_PASSWORD.
+    #[arg(long, env = "BASIC_AUTH_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+}
+
+/// The password `demo` uses when none is configured (documented in the README).
+pub const DEMO_PASSWORD: &str = "conferenceli";
+
+/// The credentials of the staff routes.
+#[derive(Debug, Clone)]
+pub struct StaffCredentials {
+    /// `/chaos`, `/nightmode` and the control panel (upstream: the dashboard's CHAOS_BASIC_AUTH_*).
+    pub chaos: Credentials,
+    /// `/config`, `/leads.csv`, `/labels/preview.png` (upstream: the contact form's BASIC_AUTH_*).
+    pub admin: Credentials,
+}
+
+impl AppArgs {
+    /// Resolves the two credential pairs: each falls back to the other's password, usernames
+    /// default to `admin`. `run` refuses to start without any password; `demo` uses
+    /// [`DEMO_PASSWORD`].
+    pub fn staff_credentials(&self, demo: bool) -> Result<StaffCredentials, String> {
+        let chaos_password = self.chaos_password.clone().or_else(|| self.admin_password.clone());
+        let admin_password = self.admin_password.clone().or_else(|| self.chaos_password.clone());
+        let (chaos_password, admin_password) = match (chaos_password, admin_password) {
+            (Some(chaos), Some(admin)) => (chaos, admin),
+            _ if demo => (Secret::new(DEMO_PASSWORD), Secret::new(DEMO_PASSWORD)),
+            _ => {
+                return Err("missing CHAOS_BASIC_AUTH_PASSWORD (--chaos-password) or BASIC_AUTH_PASSWORD \
+                            (--admin-password): the staff routes need a password"
+                    .into());
+            }
+        };
+        if chaos_password.expose().is_empty() || admin_password.expose().is_empty() {
+            return Err("invalid CHAOS_BASIC_AUTH_PASSWORD / BASIC_AUTH_PASSWORD: a password must not be empty".into());
+        }
+        let user = |name: &Option<String>| name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "admin".into());
+        Ok(StaffCredentials {
+            chaos: Credentials { username: user(&self.chaos_username), password: chaos_password },
+            admin: Credentials { username: user(&self.admin_username), password: admin_password },
+        })
+    }
+}
+
+/// A secret setting: printed as `***` by `Debug` and `Display`, so it cannot reach a log line by
+/// accident. [`Secret::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -115,18 +201,14 @@ pub struct CrdArgs {
 }
 
 fn parse_socket_addr(value: &str) -> Result<SocketAddr, String> {
-    value
-        .parse()
-        .map_err(|_| "expected an address and port such as 0.0.0.0:8080".to_string())
+    value.parse().map_err(|_| "expected an address and port such as 0.0.0.0:8080".to_string())
 }
 
 /// Namespaces and object names: lowercase RFC 1123 labels.
 fn parse_namespace(value: &str) -> Result<String, String> {
     let valid = !value.is_empty()
         && value.len() <= 63
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if valid {
@@ -138,9 +220,7 @@ fn parse_namespace(value: &str) -> Result<String, String> {
 
 /// Variables whose values must never be printed, even when they are malformed.
 fn is_secret(env: &str) -> bool {
-    ["PASSWORD", "SECRET", "API_KEY", "TOKEN"]
-        .iter()
-        .any(|word| env.contains(word))
+    ["PASSWORD", "SECRET", "API_KEY", "TOKEN"].iter().any(|word| env.contains(word))
 }
 
 /// Finds the argument a clap error is about, by its `--long` flag, in any subcommand.
@@ -179,11 +259,8 @@ pub fn one_line_error(error: &clap::Error) -> String {
             let flag = context_string(error, ContextKind::InvalidArg).unwrap_or_default();
             let (name, env) = described(&flag);
             let value = context_string(error, ContextKind::InvalidValue).unwrap_or_default();
-            let shown = if env.as_deref().is_some_and(is_secret) {
-                "(value hidden)".to_string()
-            } else {
-                format!("{value:?}")
-            };
+            let shown =
+                if env.as_deref().is_some_and(is_secret) { "(value hidden)".to_string() } else { format!("{value:?}") };
             let expected = match (error.get(ContextKind::ValidValue), std::error::Error::source(error)) {
                 (Some(valid), _) => format!("expected one of: {valid}"),
                 (None, Some(source)) => source.to_string(),
@@ -198,10 +275,7 @@ pub fn one_line_error(error: &clap::Error) -> String {
         }
         _ => {
             let rendered = error.to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid command line");
+            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid command line");
             format!("conferenceli: {}", first.trim_start_matches("error: "))
         }
     }
@@ -247,16 +321,30 @@ mod tests {
         let line = error_for(&["conferenceli", "demo", "--pods=lots"]);
         assert!(line.contains("DEMO_PODS (--pods)"), "{line}");
         let line = error_for(&["conferenceli", "--log-format", "xml", "demo"]);
-        assert!(
-            line.contains("LOG_FORMAT (--log-format)") && line.contains("text, json"),
-            "{line}"
-        );
+        assert!(line.contains("LOG_FORMAT (--log-format)") && line.contains("text, json"), "{line}");
         let line = error_for(&["conferenceli", "run", "--namespace", "Bad_NS"]);
-        assert!(
-            line.starts_with("conferenceli: invalid K8S_NAMESPACE (--namespace)"),
-            "{line}"
-        );
+        assert!(line.starts_with("conferenceli: invalid K8S_NAMESPACE (--namespace)"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn staff_credentials_fall_back_and_run_requires_a_password() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Run(run) => run.app,
+            Command::Demo(demo) => demo.app,
+            Command::Crd(_) => unreachable!(),
+        };
+        let run = parse(&["conferenceli", "run"]);
+        assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));
+        let demo = parse(&["conferenceli", "demo"]);
+        let creds = demo.staff_credentials(true).unwrap();
+        assert!(creds.chaos.matches("admin", DEMO_PASSWORD));
+        let one = parse(&["conferenceli", "run", "--chaos-username", "booth", "--chaos-password", "pw"]);
+        let creds = one.staff_credentials(false).unwrap();
+        assert!(creds.chaos.matches("booth", "pw") && creds.admin.matches("admin", "pw"));
+        assert_eq!(format!("{:?}", creds.chaos.password), "Secret(***)");
+        let empty = parse(&["conferenceli", "run", "--admin-password="]);
+        assert!(empty.staff_credentials(false).is_err());
     }
 
     #[test]
@@ -272,11 +360,7 @@ mod tests {
                 let takes_value = arg.get_action().takes_values();
                 let builtin = matches!(arg.get_id().as_str(), "help" | "version" | "out_dir");
                 if takes_value && !builtin {
-                    assert!(
-                        arg.get_env().is_some(),
-                        "--{} has no environment variable",
-                        arg.get_id()
-                    );
+                    assert!(arg.get_env().is_some(), "--{} has no environment variable", arg.get_id());
                 }
             }
             command.get_subcommands().for_each(check);

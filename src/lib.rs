@@ -6,7 +6,8 @@
 //! - [`sim`]: the simulated Kubernetes API server for `demo` and the tests;
 //! - [`web`]: the HTTP listeners (kiosk, staff, probes);
 //! - [`booth`]: the `Booth` custom resource (settings and counters);
-//! - [`config`], [`telemetry`], [`app`], [`commands`]: settings, logs, wiring, subcommands;
+//! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
+//!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crds;
+pub mod metrics;
 pub mod sim;
 pub mod telemetry;
 pub mod web;

@@ -10,10 +10,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot read the kubeconfig {path}: {source}")]
-    Kubeconfig {
-        path: String,
-        source: kube::config::KubeconfigError,
-    },
+    Kubeconfig { path: String, source: kube::config::KubeconfigError },
     #[error("no Kubernetes configuration found: set KUBECONFIG (--kubeconfig) or run inside a cluster ({0})")]
     Infer(#[from] kube::config::InferConfigError),
     #[error("invalid Kubernetes API URL {0:?}")]
@@ -32,10 +29,8 @@ pub async fn load_config(kubeconfig: Option<&Path>) -> Result<Config, ConnectErr
     match kubeconfig {
         Some(path) => {
             let display = path.display().to_string();
-            let file = Kubeconfig::read_from(path).map_err(|source| ConnectError::Kubeconfig {
-                path: display.clone(),
-                source,
-            })?;
+            let file = Kubeconfig::read_from(path)
+                .map_err(|source| ConnectError::Kubeconfig { path: display.clone(), source })?;
             Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
                 .await
                 .map_err(|source| ConnectError::Kubeconfig { path: display, source })
@@ -64,13 +59,7 @@ pub async fn check_reachable(client: &Client, url: &str, timeout: Duration) -> R
             tracing::info!(url, version = %version.git_version, "connected to the Kubernetes API");
             Ok(())
         }
-        Ok(Err(source)) => Err(ConnectError::Unreachable {
-            url: url.into(),
-            source,
-        }),
-        Err(_) => Err(ConnectError::Timeout {
-            url: url.into(),
-            seconds: timeout.as_secs(),
-        }),
+        Ok(Err(source)) => Err(ConnectError::Unreachable { url: url.into(), source }),
+        Err(_) => Err(ConnectError::Timeout { url: url.into(), seconds: timeout.as_secs() }),
     }
 }

@@ -50,10 +50,7 @@ struct Views {
 
 impl Views {
     fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            pods: self.pods.values().cloned().collect(),
-            nodes: self.nodes.values().cloned().collect(),
-        }
+        Snapshot { pods: self.pods.values().cloned().collect(), nodes: self.nodes.values().cloned().collect() }
     }
 }
 
@@ -121,11 +118,7 @@ impl ClusterState {
         let receiver = self.shared.changes.subscribe();
         let snapshot = Arc::new(views.snapshot());
         drop(views);
-        Subscription {
-            state: self.clone(),
-            receiver,
-            pending: Some(snapshot),
-        }
+        Subscription { state: self.clone(), receiver, pending: Some(snapshot) }
     }
 
     /// A counter that moves on every change.
@@ -171,28 +164,20 @@ impl ClusterState {
     pub fn remove_pod(&self, namespace: &str, name: &str) {
         let mut views = self.write();
         if views.pods.remove(&(namespace.to_string(), name.to_string())).is_some() {
-            self.publish(vec![Change::PodDeleted {
-                namespace: namespace.into(),
-                name: name.into(),
-            }]);
+            self.publish(vec![Change::PodDeleted { namespace: namespace.into(), name: name.into() }]);
         }
     }
 
     /// Replaces all pods after a (re)list, publishing only the differences.
     pub fn replace_pods(&self, pods: Vec<PodView>) {
         let mut views = self.write();
-        let fresh: BTreeMap<PodKey, PodView> = pods
-            .into_iter()
-            .map(|p| ((p.namespace.clone(), p.name.clone()), p))
-            .collect();
+        let fresh: BTreeMap<PodKey, PodView> =
+            pods.into_iter().map(|p| ((p.namespace.clone(), p.name.clone()), p)).collect();
         let mut changes: Vec<Change> = views
             .pods
             .keys()
             .filter(|k| !fresh.contains_key(*k))
-            .map(|(namespace, name)| Change::PodDeleted {
-                namespace: namespace.clone(),
-                name: name.clone(),
-            })
+            .map(|(namespace, name)| Change::PodDeleted { namespace: namespace.clone(), name: name.clone() })
             .collect();
         changes.extend(
             fresh
@@ -318,10 +303,7 @@ mod tests {
             }
             other => panic!("expected the pod change, got {other:?}"),
         }
-        assert!(matches!(
-            sub.next().await,
-            Some(Update::Change(Change::PodDeleted { .. }))
-        ));
+        assert!(matches!(sub.next().await, Some(Update::Change(Change::PodDeleted { .. }))));
     }
 
     #[tokio::test]
@@ -340,13 +322,8 @@ mod tests {
         assert_eq!(
             seen,
             vec![
-                Change::PodDeleted {
-                    namespace: "ns".into(),
-                    name: "b".into()
-                },
-                Change::Pod {
-                    pod: pod("c", PodPhase::Pending)
-                }
+                Change::PodDeleted { namespace: "ns".into(), name: "b".into() },
+                Change::Pod { pod: pod("c", PodPhase::Pending) }
             ]
         );
     }
@@ -357,14 +334,7 @@ mod tests {
         let mut sub = state.subscribe();
         sub.next().await;
         for i in 0..(CHANGE_BUFFER * 3) {
-            state.upsert_pod(pod(
-                "a",
-                if i % 2 == 0 {
-                    PodPhase::Running
-                } else {
-                    PodPhase::Pending
-                },
-            ));
+            state.upsert_pod(pod("a", if i % 2 == 0 { PodPhase::Running } else { PodPhase::Pending }));
         }
         match sub.next().await {
             Some(Update::Snapshot(s)) => assert_eq!(s.pods.len(), 1),

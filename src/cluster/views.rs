@@ -97,11 +97,7 @@ impl PodView {
             namespace: pod.metadata.namespace.clone().unwrap_or_default(),
             status: phase,
             index: ordinal(pod),
-            node: pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .filter(|n| !n.is_empty()),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
             ready,
             restarts,
             protected,
@@ -113,9 +109,7 @@ impl PodView {
 impl NodeView {
     pub fn from_node(node: &Node) -> Self {
         let status = node.status.as_ref();
-        let ready = status
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+        let ready = status.and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
         let info = status.and_then(|s| s.node_info.as_ref());
         let text =
             |f: fn(&k8s_openapi::api::core::v1::NodeSystemInfo) -> &String| info.map(f).cloned().unwrap_or_default();
@@ -146,13 +140,11 @@ mod tests {
 
     #[test]
     fn pod_views_derive_state_and_ordinal() {
-        let running = pod(
-            json!({"metadata": {"name": "critical-prod-3", "namespace": "demopod", "uid": "u",
+        let running = pod(json!({"metadata": {"name": "critical-prod-3", "namespace": "demopod", "uid": "u",
                 "labels": {"statefulset.kubernetes.io/pod-name": "critical-prod-3", "conferenceli.dev/chaos": "protected"}},
             "spec": {"containers": [], "nodeName": "pico-1"},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                       "containerStatuses": [{"name": "a", "ready": true, "restartCount": 2, "image": "i", "imageID": ""}]}}),
-        );
+                       "containerStatuses": [{"name": "a", "ready": true, "restartCount": 2, "image": "i", "imageID": ""}]}}));
         let view = PodView::from_pod(&running);
         assert_eq!(
             (view.index, view.status, view.ready, view.restarts, view.protected),
@@ -172,10 +164,7 @@ mod tests {
         assert_eq!(PodView::from_pod(&terminating).status, PodPhase::Terminating);
         let fresh = pod(json!({"metadata": {"name": "web-abc", "labels": {"apps.kubernetes.io/pod-index": "7"}}}));
         let fresh = PodView::from_pod(&fresh);
-        assert_eq!(
-            (fresh.status, fresh.index, fresh.node),
-            (PodPhase::Pending, Some(7), None)
-        );
+        assert_eq!((fresh.status, fresh.index, fresh.node), (PodPhase::Pending, Some(7), None));
     }
 
     #[test]

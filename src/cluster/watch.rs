@@ -82,10 +82,8 @@ pub async fn watch_pods(client: kube::Client, scope: PodScope, state: ClusterSta
         PodView::from_pod,
         |pod| state.upsert_pod(pod),
         |pod: &Pod| {
-            state.remove_pod(
-                pod.metadata.namespace.as_deref().unwrap_or(""),
-                pod.metadata.name.as_deref().unwrap_or(""),
-            )
+            state
+                .remove_pod(pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or(""))
         },
         |pods| state.replace_pods(pods),
         &restarts.pods,

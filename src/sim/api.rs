@@ -26,9 +26,7 @@ use tokio::sync::broadcast;
 fn json_response(code: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = code;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -73,8 +71,7 @@ impl Params {
     fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, ApiError> {
         self.get(key)
             .map(|v| {
-                v.parse()
-                    .map_err(|_| ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}")))
+                v.parse().map_err(|_| ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}")))
             })
             .transpose()
     }
@@ -90,10 +87,7 @@ impl Params {
 
 /// Whether the client asked for server-side printing (`kubectl get`).
 fn wants_table(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("as=Table"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("as=Table"))
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
@@ -132,12 +126,7 @@ fn resolve(shared: &SimShared, group: &str, version: &str, rest: &[&str]) -> Res
     {
         return Err(not_found());
     }
-    Ok(Target {
-        def,
-        namespace,
-        name,
-        subresource,
-    })
+    Ok(Target { def, namespace, name, subresource })
 }
 
 /// The single entry point: every request to the simulated API comes through here.
@@ -159,10 +148,9 @@ pub async fn handle(
         ["healthz" | "livez" | "readyz"] => Ok((StatusCode::OK, "ok").into_response()),
         ["sim", rest @ ..] => sim_control(&shared, &method, rest),
         ["api"] => Ok(value_response(StatusCode::OK, &shared.store.registry.core_versions())),
-        ["api", "v1"] => Ok(value_response(
-            StatusCode::OK,
-            &shared.store.registry.resource_list("", "v1").unwrap_or_default(),
-        )),
+        ["api", "v1"] => {
+            Ok(value_response(StatusCode::OK, &shared.store.registry.resource_list("", "v1").unwrap_or_default()))
+        }
         ["apis"] => Ok(value_response(StatusCode::OK, &shared.store.registry.group_list())),
         ["apis", group] => shared
             .store
@@ -206,11 +194,7 @@ fn resource_request(
     let store = &shared.store;
     let def = target.def.clone();
     let namespace = target.namespace.clone().unwrap_or_default();
-    let part = if target.subresource.is_some() {
-        Part::Status
-    } else {
-        Part::Main
-    };
+    let part = if target.subresource.is_some() { Part::Status } else { Part::Main };
     let resource = def.qualified_name();
     let count = |verb: &str| shared.stats.count(verb, &resource);
     match (method, &target.name) {
@@ -228,12 +212,7 @@ fn resource_request(
                 params.number("limit")?,
                 params.get("continue"),
             )?;
-            Ok(list_response(
-                &def,
-                page,
-                wants_table(headers),
-                params.get("includeObject") == Some("Object"),
-            ))
+            Ok(list_response(&def, page, wants_table(headers), params.get("includeObject") == Some("Object")))
         }
         (&Method::GET, Some(name)) => {
             count("get");
@@ -242,13 +221,7 @@ fn resource_request(
                 let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
                 return Ok(value_response(
                     StatusCode::OK,
-                    &table(
-                        &def.kind,
-                        &[&object],
-                        &rv,
-                        params.get("includeObject") == Some("Object"),
-                        true,
-                    ),
+                    &table(&def, &[&object], &rv, params.get("includeObject") == Some("Object"), true),
                 ));
             }
             Ok(value_response(StatusCode::OK, &object))
@@ -271,10 +244,7 @@ fn resource_request(
         }
         (&Method::PATCH, Some(name)) => {
             count("patch");
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
+            let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             let kind = match content_type.split(';').next().unwrap_or("").trim() {
                 "application/merge-patch+json" | "application/strategic-merge-patch+json" => PatchKind::Merge,
                 "application/json-patch+json" => PatchKind::Json,
@@ -298,16 +268,11 @@ fn resource_request(
                 None => options["gracePeriodSeconds"].as_i64(),
             };
             let uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
-            let rv = options
-                .pointer("/preconditions/resourceVersion")
-                .and_then(Value::as_str);
+            let rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
             let object = store.delete(&def, &namespace, name, grace, uid, rv)?;
             Ok(value_response(StatusCode::OK, &object))
         }
-        _ => Err(ApiError::method_not_allowed(format!(
-            "{method} is not supported on {}",
-            uri.path()
-        ))),
+        _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on {}", uri.path()))),
     }
 }
 
@@ -315,7 +280,7 @@ fn list_response(def: &ResourceDef, page: ListPage, as_table: bool, include_obje
     let rv = page.resource_version.to_string();
     if as_table {
         let objects: Vec<&Value> = page.items.iter().map(|o| o.as_ref()).collect();
-        let mut t = table(&def.kind, &objects, &rv, include_object, true);
+        let mut t = table(def, &objects, &rv, include_object, true);
         if let Some(token) = &page.continue_token {
             t["metadata"]["continue"] = json!(token);
         }
@@ -329,12 +294,7 @@ fn list_response(def: &ResourceDef, page: ListPage, as_table: bool, include_obje
     // Written item by item: a list of 10,000 pods is never copied into one big Value.
     let mut out = Vec::with_capacity(256 + page.items.len() * 2048);
     out.extend_from_slice(
-        format!(
-            r#"{{"kind":"{}List","apiVersion":"{}","metadata":"#,
-            def.kind,
-            def.api_version()
-        )
-        .as_bytes(),
+        format!(r#"{{"kind":"{}List","apiVersion":"{}","metadata":"#, def.kind, def.api_version()).as_bytes(),
     );
     let _ = serde_json::to_writer(&mut out, &metadata);
     out.extend_from_slice(br#","items":["#);
@@ -370,7 +330,7 @@ impl WatchStream {
     fn line(&mut self, event: &str, object: &Value) -> Bytes {
         let object = if self.as_table && event != "BOOKMARK" {
             let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
-            let t = table(&self.def.kind, &[object], &rv, false, !self.columns_sent);
+            let t = table(&self.def, &[object], &rv, false, !self.columns_sent);
             self.columns_sent = true;
             t
         } else {
@@ -436,17 +396,9 @@ fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bo
             negated: false,
         });
     }
-    let filter = WatchFilter {
-        resource: target.def.qualified_name(),
-        namespace: target.namespace.clone(),
-        selectors,
-    };
+    let filter = WatchFilter { resource: target.def.qualified_name(), namespace: target.namespace.clone(), selectors };
     let send_initial = params.flag("sendInitialEvents");
-    let from: Option<u64> = if send_initial {
-        None
-    } else {
-        params.number("resourceVersion")?
-    };
+    let from: Option<u64> = if send_initial { None } else { params.number("resourceVersion")? };
     let start = match shared.store.watch(&filter, &target.def, from) {
         Ok(start) => start,
         // The real API answers a too-old version inside the stream, as an ERROR event.
@@ -482,17 +434,11 @@ fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bo
         stream.sent_rv = 0;
     }
     let body = futures::stream::unfold(stream, |mut s| async move {
-        s.next_line()
-            .await
-            .map(|line| (Ok::<_, std::convert::Infallible>(line), s))
+        s.next_line().await.map(|line| (Ok::<_, std::convert::Infallible>(line), s))
     });
     let mut response = Response::new(Body::from_stream(body.boxed()));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(response)
 }
 
@@ -509,15 +455,10 @@ fn sim_control(shared: &Arc<SimShared>, method: &Method, rest: &[&str]) -> Resul
         }
         (&Method::POST, ["nodes", name, health]) => {
             let health: NodeHealth = serde_json::from_value(json!(health)).map_err(|_| {
-                ApiError::bad_request(format!(
-                    "unknown node health {health:?}: use ready, not-ready or unreachable"
-                ))
+                ApiError::bad_request(format!("unknown node health {health:?}: use ready, not-ready or unreachable"))
             })?;
             if shared.workload.set_node_health(name, health) {
-                Ok(value_response(
-                    StatusCode::OK,
-                    &json!({"message": format!("node {name} is now {health:?}")}),
-                ))
+                Ok(value_response(StatusCode::OK, &json!({"message": format!("node {name} is now {health:?}")})))
             } else {
                 Err(ApiError::path_not_found(&format!("/sim/nodes/{name}")))
             }

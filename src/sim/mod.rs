@@ -40,21 +40,12 @@ pub struct Stats {
 impl Stats {
     fn count(&self, verb: &str, resource: &str) {
         let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *requests
-            .entry(verb.into())
-            .or_default()
-            .entry(resource.into())
-            .or_default() += 1;
+        *requests.entry(verb.into()).or_default().entry(resource.into()).or_default() += 1;
     }
 
     /// Watches open now on `resource` (`pods`, `nodes`, `booths.conferenceli.dev`).
     pub fn open_watches(&self, resource: &str) -> i64 {
-        self.watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(resource)
-            .copied()
-            .unwrap_or(0)
+        self.watches.lock().unwrap_or_else(|p| p.into_inner()).get(resource).copied().unwrap_or(0)
     }
 
     /// Requests served so far with `verb` on `resource`.
@@ -78,25 +69,14 @@ pub struct WatchGuard {
 
 impl WatchGuard {
     fn open(stats: Arc<Stats>, resource: String) -> Self {
-        *stats
-            .watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(resource.clone())
-            .or_default() += 1;
+        *stats.watches.lock().unwrap_or_else(|p| p.into_inner()).entry(resource.clone()).or_default() += 1;
         Self { stats, resource }
     }
 }
 
 impl Drop for WatchGuard {
     fn drop(&mut self) {
-        *self
-            .stats
-            .watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(self.resource.clone())
-            .or_default() -= 1;
+        *self.stats.watches.lock().unwrap_or_else(|p| p.into_inner()).entry(self.resource.clone()).or_default() -= 1;
     }
 }
 
@@ -124,27 +104,16 @@ impl SimCluster {
     /// Builds the cluster (nodes, pods, this project's CRDs) and starts its controllers.
     pub fn start(config: SimConfig) -> Arc<Self> {
         let store = Arc::new(Store::new(config.history_limit));
-        let crds = store
-            .registry
-            .find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-            .expect("built in");
+        let crds = store.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions").expect("built in");
         for crd in crate::crds::all() {
             let value = serde_json::to_value(&crd).expect("CRDs serialise");
-            store
-                .create(&crds, "", value)
-                .expect("a fresh store accepts the project's CRDs");
+            store.create(&crds, "", value).expect("a fresh store accepts the project's CRDs");
         }
         let workload = Arc::new(Workload::new(store.clone(), config.clone()));
         workload.seed();
         let controllers = CancellationToken::new();
         tokio::spawn(workload.clone().run(controllers.clone()));
-        Arc::new(Self {
-            store,
-            workload,
-            stats: Arc::new(Stats::default()),
-            config,
-            controllers,
-        })
+        Arc::new(Self { store, workload, stats: Arc::new(Stats::default()), config, controllers })
     }
 
     pub fn config(&self) -> &SimConfig {

@@ -19,6 +19,17 @@ pub struct ResourceDef {
     pub namespaced: bool,
     pub short_names: Vec<String>,
     pub has_status: bool,
+    /// A CRD's `additionalPrinterColumns`, for `kubectl get`.
+    pub printer_columns: Vec<PrinterColumn>,
+}
+
+/// One `additionalPrinterColumns` entry of a CRD version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    pub kind: String,
+    pub json_path: String,
+    pub priority: u8,
 }
 
 impl ResourceDef {
@@ -32,6 +43,7 @@ impl ResourceDef {
             namespaced,
             short_names: Vec::new(),
             has_status,
+            printer_columns: Vec::new(),
         }
     }
 
@@ -42,20 +54,12 @@ impl ResourceDef {
 
     /// `v1` for the core group, `group/version` otherwise, as in an object's `apiVersion`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
     }
 
     /// The name used in statistics and errors: `pods`, `booths.conferenceli.dev`.
     pub fn qualified_name(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.clone()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
+        if self.group.is_empty() { self.plural.clone() } else { format!("{}.{}", self.plural, self.group) }
     }
 
     fn api_resources(&self) -> Vec<Value> {
@@ -88,10 +92,8 @@ impl ResourceDef {
         let kind = names["kind"].as_str().unwrap_or_default();
         let plural = names["plural"].as_str().unwrap_or_default();
         let namespaced = spec["scope"].as_str() != Some("Cluster");
-        let short: Vec<&str> = names["shortNames"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let short: Vec<&str> =
+            names["shortNames"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         spec["versions"]
             .as_array()
             .into_iter()
@@ -111,6 +113,17 @@ impl ResourceDef {
                 if let Some(singular) = names["singular"].as_str() {
                     def.singular = singular.into();
                 }
+                def.printer_columns = v["additionalPrinterColumns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| PrinterColumn {
+                        name: c["name"].as_str().unwrap_or_default().into(),
+                        kind: c["type"].as_str().unwrap_or("string").into(),
+                        json_path: c["jsonPath"].as_str().unwrap_or_default().into(),
+                        priority: c["priority"].as_u64().unwrap_or(0).min(255) as u8,
+                    })
+                    .collect();
                 def
             })
             .filter(|d| !d.kind.is_empty() && !d.plural.is_empty() && !d.version.is_empty())
@@ -149,9 +162,7 @@ impl Default for Registry {
             )
             .short(&["crd", "crds"]),
         ];
-        Self {
-            defs: RwLock::new(builtin.into_iter().map(Arc::new).collect()),
-        }
+        Self { defs: RwLock::new(builtin.into_iter().map(Arc::new).collect()) }
     }
 }
 
@@ -162,17 +173,11 @@ impl Registry {
 
     /// Finds the type served at `group/version/plural`.
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceDef>> {
-        self.read()
-            .iter()
-            .find(|d| d.group == group && d.version == version && d.plural == plural)
-            .cloned()
+        self.read().iter().find(|d| d.group == group && d.version == version && d.plural == plural).cloned()
     }
 
     pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
-        self.read()
-            .iter()
-            .find(|d| d.api_version() == api_version && d.kind == kind)
-            .cloned()
+        self.read().iter().find(|d| d.api_version() == api_version && d.kind == kind).cloned()
     }
 
     /// Adds the types of a CRD (replacing earlier definitions of the same group/version/plural).
@@ -203,20 +208,15 @@ impl Registry {
     }
 
     fn group_document(name: &str, versions: &[String]) -> Value {
-        let versions: Vec<Value> = versions
-            .iter()
-            .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
-            .collect();
+        let versions: Vec<Value> =
+            versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
         json!({"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": versions, "preferredVersion": versions[0]})
     }
 
     /// `GET /apis`
     pub fn group_list(&self) -> Value {
-        let groups: Vec<Value> = self
-            .groups()
-            .iter()
-            .map(|(name, versions)| Self::group_document(name, versions))
-            .collect();
+        let groups: Vec<Value> =
+            self.groups().iter().map(|(name, versions)| Self::group_document(name, versions)).collect();
         json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
     }
 
@@ -239,11 +239,7 @@ impl Registry {
         if resources.is_empty() {
             return None;
         }
-        let group_version = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
+        let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
         Some(
             json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
         )
@@ -266,12 +262,6 @@ mod tests {
         assert!(registry.find("example.dev", "v0", "widgets").is_none());
         let list = registry.resource_list("example.dev", "v1").unwrap();
         assert_eq!(list["resources"][1]["name"], "widgets/status");
-        assert!(
-            registry.group_list()["groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|g| g["name"] == "example.dev")
-        );
+        assert!(registry.group_list()["groups"].as_array().unwrap().iter().any(|g| g["name"] == "example.dev"));
     }
 }

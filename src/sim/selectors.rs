@@ -89,29 +89,14 @@ fn validate_label_key(key: &str) -> Result<(), SelectorError> {
     let name = key.rsplit_once('/').map_or(key, |(_, name)| name);
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-    if valid {
-        Ok(())
-    } else {
-        Err(SelectorError(format!("invalid label key {key:?}")))
-    }
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if valid { Ok(()) } else { Err(SelectorError(format!("invalid label key {key:?}"))) }
 }
 
 fn validate_label_value(value: &str) -> Result<(), SelectorError> {
-    let valid = value.len() <= 63
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(SelectorError(format!("invalid label value {value:?}")))
-    }
+    let valid = value.len() <= 63 && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid { Ok(()) } else { Err(SelectorError(format!("invalid label value {value:?}"))) }
 }
 
 fn parse_value_set(key: &str, rest: &str) -> Result<BTreeSet<String>, SelectorError> {
@@ -174,11 +159,7 @@ impl LabelSelector {
         if input.trim().is_empty() {
             return Ok(Self::default());
         }
-        split_top_level(input)?
-            .into_iter()
-            .map(parse_label_requirement)
-            .collect::<Result<_, _>>()
-            .map(Self)
+        split_top_level(input)?.into_iter().map(parse_label_requirement).collect::<Result<_, _>>().map(Self)
     }
 
     pub fn matches(&self, object: &Value) -> bool {
@@ -220,27 +201,18 @@ impl FieldSelector {
             if !SUPPORTED_FIELDS.contains(&field) {
                 return Err(SelectorError(format!("field label not supported: {field}")));
             }
-            requirements.push(FieldRequirement {
-                field: field.into(),
-                value: value.trim().into(),
-                negated,
-            });
+            requirements.push(FieldRequirement { field: field.into(), value: value.trim().into(), negated });
         }
         Ok(Self(requirements))
     }
 
     pub fn matches(&self, object: &Value) -> bool {
-        self.0
-            .iter()
-            .all(|r| (field_value(object, &r.field) == r.value) != r.negated)
+        self.0.iter().all(|r| (field_value(object, &r.field) == r.value) != r.negated)
     }
 
     /// The value this selector pins `field` to, if it has an equality requirement on it.
     pub fn equality(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|r| r.field == field && !r.negated)
-            .map(|r| r.value.as_str())
+        self.0.iter().find(|r| r.field == field && !r.negated).map(|r| r.value.as_str())
     }
 }
 
@@ -281,16 +253,7 @@ mod tests {
 
     #[test]
     fn malformed_label_selectors_are_rejected() {
-        for bad in [
-            "app in (web",
-            "app in web",
-            "=x",
-            "a b c",
-            "app=(x",
-            "app=web,",
-            "bad key=x",
-            "a=b=c",
-        ] {
+        for bad in ["app in (web", "app in web", "=x", "a b c", "app=(x", "app=web,", "bad key=x", "a=b=c"] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -298,22 +261,12 @@ mod tests {
     #[test]
     fn field_selectors_cover_the_pod_fields() {
         let p = pod(json!({}));
-        let matching = [
-            "metadata.name=p",
-            "metadata.namespace==ns",
-            "spec.nodeName=n1",
-            "status.phase!=Pending",
-        ];
+        let matching = ["metadata.name=p", "metadata.namespace==ns", "spec.nodeName=n1", "status.phase!=Pending"];
         for selector in matching {
             assert!(FieldSelector::parse(selector).unwrap().matches(&p), "{selector}");
         }
         assert!(!FieldSelector::parse("spec.nodeName=n2").unwrap().matches(&p));
-        assert_eq!(
-            FieldSelector::parse("spec.nodeName=n1")
-                .unwrap()
-                .equality("spec.nodeName"),
-            Some("n1")
-        );
+        assert_eq!(FieldSelector::parse("spec.nodeName=n1").unwrap().equality("spec.nodeName"), Some("n1"));
     }
 
     #[test]

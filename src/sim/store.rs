@@ -25,22 +25,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self {
-            code: 400,
-            reason: "BadRequest",
-            message: message.into(),
-            details: None,
-        }
+        Self { code: 400, reason: "BadRequest", message: message.into(), details: None }
     }
 
     pub fn invalid(def: &ResourceDef, name: &str, message: impl Into<String>) -> Self {
         let message = format!("{} {name:?} is invalid: {}", def.kind, message.into());
-        Self {
-            code: 422,
-            reason: "Invalid",
-            message,
-            details: Some((name.into(), def.plural.clone())),
-        }
+        Self { code: 422, reason: "Invalid", message, details: Some((name.into(), def.plural.clone())) }
     }
 
     pub fn not_found(def: &ResourceDef, name: &str) -> Self {
@@ -83,21 +73,11 @@ impl ApiError {
     }
 
     pub fn expired(message: impl Into<String>) -> Self {
-        Self {
-            code: 410,
-            reason: "Expired",
-            message: message.into(),
-            details: None,
-        }
+        Self { code: 410, reason: "Expired", message: message.into(), details: None }
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self {
-            code: 405,
-            reason: "MethodNotAllowed",
-            message: message.into(),
-            details: None,
-        }
+        Self { code: 405, reason: "MethodNotAllowed", message: message.into(), details: None }
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
@@ -230,40 +210,26 @@ pub struct Store {
 }
 
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
 
 fn random_suffix(len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 fn new_uid() -> String {
     let bytes: [u8; 16] = rand::random();
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
 fn is_dns_subdomain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
@@ -302,10 +268,7 @@ fn parse_rv(value: &Value) -> Option<u64> {
 
 /// Continue tokens are opaque to clients: hex of "rv|namespace|name".
 fn encode_continue(rv: u64, key: &ObjectKey) -> String {
-    format!("{rv}|{}|{}", key.0, key.1)
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{rv}|{}|{}", key.0, key.1).bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_continue(token: &str) -> Result<(u64, ObjectKey), ApiError> {
@@ -359,14 +322,7 @@ impl Store {
     }
 
     fn key(def: &ResourceDef, namespace: &str, name: &str) -> ObjectKey {
-        (
-            if def.namespaced {
-                namespace.to_string()
-            } else {
-                String::new()
-            },
-            name.to_string(),
-        )
+        (if def.namespaced { namespace.to_string() } else { String::new() }, name.to_string())
     }
 
     /// Stores `object` (or removes it, for `Deleted`) under a new resource version and records it.
@@ -408,11 +364,7 @@ impl Store {
     }
 
     fn current(inner: &Inner, def: &ResourceDef, key: &ObjectKey) -> Option<Arc<Value>> {
-        inner
-            .objects
-            .get(&def.qualified_name())
-            .and_then(|m| m.get(key))
-            .cloned()
+        inner.objects.get(&def.qualified_name()).and_then(|m| m.get(key)).cloned()
     }
 
     pub fn get(&self, def: &ResourceDef, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
@@ -439,12 +391,7 @@ impl Store {
         let inner = self.lock();
         let resource_version = list_rv.unwrap_or(inner.rv);
         let Some(objects) = inner.objects.get(&def.qualified_name()) else {
-            return Ok(ListPage {
-                items: Vec::new(),
-                resource_version,
-                continue_token: None,
-                remaining: 0,
-            });
+            return Ok(ListPage { items: Vec::new(), resource_version, continue_token: None, remaining: 0 });
         };
         let range = match &after {
             Some(key) => objects.range((std::ops::Bound::Excluded(key.clone()), std::ops::Bound::Unbounded)),
@@ -468,12 +415,7 @@ impl Store {
             (0, _) | (_, None) => None,
             (_, Some(key)) => Some(encode_continue(resource_version, &key)),
         };
-        Ok(ListPage {
-            items,
-            resource_version,
-            continue_token,
-            remaining,
-        })
+        Ok(ListPage { items, resource_version, continue_token, remaining })
     }
 
     fn check_kind(def: &ResourceDef, object: &Value) -> Result<(), ApiError> {
@@ -481,15 +423,9 @@ impl Store {
             return Err(ApiError::bad_request("the request body must be a JSON object"));
         }
         if let Some(kind) = object.get("kind").and_then(Value::as_str).filter(|k| *k != def.kind) {
-            return Err(ApiError::bad_request(format!(
-                "the kind {kind:?} does not match the resource {:?}",
-                def.kind
-            )));
+            return Err(ApiError::bad_request(format!("the kind {kind:?} does not match the resource {:?}", def.kind)));
         }
-        if let Some(api_version) = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .filter(|v| *v != def.api_version())
+        if let Some(api_version) = object.get("apiVersion").and_then(Value::as_str).filter(|v| *v != def.api_version())
         {
             return Err(ApiError::bad_request(format!(
                 "the apiVersion {api_version:?} does not match the resource's {:?}",
@@ -521,11 +457,7 @@ impl Store {
             }
         };
         if !is_dns_subdomain(&name) {
-            return Err(ApiError::invalid(
-                def,
-                &name,
-                "metadata.name: must be a lowercase RFC 1123 subdomain",
-            ));
+            return Err(ApiError::invalid(def, &name, "metadata.name: must be a lowercase RFC 1123 subdomain"));
         }
         if def.namespaced {
             match meta(&object)["namespace"].as_str() {
@@ -610,23 +542,15 @@ impl Store {
         let generation = old_meta["generation"].as_i64().unwrap_or(1);
         let bump = part == Part::Main && spec_part(existing) != spec_part(&desired);
         let m = meta_mut(&mut desired);
-        for field in [
-            "name",
-            "namespace",
-            "uid",
-            "creationTimestamp",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ] {
+        for field in
+            ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"]
+        {
             match old_meta.get(field) {
                 Some(value) => m.insert(field.into(), value.clone()),
                 None => m.remove(field),
             };
         }
-        m.insert(
-            "generation".into(),
-            json!(if bump { generation + 1 } else { generation }),
-        );
+        m.insert("generation".into(), json!(if bump { generation + 1 } else { generation }));
         if part == Part::Main && def.kind == "CustomResourceDefinition" {
             self.registry.register_crd(&desired);
         }
@@ -753,10 +677,7 @@ impl Store {
         }
         let mut object = (*existing).clone();
         let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-        let deadline = deadline
-            .round(jiff::Unit::Second)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let deadline = deadline.round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
         let m = meta_mut(&mut object);
         m.insert("deletionTimestamp".into(), Value::String(deadline));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));
@@ -800,11 +721,7 @@ impl Store {
 
     /// Every object of one type (the simulation's controllers read through this).
     pub fn all(&self, def: &ResourceDef) -> Vec<Arc<Value>> {
-        self.lock()
-            .objects
-            .get(&def.qualified_name())
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
+        self.lock().objects.get(&def.qualified_name()).map(|m| m.values().cloned().collect()).unwrap_or_default()
     }
 
     /// Starts a watch. `from` is the client's resource version: `None` (or 0) starts with the
@@ -818,20 +735,12 @@ impl Store {
                 .get(&def.qualified_name())
                 .into_iter()
                 .flat_map(|m| m.iter())
-                .filter(|((ns, _), _)| {
-                    filter
-                        .namespace
-                        .as_ref()
-                        .is_none_or(|want| want == ns || !def.namespaced)
-                })
+                .filter(|((ns, _), _)| filter.namespace.as_ref().is_none_or(|want| want == ns || !def.namespaced))
                 .filter(|(_, object)| filter.selectors.matches(object))
                 .map(|(_, object)| (EventType::Added, object.clone()))
                 .collect(),
             Some(rv) if rv < inner.floor => {
-                return Err(ApiError::expired(format!(
-                    "too old resource version: {rv} ({})",
-                    inner.floor
-                )));
+                return Err(ApiError::expired(format!("too old resource version: {rv} ({})", inner.floor)));
             }
             Some(rv) => inner
                 .history
@@ -840,11 +749,7 @@ impl Store {
                 .filter_map(|record| filter.event_for(record).map(|event| (event, record.object.clone())))
                 .collect(),
         };
-        Ok(WatchStart {
-            initial,
-            start_rv: inner.rv,
-            live,
-        })
+        Ok(WatchStart { initial, start_rv: inner.rv, live })
     }
 
     /// Reads an object's resource version (for the HTTP layer's bookmarks and lists).
@@ -908,16 +813,8 @@ mod tests {
             .unwrap();
         assert_eq!(patched["status"]["phase"], "Running");
         assert!(patched["spec"].get("x").is_none());
-        let ignored = store
-            .patch(
-                &def,
-                "ns",
-                "a",
-                PatchKind::Merge,
-                json!({"status": {"phase": "Failed"}}),
-                Part::Main,
-            )
-            .unwrap();
+        let ignored =
+            store.patch(&def, "ns", "a", PatchKind::Merge, json!({"status": {"phase": "Failed"}}), Part::Main).unwrap();
         assert_eq!(ignored["status"]["phase"], "Running");
     }
 
@@ -928,58 +825,28 @@ mod tests {
         for i in 0..7 {
             store.create(&def, "ns", pod(&format!("p{i}"))).unwrap();
         }
-        let first = store
-            .list(&def, Some("ns"), &Selectors::default(), Some(3), None)
-            .unwrap();
+        let first = store.list(&def, Some("ns"), &Selectors::default(), Some(3), None).unwrap();
         assert_eq!((first.items.len(), first.remaining), (3, 4));
         store.create(&def, "ns", pod("zz")).unwrap();
-        let second = store
-            .list(
-                &def,
-                Some("ns"),
-                &Selectors::default(),
-                Some(3),
-                first.continue_token.as_deref(),
-            )
-            .unwrap();
+        let second =
+            store.list(&def, Some("ns"), &Selectors::default(), Some(3), first.continue_token.as_deref()).unwrap();
         assert_eq!(second.resource_version, first.resource_version);
-        let third = store
-            .list(
-                &def,
-                Some("ns"),
-                &Selectors::default(),
-                Some(3),
-                second.continue_token.as_deref(),
-            )
-            .unwrap();
+        let third =
+            store.list(&def, Some("ns"), &Selectors::default(), Some(3), second.continue_token.as_deref()).unwrap();
         assert!(third.continue_token.is_none());
         assert_eq!(first.items.len() + second.items.len() + third.items.len(), 8);
-        assert_eq!(
-            store
-                .list(&def, None, &Selectors::default(), None, Some("zz"))
-                .err()
-                .unwrap()
-                .code,
-            400
-        );
+        assert_eq!(store.list(&def, None, &Selectors::default(), None, Some("zz")).err().unwrap().code, 400);
     }
 
     #[test]
     fn watch_from_compacted_history_is_gone() {
         let store = Store::new(100);
         let def = pods(&store);
-        let filter = WatchFilter {
-            resource: def.qualified_name(),
-            namespace: None,
-            selectors: Selectors::default(),
-        };
+        let filter = WatchFilter { resource: def.qualified_name(), namespace: None, selectors: Selectors::default() };
         let created = store.create(&def, "ns", pod("a")).unwrap();
         let rv = Store::object_rv(&created).unwrap();
         store.create(&def, "ns", pod("b")).unwrap();
-        assert_eq!(
-            store.watch(&filter, &def, Some(rv)).map(|w| w.initial.len()).ok(),
-            Some(1)
-        );
+        assert_eq!(store.watch(&filter, &def, Some(rv)).map(|w| w.initial.len()).ok(), Some(1));
         store.compact();
         assert_eq!(store.watch(&filter, &def, Some(rv)).err().unwrap().code, 410);
     }
@@ -988,21 +855,10 @@ mod tests {
     fn finalizers_hold_deletion_until_removed() {
         let store = Store::new(100);
         let def = store.registry.find("", "v1", "configmaps").unwrap();
-        store
-            .create(&def, "ns", json!({"metadata": {"name": "c", "finalizers": ["x/y"]}}))
-            .unwrap();
+        store.create(&def, "ns", json!({"metadata": {"name": "c", "finalizers": ["x/y"]}})).unwrap();
         let marked = store.delete(&def, "ns", "c", None, None, None).unwrap();
         assert!(marked["metadata"]["deletionTimestamp"].is_string());
-        store
-            .patch(
-                &def,
-                "ns",
-                "c",
-                PatchKind::Merge,
-                json!({"metadata": {"finalizers": null}}),
-                Part::Main,
-            )
-            .unwrap();
+        store.patch(&def, "ns", "c", PatchKind::Merge, json!({"metadata": {"finalizers": null}}), Part::Main).unwrap();
         assert_eq!(store.get(&def, "ns", "c").unwrap_err().code, 404);
     }
 }

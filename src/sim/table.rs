@@ -4,6 +4,7 @@
 //! server chooses; these are the columns the real API server prints for pods and nodes (priority 1
 //! columns are the `-o wide` ones). Other types get NAME and AGE.
 
+use super::resources::ResourceDef;
 use serde_json::{Value, json};
 
 fn column(name: &str, kind: &str, priority: u8, description: &str) -> Value {
@@ -33,37 +34,17 @@ fn age(object: &Value, now: jiff::Timestamp) -> String {
         .unwrap_or_else(|| "<unknown>".into())
 }
 
-fn columns(kind: &str) -> Vec<Value> {
-    match kind {
+fn columns(def: &ResourceDef) -> Vec<Value> {
+    match def.kind.as_str() {
         "Pod" => vec![
             column("Name", "string", 0, "Name must be unique within a namespace."),
-            column(
-                "Ready",
-                "string",
-                0,
-                "The aggregate readiness state of this pod for accepting traffic.",
-            ),
-            column(
-                "Status",
-                "string",
-                0,
-                "The aggregate status of the containers in this pod.",
-            ),
-            column(
-                "Restarts",
-                "integer",
-                0,
-                "The number of times the containers in this pod have been restarted.",
-            ),
+            column("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
+            column("Status", "string", 0, "The aggregate status of the containers in this pod."),
+            column("Restarts", "integer", 0, "The number of times the containers in this pod have been restarted."),
             column("Age", "string", 0, "Time since the object was created."),
             column("IP", "string", 1, "IP address allocated to the pod."),
             column("Node", "string", 1, "Name of the node where the pod is scheduled."),
-            column(
-                "Nominated Node",
-                "string",
-                1,
-                "Name of the node where the pod is nominated to run.",
-            ),
+            column("Nominated Node", "string", 1, "Name of the node where the pod is nominated to run."),
             column("Readiness Gates", "string", 1, "Pod readiness gates."),
         ],
         "Node" => vec![
@@ -76,29 +57,35 @@ fn columns(kind: &str) -> Vec<Value> {
             column("External-IP", "string", 1, "List of external IPs."),
             column("OS-Image", "string", 1, "OS image reported by the node."),
             column("Kernel-Version", "string", 1, "Kernel version reported by the node."),
-            column(
-                "Container-Runtime",
-                "string",
-                1,
-                "Container runtime and version reported by the node.",
-            ),
+            column("Container-Runtime", "string", 1, "Container runtime and version reported by the node."),
         ],
-        _ => vec![
-            column("Name", "string", 0, "Name must be unique within a namespace."),
-            column("Age", "string", 0, "Time since the object was created."),
-        ],
+        _ => {
+            let mut columns = vec![column("Name", "string", 0, "Name must be unique within a namespace.")];
+            columns.extend(def.printer_columns.iter().map(|c| {
+                let kind = if c.kind == "date" { "string" } else { c.kind.as_str() };
+                column(&c.name, kind, c.priority, &c.json_path)
+            }));
+            if !def.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
+                columns.push(column("Age", "string", 0, "Time since the object was created."));
+            }
+            columns
+        }
+    }
+}
+
+/// The value at a simple JSONPath such as `.status.killCount`; dates print as ages.
+fn printer_cell(object: &Value, column: &super::resources::PrinterColumn, now: jiff::Timestamp) -> Value {
+    let pointer = column.json_path.replace('.', "/");
+    let value = object.pointer(&pointer).cloned().unwrap_or(Value::Null);
+    match (column.kind.as_str(), value.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok())) {
+        ("date", Some(time)) => json!(human_age(now.as_second() - time.as_second())),
+        _ => value,
     }
 }
 
 fn pod_cells(pod: &Value, now: jiff::Timestamp) -> Vec<Value> {
-    let statuses = pod["status"]["containerStatuses"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let containers = pod["spec"]["containers"]
-        .as_array()
-        .map_or(0, Vec::len)
-        .max(statuses.len());
+    let statuses = pod["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+    let containers = pod["spec"]["containers"].as_array().map_or(0, Vec::len).max(statuses.len());
     let ready = statuses.iter().filter(|s| s["ready"].as_bool() == Some(true)).count();
     let restarts: i64 = statuses.iter().filter_map(|s| s["restartCount"].as_i64()).sum();
     let status = if pod["metadata"]["deletionTimestamp"].is_string() {
@@ -136,19 +123,11 @@ fn node_cells(node: &Value, now: jiff::Timestamp) -> Vec<Value> {
     let mut roles: Vec<String> = node["metadata"]["labels"]
         .as_object()
         .map(|labels| {
-            labels
-                .keys()
-                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
-                .map(str::to_string)
-                .collect()
+            labels.keys().filter_map(|k| k.strip_prefix("node-role.kubernetes.io/")).map(str::to_string).collect()
         })
         .unwrap_or_default();
     roles.sort();
-    let roles = if roles.is_empty() {
-        "<none>".to_string()
-    } else {
-        roles.join(",")
-    };
+    let roles = if roles.is_empty() { "<none>".to_string() } else { roles.join(",") };
     let address = |kind: &str| {
         node["status"]["addresses"]
             .as_array()
@@ -172,11 +151,18 @@ fn node_cells(node: &Value, now: jiff::Timestamp) -> Vec<Value> {
     ]
 }
 
-fn row(object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
-    let cells = match object["kind"].as_str() {
-        Some("Pod") => pod_cells(object, now),
-        Some("Node") => node_cells(object, now),
-        _ => vec![json!(object["metadata"]["name"]), json!(age(object, now))],
+fn row(def: &ResourceDef, object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
+    let cells = match def.kind.as_str() {
+        "Pod" => pod_cells(object, now),
+        "Node" => node_cells(object, now),
+        _ => {
+            let mut cells = vec![json!(object["metadata"]["name"])];
+            cells.extend(def.printer_columns.iter().map(|c| printer_cell(object, c, now)));
+            if !def.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
+                cells.push(json!(age(object, now)));
+            }
+            cells
+        }
     };
     let embedded = if include_object {
         object.clone()
@@ -188,21 +174,21 @@ fn row(object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
 
 /// A `Table` of `objects`; `with_columns` is false for watch events after the first.
 pub fn table(
-    kind: &str,
+    def: &ResourceDef,
     objects: &[&Value],
     resource_version: &str,
     include_object: bool,
     with_columns: bool,
 ) -> Value {
     let now = jiff::Timestamp::now();
-    let rows: Vec<Value> = objects.iter().map(|o| row(o, include_object, now)).collect();
+    let rows: Vec<Value> = objects.iter().map(|o| row(def, o, include_object, now)).collect();
     let mut table = json!({
         "kind": "Table", "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": resource_version},
         "rows": rows,
     });
     if with_columns {
-        table["columnDefinitions"] = Value::Array(columns(kind));
+        table["columnDefinitions"] = Value::Array(columns(def));
     }
     table
 }
@@ -225,14 +211,12 @@ mod tests {
         let pod = json!({"kind": "Pod", "metadata": {"name": "p", "deletionTimestamp": "2026-01-01T00:00:00Z"},
             "spec": {"containers": [{"name": "c"}], "nodeName": "n"},
             "status": {"phase": "Running", "containerStatuses": [{"ready": true, "restartCount": 2}]}});
-        let t = table("Pod", &[&pod], "7", false, true);
+        let registry = super::super::resources::Registry::default();
+        let t = table(&registry.find("", "v1", "pods").unwrap(), &[&pod], "7", false, true);
         assert_eq!(t["rows"][0]["cells"][1], "1/1");
         assert_eq!(t["rows"][0]["cells"][2], "Terminating");
         assert_eq!(t["rows"][0]["cells"][3], 2);
         assert_eq!(t["rows"][0]["cells"][6], "n");
-        assert_eq!(
-            t["columnDefinitions"].as_array().unwrap().len(),
-            t["rows"][0]["cells"].as_array().unwrap().len()
-        );
+        assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), t["rows"][0]["cells"].as_array().unwrap().len());
     }
 }

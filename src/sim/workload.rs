@@ -68,11 +68,7 @@ pub enum NodeHealth {
 
 /// The names the booth's nodes have: the K3s server on the Pi, then the PicoCluster nodes.
 pub fn node_name(index: usize) -> String {
-    if index == 0 {
-        "conferenceli".into()
-    } else {
-        format!("pico-{index}")
-    }
+    if index == 0 { "conferenceli".into() } else { format!("pico-{index}") }
 }
 
 fn node_object(index: usize) -> Value {
@@ -146,10 +142,7 @@ fn pod_object(config: &SimConfig, ordinal: usize) -> Value {
 }
 
 fn ready_condition(node: &Value) -> Option<&Value> {
-    node["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")
+    node["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")
 }
 
 fn node_is_ready(node: &Value) -> bool {
@@ -191,10 +184,7 @@ fn set_pod_running(pod: &mut Value, node_index: usize, serial: u64) {
 fn set_pod_readiness(pod: &mut Value, ready: bool) {
     let status = if ready { "True" } else { "False" };
     if let Some(conditions) = pod["status"]["conditions"].as_array_mut() {
-        for c in conditions
-            .iter_mut()
-            .filter(|c| c["type"] == "Ready" || c["type"] == "ContainersReady")
-        {
+        for c in conditions.iter_mut().filter(|c| c["type"] == "Ready" || c["type"] == "ContainersReady") {
             c["status"] = json!(status);
             c["lastTransitionTime"] = json!(now_rfc3339());
         }
@@ -231,14 +221,7 @@ impl Workload {
     pub fn new(store: Arc<Store>, config: SimConfig) -> Self {
         let pods = store.registry.find("", "v1", "pods").expect("pods are built in");
         let nodes = store.registry.find("", "v1", "nodes").expect("nodes are built in");
-        Self {
-            store,
-            config,
-            pods,
-            nodes,
-            start_at: Mutex::new(HashMap::new()),
-            serial: 0.into(),
-        }
+        Self { store, config, pods, nodes, start_at: Mutex::new(HashMap::new()), serial: 0.into() }
     }
 
     fn next_serial(&self) -> u64 {
@@ -248,9 +231,7 @@ impl Workload {
     /// Creates the nodes and the StatefulSet's pods (spread round-robin over the nodes).
     pub fn seed(&self) {
         for index in 0..self.config.nodes {
-            self.store
-                .create(&self.nodes, "", node_object(index))
-                .expect("seeding a fresh store");
+            self.store.create(&self.nodes, "", node_object(index)).expect("seeding a fresh store");
         }
         for ordinal in 0..self.config.pods {
             let mut pod = pod_object(&self.config, ordinal);
@@ -261,9 +242,7 @@ impl Workload {
                     set_pod_running(&mut pod, node_index, self.next_serial());
                 }
             }
-            self.store
-                .create(&self.pods, &self.config.namespace, pod)
-                .expect("seeding a fresh store");
+            self.store.create(&self.pods, &self.config.namespace, pod).expect("seeding a fresh store");
         }
     }
 
@@ -321,16 +300,10 @@ impl Workload {
         let mut due = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
 
         let nodes = self.store.all(&self.nodes);
-        let node_index: HashMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (str_at(n, "/metadata/name"), i))
-            .collect();
-        let ready_nodes: BTreeMap<&str, &Value> = nodes
-            .iter()
-            .filter(|n| node_is_ready(n))
-            .map(|n| (str_at(n, "/metadata/name"), n.as_ref()))
-            .collect();
+        let node_index: HashMap<&str, usize> =
+            nodes.iter().enumerate().map(|(i, n)| (str_at(n, "/metadata/name"), i)).collect();
+        let ready_nodes: BTreeMap<&str, &Value> =
+            nodes.iter().filter(|n| node_is_ready(n)).map(|n| (str_at(n, "/metadata/name"), n.as_ref())).collect();
         // When each lost node's pods are evicted.
         let evict_at: HashMap<&str, jiff::Timestamp> = nodes
             .iter()
@@ -351,11 +324,8 @@ impl Workload {
         }
         let mut start_at = self.start_at.lock().unwrap_or_else(|p| p.into_inner());
         for pod in &pods {
-            let (namespace, name, uid) = (
-                str_at(pod, "/metadata/namespace"),
-                str_at(pod, "/metadata/name"),
-                str_at(pod, "/metadata/uid"),
-            );
+            let (namespace, name, uid) =
+                (str_at(pod, "/metadata/namespace"), str_at(pod, "/metadata/name"), str_at(pod, "/metadata/uid"));
             let node = str_at(pod, "/spec/nodeName");
             let node_alive = ready_nodes.contains_key(node);
             if let Some(deadline) = timestamp(&pod["metadata"]["deletionTimestamp"]) {
@@ -371,23 +341,18 @@ impl Workload {
                 continue;
             }
             if node.is_empty() {
-                let target = load
-                    .iter()
-                    .min_by_key(|(n, count)| (**count, **n))
-                    .map(|(n, _)| n.to_string());
+                let target = load.iter().min_by_key(|(n, count)| (**count, **n)).map(|(n, _)| n.to_string());
                 if let Some(target) = target {
                     if let Some(count) = load.get_mut(target.as_str()) {
                         *count += 1;
                     }
-                    self.store
-                        .mutate(&self.pods, namespace, name, uid, |p| set_pod_scheduled(p, &target));
+                    self.store.mutate(&self.pods, namespace, name, uid, |p| set_pod_scheduled(p, &target));
                 }
                 continue;
             }
             if !node_alive {
                 if pod_ready(pod) {
-                    self.store
-                        .mutate(&self.pods, namespace, name, uid, |p| set_pod_readiness(p, false));
+                    self.store.mutate(&self.pods, namespace, name, uid, |p| set_pod_readiness(p, false));
                 }
                 match evict_at.get(node) {
                     Some(at) if wall >= *at => {
@@ -402,22 +367,18 @@ impl Workload {
             }
             match pod["status"]["phase"].as_str() {
                 Some("Pending") | None => {
-                    let at = *start_at
-                        .entry(uid.to_string())
-                        .or_insert_with(|| now + self.start_delay());
+                    let at = *start_at.entry(uid.to_string()).or_insert_with(|| now + self.start_delay());
                     if now >= at {
                         let index = node_index.get(node).copied().unwrap_or(0);
                         let serial = self.next_serial();
-                        self.store
-                            .mutate(&self.pods, namespace, name, uid, |p| set_pod_running(p, index, serial));
+                        self.store.mutate(&self.pods, namespace, name, uid, |p| set_pod_running(p, index, serial));
                         start_at.remove(uid);
                     } else {
                         due(at);
                     }
                 }
                 Some("Running") if !pod_ready(pod) && pod["status"]["containerStatuses"].is_array() => {
-                    self.store
-                        .mutate(&self.pods, namespace, name, uid, |p| set_pod_readiness(p, true));
+                    self.store.mutate(&self.pods, namespace, name, uid, |p| set_pod_readiness(p, true));
                 }
                 _ => {}
             }
@@ -429,11 +390,7 @@ impl Workload {
 
     fn start_delay(&self) -> Duration {
         let jitter_ms = self.config.start_jitter.as_millis() as u64;
-        let jitter = if jitter_ms == 0 {
-            0
-        } else {
-            rand::random_range(0..=jitter_ms)
-        };
+        let jitter = if jitter_ms == 0 { 0 } else { rand::random_range(0..=jitter_ms) };
         self.config.start_delay + Duration::from_millis(jitter)
     }
 
@@ -446,9 +403,7 @@ impl Workload {
             });
             if !exists {
                 // A pod recreated by a racing pass already exists: AlreadyExists is fine.
-                let _ = self
-                    .store
-                    .create(&self.pods, &self.config.namespace, pod_object(&self.config, ordinal));
+                let _ = self.store.create(&self.pods, &self.config.namespace, pod_object(&self.config, ordinal));
             }
         }
     }

@@ -4,10 +4,13 @@
 //!
 //! This module may read the cluster state and the Booth; it owns no state of its own.
 
+pub mod auth;
 mod pages;
 
 use crate::booth::BoothHandle;
 use crate::cluster::{ClusterState, NodeView, PodView, WatchRestarts};
+use crate::config::StaffCredentials;
+use crate::metrics::Metrics;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,6 +25,8 @@ pub struct AppState {
     pub cluster: ClusterState,
     pub booth: BoothHandle,
     pub restarts: Arc<WatchRestarts>,
+    pub metrics: Arc<Metrics>,
+    pub credentials: StaffCredentials,
 }
 
 /// The kiosk's display mode.
@@ -44,11 +49,7 @@ pub struct StateResponse {
 
 impl AppState {
     pub fn mode(&self) -> DisplayMode {
-        if self.booth.night_mode() {
-            DisplayMode::Night
-        } else {
-            DisplayMode::Day
-        }
+        if self.booth.night_mode() { DisplayMode::Night } else { DisplayMode::Day }
     }
 }
 
@@ -59,6 +60,7 @@ pub fn private_router(state: AppState) -> Router {
         .route("/api/state", get(api_state))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -70,6 +72,11 @@ async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
         kill_count: state.booth.kill_count(),
         mode: state.mode(),
     })
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = state.metrics.render(&state.cluster, &state.restarts);
+    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }
 
 async fn healthz() -> &'static str {
@@ -109,10 +116,6 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
     };
     let ready = state.cluster.is_synced() && state.booth.synced();
-    let code = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(Readiness { ready, checks }))
 }

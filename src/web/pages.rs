@@ -25,11 +25,7 @@ impl IndexPage {
     fn unscheduled(&self) -> Vec<&PodView> {
         self.pods
             .iter()
-            .filter(|p| {
-                p.node
-                    .as_ref()
-                    .is_none_or(|n| !self.nodes.iter().any(|node| &node.name == n))
-            })
+            .filter(|p| p.node.as_ref().is_none_or(|n| !self.nodes.iter().any(|node| &node.name == n)))
             .collect()
     }
 }

@@ -21,24 +21,14 @@ impl Drop for Running {
 pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
     let (app, sim) = (free_port(), free_port());
     let child = Command::new(BIN)
-        .args([
-            "demo",
-            "--listen-addr",
-            &format!("127.0.0.1:{app}"),
-            "--sim-listen",
-            &format!("127.0.0.1:{sim}"),
-        ])
+        .args(["demo", "--listen-addr", &format!("127.0.0.1:{app}"), "--sim-listen", &format!("127.0.0.1:{sim}")])
         .args(extra)
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the demo");
-    (
-        Running(child),
-        format!("http://127.0.0.1:{app}"),
-        format!("http://127.0.0.1:{sim}"),
-    )
+    (Running(child), format!("http://127.0.0.1:{app}"), format!("http://127.0.0.1:{sim}"))
 }
 
 fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -51,10 +41,7 @@ fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn stderr_lines(output: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    String::from_utf8_lossy(&output.stderr).lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -88,25 +75,26 @@ fn run_without_a_reachable_cluster_fails_clearly_and_quickly() {
     let listen = format!("127.0.0.1:{}", free_port());
     let output = run_with_env(
         &["run", "--listen-addr", &listen, "--connect-timeout-seconds", "3"],
-        &[("KUBECONFIG", kubeconfig.to_str().unwrap())],
+        &[("KUBECONFIG", kubeconfig.to_str().unwrap()), ("CHAOS_BASIC_AUTH_PASSWORD", "pw")],
     );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(&format!(
-            "the Kubernetes API at http://127.0.0.1:{port}/ is not reachable"
-        )),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("the Kubernetes API at http://127.0.0.1:{port}/ is not reachable")), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(20), "no hang");
 
     let missing = run_with_env(
         &["run", "--listen-addr", &listen],
-        &[("KUBECONFIG", "/nonexistent/kubeconfig")],
+        &[("KUBECONFIG", "/nonexistent/kubeconfig"), ("BASIC_AUTH_PASSWORD", "pw")],
     );
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read the kubeconfig /nonexistent/kubeconfig"));
+
+    let no_password = run_with_env(&["run", "--listen-addr", &listen], &[("KUBECONFIG", kubeconfig.to_str().unwrap())]);
+    assert_eq!(no_password.status.code(), Some(1));
+    let lines = stderr_lines(&no_password);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("CHAOS_BASIC_AUTH_PASSWORD") && lines[0].contains("BASIC_AUTH_PASSWORD"), "{lines:?}");
 }
 
 #[test]
@@ -148,33 +136,16 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
         {
             break state;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "demo not serving 5 pods within 10 s"
-        );
+        assert!(started.elapsed() < Duration::from_secs(10), "demo not serving 5 pods within 10 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(state["nodes"].as_array().unwrap().len(), 3);
-    assert!(
-        state["pods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["status"] == "Running")
-    );
+    assert!(state["pods"].as_array().unwrap().iter().all(|p| p["status"] == "Running"));
 
     // A second demo on the same port names the setting it cannot use.
     let taken = app.trim_start_matches("http://");
-    let output = run_with_env(
-        &[
-            "demo",
-            "--listen-addr",
-            taken,
-            "--sim-listen",
-            &format!("127.0.0.1:{}", free_port()),
-        ],
-        &[],
-    );
+    let output =
+        run_with_env(&["demo", "--listen-addr", taken, "--sim-listen", &format!("127.0.0.1:{}", free_port())], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {taken} (LISTEN_ADDR)")));
 
@@ -187,10 +158,7 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
             assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
             break;
         }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(5),
-            "exits within 5 s of SIGTERM"
-        );
+        assert!(stopped.elapsed() < Duration::from_secs(5), "exits within 5 s of SIGTERM");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -2,7 +2,7 @@
 //! subscribers, resuming after the API server restarts, relisting after 410 Gone, and the app's
 //! readiness following the watches.
 
-use crate::common::{TestCluster, eventually, fast_config};
+use crate::common::{TestApp, TestCluster, eventually, fast_config};
 use conferenceli::cluster::watch::{watch_nodes, watch_pods};
 use conferenceli::cluster::{Change, ClusterState, PodPhase, PodScope, Update, WatchRestarts};
 use k8s_openapi::api::core::v1::Pod;
@@ -28,32 +28,16 @@ impl Drop for Watching {
 fn watch(cluster: &TestCluster) -> Watching {
     let state = ClusterState::new();
     let restarts = Arc::new(WatchRestarts::default());
-    let scope = PodScope {
-        namespace: Some("demopod".into()),
-        ..PodScope::default()
-    };
+    let scope = PodScope { namespace: Some("demopod".into()), ..PodScope::default() };
     let tasks = vec![
-        tokio::spawn(watch_pods(
-            cluster.client.clone(),
-            scope,
-            state.clone(),
-            restarts.clone(),
-        )),
-        tokio::spawn(watch_nodes(
-            cluster.client.clone(),
-            None,
-            state.clone(),
-            restarts.clone(),
-        )),
+        tokio::spawn(watch_pods(cluster.client.clone(), scope, state.clone(), restarts.clone())),
+        tokio::spawn(watch_nodes(cluster.client.clone(), None, state.clone(), restarts.clone())),
     ];
     Watching { state, restarts, tasks }
 }
 
 async fn synced(state: &ClusterState) {
-    eventually(WAIT, "the watches to sync", || async {
-        state.is_synced().then_some(())
-    })
-    .await;
+    eventually(WAIT, "the watches to sync", || async { state.is_synced().then_some(()) }).await;
 }
 
 fn phase_of(state: &ClusterState, name: &str) -> Option<PodPhase> {
@@ -74,10 +58,7 @@ async fn subscribers_see_a_snapshot_then_a_kill_and_the_recreation() {
     pods.delete("critical-prod-1", &DeleteParams::default()).await.unwrap();
     let mut steps = Vec::new();
     while steps.last() != Some(&"Running") {
-        let update = tokio::time::timeout(WAIT, subscription.next())
-            .await
-            .expect("a change in time")
-            .unwrap();
+        let update = tokio::time::timeout(WAIT, subscription.next()).await.expect("a change in time").unwrap();
         match update {
             Update::Change(Change::Pod { pod }) if pod.name == "critical-prod-1" => steps.push(match pod.status {
                 PodPhase::Terminating => "Terminating",
@@ -108,22 +89,13 @@ async fn the_watch_resumes_after_the_api_server_restarts() {
     cluster
         .sim
         .store
-        .create(
-            &pods_def,
-            "demopod",
-            json!({"metadata": {"name": "while-down"}, "spec": {"containers": []}}),
-        )
+        .create(&pods_def, "demopod", json!({"metadata": {"name": "while-down"}, "spec": {"containers": []}}))
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.start_server().await;
-    eventually(WAIT, "the pod created while the API was down", || async {
-        phase_of(&watching.state, "while-down")
-    })
-    .await;
-    assert!(
-        watching.restarts.pods.load(std::sync::atomic::Ordering::Relaxed) >= 1,
-        "the interruption is counted"
-    );
+    eventually(WAIT, "the pod created while the API was down", || async { phase_of(&watching.state, "while-down") })
+        .await;
+    assert!(watching.restarts.pods.load(std::sync::atomic::Ordering::Relaxed) >= 1, "the interruption is counted");
 }
 
 #[tokio::test]
@@ -137,23 +109,13 @@ async fn a_410_gone_makes_the_watch_relist() {
     cluster
         .sim
         .store
-        .create(
-            &pods_def,
-            "demopod",
-            json!({"metadata": {"name": "after-compaction"}, "spec": {"containers": []}}),
-        )
+        .create(&pods_def, "demopod", json!({"metadata": {"name": "after-compaction"}, "spec": {"containers": []}}))
         .unwrap();
     // The history the watch would resume from is gone: the API answers 410 and the client relists.
     cluster.sim.store.compact();
     cluster.start_server().await;
-    eventually(WAIT, "the relisted pod", || async {
-        phase_of(&watching.state, "after-compaction")
-    })
-    .await;
-    assert!(
-        cluster.sim.stats.requests("list", "pods") > lists_before,
-        "a relist happened"
-    );
+    eventually(WAIT, "the relisted pod", || async { phase_of(&watching.state, "after-compaction") }).await;
+    assert!(cluster.sim.stats.requests("list", "pods") > lists_before, "a relist happened");
     assert_eq!(watching.state.pod_count(), 6);
 }
 
@@ -161,67 +123,34 @@ async fn a_410_gone_makes_the_watch_relist() {
 async fn readiness_follows_the_watches() {
     let mut cluster = TestCluster::start(fast_config()).await;
     cluster.stop_server().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_url = format!("http://{}", listener.local_addr().unwrap());
-    let args = conferenceli::config::AppArgs {
-        namespace: "demopod".into(),
-        booth_namespace: "conferenceli".into(),
-        booth_name: "booth".into(),
-        listen_addr: listener.local_addr().unwrap(),
-        pod_name: None,
-    };
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let app = tokio::spawn(conferenceli::app::serve(
-        cluster.client.clone(),
-        args,
-        listener,
-        shutdown.clone(),
-    ));
+    let app = TestApp::start(&cluster, &[]).await;
+    let app_url = app.url.clone();
     let http = reqwest::Client::new();
     let not_ready = http.get(format!("{app_url}/readyz")).send().await.unwrap();
     assert_eq!(not_ready.status(), 503);
     let body: serde_json::Value = not_ready.json().await.unwrap();
     assert_eq!(body["ready"], false);
-    assert_eq!(
-        http.get(format!("{app_url}/healthz")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(http.get(format!("{app_url}/healthz")).send().await.unwrap().status(), 200);
 
     cluster.start_server().await;
     let ready: serde_json::Value = eventually(WAIT, "readiness", || async {
         let response = http.get(format!("{app_url}/readyz")).send().await.ok()?;
-        if response.status() == 200 {
-            response.json().await.ok()
-        } else {
-            None
-        }
+        if response.status() == 200 { response.json().await.ok() } else { None }
     })
     .await;
     assert_eq!(ready["checks"]["podsWatch"], "synced");
     assert_eq!(ready["checks"]["booth"], "synced");
-    let state: serde_json::Value = http
-        .get(format!("{app_url}/api/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: serde_json::Value = http.get(format!("{app_url}/api/state")).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["pods"].as_array().unwrap().len(), 5);
     assert_eq!(state["nodes"].as_array().unwrap().len(), 3);
-    assert_eq!(
-        (state["killCount"].as_u64(), state["mode"].as_str()),
-        (Some(0), Some("day"))
-    );
+    assert_eq!((state["killCount"].as_u64(), state["mode"].as_str()), (Some(0), Some("day")));
     let booths: Api<conferenceli::booth::Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
     assert!(booths.get("booth").await.is_ok(), "the app created its Booth");
     let page = http.get(&app_url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("critical-prod-4") && page.contains("pico-2"));
+    let metrics = http.get(format!("{app_url}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_pods{status=\"Running\"} 5"), "{metrics}");
+    assert!(metrics.contains("conferenceli_nodes{status=\"KubeletReady\"} 3"), "{metrics}");
 
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(5), app)
-        .await
-        .expect("stops on shutdown")
-        .unwrap()
-        .unwrap();
+    app.stop().await;
 }

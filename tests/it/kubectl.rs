@@ -7,11 +7,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn kubectl() -> String {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kubectl"))
-            .find(|path| path.is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join("kubectl")).find(|path| path.is_file()));
     match found {
         Some(path) => path.to_string_lossy().into_owned(),
         None => panic!(
@@ -27,11 +24,7 @@ fn run(server: &str, args: &[&str]) -> String {
         .output()
         .expect("run kubectl");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "kubectl {args:?} failed: {}{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "kubectl {args:?} failed: {}{stdout}", String::from_utf8_lossy(&output.stderr));
     stdout
 }
 
@@ -64,9 +57,7 @@ async fn kubectl_gets_deletes_and_watches_against_the_demo() {
     assert!(nodes.lines().next().unwrap().contains("KERNEL-VERSION"), "{nodes}");
     for name in ["conferenceli", "pico-1", "pico-2"] {
         assert!(
-            nodes
-                .lines()
-                .any(|l| l.starts_with(name) && l.contains("Ready") && l.contains("v1.33.5+k3s1")),
+            nodes.lines().any(|l| l.starts_with(name) && l.contains("Ready") && l.contains("v1.33.5+k3s1")),
             "{nodes}"
         );
     }
@@ -87,9 +78,8 @@ async fn kubectl_gets_deletes_and_watches_against_the_demo() {
             }
         }
     });
-    let initial: Vec<String> = (0..6)
-        .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("initial rows"))
-        .collect();
+    let initial: Vec<String> =
+        (0..6).map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("initial rows")).collect();
     assert!(initial[0].starts_with("NAME"), "{initial:?}");
 
     let deleted = run(&server, &["delete", "pod", "critical-prod-2", "-n", "demopod"]);
@@ -99,9 +89,8 @@ async fn kubectl_gets_deletes_and_watches_against_the_demo() {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !(states.contains(&"Terminating") && states.last() == Some(&"Running")) {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("kubectl -w did not show the pod return: {states:?}"));
+        let line =
+            rx.recv_timeout(left).unwrap_or_else(|_| panic!("kubectl -w did not show the pod return: {states:?}"));
         if !line.starts_with("critical-prod-2 ") {
             continue;
         }
@@ -116,17 +105,6 @@ async fn kubectl_gets_deletes_and_watches_against_the_demo() {
     assert_eq!(states.first(), Some(&"Terminating"));
     assert!(states.contains(&"Pending"), "{states:?}");
 
-    let after = run(
-        &server,
-        &[
-            "get",
-            "pod",
-            "critical-prod-2",
-            "-n",
-            "demopod",
-            "-o",
-            "jsonpath={.status.phase}",
-        ],
-    );
+    let after = run(&server, &["get", "pod", "critical-prod-2", "-n", "demopod", "-o", "jsonpath={.status.phase}"]);
     assert_eq!(after, "Running");
 }

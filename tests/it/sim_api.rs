@@ -40,25 +40,16 @@ async fn pods_list_get_create_patch_replace_delete() {
     let pod = pods.get("critical-prod-2").await.unwrap();
     assert_eq!(pod.status.unwrap().phase.as_deref(), Some("Running"));
 
-    let created = pods
-        .create(&PostParams::default(), &test_pod("scratch", json!({"team": "a"})))
-        .await
-        .unwrap();
+    let created = pods.create(&PostParams::default(), &test_pod("scratch", json!({"team": "a"}))).await.unwrap();
     assert_eq!(created.metadata.generation, Some(1));
     assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
-    let again = pods
-        .create(&PostParams::default(), &test_pod("scratch", json!({})))
-        .await;
+    let again = pods.create(&PostParams::default(), &test_pod("scratch", json!({}))).await;
     let status = api_error(again);
     assert_eq!((status.code, status.reason.as_str()), (409, "AlreadyExists"));
 
     // JSON merge, strategic merge (as merge), JSON patch and server-side apply (as merge).
     let merged = pods
-        .patch(
-            "scratch",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"merge": "yes"}}})),
-        )
+        .patch("scratch", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"merge": "yes"}}})))
         .await
         .unwrap();
     assert_eq!(merged.metadata.labels.as_ref().unwrap()["merge"], "yes");
@@ -125,11 +116,7 @@ async fn nodes_and_their_status() {
     let info = node.status.unwrap().node_info.unwrap();
     assert_eq!(info.architecture, "arm64");
     let cordoned = nodes
-        .patch(
-            "pico-1",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"unschedulable": true}})),
-        )
+        .patch("pico-1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"unschedulable": true}})))
         .await
         .unwrap();
     assert_eq!(cordoned.spec.unwrap().unschedulable, Some(true));
@@ -148,16 +135,9 @@ async fn nodes_and_their_status() {
 async fn booth_with_its_status_subresource() {
     let cluster = TestCluster::start(fast_config()).await;
     let booths: Api<Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
-    booths
-        .create(&PostParams::default(), &Booth::new("booth", BoothSpec::default()))
-        .await
-        .unwrap();
+    booths.create(&PostParams::default(), &Booth::new("booth", BoothSpec::default())).await.unwrap();
     let with_status = booths
-        .patch_status(
-            "booth",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"killCount": 7}})),
-        )
+        .patch_status("booth", &PatchParams::default(), &Patch::Merge(json!({"status": {"killCount": 7}})))
         .await
         .unwrap();
     assert_eq!(with_status.status, Some(BoothStatus { kill_count: 7 }));
@@ -170,22 +150,13 @@ async fn booth_with_its_status_subresource() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        (spec.spec.night_mode, spec.status.as_ref().unwrap().kill_count),
-        (true, 7)
-    );
+    assert_eq!((spec.spec.night_mode, spec.status.as_ref().unwrap().kill_count), (true, 7));
     assert_eq!(spec.metadata.generation, Some(2));
     let mut booth = booths.get_status("booth").await.unwrap();
     booth.status = Some(BoothStatus { kill_count: 8 });
     booth.spec.night_mode = false;
-    let replaced = booths
-        .replace_status("booth", &PostParams::default(), &booth)
-        .await
-        .unwrap();
-    assert_eq!(
-        (replaced.spec.night_mode, replaced.status.unwrap().kill_count),
-        (true, 8)
-    );
+    let replaced = booths.replace_status("booth", &PostParams::default(), &booth).await.unwrap();
+    assert_eq!((replaced.spec.night_mode, replaced.status.unwrap().kill_count), (true, 8));
     assert_eq!(booths.list(&ListParams::default()).await.unwrap().items.len(), 1);
     booths.delete("booth", &DeleteParams::default()).await.unwrap();
     assert_eq!(api_error(booths.get("booth").await).code, 404);
@@ -196,15 +167,9 @@ async fn label_and_field_selectors_on_list_and_watch() {
     let cluster = TestCluster::start(fast_config()).await;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
     let names = |list: kube::core::ObjectList<Pod>| {
-        list.items
-            .into_iter()
-            .map(|p| p.metadata.name.unwrap())
-            .collect::<Vec<_>>()
+        list.items.into_iter().map(|p| p.metadata.name.unwrap()).collect::<Vec<_>>()
     };
-    let on_pico1 = pods
-        .list(&ListParams::default().fields("spec.nodeName=pico-1"))
-        .await
-        .unwrap();
+    let on_pico1 = pods.list(&ListParams::default().fields("spec.nodeName=pico-1")).await.unwrap();
     assert_eq!(names(on_pico1), ["critical-prod-1", "critical-prod-4"]);
     let selected = pods
         .list(&ListParams::default().labels("app=critical-prod,apps.kubernetes.io/pod-index in (0,3),!missing"))
@@ -213,9 +178,7 @@ async fn label_and_field_selectors_on_list_and_watch() {
     assert_eq!(names(selected), ["critical-prod-0", "critical-prod-3"]);
     let not = pods
         .list(
-            &ListParams::default()
-                .labels("apps.kubernetes.io/pod-index notin (0,1,2)")
-                .fields("status.phase!=Pending"),
+            &ListParams::default().labels("apps.kubernetes.io/pod-index notin (0,1,2)").fields("status.phase!=Pending"),
         )
         .await
         .unwrap();
@@ -224,11 +187,7 @@ async fn label_and_field_selectors_on_list_and_watch() {
     // A watch with a label selector sees an object that stops matching as DELETED.
     let list = pods.list(&ListParams::default()).await.unwrap();
     let rv = list.metadata.resource_version.unwrap();
-    let mut stream = pods
-        .watch(&WatchParams::default().labels("tier=front").timeout(10), &rv)
-        .await
-        .unwrap()
-        .boxed();
+    let mut stream = pods.watch(&WatchParams::default().labels("tier=front").timeout(10), &rv).await.unwrap().boxed();
     pods.patch(
         "critical-prod-2",
         &PatchParams::default(),
@@ -267,16 +226,9 @@ async fn paging_with_limit_and_continue() {
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.metadata.remaining_item_count, Some(3));
     let token = first.metadata.continue_.clone().expect("a continue token");
-    let second = pods
-        .list(&ListParams::default().limit(2).continue_token(&token))
-        .await
-        .unwrap();
+    let second = pods.list(&ListParams::default().limit(2).continue_token(&token)).await.unwrap();
     let third = pods
-        .list(
-            &ListParams::default()
-                .limit(2)
-                .continue_token(second.metadata.continue_.as_deref().unwrap()),
-        )
+        .list(&ListParams::default().limit(2).continue_token(second.metadata.continue_.as_deref().unwrap()))
         .await
         .unwrap();
     assert_eq!(third.items.len(), 1);
@@ -288,28 +240,10 @@ async fn paging_with_limit_and_continue() {
 async fn watch_streams_changes_and_bookmarks_and_answers_410_for_old_versions() {
     let cluster = TestCluster::start(fast_config()).await;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
-    let rv = pods
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
-    let mut stream = pods
-        .watch(
-            &WatchParams {
-                bookmarks: true,
-                ..WatchParams::default()
-            }
-            .timeout(10),
-            &rv,
-        )
-        .await
-        .unwrap()
-        .boxed();
-    pods.create(&PostParams::default(), &test_pod("watched", json!({})))
-        .await
-        .unwrap();
+    let rv = pods.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let mut stream =
+        pods.watch(&WatchParams { bookmarks: true, ..WatchParams::default() }.timeout(10), &rv).await.unwrap().boxed();
+    pods.create(&PostParams::default(), &test_pod("watched", json!({}))).await.unwrap();
     let mut seen = Vec::new();
     let mut node_rv = u64::MAX;
     while let Some(event) = stream.try_next().await.unwrap() {
@@ -317,9 +251,7 @@ async fn watch_streams_changes_and_bookmarks_and_answers_410_for_old_versions() 
             WatchEvent::Added(p) if p.metadata.name.as_deref() == Some("watched") => seen.push("ADDED"),
             WatchEvent::Modified(p) if p.metadata.name.as_deref() == Some("watched") => {
                 seen.push("MODIFIED");
-                pods.delete("watched", &DeleteParams::default().grace_period(0))
-                    .await
-                    .unwrap();
+                pods.delete("watched", &DeleteParams::default().grace_period(0)).await.unwrap();
             }
             WatchEvent::Deleted(p) if p.metadata.name.as_deref() == Some("watched") => {
                 seen.push("DELETED");
@@ -364,50 +296,22 @@ async fn malformed_bodies_are_400_status_objects() {
     let cases: [(reqwest::Method, String, &str, &str); 5] = [
         (reqwest::Method::POST, base.clone(), "application/json", "{not json"),
         (reqwest::Method::POST, base.clone(), "application/json", "[1,2]"),
-        (
-            reqwest::Method::POST,
-            base.clone(),
-            "application/json",
-            r#"{"kind":"Node","metadata":{"name":"x"}}"#,
-        ),
-        (
-            reqwest::Method::PATCH,
-            format!("{base}/critical-prod-0"),
-            "application/merge-patch+json",
-            "{oops",
-        ),
-        (
-            reqwest::Method::PATCH,
-            format!("{base}/critical-prod-0"),
-            "application/json-patch+json",
-            r#"{"op":"dance"}"#,
-        ),
+        (reqwest::Method::POST, base.clone(), "application/json", r#"{"kind":"Node","metadata":{"name":"x"}}"#),
+        (reqwest::Method::PATCH, format!("{base}/critical-prod-0"), "application/merge-patch+json", "{oops"),
+        (reqwest::Method::PATCH, format!("{base}/critical-prod-0"), "application/json-patch+json", r#"{"op":"dance"}"#),
     ];
     for (method, url, content_type, body) in cases {
-        let response = http
-            .request(method.clone(), &url)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response =
+            http.request(method.clone(), &url).header("content-type", content_type).body(body).send().await.unwrap();
         assert_eq!(response.status(), 400, "{method} {body}");
         let status: serde_json::Value = response.json().await.unwrap();
         assert_eq!(
-            (
-                status["kind"].as_str(),
-                status["reason"].as_str(),
-                status["code"].as_u64()
-            ),
+            (status["kind"].as_str(), status["reason"].as_str(), status["code"].as_u64()),
             (Some("Status"), Some("BadRequest"), Some(400)),
             "{body}"
         );
     }
-    let unknown = http
-        .get(format!("{}/api/v1/widgets", cluster.url()))
-        .send()
-        .await
-        .unwrap();
+    let unknown = http.get(format!("{}/api/v1/widgets", cluster.url())).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
     let status: serde_json::Value = unknown.json().await.unwrap();
     assert_eq!(status["reason"], "NotFound");
@@ -450,12 +354,7 @@ async fn a_deleted_statefulset_pod_terminates_and_comes_back() {
     let before = pods.get("critical-prod-3").await.unwrap();
     let rv = before.metadata.resource_version.clone().unwrap();
     let mut stream = pods
-        .watch(
-            &WatchParams::default()
-                .fields("metadata.name=critical-prod-3")
-                .timeout(20),
-            &rv,
-        )
+        .watch(&WatchParams::default().fields("metadata.name=critical-prod-3").timeout(20), &rv)
         .await
         .unwrap()
         .boxed();
@@ -499,48 +398,22 @@ async fn a_lost_node_keeps_its_pods_terminating_until_they_are_force_deleted() {
     let cluster = TestCluster::start(fast_config()).await;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
     let http = reqwest::Client::new();
-    let response = http
-        .post(format!("{}/sim/nodes/pico-2/unreachable", cluster.url()))
-        .send()
-        .await
-        .unwrap();
+    let response = http.post(format!("{}/sim/nodes/pico-2/unreachable", cluster.url())).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let nodes: Api<Node> = Api::all(cluster.client.clone());
     let node = nodes.get("pico-2").await.unwrap();
-    let ready = node
-        .status
-        .unwrap()
-        .conditions
-        .unwrap()
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap();
+    let ready = node.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
     assert_eq!(ready.status, "Unknown");
 
     // After the 2 s toleration the pod is evicted but, with its kubelet gone, stays Terminating.
     eventually(WAIT, "critical-prod-2 to be evicted", || async {
-        pods.get("critical-prod-2")
-            .await
-            .ok()?
-            .metadata
-            .deletion_timestamp
-            .map(|_| ())
+        pods.get("critical-prod-2").await.ok()?.metadata.deletion_timestamp.map(|_| ())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(
-        pods.get("critical-prod-2")
-            .await
-            .unwrap()
-            .metadata
-            .deletion_timestamp
-            .is_some(),
-        "still Terminating"
-    );
+    assert!(pods.get("critical-prod-2").await.unwrap().metadata.deletion_timestamp.is_some(), "still Terminating");
 
-    pods.delete("critical-prod-2", &DeleteParams::default().grace_period(0))
-        .await
-        .unwrap();
+    pods.delete("critical-prod-2", &DeleteParams::default().grace_period(0)).await.unwrap();
     let replacement = eventually(WAIT, "the replacement to run elsewhere", || async {
         let pod = pods.get("critical-prod-2").await.ok()?;
         let running = pod.status.as_ref()?.phase.as_deref() == Some("Running");
@@ -548,11 +421,7 @@ async fn a_lost_node_keeps_its_pods_terminating_until_they_are_force_deleted() {
     })
     .await;
     assert_ne!(replacement, "pico-2");
-    let bad = http
-        .post(format!("{}/sim/nodes/pico-2/sleepy", cluster.url()))
-        .send()
-        .await
-        .unwrap();
+    let bad = http.post(format!("{}/sim/nodes/pico-2/sleepy", cluster.url())).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 }
 
@@ -561,17 +430,9 @@ async fn sim_stats_count_requests_and_open_watches() {
     let cluster = TestCluster::start(fast_config()).await;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
     pods.list(&ListParams::default()).await.unwrap();
-    let stream = pods
-        .watch(&WatchParams::default().timeout(30), "0")
-        .await
-        .unwrap()
-        .boxed();
-    let stats: serde_json::Value = reqwest::get(format!("{}/sim/stats", cluster.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stream = pods.watch(&WatchParams::default().timeout(30), "0").await.unwrap().boxed();
+    let stats: serde_json::Value =
+        reqwest::get(format!("{}/sim/stats", cluster.url())).await.unwrap().json().await.unwrap();
     assert_eq!(stats["openWatches"]["pods"], 1);
     assert_eq!(stats["requests"]["list"]["pods"], 1);
     drop(stream);

@@ -34,12 +34,7 @@ impl TestCluster {
         let server = sim.serve(listener).expect("serve");
         let addr = server.addr();
         let client = client_for_url(&server.url()).expect("client");
-        Self {
-            sim,
-            server: Some(server),
-            addr,
-            client,
-        }
+        Self { sim, server: Some(server), addr, client }
     }
 
     pub fn url(&self) -> String {
@@ -55,9 +50,7 @@ impl TestCluster {
 
     /// Starts the API server again on the same address, with the same objects.
     pub async fn start_server(&mut self) {
-        let listener = tokio::net::TcpListener::bind(self.addr)
-            .await
-            .expect("rebind the same port");
+        let listener = tokio::net::TcpListener::bind(self.addr).await.expect("rebind the same port");
         self.server = Some(self.sim.serve(listener).expect("serve"));
     }
 }
@@ -82,9 +75,53 @@ where
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Settings as `conferenceli demo <extra>` would parse them, listening on `listen`.
+pub fn app_args(listen: SocketAddr, extra: &[&str]) -> conferenceli::config::AppArgs {
+    use clap::Parser;
+    let listen = listen.to_string();
+    let mut args = vec!["conferenceli", "demo", "--listen-addr", &listen];
+    args.extend_from_slice(extra);
+    match conferenceli::config::Cli::try_parse_from(args).expect("valid test arguments").command {
+        conferenceli::config::Command::Demo(demo) => demo.app,
+        _ => unreachable!("parsed a demo command line"),
+    }
+}
+
+/// The app (`app::serve`) running in-process against a test cluster, on a free port.
+pub struct TestApp {
+    pub url: String,
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>,
+}
+
+impl TestApp {
+    /// Starts the app with `demo`'s defaults plus `extra` flags (staff password: the demo one).
+    pub async fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let args = app_args(addr, extra);
+        let credentials = args.staff_credentials(true).expect("credentials");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(conferenceli::app::serve(
+            cluster.client.clone(),
+            args,
+            credentials,
+            listener,
+            shutdown.clone(),
+        ));
+        Self { url: format!("http://{addr}"), shutdown, task }
+    }
+
+    /// Shuts the app down and checks it stopped cleanly within 5 s.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("stops on shutdown")
+            .expect("no panic")
+            .expect("no error");
+    }
 }

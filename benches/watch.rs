@@ -1,0 +1,224 @@
+//! Watch-loop benchmark (`cargo bench --bench watch`): prints a Markdown table.
+//!
+//! 1. Initial sync at 10,000 pods: the release `conferenceli run` binary against an in-process
+//!    simulated API holding 10,000 pods; time from process start to `/readyz` answering 200, and
+//!    the process's resident memory (VmRSS now, VmHWM peak) once synced.
+//! 2. Fan-out: 20,000 pod changes made in the simulated API, delivered (a) to 100 watch
+//!    connections on the API itself, (b) through the app's single watch and `ClusterState` to 100
+//!    in-process subscribers. Events per second delivered, over all subscribers.
+
+use conferenceli::cluster::client::client_for_url;
+use conferenceli::cluster::watch::watch_pods;
+use conferenceli::cluster::{ClusterState, PodScope, Update, WatchRestarts};
+use conferenceli::sim::{SimCluster, SimConfig};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const SYNC_PODS: usize = 10_000;
+const CHANGES: u64 = 20_000;
+const SUBSCRIBERS: usize = 100;
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"),
+    )
+    .unwrap();
+    path
+}
+
+async fn serve(config: SimConfig) -> (Arc<SimCluster>, conferenceli::sim::SimServer) {
+    let sim = SimCluster::start(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = sim.serve(listener).unwrap();
+    (sim, server)
+}
+
+async fn initial_sync() -> (Duration, u64, u64) {
+    let config = SimConfig { pods: SYNC_PODS, nodes: 10, ..SimConfig::default() };
+    let (_sim, server) = serve(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_for(&server.url(), dir.path());
+    let port = free_port();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+        .args([
+            "run",
+            "--listen-addr",
+            &format!("127.0.0.1:{port}"),
+            "--log-level",
+            "warn",
+            "--chaos-password",
+            "bench",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    loop {
+        if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no sync within 2 minutes");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let synced = started.elapsed();
+    let state: serde_json::Value =
+        http.get(format!("http://127.0.0.1:{port}/api/state")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["pods"].as_array().unwrap().len(), SYNC_PODS);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rss, hwm) = (proc_status_kib(child.id(), "VmRSS:"), proc_status_kib(child.id(), "VmHWM:"));
+    let _ = child.kill();
+    let _ = child.wait();
+    server.shutdown().await;
+    (synced, rss, hwm)
+}
+
+/// Flips the readiness of pods round-robin: every flip changes what the booth shows.
+fn churn(sim: &SimCluster, pods: usize) {
+    let def = sim.store.registry.find("", "v1", "pods").unwrap();
+    let all = sim.store.all(&def);
+    for i in 0..CHANGES as usize {
+        let pod = &all[i % pods];
+        let (ns, name, uid) = (
+            pod["metadata"]["namespace"].as_str().unwrap(),
+            pod["metadata"]["name"].as_str().unwrap(),
+            pod["metadata"]["uid"].as_str().unwrap(),
+        );
+        let ready = (i / pods) % 2 == 1;
+        sim.store.mutate(&def, ns, name, uid, |p| {
+            for c in p["status"]["conditions"].as_array_mut().unwrap() {
+                if c["type"] == "Ready" {
+                    c["status"] = serde_json::json!(if ready { "True" } else { "False" });
+                }
+            }
+        });
+    }
+}
+
+async fn fan_out_api_watches() -> f64 {
+    let pods = 500;
+    let config = SimConfig { pods, history_limit: 100_000, ..SimConfig::default() };
+    let (sim, server) = serve(config).await;
+    let client = client_for_url(&server.url()).unwrap();
+    let api: Api<Pod> = Api::namespaced(client, "demopod");
+    let rv = api.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        let mut stream = api.watch(&WatchParams::default().timeout(290), &rv).await.unwrap().boxed();
+        let received = received.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = 0;
+            while mine < CHANGES {
+                match stream.try_next().await {
+                    Ok(Some(WatchEvent::Modified(_))) => {
+                        mine += 1;
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Some(_)) => {}
+                    _ => break,
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    let churning = sim.clone();
+    tokio::task::spawn_blocking(move || churn(&churning, pods)).await.unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    server.shutdown().await;
+    received.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
+}
+
+async fn fan_out_cluster_state() -> (f64, u64) {
+    let pods = 500;
+    let (sim, server) = serve(SimConfig { pods, history_limit: 100_000, ..SimConfig::default() }).await;
+    let client = client_for_url(&server.url()).unwrap();
+    let state = ClusterState::new();
+    let scope = PodScope { namespace: Some("demopod".into()), ..PodScope::default() };
+    let watch = tokio::spawn(watch_pods(client, scope, state.clone(), Arc::new(WatchRestarts::default())));
+    while !state.pods_synced() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let delivered = Arc::new(AtomicU64::new(0));
+    let snapshots = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        let mut subscription = state.subscribe();
+        let (delivered, snapshots) = (delivered.clone(), snapshots.clone());
+        tasks.push(tokio::spawn(async move {
+            subscription.next().await; // the initial snapshot
+            let mut mine = 0;
+            while mine < CHANGES {
+                match subscription.next().await {
+                    Some(Update::Change(_)) => mine += 1,
+                    // Fell behind: the snapshot stands for everything it skipped.
+                    Some(Update::Snapshot(_)) => {
+                        snapshots.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    None => break,
+                }
+                delivered.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let started = Instant::now();
+    let churning = sim.clone();
+    tokio::task::spawn_blocking(move || churn(&churning, pods)).await.unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    watch.abort();
+    server.shutdown().await;
+    (delivered.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64(), snapshots.load(Ordering::Relaxed))
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; any other argument filters nothing here.
+    let (synced, rss, hwm) = initial_sync().await;
+    let api_rate = fan_out_api_watches().await;
+    let (state_rate, lagged) = fan_out_cluster_state().await;
+    println!("| benchmark | result |");
+    println!("| --- | --- |");
+    println!(
+        "| initial sync, {SYNC_PODS} pods (`run` process start → `/readyz` 200) | {:.0} ms |",
+        synced.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| resident memory after sync, {SYNC_PODS} pods | {:.1} MiB (peak {:.1} MiB) |",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "| simulated API → {SUBSCRIBERS} watch connections, {CHANGES} changes | {:.0} events/s delivered |",
+        api_rate
+    );
+    println!(
+        "| one watch → ClusterState → {SUBSCRIBERS} subscribers, {CHANGES} changes | {:.0} events/s delivered ({lagged} subscribers fell behind and got a snapshot) |",
+        state_rate
+    );
+}

@@ -1,0 +1,115 @@
+//! HTTP Basic authentication for the staff routes (`/chaos`, `/config`, `/leads.csv`, ...).
+//!
+//! Credentials are compared in constant time: both sides are hashed with SHA-256 and the digests
+//! compared with `subtle`, so neither the content nor the length of the secret leaks through
+//! timing. Failures answer 401 with `WWW-Authenticate` and a JSON `{"message": ...}` body (the
+//! red button's key binding pipes every answer through `jq .message`).
+
+use crate::config::Secret;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The realm browsers and curl show when they ask for credentials.
+pub const REALM: &str = "conferenceli";
+
+/// A username and password pair that a request must present.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// Why a request was not let in; never says which half of the credentials was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication required")]
+    Missing,
+    #[error("malformed Authorization header")]
+    Malformed,
+    #[error("invalid credentials")]
+    Invalid,
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+impl Credentials {
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self { username: username.into(), password: Secret::new(password) }
+    }
+
+    /// Compares both halves in constant time, without short-circuiting on the first.
+    pub fn matches(&self, username: &str, password: &str) -> bool {
+        let user_ok = digest(username.as_bytes()).ct_eq(&digest(self.username.as_bytes()));
+        let pass_ok = digest(password.as_bytes()).ct_eq(&digest(self.password.expose().as_bytes()));
+        (user_ok & pass_ok).into()
+    }
+}
+
+/// Reads `Authorization: Basic base64(user:password)`.
+pub fn parse_basic(value: &HeaderValue) -> Result<(String, String), AuthError> {
+    let text = value.to_str().map_err(|_| AuthError::Malformed)?;
+    let (scheme, encoded) = text.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(AuthError::Malformed);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| AuthError::Malformed)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| AuthError::Malformed)?;
+    let (user, password) = decoded.split_once(':').ok_or(AuthError::Malformed)?;
+    Ok((user.to_string(), password.to_string()))
+}
+
+/// Checks a request's Basic credentials.
+pub fn check_basic(headers: &HeaderMap, expected: &Credentials) -> Result<(), AuthError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(AuthError::Missing)?;
+    let (user, password) = parse_basic(value)?;
+    if expected.matches(&user, &password) { Ok(()) } else { Err(AuthError::Invalid) }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let challenge = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
+            .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+        let body = Json(serde_json::json!({"message": format!("Unauthorized: {self}")}));
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn basic_credentials_are_checked() {
+        let creds = Credentials::new("admin", "s3cret");
+        // "admin:s3cret", "admin:wrong", "admin" (no colon)
+        assert_eq!(check_basic(&header("Basic YWRtaW46czNjcmV0"), &creds), Ok(()));
+        assert_eq!(check_basic(&header("basic YWRtaW46czNjcmV0"), &creds), Ok(()));
+        assert_eq!(check_basic(&header("Basic YWRtaW46d3Jvbmc="), &creds), Err(AuthError::Invalid));
+        assert_eq!(check_basic(&header("Basic YWRtaW4="), &creds), Err(AuthError::Malformed));
+        assert_eq!(check_basic(&header("Basic !!!"), &creds), Err(AuthError::Malformed));
+        assert_eq!(check_basic(&header("Bearer YWRtaW46czNjcmV0"), &creds), Err(AuthError::Malformed));
+        assert_eq!(check_basic(&header("Basic"), &creds), Err(AuthError::Malformed));
+        assert_eq!(check_basic(&HeaderMap::new(), &creds), Err(AuthError::Missing));
+        assert!(!creds.matches("admin", "s3cret "));
+        assert!(!creds.matches("Admin", "s3cret"));
+    }
+
+    #[test]
+    fn unauthorized_answers_carry_a_challenge_and_json() {
+        let response = AuthError::Invalid.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(challenge.starts_with("Basic realm=\"conferenceli\""));
+    }
+}
