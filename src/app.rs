@@ -4,7 +4,7 @@
 
 use crate::booth::BoothHandle;
 use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ClusterState, PodScope, WatchRestarts};
+use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
 use crate::metrics::Metrics;
 use crate::web::{AppState, private_router};
@@ -42,9 +42,11 @@ pub async fn serve(
         tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
         tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
     ];
-    let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name);
+    let booth =
+        BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
     let metrics = Arc::new(Metrics::new());
-    let state = AppState { cluster, booth, restarts, metrics, credentials };
+    let chaos = ChaosBus::new();
+    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())

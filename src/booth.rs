@@ -1,22 +1,37 @@
-//! The `Booth` custom resource: the booth's settings in `spec` (what staff change on `/config`)
-//! and what the booth has lived through in `status` (the kill counter, the health of its parts).
+//! The `Booth` custom resource: the booth's settings in `spec` (what staff change on `/config`
+//! and the control panel) and what the booth has lived through in `status` (the kill counter,
+//! the health of its parts).
 //!
 //! Keeping them in the cluster rather than in a file means they survive restarts and pod moves,
-//! and every replica of every view (kiosks, control panel) reads the same truth through the one
-//! watch this module runs on the single Booth object.
+//! and every view (kiosks, control panel, phones) reads the same truth through the one watch this
+//! module runs on the single Booth object. All status writes go through one writer task
+//! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
+//! retries on conflicts, so concurrent parts never overwrite each other's fields.
 
 use futures::StreamExt;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, CustomResource};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
-/// The booth's settings, changed live from the control panel and `/config`.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+/// Which voucher label the booth prints after a sign-up.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum VoucherType {
+    #[default]
+    None,
+    Appuio,
+    Servala,
+}
+
+/// The booth's settings. Created from the environment (`CAMPAIGN_NAME`, `LABEL_HEADER`, ...) when
+/// the Booth does not exist yet; from then on the resource is the truth and `/config` changes it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "conferenceli.dev",
     version = "v1alpha1",
@@ -24,6 +39,7 @@ use tokio::sync::watch;
     namespaced,
     status = "BoothStatus",
     shortname = "booth",
+    printcolumn = r#"{"name":"Campaign","type":"string","jsonPath":".spec.campaignName"}"#,
     printcolumn = r#"{"name":"Kills","type":"integer","jsonPath":".status.killCount"}"#,
     printcolumn = r#"{"name":"Night","type":"boolean","jsonPath":".spec.nightMode"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
@@ -33,6 +49,56 @@ pub struct BoothSpec {
     /// Night mode on the kiosk (dark harbour, dimmer LEDs).
     #[serde(default)]
     pub night_mode: bool,
+    /// Odoo campaign the leads are filed under.
+    #[serde(default)]
+    pub campaign_name: String,
+    /// Header line printed on raffle tickets (usually the event's name).
+    #[serde(default)]
+    pub label_header: String,
+    /// Voucher label printed after a sign-up.
+    #[serde(default)]
+    pub voucher_type: VoucherType,
+    /// The code printed on Servala vouchers.
+    #[serde(default)]
+    pub servala_voucher_code: String,
+    /// Whether a raffle ticket is printed for every sign-up.
+    #[serde(default)]
+    pub print_raffle_ticket: bool,
+    /// Whether leads are sent to Odoo (otherwise kept and marked as not sent).
+    #[serde(default = "enabled")]
+    pub odoo_create_lead_enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+impl Default for BoothSpec {
+    fn default() -> Self {
+        Self {
+            night_mode: false,
+            campaign_name: String::new(),
+            label_header: String::new(),
+            voucher_type: VoucherType::None,
+            servala_voucher_code: String::new(),
+            print_raffle_ticket: false,
+            odoo_create_lead_enabled: true,
+        }
+    }
+}
+
+/// The health of one part of the booth (BlinkStick, printer, Odoo, ...).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BoothCondition {
+    /// The part: `BlinkStick`, `Printer`, `Odoo`, ...
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True` when the part works.
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition_time: String,
 }
 
 /// What the booth has done and how its parts are.
@@ -42,6 +108,9 @@ pub struct BoothStatus {
     /// Pods destroyed by the chaos button since the counter was last set.
     #[serde(default)]
     pub kill_count: u64,
+    /// One condition per part of the booth.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<BoothCondition>,
 }
 
 /// Errors of the Booth resource's upkeep.
@@ -54,38 +123,58 @@ pub enum BoothError {
         #[source]
         source: kube::Error,
     },
+    #[error("could not write the Booth status: {0}")]
+    Status(#[source] kube::Error),
 }
 
-/// The latest Booth object as the app sees it (`None` until it has been read once).
+/// A change to the Booth status, applied by the writer task.
+#[derive(Debug, Clone, PartialEq)]
+enum StatusChange {
+    AddKills(u64),
+    SetKillCount(u64),
+    Health { part: String, healthy: bool, reason: String, message: String },
+}
+
+/// The latest Booth object as the app sees it (`None` until it has been read once), and the way
+/// to change its status.
 #[derive(Clone)]
 pub struct BoothHandle {
     api: Api<Booth>,
     name: String,
     latest: watch::Receiver<Option<Booth>>,
     problem: Arc<Mutex<Option<String>>>,
+    status_changes: mpsc::UnboundedSender<StatusChange>,
 }
 
 impl BoothHandle {
-    /// Follows the Booth with one watch, creating it first if it does not exist. Runs in the
-    /// background and retries with backoff, so an API that is down at start-up delays
-    /// readiness, never the listeners.
-    pub fn start(client: Client, namespace: &str, name: &str) -> Self {
+    /// Follows the Booth with one watch, creating it with `defaults` first if it does not exist.
+    /// Runs in the background and retries with backoff, so an API that is down at start-up
+    /// delays readiness, never the listeners.
+    pub fn start(client: Client, namespace: &str, name: &str, defaults: BoothSpec) -> Self {
         let api: Api<Booth> = Api::namespaced(client, namespace);
         let (tx, latest) = watch::channel(None);
         let problem = Arc::new(Mutex::new(None));
-        let handle = Self { api: api.clone(), name: name.into(), latest, problem: problem.clone() };
+        let (status_changes, status_rx) = mpsc::unbounded_channel();
+        let handle = Self { api: api.clone(), name: name.into(), latest, problem: problem.clone(), status_changes };
         let (namespace, name) = (namespace.to_string(), name.to_string());
+        let follower = Follower { api: api.clone(), namespace, name: name.clone(), defaults, problem };
         tokio::spawn(async move {
-            ensure_exists_with_retry(&api, &namespace, &name, &problem).await;
+            follower.ensure_exists_with_retry().await;
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let stream = watcher::watcher(api.clone(), config).default_backoff();
-            follow(stream, tx, api, namespace, name, problem).await;
+            let stream = watcher::watcher(api, config).default_backoff();
+            follower.follow(stream, tx).await;
         });
+        tokio::spawn(write_status(handle.api.clone(), handle.name.clone(), status_rx));
         handle
     }
 
     pub fn current(&self) -> Option<Booth> {
         self.latest.borrow().clone()
+    }
+
+    /// The settings now (defaults until the Booth has been read).
+    pub fn spec(&self) -> BoothSpec {
+        self.latest.borrow().as_ref().map(|b| b.spec.clone()).unwrap_or_default()
     }
 
     pub fn kill_count(&self) -> u64 {
@@ -118,64 +207,204 @@ impl BoothHandle {
     pub fn subscribe(&self) -> watch::Receiver<Option<Booth>> {
         self.latest.clone()
     }
-}
 
-async fn ensure_exists(api: &Api<Booth>, namespace: &str, name: &str) -> Result<(), BoothError> {
-    let booth = Booth::new(name, BoothSpec::default());
-    match api.create(&PostParams::default(), &booth).await {
-        Ok(_) => {
-            tracing::info!(booth = name, namespace, "created the Booth resource");
-            Ok(())
-        }
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(source) => Err(BoothError::Create { name: name.into(), namespace: namespace.into(), source }),
+    /// Adds to the kill counter (never lost: written with retries by the status writer).
+    pub fn add_kills(&self, kills: u64) {
+        let _ = self.status_changes.send(StatusChange::AddKills(kills));
+    }
+
+    /// Sets the kill counter (the control panel's "set counter").
+    pub fn set_kill_count(&self, count: u64) {
+        let _ = self.status_changes.send(StatusChange::SetKillCount(count));
+    }
+
+    /// Records the health of a part as a status condition; only transitions are written.
+    pub fn report_health(&self, part: &str, healthy: bool, reason: &str, message: &str) {
+        let _ = self.status_changes.send(StatusChange::Health {
+            part: part.into(),
+            healthy,
+            reason: reason.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Changes the settings with a merge patch of `spec` (the `/config` page, night mode).
+    pub async fn patch_spec(&self, spec_patch: serde_json::Value) -> Result<Booth, kube::Error> {
+        let patch = serde_json::json!({ "spec": spec_patch });
+        self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await
     }
 }
 
-/// Retries creation with capped exponential backoff, logging once per distinct problem.
-async fn ensure_exists_with_retry(api: &Api<Booth>, namespace: &str, name: &str, problem: &Mutex<Option<String>>) {
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match ensure_exists(api, namespace, name).await {
-            Ok(()) => {
-                *problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                return;
+/// Applies changes to a status: the pure part of the writer.
+fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: &str) {
+    for change in changes {
+        match change {
+            StatusChange::AddKills(n) => status.kill_count = status.kill_count.saturating_add(*n),
+            StatusChange::SetKillCount(n) => status.kill_count = *n,
+            StatusChange::Health { part, healthy, reason, message } => {
+                let state = if *healthy { "True" } else { "False" };
+                let mut conditions: BTreeMap<String, BoothCondition> =
+                    status.conditions.drain(..).map(|c| (c.type_.clone(), c)).collect();
+                let entry = conditions.entry(part.clone()).or_insert_with(|| BoothCondition {
+                    type_: part.clone(),
+                    status: String::new(),
+                    reason: String::new(),
+                    message: String::new(),
+                    last_transition_time: now.to_string(),
+                });
+                if entry.status != state {
+                    entry.last_transition_time = now.to_string();
+                }
+                entry.status = state.into();
+                entry.reason = reason.clone();
+                entry.message = message.clone();
+                status.conditions = conditions.into_values().collect();
             }
-            Err(error) => {
-                let message = error.to_string();
-                let mut current = problem.lock().unwrap_or_else(|p| p.into_inner());
-                if current.as_deref() != Some(message.as_str()) {
-                    tracing::warn!(%message, "Booth resource not available yet; retrying");
-                    *current = Some(message);
+        }
+    }
+}
+
+/// The one writer of the Booth status: drains every pending change, applies them to the current
+/// status and replaces it with an optimistic-concurrency check, retrying on conflict.
+async fn write_status(api: Api<Booth>, name: String, mut changes: mpsc::UnboundedReceiver<StatusChange>) {
+    while let Some(first) = changes.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = changes.try_recv() {
+            batch.push(more);
+        }
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match write_once(&api, &name, &batch).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "Booth status not written yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                    while let Ok(more) = changes.try_recv() {
+                        batch.push(more);
+                    }
                 }
             }
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 
-/// Feeds the Booth's watch into `tx`; a deleted Booth is created again with default settings.
-async fn follow(
-    stream: impl futures::Stream<Item = watcher::Result<watcher::Event<Booth>>> + Send,
-    tx: watch::Sender<Option<Booth>>,
+async fn write_once(api: &Api<Booth>, name: &str, batch: &[StatusChange]) -> Result<(), BoothError> {
+    let mut booth = api.get_status(name).await.map_err(BoothError::Status)?;
+    let before = booth.status.clone().unwrap_or_default();
+    let mut status = before.clone();
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
+    apply_changes(&mut status, batch, &now);
+    if status == before {
+        return Ok(());
+    }
+    booth.status = Some(status);
+    api.replace_status(name, &PostParams::default(), &booth).await.map_err(BoothError::Status)?;
+    Ok(())
+}
+
+/// Keeps the Booth existing and its latest state published.
+struct Follower {
     api: Api<Booth>,
     namespace: String,
     name: String,
+    defaults: BoothSpec,
     problem: Arc<Mutex<Option<String>>>,
-) {
-    let mut stream = std::pin::pin!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(booth) | watcher::Event::InitApply(booth)) => {
-                tx.send_replace(Some(booth));
+}
+
+impl Follower {
+    async fn ensure_exists(&self) -> Result<(), BoothError> {
+        let booth = Booth::new(&self.name, self.defaults.clone());
+        match self.api.create(&PostParams::default(), &booth).await {
+            Ok(_) => {
+                tracing::info!(booth = self.name, namespace = self.namespace, "created the Booth resource");
+                Ok(())
             }
-            Ok(watcher::Event::Delete(_)) => {
-                tracing::warn!(booth = name, "the Booth resource was deleted; creating it again with default settings");
-                ensure_exists_with_retry(&api, &namespace, &name, &problem).await;
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(source) => {
+                Err(BoothError::Create { name: self.name.clone(), namespace: self.namespace.clone(), source })
             }
-            Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
-            Err(error) => tracing::warn!(%error, "Booth watch interrupted; resuming"),
         }
+    }
+
+    /// Retries creation with capped exponential backoff, logging once per distinct problem.
+    async fn ensure_exists_with_retry(&self) {
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match self.ensure_exists().await {
+                Ok(()) => {
+                    *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    return;
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    let mut current = self.problem.lock().unwrap_or_else(|p| p.into_inner());
+                    if current.as_deref() != Some(message.as_str()) {
+                        tracing::warn!(%message, "Booth resource not available yet; retrying");
+                        *current = Some(message);
+                    }
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Feeds the Booth's watch into `tx`; a deleted Booth is created again with the defaults.
+    async fn follow(
+        &self,
+        stream: impl futures::Stream<Item = watcher::Result<watcher::Event<Booth>>> + Send,
+        tx: watch::Sender<Option<Booth>>,
+    ) {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(watcher::Event::Apply(booth) | watcher::Event::InitApply(booth)) => {
+                    tx.send_replace(Some(booth));
+                }
+                Ok(watcher::Event::Delete(_)) => {
+                    tracing::warn!(booth = self.name, "the Booth resource was deleted; creating it again");
+                    self.ensure_exists_with_retry().await;
+                }
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
+                Err(error) => tracing::warn!(%error, "Booth watch interrupted; resuming"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_changes_accumulate_and_health_records_transitions() {
+        let mut status = BoothStatus::default();
+        apply_changes(&mut status, &[StatusChange::AddKills(2), StatusChange::AddKills(3)], "t1");
+        assert_eq!(status.kill_count, 5);
+        let health = |healthy, message: &str| StatusChange::Health {
+            part: "Printer".into(),
+            healthy,
+            reason: if healthy { "Ready" } else { "NoMedia" }.into(),
+            message: message.into(),
+        };
+        apply_changes(&mut status, &[health(false, "out of labels")], "t2");
+        apply_changes(&mut status, &[health(false, "still out of labels")], "t3");
+        let printer = &status.conditions[0];
+        assert_eq!((printer.status.as_str(), printer.last_transition_time.as_str()), ("False", "t2"));
+        assert_eq!(printer.message, "still out of labels");
+        apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], "t4");
+        assert_eq!(
+            (status.conditions[0].status.as_str(), status.conditions[0].last_transition_time.as_str()),
+            ("True", "t4")
+        );
+        assert_eq!(status.kill_count, 1);
+    }
+
+    #[test]
+    fn missing_settings_take_their_defaults() {
+        let spec: BoothSpec = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(spec, BoothSpec::default());
+        assert!(spec.odoo_create_lead_enabled);
     }
 }

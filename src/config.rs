@@ -5,6 +5,7 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 
+use crate::booth::{BoothSpec, VoucherType};
 use crate::web::auth::Credentials;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -85,6 +86,45 @@ pub struct AppArgs {
     /// Password for `/config`, `/leads.csv` and the label preview; falls back to CHAOS_BASIC_AUTH_PASSWORD.
     #[arg(long, env = "BASIC_AUTH_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
+    #[command(flatten)]
+    pub booth_defaults: BoothDefaults,
+}
+
+/// Settings that seed the Booth resource when it is created (then `/config` changes them there).
+#[derive(Debug, Clone, Args)]
+pub struct BoothDefaults {
+    /// Odoo campaign the leads are filed under.
+    #[arg(long, env = "CAMPAIGN_NAME", default_value = "")]
+    pub campaign_name: String,
+    /// Header printed on raffle tickets (usually the event's name).
+    #[arg(long, env = "LABEL_HEADER", default_value = "")]
+    pub label_header: String,
+    /// Voucher label printed after a sign-up.
+    #[arg(long, env = "VOUCHER_TYPE", value_enum, default_value = "none")]
+    pub voucher_type: VoucherType,
+    /// Code printed on Servala vouchers.
+    #[arg(long, env = "SERVALA_VOUCHER_CODE", default_value = "")]
+    pub servala_voucher_code: String,
+    /// Print a raffle ticket for every sign-up (true/false).
+    #[arg(long, env = "PRINT_RAFFLE_TICKET", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub print_raffle_ticket: bool,
+    /// Create CRM leads in Odoo (true/false); when off, leads are kept and marked as not sent.
+    #[arg(long = "odoo-createlead-enabled", env = "ODOO_CREATELEAD_ENABLED", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub odoo_create_lead_enabled: bool,
+}
+
+impl BoothDefaults {
+    pub fn to_spec(&self) -> BoothSpec {
+        BoothSpec {
+            night_mode: false,
+            campaign_name: self.campaign_name.clone(),
+            label_header: self.label_header.clone(),
+            voucher_type: self.voucher_type,
+            servala_voucher_code: self.servala_voucher_code.clone(),
+            print_raffle_ticket: self.print_raffle_ticket,
+            odoo_create_lead_enabled: self.odoo_create_lead_enabled,
+        }
+    }
 }
 
 /// The password `demo` uses when none is configured (documented in the README).
@@ -345,6 +385,30 @@ mod tests {
         assert_eq!(format!("{:?}", creds.chaos.password), "Secret(***)");
         let empty = parse(&["conferenceli", "run", "--admin-password="]);
         assert!(empty.staff_credentials(false).is_err());
+    }
+
+    #[test]
+    fn booth_defaults_come_from_the_upstream_variables() {
+        let cli = Cli::try_parse_from([
+            "conferenceli",
+            "demo",
+            "--campaign-name",
+            "KubeCon",
+            "--voucher-type",
+            "servala",
+            "--print-raffle-ticket",
+            "yes",
+            "--odoo-createlead-enabled",
+            "0",
+        ])
+        .unwrap();
+        let Command::Demo(demo) = cli.command else { unreachable!() };
+        let spec = demo.app.booth_defaults.to_spec();
+        assert_eq!(spec.campaign_name, "KubeCon");
+        assert_eq!(spec.voucher_type, VoucherType::Servala);
+        assert!(spec.print_raffle_ticket && !spec.odoo_create_lead_enabled);
+        let line = error_for(&["conferenceli", "demo", "--print-raffle-ticket", "maybe"]);
+        assert!(line.contains("PRINT_RAFFLE_TICKET"), "{line}");
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! may call the Kubernetes API; it calls nothing else of the crate.
 
 pub mod client;
+pub mod events;
 pub mod state;
 pub mod views;
 pub mod watch;
 
+pub use events::{ChaosBus, ChaosEvent, ChaosTarget};
 pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
 pub use views::{NodeStatus, NodeView, PodPhase, PodView};
 pub use watch::{PodScope, WatchRestarts};

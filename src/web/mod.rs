@@ -8,7 +8,7 @@ pub mod auth;
 mod pages;
 
 use crate::booth::BoothHandle;
-use crate::cluster::{ClusterState, NodeView, PodView, WatchRestarts};
+use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView, WatchRestarts};
 use crate::config::StaffCredentials;
 use crate::metrics::Metrics;
 use axum::Router;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub restarts: Arc<WatchRestarts>,
     pub metrics: Arc<Metrics>,
     pub credentials: StaffCredentials,
+    /// Where chaos actions are announced (LED strobe, fog, webhooks listen).
+    pub chaos: ChaosBus,
 }
 
 /// The kiosk's display mode.

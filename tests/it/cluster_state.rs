@@ -154,3 +154,31 @@ async fn readiness_follows_the_watches() {
 
     app.stop().await;
 }
+
+#[tokio::test]
+async fn booth_status_writes_from_many_parts_never_lose_an_increment() {
+    use conferenceli::booth::{BoothHandle, BoothSpec};
+    let cluster = TestCluster::start(fast_config()).await;
+    let defaults = BoothSpec { campaign_name: "KubeCon".into(), ..BoothSpec::default() };
+    let booth = BoothHandle::start(cluster.client.clone(), "conferenceli", "booth", defaults);
+    eventually(WAIT, "the Booth to be created and read", || async { booth.synced().then_some(()) }).await;
+    assert_eq!(booth.spec().campaign_name, "KubeCon");
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let booth = booth.clone();
+            tokio::spawn(async move {
+                booth.add_kills(1);
+                booth.report_health(if i % 2 == 0 { "Printer" } else { "BlinkStick" }, true, "Ready", "");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    eventually(WAIT, "ten kills in the Booth status", || async { (booth.kill_count() == 10).then_some(()) }).await;
+    let status = booth.current().unwrap().status.unwrap();
+    let parts: Vec<_> = status.conditions.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect();
+    assert_eq!(parts, [("BlinkStick", "True"), ("Printer", "True")]);
+    booth.patch_spec(serde_json::json!({"nightMode": true})).await.unwrap();
+    eventually(WAIT, "night mode", || async { booth.night_mode().then_some(()) }).await;
+}

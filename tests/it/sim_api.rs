@@ -140,7 +140,7 @@ async fn booth_with_its_status_subresource() {
         .patch_status("booth", &PatchParams::default(), &Patch::Merge(json!({"status": {"killCount": 7}})))
         .await
         .unwrap();
-    assert_eq!(with_status.status, Some(BoothStatus { kill_count: 7 }));
+    assert_eq!(with_status.status, Some(BoothStatus { kill_count: 7, ..BoothStatus::default() }));
     // Writes to the main resource never change status, and status writes never change spec.
     let spec = booths
         .patch(
@@ -153,7 +153,7 @@ async fn booth_with_its_status_subresource() {
     assert_eq!((spec.spec.night_mode, spec.status.as_ref().unwrap().kill_count), (true, 7));
     assert_eq!(spec.metadata.generation, Some(2));
     let mut booth = booths.get_status("booth").await.unwrap();
-    booth.status = Some(BoothStatus { kill_count: 8 });
+    booth.status = Some(BoothStatus { kill_count: 8, ..BoothStatus::default() });
     booth.spec.night_mode = false;
     let replaced = booths.replace_status("booth", &PostParams::default(), &booth).await.unwrap();
     assert_eq!((replaced.spec.night_mode, replaced.status.unwrap().kill_count), (true, 8));

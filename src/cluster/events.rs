@@ -1,0 +1,54 @@
+//! Announcements of what the chaos button does, for everything that reacts to a kill (the LEDs'
+//! strobe, the fog machine, webhooks). A bounded broadcast: a slow listener misses
+//! announcements, it never delays a kill or the HTTP answer.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many announcements a listener may fall behind before it misses some.
+const CAPACITY: usize = 64;
+
+/// The pod a chaos action is aimed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChaosTarget {
+    pub namespace: String,
+    pub name: String,
+    /// The StatefulSet ordinal, which picks the LED group.
+    pub index: Option<u32>,
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChaosEvent {
+    /// A pod was picked; its delete is about to be sent.
+    Picked(ChaosTarget),
+    /// The API accepted the delete.
+    Killed { target: ChaosTarget, at: jiff::Timestamp },
+}
+
+/// The process-wide channel of chaos announcements. Cheap to clone.
+#[derive(Clone)]
+pub struct ChaosBus {
+    sender: broadcast::Sender<ChaosEvent>,
+}
+
+impl Default for ChaosBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChaosBus {
+    pub fn new() -> Self {
+        Self { sender: broadcast::channel(CAPACITY).0 }
+    }
+
+    /// Tells every listener; having none is fine.
+    pub fn announce(&self, event: ChaosEvent) {
+        let _ = self.sender.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<ChaosEvent> {
+        self.sender.subscribe()
+    }
+}
