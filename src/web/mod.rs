@@ -5,6 +5,7 @@
 //! This module may read the cluster state and the Booth; it owns no state of its own.
 
 pub mod auth;
+pub mod csrf;
 mod pages;
 
 use crate::booth::BoothHandle;
