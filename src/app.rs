@@ -3,13 +3,16 @@
 //! cluster or for the simulated one: the same code path either way.
 
 use crate::booth::BoothHandle;
+use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
 use crate::metrics::Metrics;
 use crate::web::{AppState, private_router};
+use kube::runtime::events::{Recorder, Reporter};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Why the app could not start or stopped with an error.
@@ -45,6 +48,15 @@ pub async fn serve(
     let booth =
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
     let metrics = Arc::new(Metrics::new());
+    let recorder =
+        Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
+    let remediation = (args.node_loss_threshold_seconds > 0).then(|| {
+        let remediation = Remediation {
+            threshold: Duration::from_secs(args.node_loss_threshold_seconds),
+            namespace: args.namespace.clone(),
+        };
+        tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder.clone(), shutdown.clone()))
+    });
     let chaos = ChaosBus::new();
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
@@ -52,6 +64,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(AppError::Serve);
+    if let Some(remediation) = remediation {
+        remediation.abort();
+    }
     for watch in watches {
         watch.abort();
     }

@@ -88,6 +88,10 @@ pub struct AppArgs {
     pub admin_password: Option<Secret>,
     #[command(flatten)]
     pub booth_defaults: BoothDefaults,
+    /// Seconds a node may be NotReady/Unknown before the target namespace's pods on it are
+    /// force-deleted so the StatefulSet replaces them; 0 switches node-loss remediation off.
+    #[arg(long, env = "NODE_LOSS_THRESHOLD_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub node_loss_threshold_seconds: u64,
 }
 
 /// Settings that seed the Booth resource when it is created (then `/config` changes them there).

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod events;
+pub mod remediation;
 pub mod state;
 pub mod views;
 pub mod watch;

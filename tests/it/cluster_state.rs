@@ -182,3 +182,53 @@ async fn booth_status_writes_from_many_parts_never_lose_an_increment() {
     booth.patch_spec(serde_json::json!({"nightMode": true})).await.unwrap();
     eventually(WAIT, "night mode", || async { booth.night_mode().then_some(()) }).await;
 }
+
+#[tokio::test]
+async fn pods_of_a_lost_node_are_force_deleted_and_replaced_but_cordoned_nodes_and_other_namespaces_are_not() {
+    use k8s_openapi::api::core::v1::Node;
+    use kube::api::{ListParams, Patch, PatchParams, PostParams};
+    // The simulated kubelet would evict after 30 s; remediation acts after 1 s.
+    let config = conferenceli::sim::SimConfig { toleration: Duration::from_secs(30), ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let app = TestApp::start(&cluster, &["--node-loss-threshold-seconds", "1"]).await;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
+    let others: Api<Pod> = Api::namespaced(cluster.client.clone(), "other");
+    let bystander: Pod = serde_json::from_value(json!({"metadata": {"name": "bystander"},
+        "spec": {"nodeName": "pico-2", "containers": [{"name": "c", "image": "busybox"}]}}))
+    .unwrap();
+    others.create(&PostParams::default(), &bystander).await.unwrap();
+    let nodes: Api<Node> = Api::all(cluster.client.clone());
+    // pico-1 is cordoned for maintenance, then both PicoCluster nodes are unplugged.
+    nodes
+        .patch("pico-1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"unschedulable": true}})))
+        .await
+        .unwrap();
+    let on = |node: &'static str| {
+        let pods = pods.clone();
+        async move {
+            let list = pods.list(&ListParams::default().fields(&format!("spec.nodeName={node}"))).await.unwrap();
+            list.items.into_iter().map(|p| p.metadata.uid.unwrap()).collect::<Vec<_>>()
+        }
+    };
+    let (pico1_before, pico2_before) = (on("pico-1").await, on("pico-2").await);
+    assert_eq!(pico2_before.len(), 1);
+    for node in ["pico-1", "pico-2"] {
+        assert!(cluster.sim.set_node_health(node, conferenceli::sim::NodeHealth::Unreachable));
+    }
+    // critical-prod-2 (pico-2) is force-deleted and comes back on a Ready node.
+    let replacement = eventually(WAIT, "critical-prod-2 replaced on another node", || async {
+        let pod = pods.get("critical-prod-2").await.ok()?;
+        let node = pod.spec.as_ref()?.node_name.clone()?;
+        (pod.metadata.uid.as_ref() != pico2_before.first() && node != "pico-2").then_some(node)
+    })
+    .await;
+    assert_eq!(replacement, "conferenceli");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(cluster.client.clone(), "demopod");
+    let events = events.list(&ListParams::default()).await.unwrap();
+    assert!(events.items.iter().any(|e| e.reason.as_deref() == Some("NodeLost")
+        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("critical-prod-2")));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(on("pico-1").await, pico1_before, "a cordoned node's pods are left alone");
+    assert!(others.get("bystander").await.is_ok(), "other namespaces are left alone");
+    app.stop().await;
+}
