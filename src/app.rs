@@ -2,10 +2,12 @@
 //! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
 //! cluster or for the simulated one: the same code path either way.
 
+use crate::automations::relay::{self, FogError};
+use crate::automations::{Fog, FogSpec};
 use crate::booth::BoothHandle;
 use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
+use crate::cluster::{ChaosBus, ChaosEvent, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
 use crate::metrics::Metrics;
 use crate::web::{AppState, private_router};
@@ -13,6 +15,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// Why the app could not start or stopped with an error.
@@ -20,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 pub enum AppError {
     #[error("cannot listen on {addr} ({var}): {source}")]
     Bind { addr: SocketAddr, var: &'static str, source: std::io::Error },
+    #[error("cannot use the fog machine (FOG): {0}")]
+    Fog(#[from] FogError),
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -58,12 +63,16 @@ pub async fn serve(
         tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder.clone(), shutdown.clone()))
     });
     let chaos = ChaosBus::new();
-    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos };
+    let fog = start_fog(&args, &chaos)?;
+    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone() };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(AppError::Serve);
+    if let Some(fog) = &fog {
+        fog.shutdown();
+    }
     if let Some(remediation) = remediation {
         remediation.abort();
     }
@@ -71,6 +80,25 @@ pub async fn serve(
         watch.abort();
     }
     result
+}
+
+/// Opens the fog machine's relay and puffs it on every chaos kill.
+fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> {
+    let spec = args.fog.spec.clone().unwrap_or(FogSpec::Off);
+    let Some(relay) = relay::open(&spec, !args.fog.active_high)? else { return Ok(None) };
+    let fog = Fog::start(relay, args.fog.timing());
+    let mut kills = chaos.subscribe();
+    let puffing = fog.clone();
+    tokio::spawn(async move {
+        loop {
+            match kills.recv().await {
+                Ok(ChaosEvent::Killed { .. }) => puffing.puff(),
+                Ok(ChaosEvent::Picked(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(Some(fog))
 }
 
 /// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

@@ -2,6 +2,7 @@
 //! print when it fails.
 
 use crate::app;
+use crate::automations::FogSpec;
 use crate::cluster::client;
 use crate::config::{CrdArgs, DemoArgs, RunArgs};
 use crate::sim::{SimCluster, SimConfig};
@@ -18,7 +19,8 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
 }
 
 /// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
-pub async fn demo(args: DemoArgs) -> Result<(), String> {
+pub async fn demo(mut args: DemoArgs) -> Result<(), String> {
+    args.app.fog.spec.get_or_insert(FogSpec::Virtual);
     let credentials = args.app.staff_credentials(true)?;
     let config = SimConfig {
         pods: args.pods as usize,

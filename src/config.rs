@@ -5,6 +5,7 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 
+use crate::automations::{FogSpec, FogTiming};
 use crate::booth::{BoothSpec, VoucherType};
 use crate::web::auth::Credentials;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -92,6 +93,39 @@ pub struct AppArgs {
     /// force-deleted so the StatefulSet replaces them; 0 switches node-loss remediation off.
     #[arg(long, env = "NODE_LOSS_THRESHOLD_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub node_loss_threshold_seconds: u64,
+    #[command(flatten)]
+    pub fog: FogArgs,
+}
+
+/// The fog machine that puffs on every chaos kill.
+#[derive(Debug, Clone, Args)]
+pub struct FogArgs {
+    /// The fog machine's relay: off, virtual (state only) or gpio:<BCM pin>. Default: off for
+    /// `run`, virtual for `demo`.
+    #[arg(long = "fog", env = "FOG")]
+    pub spec: Option<FogSpec>,
+    /// The relay switches on with a high level (most relay boards are active-low).
+    #[arg(long = "fog-active-high", env = "FOG_ACTIVE_HIGH", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub active_high: bool,
+    /// Milliseconds each puff adds to the on-time.
+    #[arg(long = "fog-increment-ms", env = "FOG_INCREMENT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub increment_ms: u64,
+    /// Longest on-time in one go, in milliseconds.
+    #[arg(long = "fog-max-ms", env = "FOG_MAX_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub max_ms: u64,
+    /// Milliseconds the relay stays off before it may puff again.
+    #[arg(long = "fog-pause-ms", env = "FOG_PAUSE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub pause_ms: u64,
+}
+
+impl FogArgs {
+    pub fn timing(&self) -> FogTiming {
+        FogTiming {
+            increment: std::time::Duration::from_millis(self.increment_ms),
+            cap: std::time::Duration::from_millis(self.max_ms),
+            min_pause: std::time::Duration::from_millis(self.pause_ms),
+        }
+    }
 }
 
 /// Settings that seed the Booth resource when it is created (then `/config` changes them there).

@@ -6,11 +6,13 @@
 //! - [`sim`]: the simulated Kubernetes API server for `demo` and the tests;
 //! - [`web`]: the HTTP listeners (kiosk, staff, probes);
 //! - [`booth`]: the `Booth` custom resource (settings and counters);
+//! - [`automations`]: what reacts to chaos kills (the fog machine);
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
 
 pub mod app;
+pub mod automations;
 pub mod booth;
 pub mod cluster;
 pub mod commands;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod csrf;
 mod pages;
 
+use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;
 use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView, WatchRestarts};
 use crate::config::StaffCredentials;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub credentials: StaffCredentials,
     /// Where chaos actions are announced (LED strobe, fog, webhooks listen).
     pub chaos: ChaosBus,
+    /// The fog machine, when there is one.
+    pub fog: Option<Fog>,
 }
 
 /// The kiosk's display mode.
@@ -48,6 +51,7 @@ pub struct StateResponse {
     pub nodes: Vec<NodeView>,
     pub kill_count: u64,
     pub mode: DisplayMode,
+    pub fog: FogStatus,
 }
 
 impl AppState {
@@ -74,6 +78,11 @@ async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
         nodes: snapshot.nodes.clone(),
         kill_count: state.booth.kill_count(),
         mode: state.mode(),
+        fog: state
+            .fog
+            .as_ref()
+            .map(Fog::status)
+            .unwrap_or_else(|| FogStatus { relay: "off".into(), ..FogStatus::default() }),
     })
 }
 
