@@ -441,3 +441,53 @@ async fn sim_stats_count_requests_and_open_watches() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn kube_runtime_reflector_and_controller_work_against_the_simulated_api() {
+    use conferenceli::booth::Booth;
+    use futures::StreamExt;
+    use kube::runtime::controller::{Action, Controller};
+    use kube::runtime::{WatchStreamExt, reflector, watcher};
+    use std::sync::Arc;
+
+    let cluster = TestCluster::start(fast_config()).await;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher::watcher(pods, watcher::Config::default())).applied_objects();
+    let drain = tokio::spawn(stream.for_each(|_| async {}));
+    tokio::time::timeout(WAIT, reader.wait_until_ready()).await.unwrap().unwrap();
+    assert_eq!(reader.state().len(), 5);
+    drain.abort();
+
+    // A Controller that mirrors spec.nightMode into the kill counter, to prove reconcile + status.
+    let booths: Api<Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
+    booths
+        .create(&PostParams::default(), &Booth::new("booth", BoothSpec { night_mode: true, ..BoothSpec::default() }))
+        .await
+        .unwrap();
+    async fn reconcile(booth: Arc<Booth>, api: Arc<Api<Booth>>) -> Result<Action, kube::Error> {
+        let kills = if booth.spec.night_mode { 42 } else { 0 };
+        let patch = Patch::Merge(json!({"status": {"killCount": kills}}));
+        api.patch_status(&booth.metadata.name.clone().unwrap(), &PatchParams::default(), &patch).await?;
+        Ok(Action::await_change())
+    }
+    fn error_policy(_: Arc<Booth>, _: &kube::Error, _: Arc<Api<Booth>>) -> Action {
+        Action::requeue(Duration::from_millis(100))
+    }
+    let controller = Controller::new(booths.clone(), watcher::Config::default())
+        .run(reconcile, error_policy, Arc::new(booths.clone()))
+        .for_each(|_| async {});
+    let controller = tokio::spawn(controller);
+    eventually(WAIT, "the controller to reconcile", || async {
+        let booth = booths.get_status("booth").await.ok()?;
+        (booth.status?.kill_count == 42).then_some(())
+    })
+    .await;
+    booths.patch("booth", &PatchParams::default(), &Patch::Merge(json!({"spec": {"nightMode": false}}))).await.unwrap();
+    eventually(WAIT, "the controller to react to the spec change", || async {
+        let booth = booths.get_status("booth").await.ok()?;
+        (booth.status?.kill_count == 0).then_some(())
+    })
+    .await;
+    controller.abort();
+}
