@@ -8,6 +8,7 @@
 //! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
 //! retries on conflicts, so concurrent parts never overwrite each other's fields.
 
+use crate::cluster::api_calls::{ApiCall, Scope};
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -18,6 +19,17 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+
+/// The API requests of this module (see [`crate::cluster::api_calls`]): creating the Booth,
+/// watching it, patching its spec, and the status writer's get + replace.
+pub const API_CALLS: [ApiCall; 6] = [
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "create"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "list"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "watch"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "patch"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths/status", "get"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths/status", "update"),
+];
 
 /// Which voucher label the booth prints after a sign-up.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum)]

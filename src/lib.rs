@@ -22,3 +22,14 @@ pub mod metrics;
 pub mod sim;
 pub mod telemetry;
 pub mod web;
+
+/// Every request the `run` mode sends to the Kubernetes API (the RBAC in deploy/ must grant
+/// exactly these).
+pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
+    let mut calls: Vec<_> = cluster::watch::API_CALLS.iter().flatten().copied().collect();
+    calls.extend(cluster::remediation::API_CALLS);
+    calls.extend(booth::API_CALLS);
+    calls.sort();
+    calls.dedup();
+    calls
+}

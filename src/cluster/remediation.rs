@@ -8,6 +8,7 @@
 //! namespaces are never touched. The decision is a pure function of the cluster picture and the
 //! clock ([`pods_to_release`]); the loop around it only reads `ClusterState` and calls the API.
 
+use super::api_calls::{ApiCall, Scope};
 use super::state::{ClusterState, Snapshot};
 use super::views::{NodeStatus, NodeView, PodView};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
@@ -18,8 +19,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// The API calls this module makes, for the RBAC check in deploy/: (resource, verb).
-pub const API_CALLS: &[(&str, &str)] = &[("pods", "delete"), ("events.events.k8s.io", "create")];
+/// The API requests of this module (see [`super::api_calls`]); the event recorder creates an
+/// event, or patches it when the same event repeats.
+pub const API_CALLS: [ApiCall; 3] = [
+    ApiCall::new(Scope::Target, "", "pods", "delete"),
+    ApiCall::new(Scope::Target, "events.k8s.io", "events", "create"),
+    ApiCall::new(Scope::Target, "events.k8s.io", "events", "patch"),
+];
 
 /// Since when each lost node has been seen NotReady or Unknown.
 #[derive(Debug, Default)]

@@ -2,6 +2,7 @@
 //! on nodes, each feeding [`ClusterState`]. The watcher relists by itself on 410 Gone and
 //! reconnects with backoff when the API server goes away; these loops only translate its events.
 
+use super::api_calls::{ApiCall, Scope, watched};
 use super::state::ClusterState;
 use super::views::{NodeView, PodView};
 use futures::{Stream, StreamExt};
@@ -10,6 +11,9 @@ use kube::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The API requests of the watch loops (see [`super::api_calls`]).
+pub const API_CALLS: [[ApiCall; 2]; 2] = [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
 
 /// What the pod watch covers: the target namespace (or all), narrowed by selectors.
 #[derive(Debug, Clone, Default)]

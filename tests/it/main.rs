@@ -5,6 +5,7 @@ mod common;
 
 mod binary;
 mod cluster_state;
+mod fuzz;
 mod kubectl;
 mod shipping;
 mod sim_api;

@@ -1,0 +1,34 @@
+//! The requests this binary sends to the Kubernetes API, declared next to the code that sends
+//! them. The RBAC in `deploy/` is checked against the union of these lists (a test fails when a
+//! rule is missing or when a rule grants more than the binary uses).
+
+/// Which namespace a request is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// The target namespace (`K8S_NAMESPACE`): the pods the booth shows and kills.
+    Target,
+    /// The app's own namespace (`POD_NAMESPACE`): Booth and Lead resources.
+    Own,
+    /// Cluster-scoped resources (nodes).
+    Cluster,
+}
+
+/// One kind of request: verb on resource (`group/resource`, core group empty) in a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ApiCall {
+    pub scope: Scope,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub verb: &'static str,
+}
+
+impl ApiCall {
+    pub const fn new(scope: Scope, group: &'static str, resource: &'static str, verb: &'static str) -> Self {
+        Self { scope, group, resource, verb }
+    }
+}
+
+/// Watching with kube-runtime's watcher: list then watch.
+pub const fn watched(scope: Scope, group: &'static str, resource: &'static str) -> [ApiCall; 2] {
+    [ApiCall::new(scope, group, resource, "list"), ApiCall::new(scope, group, resource, "watch")]
+}

@@ -1,0 +1,65 @@
+//! Property tests over the inputs people control: whatever they send, the parsers answer with a
+//! value or a clear error, never a panic. (The HTTP-level properties live next to their routes.)
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use conferenceli::sim::selectors::{FieldSelector, LabelSelector};
+use conferenceli::web::auth::{Credentials, check_basic, parse_basic};
+use conferenceli::web::csrf::Csrf;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn authorization_headers_never_panic_and_only_the_right_pair_passes(raw in "\\PC{0,80}", user in "[a-z]{1,8}", pass in "\\PC{0,16}") {
+        let creds = Credentials::new("admin", "s3cret");
+        if let Ok(value) = HeaderValue::from_str(&raw) {
+            let _ = parse_basic(&value);
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value);
+            let _ = check_basic(&headers, &creds);
+        }
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {encoded}")).unwrap());
+        prop_assert_eq!(check_basic(&headers, &creds).is_ok(), user == "admin" && pass == "s3cret");
+    }
+
+    #[test]
+    fn selectors_parse_or_refuse_without_panicking(input in "\\PC{0,60}") {
+        let _ = LabelSelector::parse(&input);
+        let _ = FieldSelector::parse(&input);
+    }
+
+    #[test]
+    fn generated_label_selectors_round_trip(key in "[a-z][a-z0-9-]{0,10}", value in "[a-z0-9]{1,10}", other in "[a-z0-9]{1,10}") {
+        let object = serde_json::json!({"metadata": {"labels": {key.clone(): value.clone()}}});
+        let equals = LabelSelector::parse(&format!("{key}={value}")).unwrap();
+        let within = LabelSelector::parse(&format!("{key} in ({other},{value})")).unwrap();
+        let differs = LabelSelector::parse(&format!("{key}!={other}")).unwrap();
+        prop_assert!(equals.matches(&object));
+        prop_assert!(within.matches(&object));
+        prop_assert_eq!(differs.matches(&object), value != other);
+    }
+
+    #[test]
+    fn csrf_tokens_never_panic_and_forged_ones_fail(cookie in "[ -~]{0,64}", token in "[ -~]{0,80}") {
+        let csrf = Csrf::random();
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&format!("conferenceli_csrf={cookie}")) {
+            headers.insert(header::COOKIE, value);
+        }
+        prop_assert!(csrf.verify(&headers, Some(&token)).is_err());
+    }
+
+    #[test]
+    fn command_line_values_never_panic(listen in "\\PC{0,30}", pods in "\\PC{0,12}", fog in "\\PC{0,16}") {
+        use clap::Parser;
+        let args = ["conferenceli", "demo", "--listen-addr", listen.as_str(), "--pods", pods.as_str(), "--fog", fog.as_str()];
+        if let Err(error) = conferenceli::config::Cli::try_parse_from(args) {
+            let line = conferenceli::config::one_line_error(&error);
+            prop_assert!(!line.contains('\n'), "{}", line);
+        }
+    }
+}
