@@ -68,3 +68,214 @@ fn manifest() -> Manifest {
         rust_version: package["rust-version"].as_str().expect("rust-version").to_string(),
     }
 }
+
+/// Every YAML file under a directory of the repository.
+fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir), &mut out);
+    out.sort();
+    out
+}
+
+fn documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize;
+    serde_norway::Deserializer::from_str(text)
+        .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML"))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("kubectl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl is installed (the README's test command installs it)");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "kubectl {args:?}: {}{stdout}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+fn rendered(dir: &str) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    documents(&kubectl(&["kustomize", path.to_str().unwrap()], None))
+}
+
+#[test]
+fn every_manifest_parses_and_names_its_kind() {
+    let files: Vec<_> = yaml_files("deploy").into_iter().chain(yaml_files("crds")).collect();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in files {
+        let docs = documents(&std::fs::read_to_string(&file).unwrap());
+        assert!(!docs.is_empty(), "{} is empty", file.display());
+        for doc in docs {
+            assert!(doc["apiVersion"].is_string() && doc["kind"].is_string(), "{}: {doc}", file.display());
+            if doc["kind"] != "Kustomization" {
+                assert!(doc["metadata"]["name"].is_string(), "{}: no name", file.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn every_kustomization_renders() {
+    for file in yaml_files("deploy").into_iter().filter(|f| f.file_name().is_some_and(|n| n == "kustomization.yaml")) {
+        let dir =
+            file.parent().unwrap().strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_str().unwrap().to_string();
+        assert!(!rendered(&dir).is_empty(), "{dir} renders nothing");
+    }
+}
+
+/// Every environment variable the binary reads, from its command-line definition.
+fn variables_the_binary_reads() -> std::collections::BTreeSet<String> {
+    fn walk(command: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        for arg in command.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                out.insert(env.to_string_lossy().into_owned());
+            }
+        }
+        command.get_subcommands().for_each(|sub| walk(sub, out));
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&<conferenceli::config::Cli as clap::CommandFactory>::command(), &mut out);
+    out
+}
+
+#[test]
+fn manifests_set_only_variables_the_binary_reads() {
+    let known = variables_the_binary_reads();
+    let mut set = Vec::new();
+    for doc in rendered("deploy/base") {
+        let containers =
+            doc.pointer("/spec/template/spec/containers").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+        for container in containers {
+            for env in container["env"].as_array().into_iter().flatten() {
+                set.push(env["name"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    for doc in documents(&repo_file("deploy/examples/secret.yaml")) {
+        set.extend(doc["stringData"].as_object().unwrap().keys().cloned());
+    }
+    assert!(set.len() >= 8, "{set:?}");
+    for name in set {
+        assert!(known.contains(&name), "deploy/ sets {name}, which the binary does not read");
+    }
+}
+
+#[test]
+fn rbac_grants_exactly_the_requests_the_binary_sends() {
+    use conferenceli::cluster::api_calls::Scope;
+    use std::collections::BTreeSet;
+    let docs = rendered("deploy/base");
+    let bound: BTreeSet<(String, String)> = docs
+        .iter()
+        .filter(|d| d["kind"] == "RoleBinding" || d["kind"] == "ClusterRoleBinding")
+        .filter(|d| {
+            d["subjects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["name"] == "conferenceli" && s["namespace"] == "conferenceli")
+        })
+        .map(|d| {
+            (d["roleRef"]["kind"].as_str().unwrap().to_string(), d["roleRef"]["name"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let mut granted = BTreeSet::new();
+    for role in docs.iter().filter(|d| d["kind"] == "Role" || d["kind"] == "ClusterRole") {
+        let key = (role["kind"].as_str().unwrap().to_string(), role["metadata"]["name"].as_str().unwrap().to_string());
+        if !bound.contains(&key) {
+            continue;
+        }
+        let scope = match (role["kind"].as_str(), role["metadata"]["namespace"].as_str()) {
+            (Some("ClusterRole"), _) => "cluster",
+            (_, Some("demopod")) => "target",
+            (_, Some("conferenceli")) => "own",
+            other => panic!("a Role in an unexpected namespace: {other:?}"),
+        };
+        for rule in role["rules"].as_array().unwrap() {
+            assert!(rule.get("resourceNames").is_none(), "resourceNames are not modelled");
+            for group in rule["apiGroups"].as_array().unwrap() {
+                for resource in rule["resources"].as_array().unwrap() {
+                    for verb in rule["verbs"].as_array().unwrap() {
+                        let (g, r, v) = (group.as_str().unwrap(), resource.as_str().unwrap(), verb.as_str().unwrap());
+                        assert!(g != "*" && r != "*" && v != "*", "no wildcards in RBAC");
+                        granted.insert((scope.to_string(), g.to_string(), r.to_string(), v.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    let used: BTreeSet<(String, String, String, String)> = conferenceli::api_calls()
+        .into_iter()
+        .map(|call| {
+            let scope = match call.scope {
+                Scope::Target => "target",
+                Scope::Own => "own",
+                Scope::Cluster => "cluster",
+            };
+            (scope.to_string(), call.group.to_string(), call.resource.to_string(), call.verb.to_string())
+        })
+        .collect();
+    let missing: Vec<_> = used.difference(&granted).collect();
+    let extra: Vec<_> = granted.difference(&used).collect();
+    assert!(missing.is_empty(), "RBAC lacks what the binary does: {missing:?}");
+    assert!(extra.is_empty(), "RBAC grants what the binary never does: {extra:?}");
+}
+
+// kubectl runs as a blocking child process: the simulated API needs a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_workload_and_booth_objects_are_accepted_by_the_api() {
+    let cluster = crate::common::TestCluster::start(crate::common::fast_config()).await;
+    let server = cluster.url();
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let applied = kubectl(&["--server", &server, "apply", "--validate=false", "-f", crds.to_str().unwrap()], None);
+    assert!(applied.contains("customresourcedefinition.apiextensions.k8s.io/booths.conferenceli.dev"), "{applied}");
+    let workload = kubectl(
+        &["kustomize", Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/demo-workload").to_str().unwrap()],
+        None,
+    );
+    let applied = kubectl(&["--server", &server, "apply", "--validate=false", "-f", "-"], Some(&workload));
+    assert!(applied.contains("statefulset.apps/critical-prod created"), "{applied}");
+    // The booth's own objects, without RBAC (the simulated API has no authorisation).
+    let base: Vec<serde_json::Value> = rendered("deploy/base")
+        .into_iter()
+        .filter(|d| !d["apiVersion"].as_str().unwrap().starts_with("rbac.authorization.k8s.io"))
+        .collect();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": base});
+    let applied = kubectl(&["--server", &server, "apply", "--validate=false", "-f", "-"], Some(&list.to_string()));
+    assert!(applied.contains("deployment.apps/conferenceli created"), "{applied}");
+    let sts = kubectl(
+        &[
+            "--server",
+            &server,
+            "get",
+            "statefulset",
+            "critical-prod",
+            "-n",
+            "demopod",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+        None,
+    );
+    assert_eq!(sts, "5");
+}
