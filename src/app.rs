@@ -3,6 +3,7 @@
 //! cluster or for the simulated one: the same code path either way.
 
 use crate::automations::relay::{self, FogError};
+use crate::automations::webhooks::{WebhookSettings, Webhooks};
 use crate::automations::{Fog, FogSpec};
 use crate::booth::BoothHandle;
 use crate::cluster::remediation::Remediation;
@@ -25,6 +26,8 @@ pub enum AppError {
     Bind { addr: SocketAddr, var: &'static str, source: std::io::Error },
     #[error("cannot use the fog machine (FOG): {0}")]
     Fog(#[from] FogError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpClientError),
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -64,6 +67,7 @@ pub async fn serve(
     });
     let chaos = ChaosBus::new();
     let fog = start_fog(&args, &chaos)?;
+    start_webhooks(&args, &chaos)?;
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone() };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
@@ -99,6 +103,35 @@ fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> 
         }
     });
     Ok(Some(fog))
+}
+
+/// Sends a webhook for every chaos kill, when URLs are configured.
+fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<(), AppError> {
+    if args.webhooks.urls.is_empty() {
+        return Ok(());
+    }
+    let settings = WebhookSettings {
+        urls: args.webhooks.urls.clone(),
+        secret: args.webhooks.secret.clone(),
+        timeout: Duration::from_secs(args.webhooks.timeout_seconds),
+        attempts: 3,
+        first_backoff: Duration::from_millis(500),
+    };
+    let webhooks = Webhooks::start(crate::http::client()?, settings);
+    let mut kills = chaos.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match kills.recv().await {
+                Ok(ChaosEvent::Killed { target, at, kill_count }) => webhooks.notify(&target, at, kill_count),
+                Ok(ChaosEvent::Picked(_)) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    webhooks.stats.dropped.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

@@ -95,6 +95,32 @@ pub struct AppArgs {
     pub node_loss_threshold_seconds: u64,
     #[command(flatten)]
     pub fog: FogArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Where every chaos kill is announced over HTTP.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Comma-separated URLs that get a JSON POST on every kill.
+    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url)]
+    pub urls: Vec<reqwest::Url>,
+    /// Key of the HMAC-SHA256 signature header sent with every webhook.
+    #[arg(long = "chaos-webhook-secret", env = "CHAOS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
+    /// Seconds a receiver has to answer one delivery.
+    #[arg(long = "chaos-webhook-timeout-seconds", env = "CHAOS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout_seconds: u64,
+}
+
+fn parse_webhook_url(value: &str) -> Result<reqwest::Url, String> {
+    let url =
+        reqwest::Url::parse(value.trim()).map_err(|e| format!("expected http(s) URLs separated by commas: {e}"))?;
+    if matches!(url.scheme(), "http" | "https") {
+        Ok(url)
+    } else {
+        Err("expected http(s) URLs separated by commas".into())
+    }
 }
 
 /// The fog machine that puffs on every chaos kill.

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crds;
+pub mod http;
 pub mod metrics;
 pub mod sim;
 pub mod telemetry;

@@ -1,9 +1,10 @@
 //! Booth automations that react to chaos kills: the fog machine puff (a relay on a GPIO pin or
-//! the old relay server) and, later, chaos webhooks. They listen to `cluster::ChaosBus` and
+//! the old relay server) and chaos webhooks. They listen to `cluster::ChaosBus` and
 //! never delay a kill or its HTTP answer.
 
 pub mod fog;
 pub mod relay;
+pub mod webhooks;
 
 pub use fog::{Fog, FogStatus, FogTiming};
 pub use relay::{FogSpec, Relay};

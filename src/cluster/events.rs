@@ -22,8 +22,8 @@ pub struct ChaosTarget {
 pub enum ChaosEvent {
     /// A pod was picked; its delete is about to be sent.
     Picked(ChaosTarget),
-    /// The API accepted the delete.
-    Killed { target: ChaosTarget, at: jiff::Timestamp },
+    /// The API accepted the delete; `kill_count` is the booth's counter including this kill.
+    Killed { target: ChaosTarget, at: jiff::Timestamp, kill_count: u64 },
 }
 
 /// The process-wide channel of chaos announcements. Cheap to clone.

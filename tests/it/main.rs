@@ -3,6 +3,7 @@
 
 mod common;
 
+mod automations;
 mod binary;
 mod cluster_state;
 mod fuzz;

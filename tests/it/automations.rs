@@ -1,0 +1,98 @@
+//! Booth automations over real sockets: chaos webhooks to local receivers (payload, signature,
+//! dead and slow receivers, bounded retries, a full queue).
+
+use crate::common::{eventually, free_port};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use conferenceli::automations::webhooks::{SIGNATURE_HEADER, WebhookSettings, Webhooks, signature};
+use conferenceli::cluster::ChaosTarget;
+use conferenceli::config::Secret;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+/// A receiver on 127.0.0.1 that records every POST after `delay`.
+async fn receiver(delay: Duration) -> (reqwest::Url, Received) {
+    let received = Received::default();
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let store = store.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                store.lock().unwrap().push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+fn target() -> ChaosTarget {
+    ChaosTarget {
+        namespace: "demopod".into(),
+        name: "critical-prod-1".into(),
+        index: Some(1),
+        node: Some("pico-1".into()),
+    }
+}
+
+fn settings(urls: Vec<reqwest::Url>, secret: Option<&str>) -> WebhookSettings {
+    WebhookSettings {
+        urls,
+        secret: secret.map(Secret::new),
+        timeout: Duration::from_millis(300),
+        attempts: 3,
+        first_backoff: Duration::from_millis(50),
+    }
+}
+
+#[tokio::test]
+async fn kills_are_posted_signed_and_dead_or_slow_receivers_fail_in_bounded_time() {
+    let (good, received) = receiver(Duration::ZERO).await;
+    let (slow, slow_received) = receiver(Duration::from_secs(5)).await;
+    let dead: reqwest::Url = format!("http://127.0.0.1:{}/hook", free_port()).parse().unwrap();
+    let webhooks =
+        Webhooks::start(conferenceli::http::client().unwrap(), settings(vec![dead, slow, good], Some("booth-secret")));
+
+    webhooks.notify(&target(), "2026-11-21T10:00:00Z".parse().unwrap(), 7);
+    // notify returned before any receiver was tried: it queues, it never waits.
+    assert_eq!(webhooks.stats.failed.load(Ordering::Relaxed) + webhooks.stats.delivered.load(Ordering::Relaxed), 0);
+
+    let (headers, body) = eventually(Duration::from_secs(10), "the good receiver's delivery", || async {
+        received.lock().unwrap().first().cloned()
+    })
+    .await;
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (json["pod"].as_str(), json["killCount"].as_u64(), json["ordinal"].as_u64()),
+        (Some("critical-prod-1"), Some(7), Some(1))
+    );
+    assert_eq!(headers[SIGNATURE_HEADER].to_str().unwrap(), signature(&Secret::new("booth-secret"), &body));
+    assert_eq!(headers["content-type"], "application/json");
+
+    // The dead and the slow receiver each used their 3 attempts, then gave up.
+    eventually(Duration::from_secs(10), "both failures counted", || async {
+        (webhooks.stats.failed.load(Ordering::Relaxed) == 2).then_some(())
+    })
+    .await;
+    assert_eq!(webhooks.stats.delivered.load(Ordering::Relaxed), 1);
+    assert!(slow_received.lock().unwrap().is_empty(), "the slow receiver never answered in time");
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_and_counts_instead_of_waiting() {
+    let (slow, _) = receiver(Duration::from_secs(5)).await;
+    let webhooks = Webhooks::start(conferenceli::http::client().unwrap(), settings(vec![slow], None));
+    for _ in 0..200 {
+        webhooks.notify(&target(), jiff::Timestamp::now(), 1);
+    }
+    // Had notify waited for the slow receiver, nothing would have been dropped.
+    assert!(webhooks.stats.dropped.load(Ordering::Relaxed) >= 100, "the bounded queue dropped the overflow");
+}
