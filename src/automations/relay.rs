@@ -1,5 +1,6 @@
-//! The relay that switches the fog machine: a GPIO pin of the Pi (rppal), or nothing but state
-//! (`virtual`, for `demo` and tests). Which one is a setting, `--fog` / `FOG`.
+//! The relay that switches the fog machine: a GPIO pin of the Pi (rppal), the booth's old relay
+//! server (an HTTP `HEAD` per puff; it keeps its own on-time), or nothing but state (`virtual`,
+//! for `demo` and tests). Which one is a setting, `--fog` / `FOG`.
 
 use std::sync::{Arc, Mutex};
 
@@ -7,8 +8,10 @@ use std::sync::{Arc, Mutex};
 pub enum FogError {
     #[error("GPIO: {0}")]
     Gpio(String),
-    #[error("expected off, virtual or gpio:<BCM pin 0-27>")]
+    #[error("expected off, virtual, gpio:<BCM pin 0-27> or http://host:port/")]
     Spec(String),
+    #[error("relay server: {0}")]
+    Http(String),
 }
 
 /// Something that switches the fog machine on and off.
@@ -25,13 +28,59 @@ pub trait Relay: Send + 'static {
     }
 }
 
-/// Opens the relay `spec` names; `None` for no fog machine.
+/// Opens the relay `spec` names; `None` for no fog machine. Call it inside the Tokio runtime
+/// (the HTTP relay sends its requests on it).
 pub fn open(spec: &FogSpec, active_low: bool) -> Result<Option<Box<dyn Relay>>, FogError> {
     Ok(match spec {
         FogSpec::Off => None,
         FogSpec::Virtual => Some(Box::new(VirtualRelay::new().0)),
         FogSpec::Gpio(pin) => Some(Box::new(GpioRelay::open(*pin, active_low)?)),
+        FogSpec::Http(url) => Some(Box::new(HttpRelay::new(url.clone())?)),
     })
+}
+
+/// The booth's old relay server: a `HEAD` request switches the fog on for 2 s more (capped at
+/// 10 s by the server); it switches off by itself, so `set(false)` has nothing to send.
+pub struct HttpRelay {
+    url: reqwest::Url,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+/// How long the relay server may take to answer a puff.
+const RELAY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl HttpRelay {
+    pub fn new(url: reqwest::Url) -> Result<Self, FogError> {
+        let http = crate::http::client().map_err(|e| FogError::Http(e.to_string()))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| FogError::Http(e.to_string()))?;
+        Ok(Self { url, http, runtime })
+    }
+}
+
+impl Relay for HttpRelay {
+    /// Runs on the fog watchdog thread, which is not a runtime thread: blocking on the request
+    /// there (at most [`RELAY_TIMEOUT`]) is what that thread is for.
+    fn set(&mut self, on: bool) -> Result<(), FogError> {
+        if !on {
+            return Ok(());
+        }
+        let request = self.http.head(self.url.clone()).timeout(RELAY_TIMEOUT);
+        match self.runtime.block_on(async move { request.send().await }) {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(FogError::Http(format!("answered {}", response.status()))),
+            Err(error) if error.is_timeout() => Err(FogError::Http("timed out".into())),
+            Err(_) => Err(FogError::Http("not reachable".into())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{}://{}", self.url.scheme(), self.url.host_str().unwrap_or("?"))
+    }
+
+    fn wants_every_puff(&self) -> bool {
+        true
+    }
 }
 
 /// Where the fog machine's relay is (`FOG`).
@@ -41,6 +90,8 @@ pub enum FogSpec {
     Virtual,
     /// A BCM pin number.
     Gpio(u8),
+    /// The old relay server: each HEAD request puffs.
+    Http(reqwest::Url),
 }
 
 impl std::str::FromStr for FogSpec {
@@ -49,6 +100,9 @@ impl std::str::FromStr for FogSpec {
         match value.trim() {
             "" | "off" | "none" => Ok(FogSpec::Off),
             "virtual" => Ok(FogSpec::Virtual),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                reqwest::Url::parse(url).map(FogSpec::Http).map_err(|_| FogError::Spec(url.to_string()))
+            }
             other => other
                 .strip_prefix("gpio:")
                 .and_then(|pin| pin.parse::<u8>().ok())
@@ -139,7 +193,10 @@ mod tests {
         assert_eq!("gpio:17".parse::<FogSpec>().unwrap(), FogSpec::Gpio(17));
         assert_eq!("virtual".parse::<FogSpec>().unwrap(), FogSpec::Virtual);
         assert_eq!("off".parse::<FogSpec>().unwrap(), FogSpec::Off);
-        for bad in ["gpio:", "gpio:99", "gpio:x", "smoke", "ftp://x"] {
+        assert!(
+            matches!("http://relay:8000/".parse::<FogSpec>().unwrap(), FogSpec::Http(url) if url.port() == Some(8000))
+        );
+        for bad in ["gpio:", "gpio:99", "gpio:x", "smoke", "ftp://x", "http://"] {
             assert!(bad.parse::<FogSpec>().is_err(), "{bad}");
         }
     }

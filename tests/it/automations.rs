@@ -96,3 +96,44 @@ async fn a_full_queue_drops_and_counts_instead_of_waiting() {
     // Had notify waited for the slow receiver, nothing would have been dropped.
     assert!(webhooks.stats.dropped.load(Ordering::Relaxed) >= 100, "the bounded queue dropped the overflow");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_relay_mode_sends_a_head_per_puff_and_a_dead_relay_is_only_counted() {
+    use conferenceli::automations::relay::{FogSpec, open};
+    use conferenceli::automations::{Fog, FogTiming};
+    let heads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = heads.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::head(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let spec: FogSpec = format!("http://{}/", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let timing =
+        FogTiming { increment: Duration::from_secs(2), cap: Duration::from_secs(10), min_pause: Duration::ZERO };
+    let fog = Fog::start(open(&spec, true).unwrap().unwrap(), timing);
+    fog.puff();
+    fog.puff();
+    eventually(Duration::from_secs(10), "two HEAD requests", || async {
+        (heads.load(Ordering::Relaxed) == 2).then_some(())
+    })
+    .await;
+    assert!(fog.status().on);
+    tokio::task::spawn_blocking(move || fog.shutdown()).await.unwrap();
+
+    let dead: FogSpec = format!("http://127.0.0.1:{}/", free_port()).parse().unwrap();
+    let fog = Fog::start(open(&dead, true).unwrap().unwrap(), timing);
+    fog.puff();
+    eventually(Duration::from_secs(10), "the relay error counted", || async {
+        (fog.status().relay_errors == 1).then_some(())
+    })
+    .await;
+    assert!(!fog.status().on, "a puff that did not reach the relay leaves the fog off");
+}
