@@ -74,8 +74,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(AppError::Serve);
-    if let Some(fog) = &fog {
-        fog.shutdown();
+    if let Some(fog) = fog {
+        // Joining the watchdog thread blocks; the HTTP relay's thread may need the runtime.
+        let _ = tokio::task::spawn_blocking(move || fog.shutdown()).await;
     }
     if let Some(remediation) = remediation {
         remediation.abort();
