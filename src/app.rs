@@ -46,12 +46,18 @@ pub async fn serve(
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
     let metrics = Arc::new(Metrics::new());
     let chaos = ChaosBus::new();
-    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos };
+    // `run` and `demo` choose the LED mode; an embedding caller that did not gets virtual LEDs.
+    let led_mode = args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual);
+    let (leds, led_tasks) =
+        crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
+    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, leds };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(AppError::Serve);
+    // The LEDs go dark before the process exits (well within the pod's grace period).
+    led_tasks.finish(std::time::Duration::from_secs(3)).await;
     for watch in watches {
         watch.abort();
     }

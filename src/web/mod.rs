@@ -30,6 +30,8 @@ pub struct AppState {
     pub credentials: StaffCredentials,
     /// Where chaos actions are announced (LED strobe, fog, webhooks listen).
     pub chaos: ChaosBus,
+    /// The LEDs' current frame and health.
+    pub leds: crate::leds::LedHandle,
 }
 
 /// The kiosk's display mode.
@@ -48,6 +50,8 @@ pub struct StateResponse {
     pub nodes: Vec<NodeView>,
     pub kill_count: u64,
     pub mode: DisplayMode,
+    /// The BlinkStick frame: `[{"index": 0, "color": "#00ff00"}, ...]`.
+    pub leds: crate::leds::frame::Frame,
 }
 
 impl AppState {
@@ -74,6 +78,7 @@ async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
         nodes: snapshot.nodes.clone(),
         kill_count: state.booth.kill_count(),
         mode: state.mode(),
+        leds: state.leds.frame(),
     })
 }
 
@@ -100,6 +105,8 @@ struct ReadinessChecks {
     nodes_watch: &'static str,
     booth: String,
     watch_restarts: u64,
+    /// The LEDs: `off`, `virtual`, `connected`, `disconnected: <why>` (never affects readiness).
+    leds: String,
 }
 
 fn synced(yes: bool) -> &'static str {
@@ -117,6 +124,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             None => synced(state.booth.synced()).to_string(),
         },
         watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
+        leds: state.leds.health().to_string(),
     };
     let ready = state.cluster.is_synced() && state.booth.synced();
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
