@@ -4,6 +4,8 @@
 mod common;
 
 mod binary;
+mod blinkt;
 mod cluster_state;
 mod kubectl;
+mod leds;
 mod sim_api;
