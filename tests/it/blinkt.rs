@@ -172,20 +172,44 @@ unsafe extern "C" {
     fn libc_kill(pid: i32, signal: i32) -> i32;
 }
 
-// Multi-threaded: the test thread blocks reading the child's stdout while the API serves it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_prints_one_line_per_frame_and_goes_dark_on_sigterm() {
-    let cluster = TestCluster::start(fast_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
+fn kubeconfig_for(cluster: &TestCluster, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
     std::fs::write(
-        &kubeconfig,
+        &path,
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n",
             cluster.url()
         ),
     )
     .unwrap();
+    path
+}
+
+// Multi-threaded: the child runs against the API served by this test's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_usable_gpio_the_binary_stops_with_one_line() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(crate::binary::BIN)
+        .args(["blinkt", "--gpio", "rppal", "--data-pin", "23"])
+        .env("NODE_NAME", "pico-1")
+        .env("KUBECONFIG", kubeconfig_for(&cluster, dir.path()))
+        .env("LOG_LEVEL", "error")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("conferenceli: cannot drive the Blinkt!: GPIO"), "{stderr}");
+}
+
+// Multi-threaded: the test thread blocks reading the child's stdout while the API serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_one_line_per_frame_and_goes_dark_on_sigterm() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_for(&cluster, dir.path());
     let mut child = std::process::Command::new(crate::binary::BIN)
         .args(["blinkt", "--gpio", "virtual"])
         .env("NODE_NAME", "pico-1")
