@@ -275,3 +275,28 @@ async fn with_leds_off_there_is_no_frame() {
     assert_eq!(readyz["checks"]["leds"], "off");
     app.stop().await;
 }
+
+/// The real hidapi device on a machine without a BlinkStick: the app runs on, and says so.
+#[tokio::test]
+async fn a_missing_blinkstick_shows_in_readyz_and_the_booth_status() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = TestApp::start(&cluster, &["--leds", "blinkstick"]).await;
+    let readyz = eventually(WAIT, "the BlinkStick reported missing", || async {
+        let readyz: serde_json::Value = reqwest::get(format!("{}/readyz", app.url)).await.ok()?.json().await.ok()?;
+        // A missing BlinkStick never makes the booth unready.
+        (readyz["ready"] == true).then_some(())?;
+        readyz["checks"]["leds"].as_str()?.starts_with("disconnected").then_some(readyz)
+    })
+    .await;
+    assert!(readyz["checks"]["leds"].as_str().unwrap().contains("no BlinkStick (20a0:41e5) found"), "{readyz}");
+    let booths: Api<conferenceli::booth::Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
+    let condition = eventually(WAIT, "the BlinkStick condition", || async {
+        let booth = booths.get("booth").await.ok()?;
+        booth.status?.conditions.into_iter().find(|c| c.type_ == "BlinkStick")
+    })
+    .await;
+    assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "Disconnected"));
+    // The frame is still computed for the dashboard.
+    assert_eq!(state(&app).await["leds"].as_array().unwrap().len(), 15);
+    app.stop().await;
+}
