@@ -68,7 +68,11 @@ pub async fn serve(
     let chaos = ChaosBus::new();
     let fog = start_fog(&args, &chaos)?;
     start_webhooks(&args, &chaos)?;
-    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone() };
+    // `run` and `demo` choose the LED mode; an embedding caller that did not gets virtual LEDs.
+    let led_mode = args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual);
+    let (leds, led_tasks) =
+        crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
+    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -81,6 +85,8 @@ pub async fn serve(
     if let Some(remediation) = remediation {
         remediation.abort();
     }
+    // The LEDs go dark before the process exits (well within the pod's grace period).
+    led_tasks.finish(std::time::Duration::from_secs(3)).await;
     for watch in watches {
         watch.abort();
     }

@@ -9,7 +9,8 @@ use crate::sim::{SimCluster, SimConfig};
 use std::time::Duration;
 
 /// `conferenceli run`: a real cluster, checked before anything starts.
-pub async fn run(args: RunArgs) -> Result<(), String> {
+pub async fn run(mut args: RunArgs) -> Result<(), String> {
+    args.app.leds.mode.get_or_insert(crate::leds::LedMode::Blinkstick);
     let credentials = args.app.staff_credentials(false)?;
     let listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await.map_err(|e| e.to_string())?;
     let config = client::load_config(args.kubeconfig.as_deref()).await.map_err(|e| e.to_string())?;
@@ -21,6 +22,7 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
 /// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
 pub async fn demo(mut args: DemoArgs) -> Result<(), String> {
     args.app.fog.spec.get_or_insert(FogSpec::Virtual);
+    args.app.leds.mode.get_or_insert(crate::leds::LedMode::Virtual);
     let credentials = args.app.staff_credentials(true)?;
     let config = SimConfig {
         pods: args.pods as usize,

@@ -31,6 +31,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the CustomResourceDefinitions as YAML (crds/ is generated from this).
     Crd(CrdArgs),
+    /// DaemonSet mode: show this node's pods on its Blinkt! (NODE_NAME).
+    Blinkt(crate::leds::blinkt::BlinktArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +99,8 @@ pub struct AppArgs {
     pub fog: FogArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub leds: crate::leds::LedArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.
@@ -436,7 +440,7 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) => unreachable!(),
+            Command::Crd(_) | Command::Blinkt(_) => unreachable!(),
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));

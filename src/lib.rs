@@ -7,6 +7,7 @@
 //! - [`web`]: the HTTP listeners (kiosk, staff, probes);
 //! - [`booth`]: the `Booth` custom resource (settings and counters);
 //! - [`automations`]: what reacts to chaos kills (the fog machine);
+//! - [`leds`]: the BlinkStick and Blinkt! LEDs and their colour model;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
@@ -19,6 +20,7 @@ pub mod commands;
 pub mod config;
 pub mod crds;
 pub mod http;
+pub mod leds;
 pub mod metrics;
 pub mod sim;
 pub mod telemetry;

@@ -192,6 +192,7 @@ mod tests {
             restarts: 0,
             protected: false,
             uid: format!("uid-{name}"),
+            blinkt_color: None,
         }
     }
 

@@ -268,6 +268,7 @@ mod tests {
             restarts: 0,
             protected: false,
             uid: name.into(),
+            blinkt_color: None,
         }
     }
 

@@ -32,6 +32,10 @@ pub struct PodView {
     pub protected: bool,
     #[serde(skip)]
     pub uid: String,
+    /// The `blinktColor` label (`FF0000`): the colour the Blinkt! shows for this pod instead of
+    /// its state's (the classic blinkt controller convention).
+    #[serde(skip)]
+    pub blinkt_color: Option<String>,
 }
 
 /// A node's readiness as the upstream dashboard named it.
@@ -102,6 +106,7 @@ impl PodView {
             restarts,
             protected,
             uid: pod.metadata.uid.clone().unwrap_or_default(),
+            blinkt_color: pod.metadata.labels.as_ref().and_then(|l| l.get("blinktColor").cloned()),
         }
     }
 }

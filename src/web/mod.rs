@@ -33,6 +33,8 @@ pub struct AppState {
     pub chaos: ChaosBus,
     /// The fog machine, when there is one.
     pub fog: Option<Fog>,
+    /// The LEDs' current frame and health.
+    pub leds: crate::leds::LedHandle,
 }
 
 /// The kiosk's display mode.
@@ -52,6 +54,8 @@ pub struct StateResponse {
     pub kill_count: u64,
     pub mode: DisplayMode,
     pub fog: FogStatus,
+    /// The BlinkStick frame: `[{"index": 0, "color": "#00ff00"}, ...]`.
+    pub leds: crate::leds::frame::Frame,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
             .as_ref()
             .map(Fog::status)
             .unwrap_or_else(|| FogStatus { relay: "off".into(), ..FogStatus::default() }),
+        leds: state.leds.frame(),
     })
 }
 
@@ -109,6 +114,8 @@ struct ReadinessChecks {
     nodes_watch: &'static str,
     booth: String,
     watch_restarts: u64,
+    /// The LEDs: `off`, `virtual`, `connected`, `disconnected: <why>` (never affects readiness).
+    leds: String,
 }
 
 fn synced(yes: bool) -> &'static str {
@@ -126,6 +133,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             None => synced(state.booth.synced()).to_string(),
         },
         watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
+        leds: state.leds.health().to_string(),
     };
     let ready = state.cluster.is_synced() && state.booth.synced();
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

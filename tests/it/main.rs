@@ -5,8 +5,10 @@ mod common;
 
 mod automations;
 mod binary;
+mod blinkt;
 mod cluster_state;
 mod fuzz;
 mod kubectl;
+mod leds;
 mod shipping;
 mod sim_api;

@@ -1,0 +1,149 @@
+//! `conferenceli blinkt`: the DaemonSet mode. On every PicoCluster node it watches the pods of
+//! *that* node (`fieldSelector spec.nodeName=$NODE_NAME`) and that node itself
+//! (`metadata.name=$NODE_NAME`), and shows them on the node's Pimoroni Blinkt!: LED `i` is the
+//! `i`-th pod by ordinal then name, a NotReady node dims everything red, a dying pod blinks, a
+//! new one fades in, and the LEDs go dark when the pod is stopped.
+//!
+//! It may call the Kubernetes API (through the shared watch loops) and the GPIO device.
+
+use super::ColourArgs;
+use super::driver::{self, DriverConfig, LedDevice, LedError, LedHealth};
+use super::frame::{BLINKT_LEDS, Frame};
+use super::gpio::{Apa102Strip, PrintedStrip, RppalGpio};
+use super::render::{self, NodeScene};
+use crate::cluster::watch::{watch_nodes, watch_pods};
+use crate::cluster::{ClusterState, PodScope, WatchRestarts, client};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How the Blinkt!'s frames leave the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GpioMode {
+    /// The real pins through rppal (Raspberry Pi 4 and 5).
+    Rppal,
+    /// Every new frame as one line on stdout: `frame #rrggbb ... (8 colours)`.
+    Virtual,
+}
+
+/// The settings of `conferenceli blinkt`.
+#[derive(Debug, Clone, Args)]
+pub struct BlinktArgs {
+    /// The node whose pods this Blinkt! shows (downward API `spec.nodeName`).
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: String,
+    /// Namespace of the pods shown (ignored with --all-namespaces).
+    #[arg(long = "namespace", env = "K8S_NAMESPACE", default_value = "demopod")]
+    pub namespace: String,
+    /// Show the node's pods of every namespace.
+    #[arg(long, env = "BLINKT_ALL_NAMESPACES", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub all_namespaces: bool,
+    /// Only pods matching this label selector count (the classic convention: `blinkt=show`).
+    #[arg(long, env = "BLINKT_SELECTOR")]
+    pub selector: Option<String>,
+    /// GPIO output: rppal (the pins) or virtual (frames on stdout).
+    #[arg(long, env = "GPIO", value_enum, default_value = "rppal")]
+    pub gpio: GpioMode,
+    /// BCM number of the data pin.
+    #[arg(long, env = "BLINKT_DATA_PIN", default_value_t = 23, value_parser = clap::value_parser!(u8).range(0..=53))]
+    pub data_pin: u8,
+    /// BCM number of the clock pin.
+    #[arg(long, env = "BLINKT_CLOCK_PIN", default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=53))]
+    pub clock_pin: u8,
+    /// Kubeconfig file; without it, ~/.kube/config or the in-cluster service account.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// How long to wait for the Kubernetes API to answer at start-up.
+    #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout_seconds: u64,
+    #[command(flatten)]
+    pub colours: ColourArgs,
+}
+
+impl BlinktArgs {
+    /// What the pod watch covers: this node's pods, of one namespace or all, maybe by label.
+    pub fn pod_scope(&self) -> PodScope {
+        PodScope {
+            namespace: (!self.all_namespaces).then(|| self.namespace.clone()),
+            label_selector: self.selector.clone().filter(|s| !s.is_empty()),
+            field_selector: Some(format!("spec.nodeName={}", self.node_name)),
+        }
+    }
+
+    /// The LED device `--gpio` asks for.
+    pub fn device(&self) -> Box<dyn LedDevice> {
+        match self.gpio {
+            GpioMode::Virtual => Box::new(PrintedStrip),
+            GpioMode::Rppal => {
+                let (data, clock) = (self.data_pin, self.clock_pin);
+                Box::new(Apa102Strip::new(Box::new(move || RppalGpio::open(data, clock))))
+            }
+        }
+    }
+}
+
+/// A running Blinkt! mode: its frames, and the way to stop it (LEDs off first).
+pub struct Blinkt {
+    pub frames: watch::Receiver<Frame>,
+    pub health: watch::Receiver<LedHealth>,
+    shutdown: CancellationToken,
+    watches: Vec<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Blinkt {
+    /// Starts the watches, the renderer and the driver of `device` on `client`.
+    pub fn start(client: kube::Client, args: &BlinktArgs, device: Box<dyn LedDevice>, config: DriverConfig) -> Self {
+        let cluster = ClusterState::new();
+        let restarts = Arc::new(WatchRestarts::default());
+        let node_selector = Some(format!("metadata.name={}", args.node_name));
+        let watches = vec![
+            tokio::spawn(watch_pods(client.clone(), args.pod_scope(), cluster.clone(), restarts.clone())),
+            tokio::spawn(watch_nodes(client, node_selector, cluster.clone(), restarts)),
+        ];
+        let shutdown = CancellationToken::new();
+        let scene = NodeScene::new(args.colours.colours(), args.node_name.clone());
+        let (frame_tx, frames) = watch::channel(Frame::off(BLINKT_LEDS));
+        let (health_tx, health) = watch::channel(LedHealth::Starting);
+        let tasks = vec![
+            tokio::spawn(render::render(scene, cluster, None, frame_tx, shutdown.clone())),
+            tokio::spawn(driver::drive("Blinkt", device, frames.clone(), health_tx, config, shutdown.clone())),
+        ];
+        Self { frames, health, shutdown, watches, tasks }
+    }
+
+    /// Stops rendering, turns the LEDs off, then stops the watches.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+                tracing::warn!("a Blinkt! task did not stop in time");
+            }
+        }
+        for watch in self.watches {
+            watch.abort();
+        }
+    }
+}
+
+/// `conferenceli blinkt`: connects, then shows this node's pods until SIGTERM or Ctrl-C.
+pub async fn run(args: BlinktArgs) -> Result<(), String> {
+    if args.node_name.is_empty() {
+        return Err("missing NODE_NAME (--node-name): the node whose pods to show".into());
+    }
+    let config = client::load_config(args.kubeconfig.as_deref()).await.map_err(|e| e.to_string())?;
+    let timeout = Duration::from_secs(args.connect_timeout_seconds);
+    let kube = client::connect(config, timeout).await.map_err(|e| e.to_string())?;
+    // Fail fast on a GPIO that cannot work at all (wrong pins, no access); later losses are retried.
+    let mut device = args.device();
+    device.connect().map_err(|e: LedError| format!("cannot drive the Blinkt!: {e}"))?;
+    tracing::info!(node = %args.node_name, scope = ?args.pod_scope(), "showing this node's pods on the Blinkt!");
+    let blinkt = Blinkt::start(kube, &args, device, DriverConfig::default());
+    crate::app::shutdown_on_signals().cancelled().await;
+    blinkt.stop().await;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! The booth's LEDs: the colour model shared by every strip, the frames, the renderer, the
+//! device driver task, the BlinkStick (USB, in `run`/`demo`) and the Blinkt! (GPIO, in the
+//! `blinkt` DaemonSet mode).
+//!
+//! Layers, from pure to I/O: [`colour`] and [`frame`] (pod state → colours, a pure function of
+//! cluster picture, time and settings), [`blinkstick`] and [`apa102`] (the wire formats as pure
+//! functions), [`render`] (cluster changes → frames), [`driver`] (frames → a [`LedDevice`], with
+//! coalescing, reconnects and health), [`gpio`] and [`blinkstick::HidBlinkStick`] (the devices),
+//! [`blinkt`] (the DaemonSet command).
+//!
+//! It may read [`ClusterState`], listen to the [`ChaosBus`] and report health to the Booth; it
+//! changes nothing in the cluster.
+
+pub mod apa102;
+pub mod blinkstick;
+pub mod blinkt;
+pub mod colour;
+pub mod driver;
+pub mod frame;
+pub mod gpio;
+pub mod render;
+
+use crate::booth::BoothHandle;
+use crate::cluster::{ChaosBus, ClusterState};
+use clap::{Args, ValueEnum};
+use colour::{Colours, Palette};
+use driver::{DriverConfig, LedHealth};
+use frame::{Frame, GroupLayout, Strobes};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The name of the BlinkStick's condition in the Booth status.
+pub const BLINKSTICK_PART: &str = "BlinkStick";
+
+/// Where the booth's LED frames go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LedMode {
+    /// A BlinkStick (Flex) on USB.
+    Blinkstick,
+    /// No hardware: frames only in `/api/state` (the dashboard's virtual strip).
+    Virtual,
+    /// No LEDs at all (`/api/state` reports `leds: []`).
+    Off,
+}
+
+/// Palette and brightness, shared by the BlinkStick and the Blinkt!.
+#[derive(Debug, Clone, Args)]
+pub struct ColourArgs {
+    /// Brightness of every LED colour in percent (0-100).
+    #[arg(long, env = "LED_BRIGHTNESS", default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub led_brightness: u8,
+    /// Palette overrides: `ready=00ff00,not-ready=ff8000,pending=ffff00,terminating=ff0000,failed=ff0000`.
+    #[arg(long, env = "LED_PALETTE", default_value = "", value_parser = Palette::parse)]
+    pub led_palette: Palette,
+}
+
+impl ColourArgs {
+    pub fn colours(&self) -> Colours {
+        Colours { palette: self.led_palette, brightness_percent: self.led_brightness }
+    }
+}
+
+/// The BlinkStick settings of `run` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct LedArgs {
+    /// LED output: blinkstick, virtual or off (default: blinkstick for `run`, virtual for `demo`).
+    #[arg(long = "leds", env = "LEDS", value_enum)]
+    pub mode: Option<LedMode>,
+    /// LEDs per pod ordinal (one shipping container).
+    #[arg(long, env = "BLINKSTICK_GROUP_LED", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub blinkstick_group_led: u8,
+    /// LEDs on the BlinkStick's strip in all (at most 64).
+    #[arg(long, env = "BLINKSTICK_TOTAL_LED", default_value_t = 15, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub blinkstick_total_led: u8,
+    /// Ordinal 0 at the far end of the strip (true/false).
+    #[arg(long, env = "BLINKSTICK_REVERSED", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub blinkstick_reversed: bool,
+    /// A fixed hidraw device node (e.g. a udev symlink /dev/blinkstick); default: found by USB id.
+    #[arg(long, env = "BLINKSTICK_DEVICE")]
+    pub blinkstick_device: Option<PathBuf>,
+    #[command(flatten)]
+    pub colours: ColourArgs,
+}
+
+impl LedArgs {
+    pub fn layout(&self) -> GroupLayout {
+        GroupLayout {
+            group: usize::from(self.blinkstick_group_led),
+            total: usize::from(self.blinkstick_total_led),
+            reversed: self.blinkstick_reversed,
+        }
+    }
+}
+
+/// What the rest of the app reads of the LEDs: the current frame and the device's health.
+#[derive(Clone)]
+pub struct LedHandle {
+    frames: watch::Receiver<Frame>,
+    health: watch::Receiver<LedHealth>,
+}
+
+impl LedHandle {
+    /// LEDs switched off: an empty frame, health `off`.
+    pub fn off() -> Self {
+        Self { frames: watch::channel(Frame::default()).1, health: watch::channel(LedHealth::Off).1 }
+    }
+
+    /// The frame the LEDs show now (what `/api/state` reports as `leds`).
+    pub fn frame(&self) -> Frame {
+        self.frames.borrow().clone()
+    }
+
+    pub fn health(&self) -> LedHealth {
+        self.health.borrow().clone()
+    }
+
+    /// Follows every new frame.
+    pub fn frames(&self) -> watch::Receiver<Frame> {
+        self.frames.clone()
+    }
+}
+
+/// The LED tasks of the app, to wait for at shutdown (the driver turns the LEDs off last).
+pub struct LedTasks(Vec<JoinHandle<()>>);
+
+impl LedTasks {
+    /// Waits for the tasks to end after the shutdown token fired, at most `timeout`.
+    pub async fn finish(self, timeout: Duration) {
+        for task in self.0 {
+            if tokio::time::timeout(timeout, task).await.is_err() {
+                tracing::warn!("an LED task did not stop in time");
+            }
+        }
+    }
+}
+
+/// Starts the booth's LEDs for `mode`: the renderer for the BlinkStick layout, and for
+/// `blinkstick` the driver task and its health reports to the Booth status.
+pub fn start(
+    mode: LedMode,
+    args: &LedArgs,
+    namespace: &str,
+    cluster: &ClusterState,
+    chaos: &ChaosBus,
+    booth: &BoothHandle,
+    shutdown: &CancellationToken,
+) -> (LedHandle, LedTasks) {
+    if mode == LedMode::Off {
+        return (LedHandle::off(), LedTasks(Vec::new()));
+    }
+    let layout = args.layout();
+    let scene = render::GroupScene {
+        colours: args.colours.colours(),
+        layout,
+        namespace: namespace.to_string(),
+        strobes: Strobes::default(),
+    };
+    let (frame_tx, frames) = watch::channel(Frame::off(layout.total));
+    let mut tasks =
+        vec![tokio::spawn(render::render(scene, cluster.clone(), Some(chaos.subscribe()), frame_tx, shutdown.clone()))];
+    let initial = if mode == LedMode::Virtual { LedHealth::Virtual } else { LedHealth::Starting };
+    let (health_tx, health) = watch::channel(initial);
+    if mode == LedMode::Blinkstick {
+        let device = blinkstick::HidBlinkStick::new(args.blinkstick_device.clone(), layout.total);
+        tasks.push(tokio::spawn(driver::drive(
+            BLINKSTICK_PART,
+            Box::new(device),
+            frames.clone(),
+            health_tx,
+            DriverConfig::default(),
+            shutdown.clone(),
+        )));
+        tokio::spawn(report_health(health.clone(), booth.clone()));
+    }
+    (LedHandle { frames, health }, LedTasks(tasks))
+}
+
+/// Mirrors the BlinkStick's health into the Booth status, once per change.
+async fn report_health(mut health: watch::Receiver<LedHealth>, booth: BoothHandle) {
+    loop {
+        let current = health.borrow_and_update().clone();
+        match &current {
+            LedHealth::Connected => {
+                booth.report_health(BLINKSTICK_PART, true, "Connected", "the BlinkStick shows the pods")
+            }
+            LedHealth::Disconnected(reason) => booth.report_health(BLINKSTICK_PART, false, "Disconnected", reason),
+            _ => {}
+        }
+        if health.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The renderer: turns the cluster picture (and chaos announcements) into frames, published on a
+//! `watch` channel that the device driver and `/api/state` read.
+//!
+//! It renders when the cluster changes and, only while something blinks, strobes or fades, on a
+//! timer; never faster than [`FRAME_INTERVAL`]. When nothing moves it sleeps until the next
+//! change: no busy loop. It may read [`ClusterState`] and the [`ChaosBus`], nothing else.
+
+use super::colour::Colours;
+use super::frame::{self, FirstSeen, Frame, GroupLayout, Strobes};
+use crate::cluster::{ChaosEvent, ClusterState, NodeStatus, PodView, Snapshot};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The shortest time between two frames (a 40 frames per second bound), and the animation tick.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(25);
+
+/// What a strip shows: a frame for a cluster picture at a moment.
+pub trait Scene: Send + 'static {
+    fn frame(&mut self, snapshot: &Snapshot, at: Duration) -> Frame;
+    /// Whether the frame would change with time alone.
+    fn animating(&self, snapshot: &Snapshot, at: Duration) -> bool;
+    /// A chaos announcement arrived.
+    fn chaos(&mut self, _event: &ChaosEvent, _at: Duration) {}
+}
+
+/// The BlinkStick's scene: one group of LEDs per StatefulSet ordinal of the target namespace,
+/// strobing when the chaos button picks that pod.
+pub struct GroupScene {
+    pub colours: Colours,
+    pub layout: GroupLayout,
+    /// Chaos picks in other namespaces are not ours to show.
+    pub namespace: String,
+    pub strobes: Strobes,
+}
+
+impl Scene for GroupScene {
+    fn frame(&mut self, snapshot: &Snapshot, at: Duration) -> Frame {
+        self.strobes.expire(at);
+        frame::group_frame(&snapshot.pods, at, &self.colours, &self.layout, &self.strobes)
+    }
+
+    fn animating(&self, snapshot: &Snapshot, _at: Duration) -> bool {
+        frame::group_animating(&snapshot.pods, &self.strobes)
+    }
+
+    fn chaos(&mut self, event: &ChaosEvent, at: Duration) {
+        if let ChaosEvent::Picked(target) = event
+            && target.namespace == self.namespace
+            && let Some(index) = target.index
+        {
+            self.strobes.start(index, at);
+        }
+    }
+}
+
+/// The Blinkt!'s scene: the pods of one node, one LED each.
+pub struct NodeScene {
+    pub colours: Colours,
+    pub node: String,
+    pub seen: FirstSeen,
+}
+
+impl NodeScene {
+    pub fn new(colours: Colours, node: String) -> Self {
+        Self { colours, node, seen: FirstSeen::default() }
+    }
+
+    fn pods(&self, snapshot: &Snapshot) -> Vec<PodView> {
+        snapshot.pods.iter().filter(|p| p.node.as_deref() == Some(self.node.as_str())).cloned().collect()
+    }
+
+    /// Ready unless the node says otherwise (unknown until its watch has listed it).
+    fn node_ready(&self, snapshot: &Snapshot) -> bool {
+        snapshot.nodes.iter().find(|n| n.name == self.node).is_none_or(|n| n.status == NodeStatus::KubeletReady)
+    }
+}
+
+impl Scene for NodeScene {
+    fn frame(&mut self, snapshot: &Snapshot, at: Duration) -> Frame {
+        let pods = self.pods(snapshot);
+        self.seen.update(&pods, at);
+        frame::node_frame(&pods, self.node_ready(snapshot), at, &self.colours, &self.seen)
+    }
+
+    fn animating(&self, snapshot: &Snapshot, at: Duration) -> bool {
+        frame::node_animating(&self.pods(snapshot), self.node_ready(snapshot), at, &self.seen)
+    }
+}
+
+/// Renders `scene` into `frames` until `shutdown`.
+pub async fn render(
+    mut scene: impl Scene,
+    cluster: ClusterState,
+    mut chaos: Option<broadcast::Receiver<ChaosEvent>>,
+    frames: watch::Sender<Frame>,
+    shutdown: CancellationToken,
+) {
+    let start = Instant::now();
+    let mut versions = cluster.versions();
+    loop {
+        versions.borrow_and_update();
+        let snapshot = cluster.snapshot();
+        let rendered_at = Instant::now();
+        let at = rendered_at - start;
+        let frame = scene.frame(&snapshot, at);
+        frames.send_if_modified(|current| {
+            let changed = *current != frame;
+            if changed {
+                *current = frame;
+            }
+            changed
+        });
+        let animating = scene.animating(&snapshot, at);
+        let tick = tokio::time::sleep_until(rendered_at + FRAME_INTERVAL);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = versions.changed() => if changed.is_err() { return },
+            event = async { chaos.as_mut().expect("only polled with a bus").recv().await }, if chaos.is_some() => {
+                match event {
+                    Ok(event) => scene.chaos(&event, Instant::now() - start),
+                    // Missed announcements are just missed; a closed bus is gone for good.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => chaos = None,
+                }
+            }
+            _ = tick, if animating => {}
+        }
+        // Coalesce: whatever else happens within the frame interval goes into the next frame.
+        tokio::time::sleep_until(rendered_at + FRAME_INTERVAL).await;
+    }
+}
