@@ -59,3 +59,8 @@ pub fn crd(args: CrdArgs) -> Result<(), String> {
         }
     }
 }
+
+/// `conferenceli label`: renders a label to PNG and/or prints it.
+pub async fn label(args: crate::labels::LabelArgs) -> Result<(), String> {
+    crate::labels::run_label_command(args).await.map_err(|e| e.to_string())
+}

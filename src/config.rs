@@ -30,6 +30,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the CustomResourceDefinitions as YAML (crds/ is generated from this).
     Crd(CrdArgs),
+    /// Render a label to PNG (--out) and/or print it (--print PRINTER_URL).
+    Label(crate::labels::LabelArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +90,8 @@ pub struct AppArgs {
     pub admin_password: Option<Secret>,
     #[command(flatten)]
     pub booth_defaults: BoothDefaults,
+    #[command(flatten)]
+    pub printer: crate::labels::PrinterArgs,
 }
 
 /// Settings that seed the Booth resource when it is created (then `/config` changes them there).
@@ -372,7 +376,7 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) => unreachable!(),
+            Command::Crd(_) | Command::Label(_) => unreachable!(),
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));

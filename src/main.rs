@@ -20,6 +20,7 @@ fn main() -> ExitCode {
                 match command {
                     Command::Run(args) => conferenceli::commands::run(args).await,
                     Command::Demo(args) => conferenceli::commands::demo(args).await,
+                    Command::Label(args) => conferenceli::commands::label(args).await,
                     Command::Crd(_) => unreachable!("handled above"),
                 }
             })

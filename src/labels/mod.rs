@@ -1,0 +1,254 @@
+//! Label printing on a Brother QL-820NWB: the booth's labels (raffle ticket, APPUiO and Servala
+//! vouchers) rendered natively to 1-bit images at 300 dpi, compiled into Brother's raster command
+//! stream with the `brother_ql` crate, and sent through a transport (TCP port 9100, the kernel's USB
+//! printer device, or a directory) by a queue that prints every job once, in order.
+//!
+//! The parts, from pure to I/O:
+//! - [`fonts`], [`qr`], [`render`]: glyphs, QR codes and logos drawn onto a 1-bit canvas;
+//! - [`layout`]: the label types, each a stack of blocks fitted to the tape's printable width;
+//! - [`raster`]: the `brother_ql` job plus what the crate lacks (PackBits compression) and a
+//!   decoder of the command stream used to check the job against Brother's reference;
+//! - [`status`]: the printer's 32-byte status reply turned into problems with clear messages;
+//! - [`transport`]: where the bytes go (`tcp://`, `usb://`, `file://`), behind [`transport::PrinterTransport`];
+//! - [`queue`]: the print queue over a [`queue::JobStore`] (the Lead resource in the app), with its
+//!   once-only contract.
+//!
+//! This module may call the Booth handle (health reports) and nothing else of the app.
+
+pub mod fonts;
+pub mod layout;
+pub mod qr;
+pub mod queue;
+pub mod raster;
+pub mod render;
+pub mod status;
+pub mod transport;
+
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use layout::Label;
+
+/// Width of the endless label tape loaded in the printer (`LABEL_SIZE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LabelSize {
+    /// 54 mm (DK-N55224), 590 printable dots.
+    #[default]
+    Mm54,
+    /// 62 mm (DK-22205 and friends), 696 printable dots.
+    Mm62,
+}
+
+impl LabelSize {
+    /// The `brother_ql` media for this tape.
+    pub fn media(self) -> brother_ql::media::Media {
+        match self {
+            LabelSize::Mm54 => brother_ql::media::Media::C54,
+            LabelSize::Mm62 => brother_ql::media::Media::C62,
+        }
+    }
+
+    pub fn width_mm(self) -> u8 {
+        self.media().width_mm()
+    }
+
+    /// Printable dots across the tape at 300 dpi: the width of every rendered label.
+    pub fn printable_dots(self) -> u32 {
+        self.media().width_dots()
+    }
+}
+
+impl std::str::FromStr for LabelSize {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim().trim_end_matches("mm") {
+            "54" => Ok(LabelSize::Mm54),
+            "62" => Ok(LabelSize::Mm62),
+            _ => Err("expected 54 or 62 (the width of the endless tape in mm)".into()),
+        }
+    }
+}
+
+impl std::fmt::Display for LabelSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} mm", self.width_mm())
+    }
+}
+
+/// The printer models whose raster dialect this module speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrinterModel {
+    #[value(name = "QL-820NWB")]
+    Ql820nwb,
+    #[value(name = "QL-810W")]
+    Ql810w,
+    #[value(name = "QL-800")]
+    Ql800,
+}
+
+/// Printer settings shared by `run`, `demo` and `label --print`.
+#[derive(Debug, Clone, Args)]
+pub struct PrinterArgs {
+    /// Where labels go: tcp://host[:9100], usb:///dev/usb/lp0 or file:///dir (demo: a temporary directory).
+    #[arg(long, env = "PRINTER_URL", value_parser = transport::PrinterUrl::parse)]
+    pub printer_url: Option<transport::PrinterUrl>,
+    /// The printer's IP address (upstream setting): the same as PRINTER_URL=tcp://IP:9100.
+    #[arg(long, env = "PRINTER_IP", value_parser = parse_printer_ip)]
+    pub printer_ip: Option<std::net::IpAddr>,
+    /// The printer model (QL-800 series raster dialect).
+    #[arg(long, env = "PRINTER_MODEL", value_enum, default_value = "QL-820NWB")]
+    pub printer_model: PrinterModel,
+    /// Width of the endless label tape in mm: 54 or 62.
+    #[arg(long, env = "LABEL_SIZE", default_value = "54", value_parser = clap::value_parser!(LabelSize))]
+    pub label_size: LabelSize,
+}
+
+fn parse_printer_ip(value: &str) -> Result<std::net::IpAddr, String> {
+    value.parse().map_err(|_| "expected an IP address such as 192.168.1.50".to_string())
+}
+
+impl PrinterArgs {
+    /// The printer to use: PRINTER_URL wins over PRINTER_IP; `demo_dir` is the fallback of `demo`.
+    pub fn resolve(&self, demo_dir: Option<PathBuf>) -> Option<transport::PrinterUrl> {
+        if let Some(url) = &self.printer_url {
+            return Some(url.clone());
+        }
+        if let Some(ip) = self.printer_ip {
+            return Some(transport::PrinterUrl::Tcp(std::net::SocketAddr::new(ip, 9100).to_string()));
+        }
+        demo_dir.map(transport::PrinterUrl::File)
+    }
+}
+
+/// Which label `conferenceli label` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabelType {
+    Raffle,
+    Appuio,
+    Servala,
+}
+
+/// `conferenceli label`: renders one label to a PNG and/or prints it.
+#[derive(Debug, Args)]
+pub struct LabelArgs {
+    /// The label: raffle ticket, APPUiO voucher or Servala voucher.
+    #[arg(long = "type", env = "LABEL_TYPE", value_enum, default_value = "raffle")]
+    pub label_type: LabelType,
+    /// The visitor's name.
+    #[arg(long, env = "LABEL_NAME", default_value = "")]
+    pub name: String,
+    /// Raffle tickets: the header line (usually the event).
+    #[arg(long, env = "LABEL_HEADER", default_value = "")]
+    pub header: String,
+    /// The code: the raffle code, the APPUiO voucher code or the Servala voucher code.
+    #[arg(long, env = "LABEL_CODE", default_value = "")]
+    pub code: String,
+    /// Write the rendered label as a PNG here.
+    #[arg(long, env = "LABEL_OUT")]
+    pub out: Option<PathBuf>,
+    /// Print the label on this printer (tcp://, usb:// or file://).
+    #[arg(long = "print", env = "LABEL_PRINT_URL", value_parser = transport::PrinterUrl::parse)]
+    pub print: Option<transport::PrinterUrl>,
+    /// Width of the endless label tape in mm: 54 or 62.
+    #[arg(long, env = "LABEL_SIZE", default_value = "54", value_parser = clap::value_parser!(LabelSize))]
+    pub label_size: LabelSize,
+}
+
+impl LabelArgs {
+    pub fn label(&self) -> Label {
+        match self.label_type {
+            LabelType::Raffle => {
+                Label::Raffle { name: self.name.clone(), header: self.header.clone(), code: self.code.clone() }
+            }
+            LabelType::Appuio => Label::Appuio { name: self.name.clone(), code: self.code.clone() },
+            LabelType::Servala => Label::Servala { name: self.name.clone(), code: self.code.clone() },
+        }
+    }
+}
+
+/// What the booth knows about its printer right now: shown in `/readyz` and the Booth status.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterHealth {
+    pub healthy: bool,
+    /// A CamelCase reason (`Ready`, `NoMedia`, `Offline`, ...).
+    pub reason: String,
+    pub message: String,
+}
+
+/// The latest [`PrinterHealth`], shared between the queue, the monitor and the web handlers.
+#[derive(Clone)]
+pub struct PrinterHealthHandle(Arc<Mutex<PrinterHealth>>);
+
+impl Default for PrinterHealthHandle {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(PrinterHealth {
+            healthy: false,
+            reason: "NotConfigured".into(),
+            message: "no printer configured (PRINTER_URL or PRINTER_IP)".into(),
+        })))
+    }
+}
+
+impl PrinterHealthHandle {
+    pub fn get(&self) -> PrinterHealth {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stores `health`; returns whether it changed (so only transitions are reported further).
+    pub fn set(&self, health: PrinterHealth) -> bool {
+        let mut current = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *current != health;
+        *current = health;
+        changed
+    }
+
+    /// One line for `/readyz`.
+    pub fn summary(&self) -> String {
+        let health = self.get();
+        if health.healthy { "ready".into() } else { format!("{}: {}", health.reason, health.message) }
+    }
+}
+
+/// Why a label could not be rendered, compiled or printed from the command line.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error(transparent)]
+    Raster(#[from] raster::RasterError),
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot encode the PNG: {0}")]
+    Png(#[from] image::ImageError),
+    #[error(transparent)]
+    Send(#[from] transport::SendError),
+    #[error("nothing to do: give --out FILE.png and/or --print PRINTER_URL")]
+    NothingToDo,
+}
+
+/// Encodes a rendered label as PNG bytes (previews, file transport).
+pub fn png_bytes(image: &image::GrayImage) -> Result<Vec<u8>, image::ImageError> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
+}
+
+/// `conferenceli label`: renders, writes the preview, and prints when asked.
+pub async fn run_label_command(args: LabelArgs) -> Result<(), LabelError> {
+    if args.out.is_none() && args.print.is_none() {
+        return Err(LabelError::NothingToDo);
+    }
+    let label = args.label();
+    let image = layout::render(&label, args.label_size);
+    if let Some(path) = &args.out {
+        std::fs::write(path, png_bytes(&image)?).map_err(|source| LabelError::Write { path: path.clone(), source })?;
+    }
+    if let Some(url) = &args.print {
+        let job = raster::RasterJob::compile(std::slice::from_ref(&image), args.label_size)?;
+        use transport::PrinterTransport;
+        let transport = transport::open(url, transport::Timeouts::default());
+        let delivery = transport.send(&job, "cli").await?;
+        tracing::info!(?delivery, printer = %url, "label sent");
+    }
+    Ok(())
+}
