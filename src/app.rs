@@ -46,7 +46,9 @@ pub async fn serve(
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
     let metrics = Arc::new(Metrics::new());
     let chaos = ChaosBus::new();
-    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos };
+    let labels = crate::labels::LabelService::new(args.printer.label_size, args.printer.resolve(None));
+    let printer_monitor = labels.start_monitor(booth.clone());
+    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, labels };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -54,6 +56,9 @@ pub async fn serve(
         .map_err(AppError::Serve);
     for watch in watches {
         watch.abort();
+    }
+    if let Some(monitor) = printer_monitor {
+        monitor.abort();
     }
     result
 }

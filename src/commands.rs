@@ -18,8 +18,9 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
 }
 
 /// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
-pub async fn demo(args: DemoArgs) -> Result<(), String> {
+pub async fn demo(mut args: DemoArgs) -> Result<(), String> {
     let credentials = args.app.staff_credentials(true)?;
+    args.app.printer.printer_url = args.app.printer.resolve(Some(std::env::temp_dir().join("conferenceli-labels")));
     let config = SimConfig {
         pods: args.pods as usize,
         nodes: args.nodes as usize,

@@ -211,6 +211,56 @@ impl PrinterHealthHandle {
     }
 }
 
+/// What the rest of the app uses of label printing: the tape, the printer's health, and the
+/// queue's wake-up (new job, reprint).
+#[derive(Clone)]
+pub struct LabelService {
+    pub size: LabelSize,
+    pub printer: Option<transport::PrinterUrl>,
+    pub health: PrinterHealthHandle,
+    pub waker: queue::QueueWaker,
+}
+
+impl LabelService {
+    pub fn new(size: LabelSize, printer: Option<transport::PrinterUrl>) -> Self {
+        Self { size, printer, health: PrinterHealthHandle::default(), waker: queue::QueueWaker::default() }
+    }
+
+    /// A health sink that keeps [`Self::health`] and reports transitions as the Booth's `Printer`
+    /// condition.
+    pub fn health_sink(&self, booth: crate::booth::BoothHandle) -> queue::HealthSink {
+        let handle = self.health.clone();
+        std::sync::Arc::new(move |health: PrinterHealth| {
+            if handle.set(health.clone()) {
+                booth.report_health("Printer", health.healthy, &health.reason, &health.message);
+            }
+        })
+    }
+
+    /// Reports the printer's health every 15 s (until a queue takes over, see [`Self::start_queue`]).
+    pub fn start_monitor(&self, booth: crate::booth::BoothHandle) -> Option<tokio::task::JoinHandle<()>> {
+        let url = self.printer.as_ref()?;
+        let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
+        let sink = self.health_sink(booth);
+        let interval = std::time::Duration::from_secs(15);
+        Some(tokio::spawn(queue::monitor(printer, self.size, sink, interval)))
+    }
+
+    /// Starts the print queue over `store` on the configured printer (nothing without a printer).
+    pub fn start_queue<S: queue::JobStore>(
+        &self,
+        store: std::sync::Arc<S>,
+        booth: crate::booth::BoothHandle,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let url = self.printer.as_ref()?;
+        let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
+        let config = queue::QueueConfig::new(self.size);
+        let sink = self.health_sink(booth);
+        Some(tokio::spawn(queue::run(store, printer, config, self.waker.clone(), sink, shutdown)))
+    }
+}
+
 /// Why a label could not be rendered, compiled or printed from the command line.
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {

@@ -401,6 +401,96 @@ pub fn image_from_lines(lines: &[Vec<u8>], size: LabelSize) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::layout::{self, Label};
+
+    fn two_labels(size: LabelSize) -> Vec<GrayImage> {
+        let raffle = Label::Raffle { name: "Zoë Müller".into(), header: "KubeCon EU".into(), code: "bakoru".into() };
+        let voucher = Label::Appuio { name: "Jan Dvořák".into(), code: "CODE42".into() };
+        vec![layout::render(&raffle, size), layout::render(&voucher, size)]
+    }
+
+    /// The per-page commands Brother's QL-800 series reference lists, in its order, for a
+    /// continuous tape of `width_mm` and `lines` raster lines.
+    fn page_header(width_mm: u8, lines: u32, page: u8) -> Vec<Command> {
+        vec![
+            Command::CommandMode(0x01),        // ESC i a 01: raster mode
+            Command::StatusNotification(0x00), // ESC i ! 00: notify status
+            Command::PrintInformation(PrintInformation {
+                valid: 0x02 | 0x04 | 0x40 | 0x80, // media type, width, quality, recovery
+                media_type: 0x0A,                 // continuous length tape
+                width_mm,
+                length_mm: 0,
+                raster_lines: lines,
+                page, // 0: starting page, 1: other pages
+            }),
+            Command::VariousMode(0x40), // ESC i M: auto cut
+            Command::CutEvery(1),       // ESC i A 01: cut after every label
+            Command::ExpandedMode(0x00),
+            Command::Margin(35),        // ESC i d 23 00: 35 dots feed for continuous tape
+            Command::Compression(0x02), // M 02: TIFF (PackBits)
+        ]
+    }
+
+    #[test]
+    fn jobs_follow_brothers_command_sequence_for_54_and_62_mm() {
+        for (size, width_mm) in [(LabelSize::Mm54, 54u8), (LabelSize::Mm62, 62u8)] {
+            let images = two_labels(size);
+            let job = RasterJob::compile(&images, size).unwrap();
+            let commands = parse(job.bytes()).unwrap();
+            assert_eq!(commands[..2], [Command::Invalidate(400), Command::Initialize], "{size}");
+            let mut rest = &commands[2..];
+            for (page, image) in images.iter().enumerate() {
+                let header = page_header(width_mm, image.height(), u8::from(page > 0));
+                assert_eq!(rest[..header.len()], header[..], "{size} page {page}");
+                rest = &rest[header.len()..];
+                let rasters = rest.iter().take_while(|c| matches!(c, Command::Raster(_))).count();
+                assert_eq!(rasters, image.height() as usize, "one raster line per image row");
+                let end = if page + 1 == images.len() { Command::PrintAndFeed } else { Command::Print };
+                assert_eq!(rest[rasters], end);
+                rest = &rest[rasters + 1..];
+            }
+            assert!(rest.is_empty(), "nothing after the last page");
+            // The print information bytes as the reference spells them: ESC i z C6 0A <width> 00 <lines LE> <page> 00.
+            let at = job.bytes().windows(3).position(|w| w == [0x1b, b'i', b'z']).unwrap();
+            let lines = images[0].height().to_le_bytes();
+            assert_eq!(
+                job.bytes()[at..at + 13],
+                [0x1b, b'i', b'z', 0xC6, 0x0A, width_mm, 0, lines[0], lines[1], lines[2], lines[3], 0, 0]
+            );
+        }
+    }
+
+    #[test]
+    fn raster_lines_decode_back_to_the_rendered_image_with_the_media_margins() {
+        for size in [LabelSize::Mm54, LabelSize::Mm62] {
+            let images = two_labels(size);
+            let job = RasterJob::compile(&images, size).unwrap();
+            let pages = decode_pages(job.bytes()).unwrap();
+            assert_eq!(pages.len(), 2);
+            for (page, image) in pages.iter().zip(&images) {
+                assert_eq!(page.lines, expected_lines(image, size), "{size}");
+                assert_eq!(&image_from_lines(&page.lines, size), image);
+                // Head dots outside the printable area stay blank.
+                let (first, last) =
+                    (size.head_offset() as usize, (size.head_offset() + size.printable_dots()) as usize);
+                for line in &page.lines {
+                    for dot in (0..first).chain(last..720) {
+                        assert_eq!(line[dot / 8] & (0x80 >> (dot % 8)), 0, "{size}: dot {dot} is outside the tape");
+                    }
+                }
+            }
+            let uncompressed: usize = images.iter().map(|i| i.height() as usize * (3 + LINE_BYTES)).sum();
+            assert!(job.bytes().len() < uncompressed / 2, "compression pays: {} bytes", job.bytes().len());
+        }
+    }
+
+    #[test]
+    fn labels_of_the_wrong_width_or_none_are_refused() {
+        let narrow = GrayImage::new(100, 10);
+        let error = RasterJob::compile(&[narrow], LabelSize::Mm54).unwrap_err();
+        assert_eq!(error.to_string(), "the label is 100 dots wide but 54 mm tape prints 590 dots");
+        assert!(matches!(RasterJob::compile(&[], LabelSize::Mm62), Err(RasterError::Empty)));
+    }
 
     #[test]
     fn packbits_round_trips_and_matches_the_tiff_examples() {

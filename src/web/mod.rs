@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod csrf;
+pub mod labels;
 mod pages;
 
 use crate::booth::BoothHandle;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub credentials: StaffCredentials,
     /// Where chaos actions are announced (LED strobe, fog, webhooks listen).
     pub chaos: ChaosBus,
+    /// Label printing: tape size, printer health, the print queue's wake-up.
+    pub labels: crate::labels::LabelService,
 }
 
 /// The kiosk's display mode.
@@ -64,6 +67,7 @@ pub fn private_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(labels::routes())
         .with_state(state)
 }
 
@@ -100,6 +104,8 @@ struct ReadinessChecks {
     nodes_watch: &'static str,
     booth: String,
     watch_restarts: u64,
+    /// The label printer's state (informational: a printer out of labels does not make the app unready).
+    printer: String,
 }
 
 fn synced(yes: bool) -> &'static str {
@@ -117,6 +123,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             None => synced(state.booth.synced()).to_string(),
         },
         watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
+        printer: state.labels.health.summary(),
     };
     let ready = state.cluster.is_synced() && state.booth.synced();
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
