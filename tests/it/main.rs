@@ -6,4 +6,5 @@ mod common;
 mod binary;
 mod cluster_state;
 mod kubectl;
+mod labels;
 mod sim_api;
