@@ -302,3 +302,60 @@ pub async fn run_label_command(args: LabelArgs) -> Result<(), LabelError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Cli, Command, one_line_error};
+    use clap::Parser;
+
+    fn printer_args(extra: &[&str]) -> PrinterArgs {
+        let mut args = vec!["conferenceli", "run"];
+        args.extend_from_slice(extra);
+        match Cli::try_parse_from(args).unwrap().command {
+            Command::Run(run) => run.app.printer,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn printer_settings_resolve_with_the_upstream_printer_ip() {
+        let defaults = printer_args(&[]);
+        assert_eq!((defaults.label_size, defaults.printer_model), (LabelSize::Mm54, PrinterModel::Ql820nwb));
+        assert_eq!(defaults.resolve(None), None);
+        let demo = defaults.resolve(Some("/tmp/x".into()));
+        assert_eq!(demo, Some(transport::PrinterUrl::File("/tmp/x".into())));
+        let ip = printer_args(&["--printer-ip", "192.168.1.50", "--label-size", "62"]);
+        assert_eq!(ip.resolve(None), Some(transport::PrinterUrl::Tcp("192.168.1.50:9100".into())));
+        assert_eq!(ip.label_size, LabelSize::Mm62);
+        let both = printer_args(&["--printer-ip", "192.168.1.50", "--printer-url", "usb:///dev/usb/lp0"]);
+        assert_eq!(both.resolve(None), Some(transport::PrinterUrl::Usb("/dev/usb/lp0".into())));
+    }
+
+    #[test]
+    fn malformed_printer_settings_are_one_line_errors_naming_the_variable() {
+        let error = |args: &[&str]| {
+            let mut all = vec!["conferenceli", "run"];
+            all.extend_from_slice(args);
+            one_line_error(&Cli::try_parse_from(all).unwrap_err())
+        };
+        let line = error(&["--printer-url", "lpr://x"]);
+        assert!(
+            line.starts_with(r#"conferenceli: invalid PRINTER_URL (--printer-url) "lpr://x": expected tcp://"#),
+            "{line}"
+        );
+        assert!(error(&["--printer-ip", "printer.local"]).contains("PRINTER_IP (--printer-ip)"));
+        assert!(error(&["--label-size", "29"]).contains("LABEL_SIZE (--label-size) \"29\": expected 54 or 62"));
+        assert!(error(&["--printer-model", "QL-500"]).contains("PRINTER_MODEL"));
+    }
+
+    #[test]
+    fn the_printer_health_reports_only_transitions() {
+        let handle = PrinterHealthHandle::default();
+        assert!(handle.summary().starts_with("NotConfigured"));
+        let ready = PrinterHealth { healthy: true, reason: "Ready".into(), message: "ready".into() };
+        assert!(handle.set(ready.clone()));
+        assert!(!handle.set(ready));
+        assert_eq!(handle.summary(), "ready");
+    }
+}

@@ -140,11 +140,13 @@ enum Mode {
     CloseAtOnce,
 }
 
+/// Every job a test printer received in full (the bytes after the status request).
+type Received = Arc<Mutex<Vec<Vec<u8>>>>;
+
 struct TestPrinter {
     port: u16,
     mode: Arc<Mutex<Mode>>,
-    /// Every job received in full (the bytes after the status request).
-    jobs: Arc<Mutex<Vec<Vec<u8>>>>,
+    jobs: Received,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -153,7 +155,7 @@ impl TestPrinter {
         Self::start_with(port, Arc::new(Mutex::new(mode)), Arc::new(Mutex::new(Vec::new()))).await
     }
 
-    async fn start_with(port: u16, mode: Arc<Mutex<Mode>>, jobs: Arc<Mutex<Vec<Vec<u8>>>>) -> Self {
+    async fn start_with(port: u16, mode: Arc<Mutex<Mode>>, jobs: Received) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind the printer's port");
         let (m, j) = (mode.clone(), jobs.clone());
         let task = tokio::spawn(async move {
@@ -179,13 +181,13 @@ impl TestPrinter {
     }
 
     /// Stops listening (the printer goes away); a new one can start on the same port.
-    fn stop(self) -> (Arc<Mutex<Mode>>, Arc<Mutex<Vec<Vec<u8>>>>) {
+    fn stop(self) -> (Arc<Mutex<Mode>>, Received) {
         self.task.abort();
         (self.mode, self.jobs)
     }
 }
 
-async fn serve_connection(mut stream: tokio::net::TcpStream, mode: Mode, jobs: Arc<Mutex<Vec<Vec<u8>>>>) {
+async fn serve_connection(mut stream: tokio::net::TcpStream, mode: Mode, jobs: Received) {
     match mode {
         Mode::CloseAtOnce => return,
         Mode::NeverRead => {
