@@ -46,7 +46,7 @@ pub async fn serve(
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
     let metrics = Arc::new(Metrics::new());
     let chaos = ChaosBus::new();
-    let labels = crate::labels::LabelService::new(args.printer.label_size, args.printer.resolve(None));
+    let labels = crate::labels::LabelService::new(&args.printer);
     let printer_monitor = labels.start_monitor(booth.clone());
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, labels };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");

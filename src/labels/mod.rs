@@ -216,14 +216,31 @@ impl PrinterHealthHandle {
 #[derive(Clone)]
 pub struct LabelService {
     pub size: LabelSize,
+    pub model: PrinterModel,
     pub printer: Option<transport::PrinterUrl>,
     pub health: PrinterHealthHandle,
     pub waker: queue::QueueWaker,
 }
 
 impl LabelService {
-    pub fn new(size: LabelSize, printer: Option<transport::PrinterUrl>) -> Self {
-        Self { size, printer, health: PrinterHealthHandle::default(), waker: queue::QueueWaker::default() }
+    pub fn new(args: &PrinterArgs) -> Self {
+        Self {
+            size: args.label_size,
+            model: args.printer_model,
+            printer: args.resolve(None),
+            health: PrinterHealthHandle::default(),
+            waker: queue::QueueWaker::default(),
+        }
+    }
+
+    /// The configured printer, logged once where a queue or monitor starts.
+    fn announce(&self) -> Option<&transport::PrinterUrl> {
+        let url = self.printer.as_ref();
+        match url {
+            Some(url) => tracing::info!(printer = %url, model = ?self.model, tape = %self.size, "label printer"),
+            None => tracing::info!("no label printer configured (PRINTER_URL or PRINTER_IP)"),
+        }
+        url
     }
 
     /// A health sink that keeps [`Self::health`] and reports transitions as the Booth's `Printer`
@@ -239,7 +256,7 @@ impl LabelService {
 
     /// Reports the printer's health every 15 s (until a queue takes over, see [`Self::start_queue`]).
     pub fn start_monitor(&self, booth: crate::booth::BoothHandle) -> Option<tokio::task::JoinHandle<()>> {
-        let url = self.printer.as_ref()?;
+        let url = self.announce()?;
         let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
         let sink = self.health_sink(booth);
         let interval = std::time::Duration::from_secs(15);
@@ -253,7 +270,7 @@ impl LabelService {
         booth: crate::booth::BoothHandle,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        let url = self.printer.as_ref()?;
+        let url = self.announce()?;
         let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
         let config = queue::QueueConfig::new(self.size);
         let sink = self.health_sink(booth);

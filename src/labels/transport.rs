@@ -397,6 +397,17 @@ mod tests {
         assert_eq!(PrinterUrl::parse("tcp://h").unwrap().to_string(), "tcp://h:9100");
     }
 
+    #[tokio::test]
+    async fn a_missing_usb_device_or_unwritable_directory_is_offline() {
+        let job = RasterJob::compile(&[image::GrayImage::new(590, 4)], LabelSize::Mm54).unwrap();
+        let usb = open(&PrinterUrl::Usb("/nonexistent/usb/lp9".into()), Timeouts::default());
+        let error = usb.send(&job, "a").await.unwrap_err();
+        assert_eq!(error.reason(), "Offline");
+        assert!(error.to_string().starts_with("printer usb:///nonexistent/usb/lp9 unreachable"), "{error}");
+        let file = open(&PrinterUrl::File("/proc/conferenceli-labels".into()), Timeouts::default());
+        assert_eq!(file.send(&job, "a").await.unwrap_err().reason(), "Offline");
+    }
+
     #[test]
     fn file_names_are_sanitised() {
         assert_eq!(file_name("lead-1/../x y"), "lead-1____x_y");

@@ -405,7 +405,7 @@ async fn the_queue_retries_while_the_printer_is_away_then_prints_each_job_once_i
         store.add(job(id)).unwrap();
     }
     let queue = RunningQueue::start(store.clone(), &url, fast_timeouts());
-    eventually(Duration::from_secs(5), "the first job to record the offline printer", || async {
+    eventually(Duration::from_secs(20), "the first job to record the offline printer", || async {
         store.job("a").and_then(|j| j.last_error).filter(|e| e.contains("unreachable"))
     })
     .await;
@@ -415,13 +415,13 @@ async fn the_queue_retries_while_the_printer_is_away_then_prints_each_job_once_i
 
     // The printer comes (back) online, first out of labels.
     let printer = TestPrinter::start(port, Mode::Ready { media_mm: 54, errors: 0x0001 }).await;
-    eventually(Duration::from_secs(5), "the out-of-labels error", || async {
+    eventually(Duration::from_secs(20), "the out-of-labels error", || async {
         store.job("a").and_then(|j| j.last_error).filter(|e| e.contains("no labels loaded"))
     })
     .await;
     assert_eq!(queue.last_health().unwrap().reason, "NoMedia");
     printer.set_mode(Mode::Ready { media_mm: 54, errors: 0 });
-    eventually(Duration::from_secs(10), "all jobs printed", || async {
+    eventually(Duration::from_secs(30), "all jobs printed", || async {
         store.jobs().iter().all(|j| j.state == PrintState::Printed).then_some(())
     })
     .await;
@@ -432,7 +432,7 @@ async fn the_queue_retries_while_the_printer_is_away_then_prints_each_job_once_i
     // Staff press "reprint": exactly one more copy.
     store.reprint("b").unwrap();
     queue.waker.wake();
-    eventually(Duration::from_secs(5), "the reprint", || async { (printer.jobs().len() == 4).then_some(()) }).await;
+    eventually(Duration::from_secs(20), "the reprint", || async { (printer.jobs().len() == 4).then_some(()) }).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(printed_names(&printer.jobs(), &store.jobs()), ["a", "b", "c", "b"]);
     queue.stop().await;
@@ -445,7 +445,7 @@ async fn a_printer_that_drops_away_and_reconnects_prints_the_rest_once() {
     let store = Arc::new(LocalStore::in_memory());
     store.add(job("a")).unwrap();
     let queue = RunningQueue::start(store.clone(), &printer.url(), fast_timeouts());
-    eventually(Duration::from_secs(5), "a printed", || async {
+    eventually(Duration::from_secs(20), "a printed", || async {
         (store.job("a")?.state == PrintState::Printed).then_some(())
     })
     .await;
@@ -453,13 +453,13 @@ async fn a_printer_that_drops_away_and_reconnects_prints_the_rest_once() {
     let (mode, jobs) = printer.stop();
     store.add(job("b")).unwrap();
     queue.waker.wake();
-    eventually(Duration::from_secs(5), "b waiting for the printer", || async {
+    eventually(Duration::from_secs(20), "b waiting for the printer", || async {
         store.job("b").and_then(|j| j.last_error)
     })
     .await;
     let printer = TestPrinter::start_with(port, mode, jobs).await;
     assert_eq!(printer.url(), url);
-    eventually(Duration::from_secs(5), "b printed after the reconnect", || async {
+    eventually(Duration::from_secs(20), "b printed after the reconnect", || async {
         (store.job("b")?.state == PrintState::Printed).then_some(())
     })
     .await;
@@ -473,7 +473,7 @@ async fn when_the_answer_never_comes_the_job_is_failed_and_never_resent() {
     let store = Arc::new(LocalStore::in_memory());
     store.add(job("a")).unwrap();
     let queue = RunningQueue::start(store.clone(), &printer.url(), fast_timeouts());
-    let failed = eventually(Duration::from_secs(5), "a failed", || async {
+    let failed = eventually(Duration::from_secs(20), "a failed", || async {
         store.job("a").filter(|j| j.state == PrintState::Failed)
     })
     .await;
@@ -497,7 +497,7 @@ async fn the_once_only_guarantee_holds_across_a_restart() {
     // The process dies while the printer has job a and its answer is still outstanding.
     let slow_confirm = Timeouts { confirm: Duration::from_secs(30), ..fast_timeouts() };
     let first = RunningQueue::start(store.clone(), &printer.url(), slow_confirm);
-    eventually(Duration::from_secs(5), "a on its way", || async { (printer.jobs().len() == 1).then_some(()) }).await;
+    eventually(Duration::from_secs(20), "a on its way", || async { (printer.jobs().len() == 1).then_some(()) }).await;
     first.kill();
     drop(store);
     let on_disk = LocalStore::open(&path).unwrap();
@@ -507,7 +507,7 @@ async fn the_once_only_guarantee_holds_across_a_restart() {
     printer.set_mode(Mode::Ready { media_mm: 54, errors: 0 });
     let store = Arc::new(on_disk);
     let second = RunningQueue::start(store.clone(), &printer.url(), fast_timeouts());
-    eventually(Duration::from_secs(5), "b printed", || async {
+    eventually(Duration::from_secs(20), "b printed", || async {
         (store.job("b")?.state == PrintState::Printed).then_some(())
     })
     .await;
@@ -534,7 +534,7 @@ async fn the_file_printer_writes_the_job_and_a_preview_decoded_from_it() {
     two.labels.push(Label::Servala { name: "Zoë".into(), code: "S-1".into() });
     store.add(two.clone()).unwrap();
     let queue = RunningQueue::start(store.clone(), &url, fast_timeouts());
-    eventually(Duration::from_secs(5), "printed to files", || async {
+    eventually(Duration::from_secs(20), "printed to files", || async {
         (store.job("lead-7")?.state == PrintState::Printed).then_some(())
     })
     .await;
@@ -576,7 +576,7 @@ async fn the_preview_route_renders_the_booth_settings_behind_basic_auth() {
     let http = reqwest::Client::new();
     let url = format!("{}/labels/preview.png", app.url);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
-    eventually(Duration::from_secs(10), "the Booth synced", || async {
+    eventually(Duration::from_secs(30), "the Booth synced", || async {
         let r = http.get(format!("{}/readyz", app.url)).send().await.ok()?;
         (r.status() == 200).then_some(())
     })
@@ -602,12 +602,19 @@ async fn the_preview_route_renders_the_booth_settings_behind_basic_auth() {
     assert_eq!(bad.status(), 400);
 
     // The file printer is healthy, and /readyz says so.
-    let details = eventually(Duration::from_secs(10), "printer health in /readyz", || async {
+    let details = eventually(Duration::from_secs(30), "printer health in /readyz", || async {
         let body: serde_json::Value = http.get(format!("{}/readyz", app.url)).send().await.ok()?.json().await.ok()?;
         let printer = body["checks"]["printer"].as_str()?.to_string();
         (printer == "ready").then_some(printer)
     })
     .await;
     assert_eq!(details, "ready");
+    let booths: kube::Api<conferenceli::booth::Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
+    let condition = eventually(Duration::from_secs(30), "the Booth's Printer condition", || async {
+        let booth = booths.get("booth").await.ok()?;
+        booth.status?.conditions.into_iter().find(|c| c.type_ == "Printer")
+    })
+    .await;
+    assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Ready"));
     app.stop().await;
 }
