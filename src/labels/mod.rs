@@ -21,6 +21,7 @@ pub mod qr;
 pub mod queue;
 pub mod raster;
 pub mod render;
+pub mod snmp;
 pub mod status;
 pub mod transport;
 

@@ -309,7 +309,9 @@ fn wrap_breaking(text: &str, style: Style, width: f32) -> Vec<String> {
         for c in word.chars() {
             let mut longer = current.clone();
             longer.push(c);
-            if !current.is_empty() && measure(&longer, style) > width {
+            // A combining accent stays with its letter.
+            let combining = ('\u{300}'..='\u{36f}').contains(&c);
+            if !current.is_empty() && !combining && measure(&longer, style) > width {
                 lines.push(std::mem::take(&mut current));
                 current.push(c);
             } else {

@@ -9,9 +9,9 @@
 //! waits for the printer's confirmation.
 //!
 //! TCP: Brother's QL-820NWB does not answer `ESC i S` on port 9100 (its reference shows no status
-//! in the network flow; Brother's own tools use SNMP), so a missing reply within the status timeout
-//! means "status unknown", not "offline". A printer that does answer (the test printer, other
-//! firmware) is checked. After the job we half-close the connection; the printer reading up to our
+//! in the network flow); it gives the same 32 bytes over SNMP ([`super::snmp`]). We ask both ways
+//! at once and take the first answer; with neither within the status timeout the status is
+//! "unknown", not "offline". After the job we half-close the connection; the printer reading up to our
 //! end and closing its side, or reporting "printing completed" for every page, confirms the job.
 //! Anything else after job bytes left is [`SendError::Unconfirmed`].
 
@@ -174,11 +174,13 @@ pub trait PrinterTransport: Send + Sync + 'static {
 pub struct Printer {
     url: PrinterUrl,
     timeouts: Timeouts,
+    /// Where a `tcp://` printer's SNMP agent listens.
+    snmp_port: u16,
 }
 
 /// Opens the transport of `url` (nothing is connected until a job or probe).
 pub fn open(url: &PrinterUrl, timeouts: Timeouts) -> Printer {
-    Printer { url: url.clone(), timeouts }
+    Printer { url: url.clone(), timeouts, snmp_port: super::snmp::PORT }
 }
 
 /// Invalidate, initialise, status request: what precedes reading a status.
@@ -191,6 +193,12 @@ fn status_request() -> Vec<u8> {
 impl Printer {
     pub fn url(&self) -> &PrinterUrl {
         &self.url
+    }
+
+    /// Asks a `tcp://` printer's SNMP agent on `port` instead of 161.
+    pub fn with_snmp_port(mut self, port: u16) -> Self {
+        self.snmp_port = port;
+        self
     }
 
     fn offline(&self, message: impl std::fmt::Display) -> SendError {
@@ -207,15 +215,43 @@ impl Printer {
             .await
             .map_err(|_| self.offline("the printer does not take data"))?
             .map_err(|e| self.offline(e))?;
-        let mut reply = [0u8; 32];
-        let status = match tokio::time::timeout(self.timeouts.status, stream.read_exact(&mut reply)).await {
-            // No reply: the QL-820NWB does not report status over TCP.
-            Err(_) => None,
-            Ok(Err(e)) => return Err(self.offline(format!("the connection closed before the status reply: {e}"))),
-            Ok(Ok(_)) => Some(status::parse_status(&reply).map_err(|e| self.offline(e))?),
+        let reply = self.status_reply(&mut stream, addr).await?;
+        let status = match reply {
+            Some(reply) => Some(status::parse_status(&reply).map_err(|e| self.offline(e))?),
+            None => None,
         };
         check(status, size)?;
         Ok(Session { link: Link::Tcp(stream), status })
+    }
+
+    /// The status reply on the connection or, as the QL-820NWB gives it, over SNMP: whichever
+    /// answers first within the status timeout; `None` when neither does.
+    async fn status_reply(&self, stream: &mut TcpStream, addr: &str) -> Result<Option<Vec<u8>>, SendError> {
+        let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host).trim_start_matches('[').trim_end_matches(']');
+        let snmp = super::snmp::query_status(host, self.snmp_port, self.timeouts.status);
+        let tcp = tokio::time::timeout(self.timeouts.status, async {
+            let mut reply = [0u8; 32];
+            stream.read_exact(&mut reply).await.map(|_| reply.to_vec())
+        });
+        tokio::pin!(snmp, tcp);
+        let mut snmp_pending = true;
+        loop {
+            tokio::select! {
+                read = &mut tcp => return match read {
+                    Ok(Ok(reply)) => Ok(Some(reply)),
+                    Ok(Err(e)) => Err(self.offline(format!("the connection closed before the status reply: {e}"))),
+                    // No reply on the connection: the QL-820NWB answers over SNMP only, if at all.
+                    Err(_) if snmp_pending => Ok(snmp.await),
+                    Err(_) => Ok(None),
+                },
+                answer = &mut snmp, if snmp_pending => {
+                    snmp_pending = false;
+                    if answer.is_some() {
+                        return Ok(answer);
+                    }
+                }
+            }
+        }
     }
 
     async fn transmit_tcp(&self, mut stream: TcpStream, job: &RasterJob) -> Result<Delivery, SendError> {

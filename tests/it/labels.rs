@@ -277,6 +277,52 @@ async fn a_printer_without_status_replies_is_used_and_confirms_by_closing() {
     assert_eq!(printer.jobs().len(), 1);
 }
 
+/// A Brother SNMP agent on 127.0.0.1 answering the status OID with `status()`.
+async fn snmp_agent(status: Arc<Mutex<[u8; 32]>>) -> u16 {
+    use conferenceli::labels::snmp::{COMMUNITY, STATUS_OID, tlv};
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = socket.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 1500];
+        while let Ok((n, peer)) = socket.recv_from(&mut buffer).await {
+            // 30 len 02 01 00 04 06 "public" A0 len 02 04 <request id>
+            let request = &buffer[..n];
+            if n < 21 || request[13] != 0xA0 || request[15..17] != [0x02, 0x04] {
+                continue;
+            }
+            let value = *status.lock().unwrap();
+            let varbind = tlv(0x30, &[tlv(0x06, &STATUS_OID), tlv(0x04, &value)].concat());
+            let pdu = [tlv(0x02, &request[17..21]), tlv(0x02, &[0]), tlv(0x02, &[0]), tlv(0x30, &varbind)].concat();
+            let response = tlv(0x30, &[tlv(0x02, &[0]), tlv(0x04, COMMUNITY), tlv(0xA2, &pdu)].concat());
+            let _ = socket.send_to(&response, peer).await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_printer_reporting_over_snmp_is_checked_before_the_job_is_sent() {
+    let printer = TestPrinter::start(free_port(), Mode::NoStatus).await;
+    let no_media = encode_status(brother_ql::status::ErrorFlags::NoMediaError, 0, 0, 0x02, false);
+    let status = Arc::new(Mutex::new(no_media));
+    let snmp_port = snmp_agent(status.clone()).await;
+    let timeouts = Timeouts { status: Duration::from_secs(2), ..fast_timeouts() };
+    let transport = transport::open(&printer.url(), timeouts).with_snmp_port(snmp_port);
+    let job = raffle_job("Zoë", LabelSize::Mm54);
+    let error = transport.send(&job, "a").await.unwrap_err();
+    assert_eq!(error.reason(), "NoMedia", "{error}");
+    *status.lock().unwrap() = encode_status(brother_ql::status::ErrorFlags::empty(), 62, 0x0A, 0, false);
+    assert_eq!(transport.send(&job, "a").await.unwrap_err().reason(), "WrongMedia");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(printer.jobs().is_empty(), "nothing sent while the printer could not print");
+    *status.lock().unwrap() = encode_status(brother_ql::status::ErrorFlags::empty(), 54, 0x0A, 0, false);
+    let started = std::time::Instant::now();
+    let session = transport.connect(LabelSize::Mm54).await.unwrap();
+    assert!(session.status.is_some() && started.elapsed() < Duration::from_secs(1), "SNMP answers first");
+    assert_eq!(transport.transmit(session, &job, "a").await.unwrap(), Delivery::Confirmed);
+    assert_eq!(printer.jobs(), vec![job.bytes().to_vec()]);
+}
+
 #[tokio::test]
 async fn refusing_and_closing_printers_are_offline_and_get_nothing() {
     let refused = transport::open(&PrinterUrl::Tcp(format!("127.0.0.1:{}", free_port())), fast_timeouts());
