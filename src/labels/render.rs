@@ -66,23 +66,6 @@ impl Canvas {
             }
         }
     }
-
-    /// Paper over a disc (to cut shapes out of inked areas).
-    pub fn clear_circle(&mut self, cx: i64, cy: i64, r: i64) {
-        for y in -r..=r {
-            for x in -r..=r {
-                let (px, py) = (cx + x, cy + y);
-                if x * x + y * y <= r * r
-                    && px >= 0
-                    && py >= 0
-                    && (px as u32) < self.image.width()
-                    && (py as u32) < self.image.height()
-                {
-                    self.image.put_pixel(px as u32, py as u32, Luma([PAPER]));
-                }
-            }
-        }
-    }
 }
 
 /// A face at a size (pixels from descender to ascender).

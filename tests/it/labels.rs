@@ -664,3 +664,30 @@ async fn the_preview_route_renders_the_booth_settings_behind_basic_auth() {
     assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Ready"));
     app.stop().await;
 }
+
+#[test]
+fn the_label_command_renders_and_prints_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("label.png");
+    let printer = format!("file://{}", dir.path().join("printer").display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+        .args(["label", "--type", "raffle", "--name", "Zoë Müller", "--header", "KubeCon EU", "--code", "bakoru"])
+        .args(["--out", png.to_str().unwrap(), "--print", &printer])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let image = image::open(&png).unwrap().into_luma8();
+    let label = Label::Raffle { name: "Zoë Müller".into(), header: "KubeCon EU".into(), code: "bakoru".into() };
+    assert_eq!(image, layout::render(&label, LabelSize::Mm54));
+    let job = std::fs::read(dir.path().join("printer/cli.bin")).unwrap();
+    assert_eq!(job, RasterJob::compile(&[image], LabelSize::Mm54).unwrap().bytes());
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+        .args(["label", "--label-size", "55", "--out", "x.png"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("LABEL_SIZE (--label-size)"), "{stderr}");
+}
