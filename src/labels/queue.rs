@@ -363,7 +363,9 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
         Ok(session) => session,
         Err(error) => {
             health(unhealthy(&error));
-            let _ = store.mark_retry(&job.id, &error.to_string()).await;
+            if let Err(store_error) = store.mark_retry(&job.id, &error.to_string()).await {
+                tracing::warn!(%store_error, job = job.id, "cannot record why the job waits");
+            }
             return Outcome::Blocked;
         }
     };
