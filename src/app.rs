@@ -72,7 +72,9 @@ pub async fn serve(
     let led_mode = args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual);
     let (leds, led_tasks) =
         crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
-    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds };
+    let labels = crate::labels::LabelService::new(&args.printer);
+    let printer_monitor = labels.start_monitor(booth.clone());
+    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds, labels };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -89,6 +91,9 @@ pub async fn serve(
     led_tasks.finish(std::time::Duration::from_secs(3)).await;
     for watch in watches {
         watch.abort();
+    }
+    if let Some(monitor) = printer_monitor {
+        monitor.abort();
     }
     result
 }

@@ -24,6 +24,7 @@ pub async fn demo(mut args: DemoArgs) -> Result<(), String> {
     args.app.fog.spec.get_or_insert(FogSpec::Virtual);
     args.app.leds.mode.get_or_insert(crate::leds::LedMode::Virtual);
     let credentials = args.app.staff_credentials(true)?;
+    args.app.printer.printer_url = args.app.printer.resolve(Some(std::env::temp_dir().join("conferenceli-labels")));
     let config = SimConfig {
         pods: args.pods as usize,
         nodes: args.nodes as usize,
@@ -62,4 +63,9 @@ pub fn crd(args: CrdArgs) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `conferenceli label`: renders a label to PNG and/or prints it.
+pub async fn label(args: crate::labels::LabelArgs) -> Result<(), String> {
+    crate::labels::run_label_command(args).await.map_err(|e| e.to_string())
 }

@@ -33,6 +33,8 @@ pub enum Command {
     Crd(CrdArgs),
     /// DaemonSet mode: show this node's pods on its Blinkt! (NODE_NAME).
     Blinkt(crate::leds::blinkt::BlinktArgs),
+    /// Render a label to PNG (--out) and/or print it (--print PRINTER_URL).
+    Label(crate::labels::LabelArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +103,8 @@ pub struct AppArgs {
     pub webhooks: WebhookArgs,
     #[command(flatten)]
     pub leds: crate::leds::LedArgs,
+    #[command(flatten)]
+    pub printer: crate::labels::PrinterArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.
@@ -440,7 +444,7 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) | Command::Blinkt(_) => unreachable!(),
+            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) => unreachable!(),
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));

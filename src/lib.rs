@@ -8,6 +8,7 @@
 //! - [`booth`]: the `Booth` custom resource (settings and counters);
 //! - [`automations`]: what reacts to chaos kills (the fog machine);
 //! - [`leds`]: the BlinkStick and Blinkt! LEDs and their colour model;
+//! - [`labels`]: label rendering, Brother QL raster jobs, printer transports and the print queue;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod crds;
 pub mod http;
+pub mod labels;
 pub mod leds;
 pub mod metrics;
 pub mod sim;

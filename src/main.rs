@@ -21,6 +21,7 @@ fn main() -> ExitCode {
                     Command::Run(args) => conferenceli::commands::run(args).await,
                     Command::Demo(args) => conferenceli::commands::demo(args).await,
                     Command::Blinkt(args) => conferenceli::leds::blinkt::run(args).await,
+                    Command::Label(args) => conferenceli::commands::label(args).await,
                     Command::Crd(_) => unreachable!("handled above"),
                 }
             })

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod csrf;
+pub mod labels;
 mod pages;
 
 use crate::automations::{Fog, FogStatus};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub fog: Option<Fog>,
     /// The LEDs' current frame and health.
     pub leds: crate::leds::LedHandle,
+    /// Label printing: tape size, printer health, the print queue's wake-up.
+    pub labels: crate::labels::LabelService,
 }
 
 /// The kiosk's display mode.
@@ -72,6 +75,7 @@ pub fn private_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(labels::routes())
         .with_state(state)
 }
 
@@ -116,6 +120,8 @@ struct ReadinessChecks {
     watch_restarts: u64,
     /// The LEDs: `off`, `virtual`, `connected`, `disconnected: <why>` (never affects readiness).
     leds: String,
+    /// The label printer's state (informational: a printer out of labels does not make the app unready).
+    printer: String,
 }
 
 fn synced(yes: bool) -> &'static str {
@@ -134,6 +140,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         },
         watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
         leds: state.leds.health().to_string(),
+        printer: state.labels.health.summary(),
     };
     let ready = state.cluster.is_synced() && state.booth.synced();
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -9,6 +9,7 @@ mod blinkt;
 mod cluster_state;
 mod fuzz;
 mod kubectl;
+mod labels;
 mod leds;
 mod shipping;
 mod sim_api;
