@@ -6,6 +6,7 @@
 //! - [`sim`]: the simulated Kubernetes API server for `demo` and the tests;
 //! - [`web`]: the HTTP listeners (kiosk, staff, probes);
 //! - [`booth`]: the `Booth` custom resource (settings and counters);
+//! - [`leads`]: the contact form's leads, their outbox controller and the Odoo clients;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
@@ -16,6 +17,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crds;
+pub mod leads;
 pub mod metrics;
 pub mod sim;
 pub mod telemetry;

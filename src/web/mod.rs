@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod csrf;
 mod pages;
+pub mod public;
+pub mod settings;
 
 use crate::booth::BoothHandle;
 use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView, WatchRestarts};
