@@ -5,5 +5,8 @@ mod common;
 
 mod binary;
 mod cluster_state;
+mod form;
 mod kubectl;
+mod leads;
+mod odoo_double;
 mod sim_api;
