@@ -19,12 +19,15 @@ fn error_next_to(page: &str, field: &str) -> Option<String> {
     Some(page[start..].split("</p>").next()?.to_string())
 }
 
+/// Submitted fields, the field that must show an error, and a part of its message.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test]
 async fn every_validation_rule_is_enforced_with_the_input_kept_and_errors_next_to_fields() {
     let (cluster, app) = app(&[]).await;
     let visitor = Visitor::open(&app.public).await;
     let long = "x".repeat(101);
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec![("email", "a@example.org"), ("consent", "on")], "name", "This field is required."),
         (vec![("name", "Ada"), ("consent", "on")], "email", "This field is required."),
         (vec![("name", "Ada"), ("email", "not-an-address"), ("consent", "on")], "email", "valid e-mail"),
