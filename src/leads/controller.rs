@@ -16,7 +16,7 @@ use super::odoo::{Odoo, OdooError, SearchRead};
 use crate::booth::BoothHandle;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -24,6 +24,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Leads sent to Odoo at the same time: after an outage the backlog goes out steadily instead
+/// of all at once onto Odoo's few workers.
+const ODOO_CONCURRENCY: u16 = 8;
 
 /// Why a reconciliation could not finish (the Odoo outcome itself is recorded, not returned).
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +100,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         ids.clear();
     });
     Controller::new(ctx.api.clone(), watcher::Config::default())
+        .with_config(controller::Config::default().concurrency(ODOO_CONCURRENCY))
         .reconcile_all_on(booth_changes)
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile, error_policy, ctx)
