@@ -339,6 +339,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_policy_lets_the_form_redirect_only_to_the_configured_origin() {
+        let plain = content_security_policy(None);
+        assert!(plain.to_str().unwrap().contains("form-action 'self';"));
+        let with_redirect = content_security_policy(Some("https://example.com/thanks?x=1"));
+        assert!(with_redirect.to_str().unwrap().contains("form-action 'self' https://example.com;"));
+    }
+
+    #[test]
     fn the_redirect_carries_the_hash() {
         assert_eq!(redirect_url("https://x.ch/thanks", "ab"), "https://x.ch/thanks?email_sha256=ab");
         assert_eq!(redirect_url("https://x.ch/t?utm=1", "ab"), "https://x.ch/t?utm=1&email_sha256=ab");
