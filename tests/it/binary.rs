@@ -135,6 +135,7 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
         if let Ok(response) = http.get(format!("{app}/api/state")).send().await
             && let Ok(state) = response.json::<serde_json::Value>().await
             && state["pods"].as_array().is_some_and(|p| p.len() == 5)
+            && state["nodes"].as_array().is_some_and(|n| n.len() == 3)
         {
             break state;
         }

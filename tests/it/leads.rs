@@ -339,6 +339,9 @@ async fn bad_credentials_give_a_clear_error_in_status_and_logs_without_the_secre
         let logs = Logs::default();
         let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_ansi(false).finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // A callsite first hit by a parallel test while this subscriber was being registered may
+        // have cached "not interested"; recompute every callsite's interest now that it is.
+        tracing::callsite::rebuild_interest_cache();
         let cluster = TestCluster::start(fast_config()).await;
         let odoo = OdooDouble::start().await;
         let secret = "Wr0ng-s3cret-value";
