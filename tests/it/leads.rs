@@ -563,3 +563,45 @@ async fn leads_csv_lists_every_lead_with_states_quoted_and_neutralised() {
     assert!(csv.contains(",NotRequested,0,,\r\n"), "{csv}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn both_odoo_clients_tell_unreachable_refused_credentials_and_rejected_data_apart() {
+    use conferenceli::config::Secret;
+    use conferenceli::leads::odoo::{self, OdooError, OdooSettings, SearchRead};
+    let mut double = OdooDouble::start().await;
+    let url = double.url();
+    let settings = |json2: bool, secret: &str| OdooSettings {
+        url: url.clone(),
+        database: odoo_double::DB.into(),
+        username: odoo_double::LOGIN.into(),
+        password: (!json2).then(|| Secret::new(secret)),
+        api_key: json2.then(|| Secret::new(secret)),
+        timeout: Duration::from_secs(2),
+    };
+    for json2 in [true, false] {
+        let secret = if json2 { odoo_double::API_KEY } else { odoo_double::PASSWORD };
+        let client = odoo::connect(&settings(json2, secret)).unwrap();
+        let countries = client
+            .search_read(SearchRead::new("res.country", json!([["code", "=", "CH"]]), &["id", "name"]).limit(1))
+            .await
+            .unwrap();
+        assert_eq!(countries, vec![json!({"id": 43, "name": "Switzerland"})]);
+        let id = client.create("crm.lead", json!({"name": "Event Lead: Test"})).await.unwrap();
+        assert!(id >= 1000);
+        match client.create("crm.lead", json!({"name": "x", "bogus_field": 1})).await {
+            Err(OdooError::Rejected(message)) => assert!(message.contains("Invalid field 'bogus_field'"), "{message}"),
+            other => panic!("expected rejected data, got {other:?}"),
+        }
+        let wrong = odoo::connect(&settings(json2, "not-the-secret-42")).unwrap();
+        match wrong.search_read(SearchRead::new("res.country", json!([]), &["id"])).await {
+            Err(error @ OdooError::Authentication(_)) => assert!(!error.to_string().contains("not-the-secret-42")),
+            other => panic!("expected refused credentials, got {other:?}"),
+        }
+    }
+    double.stop().await;
+    for json2 in [true, false] {
+        let client = odoo::connect(&settings(json2, "irrelevant")).unwrap();
+        let result = client.search_read(SearchRead::new("res.country", json!([]), &["id"])).await;
+        assert!(matches!(result, Err(OdooError::Unreachable(_))), "{result:?}");
+    }
+}
