@@ -605,3 +605,29 @@ async fn both_odoo_clients_tell_unreachable_refused_credentials_and_rejected_dat
         assert!(matches!(result, Err(OdooError::Unreachable(_))), "{result:?}");
     }
 }
+
+#[test]
+fn malformed_lead_settings_stop_start_up_with_one_line_naming_them() {
+    let cases = [
+        ("PUBLIC_LISTEN_ADDR", "nonsense"),
+        ("ODOO_URL", "ftp://odoo.example.com"),
+        ("PRIVACY_URL", "not a url"),
+        ("SUCCESS_REDIRECT_URL", "javascript:alert(1)"),
+        ("TRUSTED_PROXIES", "proxy.local"),
+        ("FORM_RATE_LIMIT_PER_MINUTE", "0"),
+        ("ODOO_TIMEOUT_SECONDS", "0"),
+        ("LEAD_RETENTION_SECONDS", "soon"),
+    ];
+    for (var, value) in cases {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+            .arg("demo")
+            .env(var, value)
+            .output()
+            .expect("run the binary");
+        assert_eq!(output.status.code(), Some(2), "{var}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{var}: {lines:?}");
+        assert!(lines[0].contains(var), "{var} not named in {:?}", lines[0]);
+    }
+}
