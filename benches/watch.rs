@@ -62,6 +62,8 @@ async fn initial_sync() -> (Duration, u64, u64) {
             "run",
             "--listen-addr",
             &format!("127.0.0.1:{port}"),
+            "--public-listen-addr",
+            "127.0.0.1:0",
             "--log-level",
             "warn",
             "--chaos-password",
@@ -70,6 +72,7 @@ async fn initial_sync() -> (Duration, u64, u64) {
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
         .unwrap();
+    conferenceli::leads::odoo::install_crypto_provider();
     let http = reqwest::Client::new();
     loop {
         if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await

@@ -13,6 +13,7 @@ use crate::config::{AppArgs, StaffCredentials};
 use crate::metrics::Metrics;
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub enum AppError {
     Http(#[from] crate::http::HttpClientError),
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Leads(#[from] crate::leads::odoo::OdooSetupError),
 }
 
 /// Binds a listener, naming the setting when the address is taken or not ours.
@@ -37,12 +40,26 @@ pub async fn bind(addr: SocketAddr, var: &'static str) -> Result<tokio::net::Tcp
     tokio::net::TcpListener::bind(addr).await.map_err(|source| AppError::Bind { addr, var, source })
 }
 
-/// Runs the booth on `client`, serving the private listener on `listener`, until `shutdown` fires.
+/// Runs the booth on `client`, serving the private listener on `listener` and the public one on
+/// `PUBLIC_LISTEN_ADDR`, until `shutdown` fires.
 pub async fn serve(
     client: kube::Client,
     args: AppArgs,
     credentials: StaffCredentials,
     listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let public = bind(args.leads.public_listen_addr, "PUBLIC_LISTEN_ADDR").await?;
+    serve_with_public(client, args, credentials, listener, public, shutdown).await
+}
+
+/// [`serve`] with the public listener (the contact form) already bound.
+pub async fn serve_with_public(
+    client: kube::Client,
+    args: AppArgs,
+    credentials: StaffCredentials,
+    listener: tokio::net::TcpListener,
+    public: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let addr = listener.local_addr().map_err(AppError::Serve)?;
@@ -74,9 +91,20 @@ pub async fn serve(
         crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
     let labels = crate::labels::LabelService::new(&args.printer);
     let printer_monitor = labels.start_monitor(booth.clone());
+    let leads =
+        crate::leads::start(client.clone(), &args.booth_namespace, &args.leads, booth.clone(), shutdown.clone())?;
+    let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
+    let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
+    let public_addr = public.local_addr().map_err(AppError::Serve)?;
+    tracing::info!(addr = %public_addr, "serving the contact form");
+    let public_server = tokio::spawn(
+        axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds, labels };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
-    let result = axum::serve(listener, private_router(state))
+    let result = axum::serve(listener, private_router(state).merge(settings_router))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(AppError::Serve);
@@ -89,6 +117,8 @@ pub async fn serve(
     }
     // The LEDs go dark before the process exits (well within the pod's grace period).
     led_tasks.finish(std::time::Duration::from_secs(3)).await;
+    let public_result = public_server.await.map_err(|e| AppError::Serve(std::io::Error::other(e)));
+    let result = result.and(public_result.and_then(|r| r.map_err(AppError::Serve)));
     for watch in watches {
         watch.abort();
     }

@@ -105,6 +105,8 @@ pub struct AppArgs {
     pub leds: crate::leds::LedArgs,
     #[command(flatten)]
     pub printer: crate::labels::PrinterArgs,
+    #[command(flatten)]
+    pub leads: crate::leads::LeadsArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.

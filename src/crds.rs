@@ -6,7 +6,7 @@ use kube::CustomResourceExt;
 
 /// Every CRD of the project, in the order they are printed.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![crate::booth::Booth::crd()]
+    vec![crate::booth::Booth::crd(), crate::leads::crd::Lead::crd()]
 }
 
 /// The file name a CRD has in `crds/`: `<plural>.<group>.yaml`.

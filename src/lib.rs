@@ -9,6 +9,7 @@
 //! - [`automations`]: what reacts to chaos kills (the fog machine);
 //! - [`leds`]: the BlinkStick and Blinkt! LEDs and their colour model;
 //! - [`labels`]: label rendering, Brother QL raster jobs, printer transports and the print queue;
+//! - [`leads`]: the contact form's leads, their outbox controller and the Odoo clients;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod crds;
 pub mod http;
 pub mod labels;
+pub mod leads;
 pub mod leds;
 pub mod metrics;
 pub mod sim;

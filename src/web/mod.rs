@@ -8,6 +8,8 @@ pub mod auth;
 pub mod csrf;
 pub mod labels;
 mod pages;
+pub mod public;
+pub mod settings;
 
 use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;

@@ -19,9 +19,11 @@ impl Drop for Running {
 
 /// `conferenceli demo` on free ports; returns the process, the app URL and the simulated API URL.
 pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
+    conferenceli::leads::odoo::install_crypto_provider();
     let (app, sim) = (free_port(), free_port());
     let child = Command::new(BIN)
         .args(["demo", "--listen-addr", &format!("127.0.0.1:{app}"), "--sim-listen", &format!("127.0.0.1:{sim}")])
+        .args(["--public-listen-addr", "127.0.0.1:0"])
         .args(extra)
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
@@ -133,6 +135,7 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
         if let Ok(response) = http.get(format!("{app}/api/state")).send().await
             && let Ok(state) = response.json::<serde_json::Value>().await
             && state["pods"].as_array().is_some_and(|p| p.len() == 5)
+            && state["nodes"].as_array().is_some_and(|n| n.len() == 3)
         {
             break state;
         }

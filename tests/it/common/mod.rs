@@ -29,6 +29,7 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub async fn start(config: SimConfig) -> Self {
+        conferenceli::leads::odoo::install_crypto_provider();
         let sim = SimCluster::start(config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let server = sim.serve(listener).expect("serve");
@@ -82,7 +83,8 @@ pub fn free_port() -> u16 {
 pub fn app_args(listen: SocketAddr, extra: &[&str]) -> conferenceli::config::AppArgs {
     use clap::Parser;
     let listen = listen.to_string();
-    let mut args = vec!["conferenceli", "demo", "--listen-addr", &listen];
+    // The public listener (contact form) on a free port too, so apps in parallel tests never clash.
+    let mut args = vec!["conferenceli", "demo", "--listen-addr", &listen, "--public-listen-addr", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     match conferenceli::config::Cli::try_parse_from(args).expect("valid test arguments").command {
         conferenceli::config::Command::Demo(demo) => demo.app,

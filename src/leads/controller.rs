@@ -1,0 +1,463 @@
+//! The lead outbox: a kube-runtime `Controller` on `Lead` resources that creates each lead in
+//! Odoo exactly once, records the outcome in the lead's status, and deletes leads a configured
+//! time after they are fully processed.
+//!
+//! Exactly once: before creating, the controller searches Odoo for a `crm.lead` whose
+//! description carries the lead's marker (`Lead code: <code>`), archived ones included. A create
+//! whose answer was lost after Odoo committed it is therefore found, not repeated. Retries use
+//! exponential backoff with jitter; the next attempt's time is kept in the status, so the backoff
+//! survives restarts and is not cut short by the status write itself waking the controller.
+//!
+//! May call: the Kubernetes API (Leads in the booth namespace), the [`Odoo`] trait, the Booth
+//! handle (settings, health condition).
+
+use super::crd::{Lead, LeadCondition, LeadStatus, PrintState, SyncState};
+use super::odoo::{Odoo, OdooError, SearchRead};
+use crate::booth::BoothHandle;
+use futures::StreamExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Leads sent to Odoo at the same time: after an outage the backlog goes out steadily instead
+/// of all at once onto Odoo's few workers.
+const ODOO_CONCURRENCY: u16 = 8;
+
+/// Why a reconciliation could not finish (the Odoo outcome itself is recorded, not returned).
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("could not write the status of lead {name}: {source}")]
+    Status {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("could not delete lead {name}: {source}")]
+    Delete {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// How the outbox behaves.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub source_name: String,
+    pub tag_name: String,
+    /// How long a fully processed lead is kept before it is deleted.
+    pub retention: Duration,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+}
+
+/// What every reconciliation shares.
+pub struct Context {
+    pub api: Api<Lead>,
+    pub booth: BoothHandle,
+    pub odoo: Option<Arc<dyn Odoo>>,
+    pub settings: SyncSettings,
+    /// Odoo ids by (model, name); cleared when the booth settings change.
+    pub ids: IdCache,
+}
+
+/// Ids of campaigns, sources, tags and countries looked up by name or code.
+#[derive(Default, Clone)]
+pub struct IdCache(Arc<Mutex<HashMap<IdKey, Option<i64>>>>);
+
+/// (model, name or code)
+type IdKey = (String, String);
+
+impl IdCache {
+    fn get(&self, model: &str, key: &str) -> Option<Option<i64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&(model.to_string(), key.to_string())).copied()
+    }
+
+    fn put(&self, model: &str, key: &str, id: Option<i64>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert((model.to_string(), key.to_string()), id);
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Runs the controller until `shutdown`; every lead is reconciled again when the Booth changes
+/// (lead creation switched on or off, another campaign).
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let booth_changes = futures::stream::unfold(ctx.booth.subscribe(), |mut rx| async move {
+        rx.changed().await.ok()?;
+        Some(((), rx))
+    });
+    let ids = ctx.ids.clone();
+    let booth_changes = booth_changes.map(move |()| {
+        ids.clear();
+    });
+    Controller::new(ctx.api.clone(), watcher::Config::default())
+        .with_config(controller::Config::default().concurrency(ODOO_CONCURRENCY))
+        .reconcile_all_on(booth_changes)
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "lead reconciliation ended with an error");
+            }
+        })
+        .await;
+}
+
+fn error_policy(_lead: Arc<Lead>, error: &ControllerError, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(%error, "lead not processed; retrying in 5 s");
+    Action::requeue(Duration::from_secs(5))
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+fn timestamp(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
+fn parse_time(value: Option<&str>) -> Option<jiff::Timestamp> {
+    value.and_then(|v| v.parse().ok())
+}
+
+/// The status a lead starts with.
+pub fn initial_status(lead: &Lead) -> LeadStatus {
+    LeadStatus {
+        print_state: if lead.spec.print_requested { PrintState::Pending } else { PrintState::NotRequested },
+        ..LeadStatus::default()
+    }
+}
+
+async fn reconcile(lead: Arc<Lead>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
+    if lead.meta().deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let name = lead.name_any();
+    let status = match &lead.status {
+        Some(status) => status.clone(),
+        None => {
+            let status = initial_status(&lead);
+            write_status(&ctx.api, &name, full_status_patch(&status)).await?;
+            status
+        }
+    };
+    if status.sync_state != SyncState::Synced {
+        return sync(&lead, &name, status, &ctx).await;
+    }
+    clean_up(&name, &status, &ctx).await
+}
+
+/// Sends the lead to Odoo when due, or records why it is not sent.
+async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Result<Action, ControllerError> {
+    let Some(odoo) = &ctx.odoo else {
+        return park(name, &status, SyncState::NotConfigured, "Odoo is not configured (ODOO_URL)", ctx).await;
+    };
+    if !ctx.booth.synced() {
+        // Whether creation is switched on is not known before the Booth has been read.
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    if !ctx.booth.spec().odoo_create_lead_enabled {
+        return park(name, &status, SyncState::Disabled, "lead creation in Odoo is switched off on the Booth", ctx)
+            .await;
+    }
+    if let Some(next) = parse_time(status.next_attempt_at.as_deref()) {
+        let wait = now().duration_until(next);
+        if wait.is_positive() {
+            return Ok(Action::requeue(Duration::try_from(wait).unwrap_or(Duration::from_secs(1))));
+        }
+    }
+    let attempts = status.attempts.saturating_add(1);
+    let at = now();
+    match create_once(lead, odoo.as_ref(), ctx).await {
+        Ok(id) => {
+            tracing::info!(lead = name, odoo_id = id, attempts, "lead created in Odoo");
+            ctx.booth.report_health("Odoo", true, "Reachable", &format!("leads are created through {}", odoo.api()));
+            let patch = json!({"status": {
+                "syncState": SyncState::Synced, "odooId": id, "attempts": attempts, "lastError": null,
+                "lastAttemptAt": timestamp(at), "nextAttemptAt": null, "syncedAt": timestamp(at),
+                "conditions": conditions(lead, "Synced", true, "Created", &format!("crm.lead {id}"), at),
+            }});
+            write_status(&ctx.api, name, patch).await?;
+            Ok(Action::await_change())
+        }
+        Err(error) => {
+            let delay = backoff(attempts, ctx.settings.retry_min, ctx.settings.retry_max, rand::random());
+            let next = at.checked_add(delay).unwrap_or(at);
+            tracing::warn!(lead = name, attempts, retry_in = ?delay, %error, "lead not created in Odoo yet");
+            ctx.booth.report_health("Odoo", false, error.reason(), &error.to_string());
+            let patch = json!({"status": {
+                "syncState": SyncState::Pending, "attempts": attempts, "lastError": error.to_string(),
+                "lastAttemptAt": timestamp(at), "nextAttemptAt": timestamp(next),
+                "conditions": conditions(lead, "Synced", false, error.reason(), &error.to_string(), at),
+            }});
+            write_status(&ctx.api, name, patch).await?;
+            Ok(Action::requeue(delay))
+        }
+    }
+}
+
+/// Keeps a lead that is not to be sent now, marking why (written only when it changes).
+async fn park(
+    name: &str,
+    status: &LeadStatus,
+    state: SyncState,
+    why: &str,
+    ctx: &Context,
+) -> Result<Action, ControllerError> {
+    if status.sync_state != state {
+        tracing::info!(lead = name, state = state.as_str(), "lead kept, not sent to Odoo: {why}");
+        write_status(&ctx.api, name, json!({"status": {"syncState": state, "lastError": why}})).await?;
+    }
+    Ok(Action::await_change())
+}
+
+/// The marker that identifies this lead's `crm.lead` in Odoo.
+pub fn marker(code: &str) -> String {
+    format!("Lead code: {code}")
+}
+
+/// Finds the lead in Odoo by its marker, or creates it.
+async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<i64, OdooError> {
+    let existing = odoo
+        .search_read(
+            SearchRead::new("crm.lead", json!([["description", "ilike", marker(&lead.spec.code)]]), &["id"])
+                .limit(1)
+                .include_archived(),
+        )
+        .await?;
+    if let Some(id) = existing.first().and_then(|r| r.get("id")).and_then(Value::as_i64) {
+        tracing::info!(lead = %lead.name_any(), odoo_id = id, "found the lead already in Odoo; not creating it again");
+        return Ok(id);
+    }
+    let ids = LinkedIds {
+        campaign: lookup(odoo, ctx, "utm.campaign", "name", &lead.spec.campaign).await?,
+        source: lookup(odoo, ctx, "utm.source", "name", &ctx.settings.source_name).await?,
+        tag: lookup(odoo, ctx, "crm.tag", "name", &ctx.settings.tag_name).await?,
+        country: match &lead.spec.country {
+            Some(country) => match country.id {
+                Some(id) => Some(id),
+                None => lookup(odoo, ctx, "res.country", "code", &country.code).await?,
+            },
+            None => None,
+        },
+    };
+    odoo.create("crm.lead", crm_lead_values(lead, &ids)).await
+}
+
+/// Ids the new `crm.lead` links to.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LinkedIds {
+    pub campaign: Option<i64>,
+    pub source: Option<i64>,
+    pub tag: Option<i64>,
+    pub country: Option<i64>,
+}
+
+/// The id of the record of `model` whose `field` equals `value` (cached), `None` for an empty
+/// value or when Odoo has no such record (the lead is then created without the link, and a
+/// warning logged: a lead in Odoo without a tag beats no lead).
+async fn lookup(
+    odoo: &dyn Odoo,
+    ctx: &Context,
+    model: &str,
+    field: &str,
+    value: &str,
+) -> Result<Option<i64>, OdooError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if let Some(id) = ctx.ids.get(model, value) {
+        return Ok(id);
+    }
+    let found = odoo.search_read(SearchRead::new(model, json!([[field, "=", value]]), &["id"]).limit(1)).await?;
+    let id = found.first().and_then(|r| r.get("id")).and_then(Value::as_i64);
+    if id.is_none() {
+        tracing::warn!(model, value, "not found in Odoo; leads are created without it");
+    }
+    ctx.ids.put(model, value, id);
+    Ok(id)
+}
+
+/// The `crm.lead` values of a lead: pure, tested against the field names Odoo documents.
+pub fn crm_lead_values(lead: &Lead, ids: &LinkedIds) -> Value {
+    let spec = &lead.spec;
+    let mut description = spec.notes.trim().to_string();
+    if !description.is_empty() {
+        description.push_str("\n\n");
+    }
+    description.push_str(&marker(&spec.code));
+    let mut values = json!({
+        "name": format!("Event Lead: {}", spec.name),
+        "contact_name": spec.name,
+        "email_from": spec.email,
+        "function": spec.job_position,
+        "partner_name": spec.company,
+        "phone": spec.phone,
+        "description": description,
+    });
+    let links = [("campaign_id", ids.campaign), ("source_id", ids.source), ("country_id", ids.country)];
+    for (field, id) in links {
+        if let Some(id) = id {
+            values[field] = json!(id);
+        }
+    }
+    if let Some(tag) = ids.tag {
+        // Command 6: replace the many2many with exactly these ids.
+        values["tag_ids"] = json!([[6, 0, [tag]]]);
+    }
+    values
+}
+
+/// Exponential backoff with "equal jitter": half the doubled delay fixed, half random
+/// (`jitter` in 0..1), capped at `max`.
+pub fn backoff(attempts: u32, min: Duration, max: Duration, jitter: f64) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(20);
+    let full = min.saturating_mul(1 << exponent).min(max);
+    full / 2 + full.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+/// The lead's conditions with `type_` set; other parts' conditions are kept.
+fn conditions(lead: &Lead, type_: &str, ok: bool, reason: &str, message: &str, at: jiff::Timestamp) -> Value {
+    let mut list: Vec<LeadCondition> = lead.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
+    let state = if ok { "True" } else { "False" };
+    match list.iter_mut().find(|c| c.type_ == type_) {
+        Some(condition) => {
+            if condition.status != state {
+                condition.last_transition_time = timestamp(at);
+            }
+            condition.status = state.into();
+            condition.reason = reason.into();
+            condition.message = message.into();
+        }
+        None => list.push(LeadCondition {
+            type_: type_.into(),
+            status: state.into(),
+            reason: reason.into(),
+            message: message.into(),
+            last_transition_time: timestamp(at),
+        }),
+    }
+    json!(list)
+}
+
+/// Deletes a synced lead once its label is final and the retention has passed; never before.
+async fn clean_up(name: &str, status: &LeadStatus, ctx: &Context) -> Result<Action, ControllerError> {
+    if !status.print_state.is_final() {
+        if status.processed_at.is_some() {
+            // A reprint was requested after processing: the clock starts again when it is done.
+            write_status(&ctx.api, name, json!({"status": {"processedAt": null}})).await?;
+        }
+        return Ok(Action::await_change());
+    }
+    let processed = match parse_time(status.processed_at.as_deref()) {
+        Some(at) => at,
+        None => {
+            let at = now();
+            write_status(&ctx.api, name, json!({"status": {"processedAt": timestamp(at)}})).await?;
+            at
+        }
+    };
+    let due = processed.checked_add(ctx.settings.retention).unwrap_or(processed);
+    let wait = now().duration_until(due);
+    if wait.is_positive() {
+        return Ok(Action::requeue(Duration::try_from(wait).unwrap_or(Duration::from_secs(60))));
+    }
+    tracing::info!(lead = name, "lead fully processed and past its retention; deleting it");
+    match ctx.api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(Action::await_change()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Action::await_change()),
+        Err(source) => Err(ControllerError::Delete { name: name.into(), source }),
+    }
+}
+
+/// The whole status as a merge patch (for the first write).
+fn full_status_patch(status: &LeadStatus) -> Value {
+    json!({ "status": status })
+}
+
+async fn write_status(api: &Api<Lead>, name: &str, patch: Value) -> Result<(), ControllerError> {
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
+        .map_err(|source| ControllerError::Status { name: name.into(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leads::crd::{LeadCountry, LeadSpec};
+
+    fn lead() -> Lead {
+        Lead::new(
+            "lead-1",
+            LeadSpec {
+                name: "Ada Lovelace".into(),
+                email: "ada@example.org".into(),
+                company: "Engines".into(),
+                job_position: "CTO".into(),
+                phone: "+41 44 000 00 00".into(),
+                country: Some(LeadCountry { id: Some(43), code: "CH".into(), name: "Switzerland".into() }),
+                notes: "Kubernetes at the edge".into(),
+                consent: true,
+                campaign: "KubeCon".into(),
+                code: "BAKO-RIMU-TEZA".into(),
+                print_requested: true,
+                submitted_at: "2026-11-21T09:00:00Z".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn crm_lead_values_carry_every_field_and_the_marker() {
+        let ids = LinkedIds { campaign: Some(1), source: Some(2), tag: Some(3), country: Some(43) };
+        assert_eq!(
+            crm_lead_values(&lead(), &ids),
+            json!({
+                "name": "Event Lead: Ada Lovelace",
+                "contact_name": "Ada Lovelace",
+                "email_from": "ada@example.org",
+                "function": "CTO",
+                "partner_name": "Engines",
+                "phone": "+41 44 000 00 00",
+                "description": "Kubernetes at the edge\n\nLead code: BAKO-RIMU-TEZA",
+                "campaign_id": 1,
+                "source_id": 2,
+                "country_id": 43,
+                "tag_ids": [[6, 0, [3]]],
+            })
+        );
+        let bare = crm_lead_values(&lead(), &LinkedIds::default());
+        assert!(bare.get("campaign_id").is_none() && bare.get("tag_ids").is_none());
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(60));
+        assert_eq!(backoff(1, min, max, 0.0), Duration::from_millis(500));
+        assert_eq!(backoff(1, min, max, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(3, min, max, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff(30, min, max, 1.0), max);
+        assert_eq!(backoff(30, min, max, 0.0), max / 2);
+        let delay = backoff(4, min, max, 0.5);
+        assert!(delay > Duration::from_secs(4) && delay < Duration::from_secs(8));
+    }
+
+    #[test]
+    fn the_initial_print_state_follows_the_request() {
+        assert_eq!(initial_status(&lead()).print_state, PrintState::Pending);
+        let mut no_label = lead();
+        no_label.spec.print_requested = false;
+        assert_eq!(initial_status(&no_label).print_state, PrintState::NotRequested);
+        assert_eq!(initial_status(&no_label).sync_state, SyncState::Pending);
+    }
+}

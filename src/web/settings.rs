@@ -1,0 +1,452 @@
+//! Staff pages of lead capture on the private listener, behind Basic auth with the admin
+//! credentials: `/config` (the booth settings stored in the Booth resource, applied live) and
+//! `GET /leads.csv` (every lead with its sync and print state).
+//!
+//! Bad settings are refused with a message and change nothing; the campaign name is checked
+//! against Odoo when Odoo answers.
+//!
+//! May call: the Booth handle, the Lead API (list), the `Odoo` trait, `web::auth`, `web::csrf`.
+
+use super::auth::{self, Credentials};
+use super::csrf::Csrf;
+use super::public::FORM_CSS;
+use crate::booth::{BoothHandle, BoothSpec, VoucherType};
+use crate::leads::Leads;
+use crate::leads::crd::{Lead, PrintState, SyncState};
+use crate::leads::odoo::{OdooError, SearchRead};
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use kube::ResourceExt;
+use kube::api::ListParams;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// What the staff pages share.
+#[derive(Clone)]
+pub struct SettingsState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    leads: Leads,
+    booth: BoothHandle,
+    admin: Credentials,
+    csrf: Csrf,
+}
+
+/// `/config`, `/config/form.css` and `/leads.csv`.
+pub fn router(leads: Leads, booth: BoothHandle, admin: Credentials) -> Router {
+    let state = SettingsState { inner: Arc::new(Inner { leads, booth, admin, csrf: Csrf::random() }) };
+    Router::new()
+        .route("/config", get(show).post(save))
+        .route("/config/form.css", get(stylesheet))
+        .route("/leads.csv", get(leads_csv))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(state)
+}
+
+/// The settings form as submitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsInput {
+    pub campaign_name: String,
+    pub label_header: String,
+    pub voucher_type: String,
+    pub servala_voucher_code: String,
+    pub print_raffle_ticket: String,
+    pub odoo_create_lead_enabled: String,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    notice: Option<String>,
+    errors: Vec<String>,
+    csrf_token: String,
+    campaign_name: String,
+    label_header: String,
+    voucher_type: String,
+    voucher_options: [&'static str; 3],
+    servala_voucher_code: String,
+    print_raffle_ticket: bool,
+    odoo_create_lead_enabled: bool,
+    odoo: String,
+}
+
+/// The settings' changes, checked: only these fields of the Booth spec are touched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsChange {
+    pub campaign_name: String,
+    pub label_header: String,
+    pub voucher_type: VoucherType,
+    pub servala_voucher_code: String,
+    pub print_raffle_ticket: bool,
+    pub odoo_create_lead_enabled: bool,
+}
+
+impl SettingsChange {
+    /// The merge patch of the Booth's spec.
+    pub fn to_patch(&self) -> serde_json::Value {
+        serde_json::json!({
+            "campaignName": self.campaign_name,
+            "labelHeader": self.label_header,
+            "voucherType": self.voucher_type,
+            "servalaVoucherCode": self.servala_voucher_code,
+            "printRaffleTicket": self.print_raffle_ticket,
+            "odooCreateLeadEnabled": self.odoo_create_lead_enabled,
+        })
+    }
+}
+
+fn checked(value: &str) -> bool {
+    matches!(value, "on" | "true" | "yes" | "1")
+}
+
+fn check_text(errors: &mut Vec<String>, label: &str, value: &str, max: usize) -> String {
+    let value = value.trim().to_string();
+    if value.chars().count() > max {
+        errors.push(format!("{label} must be at most {max} characters."));
+    } else if value.chars().any(char::is_control) {
+        errors.push(format!("{label} must be a single line of text."));
+    }
+    value
+}
+
+/// Checks the submitted settings (pure; the Odoo campaign check comes after).
+pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
+    let mut errors = Vec::new();
+    let campaign_name = check_text(&mut errors, "The campaign", &input.campaign_name, 100);
+    let label_header = check_text(&mut errors, "The label header", &input.label_header, 60);
+    let voucher_type = match input.voucher_type.trim() {
+        "none" | "" => VoucherType::None,
+        "appuio" => VoucherType::Appuio,
+        "servala" => VoucherType::Servala,
+        other => {
+            errors.push(format!("Unknown voucher type {other:?}: choose none, appuio or servala."));
+            VoucherType::None
+        }
+    };
+    let servala_voucher_code = input.servala_voucher_code.trim().to_string();
+    if servala_voucher_code.chars().count() > 40
+        || !servala_voucher_code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        errors.push("The Servala voucher code may have at most 40 letters, digits, '-' and '_'.".into());
+    } else if voucher_type == VoucherType::Servala && servala_voucher_code.is_empty() {
+        errors.push("Servala vouchers need a voucher code.".into());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(SettingsChange {
+        campaign_name,
+        label_header,
+        voucher_type,
+        servala_voucher_code,
+        print_raffle_ticket: checked(&input.print_raffle_ticket),
+        odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
+    })
+}
+
+fn voucher_name(voucher: VoucherType) -> &'static str {
+    match voucher {
+        VoucherType::None => "none",
+        VoucherType::Appuio => "appuio",
+        VoucherType::Servala => "servala",
+    }
+}
+
+impl Inner {
+    fn odoo_description(&self) -> String {
+        match &self.leads.odoo {
+            Some(odoo) => format!(
+                "{} API; country list from {}",
+                odoo.api(),
+                if self.leads.countries.from_odoo() { "Odoo" } else { "the built-in list (Odoo not reached yet)" }
+            ),
+            None => "not configured (ODOO_URL); leads are kept here".into(),
+        }
+    }
+
+    fn page_for_spec(&self, spec: &BoothSpec, token: String, notice: Option<String>) -> SettingsPage {
+        SettingsPage {
+            notice,
+            errors: Vec::new(),
+            csrf_token: token,
+            campaign_name: spec.campaign_name.clone(),
+            label_header: spec.label_header.clone(),
+            voucher_type: voucher_name(spec.voucher_type).into(),
+            voucher_options: ["none", "appuio", "servala"],
+            servala_voucher_code: spec.servala_voucher_code.clone(),
+            print_raffle_ticket: spec.print_raffle_ticket,
+            odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
+            odoo: self.odoo_description(),
+        }
+    }
+
+    fn page_for_input(&self, input: &SettingsInput, token: String, errors: Vec<String>) -> SettingsPage {
+        SettingsPage {
+            notice: None,
+            errors,
+            csrf_token: token,
+            campaign_name: input.campaign_name.clone(),
+            label_header: input.label_header.clone(),
+            voucher_type: input.voucher_type.clone(),
+            voucher_options: ["none", "appuio", "servala"],
+            servala_voucher_code: input.servala_voucher_code.clone(),
+            print_raffle_ticket: checked(&input.print_raffle_ticket),
+            odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
+            odoo: self.odoo_description(),
+        }
+    }
+
+    /// `Ok(None)`: the campaign exists (or is empty); `Ok(Some(warning))`: Odoo could not tell;
+    /// `Err`: Odoo has no such campaign.
+    async fn check_campaign(&self, campaign: &str) -> Result<Option<String>, String> {
+        let Some(odoo) = &self.leads.odoo else { return Ok(None) };
+        if campaign.is_empty() {
+            return Ok(None);
+        }
+        let query = SearchRead::new("utm.campaign", serde_json::json!([["name", "=", campaign]]), &["id"]).limit(1);
+        match odoo.search_read(query).await {
+            Ok(found) if !found.is_empty() => Ok(None),
+            Ok(_) => Err(format!("Odoo has no campaign named {campaign:?}; create it in Odoo first or fix the name.")),
+            Err(error @ (OdooError::Unreachable(_) | OdooError::Authentication(_) | OdooError::Protocol(_))) => {
+                Ok(Some(format!("The campaign name could not be checked against Odoo ({error}).")))
+            }
+            Err(OdooError::Rejected(message)) => {
+                Ok(Some(format!("The campaign name could not be checked against Odoo ({message}).")))
+            }
+        }
+    }
+}
+
+fn html_page(status: StatusCode, page: &SettingsPage, set_cookie: Option<String>) -> Response {
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!(%error, "rendering the settings page failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response();
+        }
+    };
+    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
+    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn show(State(state): State<SettingsState>, headers: HeaderMap) -> Response {
+    let state = &state.inner;
+    if let Err(error) = auth::check_basic(&headers, &state.admin) {
+        return error.into_response();
+    }
+    let issued = state.csrf.issue(&headers, false);
+    html_page(StatusCode::OK, &state.page_for_spec(&state.booth.spec(), issued.token, None), issued.set_cookie)
+}
+
+async fn save(State(state): State<SettingsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let state = &state.inner;
+    if let Err(error) = auth::check_basic(&headers, &state.admin) {
+        return error.into_response();
+    }
+    let Ok(input) = serde_urlencoded::from_bytes::<SettingsInput>(&body) else {
+        return (StatusCode::BAD_REQUEST, "the form could not be read").into_response();
+    };
+    if let Err(error) = state.csrf.verify(&headers, Some(&input.csrf_token)) {
+        return (StatusCode::FORBIDDEN, error.to_string()).into_response();
+    }
+    let issued = state.csrf.issue(&headers, false);
+    let change = match validate(&input) {
+        Ok(change) => change,
+        Err(errors) => {
+            return html_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &state.page_for_input(&input, issued.token, errors),
+                None,
+            );
+        }
+    };
+    let warning = match state.check_campaign(&change.campaign_name).await {
+        Ok(warning) => warning,
+        Err(refusal) => {
+            let page = state.page_for_input(&input, issued.token, vec![refusal]);
+            return html_page(StatusCode::UNPROCESSABLE_ENTITY, &page, None);
+        }
+    };
+    match state.booth.patch_spec(change.to_patch()).await {
+        Ok(booth) => {
+            tracing::info!(campaign = change.campaign_name, "booth settings changed on /config");
+            let notice = match warning {
+                Some(warning) => format!("Saved. {warning}"),
+                None => "Saved.".to_string(),
+            };
+            html_page(StatusCode::OK, &state.page_for_spec(&booth.spec, issued.token, Some(notice)), None)
+        }
+        Err(error) => {
+            tracing::error!(%error, "the booth settings could not be stored");
+            let errors = vec![format!("The settings could not be stored in the Booth resource: {error}")];
+            html_page(StatusCode::SERVICE_UNAVAILABLE, &state.page_for_input(&input, issued.token, errors), None)
+        }
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], FORM_CSS)
+}
+
+/// The columns of `/leads.csv`.
+pub const CSV_HEADER: [&str; 20] = [
+    "lead",
+    "submitted_at",
+    "campaign",
+    "code",
+    "name",
+    "email",
+    "company",
+    "job_position",
+    "phone",
+    "country",
+    "notes",
+    "consent",
+    "sync_state",
+    "odoo_id",
+    "attempts",
+    "last_error",
+    "print_state",
+    "print_attempts",
+    "printed_at",
+    "last_print_error",
+];
+
+/// One CSV cell: formula triggers neutralised, then RFC 4180 quoting.
+pub fn csv_cell(value: &str) -> String {
+    // A leading =, +, - or @ (or a tab/CR that some spreadsheets skip) makes a formula: prefix
+    // an apostrophe so it stays text (OWASP "CSV injection").
+    let neutral =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
+    if neutral.contains([',', '"', '\n', '\r']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
+}
+
+/// One lead as a CSV row.
+pub fn csv_row(lead: &Lead) -> String {
+    let spec = &lead.spec;
+    let status = lead.status.clone().unwrap_or_default();
+    let sync_state = if lead.status.is_some() { status.sync_state } else { SyncState::Pending };
+    let print_state = if lead.status.is_some() {
+        status.print_state
+    } else if spec.print_requested {
+        PrintState::Pending
+    } else {
+        PrintState::NotRequested
+    };
+    let cells = [
+        lead.name_any(),
+        spec.submitted_at.clone(),
+        spec.campaign.clone(),
+        spec.code.clone(),
+        spec.name.clone(),
+        spec.email.clone(),
+        spec.company.clone(),
+        spec.job_position.clone(),
+        spec.phone.clone(),
+        spec.country.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        spec.notes.clone(),
+        spec.consent.to_string(),
+        sync_state.as_str().to_string(),
+        status.odoo_id.map(|id| id.to_string()).unwrap_or_default(),
+        status.attempts.to_string(),
+        status.last_error.unwrap_or_default(),
+        print_state.as_str().to_string(),
+        status.print_attempts.to_string(),
+        status.printed_at.unwrap_or_default(),
+        status.last_print_error.unwrap_or_default(),
+    ];
+    cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",")
+}
+
+/// The whole export, oldest sign-up first, CRLF line ends (RFC 4180).
+pub fn leads_to_csv(leads: &mut [Lead]) -> String {
+    leads.sort_by(|a, b| a.spec.submitted_at.cmp(&b.spec.submitted_at).then_with(|| a.name_any().cmp(&b.name_any())));
+    let mut out = CSV_HEADER.join(",");
+    out.push_str("\r\n");
+    for lead in leads.iter() {
+        out.push_str(&csv_row(lead));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+async fn leads_csv(State(state): State<SettingsState>, headers: HeaderMap) -> Response {
+    let state = &state.inner;
+    if let Err(error) = auth::check_basic(&headers, &state.admin) {
+        return error.into_response();
+    }
+    match state.leads.store.api().list(&ListParams::default()).await {
+        Ok(list) => {
+            let mut leads = list.items;
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (header::CONTENT_DISPOSITION, "attachment; filename=\"leads.csv\""),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                leads_to_csv(&mut leads),
+            )
+                .into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "listing leads for the CSV export failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "the leads could not be listed; try again").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_neutralised() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+41 44"), "'+41 44");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn settings_are_validated_before_anything_changes() {
+        let input = SettingsInput {
+            campaign_name: " KubeCon 2026 ".into(),
+            voucher_type: "servala".into(),
+            servala_voucher_code: "BOOTH-26".into(),
+            print_raffle_ticket: "on".into(),
+            ..SettingsInput::default()
+        };
+        let change = validate(&input).unwrap();
+        assert_eq!(change.campaign_name, "KubeCon 2026");
+        assert!(change.print_raffle_ticket && !change.odoo_create_lead_enabled);
+        assert_eq!(change.to_patch()["voucherType"], "servala");
+        let bad = |change: fn(&mut SettingsInput)| {
+            let mut input = input.clone();
+            change(&mut input);
+            validate(&input).unwrap_err()
+        };
+        assert!(bad(|i| i.voucher_type = "gold".into())[0].contains("Unknown voucher type"));
+        assert!(bad(|i| i.servala_voucher_code = String::new())[0].contains("need a voucher code"));
+        assert!(bad(|i| i.servala_voucher_code = "a b".into())[0].contains("Servala voucher code"));
+        assert!(bad(|i| i.campaign_name = "x".repeat(101))[0].contains("campaign"));
+        assert!(bad(|i| i.label_header = "a\nb".into())[0].contains("single line"));
+    }
+}
