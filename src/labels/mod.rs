@@ -250,6 +250,11 @@ impl LabelService {
         let handle = self.health.clone();
         std::sync::Arc::new(move |health: PrinterHealth| {
             if handle.set(health.clone()) {
+                if health.healthy {
+                    tracing::info!(reason = health.reason, "printer: {}", health.message);
+                } else {
+                    tracing::warn!(reason = health.reason, "printer: {}", health.message);
+                }
                 booth.report_health("Printer", health.healthy, &health.reason, &health.message);
             }
         })
