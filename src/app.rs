@@ -44,9 +44,11 @@ pub async fn serve(
     ];
     let booth =
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
-    let metrics = Arc::new(Metrics::new());
-    let chaos = ChaosBus::new();
     let labels = crate::labels::LabelService::new(&args.printer);
+    let mut metrics = Metrics::new();
+    labels.metrics.register(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
+    let chaos = ChaosBus::new();
     let printer_monitor = labels.start_monitor(booth.clone());
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, labels };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
