@@ -72,7 +72,10 @@ pub async fn serve_with_public(
     ];
     let booth =
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
-    let metrics = Arc::new(Metrics::new());
+    let labels = crate::labels::LabelService::new(&args.printer);
+    let mut metrics = Metrics::new();
+    labels.metrics.register(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
     let recorder =
         Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
     let remediation = (args.node_loss_threshold_seconds > 0).then(|| {
@@ -89,7 +92,6 @@ pub async fn serve_with_public(
     let led_mode = args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual);
     let (leds, led_tasks) =
         crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
-    let labels = crate::labels::LabelService::new(&args.printer);
     let printer_monitor = labels.start_monitor(booth.clone());
     let leads =
         crate::leads::start(client.clone(), &args.booth_namespace, &args.leads, booth.clone(), shutdown.clone())?;

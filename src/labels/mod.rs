@@ -221,6 +221,7 @@ pub struct LabelService {
     pub printer: Option<transport::PrinterUrl>,
     pub health: PrinterHealthHandle,
     pub waker: queue::QueueWaker,
+    pub metrics: queue::QueueMetrics,
 }
 
 impl LabelService {
@@ -231,6 +232,7 @@ impl LabelService {
             printer: args.resolve(None),
             health: PrinterHealthHandle::default(),
             waker: queue::QueueWaker::default(),
+            metrics: queue::QueueMetrics::default(),
         }
     }
 
@@ -250,6 +252,11 @@ impl LabelService {
         let handle = self.health.clone();
         std::sync::Arc::new(move |health: PrinterHealth| {
             if handle.set(health.clone()) {
+                if health.healthy {
+                    tracing::info!(reason = health.reason, "printer: {}", health.message);
+                } else {
+                    tracing::warn!(reason = health.reason, "printer: {}", health.message);
+                }
                 booth.report_health("Printer", health.healthy, &health.reason, &health.message);
             }
         })
@@ -275,7 +282,8 @@ impl LabelService {
         let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
         let config = queue::QueueConfig::new(self.size);
         let sink = self.health_sink(booth);
-        Some(tokio::spawn(queue::run(store, printer, config, self.waker.clone(), sink, shutdown)))
+        let (waker, metrics) = (self.waker.clone(), self.metrics.clone());
+        Some(tokio::spawn(queue::run(store, printer, config, waker, sink, metrics, shutdown)))
     }
 }
 

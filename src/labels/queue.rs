@@ -22,6 +22,7 @@ use super::layout::{self, Label};
 use super::raster::RasterJob;
 use super::transport::{PrinterTransport, SendError};
 use super::{LabelSize, PrinterHealth};
+use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -242,6 +243,34 @@ impl QueueWaker {
 /// Receives every change of the printer's health (the Booth condition, `/readyz`).
 pub type HealthSink = Arc<dyn Fn(PrinterHealth) + Send + Sync>;
 
+/// What the queue counts (`/metrics`: `conferenceli_label_jobs_*_total`).
+#[derive(Clone, Default)]
+pub struct QueueMetrics {
+    /// Jobs printed.
+    pub printed: Counter,
+    /// Attempts that did not print and will be retried.
+    pub retried: Counter,
+    /// Jobs left to staff (sent without confirmation, or interrupted).
+    pub failed: Counter,
+}
+
+impl QueueMetrics {
+    /// Registers the counters under `label_jobs_*`.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register("label_jobs_printed", "Label print jobs printed", self.printed.clone());
+        registry.register(
+            "label_jobs_retried",
+            "Label print attempts that did not print and are retried",
+            self.retried.clone(),
+        );
+        registry.register(
+            "label_jobs_failed",
+            "Label print jobs left to staff (may have printed)",
+            self.failed.clone(),
+        );
+    }
+}
+
 /// What happened to one job in one pass.
 enum Outcome {
     /// Printed, or failed for good: go on with the next job.
@@ -258,11 +287,13 @@ pub async fn run<S: JobStore, T: PrinterTransport>(
     config: QueueConfig,
     waker: QueueWaker,
     health: HealthSink,
+    metrics: QueueMetrics,
     shutdown: CancellationToken,
 ) {
     let mut backoff = config.min_backoff;
+    let context = Context { health, metrics, shutdown: shutdown.clone() };
     loop {
-        let pause = match pass(&*store, &*transport, &config, &health, &shutdown).await {
+        let pause = match pass(&*store, &*transport, &config, &context).await {
             Outcome::Done => {
                 backoff = config.min_backoff;
                 config.poll
@@ -281,13 +312,19 @@ pub async fn run<S: JobStore, T: PrinterTransport>(
     }
 }
 
+/// What every step of a pass reports to.
+struct Context {
+    health: HealthSink,
+    metrics: QueueMetrics,
+    shutdown: CancellationToken,
+}
+
 /// One pass over the open jobs; with none, a status probe.
 async fn pass<S: JobStore, T: PrinterTransport>(
     store: &S,
     transport: &T,
     config: &QueueConfig,
-    health: &HealthSink,
-    shutdown: &CancellationToken,
+    context: &Context,
 ) -> Outcome {
     let jobs = match store.open_jobs().await {
         Ok(jobs) => jobs,
@@ -297,13 +334,13 @@ async fn pass<S: JobStore, T: PrinterTransport>(
         }
     };
     if jobs.is_empty() {
-        return probe(transport, config.label_size, health).await;
+        return probe(transport, config.label_size, &context.health).await;
     }
     for job in jobs {
-        if shutdown.is_cancelled() {
+        if context.shutdown.is_cancelled() {
             return Outcome::Done;
         }
-        if let Outcome::Blocked = print_one(store, transport, config.label_size, &job, health, shutdown).await {
+        if let Outcome::Blocked = print_one(store, transport, config.label_size, &job, context).await {
             return Outcome::Blocked;
         }
     }
@@ -346,12 +383,13 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
     transport: &T,
     size: LabelSize,
     job: &PrintJob,
-    health: &HealthSink,
-    shutdown: &CancellationToken,
+    context: &Context,
 ) -> Outcome {
+    let (health, metrics) = (&context.health, &context.metrics);
     if job.state == PrintState::Printing {
         let error = "interrupted while printing: it may have printed; reprint if it did not";
         tracing::warn!(job = job.id, "{error}");
+        metrics.failed.inc();
         return settle(store.mark_failed(&job.id, error).await);
     }
     let images: Vec<_> = job.labels.iter().map(|label| layout::render(label, size)).collect();
@@ -363,6 +401,7 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
         Ok(session) => session,
         Err(error) => {
             health(unhealthy(&error));
+            metrics.retried.inc();
             if let Err(store_error) = store.mark_retry(&job.id, &error.to_string()).await {
                 tracing::warn!(%store_error, job = job.id, "cannot record why the job waits");
             }
@@ -377,12 +416,14 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
         Ok(delivery) => {
             tracing::info!(job = job.id, ?delivery, labels = job.labels.len(), "printed");
             health(ready(true));
-            record_printed(store, &job.id, shutdown).await;
+            metrics.printed.inc();
+            record_printed(store, &job.id, &context.shutdown).await;
             Outcome::Done
         }
         Err(error) if error.safe_to_retry() => {
             tracing::warn!(%error, job = job.id, "not printed; will retry");
             health(unhealthy(&error));
+            metrics.retried.inc();
             if let Err(store_error) = store.mark_retry(&job.id, &error.to_string()).await {
                 tracing::warn!(%store_error, job = job.id, "cannot record the retry");
             }
@@ -391,6 +432,7 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
         Err(error) => {
             tracing::warn!(%error, job = job.id, "printing not confirmed; left for staff to reprint");
             health(unhealthy(&error));
+            metrics.failed.inc();
             settle(store.mark_failed(&job.id, &error.to_string()).await)
         }
     }

@@ -398,6 +398,7 @@ struct RunningQueue {
     task: tokio::task::JoinHandle<()>,
     health: Arc<Mutex<Vec<PrinterHealth>>>,
     waker: QueueWaker,
+    metrics: queue::QueueMetrics,
 }
 
 impl RunningQueue {
@@ -408,8 +409,17 @@ impl RunningQueue {
         let sink: queue::HealthSink = Arc::new(move |h| sink_health.lock().unwrap().push(h));
         let waker = QueueWaker::default();
         let transport = Arc::new(transport::open(url, timeouts));
-        let task = tokio::spawn(queue::run(store, transport, quick_queue(), waker.clone(), sink, shutdown.clone()));
-        Self { shutdown, task, health, waker }
+        let metrics = queue::QueueMetrics::default();
+        let task = tokio::spawn(queue::run(
+            store,
+            transport,
+            quick_queue(),
+            waker.clone(),
+            sink,
+            metrics.clone(),
+            shutdown.clone(),
+        ));
+        Self { shutdown, task, health, waker, metrics }
     }
 
     fn last_health(&self) -> Option<PrinterHealth> {
@@ -481,6 +491,8 @@ async fn the_queue_retries_while_the_printer_is_away_then_prints_each_job_once_i
     eventually(Duration::from_secs(20), "the reprint", || async { (printer.jobs().len() == 4).then_some(()) }).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(printed_names(&printer.jobs(), &store.jobs()), ["a", "b", "c", "b"]);
+    assert_eq!((queue.metrics.printed.get(), queue.metrics.failed.get()), (4, 0));
+    assert!(queue.metrics.retried.get() >= 2, "offline and out of labels were retried");
     queue.stop().await;
 }
 
@@ -528,6 +540,7 @@ async fn when_the_answer_never_comes_the_job_is_failed_and_never_resent() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(printer.jobs().len(), 1, "the queue did not send it again");
     assert!(queue.health.lock().unwrap().iter().any(|h| h.reason == "Unconfirmed" && !h.healthy));
+    assert_eq!((queue.metrics.printed.get(), queue.metrics.failed.get()), (0, 1));
     queue.stop().await;
 }
 
@@ -662,6 +675,8 @@ async fn the_preview_route_renders_the_booth_settings_behind_basic_auth() {
     })
     .await;
     assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Ready"));
+    let metrics = http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_label_jobs_printed_total 0"), "{metrics}");
     app.stop().await;
 }
 
