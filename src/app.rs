@@ -61,10 +61,18 @@ pub async fn serve_with_public(
     ];
     let booth =
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
     let chaos = ChaosBus::new();
-    let leads =
-        crate::leads::start(client.clone(), &args.booth_namespace, &args.leads, booth.clone(), shutdown.clone())?;
+    let leads = crate::leads::start(
+        client.clone(),
+        &args.booth_namespace,
+        &args.leads,
+        booth.clone(),
+        lead_metrics,
+        shutdown.clone(),
+    )?;
     let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
     let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
     let public_addr = public.local_addr().map_err(AppError::Serve)?;
