@@ -75,6 +75,7 @@ pub async fn serve_with_public(
     let labels = crate::labels::LabelService::new(&args.printer);
     let mut metrics = Metrics::new();
     labels.metrics.register(metrics.registry_mut());
+    let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
     let metrics = Arc::new(metrics);
     let recorder =
         Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
@@ -93,8 +94,14 @@ pub async fn serve_with_public(
     let (leds, led_tasks) =
         crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
     let printer_monitor = labels.start_monitor(booth.clone());
-    let leads =
-        crate::leads::start(client.clone(), &args.booth_namespace, &args.leads, booth.clone(), shutdown.clone())?;
+    let leads = crate::leads::start(
+        client.clone(),
+        &args.booth_namespace,
+        &args.leads,
+        booth.clone(),
+        lead_metrics,
+        shutdown.clone(),
+    )?;
     let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
     let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
     let public_addr = public.local_addr().map_err(AppError::Serve)?;

@@ -65,6 +65,7 @@ pub struct Context {
     pub settings: SyncSettings,
     /// Odoo ids by (model, name); cleared when the booth settings change.
     pub ids: IdCache,
+    pub metrics: super::metrics::LeadMetrics,
 }
 
 /// Ids of campaigns, sources, tags and countries looked up by name or code.
@@ -178,8 +179,9 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
     let attempts = status.attempts.saturating_add(1);
     let at = now();
     match create_once(lead, odoo.as_ref(), ctx).await {
-        Ok(id) => {
-            tracing::info!(lead = name, odoo_id = id, attempts, "lead created in Odoo");
+        Ok((id, outcome)) => {
+            ctx.metrics.odoo_attempt(outcome);
+            tracing::info!(lead = name, odoo_id = id, attempts, "lead in Odoo");
             ctx.booth.report_health("Odoo", true, "Reachable", &format!("leads are created through {}", odoo.api()));
             let patch = json!({"status": {
                 "syncState": SyncState::Synced, "odooId": id, "attempts": attempts, "lastError": null,
@@ -190,6 +192,7 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
             Ok(Action::await_change())
         }
         Err(error) => {
+            ctx.metrics.odoo_attempt(error.reason());
             let delay = backoff(attempts, ctx.settings.retry_min, ctx.settings.retry_max, rand::random());
             let next = at.checked_add(delay).unwrap_or(at);
             tracing::warn!(lead = name, attempts, retry_in = ?delay, %error, "lead not created in Odoo yet");
@@ -225,8 +228,8 @@ pub fn marker(code: &str) -> String {
     format!("Lead code: {code}")
 }
 
-/// Finds the lead in Odoo by its marker, or creates it.
-async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<i64, OdooError> {
+/// Finds the lead in Odoo by its marker (`found`), or creates it (`created`).
+async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<(i64, &'static str), OdooError> {
     let existing = odoo
         .search_read(
             SearchRead::new("crm.lead", json!([["description", "ilike", marker(&lead.spec.code)]]), &["id"])
@@ -236,7 +239,7 @@ async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<i64,
         .await?;
     if let Some(id) = existing.first().and_then(|r| r.get("id")).and_then(Value::as_i64) {
         tracing::info!(lead = %lead.name_any(), odoo_id = id, "found the lead already in Odoo; not creating it again");
-        return Ok(id);
+        return Ok((id, "found"));
     }
     let ids = LinkedIds {
         campaign: lookup(odoo, ctx, "utm.campaign", "name", &lead.spec.campaign).await?,
@@ -250,7 +253,7 @@ async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<i64,
             None => None,
         },
     };
-    odoo.create("crm.lead", crm_lead_values(lead, &ids)).await
+    Ok((odoo.create("crm.lead", crm_lead_values(lead, &ids)).await?, "created"))
 }
 
 /// Ids the new `crm.lead` links to.

@@ -16,6 +16,7 @@ pub mod controller;
 pub mod countries;
 pub mod crd;
 pub mod form;
+pub mod metrics;
 pub mod odoo;
 pub mod ratelimit;
 
@@ -176,6 +177,7 @@ pub struct Leads {
     pub store: LeadStore,
     pub odoo: Option<Arc<dyn Odoo>>,
     pub countries: countries::CountryCache,
+    pub metrics: metrics::LeadMetrics,
 }
 
 /// Starts the outbox controller and the country list refresher; Odoo being down only delays
@@ -185,6 +187,7 @@ pub fn start(
     namespace: &str,
     args: &LeadsArgs,
     booth: BoothHandle,
+    metrics: metrics::LeadMetrics,
     shutdown: CancellationToken,
 ) -> Result<Leads, odoo::OdooSetupError> {
     odoo::install_crypto_provider();
@@ -210,9 +213,10 @@ pub fn start(
             retry_max: Duration::from_secs(args.odoo_retry_max_seconds),
         },
         ids: controller::IdCache::default(),
+        metrics: metrics.clone(),
     });
     tokio::spawn(controller::run(ctx, shutdown));
-    Ok(Leads { store: LeadStore::new(api, booth), odoo, countries })
+    Ok(Leads { store: LeadStore::new(api, booth), odoo, countries, metrics })
 }
 
 /// Loads Odoo's country list: retried every 30 s until it succeeds, then refreshed hourly.

@@ -267,7 +267,9 @@ async fn submit(
 ) -> Response {
     let state = &state.inner;
     let client = state.proxies.client_ip(peer.ip(), &headers);
+    let metrics = &state.leads.metrics;
     if let Err(wait) = state.limiter.check(client, Instant::now()) {
+        metrics.submission("rate_limited");
         let seconds = wait.as_secs() + 1;
         let mut response = problem(
             StatusCode::TOO_MANY_REQUESTS,
@@ -278,15 +280,18 @@ async fn submit(
         return response;
     }
     let Ok(input) = serde_urlencoded::from_bytes::<FormInput>(&body) else {
+        metrics.submission("invalid");
         return problem(StatusCode::BAD_REQUEST, "Unreadable form", "The form could not be read. Please try again.");
     };
     if let Err(error) = state.csrf.verify(&headers, Some(&input.csrf_token)) {
+        metrics.submission("forbidden");
         return problem(StatusCode::FORBIDDEN, "Please reload the form", error.to_string());
     }
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
     let submission = match form::validate(&input, &state.leads.countries) {
         Ok(submission) => submission,
         Err(errors) => {
+            metrics.submission("invalid");
             let html = render(&state.form_page(&input, errors, issued.token, None));
             return page(StatusCode::UNPROCESSABLE_ENTITY, html, issued.set_cookie);
         }
@@ -295,6 +300,7 @@ async fn submit(
     let name = submission.name.clone();
     match state.leads.store.store(submission).await {
         Ok(lead) => {
+            metrics.submission("stored");
             tracing::info!(lead = %kube::ResourceExt::name_any(&lead), code = lead.spec.code, "lead stored");
             match &state.redirect {
                 Some(url) => Redirect::to(&redirect_url(url, &crd::email_sha256(&email))).into_response(),
@@ -305,10 +311,12 @@ async fn submit(
             }
         }
         Err(StoreError::AlreadySignedUp) => {
+            metrics.submission("duplicate");
             let campaign = state.booth.spec().campaign_name;
             page(StatusCode::OK, render(&DonePage { already: true, name, code: String::new(), campaign }), None)
         }
         Err(error) => {
+            metrics.submission("store_failed");
             tracing::error!(%error, "a submission could not be stored; the visitor was asked to send it again");
             let message = "We could not save your details just now. Please press Send again in a moment.".to_string();
             let html = render(&state.form_page(&input, FieldErrors::default(), issued.token, Some(message)));

@@ -158,6 +158,9 @@ async fn the_same_email_in_the_same_campaign_is_told_it_already_signed_up() {
     let leads = all_leads(&cluster).await;
     assert_eq!(leads.len(), 1);
     assert_eq!(leads[0].spec.name, "Ada Lovelace", "nothing overwritten");
+    let metrics = reqwest::get(format!("{}/metrics", app.private)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_lead_submissions_total{result=\"stored\"} 1"), "{metrics}");
+    assert!(metrics.contains("conferenceli_lead_submissions_total{result=\"duplicate\"} 1"), "{metrics}");
     app.stop().await;
 }
 

@@ -287,6 +287,9 @@ async fn an_answer_lost_after_commit_creates_no_duplicate() {
         assert_eq!(created.len(), 1, "found by its marker, not created twice");
         assert_eq!(status["odooId"], created[0]["id"]);
         assert_eq!(odoo.calls("crm.lead", "create"), 1);
+        let metrics = reqwest::get(format!("{}/metrics", app.private)).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("conferenceli_lead_odoo_attempts_total{result=\"Unreachable\"} 1"), "{metrics}");
+        assert!(metrics.contains("conferenceli_lead_odoo_attempts_total{result=\"found\"} 1"), "{metrics}");
         app.stop().await;
     }
 }

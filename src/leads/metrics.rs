@@ -1,0 +1,65 @@
+//! Prometheus counters of lead capture, registered in the process's registry (`GET /metrics` on
+//! the private listener): what happened to form submissions and to calls to Odoo. Counters only;
+//! the number of leads per state is in the Lead resources (`kubectl get leads`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: String,
+}
+
+/// The lead counters; cheap to clone (shared cells).
+#[derive(Clone, Default)]
+pub struct LeadMetrics {
+    submissions: Family<ResultLabel, Counter>,
+    odoo_attempts: Family<ResultLabel, Counter>,
+}
+
+impl LeadMetrics {
+    /// Creates the counters and registers them as `conferenceli_lead_submissions_total` and
+    /// `conferenceli_lead_odoo_attempts_total` (the registry adds the prefix).
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "lead_submissions",
+            "Contact form submissions by result (stored, duplicate, invalid, forbidden, rate_limited, store_failed)",
+            metrics.submissions.clone(),
+        );
+        registry.register(
+            "lead_odoo_attempts",
+            "Attempts to put a lead into Odoo by result (created, found, or the error reason)",
+            metrics.odoo_attempts.clone(),
+        );
+        metrics
+    }
+
+    pub fn submission(&self, result: &str) {
+        self.submissions.get_or_create(&ResultLabel { result: result.into() }).inc();
+    }
+
+    pub fn odoo_attempt(&self, result: &str) {
+        self.odoo_attempts.get_or_create(&ResultLabel { result: result.into() }).inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_exposed_with_their_result() {
+        let mut registry = Registry::with_prefix("conferenceli");
+        let metrics = LeadMetrics::register(&mut registry);
+        metrics.submission("stored");
+        metrics.submission("stored");
+        metrics.odoo_attempt("Unreachable");
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("conferenceli_lead_submissions_total{result=\"stored\"} 2"), "{text}");
+        assert!(text.contains("conferenceli_lead_odoo_attempts_total{result=\"Unreachable\"} 1"), "{text}");
+    }
+}
