@@ -93,15 +93,18 @@ pub async fn serve_with_public(
     let led_mode = args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual);
     let (leds, led_tasks) =
         crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
-    let printer_monitor = labels.start_monitor(booth.clone());
     let leads = crate::leads::start(
         client.clone(),
         &args.booth_namespace,
         &args.leads,
         booth.clone(),
         lead_metrics,
+        labels.waker.clone(),
         shutdown.clone(),
     )?;
+    // The print queue takes its jobs from the Leads' status (printed once, in order).
+    let print_jobs = Arc::new(crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone()));
+    let print_queue = labels.start_queue(print_jobs, booth.clone(), shutdown.clone());
     let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
     let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
     let public_addr = public.local_addr().map_err(AppError::Serve)?;
@@ -131,8 +134,8 @@ pub async fn serve_with_public(
     for watch in watches {
         watch.abort();
     }
-    if let Some(monitor) = printer_monitor {
-        monitor.abort();
+    if let Some(queue) = print_queue {
+        queue.abort();
     }
     result
 }

@@ -40,6 +40,24 @@ impl Label {
     }
 }
 
+/// The labels a sign-up gets under the Booth's settings: a raffle ticket when the booth prints
+/// them, then the voucher of the Booth's voucher type.
+pub fn labels_for(booth: &crate::booth::BoothSpec, name: &str, code: &str) -> Vec<Label> {
+    use crate::booth::VoucherType;
+    let mut labels = Vec::new();
+    if booth.print_raffle_ticket {
+        labels.push(Label::Raffle { name: name.into(), header: booth.label_header.clone(), code: code.into() });
+    }
+    match booth.voucher_type {
+        VoucherType::None => {}
+        VoucherType::Appuio => labels.push(Label::Appuio { name: name.into(), code: code.into() }),
+        VoucherType::Servala => {
+            labels.push(Label::Servala { name: name.into(), code: booth.servala_voucher_code.clone() })
+        }
+    }
+    labels
+}
+
 /// Blank dots above the first and below the last block, and left and right of text.
 const PAD: u32 = 24;
 

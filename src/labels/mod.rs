@@ -178,7 +178,7 @@ pub struct PrinterHealth {
     pub message: String,
 }
 
-/// The latest [`PrinterHealth`], shared between the queue, the monitor and the web handlers.
+/// The latest [`PrinterHealth`], shared between the queue and the web handlers.
 #[derive(Clone)]
 pub struct PrinterHealthHandle(Arc<Mutex<PrinterHealth>>);
 
@@ -236,7 +236,7 @@ impl LabelService {
         }
     }
 
-    /// The configured printer, logged once where a queue or monitor starts.
+    /// The configured printer, logged once where the queue starts.
     fn announce(&self) -> Option<&transport::PrinterUrl> {
         let url = self.printer.as_ref();
         match url {
@@ -260,15 +260,6 @@ impl LabelService {
                 booth.report_health("Printer", health.healthy, &health.reason, &health.message);
             }
         })
-    }
-
-    /// Reports the printer's health every 15 s (until a queue takes over, see [`Self::start_queue`]).
-    pub fn start_monitor(&self, booth: crate::booth::BoothHandle) -> Option<tokio::task::JoinHandle<()>> {
-        let url = self.announce()?;
-        let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
-        let sink = self.health_sink(booth);
-        let interval = std::time::Duration::from_secs(15);
-        Some(tokio::spawn(queue::monitor(printer, self.size, sink, interval)))
     }
 
     /// Starts the print queue over `store` on the configured printer (nothing without a printer).

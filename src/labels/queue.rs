@@ -360,15 +360,6 @@ async fn probe<T: PrinterTransport>(transport: &T, size: LabelSize, health: &Hea
     }
 }
 
-/// Probes the printer every `interval` and reports its health (for when no queue runs, e.g.
-/// before a job store is wired; the queue probes by itself when idle).
-pub async fn monitor<T: PrinterTransport>(transport: Arc<T>, size: LabelSize, health: HealthSink, interval: Duration) {
-    loop {
-        probe(&*transport, size, &health).await;
-        tokio::time::sleep(interval).await;
-    }
-}
-
 fn ready(status_known: bool) -> PrinterHealth {
     let message = if status_known { "ready" } else { "reachable (this connection reports no status)" };
     PrinterHealth { healthy: true, reason: "Ready".into(), message: message.into() }

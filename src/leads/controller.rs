@@ -66,6 +66,8 @@ pub struct Context {
     /// Odoo ids by (model, name); cleared when the booth settings change.
     pub ids: IdCache,
     pub metrics: super::metrics::LeadMetrics,
+    /// Wakes the print queue when a lead's label is due (a new lead, or staff's reprint).
+    pub printing: crate::labels::queue::QueueWaker,
 }
 
 /// Ids of campaigns, sources, tags and countries looked up by name or code.
@@ -133,7 +135,7 @@ fn parse_time(value: Option<&str>) -> Option<jiff::Timestamp> {
 /// The status a lead starts with.
 pub fn initial_status(lead: &Lead) -> LeadStatus {
     LeadStatus {
-        print_state: if lead.spec.print_requested { PrintState::Pending } else { PrintState::NotRequested },
+        print_state: if lead.spec.labels.is_empty() { PrintState::NotRequested } else { PrintState::Pending },
         ..LeadStatus::default()
     }
 }
@@ -151,6 +153,9 @@ async fn reconcile(lead: Arc<Lead>, ctx: Arc<Context>) -> Result<Action, Control
             status
         }
     };
+    if status.print_state == PrintState::Pending {
+        ctx.printing.wake();
+    }
     if status.sync_state != SyncState::Synced {
         return sync(&lead, &name, status, &ctx).await;
     }
@@ -414,7 +419,11 @@ mod tests {
                 consent: true,
                 campaign: "KubeCon".into(),
                 code: "BAKO-RIMU-TEZA".into(),
-                print_requested: true,
+                labels: vec![crate::labels::layout::Label::Raffle {
+                    name: "Zoë".into(),
+                    header: "KubeCon".into(),
+                    code: "BAKO-RIMU-TEZA".into(),
+                }],
                 submitted_at: "2026-11-21T09:00:00Z".into(),
             },
         )
@@ -459,7 +468,7 @@ mod tests {
     fn the_initial_print_state_follows_the_request() {
         assert_eq!(initial_status(&lead()).print_state, PrintState::Pending);
         let mut no_label = lead();
-        no_label.spec.print_requested = false;
+        no_label.spec.labels.clear();
         assert_eq!(initial_status(&no_label).print_state, PrintState::NotRequested);
         assert_eq!(initial_status(&no_label).sync_state, SyncState::Pending);
     }

@@ -51,11 +51,31 @@ pub struct LeadSpec {
     pub campaign: String,
     /// The lead's pronounceable code (voucher / raffle code), also the Odoo marker.
     pub code: String,
-    /// Whether the booth wanted a label for this lead when it was submitted.
-    #[serde(default)]
-    pub print_requested: bool,
+    /// The labels to print for this lead, decided from the Booth's settings at sign-up (a later
+    /// settings change never alters a queued label). Empty: nothing to print.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "labels_schema")]
+    pub labels: Vec<crate::labels::layout::Label>,
     /// When the visitor submitted the form (RFC 3339).
     pub submitted_at: String,
+}
+
+/// The schema of `spec.labels`: one structural object per label (a tagged enum in Rust, which
+/// the structural-schema rules of CRDs cannot express as `oneOf` with differing `type` enums).
+fn labels_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["type", "name", "code"],
+            "properties": {
+                "type": {"type": "string", "enum": ["raffle", "appuio", "servala"]},
+                "name": {"type": "string"},
+                "header": {"type": "string"},
+                "code": {"type": "string"}
+            }
+        }
+    })
 }
 
 /// A country as chosen in the form: the Odoo `res.country` id when the list came from Odoo, and
@@ -91,6 +111,8 @@ pub enum PrintState {
     /// A label is to be printed.
     #[default]
     Pending,
+    /// An attempt is under way: the label may be on its way to the printer.
+    Printing,
     Printed,
     /// Printing failed (`lastPrintError`); staff may request a reprint.
     Failed,
@@ -192,6 +214,7 @@ impl PrintState {
     pub fn as_str(self) -> &'static str {
         match self {
             PrintState::Pending => "Pending",
+            PrintState::Printing => "Printing",
             PrintState::Printed => "Printed",
             PrintState::Failed => "Failed",
             PrintState::NotRequested => "NotRequested",

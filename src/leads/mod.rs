@@ -5,7 +5,8 @@
 //! - [`form`]: validation of the form; [`code`]: pronounceable lead codes; [`countries`]: the
 //!   country list; [`ratelimit`]: client address and per-client submission limit;
 //! - [`controller`]: the outbox (Leads → Odoo, retries, clean-up);
-//! - [`odoo`]: the `Odoo` trait and its JSON-2 and JSON-RPC clients.
+//! - [`odoo`]: the `Odoo` trait and its JSON-2 and JSON-RPC clients;
+//! - [`print_jobs`]: the Leads as the label print queue's durable job store.
 //!
 //! The HTTP side lives in `web::public` (the form) and `web::settings` (`/config`, `/leads.csv`).
 //! This module may call the Kubernetes API (Leads in the booth namespace), the Booth handle and
@@ -18,10 +19,12 @@ pub mod crd;
 pub mod form;
 pub mod metrics;
 pub mod odoo;
+pub mod print_jobs;
 pub mod ratelimit;
 
-use crate::booth::{BoothHandle, VoucherType};
+use crate::booth::BoothHandle;
 use crate::config::Secret;
+use crate::labels::queue::QueueWaker;
 use clap::Args;
 use crd::{Lead, LeadCountry, LeadSpec};
 use kube::api::{Api, PostParams};
@@ -149,6 +152,8 @@ impl LeadStore {
     pub async fn store(&self, submission: form::Submission) -> Result<Lead, StoreError> {
         let booth = self.booth.spec();
         let name = crd::lead_name(&booth.campaign_name, &submission.email);
+        let code = code::generate();
+        let labels = crate::labels::layout::labels_for(&booth, &submission.name, &code);
         let spec = LeadSpec {
             name: submission.name,
             email: submission.email,
@@ -159,8 +164,8 @@ impl LeadStore {
             notes: submission.notes,
             consent: true,
             campaign: booth.campaign_name.clone(),
-            code: code::generate(),
-            print_requested: booth.print_raffle_ticket || booth.voucher_type != VoucherType::None,
+            code,
+            labels,
             submitted_at: jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default(),
         };
         match self.api.create(&PostParams::default(), &Lead::new(&name, spec)).await {
@@ -188,6 +193,7 @@ pub fn start(
     args: &LeadsArgs,
     booth: BoothHandle,
     metrics: metrics::LeadMetrics,
+    printing: QueueWaker,
     shutdown: CancellationToken,
 ) -> Result<Leads, odoo::OdooSetupError> {
     odoo::install_crypto_provider();
@@ -214,6 +220,7 @@ pub fn start(
         },
         ids: controller::IdCache::default(),
         metrics: metrics.clone(),
+        printing,
     });
     tokio::spawn(controller::run(ctx, shutdown));
     Ok(Leads { store: LeadStore::new(api, booth), odoo, countries, metrics })

@@ -340,7 +340,7 @@ pub fn csv_row(lead: &Lead) -> String {
     let sync_state = if lead.status.is_some() { status.sync_state } else { SyncState::Pending };
     let print_state = if lead.status.is_some() {
         status.print_state
-    } else if spec.print_requested {
+    } else if !spec.labels.is_empty() {
         PrintState::Pending
     } else {
         PrintState::NotRequested

@@ -706,3 +706,60 @@ fn the_label_command_renders_and_prints_from_the_command_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("LABEL_SIZE (--label-size)"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_sign_up_is_printed_once_from_its_lead_and_again_only_on_reprint() {
+    use crate::leads::{LeadsApp, Visitor, all_leads, as_refs, complete};
+    use conferenceli::leads::crd::PrintState;
+    use conferenceli::leads::print_jobs::LeadPrintJobs;
+    let cluster = TestCluster::start(fast_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let printer = format!("file://{}", dir.path().display());
+    let app = LeadsApp::start(
+        &cluster,
+        &[
+            "--print-raffle-ticket",
+            "true",
+            "--label-header",
+            "KubeCon EU",
+            "--voucher-type",
+            "appuio",
+            "--printer-url",
+            &printer,
+        ],
+    )
+    .await;
+    let visitor = Visitor::open(&app.public).await;
+    let fields = complete("ada@example.org");
+    assert_eq!(visitor.submit(&as_refs(&fields)).await.status(), 200);
+    let lead = eventually(Duration::from_secs(30), "the lead printed", || async {
+        let lead = all_leads(&cluster).await.into_iter().next()?;
+        (lead.status.as_ref()?.print_state == PrintState::Printed).then_some(lead)
+    })
+    .await;
+    let name = lead.metadata.name.clone().unwrap();
+    let status = lead.status.clone().unwrap();
+    assert_eq!((status.print_attempts, status.last_print_error), (1, None));
+    // The job is the lead's two labels (raffle ticket, APPUiO voucher), byte for byte.
+    let code = lead.spec.code.clone();
+    let expected_labels = vec![
+        Label::Raffle { name: "Ada Lovelace".into(), header: "KubeCon EU".into(), code: code.clone() },
+        Label::Appuio { name: "Ada Lovelace".into(), code },
+    ];
+    assert_eq!(lead.spec.labels, expected_labels);
+    let images: Vec<_> = expected_labels.iter().map(|l| layout::render(l, LabelSize::Mm54)).collect();
+    let job = RasterJob::compile(&images, LabelSize::Mm54).unwrap();
+    assert_eq!(std::fs::read(dir.path().join(format!("{name}.bin"))).unwrap(), job.bytes());
+
+    // Nothing prints it again by itself; staff's reprint does, once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = all_leads(&cluster).await.remove(0).status.unwrap();
+    assert_eq!((again.print_state, again.print_attempts), (PrintState::Printed, 1));
+    LeadPrintJobs::new(crate::leads::leads_api(&cluster)).reprint(&name).await.unwrap();
+    eventually(Duration::from_secs(30), "the reprint", || async {
+        let status = all_leads(&cluster).await.remove(0).status?;
+        (status.print_state == PrintState::Printed && status.print_attempts == 2).then_some(())
+    })
+    .await;
+    app.stop().await;
+}
