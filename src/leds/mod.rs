@@ -116,11 +116,6 @@ impl LedHandle {
     pub fn health(&self) -> LedHealth {
         self.health.borrow().clone()
     }
-
-    /// Follows every new frame.
-    pub fn frames(&self) -> watch::Receiver<Frame> {
-        self.frames.clone()
-    }
 }
 
 /// The LED tasks of the app, to wait for at shutdown (the driver turns the LEDs off last).

@@ -5,7 +5,7 @@
 
 use crate::common::{TestCluster, eventually, fast_config};
 use conferenceli::leds::blinkt::{Blinkt, BlinktArgs};
-use conferenceli::leds::driver::DriverConfig;
+use conferenceli::leds::driver::{DriverConfig, LedHealth};
 use conferenceli::leds::driver::{LedDevice, LedError};
 use conferenceli::leds::frame::Frame;
 use conferenceli::sim::NodeHealth;
@@ -170,6 +170,7 @@ async fn a_not_ready_node_turns_dim_red_and_recovers() {
     cluster.sim.set_node_health("pico-1", NodeHealth::Ready);
     cluster.sim.set_node_health("pico-2", NodeHealth::NotReady);
     showing(&blinkt, "green again", &[G, G, O, O, O, O, O, O]).await;
+    assert_eq!(*blinkt.health.borrow(), LedHealth::Connected);
     blinkt.stop().await;
 }
 
