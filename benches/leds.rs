@@ -14,7 +14,7 @@ use conferenceli::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use conferenceli::leds::blinkt::{Blinkt, BlinktArgs};
 use conferenceli::leds::colour::{Colours, Rgb};
 use conferenceli::leds::driver::{DriverConfig, LedDevice, LedError, LedHealth, drive};
-use conferenceli::leds::frame::{Frame, GroupLayout, Strobes};
+use conferenceli::leds::frame::{Frame, GroupLayout};
 use conferenceli::leds::render::{GroupScene, render};
 use conferenceli::leds::{apa102, blinkstick};
 use conferenceli::sim::{SimCluster, SimConfig};
@@ -101,12 +101,7 @@ async fn blinkstick_latency() -> Vec<Duration> {
     let scope = PodScope { namespace: Some("demopod".into()), ..PodScope::default() };
     let watch = tokio::spawn(watch_pods(client, scope, cluster.clone(), Arc::new(WatchRestarts::default())));
     let shutdown = CancellationToken::new();
-    let scene = GroupScene {
-        colours: Colours::default(),
-        layout: GroupLayout::default(),
-        namespace: "demopod".into(),
-        strobes: Strobes::default(),
-    };
+    let scene = GroupScene::new(Colours::default(), GroupLayout::default(), "demopod");
     let (frame_tx, frames) = watch::channel(Frame::off(15));
     tokio::spawn(render(scene, cluster.clone(), Some(ChaosBus::new().subscribe()), frame_tx, shutdown.clone()));
     let (tx, mut writes) = mpsc::unbounded_channel();

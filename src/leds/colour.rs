@@ -162,7 +162,16 @@ impl Default for Colours {
     }
 }
 
+/// Night mode (the Booth's `nightMode`) runs the LEDs at this share of the set brightness.
+const NIGHT_SHARE_PERCENT: u16 = 25;
+
 impl Colours {
+    /// The same colours dimmed for night mode.
+    pub fn at_night(self) -> Self {
+        let dimmed = u16::from(self.brightness_percent) * NIGHT_SHARE_PERCENT / 100;
+        Self { brightness_percent: dimmed as u8, ..self }
+    }
+
     /// `colour` at the global brightness.
     pub fn shown(&self, colour: Rgb) -> Rgb {
         colour.scaled(u32::from(self.brightness_percent) * 10)
@@ -226,6 +235,9 @@ mod tests {
         let off = Colours { brightness_percent: 0, ..Colours::default() };
         assert_eq!(off.shown(Rgb::new(0xff, 0xff, 0xff)), Rgb::OFF);
         assert_eq!(Colours::default().shown(Rgb::new(1, 2, 3)), Rgb::new(1, 2, 3));
+        let night = Colours { brightness_percent: 80, ..Colours::default() }.at_night();
+        assert_eq!(night.brightness_percent, 20);
+        assert_eq!(night.shown(Rgb::new(0xff, 0, 0)), Rgb::new(0x33, 0, 0));
         assert_eq!(serde_json::to_string(&Rgb::new(0xab, 0, 0x0c)).unwrap(), "\"#ab000c\"");
         assert_eq!(Rgb::parse_hex("FF0000").unwrap(), Rgb::new(0xff, 0, 0));
     }

@@ -37,10 +37,6 @@ impl Frame {
     pub fn leds(&self) -> &[Rgb] {
         &self.0
     }
-
-    pub fn is_dark(&self) -> bool {
-        self.0.iter().all(|c| *c == Rgb::OFF)
-    }
 }
 
 /// `/api/state`'s `leds`: `[{"index": 0, "color": "#00ff00"}, ...]`.

@@ -25,7 +25,7 @@ use crate::cluster::{ChaosBus, ClusterState};
 use clap::{Args, ValueEnum};
 use colour::{Colours, Palette};
 use driver::{DriverConfig, LedHealth};
-use frame::{Frame, GroupLayout, Strobes};
+use frame::{Frame, GroupLayout};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -116,11 +116,6 @@ impl LedHandle {
     pub fn health(&self) -> LedHealth {
         self.health.borrow().clone()
     }
-
-    /// Follows every new frame.
-    pub fn frames(&self) -> watch::Receiver<Frame> {
-        self.frames.clone()
-    }
 }
 
 /// The LED tasks of the app, to wait for at shutdown (the driver turns the LEDs off last).
@@ -152,12 +147,7 @@ pub fn start(
         return (LedHandle::off(), LedTasks(Vec::new()));
     }
     let layout = args.layout();
-    let scene = render::GroupScene {
-        colours: args.colours.colours(),
-        layout,
-        namespace: namespace.to_string(),
-        strobes: Strobes::default(),
-    };
+    let scene = render::GroupScene::new(args.colours.colours(), layout, namespace).with_booth(booth.subscribe());
     let (frame_tx, frames) = watch::channel(Frame::off(layout.total));
     let mut tasks =
         vec![tokio::spawn(render::render(scene, cluster.clone(), Some(chaos.subscribe()), frame_tx, shutdown.clone()))];

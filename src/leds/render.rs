@@ -7,7 +7,9 @@
 
 use super::colour::Colours;
 use super::frame::{self, FirstSeen, Frame, GroupLayout, Strobes};
+use crate::booth::Booth;
 use crate::cluster::{ChaosEvent, ClusterState, NodeStatus, PodView, Snapshot};
+use std::future::Future;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
@@ -23,22 +25,54 @@ pub trait Scene: Send + 'static {
     fn animating(&self, snapshot: &Snapshot, at: Duration) -> bool;
     /// A chaos announcement arrived.
     fn chaos(&mut self, _event: &ChaosEvent, _at: Duration) {}
+    /// Resolves when the scene's own settings changed (night mode); never, by default.
+    fn settings_changed(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }
 
 /// The BlinkStick's scene: one group of LEDs per StatefulSet ordinal of the target namespace,
-/// strobing when the chaos button picks that pod.
+/// strobing when the chaos button picks that pod, dimmed in the Booth's night mode.
 pub struct GroupScene {
-    pub colours: Colours,
-    pub layout: GroupLayout,
+    colours: Colours,
+    layout: GroupLayout,
     /// Chaos picks in other namespaces are not ours to show.
-    pub namespace: String,
-    pub strobes: Strobes,
+    namespace: String,
+    strobes: Strobes,
+    booth: Option<watch::Receiver<Option<Booth>>>,
+}
+
+impl GroupScene {
+    pub fn new(colours: Colours, layout: GroupLayout, namespace: &str) -> Self {
+        Self { colours, layout, namespace: namespace.to_string(), strobes: Strobes::default(), booth: None }
+    }
+
+    /// Follows the Booth's `nightMode` (dimmer LEDs at night).
+    pub fn with_booth(self, booth: watch::Receiver<Option<Booth>>) -> Self {
+        Self { booth: Some(booth), ..self }
+    }
+
+    fn night(&self) -> bool {
+        self.booth.as_ref().is_some_and(|b| b.borrow().as_ref().is_some_and(|b| b.spec.night_mode))
+    }
 }
 
 impl Scene for GroupScene {
     fn frame(&mut self, snapshot: &Snapshot, at: Duration) -> Frame {
         self.strobes.expire(at);
-        frame::group_frame(&snapshot.pods, at, &self.colours, &self.layout, &self.strobes)
+        let colours = if self.night() { self.colours.at_night() } else { self.colours };
+        frame::group_frame(&snapshot.pods, at, &colours, &self.layout, &self.strobes)
+    }
+
+    async fn settings_changed(&mut self) {
+        let followed = match self.booth.as_mut() {
+            Some(booth) => booth.changed().await.is_ok(),
+            None => false,
+        };
+        if !followed {
+            // No Booth to follow (or it is gone): nothing will ever change.
+            std::future::pending::<()>().await;
+        }
     }
 
     fn animating(&self, snapshot: &Snapshot, _at: Duration) -> bool {
@@ -126,6 +160,7 @@ pub async fn render(
                 }
             }
             _ = tick, if animating => {}
+            _ = scene.settings_changed() => {}
         }
         // Coalesce: whatever else happens within the frame interval goes into the next frame.
         tokio::time::sleep_until(rendered_at + FRAME_INTERVAL).await;

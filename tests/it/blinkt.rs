@@ -5,7 +5,7 @@
 
 use crate::common::{TestCluster, eventually, fast_config};
 use conferenceli::leds::blinkt::{Blinkt, BlinktArgs};
-use conferenceli::leds::driver::DriverConfig;
+use conferenceli::leds::driver::{DriverConfig, LedHealth};
 use conferenceli::leds::driver::{LedDevice, LedError};
 use conferenceli::leds::frame::Frame;
 use conferenceli::sim::NodeHealth;
@@ -35,8 +35,8 @@ fn colours(frame: &Frame) -> Vec<String> {
 
 /// Every frame the renderer publishes, in order.
 fn record(blinkt: &Blinkt) -> Arc<Mutex<Vec<Vec<String>>>> {
-    let seen = Arc::new(Mutex::new(vec![colours(&blinkt.frames.borrow())]));
     let mut frames = blinkt.frames.clone();
+    let seen = Arc::new(Mutex::new(vec![colours(&frames.borrow_and_update())]));
     let log = seen.clone();
     tokio::spawn(async move {
         while frames.changed().await.is_ok() {
@@ -102,10 +102,10 @@ async fn the_node_follows_kills_on_it_and_ignores_other_nodes() {
     })
     .await;
     assert!(!pods_on(&cluster, "pico-1").await.contains(&"critical-prod-2".to_string()));
+    let seen = frames.lock().unwrap().clone();
     assert!(
-        frames.lock().unwrap().iter().all(|f| f[..2] == [G, G] && f[2..].iter().all(|c| c == O)),
-        "pico-1 changed for a pod of pico-2: {:?}",
-        frames.lock().unwrap()
+        seen.iter().all(|f| f[..2] == [G, G] && f[2..].iter().all(|c| c == O)),
+        "pico-1 changed for a pod of pico-2: {seen:?}"
     );
 
     // A kill here: LED 1 blinks red while Terminating, then the pod goes.
@@ -119,8 +119,9 @@ async fn the_node_follows_kills_on_it_and_ignores_other_nodes() {
     .await;
     showing(&blinkt, "the new pod green", &[G, G, O, O, O, O, O, O]).await;
     // It faded in: some frame showed it between off and full green.
-    let faded = frames.lock().unwrap().iter().any(|f| ![G, O, "#ff0000", "#ffff00"].contains(&f[1].as_str()));
-    assert!(faded, "no fade-in frame seen: {:?}", frames.lock().unwrap());
+    let seen = frames.lock().unwrap().clone();
+    let faded = seen.iter().any(|f| ![G, O, "#ff0000", "#ffff00"].contains(&f[1].as_str()));
+    assert!(faded, "no fade-in frame seen: {seen:?}");
     blinkt.stop().await;
 }
 
@@ -156,6 +157,11 @@ async fn a_not_ready_node_turns_dim_red_and_recovers() {
     let cluster = TestCluster::start(fast_config()).await;
     let blinkt = start(&cluster, &[]);
     showing(&blinkt, "two green pods", &[G, G, O, O, O, O, O, O]).await;
+    // Nothing moves: no new frame at all (no busy loop re-rendering the same picture).
+    let frames = record(&blinkt);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = frames.lock().unwrap().clone();
+    assert_eq!(idle.len(), 1, "frames while idle: {idle:?}");
     let http = reqwest::Client::new();
     let not_ready = http.post(format!("{}/sim/nodes/pico-1/not-ready", cluster.url())).send().await.unwrap();
     assert!(not_ready.status().is_success());
@@ -164,6 +170,7 @@ async fn a_not_ready_node_turns_dim_red_and_recovers() {
     cluster.sim.set_node_health("pico-1", NodeHealth::Ready);
     cluster.sim.set_node_health("pico-2", NodeHealth::NotReady);
     showing(&blinkt, "green again", &[G, G, O, O, O, O, O, O]).await;
+    assert_eq!(*blinkt.health.borrow(), LedHealth::Connected);
     blinkt.stop().await;
 }
 

@@ -6,7 +6,7 @@ use crate::common::{TestApp, TestCluster, eventually, fast_config};
 use conferenceli::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView};
 use conferenceli::leds::colour::{Colours, Rgb};
 use conferenceli::leds::driver::{DriverConfig, LedDevice, LedError, LedHealth, drive};
-use conferenceli::leds::frame::{Frame, GroupLayout, Strobes};
+use conferenceli::leds::frame::{Frame, GroupLayout};
 use conferenceli::leds::render::{GroupScene, render};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
@@ -184,12 +184,7 @@ async fn a_chaos_pick_strobes_that_pods_group_then_the_state_shows_again() {
     let cluster = ClusterState::new();
     cluster.replace_pods((0..5).map(|i| pod(i, PodPhase::Running)).collect());
     let chaos = ChaosBus::new();
-    let scene = GroupScene {
-        colours: Colours::default(),
-        layout: GroupLayout::default(),
-        namespace: "demopod".into(),
-        strobes: Strobes::default(),
-    };
+    let scene = GroupScene::new(Colours::default(), GroupLayout::default(), "demopod");
     let (frames_tx, mut frames) = watch::channel(Frame::default());
     let shutdown = CancellationToken::new();
     tokio::spawn(render(scene, cluster.clone(), Some(chaos.subscribe()), frames_tx, shutdown.clone()));
@@ -298,5 +293,31 @@ async fn a_missing_blinkstick_shows_in_readyz_and_the_booth_status() {
     assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "Disconnected"));
     // The frame is still computed for the dashboard.
     assert_eq!(state(&app).await["leds"].as_array().unwrap().len(), 15);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn night_mode_dims_the_leds() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = TestApp::start(&cluster, &[]).await;
+    let first_led = |colour: &'static str| {
+        let url = app.url.clone();
+        move || {
+            let url = url.clone();
+            async move {
+                let state: serde_json::Value =
+                    reqwest::get(format!("{url}/api/state")).await.ok()?.json().await.ok()?;
+                (state["leds"][0]["color"] == colour).then_some(())
+            }
+        }
+    };
+    eventually(WAIT, "green by day", first_led("#00ff00")).await;
+    let booths: Api<conferenceli::booth::Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
+    let night = |on: bool| serde_json::json!({"spec": {"nightMode": on}});
+    eventually(WAIT, "the Booth", || async { booths.get("booth").await.ok() }).await;
+    booths.patch("booth", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(night(true))).await.unwrap();
+    eventually(WAIT, "a quarter of the brightness at night", first_led("#004000")).await;
+    booths.patch("booth", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(night(false))).await.unwrap();
+    eventually(WAIT, "green again by day", first_led("#00ff00")).await;
     app.stop().await;
 }
