@@ -30,12 +30,19 @@ pub mod sim;
 pub mod telemetry;
 pub mod web;
 
+/// Every request `blinkt` mode sends to the Kubernetes API (its DaemonSet's RBAC).
+pub fn blinkt_api_calls() -> Vec<cluster::api_calls::ApiCall> {
+    leds::blinkt::API_CALLS.iter().flatten().copied().collect()
+}
+
 /// Every request the `run` mode sends to the Kubernetes API (the RBAC in deploy/ must grant
 /// exactly these).
 pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
     let mut calls: Vec<_> = cluster::watch::API_CALLS.iter().flatten().copied().collect();
     calls.extend(cluster::remediation::API_CALLS);
     calls.extend(booth::API_CALLS);
+    calls.extend(leads::API_CALLS);
+    calls.extend(leads::print_jobs::API_CALLS);
     calls.sort();
     calls.dedup();
     calls

@@ -23,6 +23,7 @@ pub mod print_jobs;
 pub mod ratelimit;
 
 use crate::booth::BoothHandle;
+use crate::cluster::api_calls::{ApiCall, Scope};
 use crate::config::Secret;
 use crate::labels::queue::QueueWaker;
 use clap::Args;
@@ -34,6 +35,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// The API requests of lead capture (see [`crate::cluster::api_calls`]): the form creates
+/// Leads, the controller watches them, writes their status and deletes them after the retention,
+/// `/leads.csv` lists them.
+pub const API_CALLS: [ApiCall; 6] = [
+    ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "create"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "list"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "watch"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "delete"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "leads/status", "patch"),
+    ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "patch"),
+];
 
 /// Settings of lead capture (environment variables of the original contact form where it had
 /// them).

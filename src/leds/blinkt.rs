@@ -11,6 +11,7 @@ use super::driver::{self, DriverConfig, LedDevice, LedError, LedHealth};
 use super::frame::{BLINKT_LEDS, Frame};
 use super::gpio::{Apa102Strip, PrintedStrip, RppalGpio};
 use super::render::{self, NodeScene};
+use crate::cluster::api_calls::{ApiCall, Scope, watched};
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ClusterState, PodScope, WatchRestarts, client};
 use clap::{Args, ValueEnum};
@@ -20,6 +21,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// The API requests of blinkt mode (see [`crate::cluster::api_calls`]): its node's pods in the
+/// target namespace and its own Node, both watched with field selectors. Its service account
+/// (deploy/base/blinkt-rbac.yaml) grants exactly these.
+pub const API_CALLS: [[ApiCall; 2]; 2] = [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
 
 /// How the Blinkt!'s frames leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

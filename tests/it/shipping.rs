@@ -180,20 +180,17 @@ fn manifests_set_only_variables_the_binary_reads() {
     }
 }
 
-#[test]
-fn rbac_grants_exactly_the_requests_the_binary_sends() {
-    use conferenceli::cluster::api_calls::Scope;
+type Grant = (String, String, String, String);
+
+/// What the rendered RBAC grants service account `account` of namespace conferenceli, as
+/// (scope, group, resource, verb); a rule limited by `resourceNames` counts as granted.
+fn granted_to(docs: &[serde_json::Value], account: &str) -> std::collections::BTreeSet<Grant> {
     use std::collections::BTreeSet;
-    let docs = rendered("deploy/base");
     let bound: BTreeSet<(String, String)> = docs
         .iter()
         .filter(|d| d["kind"] == "RoleBinding" || d["kind"] == "ClusterRoleBinding")
         .filter(|d| {
-            d["subjects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["name"] == "conferenceli" && s["namespace"] == "conferenceli")
+            d["subjects"].as_array().unwrap().iter().any(|s| s["name"] == account && s["namespace"] == "conferenceli")
         })
         .map(|d| {
             (d["roleRef"]["kind"].as_str().unwrap().to_string(), d["roleRef"]["name"].as_str().unwrap().to_string())
@@ -212,7 +209,6 @@ fn rbac_grants_exactly_the_requests_the_binary_sends() {
             other => panic!("a Role in an unexpected namespace: {other:?}"),
         };
         for rule in role["rules"].as_array().unwrap() {
-            assert!(rule.get("resourceNames").is_none(), "resourceNames are not modelled");
             for group in rule["apiGroups"].as_array().unwrap() {
                 for resource in rule["resources"].as_array().unwrap() {
                     for verb in rule["verbs"].as_array().unwrap() {
@@ -224,7 +220,12 @@ fn rbac_grants_exactly_the_requests_the_binary_sends() {
             }
         }
     }
-    let used: BTreeSet<(String, String, String, String)> = conferenceli::api_calls()
+    granted
+}
+
+fn as_grants(calls: Vec<conferenceli::cluster::api_calls::ApiCall>) -> std::collections::BTreeSet<Grant> {
+    use conferenceli::cluster::api_calls::Scope;
+    calls
         .into_iter()
         .map(|call| {
             let scope = match call.scope {
@@ -234,11 +235,22 @@ fn rbac_grants_exactly_the_requests_the_binary_sends() {
             };
             (scope.to_string(), call.group.to_string(), call.resource.to_string(), call.verb.to_string())
         })
-        .collect();
-    let missing: Vec<_> = used.difference(&granted).collect();
-    let extra: Vec<_> = granted.difference(&used).collect();
-    assert!(missing.is_empty(), "RBAC lacks what the binary does: {missing:?}");
-    assert!(extra.is_empty(), "RBAC grants what the binary never does: {extra:?}");
+        .collect()
+}
+
+#[test]
+fn rbac_grants_exactly_the_requests_the_binary_sends() {
+    let docs = rendered("deploy/base");
+    for (account, used) in [
+        ("conferenceli", as_grants(conferenceli::api_calls())),
+        ("conferenceli-blinkt", as_grants(conferenceli::blinkt_api_calls())),
+    ] {
+        let granted = granted_to(&docs, account);
+        let missing: Vec<_> = used.difference(&granted).collect();
+        let extra: Vec<_> = granted.difference(&used).collect();
+        assert!(missing.is_empty(), "{account}: RBAC lacks what the binary does: {missing:?}");
+        assert!(extra.is_empty(), "{account}: RBAC grants what the binary never does: {extra:?}");
+    }
 }
 
 // kubectl runs as a blocking child process: the simulated API needs a thread of its own.
