@@ -76,6 +76,7 @@ pub async fn serve_with_public(
     let mut metrics = Metrics::new();
     labels.metrics.register(metrics.registry_mut());
     let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
+    let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
     let metrics = Arc::new(metrics);
     let recorder =
         Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
@@ -89,10 +90,8 @@ pub async fn serve_with_public(
     let chaos = ChaosBus::new();
     let fog = start_fog(&args, &chaos)?;
     start_webhooks(&args, &chaos)?;
-    // `run` and `demo` choose the LED mode; an embedding caller that did not gets virtual LEDs.
-    let led_mode = args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual);
     let (leds, led_tasks) =
-        crate::leds::start(led_mode, &args.leds, &args.namespace, &cluster, &chaos, &booth, &shutdown);
+        crate::leds::start(&args.leds, &args.namespace, &cluster, &chaos, &booth, led_counters, &shutdown);
     let leads = crate::leads::start(
         client.clone(),
         &args.booth_namespace,

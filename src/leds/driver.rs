@@ -13,6 +13,7 @@
 //! It may call the device it is given and nothing else.
 
 use super::frame::Frame;
+use prometheus_client::metrics::counter::Counter;
 use std::fmt;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -68,8 +69,29 @@ impl fmt::Display for LedHealth {
     }
 }
 
-/// Timings of the driver.
-#[derive(Debug, Clone, Copy)]
+/// Frames written and device errors, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct LedCounters {
+    pub writes: Counter,
+    pub errors: Counter,
+}
+
+impl LedCounters {
+    /// Counters registered as `conferenceli_led_writes_total` and `conferenceli_led_errors_total`.
+    pub fn register(registry: &mut prometheus_client::registry::Registry) -> Self {
+        let counters = Self::default();
+        registry.register("led_writes", "LED frames written to the device", counters.writes.clone());
+        registry.register(
+            "led_errors",
+            "LED device errors (absent, unplugged, failed writes)",
+            counters.errors.clone(),
+        );
+        counters
+    }
+}
+
+/// Timings of the driver, and where it counts what it does.
+#[derive(Debug, Clone)]
 pub struct DriverConfig {
     /// At most one write per this interval (bounded frame rate).
     pub min_interval: Duration,
@@ -78,6 +100,7 @@ pub struct DriverConfig {
     pub max_backoff: Duration,
     /// How long the last "all off" write may take at shutdown.
     pub shutdown_timeout: Duration,
+    pub counters: LedCounters,
 }
 
 impl Default for DriverConfig {
@@ -87,6 +110,7 @@ impl Default for DriverConfig {
             first_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(2),
+            counters: LedCounters::default(),
         }
     }
 }
@@ -157,6 +181,7 @@ pub async fn drive(
                     set_health(&health, name, LedHealth::Connected);
                 }
                 Err(error) => {
+                    config.counters.errors.inc();
                     set_health(&health, name, LedHealth::Disconnected(error.to_string()));
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -178,10 +203,12 @@ pub async fn drive(
             let to_write = frame.clone();
             match on_blocking(&mut slot, move |d| d.write(&to_write)).await {
                 Ok(()) => {
+                    config.counters.writes.inc();
                     shown = Some(frame);
                     last_write = Some(Instant::now());
                 }
                 Err(error) => {
+                    config.counters.errors.inc();
                     connected = false;
                     if let Some(device) = slot.as_mut() {
                         device.disconnect();

@@ -132,17 +132,19 @@ impl LedTasks {
     }
 }
 
-/// Starts the booth's LEDs for `mode`: the renderer for the BlinkStick layout, and for
+/// Starts the booth's LEDs in the mode `args` name (`run` and `demo` always set one; a caller
+/// that did not gets virtual LEDs): the renderer for the BlinkStick layout, and for
 /// `blinkstick` the driver task and its health reports to the Booth status.
 pub fn start(
-    mode: LedMode,
     args: &LedArgs,
     namespace: &str,
     cluster: &ClusterState,
     chaos: &ChaosBus,
     booth: &BoothHandle,
+    counters: driver::LedCounters,
     shutdown: &CancellationToken,
 ) -> (LedHandle, LedTasks) {
+    let mode = args.mode.unwrap_or(LedMode::Virtual);
     if mode == LedMode::Off {
         return (LedHandle::off(), LedTasks(Vec::new()));
     }
@@ -160,7 +162,7 @@ pub fn start(
             Box::new(device),
             frames.clone(),
             health_tx,
-            DriverConfig::default(),
+            DriverConfig { counters, ..DriverConfig::default() },
             shutdown.clone(),
         )));
         tokio::spawn(report_health(health.clone(), booth.clone()));
