@@ -88,6 +88,8 @@ pub struct AppArgs {
     pub admin_password: Option<Secret>,
     #[command(flatten)]
     pub booth_defaults: BoothDefaults,
+    #[command(flatten)]
+    pub dashboard: crate::web::kiosk::DashboardArgs,
 }
 
 /// Settings that seed the Booth resource when it is created (then `/config` changes them there).

@@ -5,6 +5,7 @@
 //! rather than asking the API, so a thousand browsers cost the API server nothing. This module
 //! may call the Kubernetes API; it calls nothing else of the crate.
 
+pub mod chaos;
 pub mod client;
 pub mod events;
 pub mod state;

@@ -4,9 +4,13 @@
 //!
 //! This module may read the cluster state and the Booth; it owns no state of its own.
 
+pub mod assets;
 pub mod auth;
+pub mod chaos;
+pub mod control;
 pub mod csrf;
-mod pages;
+pub mod kiosk;
+pub mod sse;
 
 use crate::booth::BoothHandle;
 use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView, WatchRestarts};
@@ -30,6 +34,8 @@ pub struct AppState {
     pub credentials: StaffCredentials,
     /// Where chaos actions are announced (LED strobe, fog, webhooks listen).
     pub chaos: ChaosBus,
+    /// The kiosk's, the chaos button's and the control panel's own state.
+    pub dashboard: Arc<kiosk::Dashboard>,
 }
 
 /// The kiosk's display mode.
@@ -59,7 +65,7 @@ impl AppState {
 /// Routes of the private listener.
 pub fn private_router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(pages::index))
+        .merge(kiosk::routes())
         .route("/api/state", get(api_state))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -1,0 +1,268 @@
+//! Server-sent event streams, all fed by the one [`ClusterState`] subscription mechanism (so a
+//! thousand browsers cost the Kubernetes API nothing):
+//!
+//! - `GET /stream_pods`, `GET /stream_nodes`: the upstream dashboard's streams. One JSON object
+//!   per `data:` line with the upstream field names; a new client first receives every current
+//!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
+//! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
+//!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
+//!   mode), `chaos` (a pod was picked / killed), `scene` (a show to play).
+//!
+//! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
+//! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
+
+use super::AppState;
+use super::kiosk::{KioskState, Scene};
+use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Snapshot, Subscription, Update};
+use axum::Router;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures::{Stream, StreamExt, stream};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Interval of the heartbeat comments (proxies and browsers drop silent connections).
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How long a browser waits before reconnecting.
+pub const RETRY: Duration = Duration::from_secs(2);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/stream_pods", get(stream_pods))
+        .route("/stream_nodes", get(stream_nodes))
+        .route("/stream", get(stream_kiosk))
+}
+
+type Events = Vec<Event>;
+
+fn sse(events: impl Stream<Item = Events> + Send + 'static) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let first = stream::once(async { vec![Event::default().retry(RETRY).comment("connected")] });
+    let all = first.chain(events).flat_map(stream::iter).map(Ok);
+    Sse::new(all).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
+}
+
+fn data<T: Serialize>(value: &T) -> Event {
+    Event::default().json_data(value).unwrap_or_else(|_| Event::default().comment("unserialisable"))
+}
+
+fn named<T: Serialize>(name: &str, value: &T) -> Event {
+    data(value).event(name)
+}
+
+/// What `/stream_pods` sends for a pod that is gone.
+#[derive(Serialize)]
+struct Deleted<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    status: &'static str,
+}
+
+/// Turns updates into the events of one upstream stream, remembering what this client knows so
+/// that a fresh snapshot (after lagging) also reports what disappeared meanwhile.
+struct UpstreamFeed {
+    subscription: Subscription,
+    known: BTreeSet<(String, String)>,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Pods,
+    Nodes,
+}
+
+impl UpstreamFeed {
+    fn deleted(key: &(String, String), kind: Kind) -> Event {
+        let namespace = (kind == Kind::Pods).then_some(key.0.as_str());
+        data(&Deleted { name: &key.1, namespace, status: "Deleted" })
+    }
+
+    fn pod_key(pod: &PodView) -> (String, String) {
+        (pod.namespace.clone(), pod.name.clone())
+    }
+
+    fn node_key(node: &NodeView) -> (String, String) {
+        (String::new(), node.name.clone())
+    }
+
+    fn on_snapshot(&mut self, snapshot: &Snapshot) -> Events {
+        let (keys, mut events): (BTreeSet<_>, Events) = match self.kind {
+            Kind::Pods => (snapshot.pods.iter().map(Self::pod_key).collect(), snapshot.pods.iter().map(data).collect()),
+            Kind::Nodes => {
+                (snapshot.nodes.iter().map(Self::node_key).collect(), snapshot.nodes.iter().map(data).collect())
+            }
+        };
+        let gone: Events = self.known.difference(&keys).map(|k| Self::deleted(k, self.kind)).collect();
+        events.splice(0..0, gone);
+        self.known = keys;
+        events
+    }
+
+    fn on_change(&mut self, change: Change) -> Events {
+        match (change, self.kind) {
+            (Change::Pod { pod }, Kind::Pods) => {
+                self.known.insert(Self::pod_key(&pod));
+                vec![data(&pod)]
+            }
+            (Change::PodDeleted { namespace, name }, Kind::Pods) => {
+                let key = (namespace, name);
+                self.known.remove(&key);
+                vec![Self::deleted(&key, Kind::Pods)]
+            }
+            (Change::Node { node }, Kind::Nodes) => {
+                self.known.insert(Self::node_key(&node));
+                vec![data(&node)]
+            }
+            (Change::NodeDeleted { name }, Kind::Nodes) => {
+                let key = (String::new(), name);
+                self.known.remove(&key);
+                vec![Self::deleted(&key, Kind::Nodes)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    async fn next(mut self) -> Option<(Events, Self)> {
+        let events = match self.subscription.next().await? {
+            Update::Snapshot(snapshot) => self.on_snapshot(&snapshot),
+            Update::Change(change) => self.on_change(change),
+        };
+        Some((events, self))
+    }
+}
+
+fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events> + Send + 'static {
+    let feed = UpstreamFeed { subscription, known: BTreeSet::new(), kind };
+    stream::unfold(feed, UpstreamFeed::next)
+}
+
+async fn stream_pods(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    sse(upstream(state.cluster.subscribe(), Kind::Pods))
+}
+
+async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    sse(upstream(state.cluster.subscribe(), Kind::Nodes))
+}
+
+/// The kiosk's counter and mode.
+#[derive(Serialize, PartialEq, Clone)]
+#[serde(rename_all = "camelCase")]
+struct BoothEvent {
+    kill_count: u64,
+    mode: super::DisplayMode,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChaosNotice<'a> {
+    phase: &'static str,
+    name: &'a str,
+    index: Option<u32>,
+    node: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SceneNotice {
+    name: Scene,
+}
+
+#[derive(Serialize)]
+struct NameOnly<'a> {
+    name: &'a str,
+    namespace: &'a str,
+}
+
+/// The kiosk's combined feed.
+struct KioskFeed {
+    state: AppState,
+    subscription: Subscription,
+    /// `None` once the Booth follower is gone (shutdown): the cluster is still served.
+    booth: Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>,
+    last_booth: Option<BoothEvent>,
+    scenes: broadcast::Receiver<Scene>,
+    chaos: broadcast::Receiver<ChaosEvent>,
+}
+
+impl KioskFeed {
+    fn booth_now(&self) -> BoothEvent {
+        BoothEvent { kill_count: self.state.booth.kill_count(), mode: self.state.mode() }
+    }
+
+    fn on_update(&mut self, update: Update) -> Events {
+        match update {
+            Update::Snapshot(_) => {
+                // The snapshot event carries the counter too, so the booth state is current.
+                let now = KioskState::now(&self.state);
+                self.last_booth = Some(BoothEvent { kill_count: now.kill_count, mode: now.mode });
+                vec![named("snapshot", &now)]
+            }
+            Update::Change(Change::Pod { pod }) => vec![named("pod", &pod)],
+            Update::Change(Change::PodDeleted { namespace, name }) => {
+                vec![named("podDeleted", &NameOnly { name: &name, namespace: &namespace })]
+            }
+            Update::Change(Change::Node { node }) => vec![named("node", &node)],
+            Update::Change(Change::NodeDeleted { name }) => {
+                vec![named("nodeDeleted", &NameOnly { name: &name, namespace: "" })]
+            }
+        }
+    }
+
+    fn on_booth(&mut self) -> Events {
+        let now = self.booth_now();
+        if self.last_booth.as_ref() == Some(&now) {
+            return Vec::new();
+        }
+        self.last_booth = Some(now.clone());
+        vec![named("booth", &now)]
+    }
+
+    fn on_chaos(event: &ChaosEvent) -> Events {
+        let (phase, target) = match event {
+            ChaosEvent::Picked(target) => ("picked", target),
+            ChaosEvent::Killed { target, .. } => ("killed", target),
+        };
+        let notice = ChaosNotice { phase, name: &target.name, index: target.index, node: target.node.as_deref() };
+        vec![named("chaos", &notice)]
+    }
+
+    async fn next(mut self) -> Option<(Events, Self)> {
+        let events = tokio::select! {
+            update = self.subscription.next() => self.on_update(update?),
+            alive = booth_changed(&mut self.booth) => if alive { self.on_booth() } else { self.booth = None; Vec::new() },
+            scene = self.scenes.recv() => match scene {
+                Ok(name) => vec![named("scene", &SceneNotice { name })],
+                Err(_) => Vec::new(),
+            },
+            chaos = self.chaos.recv() => match chaos {
+                Ok(event) => Self::on_chaos(&event),
+                Err(_) => Vec::new(),
+            },
+        };
+        Some((events, self))
+    }
+}
+
+/// Resolves when the Booth changes (`true`) or its follower is gone (`false`); never with `None`.
+async fn booth_changed(booth: &mut Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>) -> bool {
+    match booth {
+        Some(receiver) => receiver.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let feed = KioskFeed {
+        subscription: state.cluster.subscribe(),
+        booth: Some(state.booth.subscribe()),
+        last_booth: None,
+        scenes: state.dashboard.scenes.subscribe(),
+        chaos: state.chaos.subscribe(),
+        state,
+    };
+    sse(stream::unfold(feed, KioskFeed::next))
+}
