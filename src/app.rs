@@ -60,6 +60,7 @@ pub async fn serve(
         cluster.clone(),
         booth.clone(),
         chaos.clone(),
+        shutdown.clone(),
     ));
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, dashboard };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");

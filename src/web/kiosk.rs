@@ -96,6 +96,8 @@ pub struct Dashboard {
     /// The QR code of `PUBLIC_URL` as SVG, if configured.
     pub qr_svg: Option<String>,
     pub public_url: Option<String>,
+    /// Fires at shutdown: open streams end so the server can stop gracefully.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Dashboard {
@@ -106,6 +108,7 @@ impl Dashboard {
         cluster: ClusterState,
         booth: BoothHandle,
         bus: ChaosBus,
+        shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {
         let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
         let actions = KubeActions::new(client, booth, instance);
@@ -116,6 +119,7 @@ impl Dashboard {
             csrf: Csrf::random(),
             qr_svg: args.public_url.as_deref().and_then(qr_svg),
             public_url: args.public_url.clone(),
+            shutdown,
         }
     }
 

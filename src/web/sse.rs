@@ -39,9 +39,14 @@ pub fn routes() -> Router<AppState> {
 
 type Events = Vec<Event>;
 
-fn sse(events: impl Stream<Item = Events> + Send + 'static) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// An SSE response: `retry:` first, then `events`, until the server shuts down.
+fn sse(
+    shutdown: tokio_util::sync::CancellationToken,
+    events: impl Stream<Item = Events> + Send + 'static,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let first = stream::once(async { vec![Event::default().retry(RETRY).comment("connected")] });
-    let all = first.chain(events).flat_map(stream::iter).map(Ok);
+    let shutdown = shutdown.cancelled_owned();
+    let all = first.chain(events).take_until(shutdown).flat_map(stream::iter).map(Ok);
     Sse::new(all).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
 }
 
@@ -142,11 +147,11 @@ fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events
 }
 
 async fn stream_pods(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(upstream(state.cluster.subscribe(), Kind::Pods))
+    sse(state.dashboard.shutdown.clone(), upstream(state.cluster.subscribe(), Kind::Pods))
 }
 
 async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(upstream(state.cluster.subscribe(), Kind::Nodes))
+    sse(state.dashboard.shutdown.clone(), upstream(state.cluster.subscribe(), Kind::Nodes))
 }
 
 /// The kiosk's counter and mode.
@@ -262,7 +267,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         last_booth: None,
         scenes: state.dashboard.scenes.subscribe(),
         chaos: state.chaos.subscribe(),
-        state,
+        state: state.clone(),
     };
-    sse(stream::unfold(feed, KioskFeed::next))
+    sse(state.dashboard.shutdown.clone(), stream::unfold(feed, KioskFeed::next))
 }

@@ -20,7 +20,7 @@
   const nodes = new Map();  // name -> node view
   let killCount = 0;
   let animate = false;      // no animations for the very first picture
-  const restoring = new Set(); // pods killed by chaos, announced when they are back
+  const restoring = new Map(); // pods killed by chaos -> when, announced when they are back
 
   // ---------- helpers ----------
   function el(tag, cls, text) {
@@ -66,7 +66,7 @@
     const parts = [
       ["body", "M0 4 L400 0 L368 96 L26 96 Q8 64 0 4Z"],
       ["low", "M9 70 L389 70 L368 96 L26 96 Q14 84 9 70Z"],
-      ["stripe", "M3 22 L396 18"],
+      ["stripe", "M3 12 L396 8"],
     ];
     for (const [cls, d] of parts) {
       const p = document.createElementNS(SVG, "path");
@@ -111,16 +111,16 @@
     // One container size for the whole harbour, from the fullest ship.
     let most = 1;
     ships.forEach(function (ship) { most = Math.max(most, ship.querySelectorAll(".cargo .box").length); });
+    // Containers are long boxes (20 ft: about 2.3 : 1); as many columns as it takes to fit.
     const cargoW = width * 0.84 - 84;
-    let bw = 128;
-    for (let cols = 1; cols <= 12; cols++) {
-      const rows = Math.ceil(most / cols);
-      const w = Math.min(128, (cargoW - 4 * (cols - 1)) / cols);
-      if (rows * (w * 0.68 + 4) <= 270) { bw = w; break; }
-      bw = w;
+    let bw = 200;
+    for (let cols = 1; cols <= 16; cols++) {
+      bw = Math.min(200, (cargoW - 4 * (cols - 1)) / cols);
+      if (Math.ceil(most / cols) * (Math.min(bw * 0.45, 92) + 4) <= 280) break;
     }
-    fleet.style.setProperty("--bw", Math.max(bw, 34) + "px");
-    fleet.style.setProperty("--bh", Math.max(bw, 34) * 0.68 + "px");
+    bw = Math.max(bw, 30);
+    fleet.style.setProperty("--bw", bw + "px");
+    fleet.style.setProperty("--bh", Math.min(bw * 0.45, 92) + "px");
   }
   function applyNode(node) {
     nodes.set(node.name, node);
@@ -168,8 +168,8 @@
   }
   function sortKey(pod) { return [pod.index === null || pod.index === undefined ? 1e9 : pod.index, pod.name]; }
   function before(a, b) { const x = sortKey(a), y = sortKey(b); return x[0] !== y[0] ? x[0] < y[0] : x[1] < y[1]; }
-  function placeBox(pod) {
-    const box = boxFor(pod.name);
+  function placeBox(pod, element) {
+    const box = element || boxFor(pod.name);
     if (!box) return;
     const ship = pod.node ? shipFor(pod.node) : null;
     const holder = ship ? ship.querySelector(".cargo") : quay;
@@ -194,8 +194,7 @@
     box.classList.add(pod.status);
     box.style.setProperty("--c", colorOf(pod));
     box.title = pod.name + " · " + pod.status + (pod.node ? " on " + pod.node : "");
-    if (fresh) placeBox(pod);
-    else if (!old || old.node !== pod.node || old.index !== pod.index) placeBox(pod);
+    if (fresh || !old || old.node !== pod.node || old.index !== pod.index) placeBox(pod, box);
     layoutShips();
     if (pod.status === "Terminating" && was !== "Terminating") explode(box, colorOf(pod));
     if (pod.status !== "Terminating") box.classList.remove("targeted");
@@ -262,8 +261,12 @@
   }
   // The recreated pod's container is lowered onto its ship by a drone.
   function deliver(box, pod) {
-    const wasKilled = restoring.delete(pod.name);
-    if (wasKilled) showBanner(pod.name + " is back: Kubernetes healed it", "#2a9d8f");
+    const killedAt = restoring.get(pod.name);
+    if (killedAt !== undefined) {
+      restoring.delete(pod.name);
+      const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
+      showBanner(pod.name + " is back: Kubernetes healed it in " + seconds + " s", "#2a9d8f");
+    }
     if (!motion() || !box.isConnected) return;
     box.classList.add("incoming");
     const target = centre(box);
@@ -279,9 +282,10 @@
     fx.appendChild(drone);
     const dw = Math.max(target.w, 120), dh = 44 + 26 + target.h;
     const endX = target.x - dw / 2, endY = target.y + target.h / 2 - dh;
+    // In from the left, low over the water, then sideways into the slot: never through a stack.
     const down = drone.animate([
-      { transform: "translate(" + (endX - 260) + "px," + (-dh - 40) + "px)" },
-      { transform: "translate(" + (endX - 40) + "px," + (endY - 140) + "px)", offset: 0.55 },
+      { transform: "translate(" + (endX - 520) + "px," + (endY - 260) + "px)" },
+      { transform: "translate(" + (endX - 240) + "px," + endY + "px)", offset: 0.6 },
       { transform: "translate(" + endX + "px," + endY + "px)" },
     ], { duration: 1900, easing: "ease-out", fill: "forwards" });
     down.onfinish = function () {
@@ -290,7 +294,8 @@
       drone.querySelector(".cable").remove();
       const up = drone.animate([
         { transform: "translate(" + endX + "px," + (endY + target.h + 26) + "px)" },
-        { transform: "translate(" + (endX + 380) + "px," + (-200) + "px)" },
+        { transform: "translate(" + endX + "px," + (endY - 60) + "px)", offset: 0.3 },
+        { transform: "translate(" + (endX + 420) + "px," + (-260) + "px)" },
       ], { duration: 1400, easing: "ease-in", fill: "forwards" });
       up.onfinish = function () { drone.remove(); };
     };
@@ -396,7 +401,7 @@
     booth: function (b) { setKills(b.killCount, true); setMode(b.mode); },
     chaos: function (c) {
       if (c.phase === "picked") target(c.name);
-      if (c.phase === "killed") { restoring.add(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
+      if (c.phase === "killed") { restoring.set(c.name, Date.now()); showBanner("BOOM! " + c.name + " destroyed"); }
     },
     scene: function (s) { const play = scenes[s.name]; if (play && !document.hidden) play(); },
   };

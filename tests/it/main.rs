@@ -4,6 +4,8 @@
 mod common;
 
 mod binary;
+mod browser;
 mod cluster_state;
+mod dashboard;
 mod kubectl;
 mod sim_api;
