@@ -201,12 +201,12 @@ struct ActionForm {
     csrf_token: Option<String>,
 }
 
-/// Lets an action through only with a live session and a valid CSRF token.
-fn authorise(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
+/// The refusal of an action without a live session or without a valid CSRF token, if any.
+fn denial(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Option<Response> {
     if !state.dashboard.sessions.is_valid(headers, Instant::now()) {
-        return Err(message(StatusCode::UNAUTHORIZED, "Log in at /control first"));
+        return Some(message(StatusCode::UNAUTHORIZED, "Log in at /control first"));
     }
-    state.dashboard.csrf.verify(headers, token).map_err(|e| message(StatusCode::FORBIDDEN, e.to_string()))
+    state.dashboard.csrf.verify(headers, token).err().map(|e| message(StatusCode::FORBIDDEN, e.to_string()))
 }
 
 fn token_of<T>(form: &Option<Form<T>>, get: fn(&T) -> Option<&str>) -> Option<&str> {
@@ -232,7 +232,7 @@ async fn chaos_random(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let form = form.ok();
-    if let Err(denied) = authorise(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
         return denied;
     }
     press(&state, Aim::Random).await
@@ -250,7 +250,7 @@ async fn chaos_ordinal(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let form = form.ok();
-    if let Err(denied) = authorise(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
         return denied;
     }
     match parse_ordinal(&index) {
@@ -272,7 +272,7 @@ async fn night_mode(
     form: Result<Form<NightModeForm>, FormRejection>,
 ) -> Response {
     let form = form.ok();
-    if let Err(denied) = authorise(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
         return denied;
     }
     match form.as_ref().map(|Form(f)| f.night.as_str()) {
@@ -294,7 +294,7 @@ async fn set_kills(
     form: Result<Form<KillsForm>, FormRejection>,
 ) -> Response {
     let form = form.ok();
-    if let Err(denied) = authorise(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
         return denied;
     }
     match form.as_ref().map(|Form(f)| f.count.trim().parse::<u64>()) {
@@ -313,7 +313,7 @@ async fn scene(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let form = form.ok();
-    if let Err(denied) = authorise(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
         return denied;
     }
     match Scene::parse(&name) {
