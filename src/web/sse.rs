@@ -58,21 +58,19 @@ fn named<T: Serialize>(name: &str, value: &T) -> Event {
     data(value).event(name)
 }
 
-/// What `/stream_pods` sends for a pod that is gone.
-#[derive(Serialize)]
-struct Deleted<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespace: Option<&'a str>,
-    status: &'static str,
-}
-
-/// Turns updates into the events of one upstream stream, remembering what this client knows so
-/// that a fresh snapshot (after lagging) also reports what disappeared meanwhile.
-struct UpstreamFeed {
-    subscription: Subscription,
-    known: BTreeSet<(String, String)>,
-    kind: Kind,
+/// One `data:` line of an upstream stream.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Record {
+    Pod(PodView),
+    Node(NodeView),
+    /// A pod or node that is gone (`namespace` only for pods).
+    Deleted {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
+        status: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -81,68 +79,76 @@ enum Kind {
     Nodes,
 }
 
-impl UpstreamFeed {
-    fn deleted(key: &(String, String), kind: Kind) -> Event {
-        let namespace = (kind == Kind::Pods).then_some(key.0.as_str());
-        data(&Deleted { name: &key.1, namespace, status: "Deleted" })
+type Key = (String, String);
+
+/// What one upstream client has been told, so that a fresh snapshot (after lagging) also
+/// reports what disappeared meanwhile. Pure: updates in, records out.
+struct UpstreamView {
+    known: BTreeSet<Key>,
+    kind: Kind,
+}
+
+impl UpstreamView {
+    fn deleted(&self, key: &Key) -> Record {
+        let namespace = (self.kind == Kind::Pods).then(|| key.0.clone());
+        Record::Deleted { name: key.1.clone(), namespace, status: "Deleted" }
     }
 
-    fn pod_key(pod: &PodView) -> (String, String) {
-        (pod.namespace.clone(), pod.name.clone())
-    }
-
-    fn node_key(node: &NodeView) -> (String, String) {
-        (String::new(), node.name.clone())
-    }
-
-    fn on_snapshot(&mut self, snapshot: &Snapshot) -> Events {
-        let (keys, mut events): (BTreeSet<_>, Events) = match self.kind {
-            Kind::Pods => (snapshot.pods.iter().map(Self::pod_key).collect(), snapshot.pods.iter().map(data).collect()),
+    fn on_snapshot(&mut self, snapshot: &Snapshot) -> Vec<Record> {
+        let current: Vec<(Key, Record)> = match self.kind {
+            Kind::Pods => {
+                snapshot.pods.iter().map(|p| ((p.namespace.clone(), p.name.clone()), Record::Pod(p.clone()))).collect()
+            }
             Kind::Nodes => {
-                (snapshot.nodes.iter().map(Self::node_key).collect(), snapshot.nodes.iter().map(data).collect())
+                snapshot.nodes.iter().map(|n| ((String::new(), n.name.clone()), Record::Node(n.clone()))).collect()
             }
         };
-        let gone: Events = self.known.difference(&keys).map(|k| Self::deleted(k, self.kind)).collect();
-        events.splice(0..0, gone);
+        let keys: BTreeSet<Key> = current.iter().map(|(k, _)| k.clone()).collect();
+        let mut records: Vec<Record> = self.known.difference(&keys).map(|k| self.deleted(k)).collect();
+        records.extend(current.into_iter().map(|(_, r)| r));
         self.known = keys;
-        events
+        records
     }
 
-    fn on_change(&mut self, change: Change) -> Events {
-        match (change, self.kind) {
-            (Change::Pod { pod }, Kind::Pods) => {
-                self.known.insert(Self::pod_key(&pod));
-                vec![data(&pod)]
-            }
+    fn on_change(&mut self, change: Change) -> Vec<Record> {
+        let (key, record) = match (change, self.kind) {
+            (Change::Pod { pod }, Kind::Pods) => ((pod.namespace.clone(), pod.name.clone()), Record::Pod(pod)),
+            (Change::Node { node }, Kind::Nodes) => ((String::new(), node.name.clone()), Record::Node(node)),
             (Change::PodDeleted { namespace, name }, Kind::Pods) => {
                 let key = (namespace, name);
                 self.known.remove(&key);
-                vec![Self::deleted(&key, Kind::Pods)]
-            }
-            (Change::Node { node }, Kind::Nodes) => {
-                self.known.insert(Self::node_key(&node));
-                vec![data(&node)]
+                return vec![self.deleted(&key)];
             }
             (Change::NodeDeleted { name }, Kind::Nodes) => {
                 let key = (String::new(), name);
                 self.known.remove(&key);
-                vec![Self::deleted(&key, Kind::Nodes)]
+                return vec![self.deleted(&key)];
             }
-            _ => Vec::new(),
-        }
-    }
-
-    async fn next(mut self) -> Option<(Events, Self)> {
-        let events = match self.subscription.next().await? {
-            Update::Snapshot(snapshot) => self.on_snapshot(&snapshot),
-            Update::Change(change) => self.on_change(change),
+            _ => return Vec::new(),
         };
-        Some((events, self))
+        self.known.insert(key);
+        vec![record]
+    }
+}
+
+/// An upstream stream: a subscription and what its client knows.
+struct UpstreamFeed {
+    subscription: Subscription,
+    view: UpstreamView,
+}
+
+impl UpstreamFeed {
+    async fn next(mut self) -> Option<(Events, Self)> {
+        let records = match self.subscription.next().await? {
+            Update::Snapshot(snapshot) => self.view.on_snapshot(&snapshot),
+            Update::Change(change) => self.view.on_change(change),
+        };
+        Some((records.iter().map(data).collect(), self))
     }
 }
 
 fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events> + Send + 'static {
-    let feed = UpstreamFeed { subscription, known: BTreeSet::new(), kind };
+    let feed = UpstreamFeed { subscription, view: UpstreamView { known: BTreeSet::new(), kind } };
     stream::unfold(feed, UpstreamFeed::next)
 }
 
@@ -270,4 +276,60 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         state: state.clone(),
     };
     sse(state.dashboard.shutdown.clone(), stream::unfold(feed, KioskFeed::next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{NodeStatus, PodPhase};
+    use serde_json::json;
+
+    fn pod(name: &str, status: PodPhase) -> PodView {
+        PodView {
+            name: name.into(),
+            namespace: "demopod".into(),
+            status,
+            index: name.rsplit('-').next().and_then(|n| n.parse().ok()),
+            node: Some("pico-1".into()),
+            ready: true,
+            restarts: 0,
+            protected: false,
+            uid: "u".into(),
+        }
+    }
+
+    fn json_of(records: &[Record]) -> serde_json::Value {
+        serde_json::to_value(records).unwrap()
+    }
+
+    #[test]
+    fn upstream_records_keep_the_upstream_fields_and_report_what_vanished_while_lagging() {
+        let mut view = UpstreamView { known: BTreeSet::new(), kind: Kind::Pods };
+        let first =
+            Snapshot { pods: vec![pod("web-0", PodPhase::Running), pod("web-1", PodPhase::Running)], nodes: vec![] };
+        let records = json_of(&view.on_snapshot(&first));
+        assert_eq!(records[0]["name"], "web-0");
+        assert_eq!((records[0]["status"].clone(), records[0]["index"].clone()), (json!("Running"), json!(0)));
+        assert_eq!(records[0]["node"], "pico-1");
+        // Node changes are not for this stream.
+        let node = NodeView {
+            name: "pico-1".into(),
+            status: NodeStatus::NotReady,
+            kubelet_version: String::new(),
+            architecture: String::new(),
+            kernel_version: String::new(),
+            os_image: String::new(),
+            unschedulable: false,
+        };
+        assert!(view.on_change(Change::Node { node }).is_empty());
+        // After lagging, web-1 is gone and web-2 is new: the client learns both.
+        let later =
+            Snapshot { pods: vec![pod("web-0", PodPhase::Running), pod("web-2", PodPhase::Pending)], nodes: vec![] };
+        let records = json_of(&view.on_snapshot(&later));
+        assert_eq!(records[0], json!({"name": "web-1", "namespace": "demopod", "status": "Deleted"}));
+        assert_eq!(records.as_array().unwrap().len(), 3);
+        let deleted = view.on_change(Change::PodDeleted { namespace: "demopod".into(), name: "web-2".into() });
+        assert_eq!(json_of(&deleted)[0]["status"], "Deleted");
+        assert_eq!(view.known.len(), 1);
+    }
 }

@@ -21,6 +21,8 @@
   let killCount = 0;
   let animate = false;      // no animations for the very first picture
   const restoring = new Map(); // pods killed by chaos -> when, announced when they are back
+  const logEl = document.getElementById("log");
+  const logEntries = []; // newest first: { name, color, at, healed }
 
   // ---------- helpers ----------
   function el(tag, cls, text) {
@@ -266,6 +268,8 @@
       restoring.delete(pod.name);
       const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
       showBanner(pod.name + " is back: Kubernetes healed it in " + seconds + " s", "#2a9d8f");
+      const entry = logEntries.find(function (e) { return e.name === pod.name && e.healed === null; });
+      if (entry) { entry.healed = seconds; renderLog(); }
     }
     if (!motion() || !box.isConnected) return;
     box.classList.add("incoming");
@@ -302,6 +306,25 @@
     // Whatever happens to the animation, the container is never left invisible.
     later(2600, function () { box.classList.remove("incoming"); });
   }
+  // The harbour log: the last three kills and how long Kubernetes took to heal each.
+  function logKill(name) {
+    const pod = pods.get(name);
+    logEntries.unshift({ name: name, index: pod ? pod.index : null, color: pod ? colorOf(pod) : "#888", at: new Date(), healed: null });
+    logEntries.length = Math.min(logEntries.length, 3);
+    renderLog();
+  }
+  function renderLog() {
+    logEl.replaceChildren.apply(logEl, logEntries.map(function (e) {
+      const li = el("li");
+      const chip = el("span", "chip", e.index === null || e.index === undefined ? "?" : String(e.index));
+      chip.style.setProperty("--c", e.color);
+      const when = el("span", "when", e.at.toTimeString().slice(0, 5));
+      const what = e.healed === null ? el("span", "down", e.name + " destroyed, Kubernetes is on it…")
+        : el("span", "healed", e.name + " healed in " + e.healed + " s");
+      li.append(when, chip, what);
+      return li;
+    }));
+  }
   function target(name) {
     const box = boxFor(name);
     if (!box) return;
@@ -326,7 +349,7 @@
         g.style.setProperty("--dy", rand(-120, 60) + "px");
         g.style.animationDelay = rand(0, 3) + "s";
         const scale = rand(0.6, 1.2);
-        g.style.width = 70 * scale + "px";
+        g.style.width = 110 * scale + "px";
         g.innerHTML = '<svg viewBox="0 0 70 30"><path d="M2 14 Q18 0 35 16 Q52 0 68 14 Q52 8 35 24 Q18 8 2 14Z" fill="' +
           (document.body.classList.contains("night") ? "#cfd8e3" : "#1d2d44") + '"/></svg>';
         fx.appendChild(g);
@@ -343,7 +366,7 @@
           const color = colors[Math.floor(rand(0, colors.length))];
           for (let i = 0; i < 26; i++) {
             const s = el("div", "spark");
-            const a = (i / 26) * Math.PI * 2, r = rand(90, 150);
+            const a = (i / 26) * Math.PI * 2, r = rand(120, 190);
             s.style.setProperty("--c", color);
             s.style.setProperty("--dx", Math.cos(a) * r + "px");
             s.style.setProperty("--dy", Math.sin(a) * r + "px");
@@ -357,11 +380,13 @@
     },
     whale: function () {
       const whale = el("div", "whale");
-      whale.innerHTML = '<div class="spout"></div><svg viewBox="0 0 300 150" width="300" height="150">' +
+      whale.innerHTML = '<div class="body"><div class="spout"></div><svg viewBox="0 0 300 150" width="300" height="150">' +
         '<path d="M10 110 Q40 30 150 40 Q250 48 272 96 L298 70 Q300 108 276 118 Q250 150 150 146 Q40 144 10 110Z" fill="#335c81"/>' +
         '<path d="M30 118 Q90 140 170 136 Q230 132 262 112 Q230 146 150 146 Q60 144 30 118Z" fill="#cfe3f3"/>' +
-        '<circle cx="72" cy="84" r="6" fill="#0b1b2b"/><path d="M120 96 Q140 112 160 96" stroke="#0b1b2b" stroke-width="4" fill="none"/></svg>';
-      document.getElementById("stage").insertBefore(whale, document.querySelector(".waves.front"));
+        '<circle cx="72" cy="84" r="6" fill="#0b1b2b"/><path d="M120 96 Q140 112 160 96" stroke="#0b1b2b" stroke-width="4" fill="none"/></svg></div>' +
+        '<svg class="water" viewBox="0 0 300 56" preserveAspectRatio="none"><path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14 V56 H0z" fill="#114f86"/>' +
+        '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14" fill="none" stroke="#fff" stroke-opacity=".6" stroke-width="3"/></svg>';
+      stage.appendChild(whale);
       later(9500, function () { whale.remove(); });
     },
   };
@@ -401,7 +426,7 @@
     booth: function (b) { setKills(b.killCount, true); setMode(b.mode); },
     chaos: function (c) {
       if (c.phase === "picked") target(c.name);
-      if (c.phase === "killed") { restoring.set(c.name, Date.now()); showBanner("BOOM! " + c.name + " destroyed"); }
+      if (c.phase === "killed") { restoring.set(c.name, Date.now()); logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
     },
     scene: function (s) { const play = scenes[s.name]; if (play && !document.hidden) play(); },
   };

@@ -260,8 +260,105 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
     tokio::time::sleep(Duration::from_millis(900)).await;
     browser.screenshot("kiosk-night.png").await;
 
+    // The staff's shows play on the kiosk.
+    let (_, staff) = crate::dashboard::Staff::login(&app.url, conferenceli::config::DEMO_PASSWORD).await;
+    for scene in ["storm", "seagulls", "fireworks", "whale"] {
+        assert_eq!(staff.post(&format!("/control/scene/{scene}"), &[], true).await.0, 200);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        browser.screenshot(&format!("kiosk-{scene}.png")).await;
+    }
+
+    // A node in trouble: its ship lists and goes dark.
+    let sim = reqwest::Client::new();
+    sim.post(format!("{}/sim/nodes/pico-2/not-ready", cluster.url())).send().await.unwrap();
+    eventually(Duration::from_secs(10), "pico-2's ship to show NotReady", || async {
+        let scene = browser.eval(SCENE).await;
+        scene["ships"].as_array()?.iter().any(|s| s["node"] == "pico-2" && s["status"] == "NotReady").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    browser.screenshot("kiosk-node-not-ready.png").await;
+    sim.post(format!("{}/sim/nodes/pico-2/ready", cluster.url())).send().await.unwrap();
+
+    // The control panel on a phone, logged in with the same session.
+    let session = staff.cookies.iter().find_map(|c| c.strip_prefix("conferenceli_session=")).expect("session");
+    let cookie = json!({"cookie": {"name": "conferenceli_session", "value": session, "path": "/"}});
+    browser.command(reqwest::Method::POST, "/cookie", Some(cookie)).await;
+    browser.set_viewport(412, 900).await;
+    browser.goto(&format!("{}/control", app.url)).await;
+    eventually(Duration::from_secs(10), "the live pod list", || async {
+        (browser.eval("return document.querySelectorAll('#pods li').length").await == 5).then_some(())
+    })
+    .await;
+    let overflow = browser.eval("return document.documentElement.scrollWidth > innerWidth").await;
+    assert_eq!(overflow, false, "no sideways scrolling on a phone");
+    browser.screenshot("control.png").await;
+
     let errors: Vec<Value> = browser.console().await.into_iter().filter(|entry| entry["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
     drop(browser);
     app.stop().await;
+}
+
+/// Serves the app on `listener` until the returned token is cancelled (a restartable `TestApp`).
+fn serve_app(
+    cluster: &TestCluster,
+    listener: tokio::net::TcpListener,
+) -> (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>) {
+    let args = crate::common::app_args(listener.local_addr().unwrap(), &["--chaos-cooldown-seconds", "0"]);
+    let credentials = args.staff_credentials(true).unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task =
+        tokio::spawn(conferenceli::app::serve(cluster.client.clone(), args, credentials, listener, shutdown.clone()));
+    (shutdown, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
+    // Recreated pods stay Pending for a while, so the page must show the change it missed.
+    let config = conferenceli::sim::SimConfig { start_delay: Duration::from_secs(30), ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (shutdown, task) = serve_app(&cluster, listener);
+    let url = format!("http://{addr}");
+    let browser = Browser::start().await;
+    browser.goto(&format!("{url}/")).await;
+    eventually(Duration::from_secs(20), "5 containers", || async {
+        (browser.eval(SCENE).await["boxes"].as_array()?.len() == 5).then_some(())
+    })
+    .await;
+    let before: Vec<Value> = browser.console().await.into_iter().filter(|e| e["level"] == "SEVERE").collect();
+    assert!(before.is_empty(), "console errors: {before:?}");
+
+    // The app goes away; meanwhile a pod is deleted for good and the replica count drops.
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(cluster.client.clone(), "demopod");
+    let force = kube::api::DeleteParams { grace_period_seconds: Some(0), ..Default::default() };
+    pods.delete("critical-prod-2", &force).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // A new app on the same address: the page reconnects by itself and shows the new truth.
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("the same address again");
+    let (shutdown, task) = serve_app(&cluster, listener);
+    let scene = eventually(Duration::from_secs(30), "the page to resync", || async {
+        let scene = browser.eval(SCENE).await;
+        let status = status_of(&scene, "critical-prod-2");
+        (status.as_deref() != Some("Running") && scene["boxes"].as_array()?.len() >= 4).then_some(scene)
+    })
+    .await;
+    assert!(status_of(&scene, "critical-prod-2").is_none_or(|s| s == "Pending"), "{scene}");
+    // Only the expected connection failures while the app was down, nothing else.
+    let errors: Vec<Value> = browser
+        .console()
+        .await
+        .into_iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .filter(|e| !e["message"].as_str().unwrap_or_default().contains("net::ERR_CONNECTION_REFUSED"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(browser);
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
 }

@@ -403,9 +403,9 @@ async fn night_mode_for_scripts() {
 }
 
 /// A logged-in staff phone: its cookies and the CSRF token of the panel page.
-struct Staff {
+pub struct Staff {
     client: reqwest::Client,
-    cookies: Vec<String>,
+    pub cookies: Vec<String>,
     token: String,
     base: String,
 }
@@ -429,7 +429,7 @@ impl Staff {
         self.cookies.join("; ")
     }
 
-    async fn login(base: &str, password: &str) -> (StatusCode, Staff) {
+    pub async fn login(base: &str, password: &str) -> (StatusCode, Staff) {
         let client = http();
         let page = client.get(format!("{base}/control")).send().await.unwrap();
         let mut cookies = cookie_pairs(&page);
@@ -459,7 +459,7 @@ impl Staff {
         (status, staff)
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)], with_token: bool) -> (StatusCode, Value) {
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)], with_token: bool) -> (StatusCode, Value) {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         if with_token {
             form.push(("csrf_token", &self.token));
