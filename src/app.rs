@@ -8,7 +8,7 @@ use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
 use crate::metrics::Metrics;
-use crate::web::kiosk::Dashboard;
+use crate::web::kiosk::{Dashboard, kube_chaos};
 use crate::web::{AppState, private_router};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,22 +46,16 @@ pub async fn serve(
     ];
     let booth =
         BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
     let chaos = ChaosBus::new();
     let chaos_settings = ChaosSettings {
         namespace: args.namespace.clone(),
         own_pod: args.pod_name.clone(),
         cooldown: args.dashboard.chaos_cooldown_seconds,
     };
-    let dashboard = Arc::new(Dashboard::new(
-        &args.dashboard,
-        chaos_settings,
-        client.clone(),
-        cluster.clone(),
-        booth.clone(),
-        chaos.clone(),
-        shutdown.clone(),
-    ));
+    let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
+    let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+    let metrics = Arc::new(metrics);
     let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, dashboard };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state))

@@ -5,6 +5,7 @@
 
 use super::AppState;
 use super::auth::check_basic;
+use super::kiosk::OutcomeLabel;
 use crate::cluster::chaos::{Aim, ChaosError};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -34,7 +35,15 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
 /// Presses the chaos button and answers as `/chaos` does: 200, 404, 429 (with `Retry-After`) or
 /// 502 when the API refused the delete.
 pub async fn press(state: &AppState, aim: Aim) -> Response {
-    match state.dashboard.chaos.press(aim).await {
+    let result = state.dashboard.chaos.press(aim).await;
+    let outcome = match &result {
+        Ok(_) => "killed",
+        Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_)) => "nothing_to_kill",
+        Err(ChaosError::CoolingDown(_)) => "cooling_down",
+        Err(ChaosError::Api { .. }) => "api_error",
+    };
+    state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
+    match result {
         Ok(pod) => message(StatusCode::OK, format!("Pod {} deleted", pod.name)),
         Err(error) => {
             let status = match &error {

@@ -19,6 +19,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -87,9 +92,47 @@ impl Scene {
     }
 }
 
+/// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
+pub fn kube_chaos(
+    settings: ChaosSettings,
+    client: kube::Client,
+    cluster: ClusterState,
+    booth: BoothHandle,
+    bus: ChaosBus,
+) -> Chaos<KubeActions> {
+    let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
+    Chaos::new(settings, cluster, bus, KubeActions::new(client, booth, instance))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabel {
+    pub stream: &'static str,
+}
+
+/// The dashboard's metrics: chaos presses by outcome, open SSE clients by stream.
+pub struct DashboardMetrics {
+    pub chaos_presses: Family<OutcomeLabel, Counter>,
+    pub sse_clients: Family<StreamLabel, Gauge>,
+}
+
+impl DashboardMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self { chaos_presses: Family::default(), sse_clients: Family::default() };
+        registry.register("chaos_presses", "Chaos button presses by outcome", metrics.chaos_presses.clone());
+        registry.register("sse_clients", "Open server-sent event streams", metrics.sse_clients.clone());
+        metrics
+    }
+}
+
 /// The dashboard's state, shared by its handlers.
 pub struct Dashboard {
     pub chaos: Chaos<KubeActions>,
+    pub metrics: DashboardMetrics,
     pub scenes: broadcast::Sender<Scene>,
     pub sessions: Sessions,
     pub csrf: Csrf,
@@ -101,19 +144,16 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
+    /// The dashboard for `chaos`, registering its metrics in `registry`.
     pub fn new(
         args: &DashboardArgs,
-        settings: ChaosSettings,
-        client: kube::Client,
-        cluster: ClusterState,
-        booth: BoothHandle,
-        bus: ChaosBus,
+        chaos: Chaos<KubeActions>,
+        registry: &mut Registry,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {
-        let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
-        let actions = KubeActions::new(client, booth, instance);
         Self {
-            chaos: Chaos::new(settings, cluster, bus, actions),
+            chaos,
+            metrics: DashboardMetrics::register(registry),
             scenes: broadcast::channel(16).0,
             sessions: Sessions::new(),
             csrf: Csrf::random(),

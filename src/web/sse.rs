@@ -12,13 +12,14 @@
 //! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
 
 use super::AppState;
-use super::kiosk::{KioskState, Scene};
+use super::kiosk::{KioskState, Scene, StreamLabel};
 use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Snapshot, Subscription, Update};
 use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::{Stream, StreamExt, stream};
+use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -39,14 +40,37 @@ pub fn routes() -> Router<AppState> {
 
 type Events = Vec<Event>;
 
-/// An SSE response: `retry:` first, then `events`, until the server shuts down.
-fn sse(
-    shutdown: tokio_util::sync::CancellationToken,
-    events: impl Stream<Item = Events> + Send + 'static,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// Counts an open stream for as long as it lives.
+struct OpenStream(Gauge);
+
+impl OpenStream {
+    fn new(state: &AppState, stream: &'static str) -> Self {
+        let gauge = state.dashboard.metrics.sse_clients.get_or_create(&StreamLabel { stream }).clone();
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// An SSE response: `retry:` first, then `events`, until the client leaves or the server shuts
+/// down.
+fn sse<S: Stream<Item = Events> + Send + 'static>(
+    state: &AppState,
+    name: &'static str,
+    events: S,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<S>> {
+    let open = OpenStream::new(state, name);
     let first = stream::once(async { vec![Event::default().retry(RETRY).comment("connected")] });
-    let shutdown = shutdown.cancelled_owned();
-    let all = first.chain(events).take_until(shutdown).flat_map(stream::iter).map(Ok);
+    let shutdown = state.dashboard.shutdown.clone().cancelled_owned();
+    let all = first.chain(events).take_until(shutdown).flat_map(stream::iter).map(move |event| {
+        let _counted = &open;
+        Ok(event)
+    });
     Sse::new(all).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
 }
 
@@ -153,11 +177,11 @@ fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events
 }
 
 async fn stream_pods(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(state.dashboard.shutdown.clone(), upstream(state.cluster.subscribe(), Kind::Pods))
+    sse(&state, "pods", upstream(state.cluster.subscribe(), Kind::Pods))
 }
 
 async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(state.dashboard.shutdown.clone(), upstream(state.cluster.subscribe(), Kind::Nodes))
+    sse(&state, "nodes", upstream(state.cluster.subscribe(), Kind::Nodes))
 }
 
 /// The kiosk's counter and mode.
@@ -275,7 +299,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         chaos: state.chaos.subscribe(),
         state: state.clone(),
     };
-    sse(state.dashboard.shutdown.clone(), stream::unfold(feed, KioskFeed::next))
+    sse(&state, "kiosk", stream::unfold(feed, KioskFeed::next))
 }
 
 #[cfg(test)]

@@ -213,6 +213,10 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     })
     .await;
 
+    let metrics = http().get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"killed\"} 1"), "{metrics}");
+    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"cooling_down\"} 2"), "{metrics}");
+
     tokio::time::sleep(Duration::from_millis(1600)).await;
     wait_until_terminating(&app, &victim).await;
     let response = http().get(format!("{}/chaos", app.url)).header("authorization", &auth).send().await.unwrap();
@@ -341,6 +345,14 @@ async fn five_hundred_browsers_share_one_pod_watch_and_one_node_watch() {
     assert_eq!(stats["openWatches"]["pods"], 1, "{stats}");
     assert_eq!(stats["openWatches"]["nodes"], 1, "{stats}");
     assert_eq!(cluster.sim.stats.requests("list", "pods"), 1, "no list per browser");
+    let metrics = http().get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "conferenceli_sse_clients{stream=\"kiosk\"} 300",
+        "conferenceli_sse_clients{stream=\"pods\"} 100",
+        "conferenceli_sse_clients{stream=\"nodes\"} 100",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 
     // And every one of them hears about a kill.
     let (_, _, body) = chaos(&app, Some(&basic("admin", DEMO_PASSWORD))).await;
