@@ -83,7 +83,7 @@
     ship.dataset.node = node.name;
     const bob = el("div", "bob");
     const bridge = el("div", "bridge");
-    bridge.append(el("div", "puff"), el("div", "puff p2"), el("div", "funnel"), el("div", "house"), el("div", "lamp"));
+    bridge.append(el("div", "puff"), el("div", "funnel"), el("div", "house"), el("div", "lamp"));
     const placard = el("div", "placard", node.name);
     placard.dataset.role = "name";
     bob.append(el("div", "cargo"), bridge, hullSvg(), el("div", "meta"), placard);
