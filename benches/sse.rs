@@ -217,7 +217,10 @@ async fn main() {
         let victim = format!("critical-prod-{}", round % 5);
         // Wait for the victim to be Running again (it was deleted five rounds ago).
         for _ in 0..100 {
-            let running = pods.get(&victim).await.ok().and_then(|p| p.status?.phase).as_deref() == Some("Running");
+            // A terminating pod still reports phase Running: wait for its successor.
+            let running = pods.get(&victim).await.ok().is_some_and(|p| {
+                p.metadata.deletion_timestamp.is_none() && p.status.and_then(|s| s.phase).as_deref() == Some("Running")
+            });
             if running {
                 break;
             }
