@@ -141,9 +141,11 @@
     }
     updateShip(ship, node);
     layoutShips();
+    updateTally();
   }
   function removeNode(name) {
     nodes.delete(name);
+    updateTally();
     const ship = shipFor(name);
     if (!ship) return;
     // Its containers wait on the quay until their pods are gone or rescheduled.
@@ -180,6 +182,17 @@
     if (box.parentElement !== holder || box.nextSibling !== (next || null)) holder.insertBefore(box, next || null);
     updateQuay();
   }
+  // "5 / 5 pods running · 3 / 3 nodes ready": the health of the harbour in one line.
+  function updateTally() {
+    let running = 0, ready = 0;
+    pods.forEach(function (p) { if (p.status === "Running") running++; });
+    nodes.forEach(function (n) { if (n.status === "KubeletReady") ready++; });
+    const podsEl = document.getElementById("tally-pods"), nodesEl = document.getElementById("tally-nodes");
+    podsEl.textContent = running + " / " + pods.size + " pods running";
+    nodesEl.textContent = ready + " / " + nodes.size + " nodes ready";
+    podsEl.classList.toggle("short", running < pods.size);
+    nodesEl.classList.toggle("short", ready < nodes.size);
+  }
   function updateQuay() {
     document.getElementById("quay").classList.toggle("used", quay.children.length > 0);
   }
@@ -196,6 +209,7 @@
     box.classList.add(pod.status);
     box.style.setProperty("--c", colorOf(pod));
     box.title = pod.name + " · " + pod.status + (pod.node ? " on " + pod.node : "");
+    updateTally();
     if (fresh || !old || old.node !== pod.node || old.index !== pod.index) placeBox(pod, box);
     layoutShips();
     if (pod.status === "Terminating" && was !== "Terminating") explode(box, colorOf(pod));
@@ -204,6 +218,7 @@
   }
   function removePod(name) {
     pods.delete(name);
+    updateTally();
     const box = boxFor(name);
     if (!box) return;
     box.classList.add("gone");

@@ -160,7 +160,8 @@ const boxes = Array.from(document.querySelectorAll('.box[data-pod]:not(.gone)'))
   pod: b.dataset.pod, label: b.querySelector('.name').textContent, status: b.dataset.status,
   ship: b.closest('.ship') ? b.closest('.ship').dataset.node : null }));
 const scroll = document.documentElement.scrollWidth > innerWidth || document.documentElement.scrollHeight > innerHeight;
-return { ships, boxes, scroll, kills: document.getElementById('kills').textContent, size: [innerWidth, innerHeight] };
+return { ships, boxes, scroll, kills: document.getElementById('kills').textContent, size: [innerWidth, innerHeight],
+  tally: [document.getElementById('tally-pods').textContent, document.getElementById('tally-nodes').textContent] };
 "#;
 
 fn status_of(scene: &Value, pod: &str) -> Option<String> {
@@ -204,6 +205,7 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
         assert_eq!(placed["ship"], node.as_str(), "{name} sits on its node's ship");
     }
     assert_eq!(scene["size"], json!([1280, 800]), "the booth's screen size");
+    assert_eq!(scene["tally"], json!(["5 / 5 pods running", "3 / 3 nodes ready"]));
     assert_eq!(scene["scroll"], false, "no scroll bars at 1280×800");
     browser.screenshot("kiosk.png").await;
 
