@@ -44,8 +44,7 @@ type Events = Vec<Event>;
 struct OpenStream(Gauge);
 
 impl OpenStream {
-    fn new(state: &AppState, stream: &'static str) -> Self {
-        let gauge = state.dashboard.metrics.sse_clients.get_or_create(&StreamLabel { stream }).clone();
+    fn new(gauge: Gauge) -> Self {
         gauge.inc();
         Self(gauge)
     }
@@ -57,17 +56,25 @@ impl Drop for OpenStream {
     }
 }
 
-/// An SSE response: `retry:` first, then `events`, until the client leaves or the server shuts
-/// down.
+/// An SSE response for `state`'s stream `name`: `retry:` first, then `events`, until the
+/// client leaves or the server shuts down.
 fn sse<S: Stream<Item = Events> + Send + 'static>(
     state: &AppState,
     name: &'static str,
     events: S,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<S>> {
-    let open = OpenStream::new(state, name);
+    let gauge = state.dashboard.metrics.sse_clients.get_or_create(&StreamLabel { stream: name }).clone();
+    sse_response(gauge, state.dashboard.shutdown.clone(), events)
+}
+
+fn sse_response<S: Stream<Item = Events> + Send + 'static>(
+    gauge: Gauge,
+    shutdown: tokio_util::sync::CancellationToken,
+    events: S,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<S>> {
+    let open = OpenStream::new(gauge);
     let first = stream::once(async { vec![Event::default().retry(RETRY).comment("connected")] });
-    let shutdown = state.dashboard.shutdown.clone().cancelled_owned();
-    let all = first.chain(events).take_until(shutdown).flat_map(stream::iter).map(move |event| {
+    let all = first.chain(events).take_until(shutdown.cancelled_owned()).flat_map(stream::iter).map(move |event| {
         let _counted = &open;
         Ok(event)
     });
@@ -266,7 +273,9 @@ impl KioskFeed {
     }
 
     async fn next(mut self) -> Option<(Events, Self)> {
+        // Biased: the cluster first, so a new client's first event is always its snapshot.
         let events = tokio::select! {
+            biased;
             update = self.subscription.next() => self.on_update(update?),
             alive = booth_changed(&mut self.booth) => if alive { self.on_booth() } else { self.booth = None; Vec::new() },
             scene = self.scenes.recv() => match scene {
@@ -282,6 +291,13 @@ impl KioskFeed {
     }
 }
 
+/// The Booth's changes from now on: the snapshot already carries its current state.
+fn booth_changes(state: &AppState) -> tokio::sync::watch::Receiver<Option<crate::booth::Booth>> {
+    let mut receiver = state.booth.subscribe();
+    receiver.mark_unchanged();
+    receiver
+}
+
 /// Resolves when the Booth changes (`true`) or its follower is gone (`false`); never with `None`.
 async fn booth_changed(booth: &mut Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>) -> bool {
     match booth {
@@ -293,7 +309,7 @@ async fn booth_changed(booth: &mut Option<tokio::sync::watch::Receiver<Option<cr
 async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     let feed = KioskFeed {
         subscription: state.cluster.subscribe(),
-        booth: Some(state.booth.subscribe()),
+        booth: Some(booth_changes(&state)),
         last_booth: None,
         scenes: state.dashboard.scenes.subscribe(),
         chaos: state.chaos.subscribe(),
@@ -306,7 +322,33 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
 mod tests {
     use super::*;
     use crate::cluster::{NodeStatus, PodPhase};
+    use axum::response::IntoResponse;
+    use http_body_util::BodyExt;
     use serde_json::json;
+
+    async fn next_text(body: &mut axum::body::Body) -> Option<String> {
+        let frame = body.frame().await?.ok()?;
+        frame.into_data().ok().map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn streams_set_retry_send_heartbeats_count_clients_and_end_at_shutdown() {
+        let gauge = Gauge::default();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let events = stream::pending::<Events>();
+        let mut body = sse_response(gauge.clone(), shutdown.clone(), events).into_response().into_body();
+        assert_eq!(gauge.get(), 1);
+        let first = next_text(&mut body).await.unwrap();
+        assert!(first.contains("retry: 2000\n"), "{first:?}");
+        let started = tokio::time::Instant::now();
+        let heartbeat = next_text(&mut body).await.unwrap();
+        assert_eq!(heartbeat, ": heartbeat\n\n");
+        assert_eq!(started.elapsed(), HEARTBEAT, "a heartbeat after 15 s of silence");
+        shutdown.cancel();
+        assert_eq!(next_text(&mut body).await, None, "the stream ends at shutdown");
+        drop(body);
+        assert_eq!(gauge.get(), 0);
+    }
 
     fn pod(name: &str, status: PodPhase) -> PodView {
         PodView {
