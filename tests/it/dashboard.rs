@@ -227,6 +227,24 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
         (api_state(&app).await["killCount"] == 2).then_some(())
     })
     .await;
+    assert_eq!(cluster.sim.stats.requests("list", "pods"), 1, "presses pick from the shared store, no list call");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_says_so_when_the_api_refuses_the_delete() {
+    let mut cluster = TestCluster::start(slow_config()).await;
+    let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "30"]).await;
+    ready(&app).await;
+    cluster.stop_server().await;
+    let auth = basic("admin", DEMO_PASSWORD);
+    let (status, _, body) = chaos(&app, Some(&auth)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("The Kubernetes API refused to delete pod critical-prod-"));
+    // Nothing was killed, so the cool-down did not start: the next press is not a 429.
+    cluster.start_server().await;
+    let (status, _, body) = chaos(&app, Some(&auth)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     app.stop().await;
 }
 
