@@ -15,7 +15,16 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/chaos", get(chaos).post(chaos)).route("/nightmode", get(night_mode).post(set_night_mode))
+    Router::new()
+        .route("/chaos", get(chaos).post(chaos).fallback(wrong_method))
+        .route("/nightmode", get(night_mode).post(set_night_mode).fallback(wrong_method))
+}
+
+/// Scripts pipe every answer through `jq .message`, so even a wrong method answers JSON.
+async fn wrong_method() -> Response {
+    let mut response = message(StatusCode::METHOD_NOT_ALLOWED, "Use GET or POST");
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
 }
 
 /// Every answer of these routes.

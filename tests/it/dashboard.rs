@@ -171,6 +171,9 @@ async fn chaos_refuses_missing_malformed_and_wrong_credentials_without_deleting(
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.json::<Value>().await.unwrap()["message"].is_string());
+    let response = http().put(format!("{}/chaos", app.url)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"message": "Use GET or POST"}));
     assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0, "nothing was deleted");
     app.stop().await;
 }
