@@ -6,11 +6,13 @@ use crate::automations::relay::{self, FogError};
 use crate::automations::webhooks::{WebhookSettings, Webhooks};
 use crate::automations::{Fog, FogSpec};
 use crate::booth::BoothHandle;
+use crate::cluster::chaos::ChaosSettings;
 use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ChaosEvent, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
 use crate::metrics::Metrics;
+use crate::web::kiosk::{Dashboard, kube_chaos};
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
 use std::future::IntoFuture;
@@ -77,7 +79,6 @@ pub async fn serve_with_public(
     labels.metrics.register(metrics.registry_mut());
     let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
     let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
-    let metrics = Arc::new(metrics);
     let recorder =
         Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
     let remediation = (args.node_loss_threshold_seconds > 0).then(|| {
@@ -88,6 +89,14 @@ pub async fn serve_with_public(
         tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder.clone(), shutdown.clone()))
     });
     let chaos = ChaosBus::new();
+    let chaos_settings = ChaosSettings {
+        namespace: args.namespace.clone(),
+        own_pod: args.pod_name.clone(),
+        cooldown: args.dashboard.chaos_cooldown_seconds,
+    };
+    let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
+    let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+    let metrics = Arc::new(metrics);
     let fog = start_fog(&args, &chaos)?;
     start_webhooks(&args, &chaos)?;
     let (leds, led_tasks) =
@@ -113,7 +122,8 @@ pub async fn serve_with_public(
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
-    let state = AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds, labels };
+    let state =
+        AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds, labels, dashboard };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state).merge(settings_router))
         .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -107,6 +107,8 @@ pub struct AppArgs {
     pub printer: crate::labels::PrinterArgs,
     #[command(flatten)]
     pub leads: crate::leads::LeadsArgs,
+    #[command(flatten)]
+    pub dashboard: crate::web::kiosk::DashboardArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.

@@ -4,12 +4,16 @@
 //!
 //! This module may read the cluster state and the Booth; it owns no state of its own.
 
+pub mod assets;
 pub mod auth;
+pub mod chaos;
+pub mod control;
 pub mod csrf;
+pub mod kiosk;
 pub mod labels;
-mod pages;
 pub mod public;
 pub mod settings;
+pub mod sse;
 
 use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;
@@ -40,6 +44,8 @@ pub struct AppState {
     pub leds: crate::leds::LedHandle,
     /// Label printing: tape size, printer health, the print queue's wake-up.
     pub labels: crate::labels::LabelService,
+    /// The kiosk's, the chaos button's and the control panel's own state.
+    pub dashboard: Arc<kiosk::Dashboard>,
 }
 
 /// The kiosk's display mode.
@@ -72,7 +78,7 @@ impl AppState {
 /// Routes of the private listener.
 pub fn private_router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(pages::index))
+        .merge(kiosk::routes())
         .route("/api/state", get(api_state))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

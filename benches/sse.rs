@@ -1,0 +1,286 @@
+//! SSE fan-out benchmark (`cargo bench --bench sse`): prints a Markdown table.
+//!
+//! The release `conferenceli run` binary runs in its own process against a simulated API served
+//! by this process (the demo's workload: 3 nodes, 5 pods). 1,000 SSE clients connect to the
+//! kiosk feed `/stream`. Then, 30 times, a pod is deleted through the simulated API; the latency
+//! is the time from just before that delete to the moment each client has parsed the pod's
+//! `Terminating` event (p50, p99, max over all clients and rounds). Also reported: the app's
+//! resident memory (VmRSS with the clients connected, VmHWM peak), its CPU while idle with 1,000
+//! clients connected and while fanning out, and the API watches open.
+//!
+//! When Debian's `chromium` is installed, the kiosk page's idle CPU in headless Chromium is
+//! measured too (all processes of the browser, 20 s, after a 10 s settle).
+
+use conferenceli::cluster::client::client_for_url;
+use conferenceli::sim::{SimCluster, SimConfig};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams};
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const CLIENTS: usize = 1_000;
+const ROUNDS: usize = 30;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// utime + stime of a process, in clock ticks, and its process group.
+fn cpu_ticks_and_group(pid: u32) -> Option<(u64, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let group = rest.get(2)?.parse().ok()?;
+    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    Some((ticks, group))
+}
+
+/// CPU ticks of every process in process group `group`.
+fn group_ticks(group: u32) -> u64 {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(cpu_ticks_and_group)
+                .filter(|(_, g)| *g == group)
+                .map(|(t, _)| t)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn cpu_percent(ticks: u64, over: Duration) -> f64 {
+    ticks as f64 / TICKS_PER_SECOND / over.as_secs_f64() * 100.0
+}
+
+fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"),
+    )
+    .unwrap();
+    path
+}
+
+/// One client: reads `/stream` and reports every pod event's (name, status) with its arrival.
+async fn client(url: String, http: reqwest::Client, report: mpsc::UnboundedSender<(String, String, Instant)>) {
+    let response = http.get(url).send().await.expect("stream");
+    let mut body = response.bytes_stream();
+    let mut buffer = String::new();
+    while let Some(Ok(chunk)) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if block.contains("event: snapshot\n") {
+                let _ = report.send((String::new(), "snapshot".into(), Instant::now()));
+                continue;
+            }
+            if !block.contains("event: pod\n") {
+                continue;
+            }
+            let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else { continue };
+            let pod: serde_json::Value = serde_json::from_str(data).expect("JSON");
+            let name = pod["name"].as_str().unwrap_or_default().to_string();
+            let status = pod["status"].as_str().unwrap_or_default().to_string();
+            if report.send((name, status, Instant::now())).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The kiosk's idle CPU in headless Chromium, if Chromium is installed.
+async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
+    let chromium = ["/usr/bin/chromium"].into_iter().find(|p| std::path::Path::new(p).exists())?;
+    let profile = tempfile::tempdir().ok()?;
+    let mut child = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,800",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("{app}/"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .ok()?;
+    let group = child.id();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let before = group_ticks(group);
+    let span = Duration::from_secs(20);
+    tokio::time::sleep(span).await;
+    let used = group_ticks(group).saturating_sub(before);
+    let _ = child.kill();
+    let _ = child.wait();
+    Some(cpu_percent(used, span))
+}
+
+#[tokio::main]
+async fn main() {
+    let config =
+        SimConfig { start_delay: Duration::from_millis(300), start_jitter: Duration::ZERO, ..SimConfig::default() };
+    let sim = SimCluster::start(config);
+    let server = sim.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_for(&server.url(), dir.path());
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+        .args([
+            "run",
+            "--listen-addr",
+            &format!("127.0.0.1:{port}"),
+            "--log-level",
+            "warn",
+            "--chaos-password",
+            "bench",
+        ])
+        .args(["--chaos-cooldown-seconds", "0"])
+        .env("KUBECONFIG", &kubeconfig)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{app}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the app did not get ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rss_before = proc_status_kib(pid, "VmRSS:");
+
+    let (report, mut reports) = mpsc::unbounded_channel();
+    let connect_started = Instant::now();
+    for _ in 0..CLIENTS {
+        tokio::spawn(client(format!("{app}/stream"), http.clone(), report.clone()));
+    }
+    drop(report);
+    // Connected once every client has its snapshot.
+    let mut snapshots = 0;
+    while snapshots < CLIENTS {
+        match tokio::time::timeout(Duration::from_secs(60), reports.recv()).await {
+            Ok(Some((_, status, _))) if status == "snapshot" => snapshots += 1,
+            Ok(Some(_)) => {}
+            _ => panic!("only {snapshots} of {CLIENTS} clients got their snapshot"),
+        }
+    }
+    let connect_time = connect_started.elapsed();
+    let kube = client_for_url(&server.url()).unwrap();
+    let pods: Api<Pod> = Api::namespaced(kube, "demopod");
+    let rss_connected = proc_status_kib(pid, "VmRSS:");
+
+    let idle_span = Duration::from_secs(5);
+    let idle_before = cpu_ticks_and_group(pid).unwrap().0;
+    tokio::time::sleep(idle_span).await;
+    let idle_cpu = cpu_percent(cpu_ticks_and_group(pid).unwrap().0 - idle_before, idle_span);
+    while reports.try_recv().is_ok() {}
+
+    let mut latencies = Vec::with_capacity(CLIENTS * ROUNDS);
+    let mut missing = 0usize;
+    let busy_started = Instant::now();
+    let busy_before = cpu_ticks_and_group(pid).unwrap().0;
+    for round in 0..ROUNDS {
+        let victim = format!("critical-prod-{}", round % 5);
+        // Wait for the victim to be Running again (it was deleted five rounds ago).
+        for _ in 0..100 {
+            // A terminating pod still reports phase Running: wait for its successor.
+            let running = pods.get(&victim).await.ok().is_some_and(|p| {
+                p.metadata.deletion_timestamp.is_none() && p.status.and_then(|s| s.phase).as_deref() == Some("Running")
+            });
+            if running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        while reports.try_recv().is_ok() {}
+        let t0 = Instant::now();
+        pods.delete(&victim, &DeleteParams::default()).await.expect("delete");
+        let deadline = t0 + Duration::from_secs(10);
+        let mut got = 0usize;
+        while got < CLIENTS {
+            match tokio::time::timeout_at(deadline.into(), reports.recv()).await {
+                Ok(Some((name, status, at))) if name == victim && status == "Terminating" => {
+                    got += 1;
+                    latencies.push(at - t0);
+                }
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        missing += CLIENTS - got;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let busy_span = busy_started.elapsed();
+    let busy_cpu = cpu_percent(cpu_ticks_and_group(pid).unwrap().0 - busy_before, busy_span);
+    let rss_after = proc_status_kib(pid, "VmRSS:");
+    let hwm = proc_status_kib(pid, "VmHWM:");
+    let pod_watches = sim.stats.open_watches("pods");
+    let node_watches = sim.stats.open_watches("nodes");
+    let pod_lists = sim.stats.requests("list", "pods");
+
+    let kiosk_cpu = kiosk_idle_cpu(&app).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    server.shutdown().await;
+
+    latencies.sort();
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!("| SSE clients on `/stream` | {CLIENTS} (connected in {:.1} s) |", connect_time.as_secs_f64());
+    println!("| pod changes (deletes) | {ROUNDS}, {} deliveries, {missing} missing |", latencies.len());
+    println!("| latency API delete → event parsed at client, p50 | {} |", ms(percentile(&latencies, 0.50)));
+    println!("| latency p99 | {} |", ms(percentile(&latencies, 0.99)));
+    println!("| latency max | {} |", ms(*latencies.last().unwrap()));
+    println!(
+        "| app RSS before clients / with 1,000 clients / after fan-out | {} / {} / {} MiB |",
+        rss_before / 1024,
+        rss_connected / 1024,
+        rss_after / 1024
+    );
+    println!("| app peak RSS (VmHWM) | {} MiB |", hwm / 1024);
+    println!("| app CPU, idle with 1,000 clients | {idle_cpu:.1} % of one core |");
+    println!(
+        "| app CPU, during the {ROUNDS} fan-outs ({:.1} s) | {busy_cpu:.1} % of one core |",
+        busy_span.as_secs_f64()
+    );
+    println!("| API watches open (pods / nodes) | {pod_watches} / {node_watches} |");
+    println!("| API pod list requests in total | {pod_lists} |");
+    match kiosk_cpu {
+        Some(cpu) => println!("| kiosk page idle in headless Chromium (all processes) | {cpu:.1} % of one core |"),
+        None => println!("| kiosk page idle in headless Chromium | not measured (no /usr/bin/chromium) |"),
+    }
+}

@@ -1,0 +1,79 @@
+//! Static assets of the kiosk and the control panel (`GET /static/<file>`), embedded in the
+//! binary from `templates/static/` so the booth works without the Internet. Each answer carries
+//! its content type, an `ETag` (a hash of the bytes, so a new binary invalidates caches) and
+//! `nosniff`. This module calls nothing else of the crate.
+
+use super::AppState;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+/// One embedded file.
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($name:literal, $type:literal) => {
+        Asset { name: $name, content_type: $type, bytes: include_bytes!(concat!("../../templates/static/", $name)) }
+    };
+}
+
+/// Everything under `templates/static/`.
+pub const ASSETS: &[Asset] = &[
+    asset!("kiosk.css", "text/css; charset=utf-8"),
+    asset!("kiosk.js", "text/javascript; charset=utf-8"),
+    asset!("control.css", "text/css; charset=utf-8"),
+    asset!("control.js", "text/javascript; charset=utf-8"),
+    asset!("logo.svg", "image/svg+xml"),
+];
+
+pub fn find(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+fn etag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("\"{}\"", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/static/{file}", get(serve))
+}
+
+async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(asset) = find(&file) else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let tag = etag(asset.bytes);
+    let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(tag.as_str());
+    let common = [
+        (header::ETAG, HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    ];
+    if cached {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (common, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_found_by_name_and_has_content() {
+        for asset in ASSETS {
+            assert!(!asset.bytes.is_empty(), "{}", asset.name);
+            assert_eq!(find(asset.name).map(|a| a.name), Some(asset.name));
+        }
+        assert!(find("../Cargo.toml").is_none());
+        assert_ne!(etag(b"a"), etag(b"b"));
+    }
+}

@@ -1,0 +1,373 @@
+//! The staff control panel (`/control`, for phones): password login, a signed session cookie,
+//! logout, and buttons for random chaos, chaos by ordinal, night mode, the kill counter and the
+//! kiosk's scene events, with a live list of the pods (from `/stream`).
+//!
+//! Sessions: a random id, signed with a per-process HMAC key, sent as an `HttpOnly`,
+//! `SameSite=Strict` cookie and remembered server-side until logout or expiry, so logging out
+//! really ends a session. A restart logs staff out. Every form carries a CSRF token
+//! ([`super::csrf`]); action answers are JSON `{"message"}` like `/chaos`.
+//!
+//! This module may use the chaos button, the Booth and the dashboard's scene channel.
+
+use super::AppState;
+use super::chaos::{apply_night_mode, message, press};
+use super::csrf::{FIELD, cookie_value};
+use super::kiosk::{Scene, render, script_json};
+use crate::cluster::chaos::Aim;
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+const SESSION_COOKIE: &str = "conferenceli_session";
+/// A conference day and then some.
+const SESSION_TTL: Duration = Duration::from_secs(14 * 3600);
+/// Sessions kept at most; the oldest are forgotten first (a password guesser cannot grow memory).
+const MAX_SESSIONS: usize = 256;
+
+/// The live staff sessions.
+pub struct Sessions {
+    key: [u8; 32],
+    live: Mutex<HashMap<String, Instant>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Sessions {
+    pub fn new() -> Self {
+        Self { key: rand::random(), live: Mutex::new(HashMap::new()) }
+    }
+
+    fn sign(&self, id: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(id.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// Starts a session; returns the `Set-Cookie` value.
+    pub fn start(&self, now: Instant) -> String {
+        let id = hex(&rand::random::<[u8; 16]>());
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|_, expires| *expires > now);
+        if live.len() >= MAX_SESSIONS
+            && let Some(oldest) = live.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone())
+        {
+            live.remove(&oldest);
+        }
+        live.insert(id.clone(), now + SESSION_TTL);
+        format!(
+            "{SESSION_COOKIE}={id}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            self.sign(&id),
+            SESSION_TTL.as_secs()
+        )
+    }
+
+    /// The session id of a request, if its cookie is well signed (checked in constant time).
+    fn id_of(&self, headers: &HeaderMap) -> Option<String> {
+        let value = cookie_value(headers, SESSION_COOKIE)?;
+        let (id, signature) = value.split_once('.')?;
+        let expected = self.sign(id);
+        bool::from(expected.as_bytes().ct_eq(signature.as_bytes())).then(|| id.to_string())
+    }
+
+    /// Whether the request belongs to a live session.
+    pub fn is_valid(&self, headers: &HeaderMap, now: Instant) -> bool {
+        let Some(id) = self.id_of(headers) else { return false };
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.get(&id).is_some_and(|expires| *expires > now)
+    }
+
+    /// Ends the request's session; returns the `Set-Cookie` value that clears the cookie.
+    pub fn end(&self, headers: &HeaderMap) -> String {
+        if let Some(id) = self.id_of(headers) {
+            self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        }
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/control", get(panel))
+        .route("/control/login", post(login))
+        .route("/control/logout", post(logout))
+        .route("/control/chaos", post(chaos_random))
+        .route("/control/chaos/{index}", post(chaos_ordinal))
+        .route("/control/nightmode", post(night_mode))
+        .route("/control/kills", post(set_kills))
+        .route("/control/scene/{name}", post(scene))
+}
+
+#[derive(Template)]
+#[template(path = "control_login.html")]
+struct LoginPage {
+    csrf_field: &'static str,
+    csrf_token: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "control.html")]
+struct PanelPage {
+    csrf_field: &'static str,
+    csrf_token: String,
+    night: bool,
+    kill_count: u64,
+    scenes: Vec<&'static str>,
+    initial_json: String,
+}
+
+/// Adds the CSRF cookie, when a new one was issued, to a response.
+fn with_cookie(mut response: Response, set_cookie: Option<String>) -> Response {
+    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn login_page(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<String>) -> Response {
+    let issued = state.dashboard.csrf.issue(headers, false);
+    let page = LoginPage { csrf_field: FIELD, csrf_token: issued.token, error };
+    let mut response = render(&page);
+    *response.status_mut() = status;
+    with_cookie(response, issued.set_cookie)
+}
+
+async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.dashboard.sessions.is_valid(&headers, Instant::now()) {
+        return login_page(&state, &headers, StatusCode::OK, None);
+    }
+    let issued = state.dashboard.csrf.issue(&headers, false);
+    let page = PanelPage {
+        csrf_field: FIELD,
+        csrf_token: issued.token,
+        night: state.booth.night_mode(),
+        kill_count: state.booth.kill_count(),
+        scenes: Scene::ALL.iter().map(|s| s.name()).collect(),
+        initial_json: script_json(&super::kiosk::KioskState::now(&state)),
+    };
+    with_cookie(render(&page), issued.set_cookie)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    password: String,
+    csrf_token: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    let Some(Form(form)) = form else {
+        return login_page(&state, &headers, StatusCode::BAD_REQUEST, Some("Please enter the password.".into()));
+    };
+    if let Err(error) = state.dashboard.csrf.verify(&headers, form.csrf_token.as_deref()) {
+        return login_page(&state, &headers, StatusCode::FORBIDDEN, Some(error.to_string()));
+    }
+    let chaos = &state.credentials.chaos;
+    if !chaos.matches(&chaos.username, &form.password) {
+        tracing::warn!("control panel: wrong password");
+        return login_page(&state, &headers, StatusCode::UNAUTHORIZED, Some("Wrong password.".into()));
+    }
+    let cookie = state.dashboard.sessions.start(Instant::now());
+    with_cookie(Redirect::to("/control").into_response(), Some(cookie))
+}
+
+/// Just the CSRF token of an action form.
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf_token: Option<String>,
+}
+
+/// The refusal of an action without a live session or without a valid CSRF token, if any.
+fn denial(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Option<Response> {
+    if !state.dashboard.sessions.is_valid(headers, Instant::now()) {
+        return Some(message(StatusCode::UNAUTHORIZED, "Log in at /control first"));
+    }
+    state.dashboard.csrf.verify(headers, token).err().map(|e| message(StatusCode::FORBIDDEN, e.to_string()))
+}
+
+fn token_of<T>(form: &Option<Form<T>>, get: fn(&T) -> Option<&str>) -> Option<&str> {
+    form.as_ref().and_then(|Form(f)| get(f))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Err(error) = state.dashboard.csrf.verify(&headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return message(StatusCode::FORBIDDEN, error.to_string());
+    }
+    let cookie = state.dashboard.sessions.end(&headers);
+    with_cookie(Redirect::to("/control").into_response(), Some(cookie))
+}
+
+async fn chaos_random(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    press(&state, Aim::Random).await
+}
+
+/// Reads a pod ordinal from the path.
+fn parse_ordinal(text: &str) -> Result<u32, String> {
+    text.parse::<u32>().map_err(|_| format!("Not a pod ordinal: {text:?} (expected 0, 1, 2, ...)"))
+}
+
+async fn chaos_ordinal(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    match parse_ordinal(&index) {
+        Ok(n) => press(&state, Aim::Ordinal(n)).await,
+        Err(text) => message(StatusCode::BAD_REQUEST, text),
+    }
+}
+
+#[derive(Deserialize)]
+struct NightModeForm {
+    csrf_token: Option<String>,
+    /// `on` or `off`.
+    night: String,
+}
+
+async fn night_mode(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<NightModeForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    match form.as_ref().map(|Form(f)| f.night.as_str()) {
+        Some("on") => apply_night_mode(&state, true).await,
+        Some("off") => apply_night_mode(&state, false).await,
+        _ => message(StatusCode::BAD_REQUEST, "Choose night mode on or off"),
+    }
+}
+
+#[derive(Deserialize)]
+struct KillsForm {
+    csrf_token: Option<String>,
+    count: String,
+}
+
+async fn set_kills(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<KillsForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    match form.as_ref().map(|Form(f)| f.count.trim().parse::<u64>()) {
+        Some(Ok(count)) if count <= 1_000_000_000 => {
+            state.booth.set_kill_count(count);
+            message(StatusCode::OK, format!("Kill counter set to {count}"))
+        }
+        _ => message(StatusCode::BAD_REQUEST, "The kill counter takes a whole number from 0 to 1000000000"),
+    }
+}
+
+async fn scene(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    match Scene::parse(&name) {
+        Some(scene) => {
+            state.dashboard.play(scene);
+            message(StatusCode::OK, format!("Playing {name} on the kiosk"))
+        }
+        None => message(StatusCode::NOT_FOUND, format!("Unknown scene {name:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie_headers(set_cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let pair = set_cookie.split(';').next().unwrap();
+        headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
+        headers
+    }
+
+    #[test]
+    fn sessions_are_signed_expire_and_end_at_logout() {
+        let sessions = Sessions::new();
+        let now = Instant::now();
+        let set_cookie = sessions.start(now);
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+        let headers = cookie_headers(&set_cookie);
+        assert!(sessions.is_valid(&headers, now));
+        assert!(!sessions.is_valid(&headers, now + SESSION_TTL + Duration::from_secs(1)));
+        let forged = set_cookie.replacen('.', ".0", 1);
+        assert!(!sessions.is_valid(&cookie_headers(&forged), now));
+        assert!(!Sessions::new().is_valid(&headers, now), "another key does not accept it");
+        assert!(sessions.end(&headers).contains("Max-Age=0"));
+        assert!(!sessions.is_valid(&headers, now), "logged out");
+    }
+
+    #[test]
+    fn the_session_store_is_bounded() {
+        let sessions = Sessions::new();
+        let now = Instant::now();
+        let first = cookie_headers(&sessions.start(now));
+        for i in 1..=MAX_SESSIONS {
+            sessions.start(now + Duration::from_millis(i as u64));
+        }
+        assert_eq!(sessions.live.lock().unwrap().len(), MAX_SESSIONS);
+        assert!(!sessions.is_valid(&first, now), "the oldest session was dropped");
+    }
+
+    #[test]
+    fn ordinals_are_numbers() {
+        assert_eq!(parse_ordinal("3"), Ok(3));
+        assert!(parse_ordinal("three").unwrap_err().contains("Not a pod ordinal"));
+        assert!(parse_ordinal("-1").is_err());
+    }
+}

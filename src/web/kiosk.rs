@@ -1,0 +1,304 @@
+//! The kiosk dashboard (`GET /`): the cluster as a harbour, one ship per node and one shipping
+//! container per pod, drawn by `templates/static/kiosk.js` from the snapshot embedded in the
+//! page and kept live by the `/stream` SSE feed.
+//!
+//! Also owns the dashboard's own state ([`Dashboard`]: the chaos button, the scene-event
+//! channel, staff sessions, the QR code) and its settings ([`DashboardArgs`]). It may read the
+//! cluster state and the Booth, and press the chaos button; nothing else.
+
+use super::AppState;
+use super::control::Sessions;
+use super::csrf::Csrf;
+use crate::booth::BoothHandle;
+use crate::cluster::chaos::{Chaos, ChaosSettings, KubeActions};
+use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use clap::Args;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Settings of the dashboard, the chaos button and the control panel.
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    /// Seconds between two chaos kills; presses in between answer 429 (decimals allowed).
+    #[arg(long, env = "CHAOS_COOLDOWN_SECONDS", default_value = "2", value_parser = parse_cooldown)]
+    pub chaos_cooldown_seconds: Duration,
+    /// Public address of the contact form, shown on the kiosk as a QR code (http:// or https://).
+    #[arg(long, env = "PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+fn parse_cooldown(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "expected a number of seconds from 0 to 3600, such as 2 or 0.5".into())
+}
+
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let ok = (value.starts_with("http://") || value.starts_with("https://"))
+        && value.len() > "https://".len()
+        && value.len() <= 512
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err("expected an http:// or https:// address such as https://booth.example.com/".into())
+    }
+}
+
+/// A show the staff can make the kiosk play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scene {
+    /// Dark sky, rain, lightning; the ships roll.
+    Storm,
+    /// A flock of seagulls crosses the harbour.
+    Seagulls,
+    /// Fireworks over the harbour.
+    Fireworks,
+    /// A whale surfaces and blows.
+    Whale,
+}
+
+impl Scene {
+    pub const ALL: [Scene; 4] = [Scene::Storm, Scene::Seagulls, Scene::Fireworks, Scene::Whale];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scene::Storm => "storm",
+            Scene::Seagulls => "seagulls",
+            Scene::Fireworks => "fireworks",
+            Scene::Whale => "whale",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scene> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
+pub fn kube_chaos(
+    settings: ChaosSettings,
+    client: kube::Client,
+    cluster: ClusterState,
+    booth: BoothHandle,
+    bus: ChaosBus,
+) -> Chaos<KubeActions> {
+    let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
+    Chaos::new(settings, cluster, bus, KubeActions::new(client, booth, instance))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabel {
+    pub stream: &'static str,
+}
+
+/// The dashboard's metrics: chaos presses by outcome, open SSE clients by stream.
+pub struct DashboardMetrics {
+    pub chaos_presses: Family<OutcomeLabel, Counter>,
+    pub sse_clients: Family<StreamLabel, Gauge>,
+}
+
+impl DashboardMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self { chaos_presses: Family::default(), sse_clients: Family::default() };
+        registry.register("chaos_presses", "Chaos button presses by outcome", metrics.chaos_presses.clone());
+        registry.register("sse_clients", "Open server-sent event streams", metrics.sse_clients.clone());
+        metrics
+    }
+}
+
+/// The dashboard's state, shared by its handlers.
+pub struct Dashboard {
+    pub chaos: Chaos<KubeActions>,
+    pub metrics: DashboardMetrics,
+    pub scenes: broadcast::Sender<Scene>,
+    pub sessions: Sessions,
+    pub csrf: Csrf,
+    /// The QR code of `PUBLIC_URL` as SVG, if configured.
+    pub qr_svg: Option<String>,
+    pub public_url: Option<String>,
+    /// Fires at shutdown: open streams end so the server can stop gracefully.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Dashboard {
+    /// The dashboard for `chaos`, registering its metrics in `registry`.
+    pub fn new(
+        args: &DashboardArgs,
+        chaos: Chaos<KubeActions>,
+        registry: &mut Registry,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Self {
+            chaos,
+            metrics: DashboardMetrics::register(registry),
+            scenes: broadcast::channel(16).0,
+            sessions: Sessions::new(),
+            csrf: Csrf::random(),
+            qr_svg: args.public_url.as_deref().and_then(qr_svg),
+            public_url: args.public_url.clone(),
+            shutdown,
+        }
+    }
+
+    /// Tells every kiosk to play `scene`; no kiosk listening is fine.
+    pub fn play(&self, scene: Scene) {
+        let _ = self.scenes.send(scene);
+    }
+}
+
+/// `text` as an SVG QR code (dark modules as one path), or `None` if it does not fit a QR code.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    let width = code.width();
+    let quiet = 2;
+    let mut path = String::new();
+    for (i, color) in code.to_colors().into_iter().enumerate() {
+        if color == qrcode::Color::Dark {
+            let (x, y) = (i % width + quiet, i / width + quiet);
+            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+        }
+    }
+    let size = width + 2 * quiet;
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\" \
+         role=\"img\" aria-label=\"QR code\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
+         <path d=\"{path}\" fill=\"#0b1b2b\"/></svg>"
+    ))
+}
+
+/// What the kiosk script starts from before the stream connects.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskState {
+    pub pods: Vec<PodView>,
+    pub nodes: Vec<NodeView>,
+    pub kill_count: u64,
+    pub mode: super::DisplayMode,
+}
+
+impl KioskState {
+    pub fn now(state: &AppState) -> Self {
+        let snapshot = state.cluster.snapshot();
+        Self {
+            pods: snapshot.pods.clone(),
+            nodes: snapshot.nodes.clone(),
+            kill_count: state.booth.kill_count(),
+            mode: state.mode(),
+        }
+    }
+}
+
+/// JSON that is safe inside `<script type="application/json">`: `<` never appears raw, so no
+/// `</script>` can end the element early.
+pub fn script_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into()).replace('<', "\\u003c")
+}
+
+#[derive(Template)]
+#[template(path = "kiosk.html")]
+struct KioskPage {
+    initial_json: String,
+    night: bool,
+    qr_svg: Option<String>,
+    public_url: Option<String>,
+}
+
+async fn kiosk(State(state): State<AppState>) -> Response {
+    let initial = KioskState::now(&state);
+    let page = KioskPage {
+        initial_json: script_json(&initial),
+        night: state.booth.night_mode(),
+        qr_svg: state.dashboard.qr_svg.clone(),
+        public_url: state.dashboard.public_url.clone(),
+    };
+    render(&page)
+}
+
+/// Renders an askama page, answering 500 (and logging why) if a template fails.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+        }
+    }
+}
+
+/// The kiosk, its streams, its assets, the chaos button and the control panel.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(kiosk))
+        .merge(super::sse::routes())
+        .merge(super::chaos::routes())
+        .merge(super::control::routes())
+        .merge(super::assets::routes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(parse_cooldown("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_cooldown("0"), Ok(Duration::ZERO));
+        for bad in ["-1", "soon", "NaN", "inf", "4000"] {
+            assert!(parse_cooldown(bad).is_err(), "{bad}");
+        }
+        assert!(parse_public_url("https://booth.example.com/").is_ok());
+        for bad in ["booth.example.com", "ftp://x", "https://", "https://a b"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_qr_code_is_an_svg_of_dark_modules() {
+        let svg = qr_svg("https://booth.example.com/").unwrap();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        // Version 2 (25 modules) plus a quiet zone of 2 on each side.
+        assert!(svg.contains("viewBox=\"0 0 29 29\""), "{}", &svg[..120]);
+        // The top-left finder pattern: module (2,2) is dark.
+        assert!(svg.contains("M2 2h1v1h-1z"));
+    }
+
+    #[test]
+    fn script_json_cannot_close_the_script_element() {
+        let json = script_json(&serde_json::json!({"name": "</script><script>alert(1)"}));
+        assert!(!json.contains('<'));
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["name"], "</script><script>alert(1)");
+    }
+
+    #[test]
+    fn scenes_have_stable_names() {
+        for scene in Scene::ALL {
+            assert_eq!(Scene::parse(scene.name()), Some(scene));
+            assert_eq!(serde_json::to_value(scene).unwrap(), scene.name());
+        }
+        assert_eq!(Scene::parse("tsunami"), None);
+    }
+}

@@ -1,0 +1,103 @@
+// The control panel's forms are sent with fetch so the phone stays on the page and shows the
+// answer's message; the live pod list and the ordinal buttons follow /stream.
+"use strict";
+(function () {
+  const csrf = document.querySelector('meta[name="csrf"]').content;
+  const toast = document.getElementById("toast");
+  const list = document.getElementById("pods");
+  const ordinals = document.getElementById("ordinals");
+  const kills = document.getElementById("kills");
+  const link = document.getElementById("link");
+  const PALETTE = ["#e63946", "#f4a261", "#2a9d8f", "#3a86ff", "#e9c46a", "#8e44ad", "#ff6b9a", "#43aa8b", "#fb5607", "#6d597a"];
+  const pods = new Map();
+  let toastTimer = null;
+
+  function say(text, bad) {
+    toast.textContent = text;
+    toast.className = "show" + (bad ? " bad" : "");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { toast.className = ""; }, 3500);
+  }
+  async function send(form) {
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const body = await response.json().catch(function () { return { message: response.statusText }; });
+      say(body.message || response.statusText, !response.ok);
+      if (response.status === 401) setTimeout(function () { location.reload(); }, 1200);
+      if (body.nightMode !== undefined) {
+        document.getElementById("night-on").classList.toggle("active", body.nightMode);
+        document.getElementById("night-off").classList.toggle("active", !body.nightMode);
+      }
+    } catch (e) {
+      say("No answer from the booth: " + e.message, true);
+    }
+  }
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.hasAttribute("data-js")) return;
+    event.preventDefault();
+    send(form);
+  });
+
+  function colorOf(pod) { return PALETTE[(pod.index === null || pod.index === undefined ? 0 : pod.index) % PALETTE.length]; }
+  function render() {
+    const sorted = Array.from(pods.values()).sort(function (a, b) {
+      return (a.index === null ? 1e9 : a.index) - (b.index === null ? 1e9 : b.index) || a.name.localeCompare(b.name);
+    });
+    list.replaceChildren.apply(list, sorted.map(function (pod) {
+      const li = document.createElement("li");
+      li.className = pod.status;
+      li.style.setProperty("--c", colorOf(pod));
+      const name = document.createElement("span");
+      name.textContent = pod.name + (pod.node ? " · " + pod.node : "");
+      const st = document.createElement("span");
+      st.className = "st";
+      st.textContent = pod.status + (pod.protected ? " (protected)" : "");
+      li.append(name, st);
+      return li;
+    }));
+    const indexed = sorted.filter(function (p) { return p.index !== null && p.index !== undefined; });
+    ordinals.replaceChildren.apply(ordinals, indexed.map(function (pod) {
+      const form = document.createElement("form");
+      form.method = "post";
+      form.action = "/control/chaos/" + pod.index;
+      form.setAttribute("data-js", "");
+      const token = document.createElement("input");
+      token.type = "hidden"; token.name = "csrf_token"; token.value = csrf;
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.textContent = String(pod.index);
+      button.title = "Kill " + pod.name;
+      button.style.setProperty("--c", colorOf(pod));
+      button.disabled = pod.status !== "Running" || pod.protected;
+      form.append(token, button);
+      return form;
+    }));
+  }
+  const handlers = {
+    snapshot: function (s) { pods.clear(); s.pods.forEach(function (p) { pods.set(p.name, p); }); kills.textContent = s.killCount; render(); },
+    pod: function (p) { pods.set(p.name, p); render(); },
+    podDeleted: function (d) { pods.delete(d.name); render(); },
+    booth: function (b) { kills.textContent = b.killCount; },
+  };
+  function connect() {
+    const source = new EventSource("/stream");
+    source.onopen = function () { link.textContent = "live"; };
+    source.onerror = function () {
+      link.textContent = "reconnecting…";
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+    };
+    Object.keys(handlers).forEach(function (name) {
+      source.addEventListener(name, function (e) {
+        try { handlers[name](JSON.parse(e.data)); } catch (err) { console.warn("control:", err); }
+      });
+    });
+  }
+  try { handlers.snapshot(JSON.parse(document.getElementById("initial").textContent)); } catch (e) { console.warn(e); }
+  connect();
+})();
