@@ -308,10 +308,14 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
     browser.screenshot("kiosk-ship-sinking.png").await;
 
     // The control panel on a phone, logged in with the same session.
+    browser.set_viewport(412, 900).await;
+    browser.goto(&format!("{}/control", app.url)).await;
+    let login = browser.eval("return !!document.querySelector('input[type=password]')").await;
+    assert_eq!(login, true, "without a session the panel asks for the password");
+    browser.screenshot("control-login.png").await;
     let session = staff.cookies.iter().find_map(|c| c.strip_prefix("conferenceli_session=")).expect("session");
     let cookie = json!({"cookie": {"name": "conferenceli_session", "value": session, "path": "/"}});
     browser.command(reqwest::Method::POST, "/cookie", Some(cookie)).await;
-    browser.set_viewport(412, 900).await;
     browser.goto(&format!("{}/control", app.url)).await;
     eventually(Duration::from_secs(10), "the live pod list", || async {
         (browser.eval("return document.querySelectorAll('#pods li').length").await == 5).then_some(())
