@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -36,10 +36,16 @@ const SESSION_TTL: Duration = Duration::from_secs(14 * 3600);
 /// Sessions kept at most; the oldest are forgotten first (a password guesser cannot grow memory).
 const MAX_SESSIONS: usize = 256;
 
+/// Wrong passwords allowed per [`FAILURE_WINDOW`] before logins are refused for a while.
+const MAX_FAILURES: usize = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
 /// The live staff sessions.
 pub struct Sessions {
     key: [u8; 32],
     live: Mutex<HashMap<String, Instant>>,
+    /// Recent wrong passwords (all clients together: the panel has one password to guess).
+    failures: Mutex<VecDeque<Instant>>,
 }
 
 impl Default for Sessions {
@@ -54,7 +60,25 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Sessions {
     pub fn new() -> Self {
-        Self { key: rand::random(), live: Mutex::new(HashMap::new()) }
+        Self { key: rand::random(), live: Mutex::new(HashMap::new()), failures: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Whether a login may be tried now: not after [`MAX_FAILURES`] wrong passwords in the last
+    /// [`FAILURE_WINDOW`].
+    pub fn login_allowed(&self, now: Instant) -> bool {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        while failures.front().is_some_and(|at| now.duration_since(*at) >= FAILURE_WINDOW) {
+            failures.pop_front();
+        }
+        failures.len() < MAX_FAILURES
+    }
+
+    pub fn note_failure(&self, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.push_back(now);
+        while failures.len() > MAX_FAILURES {
+            failures.pop_front();
+        }
     }
 
     fn sign(&self, id: &str) -> String {
@@ -186,9 +210,15 @@ async fn login(
     if let Err(error) = state.dashboard.csrf.verify(&headers, form.csrf_token.as_deref()) {
         return login_page(&state, &headers, StatusCode::FORBIDDEN, Some(error.to_string()));
     }
+    let now = Instant::now();
+    if !state.dashboard.sessions.login_allowed(now) {
+        let text = "Too many wrong passwords; wait a minute and try again.";
+        return login_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, Some(text.into()));
+    }
     let chaos = &state.credentials.chaos;
     if !chaos.matches(&chaos.username, &form.password) {
         tracing::warn!("control panel: wrong password");
+        state.dashboard.sessions.note_failure(now);
         return login_page(&state, &headers, StatusCode::UNAUTHORIZED, Some("Wrong password.".into()));
     }
     let cookie = state.dashboard.sessions.start(Instant::now());
@@ -362,6 +392,18 @@ mod tests {
         }
         assert_eq!(sessions.live.lock().unwrap().len(), MAX_SESSIONS);
         assert!(!sessions.is_valid(&first, now), "the oldest session was dropped");
+    }
+
+    #[test]
+    fn wrong_passwords_are_limited_per_minute() {
+        let sessions = Sessions::new();
+        let now = Instant::now();
+        for i in 0..MAX_FAILURES {
+            assert!(sessions.login_allowed(now), "attempt {i}");
+            sessions.note_failure(now);
+        }
+        assert!(!sessions.login_allowed(now + Duration::from_secs(59)));
+        assert!(sessions.login_allowed(now + FAILURE_WINDOW), "allowed again after a minute");
     }
 
     #[test]

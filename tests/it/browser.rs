@@ -282,11 +282,40 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
     browser.screenshot("kiosk-node-not-ready.png").await;
     sim.post(format!("{}/sim/nodes/pico-2/ready", cluster.url())).send().await.unwrap();
 
+    // A new node sails in; a deleted one sinks.
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.client.clone());
+    let node: k8s_openapi::api::core::v1::Node = serde_json::from_value(json!({
+        "metadata": {"name": "pico-3"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                   "nodeInfo": {"architecture": "arm64", "kubeletVersion": "v1.33.5+k3s1", "bootID": "", "containerRuntimeVersion": "",
+                                "kernelVersion": "", "kubeProxyVersion": "", "machineID": "", "operatingSystem": "linux",
+                                "osImage": "", "systemUUID": ""}}
+    }))
+    .unwrap();
+    nodes.create(&Default::default(), &node).await.unwrap();
+    eventually(Duration::from_secs(10), "a fourth ship", || async {
+        (browser.eval(SCENE).await["ships"].as_array()?.len() == 4).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    browser.screenshot("kiosk-ship-arriving.png").await;
+    nodes.delete("pico-3", &Default::default()).await.unwrap();
+    eventually(Duration::from_secs(10), "the fourth ship to sink", || async {
+        (browser.eval(SCENE).await["ships"].as_array()?.len() == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    browser.screenshot("kiosk-ship-sinking.png").await;
+
     // The control panel on a phone, logged in with the same session.
+    browser.set_viewport(412, 900).await;
+    browser.goto(&format!("{}/control", app.url)).await;
+    let login = browser.eval("return !!document.querySelector('input[type=password]')").await;
+    assert_eq!(login, true, "without a session the panel asks for the password");
+    browser.screenshot("control-login.png").await;
     let session = staff.cookies.iter().find_map(|c| c.strip_prefix("conferenceli_session=")).expect("session");
     let cookie = json!({"cookie": {"name": "conferenceli_session", "value": session, "path": "/"}});
     browser.command(reqwest::Method::POST, "/cookie", Some(cookie)).await;
-    browser.set_viewport(412, 900).await;
     browser.goto(&format!("{}/control", app.url)).await;
     eventually(Duration::from_secs(10), "the live pod list", || async {
         (browser.eval("return document.querySelectorAll('#pods li').length").await == 5).then_some(())
