@@ -111,8 +111,8 @@ pub async fn serve_with_public(
         shutdown.clone(),
     )?;
     // The print queue takes its jobs from the Leads' status (printed once, in order).
-    let print_jobs = Arc::new(crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone()));
-    let print_queue = labels.start_queue(print_jobs, booth.clone(), shutdown.clone());
+    let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
+    let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
     let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
     let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
     let public_addr = public.local_addr().map_err(AppError::Serve)?;
@@ -122,8 +122,19 @@ pub async fn serve_with_public(
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
-    let state =
-        AppState { cluster, booth, restarts, metrics, credentials, chaos, fog: fog.clone(), leds, labels, dashboard };
+    let state = AppState {
+        cluster,
+        booth,
+        restarts,
+        metrics,
+        credentials,
+        chaos,
+        fog: fog.clone(),
+        leds,
+        labels,
+        print_jobs,
+        dashboard,
+    };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let result = axum::serve(listener, private_router(state).merge(settings_router))
         .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -88,6 +88,11 @@ impl LeadPrintJobs {
         Err(StoreError::Unavailable(format!("lead {id} kept changing under the print queue")))
     }
 
+    /// Every lead (the control panel's label list).
+    pub async fn leads(&self) -> Result<Vec<Lead>, kube::Error> {
+        Ok(self.api.list(&ListParams::default()).await?.items)
+    }
+
     /// Staff's "reprint": the lead's labels are printed again, whatever happened before.
     pub async fn reprint(&self, id: &str) -> Result<(), StoreError> {
         self.update(id, |status| {
@@ -100,7 +105,7 @@ impl LeadPrintJobs {
 
 impl JobStore for LeadPrintJobs {
     async fn open_jobs(&self) -> Result<Vec<PrintJob>, StoreError> {
-        let mut leads = self.api.list(&ListParams::default()).await.map_err(unavailable)?.items;
+        let mut leads = self.leads().await.map_err(unavailable)?;
         // Oldest first: the order visitors signed up in.
         leads.sort_by(|a, b| {
             let created = |l: &Lead| l.metadata.creation_timestamp.as_ref().map(|t| t.0);

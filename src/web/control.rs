@@ -139,6 +139,8 @@ pub fn routes() -> Router<AppState> {
         .route("/control/nightmode", post(night_mode))
         .route("/control/kills", post(set_kills))
         .route("/control/scene/{name}", post(scene))
+        .route("/control/fog", post(fog))
+        .route("/control/leads/{name}/reprint", post(reprint))
 }
 
 #[derive(Template)]
@@ -158,6 +160,44 @@ struct PanelPage {
     kill_count: u64,
     scenes: Vec<&'static str>,
     initial_json: String,
+    /// Whether a fog machine is configured (the fog button).
+    fog: bool,
+    /// The latest sign-ups with their label state (the reprint buttons).
+    leads: Vec<LeadRow>,
+}
+
+/// One sign-up in the panel's label list.
+struct LeadRow {
+    name: String,
+    visitor: String,
+    code: String,
+    print_state: &'static str,
+}
+
+/// How many of the latest sign-ups the panel lists.
+const LEADS_SHOWN: usize = 20;
+
+/// The latest sign-ups that have labels, newest first (empty when the Leads cannot be read).
+async fn latest_leads(state: &AppState) -> Vec<LeadRow> {
+    let mut leads = match state.print_jobs.leads().await {
+        Ok(leads) => leads,
+        Err(error) => {
+            tracing::warn!(%error, "control panel: cannot list the leads");
+            return Vec::new();
+        }
+    };
+    leads.retain(|lead| !lead.spec.labels.is_empty());
+    leads.sort_by(|a, b| b.spec.submitted_at.cmp(&a.spec.submitted_at));
+    leads
+        .into_iter()
+        .take(LEADS_SHOWN)
+        .map(|lead| LeadRow {
+            print_state: lead.status.as_ref().map_or("Pending", |s| s.print_state.as_str()),
+            name: lead.metadata.name.unwrap_or_default(),
+            visitor: lead.spec.name,
+            code: lead.spec.code,
+        })
+        .collect()
 }
 
 /// Adds the CSRF cookie, when a new one was issued, to a response.
@@ -188,6 +228,8 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Response {
         kill_count: state.booth.kill_count(),
         scenes: Scene::ALL.iter().map(|s| s.name()).collect(),
         initial_json: script_json(&super::kiosk::KioskState::now(&state)),
+        fog: state.fog.is_some(),
+        leads: latest_leads(&state).await,
     };
     with_cookie(render(&page), issued.set_cookie)
 }
@@ -352,6 +394,43 @@ async fn scene(
             message(StatusCode::OK, format!("Playing {name} on the kiosk"))
         }
         None => message(StatusCode::NOT_FOUND, format!("Unknown scene {name:?}")),
+    }
+}
+
+async fn fog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    match &state.fog {
+        Some(fog) => {
+            fog.puff();
+            message(StatusCode::OK, "Fog!")
+        }
+        None => message(StatusCode::NOT_FOUND, "No fog machine is configured (FOG)"),
+    }
+}
+
+async fn reprint(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = form.ok();
+    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+        return denied;
+    }
+    match state.print_jobs.reprint(&name).await {
+        Ok(()) => message(StatusCode::OK, format!("The labels of {name} print again")),
+        Err(crate::labels::queue::StoreError::UnknownJob(_)) => {
+            message(StatusCode::NOT_FOUND, format!("No sign-up {name:?}"))
+        }
+        Err(error) => message(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct AppState {
     pub leds: crate::leds::LedHandle,
     /// Label printing: tape size, printer health, the print queue's wake-up.
     pub labels: crate::labels::LabelService,
+    /// The Leads as print jobs (the control panel's reprint).
+    pub print_jobs: crate::leads::print_jobs::LeadPrintJobs,
     /// The kiosk's, the chaos button's and the control panel's own state.
     pub dashboard: Arc<kiosk::Dashboard>,
 }

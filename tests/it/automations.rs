@@ -137,3 +137,90 @@ async fn the_http_relay_mode_sends_a_head_per_puff_and_a_dead_relay_is_only_coun
     .await;
     assert!(!fog.status().on, "a puff that did not reach the relay leaves the fog off");
 }
+
+/// `/chaos` with the demo credentials; the answer's status.
+async fn press_chaos(app: &crate::common::TestApp) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{}/chaos", app.url))
+        .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn fog_state(app: &crate::common::TestApp) -> serde_json::Value {
+    let state: serde_json::Value = reqwest::get(format!("{}/api/state", app.url)).await.unwrap().json().await.unwrap();
+    state["fog"].clone()
+}
+
+async fn wait_ready(app: &crate::common::TestApp) {
+    eventually(Duration::from_secs(30), "the app to be ready", || async {
+        let response = reqwest::get(format!("{}/readyz", app.url)).await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kill_and_the_panel_button_puff_the_fog() {
+    use crate::common::{TestApp, TestCluster, fast_config};
+    let cluster = TestCluster::start(fast_config()).await;
+    let app =
+        TestApp::start(&cluster, &["--fog", "virtual", "--fog-pause-ms", "0", "--chaos-cooldown-seconds", "0"]).await;
+    wait_ready(&app).await;
+    assert_eq!(fog_state(&app).await["on"], false, "off at start");
+    assert_eq!(press_chaos(&app).await, 200);
+    let fog = eventually(Duration::from_secs(10), "the fog on after the kill", || async {
+        let fog = fog_state(&app).await;
+        (fog["on"] == true).then_some(fog)
+    })
+    .await;
+    assert_eq!((fog["relay"].as_str(), fog["puffs"].as_u64()), (Some("virtual"), Some(1)));
+    let (status, staff) = crate::dashboard::Staff::login(&app.url, conferenceli::config::DEMO_PASSWORD).await;
+    assert_eq!(status, 303);
+    let (status, _) = staff.post("/control/fog", &[], true).await;
+    assert_eq!(status, 200);
+    let (status, _) = staff.post("/control/fog", &[], false).await;
+    assert_eq!(status, 403, "CSRF protects the fog button");
+    eventually(Duration::from_secs(10), "the panel's puff", || async {
+        (fog_state(&app).await["puffs"] == 2).then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_succeeds_with_a_broken_relay_and_dead_or_slow_webhook_receivers() {
+    use crate::common::{TestApp, TestCluster, fast_config};
+    let (slow, _) = receiver(Duration::from_secs(5)).await;
+    let dead = format!("http://127.0.0.1:{}/hook", free_port());
+    let relay = format!("http://127.0.0.1:{}/", free_port());
+    let hooks = format!("{slow},{dead}");
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = TestApp::start(
+        &cluster,
+        &[
+            "--fog",
+            &relay,
+            "--chaos-webhook-urls",
+            &hooks,
+            "--chaos-webhook-timeout-seconds",
+            "1",
+            "--chaos-cooldown-seconds",
+            "0",
+        ],
+    )
+    .await;
+    wait_ready(&app).await;
+    for _ in 0..3 {
+        assert_eq!(press_chaos(&app).await, 200, "the kill itself never depends on fog or webhooks");
+    }
+    eventually(Duration::from_secs(10), "the relay errors counted", || async {
+        (fog_state(&app).await["relayErrors"].as_u64()? >= 1).then_some(())
+    })
+    .await;
+    let metrics = reqwest::get(format!("{}/metrics", app.url)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"killed\"} 3"), "{metrics}");
+    app.stop().await;
+}

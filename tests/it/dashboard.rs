@@ -203,7 +203,7 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     let pod = pods.get(&victim).await.unwrap();
     assert!(pod.metadata.deletion_timestamp.is_some(), "{victim} is terminating");
     let events: Api<Event> = Api::namespaced(cluster.client.clone(), "demopod");
-    let recorded = eventually(Duration::from_secs(5), "the ChaosKill event", || async {
+    let recorded = eventually(Duration::from_secs(20), "the ChaosKill event", || async {
         let list = events.list(&ListParams::default()).await.ok()?;
         list.items.into_iter().find(|e| {
             e.reason.as_deref() == Some("ChaosKill") && e.involved_object.name.as_deref() == Some(victim.as_str())
@@ -212,7 +212,7 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     .await;
     assert_eq!(recorded.involved_object.uid, pod.metadata.uid);
     assert_eq!(recorded.type_.as_deref(), Some("Warning"));
-    eventually(Duration::from_secs(5), "the kill counter", || async {
+    eventually(Duration::from_secs(20), "the kill counter", || async {
         (api_state(&app).await["killCount"] == 1).then_some(())
     })
     .await;
@@ -227,7 +227,7 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     assert_eq!(response.status(), StatusCode::OK, "GET works too once cooled down");
     let second = victim_of(&response.json().await.unwrap());
     assert_ne!(second, victim, "a terminating pod is never picked again");
-    eventually(Duration::from_secs(5), "the counter at 2", || async {
+    eventually(Duration::from_secs(20), "the counter at 2", || async {
         (api_state(&app).await["killCount"] == 2).then_some(())
     })
     .await;
@@ -262,7 +262,7 @@ async fn chaos_never_picks_protected_pods_or_its_own_pod_and_says_when_none_is_l
     }
     let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0", "--pod-name", "critical-prod-0"]).await;
     ready(&app).await;
-    eventually(Duration::from_secs(5), "the labels to reach the app", || async {
+    eventually(Duration::from_secs(20), "the labels to reach the app", || async {
         let state = api_state(&app).await;
         (state["pods"].as_array()?.iter().filter(|p| p["protected"] == true).count() == 2).then_some(())
     })
@@ -292,11 +292,11 @@ async fn the_streams_send_the_current_state_first_then_changes() {
     ready(&app).await;
     let client = http();
     let mut pods = SseReader::open(&client, &format!("{}/stream_pods", app.url)).await;
-    let first = pods.next(Duration::from_secs(5)).await;
+    let first = pods.next(Duration::from_secs(20)).await;
     assert_eq!(first.retry, Some(2000), "retry: comes first");
     let mut names = Vec::new();
     for _ in 0..5 {
-        let event = pods.next(Duration::from_secs(5)).await;
+        let event = pods.next(Duration::from_secs(20)).await;
         assert_eq!(event.event, None, "upstream clients read plain messages");
         let pod: Value = serde_json::from_str(&event.data).unwrap();
         assert_eq!(pod["status"], "Running");
@@ -307,8 +307,8 @@ async fn the_streams_send_the_current_state_first_then_changes() {
     assert_eq!(names, ["critical-prod-0", "critical-prod-1", "critical-prod-2", "critical-prod-3", "critical-prod-4"]);
 
     let mut nodes = SseReader::open(&client, &format!("{}/stream_nodes", app.url)).await;
-    nodes.next(Duration::from_secs(5)).await;
-    let node: Value = serde_json::from_str(&nodes.next(Duration::from_secs(5)).await.data).unwrap();
+    nodes.next(Duration::from_secs(20)).await;
+    let node: Value = serde_json::from_str(&nodes.next(Duration::from_secs(20)).await.data).unwrap();
     let mut fields: Vec<&str> = node.as_object().unwrap().keys().map(String::as_str).collect();
     fields.sort();
     assert_eq!(
@@ -317,8 +317,8 @@ async fn the_streams_send_the_current_state_first_then_changes() {
     );
 
     let mut kiosk = SseReader::open(&client, &format!("{}/stream", app.url)).await;
-    kiosk.next(Duration::from_secs(5)).await;
-    let snapshot = kiosk.next(Duration::from_secs(5)).await;
+    kiosk.next(Duration::from_secs(20)).await;
+    let snapshot = kiosk.next(Duration::from_secs(20)).await;
     assert_eq!(snapshot.event.as_deref(), Some("snapshot"));
     let snapshot: Value = serde_json::from_str(&snapshot.data).unwrap();
     assert_eq!((snapshot["pods"].as_array().unwrap().len(), snapshot["nodes"].as_array().unwrap().len()), (5, 3));
@@ -326,13 +326,13 @@ async fn the_streams_send_the_current_state_first_then_changes() {
 
     let (_, _, body) = chaos(&app, Some(&basic("admin", DEMO_PASSWORD))).await;
     let victim = victim_of(&body);
-    let change = pods.until(Duration::from_secs(5), |e| e.data.contains(&format!("\"name\":\"{victim}\""))).await;
+    let change = pods.until(Duration::from_secs(20), |e| e.data.contains(&format!("\"name\":\"{victim}\""))).await;
     assert_eq!(serde_json::from_str::<Value>(&change.data).unwrap()["status"], "Terminating");
-    let picked = kiosk.until(Duration::from_secs(5), |e| e.event.as_deref() == Some("chaos")).await;
+    let picked = kiosk.until(Duration::from_secs(20), |e| e.event.as_deref() == Some("chaos")).await;
     assert_eq!(serde_json::from_str::<Value>(&picked.data).unwrap()["phase"], "picked");
-    let killed = kiosk.until(Duration::from_secs(5), |e| e.event.as_deref() == Some("chaos")).await;
+    let killed = kiosk.until(Duration::from_secs(20), |e| e.event.as_deref() == Some("chaos")).await;
     assert_eq!(serde_json::from_str::<Value>(&killed.data).unwrap()["name"], victim.as_str());
-    let booth = kiosk.until(Duration::from_secs(5), |e| e.event.as_deref() == Some("booth")).await;
+    let booth = kiosk.until(Duration::from_secs(20), |e| e.event.as_deref() == Some("booth")).await;
     assert_eq!(serde_json::from_str::<Value>(&booth.data).unwrap()["killCount"], 1);
 
     // Force-deleting it ends it: upstream readers get a "Deleted" record.
@@ -340,12 +340,12 @@ async fn the_streams_send_the_current_state_first_then_changes() {
     api.delete(&victim, &kube::api::DeleteParams { grace_period_seconds: Some(0), ..Default::default() })
         .await
         .unwrap();
-    let gone = pods.until(Duration::from_secs(5), |e| e.data.contains("\"Deleted\"")).await;
+    let gone = pods.until(Duration::from_secs(20), |e| e.data.contains("\"Deleted\"")).await;
     assert_eq!(
         serde_json::from_str::<Value>(&gone.data).unwrap(),
         json!({"name": victim, "namespace": "demopod", "status": "Deleted"})
     );
-    let deleted = kiosk.until(Duration::from_secs(5), |e| e.event.as_deref() == Some("podDeleted")).await;
+    let deleted = kiosk.until(Duration::from_secs(20), |e| e.event.as_deref() == Some("podDeleted")).await;
     assert_eq!(serde_json::from_str::<Value>(&deleted.data).unwrap()["name"], victim.as_str());
     app.stop().await;
 }
@@ -419,7 +419,7 @@ async fn night_mode_for_scripts() {
         .await
         .unwrap();
     assert_eq!(on, json!({"message": "Night mode is on", "nightMode": true}));
-    eventually(Duration::from_secs(5), "night mode to be in force", || async {
+    eventually(Duration::from_secs(20), "night mode to be in force", || async {
         (api_state(&app).await["mode"] == "night").then_some(())
     })
     .await;
@@ -493,6 +493,18 @@ impl Staff {
         (status, staff)
     }
 
+    /// A page of the panel, as this staff member sees it.
+    pub async fn page(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, fields: &[(&str, &str)], with_token: bool) -> (StatusCode, Value) {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         if with_token {
@@ -550,7 +562,7 @@ async fn the_control_panel_needs_a_login_and_csrf_and_drives_the_booth() {
     let mut kiosk = SseReader::open(&http(), &format!("{}/stream", app.url)).await;
     assert_eq!(staff.post("/control/kills", &[("count", "lots")], true).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(staff.post("/control/kills", &[("count", "41")], true).await.0, StatusCode::OK);
-    eventually(Duration::from_secs(5), "the counter at 41", || async {
+    eventually(Duration::from_secs(20), "the counter at 41", || async {
         (api_state(&app).await["killCount"] == 41).then_some(())
     })
     .await;
@@ -559,7 +571,7 @@ async fn the_control_panel_needs_a_login_and_csrf_and_drives_the_booth() {
     assert_eq!(staff.post("/control/scene/tsunami", &[], true).await.0, StatusCode::NOT_FOUND);
     for scene in ["storm", "seagulls", "fireworks", "whale"] {
         assert_eq!(staff.post(&format!("/control/scene/{scene}"), &[], true).await.0, StatusCode::OK);
-        let event = kiosk.until(Duration::from_secs(5), |e| e.event.as_deref() == Some("scene")).await;
+        let event = kiosk.until(Duration::from_secs(20), |e| e.event.as_deref() == Some("scene")).await;
         assert_eq!(serde_json::from_str::<Value>(&event.data).unwrap(), json!({"name": scene}));
     }
 

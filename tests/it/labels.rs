@@ -711,7 +711,6 @@ fn the_label_command_renders_and_prints_from_the_command_line() {
 async fn a_sign_up_is_printed_once_from_its_lead_and_again_only_on_reprint() {
     use crate::leads::{LeadsApp, Visitor, all_leads, as_refs, complete};
     use conferenceli::leads::crd::PrintState;
-    use conferenceli::leads::print_jobs::LeadPrintJobs;
     let cluster = TestCluster::start(fast_config()).await;
     let dir = tempfile::tempdir().unwrap();
     let printer = format!("file://{}", dir.path().display());
@@ -755,7 +754,17 @@ async fn a_sign_up_is_printed_once_from_its_lead_and_again_only_on_reprint() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let again = all_leads(&cluster).await.remove(0).status.unwrap();
     assert_eq!((again.print_state, again.print_attempts), (PrintState::Printed, 1));
-    LeadPrintJobs::new(crate::leads::leads_api(&cluster)).reprint(&name).await.unwrap();
+    // Staff press "Reprint" in the control panel.
+    let (status, staff) = crate::dashboard::Staff::login(&app.private, conferenceli::config::DEMO_PASSWORD).await;
+    assert_eq!(status, 303);
+    let panel = staff.page("/control").await;
+    assert!(panel.contains(&format!("/control/leads/{name}/reprint")) && panel.contains("Printed"), "{panel}");
+    let (status, answer) = staff.post(&format!("/control/leads/{name}/reprint"), &[], true).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, _) = staff.post("/control/leads/lead-unknown/reprint", &[], true).await;
+    assert_eq!(status, 404);
+    let (status, _) = staff.post(&format!("/control/leads/{name}/reprint"), &[], false).await;
+    assert_eq!(status, 403, "CSRF protects the reprint");
     eventually(Duration::from_secs(30), "the reprint", || async {
         let status = all_leads(&cluster).await.remove(0).status?;
         (status.print_state == PrintState::Printed && status.print_attempts == 2).then_some(())
