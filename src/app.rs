@@ -3,7 +3,7 @@
 //! cluster or for the simulated one: the same code path either way.
 
 use crate::automations::relay::{self, FogError};
-use crate::automations::webhooks::{WebhookSettings, Webhooks};
+use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
 use crate::automations::{Fog, FogSpec};
 use crate::booth::BoothHandle;
 use crate::cluster::chaos::ChaosSettings;
@@ -11,7 +11,7 @@ use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ChaosEvent, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::kiosk::{Dashboard, kube_chaos};
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
@@ -96,9 +96,8 @@ pub async fn serve_with_public(
     };
     let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
     let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
-    let metrics = Arc::new(metrics);
     let fog = start_fog(&args, &chaos)?;
-    start_webhooks(&args, &chaos)?;
+    let webhooks = start_webhooks(&args, &chaos)?;
     let (leds, led_tasks) =
         crate::leds::start(&args.leds, &args.namespace, &cluster, &chaos, &booth, led_counters, &shutdown);
     let leads = crate::leads::start(
@@ -110,6 +109,12 @@ pub async fn serve_with_public(
         labels.waker.clone(),
         shutdown.clone(),
     )?;
+    metrics.registry_mut().register_collector(Box::new(ScrapeTime {
+        fog: fog.clone(),
+        webhooks,
+        leads: leads.stored.clone(),
+    }));
+    let metrics = Arc::new(metrics);
     // The print queue takes its jobs from the Leads' status (printed once, in order).
     let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
     let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
@@ -179,10 +184,10 @@ fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> 
     Ok(Some(fog))
 }
 
-/// Sends a webhook for every chaos kill, when URLs are configured.
-fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<(), AppError> {
+/// Sends a webhook for every chaos kill, when URLs are configured; returns the delivery counts.
+fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<WebhookStats>>, AppError> {
     if args.webhooks.urls.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let settings = WebhookSettings {
         urls: args.webhooks.urls.clone(),
@@ -192,6 +197,7 @@ fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<(), AppError> {
         first_backoff: Duration::from_millis(500),
     };
     let webhooks = Webhooks::start(crate::http::client()?, settings);
+    let stats = webhooks.stats.clone();
     let mut kills = chaos.subscribe();
     tokio::spawn(async move {
         loop {
@@ -205,7 +211,7 @@ fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<(), AppError> {
             }
         }
     });
-    Ok(())
+    Ok(Some(stats))
 }
 
 /// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

@@ -17,6 +17,7 @@ use crate::booth::BoothHandle;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -91,9 +92,10 @@ impl IdCache {
     }
 }
 
-/// Runs the controller until `shutdown`; every lead is reconciled again when the Booth changes
-/// (lead creation switched on or off, another campaign).
-pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+/// Starts the controller, which runs until `shutdown`; every lead is reconciled again when the
+/// Booth changes (lead creation switched on or off, another campaign). Returns the controller's
+/// own store of the Leads (what `/metrics` counts by state).
+pub fn start(ctx: Arc<Context>, shutdown: CancellationToken) -> Store<Lead> {
     let booth_changes = futures::stream::unfold(ctx.booth.subscribe(), |mut rx| async move {
         rx.changed().await.ok()?;
         Some(((), rx))
@@ -102,17 +104,17 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let booth_changes = booth_changes.map(move |()| {
         ids.clear();
     });
-    Controller::new(ctx.api.clone(), watcher::Config::default())
+    let controller = Controller::new(ctx.api.clone(), watcher::Config::default())
         .with_config(controller::Config::default().concurrency(ODOO_CONCURRENCY))
         .reconcile_all_on(booth_changes)
-        .graceful_shutdown_on(shutdown.cancelled_owned())
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "lead reconciliation ended with an error");
-            }
-        })
-        .await;
+        .graceful_shutdown_on(shutdown.cancelled_owned());
+    let leads = controller.store();
+    tokio::spawn(controller.run(reconcile, error_policy, ctx).for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(%error, "lead reconciliation ended with an error");
+        }
+    }));
+    leads
 }
 
 fn error_policy(_lead: Arc<Lead>, error: &ControllerError, _ctx: Arc<Context>) -> Action {

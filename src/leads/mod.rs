@@ -196,6 +196,8 @@ pub struct Leads {
     pub odoo: Option<Arc<dyn Odoo>>,
     pub countries: countries::CountryCache,
     pub metrics: metrics::LeadMetrics,
+    /// Every Lead as the outbox controller sees it (counted by state on `/metrics`).
+    pub stored: kube::runtime::reflector::Store<Lead>,
 }
 
 /// Starts the outbox controller and the country list refresher; Odoo being down only delays
@@ -235,8 +237,8 @@ pub fn start(
         metrics: metrics.clone(),
         printing,
     });
-    tokio::spawn(controller::run(ctx, shutdown));
-    Ok(Leads { store: LeadStore::new(api, booth), odoo, countries, metrics })
+    let stored = controller::start(ctx, shutdown);
+    Ok(Leads { store: LeadStore::new(api, booth), odoo, countries, metrics, stored })
 }
 
 /// Loads Odoo's country list: retried every 30 s until it succeeds, then refreshed hourly.

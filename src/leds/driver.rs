@@ -72,6 +72,8 @@ impl fmt::Display for LedHealth {
 /// Frames written and device errors, for `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct LedCounters {
+    /// Frames the renderer drew (whatever the device).
+    pub frames: Counter,
     pub writes: Counter,
     pub errors: Counter,
 }
@@ -80,6 +82,7 @@ impl LedCounters {
     /// Counters registered as `conferenceli_led_writes_total` and `conferenceli_led_errors_total`.
     pub fn register(registry: &mut prometheus_client::registry::Registry) -> Self {
         let counters = Self::default();
+        registry.register("led_frames", "LED frames drawn by the renderer", counters.frames.clone());
         registry.register("led_writes", "LED frames written to the device", counters.writes.clone());
         registry.register(
             "led_errors",

@@ -153,6 +153,7 @@ pub fn start(
     let (frame_tx, frames) = watch::channel(Frame::off(layout.total));
     let mut tasks =
         vec![tokio::spawn(render::render(scene, cluster.clone(), Some(chaos.subscribe()), frame_tx, shutdown.clone()))];
+    tokio::spawn(count_frames(frames.clone(), counters.frames.clone()));
     let initial = if mode == LedMode::Virtual { LedHealth::Virtual } else { LedHealth::Starting };
     let (health_tx, health) = watch::channel(initial);
     if mode == LedMode::Blinkstick {
@@ -168,6 +169,13 @@ pub fn start(
         tokio::spawn(report_health(health.clone(), booth.clone()));
     }
     (LedHandle { frames, health }, LedTasks(tasks))
+}
+
+/// Counts every new frame the renderer draws (in `virtual` mode too, where no device writes).
+async fn count_frames(mut frames: watch::Receiver<Frame>, counter: prometheus_client::metrics::counter::Counter) {
+    while frames.changed().await.is_ok() {
+        counter.inc();
+    }
 }
 
 /// Mirrors the BlinkStick's health into the Booth status, once per change.

@@ -15,6 +15,7 @@ mod kubectl;
 mod labels;
 mod leads;
 mod leds;
+mod observability;
 mod odoo_double;
 mod shipping;
 mod sim_api;
