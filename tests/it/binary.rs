@@ -68,11 +68,8 @@ fn malformed_environment_variables_stop_start_up_with_one_line_naming_them() {
 #[test]
 fn run_without_a_reachable_cluster_fails_clearly_and_quickly() {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("config");
     let port = free_port();
-    std::fs::write(&kubeconfig, format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
-    )).unwrap();
+    let kubeconfig = crate::common::kubeconfig_for(&format!("http://127.0.0.1:{port}"), dir.path());
     let started = Instant::now();
     let listen = format!("127.0.0.1:{}", free_port());
     let output = run_with_env(
@@ -152,9 +149,7 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {taken} (LISTEN_ADDR)")));
 
-    let pid = demo.0.id() as i32;
-    // SAFETY: signalling a child process this test started and still owns.
-    unsafe { libc_kill(pid, 15) };
+    crate::common::sigterm(demo.0.id());
     let stopped = Instant::now();
     loop {
         if let Some(status) = demo.0.try_wait().unwrap() {
@@ -166,7 +161,48 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
     }
 }
 
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, signal: i32) -> i32;
+/// `run` against this test's simulated API: a visitor signs up, then Kubernetes stops the pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_stops_within_five_seconds_of_sigterm_and_keeps_every_lead() {
+    use crate::common::{TestCluster, eventually, fast_config, kubeconfig_for, sigterm};
+    use crate::leads::{Visitor, all_leads, as_refs, complete};
+    let cluster = TestCluster::start(fast_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_for(&cluster.url(), dir.path());
+    let (private, public) = (free_port(), free_port());
+    let mut child = Command::new(BIN)
+        .args(["run", "--listen-addr", &format!("127.0.0.1:{private}")])
+        .args(["--public-listen-addr", &format!("127.0.0.1:{public}"), "--leds", "virtual", "--fog", "virtual"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("CHAOS_BASIC_AUTH_PASSWORD", "booth-secret")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_secs(30), "the app ready", || async {
+        let response = reqwest::get(format!("http://127.0.0.1:{private}/readyz")).await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+    // An SSE client stays connected: shutdown must not wait for it.
+    let stream = reqwest::get(format!("http://127.0.0.1:{private}/stream")).await.unwrap();
+    let visitor = Visitor::open(&format!("http://127.0.0.1:{public}")).await;
+    let fields = complete("hedy@example.org");
+    assert_eq!(visitor.submit(&as_refs(&fields)).await.status(), 200);
+
+    sigterm(child.id());
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(5), "exits within 5 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+    drop(stream);
+    let leads = all_leads(&cluster).await;
+    assert_eq!(leads.len(), 1, "the lead the visitor was thanked for is kept");
+    assert_eq!(leads[0].spec.email, "hedy@example.org");
 }

@@ -174,24 +174,6 @@ async fn a_not_ready_node_turns_dim_red_and_recovers() {
     blinkt.stop().await;
 }
 
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, signal: i32) -> i32;
-}
-
-fn kubeconfig_for(cluster: &TestCluster, dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n",
-            cluster.url()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 // Multi-threaded: the child runs against the API served by this test's runtime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_usable_gpio_the_binary_stops_with_one_line() {
@@ -200,7 +182,7 @@ async fn without_usable_gpio_the_binary_stops_with_one_line() {
     let output = tokio::process::Command::new(crate::binary::BIN)
         .args(["blinkt", "--gpio", "rppal", "--data-pin", "23"])
         .env("NODE_NAME", "pico-1")
-        .env("KUBECONFIG", kubeconfig_for(&cluster, dir.path()))
+        .env("KUBECONFIG", crate::common::kubeconfig_for(&cluster.url(), dir.path()))
         .env("LOG_LEVEL", "error")
         .output()
         .await
@@ -216,7 +198,7 @@ async fn without_usable_gpio_the_binary_stops_with_one_line() {
 async fn the_binary_prints_one_line_per_frame_and_goes_dark_on_sigterm() {
     let cluster = TestCluster::start(fast_config()).await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kubeconfig_for(&cluster, dir.path());
+    let kubeconfig = crate::common::kubeconfig_for(&cluster.url(), dir.path());
     let mut child = std::process::Command::new(crate::binary::BIN)
         .args(["blinkt", "--gpio", "virtual"])
         .env("NODE_NAME", "pico-1")
@@ -241,8 +223,7 @@ async fn the_binary_prints_one_line_per_frame_and_goes_dark_on_sigterm() {
         }
     }
     assert!(lines.iter().all(|l| l.starts_with("frame ") && l.split(' ').count() == 9), "{lines:?}");
-    // SAFETY: signalling a child process this test started and still owns.
-    unsafe { libc_kill(child.id() as i32, 15) };
+    crate::common::sigterm(child.id());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let rest: Vec<String> = lines_rx.iter().collect();

@@ -127,3 +127,24 @@ impl TestApp {
             .expect("no error");
     }
 }
+
+/// A kubeconfig in `dir` for the API at `url` (plain HTTP, no credentials), as `run` reads it.
+pub fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"
+    );
+    std::fs::write(&path, text).expect("write the kubeconfig");
+    path
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+/// Sends SIGTERM to a child process the test started (as Kubernetes does to stop a pod).
+pub fn sigterm(pid: u32) {
+    // SAFETY: kill(2) on a process id this test owns; no memory is shared.
+    unsafe { libc_kill(pid as i32, 15) };
+}
