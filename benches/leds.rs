@@ -170,12 +170,7 @@ fn clock_ticks_per_second() -> u64 {
 async fn blinkt_idle_cpu(seconds: u64) -> (f64, u64, usize) {
     let (_sim, server) = serve(SimConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n", server.url()),
-    )
-    .unwrap();
+    let kubeconfig = conferenceli::sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
         .args(["blinkt", "--gpio", "virtual", "--log-level", "warn"])
         .env("NODE_NAME", "pico-1")

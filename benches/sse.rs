@@ -65,13 +65,7 @@ fn cpu_percent(ticks: u64, over: Duration) -> f64 {
 }
 
 fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"),
-    )
-    .unwrap();
-    path
+    conferenceli::sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
 }
 
 /// One client: reads `/stream` and reports every pod event's (name, status) with its arrival.

@@ -34,13 +34,7 @@ fn free_port() -> u16 {
 }
 
 fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"),
-    )
-    .unwrap();
-    path
+    conferenceli::sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
 }
 
 async fn serve(config: SimConfig) -> (Arc<SimCluster>, conferenceli::sim::SimServer) {

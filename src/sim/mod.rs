@@ -148,6 +148,18 @@ impl Drop for SimCluster {
     }
 }
 
+/// Writes `dir/kubeconfig` for the simulated API at `url` (plain HTTP, no credentials), for
+/// `conferenceli run`, `blinkt` and kubectl in tests and benchmarks.
+pub fn write_kubeconfig(url: &str, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  \
+         context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"
+    );
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
 /// A running HTTP server of the simulated API.
 pub struct SimServer {
     addr: SocketAddr,

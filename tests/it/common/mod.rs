@@ -130,12 +130,7 @@ impl TestApp {
 
 /// A kubeconfig in `dir` for the API at `url` (plain HTTP, no credentials), as `run` reads it.
 pub fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"
-    );
-    std::fs::write(&path, text).expect("write the kubeconfig");
-    path
+    conferenceli::sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
 }
 
 unsafe extern "C" {
