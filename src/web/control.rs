@@ -17,8 +17,9 @@ use crate::cluster::chaos::Aim;
 use askama::Template;
 use axum::Form;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -267,46 +268,56 @@ async fn login(
     with_cookie(Redirect::to("/control").into_response(), Some(cookie))
 }
 
-/// Just the CSRF token of an action form.
+/// Just the CSRF token of a form.
 #[derive(Deserialize)]
-struct ActionForm {
+struct CsrfField {
     csrf_token: Option<String>,
 }
 
-/// The refusal of an action without a live session or without a valid CSRF token, if any.
-fn denial(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Option<Response> {
-    if !state.dashboard.sessions.is_valid(headers, Instant::now()) {
-        return Some(message(StatusCode::UNAUTHORIZED, "Log in at /control first"));
+/// The fields of a staff action's form, let in only with a live session and a valid CSRF
+/// token: the one gate every state-changing panel action goes through. `None` when the fields
+/// do not parse (each action says what it expected).
+struct StaffAction<T>(Option<T>);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for StaffAction<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        if !state.dashboard.sessions.is_valid(&headers, Instant::now()) {
+            return Err(message(StatusCode::UNAUTHORIZED, "Log in at /control first"));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large"))?;
+        let token = serde_urlencoded::from_bytes::<CsrfField>(&body).ok().and_then(|f| f.csrf_token);
+        state
+            .dashboard
+            .csrf
+            .verify(&headers, token.as_deref())
+            .map_err(|e| message(StatusCode::FORBIDDEN, e.to_string()))?;
+        Ok(Self(serde_urlencoded::from_bytes(&body).ok()))
     }
-    state.dashboard.csrf.verify(headers, token).err().map(|e| message(StatusCode::FORBIDDEN, e.to_string()))
 }
 
-fn token_of<T>(form: &Option<Form<T>>, get: fn(&T) -> Option<&str>) -> Option<&str> {
-    form.as_ref().and_then(|Form(f)| get(f))
-}
+/// An action without fields of its own.
+#[derive(Deserialize)]
+struct NoFields {}
 
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
+    form: Result<Form<CsrfField>, FormRejection>,
 ) -> Response {
-    let form = form.ok();
-    if let Err(error) = state.dashboard.csrf.verify(&headers, token_of(&form, |f| f.csrf_token.as_deref())) {
+    let token = form.ok().and_then(|Form(f)| f.csrf_token);
+    if let Err(error) = state.dashboard.csrf.verify(&headers, token.as_deref()) {
         return message(StatusCode::FORBIDDEN, error.to_string());
     }
     let cookie = state.dashboard.sessions.end(&headers);
     with_cookie(Redirect::to("/control").into_response(), Some(cookie))
 }
 
-async fn chaos_random(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
+async fn chaos_random(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
     press(&state, Aim::Random).await
 }
 
@@ -315,16 +326,7 @@ fn parse_ordinal(text: &str) -> Result<u32, String> {
     text.parse::<u32>().map_err(|_| format!("Not a pod ordinal: {text:?} (expected 0, 1, 2, ...)"))
 }
 
-async fn chaos_ordinal(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
+async fn chaos_ordinal(State(state): State<AppState>, Path(index): Path<String>, _: StaffAction<NoFields>) -> Response {
     match parse_ordinal(&index) {
         Ok(n) => press(&state, Aim::Ordinal(n)).await,
         Err(text) => message(StatusCode::BAD_REQUEST, text),
@@ -333,21 +335,12 @@ async fn chaos_ordinal(
 
 #[derive(Deserialize)]
 struct NightModeForm {
-    csrf_token: Option<String>,
     /// `on` or `off`.
     night: String,
 }
 
-async fn night_mode(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<NightModeForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
-    match form.as_ref().map(|Form(f)| f.night.as_str()) {
+async fn night_mode(State(state): State<AppState>, StaffAction(form): StaffAction<NightModeForm>) -> Response {
+    match form.as_ref().map(|f| f.night.as_str()) {
         Some("on") => apply_night_mode(&state, true).await,
         Some("off") => apply_night_mode(&state, false).await,
         _ => message(StatusCode::BAD_REQUEST, "Choose night mode on or off"),
@@ -356,20 +349,11 @@ async fn night_mode(
 
 #[derive(Deserialize)]
 struct KillsForm {
-    csrf_token: Option<String>,
     count: String,
 }
 
-async fn set_kills(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<KillsForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
-    match form.as_ref().map(|Form(f)| f.count.trim().parse::<u64>()) {
+async fn set_kills(State(state): State<AppState>, StaffAction(form): StaffAction<KillsForm>) -> Response {
+    match form.as_ref().map(|f| f.count.trim().parse::<u64>()) {
         Some(Ok(count)) if count <= 1_000_000_000 => {
             state.booth.set_kill_count(count);
             message(StatusCode::OK, format!("Kill counter set to {count}"))
@@ -378,16 +362,7 @@ async fn set_kills(
     }
 }
 
-async fn scene(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
+async fn scene(State(state): State<AppState>, Path(name): Path<String>, _: StaffAction<NoFields>) -> Response {
     match Scene::parse(&name) {
         Some(scene) => {
             state.dashboard.play(scene);
@@ -397,15 +372,7 @@ async fn scene(
     }
 }
 
-async fn fog(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
+async fn fog(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
     match &state.fog {
         Some(fog) => {
             fog.puff();
@@ -415,16 +382,7 @@ async fn fog(
     }
 }
 
-async fn reprint(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    if let Some(denied) = denial(&state, &headers, token_of(&form, |f| f.csrf_token.as_deref())) {
-        return denied;
-    }
+async fn reprint(State(state): State<AppState>, Path(name): Path<String>, _: StaffAction<NoFields>) -> Response {
     match state.print_jobs.reprint(&name).await {
         Ok(()) => message(StatusCode::OK, format!("The labels of {name} print again")),
         Err(crate::labels::queue::StoreError::UnknownJob(_)) => {
