@@ -23,6 +23,7 @@ use super::raster::RasterJob;
 use super::transport::{PrinterTransport, SendError};
 use super::{LabelSize, PrinterHealth};
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -244,7 +245,7 @@ impl QueueWaker {
 pub type HealthSink = Arc<dyn Fn(PrinterHealth) + Send + Sync>;
 
 /// What the queue counts (`/metrics`: `conferenceli_label_jobs_*_total`).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct QueueMetrics {
     /// Jobs printed.
     pub printed: Counter,
@@ -252,6 +253,20 @@ pub struct QueueMetrics {
     pub retried: Counter,
     /// Jobs left to staff (sent without confirmation, or interrupted).
     pub failed: Counter,
+    /// Time to hand one job to the printer and hear back, whatever the outcome.
+    pub transmit_seconds: Histogram,
+}
+
+impl Default for QueueMetrics {
+    fn default() -> Self {
+        Self {
+            printed: Counter::default(),
+            retried: Counter::default(),
+            failed: Counter::default(),
+            // 50 ms to about 100 s: a label takes about a second to print and cut.
+            transmit_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
+        }
+    }
 }
 
 impl QueueMetrics {
@@ -267,6 +282,11 @@ impl QueueMetrics {
             "label_jobs_failed",
             "Label print jobs left to staff (may have printed)",
             self.failed.clone(),
+        );
+        registry.register(
+            "label_transmit_seconds",
+            "Time to send one job to the printer and hear back",
+            self.transmit_seconds.clone(),
         );
     }
 }
@@ -403,7 +423,10 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
         tracing::warn!(%error, job = job.id, "cannot record the print attempt; not printing yet");
         return Outcome::Blocked;
     }
-    match transport.transmit(session, &raster, &job.id).await {
+    let started = std::time::Instant::now();
+    let transmitted = transport.transmit(session, &raster, &job.id).await;
+    metrics.transmit_seconds.observe(started.elapsed().as_secs_f64());
+    match transmitted {
         Ok(delivery) => {
             tracing::info!(job = job.id, ?delivery, labels = job.labels.len(), "printed");
             health(ready(true));

@@ -185,7 +185,10 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
     }
     let attempts = status.attempts.saturating_add(1);
     let at = now();
-    match create_once(lead, odoo.as_ref(), ctx).await {
+    let started = std::time::Instant::now();
+    let created = create_once(lead, odoo.as_ref(), ctx).await;
+    ctx.metrics.odoo_duration(started.elapsed());
+    match created {
         Ok((id, outcome)) => {
             ctx.metrics.odoo_attempt(outcome);
             tracing::info!(lead = name, odoo_id = id, attempts, "lead in Odoo");

@@ -5,6 +5,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -13,10 +14,22 @@ pub struct ResultLabel {
 }
 
 /// The lead counters; cheap to clone (shared cells).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct LeadMetrics {
     submissions: Family<ResultLabel, Counter>,
     odoo_attempts: Family<ResultLabel, Counter>,
+    odoo_seconds: Histogram,
+}
+
+impl Default for LeadMetrics {
+    fn default() -> Self {
+        Self {
+            submissions: Family::default(),
+            odoo_attempts: Family::default(),
+            // 10 ms to about 40 s: a healthy Odoo answers in tens of milliseconds, a timeout in 10 s.
+            odoo_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
+        }
+    }
 }
 
 impl LeadMetrics {
@@ -34,7 +47,17 @@ impl LeadMetrics {
             "Attempts to put a lead into Odoo by result (created, found, or the error reason)",
             metrics.odoo_attempts.clone(),
         );
+        registry.register(
+            "lead_odoo_seconds",
+            "Time to put one lead into Odoo (search by marker and create), successful or not",
+            metrics.odoo_seconds.clone(),
+        );
         metrics
+    }
+
+    /// How long one attempt to put a lead into Odoo took.
+    pub fn odoo_duration(&self, elapsed: std::time::Duration) {
+        self.odoo_seconds.observe(elapsed.as_secs_f64());
     }
 
     pub fn submission(&self, result: &str) {

@@ -84,6 +84,9 @@ async fn metrics_parse_and_move_with_chaos_leads_and_leds() {
     .await;
     assert!(after.contains_key("conferenceli_watch_restarts{resource=\"pods\"}"));
     assert!(after.contains_key("conferenceli_led_errors_total"));
+    for histogram in ["conferenceli_lead_odoo_seconds_count", "conferenceli_label_transmit_seconds_count"] {
+        assert!(after.contains_key(histogram), "{histogram} is exposed");
+    }
     assert_eq!(sum(&after, "conferenceli_sse_clients{"), 1.0, "the open stream is counted");
     drop(stream);
     app.stop().await;
