@@ -176,7 +176,7 @@ impl BoothHandle {
             let stream = watcher::watcher(api, config).default_backoff();
             follower.follow(stream, tx).await;
         });
-        tokio::spawn(write_status(handle.api.clone(), handle.name.clone(), status_rx));
+        tokio::spawn(write_status(handle.api.clone(), handle.name.clone(), handle.latest.clone(), status_rx));
         handle
     }
 
@@ -277,8 +277,17 @@ fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: &str) 
 }
 
 /// The one writer of the Booth status: drains every pending change, applies them to the current
-/// status and replaces it with an optimistic-concurrency check, retrying on conflict.
-async fn write_status(api: Api<Booth>, name: String, mut changes: mpsc::UnboundedReceiver<StatusChange>) {
+/// status and replaces it with an optimistic-concurrency check, retrying on conflict. It starts
+/// writing once the Booth has been read (the follower creates it first).
+async fn write_status(
+    api: Api<Booth>,
+    name: String,
+    mut latest: watch::Receiver<Option<Booth>>,
+    mut changes: mpsc::UnboundedReceiver<StatusChange>,
+) {
+    if latest.wait_for(Option::is_some).await.is_err() {
+        return;
+    }
     while let Some(first) = changes.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = changes.try_recv() {
