@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const SYNC_PODS: usize = 10_000;
-const CHANGES: u64 = 20_000;
+/// An odd number of rounds over the 500 pods, so that the final readiness differs from the start.
+const CHANGES: u64 = 20_500;
 const SUBSCRIBERS: usize = 100;
 
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
