@@ -17,5 +17,6 @@ mod leads;
 mod leds;
 mod observability;
 mod odoo_double;
+mod security;
 mod shipping;
 mod sim_api;

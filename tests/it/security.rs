@@ -1,0 +1,158 @@
+//! The routes of both listeners and what each needs. The table below is the security review in
+//! code: a test reads every `.route(...)` in `src/web/` and fails when a route is not in the
+//! table (so a new route cannot ship without a decision), and another asks every protected route
+//! without credentials and checks it is refused and changes nothing.
+
+use crate::common::{TestCluster, eventually, fast_config};
+use crate::leads::LeadsApp;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Reads only, for the kiosk on the LAN and the probes (private listener).
+    Open,
+    /// HTTP Basic auth (chaos or admin credentials): 401 without.
+    Basic,
+    /// A control-panel session and a CSRF token: 401 without a session.
+    Session,
+    /// A CSRF token (login, logout): 403 without.
+    Csrf,
+    /// The visitors' form on the public listener: a CSRF token on POST.
+    PublicForm,
+}
+
+/// (method, path as written in `.route`, what it needs)
+const ROUTES: &[(&str, &str, Guard)] = &[
+    ("GET", "/", Guard::Open),
+    ("GET", "/static/{file}", Guard::Open),
+    ("GET", "/stream", Guard::Open),
+    ("GET", "/stream_pods", Guard::Open),
+    ("GET", "/stream_nodes", Guard::Open),
+    ("GET", "/api/state", Guard::Open),
+    ("GET", "/healthz", Guard::Open),
+    ("GET", "/readyz", Guard::Open),
+    ("GET", "/metrics", Guard::Open),
+    ("GET", "/chaos", Guard::Basic),
+    ("POST", "/chaos", Guard::Basic),
+    ("GET", "/nightmode", Guard::Basic),
+    ("POST", "/nightmode", Guard::Basic),
+    ("GET", "/config", Guard::Basic),
+    ("POST", "/config", Guard::Basic),
+    ("GET", "/config/form.css", Guard::Open),
+    ("GET", "/leads.csv", Guard::Basic),
+    ("GET", "/labels/preview.png", Guard::Basic),
+    ("GET", "/control", Guard::Open),
+    ("POST", "/control/login", Guard::Csrf),
+    ("POST", "/control/logout", Guard::Csrf),
+    ("POST", "/control/chaos", Guard::Session),
+    ("POST", "/control/chaos/{index}", Guard::Session),
+    ("POST", "/control/nightmode", Guard::Session),
+    ("POST", "/control/kills", Guard::Session),
+    ("POST", "/control/scene/{name}", Guard::Session),
+    ("POST", "/control/fog", Guard::Session),
+    ("POST", "/control/leads/{name}/reprint", Guard::Session),
+    // The public listener.
+    ("GET", "/static/form.css", Guard::Open),
+    ("POST", "/", Guard::PublicForm),
+];
+
+/// Every (method, path) the source declares with `.route(path, get(..).post(..))`.
+fn declared_routes() -> BTreeSet<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let mut routes = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for declaration in text.split(".route(\"").skip(1) {
+            let (path, rest) = declaration.split_once('"').unwrap();
+            let handlers = rest.split(")\n").next().unwrap_or(rest);
+            for (method, marker) in
+                [("GET", "get("), ("POST", "post("), ("PUT", "put("), ("DELETE", "delete("), ("PATCH", "patch(")]
+            {
+                let called = handlers
+                    .match_indices(marker)
+                    .any(|(i, _)| i == 0 || !handlers[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
+                if called {
+                    routes.insert((method.to_string(), path.to_string()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_in_the_source_has_a_decided_guard() {
+    let declared = declared_routes();
+    assert!(declared.len() >= 25, "the scan found the routes: {declared:?}");
+    let table: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let undecided: Vec<_> = declared.difference(&table).collect();
+    assert!(undecided.is_empty(), "routes without a decision in tests/it/security.rs: {undecided:?}");
+    let stale: Vec<_> = table.difference(&declared).collect();
+    assert!(stale.is_empty(), "the table lists routes the source no longer has: {stale:?}");
+}
+
+/// A concrete path for a route pattern.
+fn concrete(path: &str) -> String {
+    path.replace("{index}", "1").replace("{name}", "storm").replace("{file}", "kiosk.css")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protected_route_refuses_without_credentials_and_changes_nothing() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = LeadsApp::start(&cluster, &["--chaos-cooldown-seconds", "0", "--fog", "virtual"]).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    eventually(Duration::from_secs(30), "the app ready", || async {
+        let response = http.get(format!("{}/readyz", app.private)).send().await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+    let wrong = "Basic YWRtaW46d3Jvbmc="; // admin:wrong
+    for (method, path, guard) in ROUTES.iter().filter(|(_, p, _)| !matches!(*p, "/" | "/static/form.css")) {
+        let url = format!("{}{}", app.private, concrete(path));
+        let method: reqwest::Method = method.parse().unwrap();
+        let bare = http
+            .request(method.clone(), &url)
+            .form(&[("count", "7"), ("night", "on"), ("password", "conferenceli")])
+            .send()
+            .await
+            .unwrap();
+        let status = bare.status().as_u16();
+        match guard {
+            Guard::Open => assert!(status < 400, "{method} {path} is open but answered {status}"),
+            Guard::Basic => {
+                assert_eq!(status, 401, "{method} {path} without credentials");
+                assert!(bare.headers().contains_key("www-authenticate"), "{path} asks for credentials");
+                let with_wrong =
+                    http.request(method.clone(), &url).header("authorization", wrong).send().await.unwrap();
+                assert_eq!(with_wrong.status(), 401, "{method} {path} with a wrong password");
+            }
+            Guard::Session => assert_eq!(status, 401, "{method} {path} without a session"),
+            Guard::Csrf => assert_eq!(status, 403, "{method} {path} without a CSRF token"),
+            Guard::PublicForm => unreachable!("filtered out"),
+        }
+    }
+    // Nothing changed: no pod deleted, counter and night mode untouched, no fog.
+    let state: serde_json::Value =
+        http.get(format!("{}/api/state", app.private)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["pods"].as_array().unwrap().iter().filter(|p| p["status"] == "Running").count(), 5);
+    assert_eq!((state["killCount"].as_u64(), state["mode"].as_str()), (Some(0), Some("day")));
+    assert_eq!(state["fog"]["puffs"], 0);
+    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
+
+    // The public listener answers the form and nothing else.
+    for (_, path, _) in ROUTES.iter().filter(|(_, p, _)| !matches!(*p, "/" | "/static/form.css")) {
+        let response = http.get(format!("{}{}", app.public, concrete(path))).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path} must not answer on the public listener");
+    }
+    let without_token = http
+        .post(format!("{}/", app.public))
+        .form(&[("name", "Eve"), ("email", "eve@example.org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without_token.status(), 403, "the public form needs its CSRF token");
+    assert!(crate::leads::all_leads(&cluster).await.is_empty(), "and stores nothing without it");
+    app.stop().await;
+}
