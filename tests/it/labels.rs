@@ -124,7 +124,7 @@ fn long_names_and_headers_wrap_instead_of_clipping() {
 
 /// How the test printer behaves on its next connections.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+pub enum Mode {
     /// Answers the status request with this tape width and error bits, reads the job until the
     /// client's end, reports "printing completed" per page and closes.
     Ready { media_mm: u8, errors: u16 },
@@ -143,7 +143,7 @@ enum Mode {
 /// Every job a test printer received in full (the bytes after the status request).
 type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 
-struct TestPrinter {
+pub struct TestPrinter {
     port: u16,
     mode: Arc<Mutex<Mode>>,
     jobs: Received,
@@ -151,7 +151,7 @@ struct TestPrinter {
 }
 
 impl TestPrinter {
-    async fn start(port: u16, mode: Mode) -> Self {
+    pub async fn start(port: u16, mode: Mode) -> Self {
         Self::start_with(port, Arc::new(Mutex::new(mode)), Arc::new(Mutex::new(Vec::new()))).await
     }
 
@@ -176,7 +176,7 @@ impl TestPrinter {
         *self.mode.lock().unwrap() = mode;
     }
 
-    fn jobs(&self) -> Vec<Vec<u8>> {
+    pub fn jobs(&self) -> Vec<Vec<u8>> {
         self.jobs.lock().unwrap().clone()
     }
 

@@ -20,3 +20,4 @@ mod odoo_double;
 mod security;
 mod shipping;
 mod sim_api;
+mod under_fire;
