@@ -54,7 +54,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    conferenceli::leads::odoo::install_crypto_provider();
+    conferenceli::http::install_crypto_provider();
     let mut runs = Vec::new();
     for delay in ODOO_DELAYS {
         runs.push(run(delay).await);

@@ -67,7 +67,7 @@ async fn initial_sync() -> (Duration, u64, u64) {
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
         .unwrap();
-    conferenceli::leads::odoo::install_crypto_provider();
+    conferenceli::http::install_crypto_provider();
     let http = reqwest::Client::new();
     loop {
         if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await

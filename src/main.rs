@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = config::parse_or_exit();
-    conferenceli::leads::odoo::install_crypto_provider();
+    conferenceli::http::install_crypto_provider();
     conferenceli::telemetry::init(&cli.log);
     let result = match cli.command {
         Command::Crd(args) => conferenceli::commands::crd(args),

@@ -211,7 +211,6 @@ pub fn start(
     printing: QueueWaker,
     shutdown: CancellationToken,
 ) -> Result<Leads, odoo::OdooSetupError> {
-    odoo::install_crypto_provider();
     let api: Api<Lead> = Api::namespaced(client, namespace);
     let odoo = args.odoo_settings().map(|s| odoo::connect(&s)).transpose()?;
     match &odoo {

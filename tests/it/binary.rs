@@ -19,7 +19,7 @@ impl Drop for Running {
 
 /// `conferenceli demo` on free ports; returns the process, the app URL and the simulated API URL.
 pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
-    conferenceli::leads::odoo::install_crypto_provider();
+    conferenceli::http::install_crypto_provider();
     let (app, sim) = (free_port(), free_port());
     let child = Command::new(BIN)
         .args(["demo", "--listen-addr", &format!("127.0.0.1:{app}"), "--sim-listen", &format!("127.0.0.1:{sim}")])

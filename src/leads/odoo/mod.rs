@@ -129,20 +129,9 @@ pub fn connect(settings: &OdooSettings) -> Result<Arc<dyn Odoo>, OdooSetupError>
     })
 }
 
-/// Installs rustls' `ring` provider as the process default, if none is installed yet.
-///
-/// reqwest is built with `rustls-no-provider` so that it uses the `ring` provider kube already
-/// brings instead of compiling aws-lc-rs; the price is that *every* `reqwest::Client` in the
-/// process panics when it is built before a default provider exists. Call this before building
-/// one (the binary does at start; kube clients also install `ring` when they are built).
-pub fn install_crypto_provider() {
-    // Fails only when a provider is already installed, which is just as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// A reqwest client with a total timeout per call (TLS: rustls with `ring`).
 fn http_client(timeout: Duration) -> Result<reqwest::Client, OdooSetupError> {
-    install_crypto_provider();
+    crate::http::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))

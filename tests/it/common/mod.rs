@@ -29,7 +29,7 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub async fn start(config: SimConfig) -> Self {
-        conferenceli::leads::odoo::install_crypto_provider();
+        conferenceli::http::install_crypto_provider();
         let sim = SimCluster::start(config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let server = sim.serve(listener).expect("serve");
