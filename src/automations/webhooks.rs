@@ -55,7 +55,7 @@ pub fn payload(target: &ChaosTarget, at: jiff::Timestamp, kill_count: u64) -> Ve
 pub fn signature(secret: &Secret, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
     mac.update(body);
-    let digest: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex::encode(mac.finalize().into_bytes());
     format!("sha256={digest}")
 }
 

@@ -178,7 +178,7 @@ pub fn lead_name(campaign: &str, email: &str) -> String {
     hasher.update([0]);
     hasher.update(normalise_email(email).as_bytes());
     let digest = hasher.finalize();
-    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..10]);
     format!("lead-{hex}")
 }
 
@@ -189,7 +189,7 @@ pub fn normalise_email(email: &str) -> String {
 
 /// Hex SHA-256 of the normalised e-mail (the retargeting hash of the optional redirect).
 pub fn email_sha256(email: &str) -> String {
-    Sha256::digest(normalise_email(email).as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(normalise_email(email).as_bytes()))
 }
 
 impl PrintState {

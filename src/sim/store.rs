@@ -222,7 +222,7 @@ fn random_suffix(len: usize) -> String {
 
 fn new_uid() -> String {
     let bytes: [u8; 16] = rand::random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(bytes);
     format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
@@ -268,19 +268,12 @@ fn parse_rv(value: &Value) -> Option<u64> {
 
 /// Continue tokens are opaque to clients: hex of "rv|namespace|name".
 fn encode_continue(rv: u64, key: &ObjectKey) -> String {
-    format!("{rv}|{}|{}", key.0, key.1).bytes().map(|b| format!("{b:02x}")).collect()
+    hex::encode(format!("{rv}|{}|{}", key.0, key.1))
 }
 
 fn decode_continue(token: &str) -> Result<(u64, ObjectKey), ApiError> {
     let invalid = || ApiError::bad_request(format!("invalid continue token {token:?}"));
-    if !token.len().is_multiple_of(2) {
-        return Err(invalid());
-    }
-    let bytes: Vec<u8> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(token.get(i..i + 2).unwrap_or("zz"), 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| invalid())?;
+    let bytes = hex::decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let mut parts = text.splitn(3, '|');
     let rv = parts.next().and_then(|s| s.parse().ok()).ok_or_else(invalid)?;

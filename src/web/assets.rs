@@ -39,7 +39,7 @@ pub fn find(name: &str) -> Option<&'static Asset> {
 
 fn etag(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
-    format!("\"{}\"", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("\"{}\"", hex::encode(&digest[..8]))
 }
 
 pub fn routes() -> Router<AppState> {

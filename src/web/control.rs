@@ -55,10 +55,6 @@ impl Default for Sessions {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Sessions {
     pub fn new() -> Self {
         Self { key: rand::random(), live: Mutex::new(HashMap::new()), failures: Mutex::new(VecDeque::new()) }
@@ -85,12 +81,12 @@ impl Sessions {
     fn sign(&self, id: &str) -> String {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(id.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Starts a session; returns the `Set-Cookie` value.
     pub fn start(&self, now: Instant) -> String {
-        let id = hex(&rand::random::<[u8; 16]>());
+        let id = hex::encode(rand::random::<[u8; 16]>());
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         live.retain(|_, expires| *expires > now);
         if live.len() >= MAX_SESSIONS

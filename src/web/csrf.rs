@@ -37,10 +37,6 @@ pub struct IssuedToken {
     pub set_cookie: Option<String>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The value of cookie `name` in a request's `Cookie` headers.
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -66,7 +62,7 @@ impl Csrf {
     fn sign(&self, cookie: &str) -> String {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(cookie.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The token for this request's cookie, or a new cookie and its token. `secure` adds the
@@ -75,7 +71,7 @@ impl Csrf {
         match cookie_value(headers, COOKIE).filter(|c| c.len() == 32 && c.chars().all(|ch| ch.is_ascii_hexdigit())) {
             Some(cookie) => IssuedToken { token: self.sign(&cookie), set_cookie: None },
             None => {
-                let cookie = hex(&rand::random::<[u8; 16]>());
+                let cookie = hex::encode(rand::random::<[u8; 16]>());
                 let secure = if secure { "; Secure" } else { "" };
                 IssuedToken {
                     token: self.sign(&cookie),
