@@ -11,6 +11,8 @@ use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ChaosEvent, ClusterState, PodScope, WatchRestarts};
 use crate::config::{AppArgs, StaffCredentials};
+use crate::leds::LedInputs;
+use crate::leds::blinkstick::HidPort;
 use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::kiosk::{Dashboard, kube_chaos};
 use crate::web::{AppState, private_router};
@@ -64,6 +66,33 @@ pub async fn serve_with_public(
     public: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    let listeners = Listeners { private: listener, public };
+    serve_on(client, args, credentials, listeners, Devices::default(), shutdown).await
+}
+
+/// The two listeners: the booth's (private) and the contact form's (public).
+pub struct Listeners {
+    pub private: tokio::net::TcpListener,
+    pub public: tokio::net::TcpListener,
+}
+
+/// The hardware the app drives, where a caller brings its own; `None` opens what the settings
+/// name. Only the booth-day scenario brings its own (a BlinkStick on a simulated USB port).
+#[derive(Default)]
+pub struct Devices {
+    pub blinkstick: Option<Box<dyn HidPort>>,
+}
+
+/// Runs the booth on `client` with both listeners bound and `devices`, until `shutdown` fires.
+pub async fn serve_on(
+    client: kube::Client,
+    args: AppArgs,
+    credentials: StaffCredentials,
+    listeners: Listeners,
+    devices: Devices,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let Listeners { private: listener, public } = listeners;
     let addr = listener.local_addr().map_err(AppError::Serve)?;
     let cluster = ClusterState::new();
     let restarts = Arc::new(WatchRestarts::default());
@@ -98,8 +127,8 @@ pub async fn serve_with_public(
     let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
     let fog = start_fog(&args, &chaos)?;
     let webhooks = start_webhooks(&args, &chaos)?;
-    let (leds, led_tasks) =
-        crate::leds::start(&args.leds, &args.namespace, &cluster, &chaos, &booth, led_counters, &shutdown);
+    let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
+    let (leds, led_tasks) = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, &shutdown);
     let leads = crate::leads::start(
         client.clone(),
         &args.booth_namespace,

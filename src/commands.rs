@@ -20,7 +20,12 @@ pub async fn run(mut args: RunArgs) -> Result<(), String> {
 }
 
 /// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
-pub async fn demo(mut args: DemoArgs) -> Result<(), String> {
+pub async fn demo(args: DemoArgs) -> Result<(), String> {
+    demo_with_devices(args, app::Devices::default()).await
+}
+
+/// [`demo`] driving `devices` (the booth-day scenario's simulated USB port).
+pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Result<(), String> {
     args.app.fog.spec.get_or_insert(FogSpec::Virtual);
     args.app.leds.mode.get_or_insert(crate::leds::LedMode::Virtual);
     let credentials = args.app.staff_credentials(true)?;
@@ -35,13 +40,17 @@ pub async fn demo(mut args: DemoArgs) -> Result<(), String> {
         ..SimConfig::default()
     };
     let app_listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await.map_err(|e| e.to_string())?;
+    let public_listener =
+        app::bind(args.app.leads.public_listen_addr, "PUBLIC_LISTEN_ADDR").await.map_err(|e| e.to_string())?;
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await.map_err(|e| e.to_string())?;
     let sim = SimCluster::start(config);
     let server = sim.serve(sim_listener).map_err(|e| e.to_string())?;
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
     let kube = client::client_for_url(&server.url()).map_err(|e| e.to_string())?;
     let shutdown = app::shutdown_on_signals();
-    let result = app::serve(kube, args.app, credentials, app_listener, shutdown).await.map_err(|e| e.to_string());
+    let listeners = app::Listeners { private: app_listener, public: public_listener };
+    let result =
+        app::serve_on(kube, args.app, credentials, listeners, devices, shutdown).await.map_err(|e| e.to_string());
     server.shutdown().await;
     result
 }

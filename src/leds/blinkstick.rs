@@ -11,7 +11,8 @@
 //! | 0x81 | `[0x81, count]` | how many LEDs the Flex drives |
 //!
 //! A frame goes out as one report, the smallest that fits (LEDs it does not cover are sent dark),
-//! never LED by LED. The report builders are pure; [`HidBlinkStick`] is the thin I/O on top.
+//! never LED by LED. The report builders are pure; [`BlinkStick`] turns frames into them and
+//! hands them to a [`HidPort`]; [`Hidraw`] is the thin I/O underneath in production.
 
 use super::colour::Rgb;
 use super::driver::{LedDevice, LedError};
@@ -66,21 +67,65 @@ pub fn led_count_report(count: usize) -> Result<Vec<u8>, ReportError> {
     }
 }
 
-/// A BlinkStick on USB through hidapi's hidraw backend (pure Rust, no libudev).
-pub struct HidBlinkStick {
+/// The USB side of a BlinkStick: whatever carries its HID feature reports. In production that
+/// is [`Hidraw`]; the booth-day scenario plugs in a double that can be "unplugged", because a
+/// hidraw node answers ioctls only a kernel device implements.
+pub trait HidPort: Send + 'static {
+    /// Opens the device (again, after an unplug).
+    fn open(&mut self) -> Result<(), LedError>;
+    /// Sends one feature report, its first byte the report id.
+    fn send_feature_report(&mut self, report: &[u8]) -> Result<(), LedError>;
+    /// Forgets the open device, so the next [`HidPort::open`] starts afresh.
+    fn close(&mut self);
+}
+
+/// A BlinkStick Flex driving `leds` LEDs through a [`HidPort`]: tells it the LED count on every
+/// connect, then sends each frame as one report.
+pub struct BlinkStick {
+    port: Box<dyn HidPort>,
+    leds: usize,
+}
+
+impl BlinkStick {
+    pub fn new(port: Box<dyn HidPort>, leds: usize) -> Self {
+        Self { port, leds }
+    }
+}
+
+impl LedDevice for BlinkStick {
+    fn connect(&mut self) -> Result<(), LedError> {
+        self.port.open()?;
+        let count = led_count_report(self.leds).map_err(|e| LedError::Frame(e.to_string()))?;
+        // Some firmware refuses report 0x81 although it drives the strip; that is no reason to stop.
+        if let Err(error) = self.port.send_feature_report(&count) {
+            tracing::debug!(%error, "the BlinkStick did not take the LED count report");
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, frame: &Frame) -> Result<(), LedError> {
+        let report = frame_report(frame.leds()).map_err(|e| LedError::Frame(e.to_string()))?;
+        self.port.send_feature_report(&report)
+    }
+
+    fn disconnect(&mut self) {
+        self.port.close();
+    }
+}
+
+/// A BlinkStick's hidraw node through hidapi's hidraw backend (pure Rust, no libudev).
+pub struct Hidraw {
     api: Option<hidapi::HidApi>,
     device: Option<hidapi::HidDevice>,
     /// A fixed hidraw node (`BLINKSTICK_DEVICE`, e.g. a udev symlink); else found by vendor/product.
     path: Option<PathBuf>,
-    leds: usize,
 }
 
-impl HidBlinkStick {
-    pub fn new(path: Option<PathBuf>, leds: usize) -> Self {
-        Self { api: None, device: None, path, leds }
+impl Hidraw {
+    pub fn new(path: Option<PathBuf>) -> Self {
+        Self { api: None, device: None, path }
     }
-
-    fn open(&mut self) -> Result<hidapi::HidDevice, LedError> {
+    fn open_device(&mut self) -> Result<hidapi::HidDevice, LedError> {
         let api = match self.api.take() {
             Some(api) => api,
             None => hidapi::HidApi::new().map_err(|e| LedError::Unavailable(format!("hidapi: {e}")))?,
@@ -100,25 +145,18 @@ impl HidBlinkStick {
     }
 }
 
-impl LedDevice for HidBlinkStick {
-    fn connect(&mut self) -> Result<(), LedError> {
-        let device = self.open()?;
-        let count = led_count_report(self.leds).map_err(|e| LedError::Frame(e.to_string()))?;
-        // Some firmware refuses report 0x81 although it drives the strip; that is no reason to stop.
-        if let Err(error) = device.send_feature_report(&count) {
-            tracing::debug!(%error, "the BlinkStick did not take the LED count report");
-        }
-        self.device = Some(device);
+impl HidPort for Hidraw {
+    fn open(&mut self) -> Result<(), LedError> {
+        self.device = Some(self.open_device()?);
         Ok(())
     }
 
-    fn write(&mut self, frame: &Frame) -> Result<(), LedError> {
-        let report = frame_report(frame.leds()).map_err(|e| LedError::Frame(e.to_string()))?;
+    fn send_feature_report(&mut self, report: &[u8]) -> Result<(), LedError> {
         let device = self.device.as_ref().ok_or_else(|| LedError::Unavailable("not connected".into()))?;
-        device.send_feature_report(&report).map_err(|e| LedError::Io(e.to_string()))
+        device.send_feature_report(report).map_err(|e| LedError::Io(e.to_string()))
     }
 
-    fn disconnect(&mut self) {
+    fn close(&mut self) {
         self.device = None;
     }
 }
@@ -189,6 +227,50 @@ mod tests {
     fn frames_that_fit_no_report_are_refused() {
         assert_eq!(frame_report(&[]), Err(ReportError::LedCount(0)));
         assert_eq!(frame_report(&leds(65)), Err(ReportError::LedCount(65)));
+    }
+
+    /// A port on a test bench: records every report, fails while "unplugged".
+    #[derive(Clone, Default)]
+    struct BenchPort {
+        reports: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+        unplugged: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl HidPort for BenchPort {
+        fn open(&mut self) -> Result<(), LedError> {
+            if self.unplugged.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(LedError::Unavailable("unplugged".into()));
+            }
+            Ok(())
+        }
+
+        fn send_feature_report(&mut self, report: &[u8]) -> Result<(), LedError> {
+            self.open()?;
+            self.reports.lock().unwrap().push(report.to_vec());
+            Ok(())
+        }
+
+        fn close(&mut self) {}
+    }
+
+    #[test]
+    fn a_connect_announces_the_led_count_and_a_frame_is_one_report() {
+        let port = BenchPort::default();
+        let mut stick = BlinkStick::new(Box::new(port.clone()), 15);
+        stick.connect().unwrap();
+        stick.write(&Frame(leds(15))).unwrap();
+        let reports = port.reports.lock().unwrap().clone();
+        assert_eq!(reports, vec![vec![0x81, 15], expected(7, 16, 15)]);
+    }
+
+    #[test]
+    fn an_unplugged_port_fails_connects_and_writes() {
+        let port = BenchPort::default();
+        port.unplugged.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut stick = BlinkStick::new(Box::new(port.clone()), 8);
+        assert!(matches!(stick.connect(), Err(LedError::Unavailable(_))));
+        assert!(stick.write(&Frame(leds(8))).is_err());
+        assert!(port.reports.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Layers, from pure to I/O: [`colour`] and [`frame`] (pod state → colours, a pure function of
 //! cluster picture, time and settings), [`blinkstick`] and [`apa102`] (the wire formats as pure
 //! functions), [`render`] (cluster changes → frames), [`driver`] (frames → a [`LedDevice`], with
-//! coalescing, reconnects and health), [`gpio`] and [`blinkstick::HidBlinkStick`] (the devices),
+//! coalescing, reconnects and health), [`gpio`] and [`blinkstick::BlinkStick`] (the devices),
 //! [`blinkt`] (the DaemonSet command).
 //!
 //! It may read [`ClusterState`], listen to the [`ChaosBus`] and report health to the Booth; it
@@ -132,15 +132,23 @@ impl LedTasks {
     }
 }
 
+/// What the booth's LEDs show: the pods of `namespace` in the cluster state, chaos picks, and
+/// the Booth's mode.
+pub struct LedInputs<'a> {
+    pub namespace: &'a str,
+    pub cluster: &'a ClusterState,
+    pub chaos: &'a ChaosBus,
+    pub booth: &'a BoothHandle,
+}
+
 /// Starts the booth's LEDs in the mode `args` name (`run` and `demo` always set one; a caller
 /// that did not gets virtual LEDs): the renderer for the BlinkStick layout, and for
-/// `blinkstick` the driver task and its health reports to the Booth status.
+/// `blinkstick` the driver task writing to `port` (the hidraw node `args` name when `None`) and
+/// its health reports to the Booth status.
 pub fn start(
     args: &LedArgs,
-    namespace: &str,
-    cluster: &ClusterState,
-    chaos: &ChaosBus,
-    booth: &BoothHandle,
+    inputs: LedInputs<'_>,
+    port: Option<Box<dyn blinkstick::HidPort>>,
     counters: driver::LedCounters,
     shutdown: &CancellationToken,
 ) -> (LedHandle, LedTasks) {
@@ -148,6 +156,7 @@ pub fn start(
     if mode == LedMode::Off {
         return (LedHandle::off(), LedTasks(Vec::new()));
     }
+    let LedInputs { namespace, cluster, chaos, booth } = inputs;
     let layout = args.layout();
     let scene = render::GroupScene::new(args.colours.colours(), layout, namespace).with_booth(booth.subscribe());
     let (frame_tx, frames) = watch::channel(Frame::off(layout.total));
@@ -157,10 +166,10 @@ pub fn start(
     let initial = if mode == LedMode::Virtual { LedHealth::Virtual } else { LedHealth::Starting };
     let (health_tx, health) = watch::channel(initial);
     if mode == LedMode::Blinkstick {
-        let device = blinkstick::HidBlinkStick::new(args.blinkstick_device.clone(), layout.total);
+        let port = port.unwrap_or_else(|| Box::new(blinkstick::Hidraw::new(args.blinkstick_device.clone())));
         tasks.push(tokio::spawn(driver::drive(
             BLINKSTICK_PART,
-            Box::new(device),
+            Box::new(blinkstick::BlinkStick::new(port, layout.total)),
             frames.clone(),
             health_tx,
             DriverConfig { counters, ..DriverConfig::default() },

@@ -146,7 +146,7 @@ pub async fn handle(
         )),
         ["version"] => Ok(value_response(StatusCode::OK, &version())),
         ["healthz" | "livez" | "readyz"] => Ok((StatusCode::OK, "ok").into_response()),
-        ["sim", rest @ ..] => sim_control(&shared, &method, rest),
+        ["sim", rest @ ..] => sim_control(&shared, &method, &uri, rest),
         ["api"] => Ok(value_response(StatusCode::OK, &shared.store.registry.core_versions())),
         ["api", "v1"] => {
             Ok(value_response(StatusCode::OK, &shared.store.registry.resource_list("", "v1").unwrap_or_default()))
@@ -443,8 +443,19 @@ fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bo
 }
 
 /// `/sim/...`: statistics and the simulation's own controls.
-fn sim_control(shared: &Arc<SimShared>, method: &Method, rest: &[&str]) -> Result<Response, ApiError> {
+fn sim_control(shared: &Arc<SimShared>, method: &Method, uri: &Uri, rest: &[&str]) -> Result<Response, ApiError> {
     match (method, rest) {
+        (&Method::POST, ["restart"]) => {
+            let down = Params::from_uri(uri)?.number::<u64>("downMillis")?.unwrap_or(1000);
+            if down > 60_000 {
+                return Err(ApiError::bad_request("downMillis is at most 60000"));
+            }
+            if !shared.restart(Duration::from_millis(down)) {
+                let message = "a restart is already under way".to_string();
+                return Err(ApiError { code: 409, reason: "Conflict", message, details: None });
+            }
+            Ok(value_response(StatusCode::ACCEPTED, &json!({"message": format!("restarting, down for {down} ms")})))
+        }
         (&Method::GET, ["stats"]) => Ok(value_response(StatusCode::OK, &shared.stats.to_json())),
         (&Method::POST, ["compact"]) => {
             shared.store.compact();

@@ -88,6 +88,28 @@ pub struct SimShared {
     bookmark_interval: Duration,
     /// Fires when the serving listener stops, ending its watch streams.
     stop: CancellationToken,
+    /// Asks the server to restart, down for the given time (`POST /sim/restart`).
+    restart: tokio::sync::mpsc::Sender<Duration>,
+}
+
+impl SimShared {
+    /// Restarts the server after a moment (so the answer to the request that asked leaves first):
+    /// every connection and watch is cut, nothing answers for `down`, and the watch history is
+    /// gone, so a client resuming from an old resource version gets 410 Gone, as from a real API
+    /// server whose watch cache restarted.
+    pub fn restart(&self, down: Duration) -> bool {
+        let restart = self.restart.clone();
+        match restart.try_reserve_owned() {
+            Ok(permit) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    permit.send(down);
+                });
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// A simulated cluster: its state outlives any one HTTP server, so tests can stop the server and
@@ -124,15 +146,18 @@ impl SimCluster {
     pub fn serve(self: &Arc<Self>, listener: TcpListener) -> std::io::Result<SimServer> {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
+        let (restart, restarts) = tokio::sync::mpsc::channel(1);
         let shared = Arc::new(SimShared {
             store: self.store.clone(),
             workload: self.workload.clone(),
             stats: self.stats.clone(),
             bookmark_interval: self.config.bookmark_interval,
             stop: stop.clone(),
+            restart,
         });
         let app = axum::Router::new().fallback(api::handle).with_state(shared);
-        let task = tokio::spawn(accept_loop(listener, app, stop.clone()));
+        let server = Server { app, store: self.store.clone(), stop: stop.clone() };
+        let task = tokio::spawn(server.accept_loop(listener, restarts));
         Ok(SimServer { addr, stop, task })
     }
 
@@ -184,31 +209,75 @@ impl SimServer {
     }
 }
 
-/// Accepts connections until `stop`; each connection is dropped mid-flight when `stop` fires.
-async fn accept_loop(listener: TcpListener, app: axum::Router, stop: CancellationToken) {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::service::TowerToHyperService;
-    loop {
-        let (socket, _) = tokio::select! {
-            _ = stop.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(%error, "simulated API: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+/// What the accept loop serves, and what it resets on a restart.
+struct Server {
+    app: axum::Router,
+    store: Arc<Store>,
+    stop: CancellationToken,
+}
+
+impl Server {
+    /// Accepts connections until `stop`; each connection is dropped mid-flight when `stop` fires
+    /// or the server restarts.
+    async fn accept_loop(self, mut listener: TcpListener, mut restarts: tokio::sync::mpsc::Receiver<Duration>) {
+        let mut connections = self.stop.child_token();
+        loop {
+            let socket = tokio::select! {
+                _ = self.stop.cancelled() => return,
+                Some(down) = restarts.recv() => {
+                    connections.cancel();
+                    connections = self.stop.child_token();
+                    match self.restart(listener, down).await {
+                        Some(again) => listener = again,
+                        None => return,
+                    }
                     continue;
                 }
-            },
-        };
+                accepted = listener.accept() => match accepted {
+                    Ok((socket, _)) => socket,
+                    Err(error) => {
+                        tracing::warn!(%error, "simulated API: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            self.serve_connection(socket, connections.clone());
+        }
+    }
+
+    /// Closes the port for `down` (clients see "connection refused"), forgets the watch history
+    /// and listens again on the same address; `None` when stopped meanwhile or the port is lost.
+    async fn restart(&self, listener: TcpListener, down: Duration) -> Option<TcpListener> {
+        let addr = listener.local_addr().ok()?;
+        drop(listener);
+        self.store.compact();
+        tracing::info!(%addr, ?down, "simulated API: restarting");
+        tokio::select! {
+            _ = self.stop.cancelled() => return None,
+            _ = tokio::time::sleep(down) => {}
+        }
+        for _ in 0..100 {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => return Some(listener),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        tracing::error!(%addr, "simulated API: cannot listen again after the restart");
+        None
+    }
+
+    fn serve_connection(&self, socket: tokio::net::TcpStream, cut: CancellationToken) {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::service::TowerToHyperService;
         let _ = socket.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let stop = stop.clone();
+        let service = TowerToHyperService::new(self.app.clone());
         tokio::spawn(async move {
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let connection = builder.serve_connection(TokioIo::new(socket), service);
             tokio::select! {
                 _ = connection => {}
-                _ = stop.cancelled() => {}
+                _ = cut.cancelled() => {}
             }
         });
     }

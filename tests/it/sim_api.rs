@@ -491,3 +491,43 @@ async fn kube_runtime_reflector_and_controller_work_against_the_simulated_api() 
     .await;
     controller.abort();
 }
+
+#[tokio::test]
+async fn a_restart_cuts_every_watch_refuses_connections_then_answers_410_for_old_versions() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
+    let rv = pods.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let mut stream = pods.watch(&WatchParams::default().timeout(60), &rv).await.unwrap().boxed();
+    // A change after `rv`, which the restarted server's empty history no longer covers.
+    pods.create(&PostParams::default(), &test_pod("before-the-restart", json!({}))).await.unwrap();
+    let http = reqwest::Client::new();
+    let answer = http.post(format!("{}/sim/restart?downMillis=800", cluster.url())).send().await.unwrap();
+    assert_eq!(answer.status(), 202);
+    let again = http.post(format!("{}/sim/restart", cluster.url())).send().await.unwrap();
+    assert_eq!(again.status(), 409, "one restart at a time");
+
+    // The open watch ends (an error or the end of the stream), as when an API server goes away.
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match stream.try_next().await {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the watch was cut");
+    let refused = reqwest::Client::new().get(format!("{}/version", cluster.url())).send().await;
+    assert!(refused.is_err_and(|e| e.is_connect()), "nobody answers while the server is down");
+
+    // Back with the same objects, and the history gone: resuming from the old version is 410.
+    let listed = eventually(WAIT, "the API back", || async { pods.list(&ListParams::default()).await.ok() }).await;
+    assert_eq!(listed.items.len(), 6);
+    let mut stream = pods.watch(&WatchParams::default(), &rv).await.unwrap().boxed();
+    match stream.try_next().await.unwrap() {
+        Some(WatchEvent::Error(status)) => assert_eq!(status.code, 410),
+        other => panic!("expected 410 Gone, got {other:?}"),
+    }
+    let too_long = http.post(format!("{}/sim/restart?downMillis=61000", cluster.url())).send().await.unwrap();
+    assert_eq!(too_long.status(), 400);
+}
