@@ -307,6 +307,10 @@ pub struct DemoArgs {
     /// Seconds a NotReady node keeps its pods before they are evicted.
     #[arg(long, env = "DEMO_TOLERATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub toleration_seconds: u64,
+    /// Seconds the simulated API keeps changes for watches to resume from (kube-apiserver
+    /// compacts every 5 minutes); a watch resuming from before gets 410 Gone and lists again.
+    #[arg(long, env = "DEMO_HISTORY_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub history_seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -125,7 +125,7 @@ pub struct SimCluster {
 impl SimCluster {
     /// Builds the cluster (nodes, pods, this project's CRDs) and starts its controllers.
     pub fn start(config: SimConfig) -> Arc<Self> {
-        let store = Arc::new(Store::new(config.history_limit));
+        let store = Arc::new(Store::new(config.history_limit, config.history_retention));
         let crds = store.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions").expect("built in");
         for crd in crate::crds::all() {
             let value = serde_json::to_value(&crd).expect("CRDs serialise");

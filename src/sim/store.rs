@@ -11,6 +11,7 @@ use super::selectors::Selectors;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 
 /// An API error, answered as a Kubernetes `Status` object.
@@ -125,6 +126,8 @@ impl EventType {
 #[derive(Debug)]
 pub struct WatchRecord {
     pub rv: u64,
+    /// When the change was made: the history forgets changes older than its retention.
+    pub at: std::time::Instant,
     pub resource: String,
     pub namespace: String,
     pub event: EventType,
@@ -196,6 +199,7 @@ struct Inner {
     objects: HashMap<String, BTreeMap<ObjectKey, Arc<Value>>>,
     history: VecDeque<Arc<WatchRecord>>,
     history_limit: usize,
+    history_retention: Duration,
     /// Watches may start from any resource version at or above this one.
     floor: u64,
 }
@@ -283,7 +287,9 @@ fn decode_continue(token: &str) -> Result<(u64, ObjectKey), ApiError> {
 }
 
 impl Store {
-    pub fn new(history_limit: usize) -> Self {
+    /// A store whose history keeps at most `history_limit` changes, none older than
+    /// `history_retention` (the API server's etcd compaction interval).
+    pub fn new(history_limit: usize, history_retention: Duration) -> Self {
         let (feed, _) = broadcast::channel(history_limit.clamp(1024, 65536));
         Self {
             inner: Mutex::new(Inner {
@@ -291,6 +297,7 @@ impl Store {
                 objects: HashMap::new(),
                 history: VecDeque::new(),
                 history_limit,
+                history_retention,
                 floor: 1,
             }),
             feed,
@@ -337,8 +344,10 @@ impl Store {
         } else {
             objects.insert(key.clone(), object.clone())
         };
+        let at = std::time::Instant::now();
         let record = Arc::new(WatchRecord {
             rv,
+            at,
             resource: def.qualified_name(),
             namespace: key.0,
             event,
@@ -346,7 +355,10 @@ impl Store {
             previous: if event == EventType::Modified { previous } else { None },
         });
         inner.history.push_back(record.clone());
-        while inner.history.len() > inner.history_limit {
+        // Like etcd's periodic compaction: a long demo holds minutes of history, not days.
+        let retention = inner.history_retention;
+        let too_old = |r: &Arc<WatchRecord>| at.duration_since(r.at) > retention;
+        while inner.history.len() > inner.history_limit || inner.history.front().is_some_and(too_old) {
             if let Some(dropped) = inner.history.pop_front() {
                 inner.floor = dropped.rv;
             }
@@ -765,7 +777,7 @@ mod tests {
 
     #[test]
     fn create_sets_identity_and_versions_increase() {
-        let store = Store::new(100);
+        let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         let a = store.create(&def, "ns", pod("a")).unwrap();
         let b = store.create(&def, "ns", pod("b")).unwrap();
@@ -778,7 +790,7 @@ mod tests {
 
     #[test]
     fn stale_resource_version_conflicts_and_spec_changes_bump_generation() {
-        let store = Store::new(100);
+        let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         let created = store.create(&def, "ns", pod("a")).unwrap();
         let mut changed = (*created).clone();
@@ -791,7 +803,7 @@ mod tests {
 
     #[test]
     fn status_writes_touch_only_status() {
-        let store = Store::new(100);
+        let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         store.create(&def, "ns", pod("a")).unwrap();
         let patched = store
@@ -813,7 +825,7 @@ mod tests {
 
     #[test]
     fn paging_returns_every_object_once_with_the_first_pages_version() {
-        let store = Store::new(100);
+        let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         for i in 0..7 {
             store.create(&def, "ns", pod(&format!("p{i}"))).unwrap();
@@ -833,7 +845,7 @@ mod tests {
 
     #[test]
     fn watch_from_compacted_history_is_gone() {
-        let store = Store::new(100);
+        let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         let filter = WatchFilter { resource: def.qualified_name(), namespace: None, selectors: Selectors::default() };
         let created = store.create(&def, "ns", pod("a")).unwrap();
@@ -845,8 +857,24 @@ mod tests {
     }
 
     #[test]
+    fn changes_older_than_the_retention_are_forgotten() {
+        let store = Store::new(100, Duration::from_millis(50));
+        let def = pods(&store);
+        let filter = WatchFilter { resource: def.qualified_name(), namespace: None, selectors: Selectors::default() };
+        let created = store.create(&def, "ns", pod("a")).unwrap();
+        let rv = Store::object_rv(&created).unwrap();
+        store.create(&def, "ns", pod("b")).unwrap();
+        assert_eq!(store.watch(&filter, &def, Some(rv)).map(|w| w.initial.len()).ok(), Some(1), "young enough");
+        std::thread::sleep(Duration::from_millis(60));
+        let latest = store.create(&def, "ns", pod("c")).unwrap();
+        assert_eq!(store.watch(&filter, &def, Some(rv)).err().unwrap().code, 410, "b's change is gone");
+        let latest = Store::object_rv(&latest).unwrap();
+        assert_eq!(store.watch(&filter, &def, Some(latest - 1)).map(|w| w.initial.len()).ok(), Some(1));
+    }
+
+    #[test]
     fn finalizers_hold_deletion_until_removed() {
-        let store = Store::new(100);
+        let store = Store::new(100, Duration::from_secs(300));
         let def = store.registry.find("", "v1", "configmaps").unwrap();
         store.create(&def, "ns", json!({"metadata": {"name": "c", "finalizers": ["x/y"]}})).unwrap();
         let marked = store.delete(&def, "ns", "c", None, None, None).unwrap();

@@ -31,6 +31,8 @@ pub struct SimConfig {
     pub toleration: Duration,
     /// Changes kept for watches to resume from; older versions get 410 Gone.
     pub history_limit: usize,
+    /// How long a change stays in that history (kube-apiserver compacts etcd every 5 minutes).
+    pub history_retention: Duration,
     pub bookmark_interval: Duration,
     /// Whether the initial pods start Running (a calm demo) or Pending.
     pub start_running: bool,
@@ -48,6 +50,7 @@ impl Default for SimConfig {
             start_jitter: Duration::from_millis(1500),
             toleration: Duration::from_secs(30),
             history_limit: 20_000,
+            history_retention: Duration::from_secs(300),
             bookmark_interval: Duration::from_secs(5),
             start_running: true,
         }

@@ -63,18 +63,20 @@ impl SseReader {
 
     /// The next event (or comment block), failing the test after `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> SseEvent {
-        tokio::time::timeout(timeout, async {
-            loop {
-                if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    return Self::parse(&block);
-                }
-                let chunk = self.body.next().await.expect("the stream ended").expect("stream chunk");
-                self.buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        tokio::time::timeout(timeout, self.next_event()).await.expect("an event in time").expect("the stream went on")
+    }
+
+    /// The next event (or comment block); `None` when the stream ends or breaks, as a
+    /// browser's `EventSource` would notice before reconnecting.
+    pub async fn next_event(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                return Some(Self::parse(&block));
             }
-        })
-        .await
-        .expect("an event in time")
+            let chunk = self.body.next().await?.ok()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        }
     }
 
     /// Skips events until `wanted` accepts one.

@@ -141,7 +141,7 @@ pub enum Mode {
 }
 
 /// Every job a test printer received in full (the bytes after the status request).
-type Received = Arc<Mutex<Vec<Vec<u8>>>>;
+pub type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 
 pub struct TestPrinter {
     port: u16,
@@ -155,7 +155,7 @@ impl TestPrinter {
         Self::start_with(port, Arc::new(Mutex::new(mode)), Arc::new(Mutex::new(Vec::new()))).await
     }
 
-    async fn start_with(port: u16, mode: Arc<Mutex<Mode>>, jobs: Received) -> Self {
+    pub async fn start_with(port: u16, mode: Arc<Mutex<Mode>>, jobs: Received) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind the printer's port");
         let (m, j) = (mode.clone(), jobs.clone());
         let task = tokio::spawn(async move {
@@ -172,7 +172,7 @@ impl TestPrinter {
         PrinterUrl::Tcp(format!("127.0.0.1:{}", self.port))
     }
 
-    fn set_mode(&self, mode: Mode) {
+    pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 
@@ -181,7 +181,7 @@ impl TestPrinter {
     }
 
     /// Stops listening (the printer goes away); a new one can start on the same port.
-    fn stop(self) -> (Arc<Mutex<Mode>>, Received) {
+    pub fn stop(self) -> (Arc<Mutex<Mode>>, Received) {
         self.task.abort();
         (self.mode, self.jobs)
     }

@@ -6,6 +6,7 @@ mod common;
 mod automations;
 mod binary;
 mod blinkt;
+mod booth_day;
 mod browser;
 mod cluster_state;
 mod dashboard;
