@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Guard {
+pub enum Guard {
     /// Reads only, for the kiosk on the LAN and the probes (private listener).
     Open,
     /// HTTP Basic auth (chaos or admin credentials): 401 without.
@@ -24,7 +24,7 @@ enum Guard {
 }
 
 /// (method, path as written in `.route`, what it needs)
-const ROUTES: &[(&str, &str, Guard)] = &[
+pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/", Guard::Open),
     ("GET", "/static/{file}", Guard::Open),
     ("GET", "/stream", Guard::Open),
@@ -94,7 +94,7 @@ fn every_route_in_the_source_has_a_decided_guard() {
 }
 
 /// A concrete path for a route pattern.
-fn concrete(path: &str) -> String {
+pub fn concrete(path: &str) -> String {
     path.replace("{index}", "1").replace("{name}", "storm").replace("{file}", "kiosk.css")
 }
 
@@ -127,6 +127,10 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
                 let with_wrong =
                     http.request(method.clone(), &url).header("authorization", wrong).send().await.unwrap();
                 assert_eq!(with_wrong.status(), 401, "{method} {path} with a wrong password");
+                // Credentials come first: a malformed query tells a stranger nothing either.
+                let malformed = format!("{url}?label=a&label=b&name=x&name=y&state=%FF");
+                let with_junk = http.request(method.clone(), malformed).send().await.unwrap();
+                assert_eq!(with_junk.status(), 401, "{method} {path} with a malformed query");
             }
             Guard::Session => assert_eq!(status, 401, "{method} {path} without a session"),
             Guard::Csrf => assert_eq!(status, 403, "{method} {path} without a CSRF token"),
