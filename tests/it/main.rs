@@ -11,6 +11,7 @@ mod cluster_state;
 mod dashboard;
 mod form;
 mod fuzz;
+mod fuzz_http;
 mod kubectl;
 mod labels;
 mod leads;
