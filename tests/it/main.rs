@@ -12,6 +12,7 @@ mod dashboard;
 mod form;
 mod fuzz;
 mod fuzz_http;
+mod headers;
 mod kubectl;
 mod labels;
 mod leads;
