@@ -19,6 +19,7 @@ mod leads;
 mod leds;
 mod observability;
 mod odoo_double;
+mod secrets;
 mod security;
 mod shipping;
 mod sim_api;
