@@ -15,6 +15,9 @@ pub enum Guard {
     Open,
     /// HTTP Basic auth (chaos or admin credentials): 401 without.
     Basic,
+    /// HTTP Basic auth, and 403 when a browser says another site's page sent the request: these
+    /// change things without a CSRF token, since scripts (the red button's `curl`) call them.
+    BasicNotCrossSite,
     /// A control-panel session and a CSRF token: 401 without a session.
     Session,
     /// A CSRF token (login, logout): 403 without.
@@ -34,10 +37,10 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/healthz", Guard::Open),
     ("GET", "/readyz", Guard::Open),
     ("GET", "/metrics", Guard::Open),
-    ("GET", "/chaos", Guard::Basic),
-    ("POST", "/chaos", Guard::Basic),
+    ("GET", "/chaos", Guard::BasicNotCrossSite),
+    ("POST", "/chaos", Guard::BasicNotCrossSite),
     ("GET", "/nightmode", Guard::Basic),
-    ("POST", "/nightmode", Guard::Basic),
+    ("POST", "/nightmode", Guard::BasicNotCrossSite),
     ("GET", "/config", Guard::Basic),
     ("POST", "/config", Guard::Basic),
     ("GET", "/config/form.css", Guard::Open),
@@ -121,7 +124,7 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
         let status = bare.status().as_u16();
         match guard {
             Guard::Open => assert!(status < 400, "{method} {path} is open but answered {status}"),
-            Guard::Basic => {
+            Guard::Basic | Guard::BasicNotCrossSite => {
                 assert_eq!(status, 401, "{method} {path} without credentials");
                 assert!(bare.headers().contains_key("www-authenticate"), "{path} asks for credentials");
                 let with_wrong =
@@ -131,6 +134,19 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
                 let malformed = format!("{url}?label=a&label=b&name=x&name=y&state=%FF");
                 let with_junk = http.request(method.clone(), malformed).send().await.unwrap();
                 assert_eq!(with_junk.status(), 401, "{method} {path} with a malformed query");
+                if *guard == Guard::BasicNotCrossSite {
+                    // The right credentials (cached by a browser), sent by another site's page.
+                    for (name, value) in [("sec-fetch-site", "cross-site"), ("origin", "http://evil.example")] {
+                        let forged = http
+                            .request(method.clone(), &url)
+                            .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+                            .header(name, value)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(forged.status(), 403, "{method} {path} with {name}: {value}");
+                    }
+                }
             }
             Guard::Session => assert_eq!(status, 401, "{method} {path} without a session"),
             Guard::Csrf => assert_eq!(status, 403, "{method} {path} without a CSRF token"),
