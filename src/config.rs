@@ -114,8 +114,9 @@ pub struct AppArgs {
 /// Where every chaos kill is announced over HTTP.
 #[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
-    /// Comma-separated URLs that get a JSON POST on every kill.
-    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url)]
+    /// Comma-separated URLs that get a JSON POST on every kill (their values are not shown in
+    /// `--help`: receivers often take a token in the URL).
+    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url, hide_env_values = true)]
     pub urls: Vec<reqwest::Url>,
     /// Key of the HMAC-SHA256 signature header sent with every webhook.
     #[arg(long = "chaos-webhook-secret", env = "CHAOS_WEBHOOK_SECRET", hide_env_values = true)]

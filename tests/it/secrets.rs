@@ -26,6 +26,8 @@ const ADMIN_PASSWORD: &str = "admin-pw-M3k8Z1r";
 const ODOO_API_KEY: &str = "odoo-key-W4n6R2p";
 const ODOO_PASSWORD: &str = "odoo-pw-H5j1T8s";
 const WEBHOOK_SECRET: &str = "hook-secret-B9c3L6f";
+/// A webhook receiver's token in its URL (`CHAOS_WEBHOOK_URLS` lives in the Secret for this).
+const WEBHOOK_URL_TOKEN: &str = "hook-url-token-P8d4Jq";
 /// What a staff member mistyped: as secret as the password itself.
 const WRONG_GUESS: &str = "wrong-guess-K2p7Vn";
 
@@ -41,6 +43,7 @@ fn needles() -> Vec<(String, &'static str)> {
         (ODOO_API_KEY.into(), "the Odoo API key"),
         (ODOO_PASSWORD.into(), "the Odoo password"),
         (WEBHOOK_SECRET.into(), "the webhook secret"),
+        (WEBHOOK_URL_TOKEN.into(), "the webhook URL's token"),
         (WRONG_GUESS.into(), "a wrong password"),
     ];
     for (password, what) in [
@@ -84,7 +87,8 @@ impl Seen {
     }
 }
 
-/// A webhook receiver that records every delivery and refuses it with a 500.
+/// A webhook receiver that records every delivery and refuses it with a 500. Its URL carries
+/// a token, which the receiver itself may see (it is not recorded).
 async fn failing_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
     let received = Arc::new(Mutex::new(Vec::new()));
     let store = received.clone();
@@ -99,7 +103,7 @@ async fn failing_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let url = format!("http://{}/hook?token={WEBHOOK_URL_TOKEN}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, received)
 }
@@ -314,6 +318,7 @@ fn help_and_start_up_errors_never_show_a_secret() {
         let output = Command::new(BIN)
             .args(args)
             .envs(SECRET_ENV)
+            .env("CHAOS_WEBHOOK_URLS", format!("https://hooks.example.com/notify?token={WEBHOOK_URL_TOKEN}"))
             .env("LISTEN_ADDR", "nonsense")
             .env("KUBECONFIG", "/nonexistent")
             .output()
