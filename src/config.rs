@@ -335,9 +335,10 @@ fn parse_namespace(value: &str) -> Result<String, String> {
     }
 }
 
-/// Variables whose values must never be printed, even when they are malformed.
+/// Variables whose values must never be printed, even when they are malformed (webhook
+/// receivers often take a token in the URL).
 fn is_secret(env: &str) -> bool {
-    ["PASSWORD", "SECRET", "API_KEY", "TOKEN"].iter().any(|word| env.contains(word))
+    ["PASSWORD", "SECRET", "API_KEY", "TOKEN", "WEBHOOK_URLS"].iter().any(|word| env.contains(word))
 }
 
 /// Finds the argument a clap error is about, by its `--long` flag, in any subcommand.
