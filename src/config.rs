@@ -114,8 +114,9 @@ pub struct AppArgs {
 /// Where every chaos kill is announced over HTTP.
 #[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
-    /// Comma-separated URLs that get a JSON POST on every kill.
-    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url)]
+    /// Comma-separated URLs that get a JSON POST on every kill (their values are not shown in
+    /// `--help`: receivers often take a token in the URL).
+    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url, hide_env_values = true)]
     pub urls: Vec<reqwest::Url>,
     /// Key of the HMAC-SHA256 signature header sent with every webhook.
     #[arg(long = "chaos-webhook-secret", env = "CHAOS_WEBHOOK_SECRET", hide_env_values = true)]
@@ -338,9 +339,10 @@ fn parse_namespace(value: &str) -> Result<String, String> {
     }
 }
 
-/// Variables whose values must never be printed, even when they are malformed.
+/// Variables whose values must never be printed, even when they are malformed (webhook
+/// receivers often take a token in the URL).
 fn is_secret(env: &str) -> bool {
-    ["PASSWORD", "SECRET", "API_KEY", "TOKEN"].iter().any(|word| env.contains(word))
+    ["PASSWORD", "SECRET", "API_KEY", "TOKEN", "WEBHOOK_URLS"].iter().any(|word| env.contains(word))
 }
 
 /// Finds the argument a clap error is about, by its `--long` flag, in any subcommand.

@@ -1,6 +1,7 @@
 //! `GET|POST /chaos` (the red button) and `GET|POST /nightmode` (scripts), both behind HTTP Basic
-//! auth with the chaos credentials. Every answer is JSON with a `message` (the button's key
-//! binding pipes it through `jq .message`). The kill itself is [`crate::cluster::chaos`]; this
+//! auth with the chaos credentials; the ones that change something also refuse requests a
+//! browser says another site's page made ([`from_another_site`]). Every answer is JSON with a
+//! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::cluster::chaos`]; this
 //! module maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
 
 use super::AppState;
@@ -74,7 +75,31 @@ async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(error) = check_basic(&headers, &state.credentials.chaos) {
         return error.into_response();
     }
+    if from_another_site(&headers) {
+        return refused_from_another_site();
+    }
     press(&state, Aim::Random).await
+}
+
+/// Whether a browser says the request was made by another site's page (a link, an image, a form
+/// or a script there). `/chaos` and `POST /nightmode` change things without a CSRF token (the red
+/// button's `curl` could not fetch one), so a browser that has cached the Basic credentials must
+/// not let another site press them. Scripts send neither header and are let in; browsers send
+/// `Sec-Fetch-Site` (`none` when someone typed the address), and an `Origin` on every POST.
+pub fn from_another_site(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(fetch_site, Some(site) if site != "same-origin" && site != "none") {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else { return false };
+    // `Origin: null` (sandboxed frames, some redirects) has no host and is refused too.
+    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, host)| host);
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    origin_host.is_none() || origin_host != host
+}
+
+fn refused_from_another_site() -> Response {
+    message(StatusCode::FORBIDDEN, "Refused: another site's page sent this; use curl or the control panel at /control")
 }
 
 /// Sets night mode in the Booth's spec, answering with the mode now in force.
@@ -124,6 +149,9 @@ async fn set_night_mode(
     if let Err(error) = check_basic(&headers, &state.credentials.chaos) {
         return error.into_response();
     }
+    if from_another_site(&headers) {
+        return refused_from_another_site();
+    }
     let requested = match query {
         Ok(Query(q)) => q.state,
         Err(_) => return message(StatusCode::BAD_REQUEST, "Malformed query: use ?state=on, off or toggle"),
@@ -137,6 +165,24 @@ async fn set_night_mode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn requests_from_other_sites_pages_are_told_apart_from_scripts_and_typed_addresses() {
+        let host = ("host", "booth.local:32231");
+        assert!(!from_another_site(&headers(&[host])), "curl");
+        assert!(!from_another_site(&headers(&[host, ("sec-fetch-site", "none")])), "typed in the address bar");
+        assert!(!from_another_site(&headers(&[host, ("sec-fetch-site", "same-origin")])));
+        assert!(!from_another_site(&headers(&[host, ("origin", "http://booth.local:32231")])));
+        assert!(from_another_site(&headers(&[host, ("sec-fetch-site", "cross-site")])));
+        assert!(from_another_site(&headers(&[host, ("sec-fetch-site", "same-site")])), "the public form's port");
+        assert!(from_another_site(&headers(&[host, ("origin", "http://evil.example")])));
+        assert!(from_another_site(&headers(&[host, ("origin", "http://booth.local:8081")])));
+        assert!(from_another_site(&headers(&[host, ("origin", "null")])));
+    }
 
     #[test]
     fn night_mode_requests_are_understood() {

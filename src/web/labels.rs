@@ -10,6 +10,7 @@ use super::auth::check_basic;
 use crate::booth::VoucherType;
 use crate::labels::{Label, layout, png_bytes};
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -33,10 +34,18 @@ fn error(code: StatusCode, message: &str) -> Response {
     (code, Json(serde_json::json!({ "message": message }))).into_response()
 }
 
-async fn preview(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<PreviewQuery>) -> Response {
+async fn preview(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PreviewQuery>, QueryRejection>,
+) -> Response {
+    // Credentials before the query: a stranger learns nothing from how a query is parsed.
     if let Err(denied) = check_basic(&headers, &state.credentials.admin) {
         return denied.into_response();
     }
+    let Ok(Query(query)) = query else {
+        return error(StatusCode::BAD_REQUEST, "malformed query: use ?label=raffle or voucher and &name=...");
+    };
     let spec = state.booth.spec();
     let name = query.name.unwrap_or_else(|| "Zoë Müller".into());
     let label = match query.label.as_deref().unwrap_or("raffle") {

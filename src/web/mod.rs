@@ -79,14 +79,35 @@ impl AppState {
 
 /// Routes of the private listener.
 pub fn private_router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(kiosk::routes())
         .route("/api/state", get(api_state))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(labels::routes())
-        .with_state(state)
+        .with_state(state);
+    with_private_headers(router)
+}
+
+/// The headers every answer of the private listener carries: no other site may frame its pages
+/// (a framed staff button could be clicked by a visitor who thinks they are somewhere else),
+/// browsers do not guess content types, and no address leaks in a `Referer`. Only
+/// `frame-ancestors` is set: the kiosk and the control panel load their own scripts, and a
+/// fuller policy for them is a change of its own.
+pub fn with_private_headers(router: Router) -> Router {
+    use axum::http::{HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
 }
 
 async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {

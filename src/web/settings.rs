@@ -42,12 +42,13 @@ struct Inner {
 /// `/config`, `/config/form.css` and `/leads.csv`.
 pub fn router(leads: Leads, booth: BoothHandle, admin: Credentials) -> Router {
     let state = SettingsState { inner: Arc::new(Inner { leads, booth, admin, csrf: Csrf::random() }) };
-    Router::new()
+    let router = Router::new()
         .route("/config", get(show).post(save))
         .route("/config/form.css", get(stylesheet))
         .route("/leads.csv", get(leads_csv))
         .layer(DefaultBodyLimit::max(16 * 1024))
-        .with_state(state)
+        .with_state(state);
+    super::with_private_headers(router)
 }
 
 /// The settings form as submitted.

@@ -35,6 +35,11 @@ impl SseReader {
         assert_eq!(response.status(), StatusCode::OK, "{url}");
         let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
         assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+        Self::reading(response)
+    }
+
+    /// Reads events from a response the caller has already checked.
+    pub fn reading(response: reqwest::Response) -> Self {
         Self { body: response.bytes_stream().map(|chunk| chunk.map(|b| b.to_vec())).boxed(), buffer: String::new() }
     }
 

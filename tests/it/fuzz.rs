@@ -1,5 +1,6 @@
 //! Property tests over the inputs people control: whatever they send, the parsers answer with a
-//! value or a clear error, never a panic. (The HTTP-level properties live next to their routes.)
+//! value or a clear error, never a panic. (The same inputs over HTTP, against a running app, are
+//! in `fuzz_http.rs`.)
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use conferenceli::sim::selectors::{FieldSelector, LabelSelector};
@@ -60,6 +61,48 @@ proptest! {
         if let Err(error) = conferenceli::config::Cli::try_parse_from(args) {
             let line = conferenceli::config::one_line_error(&error);
             prop_assert!(!line.contains('\n'), "{}", line);
+        }
+    }
+}
+
+/// Every `--flag` of `demo` (which has all of `run`'s settings too), with its variable.
+static DEMO_FLAGS: std::sync::LazyLock<Vec<(String, Option<String>)>> = std::sync::LazyLock::new(demo_flags);
+
+fn demo_flags() -> Vec<(String, Option<String>)> {
+    use clap::CommandFactory;
+    let command = conferenceli::config::Cli::command();
+    let demo = command.find_subcommand("demo").expect("the demo command").clone();
+    demo.get_arguments()
+        .chain(command.get_arguments())
+        .filter_map(|arg| {
+            let long = arg.get_long()?.to_string();
+            Some((long, arg.get_env().map(|env| env.to_string_lossy().into_owned())))
+        })
+        .filter(|(long, _)| long != "help" && long != "version")
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Any value for any setting: accepted, or refused in one line that names the setting and,
+    /// for settings that carry secrets (passwords, keys, webhook URLs with tokens), does not
+    /// repeat the value.
+    #[test]
+    fn any_value_of_any_setting_is_refused_in_one_line_naming_it(flag in 0usize..1000, value in "\\PC{0,40}|[a-z]{1,6}://[!-~]{0,30}") {
+        use clap::Parser;
+        let flags = &*DEMO_FLAGS;
+        let (long, env) = &flags[flag % flags.len()];
+        let argument = format!("--{long}={value}");
+        if let Err(error) = conferenceli::config::Cli::try_parse_from(["conferenceli", "demo", argument.as_str()]) {
+            let line = conferenceli::config::one_line_error(&error);
+            prop_assert!(!line.contains('\n'), "{}", line);
+            let named = line.contains(&format!("--{long}")) || env.as_ref().is_some_and(|env| line.contains(env.as_str()));
+            prop_assert!(named, "{} not named in {}", long, line);
+            let secret = env.as_ref().is_some_and(|env| ["PASSWORD", "SECRET", "API_KEY", "WEBHOOK_URLS"].iter().any(|w| env.contains(w)));
+            if secret && value.trim().chars().count() >= 6 {
+                prop_assert!(!line.contains(value.trim()), "{} echoed in {}", long, line);
+            }
         }
     }
 }

@@ -100,7 +100,7 @@ impl Visitor {
         self.post_raw(serde_urlencoded::to_string(&form).unwrap()).await
     }
 
-    pub async fn post_raw(&self, body: String) -> reqwest::Response {
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
         let mut request = self
             .http
             .post(format!("{}/", self.base))

@@ -10,11 +10,14 @@ use std::time::Duration;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Guard {
+pub enum Guard {
     /// Reads only, for the kiosk on the LAN and the probes (private listener).
     Open,
     /// HTTP Basic auth (chaos or admin credentials): 401 without.
     Basic,
+    /// HTTP Basic auth, and 403 when a browser says another site's page sent the request: these
+    /// change things without a CSRF token, since scripts (the red button's `curl`) call them.
+    BasicNotCrossSite,
     /// A control-panel session and a CSRF token: 401 without a session.
     Session,
     /// A CSRF token (login, logout): 403 without.
@@ -24,7 +27,7 @@ enum Guard {
 }
 
 /// (method, path as written in `.route`, what it needs)
-const ROUTES: &[(&str, &str, Guard)] = &[
+pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/", Guard::Open),
     ("GET", "/static/{file}", Guard::Open),
     ("GET", "/stream", Guard::Open),
@@ -34,10 +37,10 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/healthz", Guard::Open),
     ("GET", "/readyz", Guard::Open),
     ("GET", "/metrics", Guard::Open),
-    ("GET", "/chaos", Guard::Basic),
-    ("POST", "/chaos", Guard::Basic),
+    ("GET", "/chaos", Guard::BasicNotCrossSite),
+    ("POST", "/chaos", Guard::BasicNotCrossSite),
     ("GET", "/nightmode", Guard::Basic),
-    ("POST", "/nightmode", Guard::Basic),
+    ("POST", "/nightmode", Guard::BasicNotCrossSite),
     ("GET", "/config", Guard::Basic),
     ("POST", "/config", Guard::Basic),
     ("GET", "/config/form.css", Guard::Open),
@@ -94,7 +97,7 @@ fn every_route_in_the_source_has_a_decided_guard() {
 }
 
 /// A concrete path for a route pattern.
-fn concrete(path: &str) -> String {
+pub fn concrete(path: &str) -> String {
     path.replace("{index}", "1").replace("{name}", "storm").replace("{file}", "kiosk.css")
 }
 
@@ -121,12 +124,29 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
         let status = bare.status().as_u16();
         match guard {
             Guard::Open => assert!(status < 400, "{method} {path} is open but answered {status}"),
-            Guard::Basic => {
+            Guard::Basic | Guard::BasicNotCrossSite => {
                 assert_eq!(status, 401, "{method} {path} without credentials");
                 assert!(bare.headers().contains_key("www-authenticate"), "{path} asks for credentials");
                 let with_wrong =
                     http.request(method.clone(), &url).header("authorization", wrong).send().await.unwrap();
                 assert_eq!(with_wrong.status(), 401, "{method} {path} with a wrong password");
+                // Credentials come first: a malformed query tells a stranger nothing either.
+                let malformed = format!("{url}?label=a&label=b&name=x&name=y&state=%FF");
+                let with_junk = http.request(method.clone(), malformed).send().await.unwrap();
+                assert_eq!(with_junk.status(), 401, "{method} {path} with a malformed query");
+                if *guard == Guard::BasicNotCrossSite {
+                    // The right credentials (cached by a browser), sent by another site's page.
+                    for (name, value) in [("sec-fetch-site", "cross-site"), ("origin", "http://evil.example")] {
+                        let forged = http
+                            .request(method.clone(), &url)
+                            .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+                            .header(name, value)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(forged.status(), 403, "{method} {path} with {name}: {value}");
+                    }
+                }
             }
             Guard::Session => assert_eq!(status, 401, "{method} {path} without a session"),
             Guard::Csrf => assert_eq!(status, 403, "{method} {path} without a CSRF token"),
