@@ -130,6 +130,8 @@ async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
 
 #[tokio::main]
 async fn main() {
+    // The bench's own HTTP clients (reqwest, built without a default provider) need one.
+    conferenceli::http::install_crypto_provider();
     let config =
         SimConfig { start_delay: Duration::from_millis(300), start_jitter: Duration::ZERO, ..SimConfig::default() };
     let sim = SimCluster::start(config);
