@@ -4,11 +4,17 @@
 //!
 //! The app runs in this process (`app::serve`, release build) against the simulated API with
 //! 400 pods, so 200 presses never run out of Running pods; the cool-down is 0.
+//!
+//! The headline figures also go to the performance report (`report::record`).
+
+#[path = "report/mod.rs"]
+mod report;
 
 use clap::Parser;
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::config::{Cli, Command};
 use conferenceli::sim::{SimCluster, SimConfig};
+use report::Figure;
 use std::time::{Duration, Instant};
 
 const PRESSES: usize = 200;
@@ -83,12 +89,11 @@ async fn main() {
     let hooks = format!("{},http://127.0.0.1:{}/hook", slow_receiver().await, free_port());
     let relay = format!("http://127.0.0.1:{}/", free_port());
     let burdened = presses(&["--chaos-webhook-urls", &hooks, "--fog", &relay]).await;
+    let (calm, burdening) =
+        ("no webhooks, no fog machine", "a 5 s webhook receiver, a dead one, a dead fog relay server");
     println!("| `/chaos`, {PRESSES} presses | p50 | p99 | max |");
     println!("| --- | ---: | ---: | ---: |");
-    for (name, times) in [
-        ("no webhooks, no fog machine", &plain),
-        ("a 5 s webhook receiver, a dead one, a dead fog relay server", &burdened),
-    ] {
+    for (name, times) in [(calm, &plain), (burdening, &burdened)] {
         println!(
             "| {name} | {:.2} ms | {:.2} ms | {:.2} ms |",
             percentile(times, 0.5),
@@ -96,4 +101,23 @@ async fn main() {
             times.last().unwrap().as_secs_f64() * 1000.0
         );
     }
+    let figure = |key, with: &str, times: &[Duration], p: f64| Figure {
+        key,
+        what: format!("`/chaos` answer with {with}, p{}", (p * 100.0).round()),
+        value: percentile(times, p),
+        unit: "ms",
+        higher_is_better: false,
+        method: format!(
+            "the app in the bench process (`app::serve`, release build) against a simulated API with 400 pods; {PRESSES} `POST /chaos` one after another, cool-down 0, from sending until the whole answer is read"
+        ),
+    };
+    report::record(
+        "chaos",
+        &[
+            figure("plain_p50_ms", calm, &plain, 0.5),
+            figure("plain_p99_ms", calm, &plain, 0.99),
+            figure("burdened_p50_ms", burdening, &burdened, 0.5),
+            figure("burdened_p99_ms", burdening, &burdened, 0.99),
+        ],
+    );
 }

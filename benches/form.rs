@@ -3,14 +3,18 @@
 //! the form concurrently. The visitor's answer must not depend on Odoo: the form only stores a
 //! Lead; the controller sends it afterwards.
 //!
-//! `cargo bench --bench form` prints a Markdown table.
+//! `cargo bench --bench form` prints a Markdown table; the slow-Odoo run's headline figures also
+//! go to the performance report (`report::record`).
 
 #[path = "../tests/it/odoo_double.rs"]
 mod odoo_double;
+#[path = "report/mod.rs"]
+mod report;
 
 use clap::Parser;
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::sim::{SimCluster, SimConfig};
+use report::Figure;
 use std::time::{Duration, Instant};
 
 const VISITORS: usize = 16;
@@ -75,6 +79,44 @@ async fn main() {
     row("max response time", &|r| ms(r.max));
     row("every lead in Odoo after", &|r| format!("{:.1} s", r.all_in_odoo.as_secs_f64()));
     row("form page weight (uncompressed)", &|r| format!("{} B HTML + {} B CSS", r.html, r.css));
+
+    let slow = runs.last().expect("one run per delay");
+    let delay_ms = ODOO_DELAYS[ODOO_DELAYS.len() - 1].as_millis();
+    let method = format!(
+        "the whole app in the bench process against the simulated API; the Odoo double answers every call after {delay_ms} ms; {VISITORS} concurrent visitors each submit the form {SUBMISSIONS_PER_VISITOR} times ({} in all)",
+        slow.total
+    );
+    report::record(
+        "form",
+        &[
+            Figure {
+                key: "slow_odoo_submissions_per_s",
+                what: format!("contact form while Odoo answers in {delay_ms} ms"),
+                value: slow.per_second,
+                unit: "submissions/s",
+                higher_is_better: true,
+                method: format!("{method}; submissions ÷ time until the last answer"),
+            },
+            Figure {
+                key: "slow_odoo_p99_ms",
+                what: format!("contact form answer while Odoo answers in {delay_ms} ms, p99"),
+                value: slow.p99.as_secs_f64() * 1000.0,
+                unit: "ms",
+                higher_is_better: false,
+                method: format!("{method}; 99th percentile of the visitors' answer times"),
+            },
+            Figure {
+                key: "slow_odoo_all_leads_in_odoo_s",
+                what: format!("every submitted lead in Odoo while it answers in {delay_ms} ms"),
+                value: slow.all_in_odoo.as_secs_f64(),
+                unit: "s",
+                higher_is_better: false,
+                method: format!(
+                    "{method}; from the first submission until Odoo holds every lead (polled every 100 ms)"
+                ),
+            },
+        ],
+    );
 }
 
 async fn run(delay: Duration) -> Run {

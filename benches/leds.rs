@@ -5,8 +5,15 @@
 //!    and driver task; the device records the time of each write. p50 and p99 over the samples.
 //! 2. Blinkt!: the same for `blinkt` mode (node-scoped watches, node scene).
 //! 3. Idle CPU of the release `conferenceli blinkt --gpio virtual` binary against the simulated
-//!    API once its start-up fade is over, over `BENCH_IDLE_SECONDS` (default 60) seconds.
+//!    API once its start-up fade is over, over `BENCH_IDLE_SECONDS` (default 20) seconds.
 //! 4. The cost of building the 15-LED BlinkStick report and the 8-LED APA102 stream.
+//!
+//! The headline figures also go to the performance report (`report::record`).
+
+#[path = "procfs/mod.rs"]
+mod procfs;
+#[path = "report/mod.rs"]
+mod report;
 
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::cluster::watch::watch_pods;
@@ -18,6 +25,7 @@ use conferenceli::leds::frame::{Frame, GroupLayout};
 use conferenceli::leds::render::{GroupScene, render};
 use conferenceli::leds::{apa102, blinkstick};
 use conferenceli::sim::{SimCluster, SimConfig};
+use report::Figure;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -151,23 +159,8 @@ async fn blinkt_latency() -> Vec<Duration> {
     samples
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    // utime and stime: fields 14 and 15 of /proc/<pid>/stat, 12 and 13 after the command name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
-fn clock_ticks_per_second() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
-        .unwrap_or(100)
-}
-
-async fn blinkt_idle_cpu(seconds: u64) -> (f64, u64, usize) {
+/// Idle use of the `blinkt` binary over `window` after its start-up, and the frames it wrote.
+async fn blinkt_idle(window: Duration) -> (procfs::Idle, usize) {
     let (_sim, server) = serve(SimConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = conferenceli::sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
@@ -189,23 +182,13 @@ async fn blinkt_idle_cpu(seconds: u64) -> (f64, u64, usize) {
     });
     // Start-up: connect, sync, fade in (1 s).
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (ticks_before, lines_before) = (cpu_ticks(child.id()), lines.load(std::sync::atomic::Ordering::Relaxed));
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let elapsed = started.elapsed();
-    let ticks = cpu_ticks(child.id()) - ticks_before;
+    let lines_before = lines.load(std::sync::atomic::Ordering::Relaxed);
+    let idle = procfs::measure_idle(child.id(), window).await;
     let frames = lines.load(std::sync::atomic::Ordering::Relaxed) - lines_before;
-    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
     server.shutdown().await;
-    let cpu_seconds = ticks as f64 / clock_ticks_per_second() as f64;
-    (cpu_seconds / elapsed.as_secs_f64() * 100.0, rss, frames)
+    (idle, frames)
 }
 
 fn report_costs() -> (Duration, Duration) {
@@ -231,11 +214,11 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let idle_seconds: u64 = std::env::var("BENCH_IDLE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let idle_window = procfs::idle_window();
     let stick = blinkstick_latency().await;
     let blinkt = blinkt_latency().await;
-    let (cpu_percent, rss_kib, idle_frames) = blinkt_idle_cpu(idle_seconds).await;
-    let (report, stream) = report_costs();
+    let (idle, idle_frames) = blinkt_idle(idle_window).await;
+    let (report_cost, stream_cost) = report_costs();
     println!("| measurement | result |");
     println!("| --- | --- |");
     println!(
@@ -251,9 +234,42 @@ async fn main() {
         ms(*blinkt.last().unwrap())
     );
     println!(
-        "| `conferenceli blinkt` idle over {idle_seconds} s (release binary) | {cpu_percent:.3} % of one core, {idle_frames} frames written, RSS {} MiB |",
-        rss_kib / 1024
+        "| `conferenceli blinkt` idle over {} s (release binary) | {:.3} % of one core ({} ticks), {idle_frames} frames written, RSS {} MiB |",
+        idle_window.as_secs(),
+        idle.cpu_percent,
+        idle.ticks,
+        idle.rss_kib / 1024
     );
-    println!("| building the 15-LED BlinkStick report | {} ns |", report.as_nanos());
-    println!("| building the 8-LED APA102 stream | {} ns |", stream.as_nanos());
+    println!("| building the 15-LED BlinkStick report | {} ns |", report_cost.as_nanos());
+    println!("| building the 8-LED APA102 stream | {} ns |", stream_cost.as_nanos());
+
+    let latency_method = format!(
+        "a pod's readiness flipped in the simulated API {SAMPLES} times, {} ms apart, until the frame showing it is handed to the device: the real kube-rs watch, `ClusterState`, renderer and driver task in the bench process; a test device timestamps each write (USB/GPIO transfer not included)",
+        SPACING.as_millis()
+    );
+    let latency = |key, device: &str, samples: &[Duration], p: f64| Figure {
+        key,
+        what: format!("pod change → frame handed to the {device}, p{}", (p * 100.0).round()),
+        value: percentile(samples, p).as_secs_f64() * 1000.0,
+        unit: "ms",
+        higher_is_better: false,
+        method: latency_method.clone(),
+    };
+    let idle_method = format!(
+        "release `conferenceli blinkt --gpio virtual` for node pico-1 against a simulated API (3 nodes, 5 pods) served by the bench process; utime + stime from `/proc/<pid>/stat` (10 ms ticks) over {} s starting 3 s after spawn (sync and fade-in done), {idle_frames} frames written",
+        idle_window.as_secs(),
+    );
+    let [idle_cpu, idle_rss] =
+        idle.figures("`conferenceli blinkt`", "blinkt_idle_cpu_percent", "blinkt_idle_rss_mib", &idle_method);
+    report::record(
+        "leds",
+        &[
+            latency("blinkstick_p50_ms", "BlinkStick", &stick, 0.5),
+            latency("blinkstick_p99_ms", "BlinkStick", &stick, 0.99),
+            latency("blinkt_p50_ms", "Blinkt!", &blinkt, 0.5),
+            latency("blinkt_p99_ms", "Blinkt!", &blinkt, 0.99),
+            idle_cpu,
+            idle_rss,
+        ],
+    );
 }

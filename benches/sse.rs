@@ -6,42 +6,37 @@
 //! is the time from just before that delete to the moment each client has parsed the pod's
 //! `Terminating` event (p50, p99, max over all clients and rounds). Also reported: the app's
 //! resident memory (VmRSS with the clients connected, VmHWM peak), its CPU while idle with 1,000
-//! clients connected and while fanning out, and the API watches open.
+//! clients connected and while fanning out, and the API watches open. Before any client
+//! connects, the app's idle CPU and resident memory are measured over `BENCH_IDLE_SECONDS`
+//! (default 20): the booth's `run` process left alone.
 //!
 //! When Debian's `chromium` is installed, the kiosk page's idle CPU in headless Chromium is
 //! measured too (all processes of the browser, 20 s, after a 10 s settle).
+//!
+//! The headline figures also go to the performance report (`report::record`).
+
+#[path = "procfs/mod.rs"]
+mod procfs;
+#[path = "report/mod.rs"]
+mod report;
 
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::sim::{SimCluster, SimConfig};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
+use report::Figure;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const CLIENTS: usize = 1_000;
 const ROUNDS: usize = 30;
+/// Wait between readiness and the idle window, for the start-up work to finish.
+const IDLE_SETTLE: Duration = Duration::from_secs(2);
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
-
-/// utime + stime of a process, in clock ticks, and its process group.
-fn cpu_ticks_and_group(pid: u32) -> Option<(u64, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let group = rest.get(2)?.parse().ok()?;
-    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
-    Some((ticks, group))
 }
 
 /// CPU ticks of every process in process group `group`.
@@ -50,18 +45,12 @@ fn group_ticks(group: u32) -> u64 {
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter_map(cpu_ticks_and_group)
+                .filter_map(procfs::cpu_ticks_and_group)
                 .filter(|(_, g)| *g == group)
                 .map(|(t, _)| t)
                 .sum()
         })
         .unwrap_or(0)
-}
-
-const TICKS_PER_SECOND: f64 = 100.0;
-
-fn cpu_percent(ticks: u64, over: Duration) -> f64 {
-    ticks as f64 / TICKS_PER_SECOND / over.as_secs_f64() * 100.0
 }
 
 fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
@@ -136,11 +125,13 @@ async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
     let used = group_ticks(group).saturating_sub(before);
     let _ = child.kill();
     let _ = child.wait();
-    Some(cpu_percent(used, span))
+    Some(procfs::cpu_percent(used, span))
 }
 
 #[tokio::main]
 async fn main() {
+    // The bench's own HTTP clients (reqwest, built without a default provider) need one.
+    conferenceli::http::install_crypto_provider();
     let config =
         SimConfig { start_delay: Duration::from_millis(300), start_jitter: Duration::ZERO, ..SimConfig::default() };
     let sim = SimCluster::start(config);
@@ -159,7 +150,7 @@ async fn main() {
             "--chaos-password",
             "bench",
         ])
-        .args(["--chaos-cooldown-seconds", "0"])
+        .args(["--public-listen-addr", "127.0.0.1:0", "--chaos-cooldown-seconds", "0"])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
         .unwrap();
@@ -175,7 +166,10 @@ async fn main() {
         assert!(started.elapsed() < Duration::from_secs(60), "the app did not get ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let rss_before = proc_status_kib(pid, "VmRSS:");
+    // Left alone once ready: start-up work (Booth, status writer) is over after the settle.
+    tokio::time::sleep(IDLE_SETTLE).await;
+    let idle_window = procfs::idle_window();
+    let alone = procfs::measure_idle(pid, idle_window).await;
 
     let (report, mut reports) = mpsc::unbounded_channel();
     let connect_started = Instant::now();
@@ -195,18 +189,14 @@ async fn main() {
     let connect_time = connect_started.elapsed();
     let kube = client_for_url(&server.url()).unwrap();
     let pods: Api<Pod> = Api::namespaced(kube, "demopod");
-    let rss_connected = proc_status_kib(pid, "VmRSS:");
-
-    let idle_span = Duration::from_secs(5);
-    let idle_before = cpu_ticks_and_group(pid).unwrap().0;
-    tokio::time::sleep(idle_span).await;
-    let idle_cpu = cpu_percent(cpu_ticks_and_group(pid).unwrap().0 - idle_before, idle_span);
+    let rss_connected = procfs::status_kib(pid, "VmRSS:");
+    let connected = procfs::measure_idle(pid, Duration::from_secs(5)).await;
     while reports.try_recv().is_ok() {}
 
     let mut latencies = Vec::with_capacity(CLIENTS * ROUNDS);
     let mut missing = 0usize;
     let busy_started = Instant::now();
-    let busy_before = cpu_ticks_and_group(pid).unwrap().0;
+    let busy_before = procfs::cpu_ticks_and_group(pid).unwrap().0;
     for round in 0..ROUNDS {
         let victim = format!("critical-prod-{}", round % 5);
         // Wait for the victim to be Running again (it was deleted five rounds ago).
@@ -239,9 +229,9 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let busy_span = busy_started.elapsed();
-    let busy_cpu = cpu_percent(cpu_ticks_and_group(pid).unwrap().0 - busy_before, busy_span);
-    let rss_after = proc_status_kib(pid, "VmRSS:");
-    let hwm = proc_status_kib(pid, "VmHWM:");
+    let busy_cpu = procfs::cpu_percent(procfs::cpu_ticks_and_group(pid).unwrap().0 - busy_before, busy_span);
+    let rss_after = procfs::status_kib(pid, "VmRSS:");
+    let hwm = procfs::status_kib(pid, "VmHWM:");
     let pod_watches = sim.stats.open_watches("pods");
     let node_watches = sim.stats.open_watches("nodes");
     let pod_lists = sim.stats.requests("list", "pods");
@@ -261,12 +251,21 @@ async fn main() {
     println!("| latency max | {} |", ms(*latencies.last().unwrap()));
     println!(
         "| app RSS before clients / with 1,000 clients / after fan-out | {} / {} / {} MiB |",
-        rss_before / 1024,
+        alone.rss_kib / 1024,
         rss_connected / 1024,
         rss_after / 1024
     );
     println!("| app peak RSS (VmHWM) | {} MiB |", hwm / 1024);
-    println!("| app CPU, idle with 1,000 clients | {idle_cpu:.1} % of one core |");
+    println!(
+        "| app CPU, idle without clients over {} s | {:.3} % of one core ({} ticks) |",
+        idle_window.as_secs(),
+        alone.cpu_percent,
+        alone.ticks
+    );
+    println!(
+        "| app CPU, idle with 1,000 clients over 5 s | {:.1} % of one core ({} ticks) |",
+        connected.cpu_percent, connected.ticks
+    );
     println!(
         "| app CPU, during the {ROUNDS} fan-outs ({:.1} s) | {busy_cpu:.1} % of one core |",
         busy_span.as_secs_f64()
@@ -277,4 +276,65 @@ async fn main() {
         Some(cpu) => println!("| kiosk page idle in headless Chromium (all processes) | {cpu:.1} % of one core |"),
         None => println!("| kiosk page idle in headless Chromium | not measured (no /usr/bin/chromium) |"),
     }
+
+    let app_method = "release `conferenceli run` in its own process against a simulated API (3 nodes, 5 pods) served by the bench process";
+    let fan_out_method = format!(
+        "{app_method}; {CLIENTS} clients on `/stream` in the bench process; {ROUNDS} pod deletes through the API, timed from just before each delete until each client has parsed the pod's `Terminating` event; {} of {} deliveries arrived",
+        latencies.len(),
+        CLIENTS * ROUNDS
+    );
+    let latency = |key, p: f64| Figure {
+        key,
+        what: format!(
+            "1,000 SSE clients on the kiosk stream: pod delete → event at every client, p{}",
+            (p * 100.0).round()
+        ),
+        value: percentile(&latencies, p).as_secs_f64() * 1000.0,
+        unit: "ms",
+        higher_is_better: false,
+        method: fan_out_method.clone(),
+    };
+    let mut figures = vec![
+        latency("latency_p50_ms", 0.5),
+        latency("latency_p99_ms", 0.99),
+        Figure {
+            key: "rss_1000_clients_mib",
+            what: "resident memory of `run` with 1,000 SSE clients".into(),
+            value: rss_connected as f64 / 1024.0,
+            unit: "MiB",
+            higher_is_better: false,
+            method: format!("{app_method}; VmRSS once the last of {CLIENTS} clients has its snapshot"),
+        },
+        Figure {
+            key: "api_watches_open",
+            what: "Kubernetes API watches held by `run` with 1,000 SSE clients".into(),
+            value: (pod_watches + node_watches) as f64,
+            unit: "watches",
+            higher_is_better: false,
+            method: format!(
+                "{app_method}; open watches on pods plus nodes by `/sim/stats` after the fan-outs ({pod_watches} + {node_watches})"
+            ),
+        },
+    ];
+    figures.extend(alone.figures(
+        "`conferenceli run`",
+        "run_idle_cpu_percent",
+        "run_idle_rss_mib",
+        &format!(
+            "{app_method}, no client; utime + stime from `/proc/<pid>/stat` (10 ms ticks) over {} s starting {} s after `/readyz` turned 200",
+            idle_window.as_secs(),
+            IDLE_SETTLE.as_secs(),
+        ),
+    ));
+    if let Some(cpu) = kiosk_cpu {
+        figures.push(Figure {
+            key: "kiosk_idle_cpu_percent",
+            what: "kiosk page idle in headless Chromium".into(),
+            value: cpu,
+            unit: "% of a core",
+            higher_is_better: false,
+            method: "Debian's Chromium, headless, software rendering, 1280×800, on the app's `/` (the bench's app); utime + stime of every process of the browser's process group over 20 s after a 10 s settle".into(),
+        });
+    }
+    report::record("sse", &figures);
 }
