@@ -164,14 +164,16 @@ async fn blinkt_idle(window: Duration) -> (procfs::Idle, usize) {
     let (_sim, server) = serve(SimConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = conferenceli::sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
-        .args(["blinkt", "--gpio", "virtual", "--log-level", "warn"])
-        .env("NODE_NAME", "pico-1")
-        .env("KUBECONFIG", &kubeconfig)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = procfs::KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+            .args(["blinkt", "--gpio", "virtual", "--log-level", "warn"])
+            .env("NODE_NAME", "pico-1")
+            .env("KUBECONFIG", &kubeconfig)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let lines = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = lines.clone();
     std::thread::spawn(move || {
@@ -185,8 +187,7 @@ async fn blinkt_idle(window: Duration) -> (procfs::Idle, usize) {
     let lines_before = lines.load(std::sync::atomic::Ordering::Relaxed);
     let idle = procfs::measure_idle(child.id(), window).await;
     let frames = lines.load(std::sync::atomic::Ordering::Relaxed) - lines_before;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     server.shutdown().await;
     (idle, frames)
 }

@@ -96,7 +96,7 @@ fn ms(d: Duration) -> String {
 async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
     let chromium = ["/usr/bin/chromium"].into_iter().find(|p| std::path::Path::new(p).exists())?;
     let profile = tempfile::tempdir().ok()?;
-    let mut child = std::process::Command::new(chromium)
+    let child = std::process::Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -116,15 +116,15 @@ async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
         .stderr(std::process::Stdio::null())
         .process_group(0)
         .spawn()
-        .ok()?;
+        .ok()
+        .map(procfs::KillOnDrop)?;
     let group = child.id();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let before = group_ticks(group);
     let span = Duration::from_secs(20);
     tokio::time::sleep(span).await;
     let used = group_ticks(group).saturating_sub(before);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     Some(procfs::cpu_percent(used, span))
 }
 
@@ -140,7 +140,7 @@ async fn main() {
     let kubeconfig = kubeconfig_for(&server.url(), dir.path());
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
         .args([
             "run",
             "--listen-addr",
@@ -153,6 +153,7 @@ async fn main() {
         .args(["--public-listen-addr", "127.0.0.1:0", "--chaos-cooldown-seconds", "0"])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
+        .map(procfs::KillOnDrop)
         .unwrap();
     let pid = child.id();
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
@@ -237,8 +238,7 @@ async fn main() {
     let pod_lists = sim.stats.requests("list", "pods");
 
     let kiosk_cpu = kiosk_idle_cpu(&app).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     server.shutdown().await;
 
     latencies.sort();

@@ -12,6 +12,11 @@
 #[path = "report/mod.rs"]
 mod report;
 
+// Shared with `sse` and `leds`, which also measure idle CPU; this benchmark reads memory only.
+#[allow(dead_code)]
+#[path = "procfs/mod.rs"]
+mod procfs;
+
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::cluster::watch::watch_pods;
 use conferenceli::cluster::{ClusterState, PodScope, Update, WatchRestarts};
@@ -28,13 +33,6 @@ const SYNC_PODS: usize = 10_000;
 /// An odd number of rounds over the 500 pods, so that the final readiness differs from the start.
 const CHANGES: u64 = 20_500;
 const SUBSCRIBERS: usize = 100;
-
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -58,7 +56,7 @@ async fn initial_sync() -> (Duration, u64, u64) {
     let kubeconfig = kubeconfig_for(&server.url(), dir.path());
     let port = free_port();
     let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
         .args([
             "run",
             "--listen-addr",
@@ -72,6 +70,7 @@ async fn initial_sync() -> (Duration, u64, u64) {
         ])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
+        .map(procfs::KillOnDrop)
         .unwrap();
     conferenceli::http::install_crypto_provider();
     let http = reqwest::Client::new();
@@ -89,9 +88,8 @@ async fn initial_sync() -> (Duration, u64, u64) {
         http.get(format!("http://127.0.0.1:{port}/api/state")).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["pods"].as_array().unwrap().len(), SYNC_PODS);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (rss, hwm) = (proc_status_kib(child.id(), "VmRSS:"), proc_status_kib(child.id(), "VmHWM:"));
-    let _ = child.kill();
-    let _ = child.wait();
+    let (rss, hwm) = (procfs::status_kib(child.id(), "VmRSS:"), procfs::status_kib(child.id(), "VmHWM:"));
+    drop(child);
     server.shutdown().await;
     (synced, rss, hwm)
 }

@@ -13,6 +13,23 @@ use std::time::Duration;
 /// a few minutes, long enough that one 10 ms CPU tick is 0.05 % of a core.
 const DEFAULT_IDLE_SECONDS: u64 = 20;
 
+/// A child process of a benchmark, killed and reaped when the benchmark ends however it ends: a
+/// benchmark that panics would otherwise leave `conferenceli` (or Chromium) running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A field of `/proc/<pid>/status` given in kB (`VmRSS:`, `VmHWM:`), 0 when the process is gone.
 pub fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
