@@ -3,7 +3,7 @@
 
 use crate::common::{eventually, free_port};
 use axum::body::Bytes;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use conferenceli::automations::webhooks::{SIGNATURE_HEADER, WebhookSettings, Webhooks, signature};
 use conferenceli::cluster::ChaosTarget;
 use conferenceli::config::Secret;
@@ -11,10 +11,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+pub type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A receiver on 127.0.0.1 that records every POST after `delay`.
 async fn receiver(delay: Duration) -> (reqwest::Url, Received) {
+    receiver_answering(delay, StatusCode::OK).await
+}
+
+/// A receiver on 127.0.0.1 that records every POST to `/hook` and answers `status` after `delay`.
+pub async fn receiver_answering(delay: Duration, status: StatusCode) -> (reqwest::Url, Received) {
     let received = Received::default();
     let store = received.clone();
     let app = axum::Router::new().route(
@@ -24,7 +29,7 @@ async fn receiver(delay: Duration) -> (reqwest::Url, Received) {
             async move {
                 tokio::time::sleep(delay).await;
                 store.lock().unwrap().push((headers, body));
-                "ok"
+                status
             }
         }),
     );

@@ -7,17 +7,16 @@
 //! `/api/state`, the CSV export), in the Booth, Lead and Event resources, or in what the webhook
 //! receiver was sent.
 
+use crate::automations::{Received, receiver_answering};
 use crate::binary::{BIN, Running};
 use crate::common::{TestCluster, eventually, fast_config, free_port, kubeconfig_for, sigterm};
 use crate::leads::{Visitor, all_leads, as_refs, complete, csrf_token};
 use crate::odoo_double::{self, OdooDouble};
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine;
 use serde_json::Value;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -89,23 +88,9 @@ impl Seen {
 
 /// A webhook receiver that records every delivery and refuses it with a 500. Its URL carries
 /// a token, which the receiver itself may see (it is not recorded).
-async fn failing_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let store = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let store = store.clone();
-            async move {
-                store.lock().unwrap().push(format!("{headers:?}\n{}", String::from_utf8_lossy(&body)));
-                (StatusCode::INTERNAL_SERVER_ERROR, "receiver broken")
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook?token={WEBHOOK_URL_TOKEN}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, received)
+async fn failing_receiver() -> (String, Received) {
+    let (url, received) = receiver_answering(Duration::ZERO, StatusCode::INTERNAL_SERVER_ERROR).await;
+    (format!("{url}?token={WEBHOOK_URL_TOKEN}"), received)
 }
 
 /// Reads a child's pipe to the end on a thread of its own (a full pipe would stall the child).
@@ -267,8 +252,8 @@ async fn one_run(json2: bool) {
             assert!(conditions.contains("Odoo"), "the Booth reports Odoo's refusal: {conditions}");
         }
     }
-    for (n, delivery) in deliveries.lock().unwrap().iter().enumerate() {
-        seen.add(format!("webhook delivery {n}"), delivery.clone());
+    for (n, (headers, body)) in deliveries.lock().unwrap().iter().enumerate() {
+        seen.add(format!("webhook delivery {n}"), format!("{headers:?}\n{}", String::from_utf8_lossy(body)));
     }
     assert!(!deliveries.lock().unwrap().is_empty(), "the receiver was called");
 
