@@ -14,6 +14,7 @@ use crate::config::{AppArgs, StaffCredentials};
 use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
 use crate::metrics::{Metrics, ScrapeTime};
+use crate::web::auth::{GuessLimiter, limit_guesses};
 use crate::web::kiosk::{Dashboard, kube_chaos};
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
@@ -170,7 +171,12 @@ pub async fn serve_on(
         dashboard,
     };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
-    let result = axum::serve(listener, private_router(state).merge(settings_router))
+    let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
+    let private = private_router(state)
+        .merge(settings_router)
+        .layer(axum::middleware::from_fn_with_state(guesses, limit_guesses))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, private)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(AppError::Serve);

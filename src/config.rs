@@ -91,6 +91,10 @@ pub struct AppArgs {
     /// Password for `/config`, `/leads.csv` and the label preview; falls back to CHAOS_BASIC_AUTH_PASSWORD.
     #[arg(long, env = "BASIC_AUTH_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
+    /// Wrong Basic-auth credentials one client address may send per minute; then its requests
+    /// with credentials get 429 until the oldest wrong one is a minute old.
+    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub auth_failures_per_minute: u32,
     #[command(flatten)]
     pub booth_defaults: BoothDefaults,
     /// Seconds a node may be NotReady/Unknown before the target namespace's pods on it are

@@ -120,6 +120,8 @@ async fn one_run(json2: bool) {
         .args(["run", "--listen-addr", &format!("127.0.0.1:{private_port}")])
         .args(["--public-listen-addr", &format!("127.0.0.1:{public_port}"), "--leds", "virtual", "--fog", "virtual"])
         .args(["--odoo-retry-min-ms", "100", "--chaos-webhook-timeout-seconds", "1"])
+        // Wrong credentials on every route from one address: past the guess limiter's default.
+        .args(["--auth-failures-per-minute", "1000"])
         .env("KUBECONFIG", &kubeconfig)
         .env("LOG_LEVEL", "trace")
         .env("CHAOS_BASIC_AUTH_PASSWORD", CHAOS_PASSWORD)

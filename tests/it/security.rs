@@ -176,3 +176,34 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
     assert!(crate::leads::all_leads(&cluster).await.is_empty(), "and stores nothing without it");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_address_that_guesses_passwords_is_held_back_and_others_still_press_the_button() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = crate::common::TestApp::start(&cluster, &["--auth-failures-per-minute", "3"]).await;
+    let guesser = reqwest::Client::new();
+    let nightmode = format!("{}/nightmode", app.url);
+    for guess in ["123456", "password", "booth"] {
+        let answer = guesser.get(&nightmode).basic_auth("admin", Some(guess)).send().await.unwrap();
+        assert_eq!(answer.status(), 401, "wrong guess {guess}");
+    }
+    // Held back: even the right password from that address is not looked at now.
+    let password = Some(conferenceli::config::DEMO_PASSWORD);
+    let held = guesser.get(&nightmode).basic_auth("admin", password).send().await.unwrap();
+    assert_eq!(held.status(), 429);
+    let retry_after: u64 = held.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    let message = held.json::<serde_json::Value>().await.unwrap()["message"].as_str().unwrap().to_string();
+    assert!(message.contains("Too many wrong passwords"), "{message}");
+    let pressed = guesser.post(format!("{}/chaos", app.url)).basic_auth("admin", password).send().await.unwrap();
+    assert_eq!(pressed.status(), 429, "the guesser's press is refused too");
+    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0, "and deletes nothing");
+    // Requests without credentials are not the limiter's business: the kiosk keeps working.
+    let kiosk = guesser.get(format!("{}/api/state", app.url)).send().await.unwrap();
+    assert_eq!(kiosk.status(), 200);
+    // The staff's machine is another address (127.0.0.2 is loopback too): the button works.
+    let staff = reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 2])).build().unwrap();
+    let answer = staff.get(&nightmode).basic_auth("admin", password).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    app.stop().await;
+}
