@@ -38,6 +38,7 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
         start_jitter: Duration::from_millis(args.start_delay_ms * 3 / 4),
         toleration: Duration::from_secs(args.toleration_seconds),
         history_retention: Duration::from_secs(args.history_seconds),
+        event_ttl: Duration::from_secs(args.event_ttl_seconds),
         ..SimConfig::default()
     };
     let app_listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await.map_err(|e| e.to_string())?;

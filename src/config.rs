@@ -316,6 +316,9 @@ pub struct DemoArgs {
     /// compacts every 5 minutes); a watch resuming from before gets 410 Gone and lists again.
     #[arg(long, env = "DEMO_HISTORY_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub history_seconds: u64,
+    /// Seconds an Event lives in the simulated API (kube-apiserver's `--event-ttl`, 1 hour).
+    #[arg(long, env = "DEMO_EVENT_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub event_ttl_seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,8 @@ pub struct SimConfig {
     pub history_limit: usize,
     /// How long a change stays in that history (kube-apiserver compacts etcd every 5 minutes).
     pub history_retention: Duration,
+    /// How long an Event lives (kube-apiserver's `--event-ttl`, 1 hour by default).
+    pub event_ttl: Duration,
     pub bookmark_interval: Duration,
     /// Whether the initial pods start Running (a calm demo) or Pending.
     pub start_running: bool,
@@ -51,6 +53,7 @@ impl Default for SimConfig {
             toleration: Duration::from_secs(30),
             history_limit: 20_000,
             history_retention: Duration::from_secs(300),
+            event_ttl: Duration::from_secs(3600),
             bookmark_interval: Duration::from_secs(5),
             start_running: true,
         }
@@ -215,6 +218,8 @@ pub struct Workload {
     config: SimConfig,
     pods: Arc<ResourceDef>,
     nodes: Arc<ResourceDef>,
+    /// Events of both APIs (`v1` and `events.k8s.io/v1`), which expire after `event_ttl`.
+    events: [Arc<ResourceDef>; 2],
     /// When each Pending pod (by uid) starts running.
     start_at: Mutex<HashMap<String, Instant>>,
     serial: std::sync::atomic::AtomicU64,
@@ -224,7 +229,11 @@ impl Workload {
     pub fn new(store: Arc<Store>, config: SimConfig) -> Self {
         let pods = store.registry.find("", "v1", "pods").expect("pods are built in");
         let nodes = store.registry.find("", "v1", "nodes").expect("nodes are built in");
-        Self { store, config, pods, nodes, start_at: Mutex::new(HashMap::new()), serial: 0.into() }
+        let events = [
+            store.registry.find("", "v1", "events").expect("events are built in"),
+            store.registry.find("events.k8s.io", "v1", "events").expect("events are built in"),
+        ];
+        Self { store, config, pods, nodes, events, start_at: Mutex::new(HashMap::new()), serial: 0.into() }
     }
 
     fn next_serial(&self) -> u64 {
@@ -388,6 +397,9 @@ impl Workload {
         }
         drop(start_at);
         self.recreate_missing_replicas(&pods);
+        if let Some(at) = self.expire_events(now, wall) {
+            due(at);
+        }
         next
     }
 
@@ -395,6 +407,28 @@ impl Workload {
         let jitter_ms = self.config.start_jitter.as_millis() as u64;
         let jitter = if jitter_ms == 0 { 0 } else { rand::random_range(0..=jitter_ms) };
         self.config.start_delay + Duration::from_millis(jitter)
+    }
+
+    /// The API server's event TTL: removes the Events older than `event_ttl`; returns when the
+    /// next one expires.
+    fn expire_events(&self, now: Instant, wall: jiff::Timestamp) -> Option<Instant> {
+        let ttl = jiff::SignedDuration::try_from(self.config.event_ttl).ok()?;
+        let mut next: Option<Instant> = None;
+        for def in &self.events {
+            for event in self.store.all(def) {
+                let Some(expires) = timestamp(&event["metadata"]["creationTimestamp"]).map(|t| t + ttl) else {
+                    continue;
+                };
+                if wall >= expires {
+                    let (namespace, name) = (str_at(&event, "/metadata/namespace"), str_at(&event, "/metadata/name"));
+                    self.store.remove(def, namespace, name, str_at(&event, "/metadata/uid"));
+                } else {
+                    let left = Duration::try_from(expires.duration_since(wall)).unwrap_or_default();
+                    next = Some(next.map_or(now + left, |n| n.min(now + left)));
+                }
+            }
+        }
+        next
     }
 
     /// The StatefulSet controller: every ordinal below the replica count has a pod.

@@ -531,3 +531,22 @@ async fn a_restart_cuts_every_watch_refuses_connections_then_answers_410_for_old
     let too_long = http.post(format!("{}/sim/restart?downMillis=61000", cluster.url())).send().await.unwrap();
     assert_eq!(too_long.status(), 400);
 }
+
+#[tokio::test]
+async fn events_expire_after_their_ttl() {
+    let config = conferenceli::sim::SimConfig { event_ttl: Duration::from_secs(1), ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(cluster.client.clone(), "demopod");
+    let event = serde_json::from_value(json!({
+        "metadata": {"name": "short-lived"},
+        "involvedObject": {"kind": "Pod", "name": "critical-prod-0", "namespace": "demopod"},
+        "reason": "ChaosKill", "message": "test", "type": "Normal",
+    }))
+    .unwrap();
+    events.create(&PostParams::default(), &event).await.unwrap();
+    assert!(events.get_opt("short-lived").await.unwrap().is_some(), "there at first");
+    eventually(WAIT, "the event expired", || async {
+        events.get_opt("short-lived").await.unwrap().is_none().then_some(())
+    })
+    .await;
+}
