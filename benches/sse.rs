@@ -17,6 +17,9 @@
 
 #[path = "procfs/mod.rs"]
 mod procfs;
+
+#[path = "../tests/it/chromium.rs"]
+mod chromium;
 #[path = "report/mod.rs"]
 mod report;
 
@@ -97,19 +100,8 @@ async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
     let chromium = ["/usr/bin/chromium"].into_iter().find(|p| std::path::Path::new(p).exists())?;
     let profile = tempfile::tempdir().ok()?;
     let child = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1280,800",
-            "--remote-debugging-port=0",
-        ])
+        .args(chromium::ARGS)
+        .arg("--remote-debugging-port=0")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("{app}/"))
         .stdout(std::process::Stdio::null())

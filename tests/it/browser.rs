@@ -12,22 +12,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Flags Chromium needs here: no sandbox (root in a container), no GPU, and no network traffic
-/// of its own (the network is closed).
-const CHROMIUM_ARGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--window-size=1280,800",
-];
-
 /// A chromedriver process and one browser session on it; both end on drop.
 pub struct Browser {
     driver: Child,
@@ -65,7 +49,7 @@ impl Browser {
         })
         .await;
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = crate::chromium::ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",

@@ -8,6 +8,7 @@ mod binary;
 mod blinkt;
 mod booth_day;
 mod browser;
+mod chromium;
 mod cluster_state;
 mod dashboard;
 mod form;
