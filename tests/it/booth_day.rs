@@ -16,7 +16,7 @@
 //! cluster lives in its own process, so that test holds the cluster itself.
 
 use crate::binary::Running;
-use crate::common::free_port;
+use crate::common::{free_port, settle};
 use crate::dashboard::{SseEvent, SseReader};
 use crate::labels::{Mode, Received, TestPrinter};
 use crate::leads::{Visitor, as_refs, complete};
@@ -499,22 +499,6 @@ impl BrowserHandle {
         let drop_now = Arc::new(tokio::sync::Notify::new());
         let task = tokio::spawn(browse(url.to_string(), http.clone(), view.clone(), drop_now.clone(), end.clone()));
         Self { view, drop_now, task }
-    }
-}
-
-/// Polls `check` until it says `Ok`, failing with its last reason after `timeout`.
-async fn settle<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check().await {
-            Ok(value) => return value,
-            Err(reason) if Instant::now() >= deadline => panic!("{what}: not after {timeout:?}: {reason}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
     }
 }
 

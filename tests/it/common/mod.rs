@@ -62,15 +62,29 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
+    settle(timeout, what, || {
+        let checked = check();
+        async move { checked.await.ok_or_else(|| "not yet".to_string()) }
+    })
+    .await
+}
+
+/// Polls `check` every 25 ms until it says `Ok`, failing the test after `timeout` with the last
+/// reason it gave.
+pub async fn settle<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if let Some(value) = check().await {
-            return value;
+        match check().await {
+            Ok(value) => return value,
+            Err(reason) if tokio::time::Instant::now() > deadline => {
+                panic!("timed out after {timeout:?} waiting for {what}: {reason}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
         }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
