@@ -114,7 +114,9 @@ fn main() -> ExitCode {
     report_heap(dir.clone());
     let devices = Devices { blinkstick: Some(Box::new(SimulatedUsbPort { dir, open: false })) };
     let result = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(conferenceli::commands::demo_with_devices(args, devices)),
+        Ok(runtime) => {
+            runtime.block_on(conferenceli::commands::demo_with_devices(args, devices)).map_err(|e| e.to_string())
+        }
         Err(error) => Err(format!("cannot start the async runtime: {error}")),
     };
     match result {

@@ -9,6 +9,7 @@
 //! retries on conflicts, so concurrent parts never overwrite each other's fields.
 
 use crate::cluster::api_calls::{ApiCall, Scope};
+use clap::Args;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -95,6 +96,43 @@ impl Default for BoothSpec {
             servala_voucher_code: String::new(),
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
+        }
+    }
+}
+
+/// Settings that seed the Booth resource when it is created (then `/config` changes them there).
+#[derive(Debug, Clone, Args)]
+pub struct BoothDefaults {
+    /// Odoo campaign the leads are filed under.
+    #[arg(long, env = "CAMPAIGN_NAME", default_value = "")]
+    pub campaign_name: String,
+    /// Header printed on raffle tickets (usually the event's name).
+    #[arg(long, env = "LABEL_HEADER", default_value = "")]
+    pub label_header: String,
+    /// Voucher label printed after a sign-up.
+    #[arg(long, env = "VOUCHER_TYPE", value_enum, default_value = "none")]
+    pub voucher_type: VoucherType,
+    /// Code printed on Servala vouchers.
+    #[arg(long, env = "SERVALA_VOUCHER_CODE", default_value = "")]
+    pub servala_voucher_code: String,
+    /// Print a raffle ticket for every sign-up (true/false).
+    #[arg(long, env = "PRINT_RAFFLE_TICKET", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub print_raffle_ticket: bool,
+    /// Create CRM leads in Odoo (true/false); when off, leads are kept and marked as not sent.
+    #[arg(long = "odoo-createlead-enabled", env = "ODOO_CREATELEAD_ENABLED", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub odoo_create_lead_enabled: bool,
+}
+
+impl BoothDefaults {
+    pub fn to_spec(&self) -> BoothSpec {
+        BoothSpec {
+            night_mode: false,
+            campaign_name: self.campaign_name.clone(),
+            label_header: self.label_header.clone(),
+            voucher_type: self.voucher_type,
+            servala_voucher_code: self.servala_voucher_code.clone(),
+            print_raffle_ticket: self.print_raffle_ticket,
+            odoo_create_lead_enabled: self.odoo_create_lead_enabled,
         }
     }
 }

@@ -5,11 +5,13 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 
-use crate::automations::{FogSpec, FogTiming};
-use crate::booth::{BoothSpec, VoucherType};
-use crate::web::auth::Credentials;
+use crate::automations::{FogArgs, WebhookArgs};
+use crate::booth::BoothDefaults;
+use crate::secret::Secret;
+use crate::telemetry::LogArgs;
+use crate::web::auth::{Credentials, StaffCredentials};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -35,30 +37,6 @@ pub enum Command {
     Blinkt(crate::leds::blinkt::BlinktArgs),
     /// Render a label to PNG (--out) and/or print it (--print PRINTER_URL).
     Label(crate::labels::LabelArgs),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line, for log collectors in the cluster.
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct LogArgs {
-    /// Log level or filter directives (`info`, `debug`, `info,kube=debug`).
-    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true, value_parser = parse_log_level)]
-    pub log_level: String,
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
-    pub log_format: LogFormat,
-}
-
-fn parse_log_level(value: &str) -> Result<String, String> {
-    tracing_subscriber::EnvFilter::builder()
-        .parse(value)
-        .map(|_| value.to_string())
-        .map_err(|e| format!("expected a level (error, warn, info, debug, trace) or filter directives: {e}"))
 }
 
 /// Settings shared by `run` and `demo`: what to watch and where to serve.
@@ -115,110 +93,8 @@ pub struct AppArgs {
     pub dashboard: crate::web::kiosk::DashboardArgs,
 }
 
-/// Where every chaos kill is announced over HTTP.
-#[derive(Debug, Clone, Args)]
-pub struct WebhookArgs {
-    /// Comma-separated URLs that get a JSON POST on every kill (their values are not shown in
-    /// `--help`: receivers often take a token in the URL).
-    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url, hide_env_values = true)]
-    pub urls: Vec<reqwest::Url>,
-    /// Key of the HMAC-SHA256 signature header sent with every webhook.
-    #[arg(long = "chaos-webhook-secret", env = "CHAOS_WEBHOOK_SECRET", hide_env_values = true)]
-    pub secret: Option<Secret>,
-    /// Seconds a receiver has to answer one delivery.
-    #[arg(long = "chaos-webhook-timeout-seconds", env = "CHAOS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
-    pub timeout_seconds: u64,
-}
-
-fn parse_webhook_url(value: &str) -> Result<reqwest::Url, String> {
-    let url =
-        reqwest::Url::parse(value.trim()).map_err(|e| format!("expected http(s) URLs separated by commas: {e}"))?;
-    if matches!(url.scheme(), "http" | "https") {
-        Ok(url)
-    } else {
-        Err("expected http(s) URLs separated by commas".into())
-    }
-}
-
-/// The fog machine that puffs on every chaos kill.
-#[derive(Debug, Clone, Args)]
-pub struct FogArgs {
-    /// The fog machine's relay: off, virtual (state only) or gpio:<BCM pin>. Default: off for
-    /// `run`, virtual for `demo`.
-    #[arg(long = "fog", env = "FOG")]
-    pub spec: Option<FogSpec>,
-    /// The relay switches on with a high level (most relay boards are active-low).
-    #[arg(long = "fog-active-high", env = "FOG_ACTIVE_HIGH", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    pub active_high: bool,
-    /// Milliseconds each puff adds to the on-time.
-    #[arg(long = "fog-increment-ms", env = "FOG_INCREMENT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub increment_ms: u64,
-    /// Longest on-time in one go, in milliseconds.
-    #[arg(long = "fog-max-ms", env = "FOG_MAX_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub max_ms: u64,
-    /// Milliseconds the relay stays off before it may puff again.
-    #[arg(long = "fog-pause-ms", env = "FOG_PAUSE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
-    pub pause_ms: u64,
-}
-
-impl FogArgs {
-    pub fn timing(&self) -> FogTiming {
-        FogTiming {
-            increment: std::time::Duration::from_millis(self.increment_ms),
-            cap: std::time::Duration::from_millis(self.max_ms),
-            min_pause: std::time::Duration::from_millis(self.pause_ms),
-        }
-    }
-}
-
-/// Settings that seed the Booth resource when it is created (then `/config` changes them there).
-#[derive(Debug, Clone, Args)]
-pub struct BoothDefaults {
-    /// Odoo campaign the leads are filed under.
-    #[arg(long, env = "CAMPAIGN_NAME", default_value = "")]
-    pub campaign_name: String,
-    /// Header printed on raffle tickets (usually the event's name).
-    #[arg(long, env = "LABEL_HEADER", default_value = "")]
-    pub label_header: String,
-    /// Voucher label printed after a sign-up.
-    #[arg(long, env = "VOUCHER_TYPE", value_enum, default_value = "none")]
-    pub voucher_type: VoucherType,
-    /// Code printed on Servala vouchers.
-    #[arg(long, env = "SERVALA_VOUCHER_CODE", default_value = "")]
-    pub servala_voucher_code: String,
-    /// Print a raffle ticket for every sign-up (true/false).
-    #[arg(long, env = "PRINT_RAFFLE_TICKET", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    pub print_raffle_ticket: bool,
-    /// Create CRM leads in Odoo (true/false); when off, leads are kept and marked as not sent.
-    #[arg(long = "odoo-createlead-enabled", env = "ODOO_CREATELEAD_ENABLED", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    pub odoo_create_lead_enabled: bool,
-}
-
-impl BoothDefaults {
-    pub fn to_spec(&self) -> BoothSpec {
-        BoothSpec {
-            night_mode: false,
-            campaign_name: self.campaign_name.clone(),
-            label_header: self.label_header.clone(),
-            voucher_type: self.voucher_type,
-            servala_voucher_code: self.servala_voucher_code.clone(),
-            print_raffle_ticket: self.print_raffle_ticket,
-            odoo_create_lead_enabled: self.odoo_create_lead_enabled,
-        }
-    }
-}
-
 /// The password `demo` uses when none is configured (documented in the README).
 pub const DEMO_PASSWORD: &str = "conferenceli";
-
-/// The credentials of the staff routes.
-#[derive(Debug, Clone)]
-pub struct StaffCredentials {
-    /// `/chaos`, `/nightmode` and the control panel (upstream: the dashboard's CHAOS_BASIC_AUTH_*).
-    pub chaos: Credentials,
-    /// `/config`, `/leads.csv`, `/labels/preview.png` (upstream: the contact form's BASIC_AUTH_*).
-    pub admin: Credentials,
-}
 
 impl AppArgs {
     /// Resolves the two credential pairs: each falls back to the other's password, usernames
@@ -244,40 +120,6 @@ impl AppArgs {
             chaos: Credentials { username: user(&self.chaos_username), password: chaos_password },
             admin: Credentials { username: user(&self.admin_username), password: admin_password },
         })
-    }
-}
-
-/// A secret setting: printed as `***` by `Debug` and `Display`, so it cannot reach a log line by
-/// accident. [`Secret::expose`] is the one way to read it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_string()))
     }
 }
 
@@ -494,10 +336,27 @@ mod tests {
         let Command::Demo(demo) = cli.command else { unreachable!() };
         let spec = demo.app.booth_defaults.to_spec();
         assert_eq!(spec.campaign_name, "KubeCon");
-        assert_eq!(spec.voucher_type, VoucherType::Servala);
+        assert_eq!(spec.voucher_type, crate::booth::VoucherType::Servala);
         assert!(spec.print_raffle_ticket && !spec.odoo_create_lead_enabled);
         let line = error_for(&["conferenceli", "demo", "--print-raffle-ticket", "maybe"]);
         assert!(line.contains("PRINT_RAFFLE_TICKET"), "{line}");
+    }
+
+    #[test]
+    fn malformed_printer_settings_are_one_line_errors_naming_the_variable() {
+        let error = |args: &[&str]| {
+            let mut all = vec!["conferenceli", "run"];
+            all.extend_from_slice(args);
+            error_for(&all)
+        };
+        let line = error(&["--printer-url", "lpr://x"]);
+        assert!(
+            line.starts_with(r#"conferenceli: invalid PRINTER_URL (--printer-url) "lpr://x": expected tcp://"#),
+            "{line}"
+        );
+        assert!(error(&["--printer-ip", "printer.local"]).contains("PRINTER_IP (--printer-ip)"));
+        assert!(error(&["--label-size", "29"]).contains("LABEL_SIZE (--label-size) \"29\": expected 54 or 62"));
+        assert!(error(&["--printer-model", "QL-500"]).contains("PRINTER_MODEL"));
     }
 
     #[test]

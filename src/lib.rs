@@ -17,15 +17,18 @@
 pub mod app;
 pub mod automations;
 pub mod booth;
+pub mod chaos;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crds;
+pub mod error;
 pub mod http;
 pub mod labels;
 pub mod leads;
 pub mod leds;
 pub mod metrics;
+pub mod secret;
 pub mod sim;
 pub mod telemetry;
 pub mod web;
@@ -40,7 +43,7 @@ pub fn blinkt_api_calls() -> Vec<cluster::api_calls::ApiCall> {
 pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
     let mut calls: Vec<_> = cluster::watch::API_CALLS.iter().flatten().copied().collect();
     calls.extend(cluster::remediation::API_CALLS);
-    calls.extend(cluster::chaos::API_CALLS);
+    calls.extend(chaos::API_CALLS);
     calls.extend(booth::API_CALLS);
     calls.extend(leads::API_CALLS);
     calls.extend(leads::print_jobs::API_CALLS);

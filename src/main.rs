@@ -21,7 +21,7 @@ fn main() -> ExitCode {
                 match command {
                     Command::Run(args) => conferenceli::commands::run(args).await,
                     Command::Demo(args) => conferenceli::commands::demo(args).await,
-                    Command::Blinkt(args) => conferenceli::leds::blinkt::run(args).await,
+                    Command::Blinkt(args) => conferenceli::commands::blinkt(args).await,
                     Command::Label(args) => conferenceli::commands::label(args).await,
                     Command::Crd(_) => unreachable!("handled above"),
                 }
@@ -30,8 +30,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("conferenceli: {message}");
+        Err(error) => {
+            eprintln!("conferenceli: {error}");
             ExitCode::FAILURE
         }
     }

@@ -1,8 +1,33 @@
 //! Logging: `tracing` with a level or filter from `LOG_LEVEL`, as text for people or JSON lines
-//! for the cluster's log collector (`--log-format json`).
+//! for the cluster's log collector (`--log-format json`). Owns its flags ([`LogArgs`]). This
+//! module calls nothing else of the crate.
 
-use crate::config::{LogArgs, LogFormat};
+use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors in the cluster.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log level or filter directives (`info`, `debug`, `info,kube=debug`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true, value_parser = parse_log_level)]
+    pub log_level: String,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+fn parse_log_level(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(value)
+        .map(|_| value.to_string())
+        .map_err(|e| format!("expected a level (error, warn, info, debug, trace) or filter directives: {e}"))
+}
 
 /// Installs the global subscriber; logs go to stderr so that stdout stays for data
 /// (`conferenceli crd`, the virtual Blinkt! frames).

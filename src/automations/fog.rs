@@ -7,12 +7,44 @@
 //! on-time ends even if every task that asked for fog is gone — the thread needs nothing but its
 //! own clock. It is off at start, off on shutdown, and off when the thread's owner drops it.
 
-use super::relay::{FogError, Relay};
+use super::relay::{FogError, FogSpec, Relay};
+use clap::Args;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The fog machine that puffs on every chaos kill.
+#[derive(Debug, Clone, Args)]
+pub struct FogArgs {
+    /// The fog machine's relay: off, virtual (state only) or gpio:<BCM pin>. Default: off for
+    /// `run`, virtual for `demo`.
+    #[arg(long = "fog", env = "FOG")]
+    pub spec: Option<FogSpec>,
+    /// The relay switches on with a high level (most relay boards are active-low).
+    #[arg(long = "fog-active-high", env = "FOG_ACTIVE_HIGH", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub active_high: bool,
+    /// Milliseconds each puff adds to the on-time.
+    #[arg(long = "fog-increment-ms", env = "FOG_INCREMENT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub increment_ms: u64,
+    /// Longest on-time in one go, in milliseconds.
+    #[arg(long = "fog-max-ms", env = "FOG_MAX_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub max_ms: u64,
+    /// Milliseconds the relay stays off before it may puff again.
+    #[arg(long = "fog-pause-ms", env = "FOG_PAUSE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub pause_ms: u64,
+}
+
+impl FogArgs {
+    pub fn timing(&self) -> FogTiming {
+        FogTiming {
+            increment: std::time::Duration::from_millis(self.increment_ms),
+            cap: std::time::Duration::from_millis(self.max_ms),
+            min_pause: std::time::Duration::from_millis(self.pause_ms),
+        }
+    }
+}
 
 /// The on-time rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

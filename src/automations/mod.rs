@@ -6,5 +6,6 @@ pub mod fog;
 pub mod relay;
 pub mod webhooks;
 
-pub use fog::{Fog, FogStatus, FogTiming};
+pub use fog::{Fog, FogArgs, FogStatus, FogTiming};
 pub use relay::{FogSpec, Relay};
+pub use webhooks::WebhookArgs;

@@ -16,7 +16,33 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::cluster::ChaosTarget;
-use crate::config::Secret;
+use crate::secret::Secret;
+use clap::Args;
+
+/// Where every chaos kill is announced over HTTP.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Comma-separated URLs that get a JSON POST on every kill (their values are not shown in
+    /// `--help`: receivers often take a token in the URL).
+    #[arg(long = "chaos-webhook-urls", env = "CHAOS_WEBHOOK_URLS", value_delimiter = ',', value_parser = parse_webhook_url, hide_env_values = true)]
+    pub urls: Vec<reqwest::Url>,
+    /// Key of the HMAC-SHA256 signature header sent with every webhook.
+    #[arg(long = "chaos-webhook-secret", env = "CHAOS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
+    /// Seconds a receiver has to answer one delivery.
+    #[arg(long = "chaos-webhook-timeout-seconds", env = "CHAOS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout_seconds: u64,
+}
+
+fn parse_webhook_url(value: &str) -> Result<reqwest::Url, String> {
+    let url =
+        reqwest::Url::parse(value.trim()).map_err(|e| format!("expected http(s) URLs separated by commas: {e}"))?;
+    if matches!(url.scheme(), "http" | "https") {
+        Ok(url)
+    } else {
+        Err("expected http(s) URLs separated by commas".into())
+    }
+}
 
 /// The header that carries `sha256=<hex HMAC of the body>`, as GitHub-style receivers expect.
 pub const SIGNATURE_HEADER: &str = "X-Conferenceli-Signature-256";

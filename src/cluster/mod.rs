@@ -6,7 +6,6 @@
 //! may call the Kubernetes API; it calls nothing else of the crate.
 
 pub mod api_calls;
-pub mod chaos;
 pub mod client;
 pub mod events;
 pub mod remediation;

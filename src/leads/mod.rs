@@ -24,8 +24,8 @@ pub mod ratelimit;
 
 use crate::booth::BoothHandle;
 use crate::cluster::api_calls::{ApiCall, Scope};
-use crate::config::Secret;
 use crate::labels::queue::QueueWaker;
+use crate::secret::Secret;
 use clap::Args;
 use crd::{Lead, LeadCountry, LeadSpec};
 use kube::api::{Api, PostParams};

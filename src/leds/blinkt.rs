@@ -7,13 +7,13 @@
 //! It may call the Kubernetes API (through the shared watch loops) and the GPIO device.
 
 use super::ColourArgs;
-use super::driver::{self, DriverConfig, LedDevice, LedError, LedHealth};
+use super::driver::{self, DriverConfig, LedDevice, LedHealth};
 use super::frame::{BLINKT_LEDS, Frame};
 use super::gpio::{Apa102Strip, PrintedStrip, RppalGpio};
 use super::render::{self, NodeScene};
 use crate::cluster::api_calls::{ApiCall, Scope, watched};
 use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ClusterState, PodScope, WatchRestarts, client};
+use crate::cluster::{ClusterState, PodScope, WatchRestarts};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -134,22 +134,4 @@ impl Blinkt {
             watch.abort();
         }
     }
-}
-
-/// `conferenceli blinkt`: connects, then shows this node's pods until SIGTERM or Ctrl-C.
-pub async fn run(args: BlinktArgs) -> Result<(), String> {
-    if args.node_name.is_empty() {
-        return Err("missing NODE_NAME (--node-name): the node whose pods to show".into());
-    }
-    let config = client::load_config(args.kubeconfig.as_deref()).await.map_err(|e| e.to_string())?;
-    let timeout = Duration::from_secs(args.connect_timeout_seconds);
-    let kube = client::connect(config, timeout).await.map_err(|e| e.to_string())?;
-    // Fail fast on a GPIO that cannot work at all (wrong pins, no access); later losses are retried.
-    let mut device = args.device();
-    device.connect().map_err(|e: LedError| format!("cannot drive the Blinkt!: {e}"))?;
-    tracing::info!(node = %args.node_name, scope = ?args.pod_scope(), "showing this node's pods on the Blinkt!");
-    let blinkt = Blinkt::start(kube, &args, device, DriverConfig::default());
-    crate::app::shutdown_on_signals().cancelled().await;
-    blinkt.stop().await;
-    Ok(())
 }

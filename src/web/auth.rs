@@ -10,7 +10,7 @@
 //! until the oldest failure is a minute old. Per address, so a guesser on the booth LAN cannot
 //! lock the red button out for everyone.
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -25,6 +25,15 @@ use subtle::ConstantTimeEq;
 
 /// The realm browsers and curl show when they ask for credentials.
 pub const REALM: &str = "conferenceli";
+
+/// The credentials of the staff routes.
+#[derive(Debug, Clone)]
+pub struct StaffCredentials {
+    /// `/chaos`, `/nightmode` and the control panel (upstream: the dashboard's CHAOS_BASIC_AUTH_*).
+    pub chaos: Credentials,
+    /// `/config`, `/leads.csv`, `/labels/preview.png` (upstream: the contact form's BASIC_AUTH_*).
+    pub admin: Credentials,
+}
 
 /// A username and password pair that a request must present.
 #[derive(Clone, Debug)]

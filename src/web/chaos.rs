@@ -1,13 +1,13 @@
 //! `GET|POST /chaos` (the red button) and `GET|POST /nightmode` (scripts), both behind HTTP Basic
 //! auth with the chaos credentials; the ones that change something also refuse requests a
 //! browser says another site's page made ([`from_another_site`]). Every answer is JSON with a
-//! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::cluster::chaos`]; this
+//! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::chaos`]; this
 //! module maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
 
 use super::AppState;
 use super::auth::check_basic;
 use super::kiosk::OutcomeLabel;
-use crate::cluster::chaos::{Aim, ChaosError};
+use crate::chaos::{Aim, ChaosError};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -13,7 +13,7 @@ use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
 use super::csrf::{FIELD, cookie_value};
 use super::kiosk::{Scene, render, script_json};
-use crate::cluster::chaos::Aim;
+use crate::chaos::Aim;
 use askama::Template;
 use axum::Form;
 use axum::Router;

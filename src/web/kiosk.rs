@@ -9,9 +9,8 @@
 use super::AppState;
 use super::control::Sessions;
 use super::csrf::Csrf;
-use crate::booth::BoothHandle;
-use crate::cluster::chaos::{Chaos, ChaosSettings, KubeActions};
-use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView};
+use crate::chaos::{Chaos, KubeActions};
+use crate::cluster::{NodeView, PodView};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -90,18 +89,6 @@ impl Scene {
     pub fn parse(name: &str) -> Option<Scene> {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
-}
-
-/// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
-pub fn kube_chaos(
-    settings: ChaosSettings,
-    client: kube::Client,
-    cluster: ClusterState,
-    booth: BoothHandle,
-    bus: ChaosBus,
-) -> Chaos<KubeActions> {
-    let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
-    Chaos::new(settings, cluster, bus, KubeActions::new(client, booth, instance))
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use conferenceli::automations::webhooks::{SIGNATURE_HEADER, WebhookSettings, Webhooks, signature};
 use conferenceli::cluster::ChaosTarget;
-use conferenceli::config::Secret;
+use conferenceli::secret::Secret;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -569,8 +569,8 @@ async fn leads_csv_lists_every_lead_with_states_quoted_and_neutralised() {
 
 #[tokio::test]
 async fn both_odoo_clients_tell_unreachable_refused_credentials_and_rejected_data_apart() {
-    use conferenceli::config::Secret;
     use conferenceli::leads::odoo::{self, OdooError, OdooSettings, SearchRead};
+    use conferenceli::secret::Secret;
     let mut double = OdooDouble::start().await;
     let url = double.url();
     let settings = |json2: bool, secret: &str| OdooSettings {

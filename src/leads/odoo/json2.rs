@@ -4,7 +4,7 @@
 //! `{name, message, arguments, context, debug}` (401 for a bad key).
 
 use super::{Odoo, OdooError, SearchRead, created_id, describe_odoo_error, records, redact, transport_error};
-use crate::config::Secret;
+use crate::secret::Secret;
 use futures::future::BoxFuture;
 use reqwest::StatusCode;
 use serde::Serialize;

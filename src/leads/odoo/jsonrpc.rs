@@ -6,7 +6,7 @@
 //! "debug", ...}}}`.
 
 use super::{Odoo, OdooError, SearchRead, created_id, describe_odoo_error, records, redact, transport_error};
-use crate::config::Secret;
+use crate::secret::Secret;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};

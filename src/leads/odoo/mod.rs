@@ -9,7 +9,7 @@
 pub mod json2;
 pub mod jsonrpc;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use std::sync::Arc;

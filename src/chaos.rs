@@ -7,11 +7,9 @@
 //! in-memory fake; [`KubeActions`] is the real one (kube API + Booth status writer). This module
 //! may call the Kubernetes API (through `KubeActions`) and the Booth handle; nothing else.
 
-use super::api_calls::{ApiCall, Scope};
-use super::events::{ChaosBus, ChaosEvent, ChaosTarget};
-use super::state::ClusterState;
-use super::views::{PodPhase, PodView};
 use crate::booth::BoothHandle;
+use crate::cluster::api_calls::{ApiCall, Scope};
+use crate::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView};
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
@@ -177,6 +175,18 @@ impl<A: ChaosActions> Chaos<A> {
             Aim::Ordinal(n) => ChaosError::NoSuchOrdinal(n),
         })
     }
+}
+
+/// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
+pub fn kube_chaos(
+    settings: ChaosSettings,
+    client: kube::Client,
+    cluster: ClusterState,
+    booth: BoothHandle,
+    bus: ChaosBus,
+) -> Chaos<KubeActions> {
+    let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
+    Chaos::new(settings, cluster, bus, KubeActions::new(client, booth, instance))
 }
 
 /// The real actions: the Kubernetes API and the Booth's status writer.
