@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// The fog machine that puffs on every chaos kill.
 #[derive(Debug, Clone, Args)]
 pub struct FogArgs {
-    /// The fog machine's relay: off, virtual (state only) or gpio:<BCM pin>. Default: off for
+    /// The fog machine's relay: off, virtual (state only) or `gpio:<BCM pin>`. Default: off for
     /// `run`, virtual for `demo`.
     #[arg(long = "fog", env = "FOG")]
     pub spec: Option<FogSpec>,

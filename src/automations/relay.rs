@@ -60,7 +60,7 @@ impl HttpRelay {
 
 impl Relay for HttpRelay {
     /// Runs on the fog watchdog thread, which is not a runtime thread: blocking on the request
-    /// there (at most [`RELAY_TIMEOUT`]) is what that thread is for.
+    /// there (at most `RELAY_TIMEOUT`) is what that thread is for.
     fn set(&mut self, on: bool) -> Result<(), FogError> {
         if !on {
             return Ok(());

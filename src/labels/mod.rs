@@ -91,7 +91,7 @@ pub enum PrinterModel {
 /// Printer settings shared by `run`, `demo` and `label --print`.
 #[derive(Debug, Clone, Args)]
 pub struct PrinterArgs {
-    /// Where labels go: tcp://host[:9100], usb:///dev/usb/lp0 or file:///dir (demo: a temporary directory).
+    /// Where labels go: `tcp://host[:9100]`, `usb:///dev/usb/lp0` or `file:///dir` (demo: a temporary directory).
     #[arg(long, env = "PRINTER_URL", value_parser = transport::PrinterUrl::parse)]
     pub printer_url: Option<transport::PrinterUrl>,
     /// The printer's IP address (upstream setting): the same as PRINTER_URL=tcp://IP:9100.

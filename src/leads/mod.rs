@@ -55,7 +55,7 @@ pub struct LeadsArgs {
     /// Address of the public listener (the contact form, reachable from the Internet).
     #[arg(long, env = "PUBLIC_LISTEN_ADDR", default_value = "0.0.0.0:8081", value_parser = parse_addr)]
     pub public_listen_addr: SocketAddr,
-    /// Odoo base URL, e.g. https://example.odoo.com; without it leads are kept, not sent.
+    /// Odoo base URL, e.g. `https://example.odoo.com`; without it leads are kept, not sent.
     #[arg(long, env = "ODOO_URL", value_parser = parse_url)]
     pub odoo_url: Option<String>,
     /// Odoo database name.

@@ -1,7 +1,7 @@
 //! The HTTP face of the simulated API: Kubernetes paths, verbs, query parameters, content types
 //! and the newline-delimited JSON watch stream, mapped onto the [`Store`].
 //!
-//! Requests are parsed here into a [`Target`] and a verb; everything the API decides about
+//! Requests are parsed here into a `Target` and a verb; everything the API decides about
 //! objects lives in the store. Besides the Kubernetes paths, `/sim/...` offers the simulation's
 //! own controls and statistics.
 

@@ -60,8 +60,8 @@ impl Sessions {
         Self { key: rand::random(), live: Mutex::new(HashMap::new()), failures: Mutex::new(VecDeque::new()) }
     }
 
-    /// Whether a login may be tried now: not after [`MAX_FAILURES`] wrong passwords in the last
-    /// [`FAILURE_WINDOW`].
+    /// Whether a login may be tried now: not after `MAX_FAILURES` wrong passwords in the last
+    /// `FAILURE_WINDOW`.
     pub fn login_allowed(&self, now: Instant) -> bool {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         while failures.front().is_some_and(|at| now.duration_since(*at) >= FAILURE_WINDOW) {

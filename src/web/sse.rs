@@ -1,4 +1,4 @@
-//! Server-sent event streams, all fed by the one [`ClusterState`] subscription mechanism (so a
+//! Server-sent event streams, all fed by the one [`crate::cluster::ClusterState`] subscription mechanism (so a
 //! thousand browsers cost the Kubernetes API nothing):
 //!
 //! - `GET /stream_pods`, `GET /stream_nodes`: the upstream dashboard's streams. One JSON object
