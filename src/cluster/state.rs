@@ -171,21 +171,13 @@ impl ClusterState {
     /// Replaces all pods after a (re)list, publishing only the differences.
     pub fn replace_pods(&self, pods: Vec<PodView>) {
         let mut views = self.write();
-        let fresh: BTreeMap<PodKey, PodView> =
-            pods.into_iter().map(|p| ((p.namespace.clone(), p.name.clone()), p)).collect();
-        let mut changes: Vec<Change> = views
-            .pods
-            .keys()
-            .filter(|k| !fresh.contains_key(*k))
-            .map(|(namespace, name)| Change::PodDeleted { namespace: namespace.clone(), name: name.clone() })
-            .collect();
-        changes.extend(
-            fresh
-                .iter()
-                .filter(|(k, v)| views.pods.get(*k) != Some(*v))
-                .map(|(_, pod)| Change::Pod { pod: pod.clone() }),
+        let fresh = pods.into_iter().map(|p| ((p.namespace.clone(), p.name.clone()), p)).collect();
+        let changes = replace_all(
+            &mut views.pods,
+            fresh,
+            |(namespace, name)| Change::PodDeleted { namespace: namespace.clone(), name: name.clone() },
+            |pod| Change::Pod { pod: pod.clone() },
         );
-        views.pods = fresh;
         self.shared.pods_synced.store(true, Ordering::Release);
         self.publish(changes);
     }
@@ -206,25 +198,34 @@ impl ClusterState {
         }
     }
 
+    /// Replaces all nodes after a (re)list, publishing only the differences.
     pub fn replace_nodes(&self, nodes: Vec<NodeView>) {
         let mut views = self.write();
-        let fresh: BTreeMap<String, NodeView> = nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
-        let mut changes: Vec<Change> = views
-            .nodes
-            .keys()
-            .filter(|k| !fresh.contains_key(*k))
-            .map(|name| Change::NodeDeleted { name: name.clone() })
-            .collect();
-        changes.extend(
-            fresh
-                .iter()
-                .filter(|(k, v)| views.nodes.get(*k) != Some(*v))
-                .map(|(_, node)| Change::Node { node: node.clone() }),
+        let fresh = nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
+        let changes = replace_all(
+            &mut views.nodes,
+            fresh,
+            |name| Change::NodeDeleted { name: name.clone() },
+            |node| Change::Node { node: node.clone() },
         );
-        views.nodes = fresh;
         self.shared.nodes_synced.store(true, Ordering::Release);
         self.publish(changes);
     }
+}
+
+/// Replaces `current` with `fresh` and returns the changes between them: a deletion for every
+/// key that is gone, then an update for every value that is new or different (the relist of a
+/// watch, for pods and nodes alike).
+fn replace_all<K: Ord, V: PartialEq>(
+    current: &mut BTreeMap<K, V>,
+    fresh: BTreeMap<K, V>,
+    deleted: impl Fn(&K) -> Change,
+    changed: impl Fn(&V) -> Change,
+) -> Vec<Change> {
+    let mut changes: Vec<Change> = current.keys().filter(|k| !fresh.contains_key(*k)).map(deleted).collect();
+    changes.extend(fresh.iter().filter(|(k, v)| current.get(*k) != Some(*v)).map(|(_, v)| changed(v)));
+    *current = fresh;
+    changes
 }
 
 /// One subscriber's view of the changes.

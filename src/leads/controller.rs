@@ -151,7 +151,7 @@ async fn reconcile(lead: Arc<Lead>, ctx: Arc<Context>) -> Result<Action, Control
         Some(status) => status.clone(),
         None => {
             let status = initial_status(&lead);
-            write_status(&ctx.api, &name, full_status_patch(&status)).await?;
+            write_status(&ctx.api, &name, json!({ "status": status })).await?;
             status
         }
     };
@@ -193,12 +193,18 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
             ctx.metrics.odoo_attempt(outcome);
             tracing::info!(lead = name, odoo_id = id, attempts, "lead in Odoo");
             ctx.booth.report_health("Odoo", true, "Reachable", &format!("leads are created through {}", odoo.api()));
-            let patch = json!({"status": {
-                "syncState": SyncState::Synced, "odooId": id, "attempts": attempts, "lastError": null,
-                "lastAttemptAt": timestamp(at), "nextAttemptAt": null, "syncedAt": timestamp(at),
-                "conditions": conditions(lead, "Synced", true, "Created", &format!("crm.lead {id}"), at),
-            }});
-            write_status(&ctx.api, name, patch).await?;
+            let next = LeadStatus {
+                sync_state: SyncState::Synced,
+                odoo_id: Some(id),
+                attempts,
+                last_error: None,
+                last_attempt_at: Some(timestamp(at)),
+                next_attempt_at: None,
+                synced_at: Some(timestamp(at)),
+                conditions: conditions(lead, "Synced", true, "Created", &format!("crm.lead {id}"), at),
+                ..status.clone()
+            };
+            write_changes(&ctx.api, name, &status, &next).await?;
             Ok(Action::await_change())
         }
         Err(error) => {
@@ -207,12 +213,16 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
             let next = at.checked_add(delay).unwrap_or(at);
             tracing::warn!(lead = name, attempts, retry_in = ?delay, %error, "lead not created in Odoo yet");
             ctx.booth.report_health("Odoo", false, error.reason(), &error.to_string());
-            let patch = json!({"status": {
-                "syncState": SyncState::Pending, "attempts": attempts, "lastError": error.to_string(),
-                "lastAttemptAt": timestamp(at), "nextAttemptAt": timestamp(next),
-                "conditions": conditions(lead, "Synced", false, error.reason(), &error.to_string(), at),
-            }});
-            write_status(&ctx.api, name, patch).await?;
+            let retry = LeadStatus {
+                sync_state: SyncState::Pending,
+                attempts,
+                last_error: Some(error.to_string()),
+                last_attempt_at: Some(timestamp(at)),
+                next_attempt_at: Some(timestamp(next)),
+                conditions: conditions(lead, "Synced", false, error.reason(), &error.to_string(), at),
+                ..status.clone()
+            };
+            write_changes(&ctx.api, name, &status, &retry).await?;
             Ok(Action::requeue(delay))
         }
     }
@@ -228,9 +238,36 @@ async fn park(
 ) -> Result<Action, ControllerError> {
     if status.sync_state != state {
         tracing::info!(lead = name, state = state.as_str(), "lead kept, not sent to Odoo: {why}");
-        write_status(&ctx.api, name, json!({"status": {"syncState": state, "lastError": why}})).await?;
+        let parked = LeadStatus { sync_state: state, last_error: Some(why.into()), ..status.clone() };
+        write_changes(&ctx.api, name, status, &parked).await?;
     }
     Ok(Action::await_change())
+}
+
+/// The JSON merge patch (RFC 7386) that turns `from` into `to`: changed members with their new
+/// value (objects recursively), vanished members as `null`, arrays whole.
+fn merge_diff(from: &Value, to: &Value) -> Value {
+    match (from, to) {
+        (Value::Object(from), Value::Object(to)) => {
+            let mut patch = serde_json::Map::new();
+            for (key, old) in from {
+                match to.get(key) {
+                    None => {
+                        patch.insert(key.clone(), Value::Null);
+                    }
+                    Some(new) if new != old => {
+                        patch.insert(key.clone(), merge_diff(old, new));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (key, new) in to.iter().filter(|(key, _)| !from.contains_key(*key)) {
+                patch.insert(key.clone(), new.clone());
+            }
+            Value::Object(patch)
+        }
+        (_, to) => to.clone(),
+    }
 }
 
 /// The marker that identifies this lead's `crm.lead` in Odoo.
@@ -340,7 +377,14 @@ pub fn backoff(attempts: u32, min: Duration, max: Duration, jitter: f64) -> Dura
 }
 
 /// The lead's conditions with `type_` set; other parts' conditions are kept.
-fn conditions(lead: &Lead, type_: &str, ok: bool, reason: &str, message: &str, at: jiff::Timestamp) -> Value {
+fn conditions(
+    lead: &Lead,
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: &str,
+    at: jiff::Timestamp,
+) -> Vec<LeadCondition> {
     let mut list: Vec<LeadCondition> = lead.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
     let state = if ok { "True" } else { "False" };
     match list.iter_mut().find(|c| c.type_ == type_) {
@@ -360,7 +404,7 @@ fn conditions(lead: &Lead, type_: &str, ok: bool, reason: &str, message: &str, a
             last_transition_time: timestamp(at),
         }),
     }
-    json!(list)
+    list
 }
 
 /// Deletes a synced lead once its label is final and the retention has passed; never before.
@@ -368,7 +412,7 @@ async fn clean_up(name: &str, status: &LeadStatus, ctx: &Context) -> Result<Acti
     if !status.print_state.is_final() {
         if status.processed_at.is_some() {
             // A reprint was requested after processing: the clock starts again when it is done.
-            write_status(&ctx.api, name, json!({"status": {"processedAt": null}})).await?;
+            write_changes(&ctx.api, name, status, &LeadStatus { processed_at: None, ..status.clone() }).await?;
         }
         return Ok(Action::await_change());
     }
@@ -376,7 +420,8 @@ async fn clean_up(name: &str, status: &LeadStatus, ctx: &Context) -> Result<Acti
         Some(at) => at,
         None => {
             let at = now();
-            write_status(&ctx.api, name, json!({"status": {"processedAt": timestamp(at)}})).await?;
+            let processed = LeadStatus { processed_at: Some(timestamp(at)), ..status.clone() };
+            write_changes(&ctx.api, name, status, &processed).await?;
             at
         }
     };
@@ -393,9 +438,17 @@ async fn clean_up(name: &str, status: &LeadStatus, ctx: &Context) -> Result<Acti
     }
 }
 
-/// The whole status as a merge patch (for the first write).
-fn full_status_patch(status: &LeadStatus) -> Value {
-    json!({ "status": status })
+/// Writes the fields in which `next` differs from `current` as a merge patch of the status
+/// subresource. The patch is serialised from [`LeadStatus`] itself, so its keys are the CRD's;
+/// and it names only what changed, so the print queue's concurrent writes of its own fields
+/// are never overwritten.
+async fn write_changes(
+    api: &Api<Lead>,
+    name: &str,
+    current: &LeadStatus,
+    next: &LeadStatus,
+) -> Result<(), ControllerError> {
+    write_status(api, name, json!({ "status": merge_diff(&json!(current), &json!(next)) })).await
 }
 
 async fn write_status(api: &Api<Lead>, name: &str, patch: Value) -> Result<(), ControllerError> {
@@ -432,6 +485,36 @@ mod tests {
                 submitted_at: "2026-11-21T09:00:00Z".into(),
             },
         )
+    }
+
+    #[test]
+    fn status_writes_name_only_what_changed_in_the_crd_spelling() {
+        let current = LeadStatus {
+            attempts: 2,
+            last_error: Some("timeout".into()),
+            next_attempt_at: Some("2026-11-21T09:01:00Z".into()),
+            print_attempts: 1,
+            ..LeadStatus::default()
+        };
+        let next = LeadStatus {
+            sync_state: SyncState::Synced,
+            odoo_id: Some(7),
+            attempts: 3,
+            last_error: None,
+            next_attempt_at: None,
+            ..current.clone()
+        };
+        let patch = merge_diff(&json!(current), &json!(next));
+        assert_eq!(
+            patch,
+            json!({"syncState": "Synced", "odooId": 7, "attempts": 3, "lastError": null, "nextAttemptAt": null})
+        );
+        // Applying the patch gives exactly the next status; the print queue's fields are untouched.
+        let mut applied = json!(current);
+        json_patch::merge(&mut applied, &patch);
+        assert_eq!(serde_json::from_value::<LeadStatus>(applied).unwrap(), next);
+        assert_eq!(merge_diff(&json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": 1}})), json!({"a": {"c": null}}));
+        assert_eq!(merge_diff(&json!(next), &json!(next)), json!({}));
     }
 
     #[test]
