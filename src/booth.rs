@@ -137,6 +137,25 @@ impl BoothDefaults {
     }
 }
 
+/// A part of the booth whose health the Booth's status reports (a condition each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoothPart {
+    BlinkStick,
+    Printer,
+    Odoo,
+}
+
+impl BoothPart {
+    /// The condition's `type`.
+    pub fn condition_type(self) -> &'static str {
+        match self {
+            BoothPart::BlinkStick => "BlinkStick",
+            BoothPart::Printer => "Printer",
+            BoothPart::Odoo => "Odoo",
+        }
+    }
+}
+
 /// The health of one part of the booth (BlinkStick, printer, Odoo, ...).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -182,7 +201,7 @@ pub enum BoothError {
 enum StatusChange {
     AddKills(u64),
     SetKillCount(u64),
-    Health { part: String, healthy: bool, reason: String, message: String },
+    Health { part: BoothPart, healthy: bool, reason: String, message: String },
 }
 
 /// The latest Booth object as the app sees it (`None` until it has been read once), and the way
@@ -269,9 +288,9 @@ impl BoothHandle {
     }
 
     /// Records the health of a part as a status condition; only transitions are written.
-    pub fn report_health(&self, part: &str, healthy: bool, reason: &str, message: &str) {
+    pub fn report_health(&self, part: BoothPart, healthy: bool, reason: &str, message: &str) {
         let _ = self.status_changes.send(StatusChange::Health {
-            part: part.into(),
+            part,
             healthy,
             reason: reason.into(),
             message: message.into(),
@@ -295,8 +314,8 @@ fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: &str) 
                 let state = if *healthy { "True" } else { "False" };
                 let mut conditions: BTreeMap<String, BoothCondition> =
                     status.conditions.drain(..).map(|c| (c.type_.clone(), c)).collect();
-                let entry = conditions.entry(part.clone()).or_insert_with(|| BoothCondition {
-                    type_: part.clone(),
+                let entry = conditions.entry(part.condition_type().into()).or_insert_with(|| BoothCondition {
+                    type_: part.condition_type().into(),
                     status: String::new(),
                     reason: String::new(),
                     message: String::new(),
@@ -442,7 +461,7 @@ mod tests {
         apply_changes(&mut status, &[StatusChange::AddKills(2), StatusChange::AddKills(3)], "t1");
         assert_eq!(status.kill_count, 5);
         let health = |healthy, message: &str| StatusChange::Health {
-            part: "Printer".into(),
+            part: BoothPart::Printer,
             healthy,
             reason: if healthy { "Ready" } else { "NoMedia" }.into(),
             message: message.into(),

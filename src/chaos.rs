@@ -46,6 +46,41 @@ pub enum ChaosError {
     Api { name: String, reason: String },
 }
 
+/// What a press came to, as the `outcome` label of `conferenceli_chaos_presses_total`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum PressOutcome {
+    Killed,
+    NothingToKill,
+    CoolingDown,
+    ApiError,
+}
+
+impl PressOutcome {
+    pub fn of<T>(result: &Result<T, ChaosError>) -> Self {
+        match result {
+            Ok(_) => PressOutcome::Killed,
+            Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_)) => PressOutcome::NothingToKill,
+            Err(ChaosError::CoolingDown(_)) => PressOutcome::CoolingDown,
+            Err(ChaosError::Api { .. }) => PressOutcome::ApiError,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PressOutcome::Killed => "killed",
+            PressOutcome::NothingToKill => "nothing_to_kill",
+            PressOutcome::CoolingDown => "cooling_down",
+            PressOutcome::ApiError => "api_error",
+        }
+    }
+}
+
+impl prometheus_client::encoding::EncodeLabelValue for PressOutcome {
+    fn encode(&self, encoder: &mut prometheus_client::encoding::LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
 /// How a delete can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {

@@ -257,7 +257,7 @@ impl LabelService {
                 } else {
                     tracing::warn!(reason = health.reason, "printer: {}", health.message);
                 }
-                booth.report_health("Printer", health.healthy, &health.reason, &health.message);
+                booth.report_health(crate::booth::BoothPart::Printer, health.healthy, &health.reason, &health.message);
             }
         })
     }

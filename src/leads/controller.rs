@@ -12,8 +12,9 @@
 //! handle (settings, health condition).
 
 use super::crd::{Lead, LeadCondition, LeadStatus, PrintState, SyncState};
+use super::metrics::OdooAttempt;
 use super::odoo::{Odoo, OdooError, SearchRead};
-use crate::booth::BoothHandle;
+use crate::booth::{BoothHandle, BoothPart};
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
@@ -192,7 +193,12 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
         Ok((id, outcome)) => {
             ctx.metrics.odoo_attempt(outcome);
             tracing::info!(lead = name, odoo_id = id, attempts, "lead in Odoo");
-            ctx.booth.report_health("Odoo", true, "Reachable", &format!("leads are created through {}", odoo.api()));
+            ctx.booth.report_health(
+                BoothPart::Odoo,
+                true,
+                "Reachable",
+                &format!("leads are created through {}", odoo.api()),
+            );
             let next = LeadStatus {
                 sync_state: SyncState::Synced,
                 odoo_id: Some(id),
@@ -208,11 +214,11 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
             Ok(Action::await_change())
         }
         Err(error) => {
-            ctx.metrics.odoo_attempt(error.reason());
+            ctx.metrics.odoo_attempt(OdooAttempt::from(&error));
             let delay = backoff(attempts, ctx.settings.retry_min, ctx.settings.retry_max, rand::random());
             let next = at.checked_add(delay).unwrap_or(at);
             tracing::warn!(lead = name, attempts, retry_in = ?delay, %error, "lead not created in Odoo yet");
-            ctx.booth.report_health("Odoo", false, error.reason(), &error.to_string());
+            ctx.booth.report_health(BoothPart::Odoo, false, error.reason(), &error.to_string());
             let retry = LeadStatus {
                 sync_state: SyncState::Pending,
                 attempts,
@@ -276,7 +282,7 @@ pub fn marker(code: &str) -> String {
 }
 
 /// Finds the lead in Odoo by its marker (`found`), or creates it (`created`).
-async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<(i64, &'static str), OdooError> {
+async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<(i64, OdooAttempt), OdooError> {
     let existing = odoo
         .search_read(
             SearchRead::new("crm.lead", json!([["description", "ilike", marker(&lead.spec.code)]]), &["id"])
@@ -286,7 +292,7 @@ async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<(i64
         .await?;
     if let Some(id) = existing.first().and_then(|r| r.get("id")).and_then(Value::as_i64) {
         tracing::info!(lead = %lead.name_any(), odoo_id = id, "found the lead already in Odoo; not creating it again");
-        return Ok((id, "found"));
+        return Ok((id, OdooAttempt::Found));
     }
     let ids = LinkedIds {
         campaign: lookup(odoo, ctx, "utm.campaign", "name", &lead.spec.campaign).await?,
@@ -300,7 +306,7 @@ async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<(i64
             None => None,
         },
     };
-    Ok((odoo.create("crm.lead", crm_lead_values(lead, &ids)).await?, "created"))
+    Ok((odoo.create("crm.lead", crm_lead_values(lead, &ids)).await?, OdooAttempt::Created))
 }
 
 /// Ids the new `crm.lead` links to.

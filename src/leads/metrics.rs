@@ -2,7 +2,8 @@
 //! the private listener): what happened to form submissions and to calls to Odoo. Counters only;
 //! the number of leads per state is in the Lead resources (`kubectl get leads`).
 
-use prometheus_client::encoding::EncodeLabelSet;
+use super::odoo::OdooError;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -13,11 +14,42 @@ pub struct ResultLabel {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OdooResultLabel {
+    result: OdooAttempt,
+}
+
+/// What one attempt to put a lead into Odoo came to (the `result` label): the lead was created,
+/// was found there already, or the call failed for the [`OdooError`]'s reason.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum OdooAttempt {
+    Created,
+    Found,
+    Failed(&'static str),
+}
+
+impl From<&OdooError> for OdooAttempt {
+    fn from(error: &OdooError) -> Self {
+        OdooAttempt::Failed(error.reason())
+    }
+}
+
+impl EncodeLabelValue for OdooAttempt {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        let text = match self {
+            OdooAttempt::Created => "created",
+            OdooAttempt::Found => "found",
+            OdooAttempt::Failed(reason) => reason,
+        };
+        std::fmt::Write::write_str(encoder, text)
+    }
+}
+
 /// The lead counters; cheap to clone (shared cells).
 #[derive(Clone)]
 pub struct LeadMetrics {
     submissions: Family<ResultLabel, Counter>,
-    odoo_attempts: Family<ResultLabel, Counter>,
+    odoo_attempts: Family<OdooResultLabel, Counter>,
     odoo_seconds: Histogram,
 }
 
@@ -64,8 +96,8 @@ impl LeadMetrics {
         self.submissions.get_or_create(&ResultLabel { result: result.into() }).inc();
     }
 
-    pub fn odoo_attempt(&self, result: &str) {
-        self.odoo_attempts.get_or_create(&ResultLabel { result: result.into() }).inc();
+    pub fn odoo_attempt(&self, result: OdooAttempt) {
+        self.odoo_attempts.get_or_create(&OdooResultLabel { result }).inc();
     }
 }
 
@@ -79,10 +111,12 @@ mod tests {
         let metrics = LeadMetrics::register(&mut registry);
         metrics.submission("stored");
         metrics.submission("stored");
-        metrics.odoo_attempt("Unreachable");
+        metrics.odoo_attempt(OdooAttempt::from(&OdooError::Unreachable("connection refused".into())));
+        metrics.odoo_attempt(OdooAttempt::Created);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(text.contains("conferenceli_lead_submissions_total{result=\"stored\"} 2"), "{text}");
         assert!(text.contains("conferenceli_lead_odoo_attempts_total{result=\"Unreachable\"} 1"), "{text}");
+        assert!(text.contains("conferenceli_lead_odoo_attempts_total{result=\"created\"} 1"), "{text}");
     }
 }

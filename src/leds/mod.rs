@@ -20,7 +20,7 @@ pub mod frame;
 pub mod gpio;
 pub mod render;
 
-use crate::booth::BoothHandle;
+use crate::booth::{BoothHandle, BoothPart};
 use crate::cluster::{ChaosBus, ClusterState};
 use clap::{Args, ValueEnum};
 use colour::{Colours, Palette};
@@ -193,9 +193,11 @@ async fn report_health(mut health: watch::Receiver<LedHealth>, booth: BoothHandl
         let current = health.borrow_and_update().clone();
         match &current {
             LedHealth::Connected => {
-                booth.report_health(BLINKSTICK_PART, true, "Connected", "the BlinkStick shows the pods")
+                booth.report_health(BoothPart::BlinkStick, true, "Connected", "the BlinkStick shows the pods")
             }
-            LedHealth::Disconnected(reason) => booth.report_health(BLINKSTICK_PART, false, "Disconnected", reason),
+            LedHealth::Disconnected(reason) => {
+                booth.report_health(BoothPart::BlinkStick, false, "Disconnected", reason)
+            }
             _ => {}
         }
         if health.changed().await.is_err() {

@@ -7,7 +7,7 @@
 use super::AppState;
 use super::auth::check_basic;
 use super::kiosk::OutcomeLabel;
-use crate::chaos::{Aim, ChaosError};
+use crate::chaos::{Aim, ChaosError, PressOutcome};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -46,12 +46,7 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
 /// 502 when the API refused the delete.
 pub async fn press(state: &AppState, aim: Aim) -> Response {
     let result = state.dashboard.chaos.press(aim).await;
-    let outcome = match &result {
-        Ok(_) => "killed",
-        Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_)) => "nothing_to_kill",
-        Err(ChaosError::CoolingDown(_)) => "cooling_down",
-        Err(ChaosError::Api { .. }) => "api_error",
-    };
+    let outcome = PressOutcome::of(&result);
     state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
     match result {
         Ok(pod) => message(StatusCode::OK, format!("Pod {} deleted", pod.name)),
