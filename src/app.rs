@@ -1,6 +1,10 @@
 //! Wiring: starts the watch loops, the Booth follower and the listeners for a connected client,
 //! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
 //! cluster or for the simulated one: the same code path either way.
+//!
+//! May call: `crate::automations`, `crate::booth`, `crate::chaos`, `crate::cluster`,
+//! `crate::config`, `crate::http`, `crate::labels`, `crate::leads`, `crate::leds`,
+//! `crate::metrics`, `crate::web`.
 
 use crate::automations::relay::{self, FogError};
 use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};

@@ -4,8 +4,9 @@
 //!
 //! Candidates come from [`ClusterState`] (the shared watch), never from a list call per press.
 //! The side effects go through the small [`ChaosActions`] trait so the logic is tested with an
-//! in-memory fake; [`KubeActions`] is the real one (kube API + Booth status writer). This module
-//! may call the Kubernetes API (through `KubeActions`) and the Booth handle; nothing else.
+//! in-memory fake; [`KubeActions`] is the real one (kube API + Booth status writer).
+//!
+//! May call: `crate::booth`, `crate::cluster`.
 
 use crate::booth::BoothHandle;
 use crate::cluster::api_calls::{ApiCall, Scope};

@@ -4,6 +4,9 @@
 //!
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
+//!
+//! May call: `crate::automations`, `crate::booth`, `crate::labels`, `crate::leads`, `crate::leds`,
+//! `crate::secret`, `crate::telemetry`, `crate::web`.
 
 use crate::automations::{FogArgs, WebhookArgs};
 use crate::booth::BoothDefaults;

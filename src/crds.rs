@@ -1,5 +1,7 @@
 //! This project's CustomResourceDefinitions, as `conferenceli crd` prints them and `crds/` holds
 //! them (a test keeps the two equal). The simulated API serves the same definitions.
+//!
+//! May call: `crate::booth`, `crate::leads`.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

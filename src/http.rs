@@ -1,5 +1,7 @@
 //! The outgoing HTTP client (webhooks, Odoo): reqwest on rustls with the `ring` provider that
 //! kube already brings, so no second TLS stack (aws-lc-rs, a C build) is compiled in.
+//!
+//! May call: nothing else of the crate.
 
 use std::time::Duration;
 

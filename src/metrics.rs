@@ -1,6 +1,8 @@
 //! Prometheus metrics (`GET /metrics`, text exposition format). Counters are incremented where
 //! things happen; gauges that describe the cluster are read from [`ClusterState`] at scrape time,
 //! so they can never drift from what the booth shows.
+//!
+//! May call: `crate::automations`, `crate::cluster`, `crate::leads`.
 
 use crate::cluster::{ClusterState, NodeStatus, PodPhase, WatchRestarts};
 use prometheus_client::collector::Collector;

@@ -1,6 +1,6 @@
 //! A secret setting (passwords, API keys, webhook keys): the one leaf type every feature that
 //! holds a credential shares, so that none of them depends on the command line to get it.
-//! This module calls nothing else of the crate.
+//! May call: nothing else of the crate.
 
 /// A secret setting: printed as `***` by `Debug` and `Display`, so it cannot reach a log line by
 /// accident. [`Secret::expose`] is the one way to read it.

@@ -1,6 +1,7 @@
 //! Logging: `tracing` with a level or filter from `LOG_LEVEL`, as text for people or JSON lines
-//! for the cluster's log collector (`--log-format json`). Owns its flags ([`LogArgs`]). This
-//! module calls nothing else of the crate.
+//! for the cluster's log collector (`--log-format json`). Owns its flags ([`LogArgs`]).
+//!
+//! May call: nothing else of the crate.
 
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;

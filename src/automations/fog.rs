@@ -6,6 +6,8 @@
 //! is driven by a dedicated watchdog thread that owns it, so the relay switches off when its
 //! on-time ends even if every task that asked for fog is gone — the thread needs nothing but its
 //! own clock. It is off at start, off on shutdown, and off when the thread's owner drops it.
+//!
+//! May call: nothing else of the crate.
 
 use super::relay::{FogError, FogSpec, Relay};
 use clap::Args;

@@ -1,6 +1,8 @@
 //! The relay that switches the fog machine: a GPIO pin of the Pi (rppal), the booth's old relay
 //! server (an HTTP `HEAD` per puff; it keeps its own on-time), or nothing but state (`virtual`,
 //! for `demo` and tests). Which one is a setting, `--fog` / `FOG`.
+//!
+//! May call: `crate::http`.
 
 use std::sync::{Arc, Mutex};
 

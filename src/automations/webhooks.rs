@@ -6,6 +6,8 @@
 //! delivery is dropped and counted), one task sends them with a timeout and a few retries with
 //! backoff. Failures are logged and counted, never shown to visitors. The payload and the
 //! signature are pure functions ([`payload`], [`signature`]).
+//!
+//! May call: `crate::cluster`, `crate::secret`.
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;

@@ -1,6 +1,8 @@
 //! The requests this binary sends to the Kubernetes API, declared next to the code that sends
 //! them. The RBAC in `deploy/` is checked against the union of these lists (a test fails when a
 //! rule is missing or when a rule grants more than the binary uses).
+//!
+//! May call: nothing else of the crate.
 
 /// Which namespace a request is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

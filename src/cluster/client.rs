@@ -1,5 +1,7 @@
 //! Connecting to the Kubernetes API: from `KUBECONFIG`, the in-cluster service account, or a
 //! plain URL (the simulated API of `demo` and the tests), and checking up front that it answers.
+//!
+//! May call: nothing else of the crate.
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};

@@ -1,6 +1,8 @@
 //! Announcements of what the chaos button does, for everything that reacts to a kill (the LEDs'
 //! strobe, the fog machine, webhooks). A bounded broadcast: a slow listener misses
 //! announcements, it never delays a kill or the HTTP answer.
+//!
+//! May call: nothing else of the crate.
 
 use serde::Serialize;
 use tokio::sync::broadcast;

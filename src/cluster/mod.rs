@@ -3,7 +3,9 @@
 //!
 //! Everything that shows or acts on the cluster (web, LEDs, controllers) reads [`ClusterState`]
 //! rather than asking the API, so a thousand browsers cost the API server nothing. This module
-//! may call the Kubernetes API; it calls nothing else of the crate.
+//! calls the Kubernetes API.
+//!
+//! May call: nothing else of the crate.
 
 pub mod api_calls;
 pub mod client;

@@ -7,6 +7,8 @@
 //! with a `NodeLost` Event on each. Ready nodes, cordoned nodes (maintenance) and other
 //! namespaces are never touched. The decision is a pure function of the cluster picture and the
 //! clock ([`pods_to_release`]); the loop around it only reads `ClusterState` and calls the API.
+//!
+//! May call: nothing else of the crate.
 
 use super::api_calls::{ApiCall, Scope};
 use super::state::{ClusterState, Snapshot};

@@ -4,6 +4,8 @@
 //! Writers are the two watch loops; readers take a snapshot and then follow changes. Changes go
 //! through a bounded broadcast channel, so a slow subscriber never blocks the watch and never
 //! makes memory grow: when it falls behind it is handed a fresh snapshot instead of the backlog.
+//!
+//! May call: nothing else of the crate.
 
 use super::views::{NodeView, PodView};
 use serde::Serialize;

@@ -1,6 +1,8 @@
 //! What the booth shows of a pod and of a node: small derived views, computed once per change
 //! from the Kubernetes objects, serialised with the field names the Python dashboard used
 //! (`name`, `status`, `index`, `node`; `kubeletVersion`, `osImage`, ...).
+//!
+//! May call: nothing else of the crate.
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde::Serialize;

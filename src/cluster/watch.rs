@@ -1,6 +1,8 @@
 //! The process's watch loops: one kube-runtime `watcher` on pods of the target namespace and one
 //! on nodes, each feeding [`ClusterState`]. The watcher relists by itself on 410 Gone and
 //! reconnects with backoff when the API server goes away; these loops only translate its events.
+//!
+//! May call: nothing else of the crate.
 
 use super::api_calls::{ApiCall, Scope, watched};
 use super::state::ClusterState;

@@ -5,6 +5,8 @@
 //! Each character is looked up in the requested face, then in the other one; a character neither
 //! has is reported as missing, and the renderer draws a visible box in its place instead of
 //! dropping it. Pure data, no I/O.
+//!
+//! May call: nothing else of the crate.
 
 use ab_glyph::{Font, FontRef, GlyphId};
 use std::sync::OnceLock;

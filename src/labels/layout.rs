@@ -4,6 +4,8 @@
 //!
 //! The logos are our own simple drawings (shapes plus a word mark set in the bundled font), not
 //! copies of anyone's artwork. Pure functions, no I/O.
+//!
+//! May call: `crate::booth`.
 
 use super::LabelSize;
 use super::fonts::Face;

@@ -13,7 +13,9 @@
 //! - [`queue`]: the print queue over a [`queue::JobStore`] (the Lead resource in the app), with its
 //!   once-only contract.
 //!
-//! This module may call the Booth handle (health reports) and nothing else of the app.
+//! It reports the printer's health to the Booth.
+//!
+//! May call: `crate::booth`.
 
 pub mod fonts;
 pub mod layout;

@@ -1,6 +1,8 @@
 //! QR codes on labels: encoded by the `qrcode` crate, drawn module by module onto the 1-bit canvas
 //! at a whole number of dots per module (so every module prints as a crisp square), with the
 //! four-module quiet zone the standard asks for. Pure functions, no I/O.
+//!
+//! May call: nothing else of the crate.
 
 use super::render::Canvas;
 use qrcode::{Color, EcLevel, QrCode};

@@ -17,6 +17,8 @@
 //!
 //! The visitor's request only creates the job in the store; the queue runs in its own task.
 //! This module may call the label renderer, the raster compiler and a transport.
+//!
+//! May call: nothing else of the crate.
 
 use super::layout::{self, Label};
 use super::raster::RasterJob;

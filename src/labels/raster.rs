@@ -15,6 +15,8 @@
 //! of them starting at dot 0 of the raster line, 62 mm tape 696 starting at dot 12. `brother_ql`
 //! sends the image's last row first, so the label leaves the printer bottom edge first.
 //! Pure functions, no I/O.
+//!
+//! May call: nothing else of the crate.
 
 use super::LabelSize;
 use brother_ql::printjob::PrintJobBuilder;

@@ -5,6 +5,8 @@
 //! Glyph outlines are rasterised by `ab_glyph` and thresholded at half coverage, so the image is
 //! pure black and white and the printer prints exactly these dots (no dithering). Pure functions,
 //! no I/O.
+//!
+//! May call: nothing else of the crate.
 
 use super::fonts::{self, Face, GlyphSource};
 use ab_glyph::{Font, GlyphId, PxScale, ScaleFont, point};

@@ -3,6 +3,8 @@
 //! status reply. One SNMPv1 GET with community `public` (Brother's default), encoded and decoded
 //! here in BER as data: a single request of a single OID does not justify an SNMP library and its
 //! ASN.1 dependency tree. The UDP exchange is a thin function on top.
+//!
+//! May call: nothing else of the crate.
 
 use std::time::Duration;
 

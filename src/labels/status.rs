@@ -7,6 +7,8 @@
 //! reply that has the status header (`80 20 42`), the fields we need (error bytes 8-9, media
 //! width 10 and type 11, status type 18, phase 19) are read directly, at the offsets of
 //! Brother's reference. Pure functions, no I/O.
+//!
+//! May call: nothing else of the crate.
 
 use super::LabelSize;
 use brother_ql::status::{ErrorFlags, StatusInformation};

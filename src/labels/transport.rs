@@ -14,6 +14,8 @@
 //! "unknown", not "offline". After the job we half-close the connection; the printer reading up to our
 //! end and closing its side, or reporting "printing completed" for every page, confirms the job.
 //! Anything else after job bytes left is [`SendError::Unconfirmed`].
+//!
+//! May call: nothing else of the crate.
 
 use super::LabelSize;
 use super::raster::RasterJob;

@@ -6,6 +6,8 @@
 //! 75⁶ ≈ 1.8·10¹¹ codes (≈ 37 bits), so two leads sharing a code is negligible at booth scale.
 //! Letters that are confused when read aloud or printed small (C/K, Q, X, Y, W, J/I, 0/O with
 //! digits) are left out.
+//!
+//! May call: nothing else of the crate.
 
 use rand::Rng;
 

@@ -8,8 +8,8 @@
 //! exponential backoff with jitter; the next attempt's time is kept in the status, so the backoff
 //! survives restarts and is not cut short by the status write itself waking the controller.
 //!
-//! May call: the Kubernetes API (Leads in the booth namespace), the [`Odoo`] trait, the Booth
-//! handle (settings, health condition).
+//! May call: `crate::booth` (settings, health condition), `crate::labels` (the labels a lead
+//! carries); besides, the Kubernetes API (Leads in the booth namespace) and the [`Odoo`] trait.
 
 use super::crd::{Lead, LeadCondition, LeadStatus, PrintState, SyncState};
 use super::metrics::OdooAttempt;

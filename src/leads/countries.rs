@@ -4,6 +4,8 @@
 //! rest alphabetically.
 //!
 //! Pure data and ordering; the fetching is done by the controller through the `Odoo` trait.
+//!
+//! May call: nothing else of the crate.
 
 use std::sync::{Arc, RwLock};
 

@@ -6,6 +6,8 @@
 //! The object name is derived from the campaign and the e-mail address ([`lead_name`]), so the
 //! Kubernetes API itself refuses a second sign-up of the same person for the same campaign
 //! (409 Conflict), atomically, across restarts and replicas.
+//!
+//! May call: `crate::labels`.
 
 use kube::CustomResource;
 use schemars::JsonSchema;

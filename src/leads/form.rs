@@ -3,6 +3,8 @@
 //!
 //! Field names are the original form's (`name`, `email`, `company`, `job_position`, `phone`,
 //! `country`, `notes`, `consent`), so existing links and scripts keep working.
+//!
+//! May call: nothing else of the crate.
 
 use super::countries::{Country, CountryCache};
 use serde::Deserialize;

@@ -1,6 +1,8 @@
 //! Prometheus counters of lead capture, registered in the process's registry (`GET /metrics` on
 //! the private listener): what happened to form submissions and to calls to Odoo. Counters only;
 //! the number of leads per state is in the Lead resources (`kubectl get leads`).
+//!
+//! May call: nothing else of the crate.
 
 use super::odoo::OdooError;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};

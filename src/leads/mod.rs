@@ -11,6 +11,8 @@
 //! The HTTP side lives in `web::public` (the form) and `web::settings` (`/config`, `/leads.csv`).
 //! This module may call the Kubernetes API (Leads in the booth namespace), the Booth handle and
 //! Odoo; it never blocks a visitor on Odoo.
+//!
+//! May call: `crate::booth`, `crate::cluster`, `crate::http`, `crate::labels`, `crate::secret`.
 
 pub mod code;
 pub mod controller;

@@ -5,6 +5,8 @@
 //! Each step is a status write with the lead's `resourceVersion` (optimistic concurrency), retried
 //! on conflict with a fresh read, so the queue and the Odoo controller, which writes other fields
 //! of the same status, never lose each other's changes. This module calls the Kubernetes API only.
+//!
+//! May call: `crate::cluster`, `crate::labels`.
 
 use super::crd::{Lead, PrintState};
 use crate::cluster::api_calls::{ApiCall, Scope};

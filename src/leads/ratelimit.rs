@@ -5,6 +5,8 @@
 //! Pure logic over addresses, headers and instants; the public router calls it. Hand-written
 //! rather than `governor`/`tower_governor`: the key (trusted-proxy aware, IPv6 per /64) is ours
 //! anyway, and the bucket is twenty lines.
+//!
+//! May call: nothing else of the crate.
 
 use axum::http::HeaderMap;
 use std::collections::HashMap;

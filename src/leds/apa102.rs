@@ -5,6 +5,8 @@
 //! plus a 5-bit global brightness, then blue, green, red (8 bits each); an end frame of extra
 //! clock pulses so the last LED's data is pushed through the chain (at least one pulse per two
 //! LEDs; we send 32 zero bits, enough for up to 64 LEDs, as Pimoroni's own driver sends 36).
+//!
+//! May call: nothing else of the crate.
 
 use super::colour::Rgb;
 

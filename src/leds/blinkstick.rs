@@ -13,6 +13,8 @@
 //! A frame goes out as one report, the smallest that fits (LEDs it does not cover are sent dark),
 //! never LED by LED. The report builders are pure; [`BlinkStick`] turns frames into them and
 //! hands them to a [`HidPort`]; [`Hidraw`] is the thin I/O underneath in production.
+//!
+//! May call: nothing else of the crate.
 
 use super::colour::Rgb;
 use super::driver::{LedDevice, LedError};

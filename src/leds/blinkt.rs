@@ -5,6 +5,8 @@
 //! new one fades in, and the LEDs go dark when the pod is stopped.
 //!
 //! It may call the Kubernetes API (through the shared watch loops) and the GPIO device.
+//!
+//! May call: `crate::cluster`.
 
 use super::ColourArgs;
 use super::driver::{self, DriverConfig, LedDevice, LedHealth};

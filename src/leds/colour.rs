@@ -1,5 +1,7 @@
 //! The colour model shared by the BlinkStick and the Blinkt!: what colour a pod's state shows,
 //! the configurable palette and the global brightness. Pure data and functions, no I/O.
+//!
+//! May call: `crate::cluster`.
 
 use crate::cluster::{PodPhase, PodView};
 use serde::{Serialize, Serializer};

@@ -11,6 +11,8 @@
 //! - On shutdown the LEDs are turned off before the task ends.
 //!
 //! It may call the device it is given and nothing else.
+//!
+//! May call: nothing else of the crate.
 
 use super::frame::Frame;
 use prometheus_client::metrics::counter::Counter;

@@ -4,6 +4,8 @@
 //!
 //! Time is a `Duration` since the renderer started, so blinking, strobes and fades are
 //! reproducible in tests. No I/O here.
+//!
+//! May call: `crate::cluster`.
 
 use super::colour::{Colours, Look, Rgb};
 use crate::cluster::PodView;

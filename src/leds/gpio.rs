@@ -3,6 +3,8 @@
 //! and the virtual strip that prints each frame as one line on stdout.
 //!
 //! It may call the GPIO hardware and stdout, nothing else.
+//!
+//! May call: nothing else of the crate.
 
 use super::apa102::{self, MAX_BRIGHTNESS, Pixel};
 use super::driver::{LedDevice, LedError};

@@ -3,7 +3,9 @@
 //!
 //! It renders when the cluster changes and, only while something blinks, strobes or fades, on a
 //! timer; never faster than [`FRAME_INTERVAL`]. When nothing moves it sleeps until the next
-//! change: no busy loop. It may read [`crate::cluster::ClusterState`] and the [`crate::cluster::ChaosBus`], nothing else.
+//! change: no busy loop. It reads [`crate::cluster::ClusterState`] and the [`crate::cluster::ChaosBus`].
+//!
+//! May call: `crate::booth`, `crate::cluster`.
 
 use super::colour::Colours;
 use super::frame::{self, FirstSeen, Frame, GroupLayout, Strobes};

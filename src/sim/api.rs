@@ -4,6 +4,8 @@
 //! Requests are parsed here into a `Target` and a verb; everything the API decides about
 //! objects lives in the store. Besides the Kubernetes paths, `/sim/...` offers the simulation's
 //! own controls and statistics.
+//!
+//! May call: nothing else of the crate.
 
 use super::SimShared;
 use super::resources::ResourceDef;

@@ -10,7 +10,9 @@
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
 //! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form.
 //!
-//! It may call nothing else of the crate but the CRD definitions it serves.
+//! It serves this crate's CRD definitions.
+//!
+//! May call: `crate::crds`.
 
 pub mod api;
 pub mod resources;

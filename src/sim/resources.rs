@@ -4,6 +4,8 @@
 //! pod from a node: its group, version, plural, kind, scope and whether it has a `status`
 //! subresource. Core types are built in; custom resources come from `CustomResourceDefinition`s,
 //! both this project's own (registered at start) and any a client creates through the API.
+//!
+//! May call: nothing else of the crate.
 
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};

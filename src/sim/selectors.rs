@@ -4,6 +4,8 @@
 //! query parameters with [`LabelSelector::parse`] and [`FieldSelector::parse`] (a parse error becomes
 //! a 400 `BadRequest` Status) and the store asks [`Selectors::matches`] for every object it lists or
 //! streams.
+//!
+//! May call: nothing else of the crate.
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -5,6 +5,8 @@
 //! All writes go through one mutex, and every write appends a [`WatchRecord`] to the history and
 //! broadcasts it while that mutex is held, so a watch that reads the history and subscribes under
 //! the same lock sees every change exactly once and in resource-version order.
+//!
+//! May call: nothing else of the crate.
 
 use super::resources::{Registry, ResourceDef};
 use super::selectors::Selectors;

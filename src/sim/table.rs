@@ -3,6 +3,8 @@
 //! kubectl requests `application/json;as=Table;v=v1;g=meta.k8s.io` and prints the columns the
 //! server chooses; these are the columns the real API server prints for pods and nodes (priority 1
 //! columns are the `-o wide` ones). Other types get NAME and AGE.
+//!
+//! May call: nothing else of the crate.
 
 use super::resources::ResourceDef;
 use serde_json::{Value, json};

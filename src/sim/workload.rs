@@ -6,6 +6,8 @@
 //! start delay with jitter). A node that is NotReady or unreachable has its pods marked not Ready,
 //! and after the toleration they are evicted; its kubelet is gone, so those pods stay Terminating
 //! until they are force-deleted or the node comes back, exactly as on a real cluster.
+//!
+//! May call: nothing else of the crate.
 
 use super::resources::ResourceDef;
 use super::store::{Store, now_rfc3339};

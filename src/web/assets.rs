@@ -1,7 +1,9 @@
 //! Static assets of the kiosk and the control panel (`GET /static/<file>`), embedded in the
 //! binary from `templates/static/` so the booth works without the Internet. Each answer carries
 //! its content type, an `ETag` (a hash of the bytes, so a new binary invalidates caches) and
-//! `nosniff`. This module calls nothing else of the crate.
+//! `nosniff`.
+//!
+//! May call: nothing else of the crate.
 
 use super::AppState;
 use axum::Router;

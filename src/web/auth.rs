@@ -9,6 +9,8 @@
 //! a minute, [`limit_guesses`] answers that address's requests that carry credentials with 429
 //! until the oldest failure is a minute old. Per address, so a guesser on the booth LAN cannot
 //! lock the red button out for everyone.
+//!
+//! May call: `crate::secret`.
 
 use crate::secret::Secret;
 use axum::extract::{ConnectInfo, Request, State};

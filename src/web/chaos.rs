@@ -3,6 +3,8 @@
 //! browser says another site's page made ([`from_another_site`]). Every answer is JSON with a
 //! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::chaos`]; this
 //! module maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
+//!
+//! May call: `crate::chaos`.
 
 use super::AppState;
 use super::auth::check_basic;

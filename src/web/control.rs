@@ -8,6 +8,8 @@
 //! ([`super::csrf`]); action answers are JSON `{"message"}` like `/chaos`.
 //!
 //! This module may use the chaos button, the Booth and the dashboard's scene channel.
+//!
+//! May call: `crate::chaos`, `crate::labels`.
 
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};

@@ -6,6 +6,8 @@
 //! can make a browser send the cookie but can neither read it nor compute the field, and the
 //! cookie is `SameSite=Strict` and `HttpOnly` on top. The key is per process unless configured,
 //! so a restart invalidates open forms: they answer 403 and the visitor reloads.
+//!
+//! May call: nothing else of the crate.
 
 use axum::http::{HeaderMap, header};
 use hmac::{Hmac, KeyInit, Mac};

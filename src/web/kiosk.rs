@@ -3,8 +3,10 @@
 //! page and kept live by the `/stream` SSE feed.
 //!
 //! Also owns the dashboard's own state ([`Dashboard`]: the chaos button, the scene-event
-//! channel, staff sessions, the QR code) and its settings ([`DashboardArgs`]). It may read the
-//! cluster state and the Booth, and press the chaos button; nothing else.
+//! channel, staff sessions, the QR code) and its settings ([`DashboardArgs`]). It reads the
+//! cluster state and the Booth, and presses the chaos button.
+//!
+//! May call: `crate::chaos`, `crate::cluster`.
 
 use super::AppState;
 use super::control::Sessions;

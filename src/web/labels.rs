@@ -4,6 +4,8 @@
 //! previews a visitor's name.
 //!
 //! This module may read the Booth and call the label renderer.
+//!
+//! May call: `crate::booth`, `crate::labels`.
 
 use super::AppState;
 use super::auth::check_basic;

@@ -2,7 +2,12 @@
 //! tools, `/api/state` and the probes; everything it shows comes from [`ClusterState`] and the
 //! Booth, never from a request to the Kubernetes API per browser.
 //!
-//! This module may read the cluster state and the Booth; it owns no state of its own.
+//! It shows the cluster state and the Booth and calls the features (chaos button, LEDs, labels,
+//! leads, fog) on behalf of staff; the state of a request's session lives here, the booth's
+//! state in the features.
+//!
+//! May call: `crate::automations`, `crate::booth`, `crate::chaos`, `crate::cluster`,
+//! `crate::labels`, `crate::leads`, `crate::leds`, `crate::metrics`, `crate::secret`.
 
 pub mod assets;
 pub mod auth;

@@ -6,7 +6,8 @@
 //! a `Lead` resource before the visitor sees "thank you". Odoo is never called on this path: the
 //! lead controller sends the lead afterwards.
 //!
-//! May call: `leads` (validation, store, country list), the Booth handle, `web::csrf`.
+//! May call: `crate::leads` (validation, store, country list), `crate::booth` (the Booth
+//! handle); within `web`, `csrf`.
 
 use super::csrf::Csrf;
 use crate::booth::BoothHandle;

@@ -5,7 +5,8 @@
 //! Bad settings are refused with a message and change nothing; the campaign name is checked
 //! against Odoo when Odoo answers.
 //!
-//! May call: the Booth handle, the Lead API (list), the `Odoo` trait, `web::auth`, `web::csrf`.
+//! May call: `crate::booth` (the Booth handle), `crate::leads` (the Lead API, the `Odoo`
+//! trait); within `web`, `auth` and `csrf`.
 
 use super::auth::{self, Credentials};
 use super::csrf::Csrf;

@@ -10,6 +10,8 @@
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
 //! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
+//!
+//! May call: `crate::booth`, `crate::cluster`.
 
 use super::AppState;
 use super::kiosk::{KioskState, Scene, StreamLabel};

@@ -3,6 +3,7 @@
 //! readiness following the watches.
 
 use crate::common::{TestApp, TestCluster, eventually, fast_config};
+use conferenceli::booth::BoothPart;
 use conferenceli::cluster::watch::{watch_nodes, watch_pods};
 use conferenceli::cluster::{Change, ClusterState, PodPhase, PodScope, Update, WatchRestarts};
 use k8s_openapi::api::core::v1::Pod;
@@ -168,7 +169,12 @@ async fn booth_status_writes_from_many_parts_never_lose_an_increment() {
             let booth = booth.clone();
             tokio::spawn(async move {
                 booth.add_kills(1);
-                booth.report_health(if i % 2 == 0 { "Printer" } else { "BlinkStick" }, true, "Ready", "");
+                booth.report_health(
+                    if i % 2 == 0 { BoothPart::Printer } else { BoothPart::BlinkStick },
+                    true,
+                    "Ready",
+                    "",
+                );
             })
         })
         .collect();

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod architecture;
 mod automations;
 mod binary;
 mod blinkt;

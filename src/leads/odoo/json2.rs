@@ -2,6 +2,8 @@
 //! JSON object of named parameters, `Authorization: bearer <API key>` and `X-Odoo-Database`.
 //! Success is a 200 with the method's result as JSON; failure a 4xx/5xx with an error object
 //! `{name, message, arguments, context, debug}` (401 for a bad key).
+//!
+//! May call: `crate::secret`.
 
 use super::{Odoo, OdooError, SearchRead, created_id, describe_odoo_error, records, redact, transport_error};
 use crate::secret::Secret;

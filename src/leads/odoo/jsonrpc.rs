@@ -4,6 +4,8 @@
 //! user id (or `false`); `object.execute_kw(db, uid, password, model, method, args, kwargs)` runs
 //! a model method. Errors come as `{"error": {"code", "message", "data": {"name", "message",
 //! "debug", ...}}}`.
+//!
+//! May call: `crate::secret`.
 
 use super::{Odoo, OdooError, SearchRead, created_id, describe_odoo_error, records, redact, transport_error};
 use crate::secret::Secret;

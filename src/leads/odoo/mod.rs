@@ -5,6 +5,8 @@
 //!
 //! Payloads are built with serde; every call has a timeout; errors say whether Odoo could not
 //! be reached, refused our credentials, or refused the data, and never contain a secret.
+//!
+//! May call: `crate::http`, `crate::secret`.
 
 pub mod json2;
 pub mod jsonrpc;

@@ -1,0 +1,173 @@
+//! The module rules, held to the code the way the RBAC test holds the manifests to it.
+//!
+//! Every module under `src/` says in its doc comment which other top-level modules of the crate
+//! it may call: a paragraph `May call: `crate::cluster`, `crate::booth`.` or
+//! `May call: nothing else of the crate.` A module inside a feature folder names only modules
+//! outside its folder (its siblings are its own) and may name no more than its folder's
+//! `mod.rs` does. These tests read every `crate::…` path in the code (imports and inline paths,
+//! tests included) and fail when a module calls one its doc does not allow, when a doc allows a
+//! module that does not exist, or when the top-level modules' rules form a cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// One source file of the crate: the top-level module it belongs to, what its doc allows and
+/// what its code calls.
+#[derive(Debug)]
+struct Module {
+    path: PathBuf,
+    /// `cluster` for `src/cluster/watch.rs`, `booth` for `src/booth.rs`.
+    top: String,
+    /// The folder's `mod.rs` or a top-level file: its rule is the top-level module's rule.
+    is_root: bool,
+    allowed: Option<BTreeSet<String>>,
+    calls: BTreeSet<String>,
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The names following `crate::` in `text` (the first path segment only).
+fn crate_paths(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::") {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + "crate::".len()..];
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+        rest = after;
+    }
+    found
+}
+
+/// The set a `May call:` paragraph of a module doc allows, `None` when there is no such paragraph.
+fn may_call(doc: &str) -> Option<BTreeSet<String>> {
+    let start = doc.find("May call:")?;
+    let paragraph = doc[start..].split("\n\n").next().unwrap_or_default();
+    Some(crate_paths(paragraph))
+}
+
+fn read_module(path: &Path) -> Module {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: String = text
+        .lines()
+        .take_while(|l| l.starts_with("//!") || l.trim().is_empty())
+        .map(|l| l.trim_start_matches("//!").trim())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Comments (doc comments included) may name modules freely; only code counts.
+    let code: String = text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+    let relative = path.strip_prefix(src()).unwrap();
+    let parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let top = parts[0].trim_end_matches(".rs").to_string();
+    let is_root = parts.len() == 1 || (parts.len() == 2 && parts[1] == "mod.rs");
+    let mut calls = crate_paths(&code);
+    calls.remove(&top);
+    Module { path: relative.to_path_buf(), top, is_root, allowed: may_call(&doc), calls }
+}
+
+/// Every module of the crate but the crate root and the binary (they name everything by design).
+fn modules() -> Vec<Module> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.sort();
+    files
+        .iter()
+        .filter(|p| !matches!(p.file_name().and_then(|n| n.to_str()), Some("lib.rs" | "main.rs")))
+        .map(|p| read_module(p))
+        .collect()
+}
+
+/// The rule of each top-level module, from its `mod.rs` or its file.
+fn top_level_rules(modules: &[Module]) -> BTreeMap<String, BTreeSet<String>> {
+    modules.iter().filter(|m| m.is_root).map(|m| (m.top.clone(), m.allowed.clone().unwrap_or_default())).collect()
+}
+
+#[test]
+fn every_module_says_what_it_may_call_and_calls_nothing_else() {
+    let modules = modules();
+    let rules = top_level_rules(&modules);
+    let mut problems = Vec::new();
+    for module in &modules {
+        let Some(allowed) = &module.allowed else {
+            problems.push(format!("{}: no `May call:` paragraph in its doc comment", module.path.display()));
+            continue;
+        };
+        for unknown in allowed.iter().filter(|name| !rules.contains_key(*name)) {
+            problems.push(format!("{}: allows `crate::{unknown}`, which is no module", module.path.display()));
+        }
+        for call in module.calls.difference(allowed) {
+            problems.push(format!("{}: calls `crate::{call}`, which its doc does not allow", module.path.display()));
+        }
+        if !module.is_root {
+            let folder = &rules[&module.top];
+            for extra in allowed.difference(folder) {
+                problems.push(format!(
+                    "{}: allows `crate::{extra}`, which its folder's mod.rs does not",
+                    module.path.display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "module rules broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_top_level_modules_form_no_cycle() {
+    let rules = top_level_rules(&modules());
+    // Depth-first search; a module met again while still on the path closes a cycle.
+    fn visit<'a>(
+        name: &'a str,
+        rules: &'a BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Result<(), String> {
+        if let Some(at) = path.iter().position(|n| *n == name) {
+            return Err(format!("{} → {name}", path[at..].join(" → ")));
+        }
+        if done.contains(name) {
+            return Ok(());
+        }
+        path.push(name);
+        for next in rules.get(name).into_iter().flatten() {
+            visit(next, rules, path, done)?;
+        }
+        path.pop();
+        done.insert(name);
+        Ok(())
+    }
+    let mut done = BTreeSet::new();
+    for name in rules.keys() {
+        if let Err(cycle) = visit(name, &rules, &mut Vec::new(), &mut done) {
+            panic!("the module rules form a cycle: {cycle}");
+        }
+    }
+}
+
+#[test]
+fn the_rules_are_read_as_written() {
+    let doc =
+        "Owns the chaos button.\n\nMay call: `crate::cluster` and\n`crate::booth`.\n\nMore prose about `crate::web`.";
+    assert_eq!(may_call(doc), Some(["booth".to_string(), "cluster".to_string()].into()));
+    assert_eq!(may_call("May call: nothing else of the crate."), Some(BTreeSet::new()));
+    assert_eq!(may_call("No rule here."), None);
+    let code = "use crate::cluster::{A, B};\nlet x = crate::booth::f(); conferenceli::crate_x; my_crate::web::f();";
+    assert_eq!(crate_paths(code), ["booth".to_string(), "cluster".to_string()].into());
+}
