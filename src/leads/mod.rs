@@ -18,6 +18,7 @@ pub mod code;
 pub mod controller;
 pub mod countries;
 pub mod crd;
+pub mod export;
 pub mod form;
 pub mod metrics;
 pub mod odoo;

@@ -13,7 +13,6 @@ use super::csrf::Csrf;
 use super::public::FORM_CSS;
 use crate::booth::{BoothHandle, BoothSpec, VoucherType};
 use crate::leads::Leads;
-use crate::leads::crd::{Lead, PrintState, SyncState};
 use crate::leads::odoo::{OdooError, SearchRead};
 use askama::Template;
 use axum::Router;
@@ -22,7 +21,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use kube::ResourceExt;
 use kube::api::ListParams;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -302,88 +300,6 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], FORM_CSS)
 }
 
-/// The columns of `/leads.csv`.
-pub const CSV_HEADER: [&str; 20] = [
-    "lead",
-    "submitted_at",
-    "campaign",
-    "code",
-    "name",
-    "email",
-    "company",
-    "job_position",
-    "phone",
-    "country",
-    "notes",
-    "consent",
-    "sync_state",
-    "odoo_id",
-    "attempts",
-    "last_error",
-    "print_state",
-    "print_attempts",
-    "printed_at",
-    "last_print_error",
-];
-
-/// One CSV cell: formula triggers neutralised, then RFC 4180 quoting.
-pub fn csv_cell(value: &str) -> String {
-    // A leading =, +, - or @ (or a tab/CR that some spreadsheets skip) makes a formula: prefix
-    // an apostrophe so it stays text (OWASP "CSV injection").
-    let neutral =
-        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
-    if neutral.contains([',', '"', '\n', '\r']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
-}
-
-/// One lead as a CSV row.
-pub fn csv_row(lead: &Lead) -> String {
-    let spec = &lead.spec;
-    let status = lead.status.clone().unwrap_or_default();
-    let sync_state = if lead.status.is_some() { status.sync_state } else { SyncState::Pending };
-    let print_state = if lead.status.is_some() {
-        status.print_state
-    } else if !spec.labels.is_empty() {
-        PrintState::Pending
-    } else {
-        PrintState::NotRequested
-    };
-    let cells = [
-        lead.name_any(),
-        spec.submitted_at.clone(),
-        spec.campaign.clone(),
-        spec.code.clone(),
-        spec.name.clone(),
-        spec.email.clone(),
-        spec.company.clone(),
-        spec.job_position.clone(),
-        spec.phone.clone(),
-        spec.country.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
-        spec.notes.clone(),
-        spec.consent.to_string(),
-        sync_state.as_str().to_string(),
-        status.odoo_id.map(|id| id.to_string()).unwrap_or_default(),
-        status.attempts.to_string(),
-        status.last_error.unwrap_or_default(),
-        print_state.as_str().to_string(),
-        status.print_attempts.to_string(),
-        status.printed_at.unwrap_or_default(),
-        status.last_print_error.unwrap_or_default(),
-    ];
-    cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",")
-}
-
-/// The whole export, oldest sign-up first, CRLF line ends (RFC 4180).
-pub fn leads_to_csv(leads: &mut [Lead]) -> String {
-    leads.sort_by(|a, b| a.spec.submitted_at.cmp(&b.spec.submitted_at).then_with(|| a.name_any().cmp(&b.name_any())));
-    let mut out = CSV_HEADER.join(",");
-    out.push_str("\r\n");
-    for lead in leads.iter() {
-        out.push_str(&csv_row(lead));
-        out.push_str("\r\n");
-    }
-    out
-}
-
 async fn leads_csv(State(state): State<SettingsState>, headers: HeaderMap) -> Response {
     let state = &state.inner;
     if let Err(error) = auth::check_basic(&headers, &state.admin) {
@@ -398,7 +314,7 @@ async fn leads_csv(State(state): State<SettingsState>, headers: HeaderMap) -> Re
                     (header::CONTENT_DISPOSITION, "attachment; filename=\"leads.csv\""),
                     (header::CACHE_CONTROL, "no-store"),
                 ],
-                leads_to_csv(&mut leads),
+                crate::leads::export::leads_to_csv(&mut leads),
             )
                 .into_response()
         }
@@ -412,20 +328,6 @@ async fn leads_csv(State(state): State<SettingsState>, headers: HeaderMap) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_neutralised() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("+41 44"), "'+41 44");
-        assert_eq!(csv_cell("-2"), "'-2");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("a=b"), "a=b");
-        assert_eq!(csv_cell(""), "");
-    }
 
     #[test]
     fn settings_are_validated_before_anything_changes() {
