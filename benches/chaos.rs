@@ -58,7 +58,10 @@ async fn presses(extra: &[&str]) -> Vec<Duration> {
     let credentials = demo.app.staff_credentials(true).unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let kube = client_for_url(&server.url()).unwrap();
-    let app = tokio::spawn(conferenceli::app::serve(kube, demo.app, credentials, listener, shutdown.clone()));
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listeners = conferenceli::app::Listeners { private: listener, public };
+    let devices = conferenceli::app::Devices::default();
+    let app = tokio::spawn(conferenceli::app::serve(kube, demo.app, credentials, listeners, devices, shutdown.clone()));
     let http = reqwest::Client::new();
     while http.get(format!("{app_url}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
         tokio::time::sleep(Duration::from_millis(20)).await;

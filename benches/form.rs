@@ -138,14 +138,10 @@ async fn run(delay: Duration) -> Run {
     let args = app_args(private_addr, &flags);
     let credentials = args.staff_credentials(true).unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let app = tokio::spawn(conferenceli::app::serve_with_public(
-        client.clone(),
-        args,
-        credentials,
-        private,
-        public,
-        shutdown.clone(),
-    ));
+    let listeners = conferenceli::app::Listeners { private, public };
+    let devices = conferenceli::app::Devices::default();
+    let app =
+        tokio::spawn(conferenceli::app::serve(client.clone(), args, credentials, listeners, devices, shutdown.clone()));
     let http = reqwest::Client::new();
     loop {
         let ready = http.get(format!("http://{private_addr}/readyz")).send().await;

@@ -23,7 +23,6 @@ use crate::web::auth::{GuessLimiter, limit_guesses};
 use crate::web::kiosk::Dashboard;
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,36 +49,20 @@ pub async fn bind(addr: SocketAddr, var: &'static str) -> Result<tokio::net::Tcp
     tokio::net::TcpListener::bind(addr).await.map_err(|source| AppError::Bind { addr, var, source })
 }
 
-/// Runs the booth on `client`, serving the private listener on `listener` and the public one on
-/// `PUBLIC_LISTEN_ADDR`, until `shutdown` fires.
-pub async fn serve(
-    client: kube::Client,
-    args: AppArgs,
-    credentials: StaffCredentials,
-    listener: tokio::net::TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), AppError> {
-    let public = bind(args.leads.public_listen_addr, "PUBLIC_LISTEN_ADDR").await?;
-    serve_with_public(client, args, credentials, listener, public, shutdown).await
-}
-
-/// [`serve`] with the public listener (the contact form) already bound.
-pub async fn serve_with_public(
-    client: kube::Client,
-    args: AppArgs,
-    credentials: StaffCredentials,
-    listener: tokio::net::TcpListener,
-    public: tokio::net::TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), AppError> {
-    let listeners = Listeners { private: listener, public };
-    serve_on(client, args, credentials, listeners, Devices::default(), shutdown).await
-}
-
 /// The two listeners: the booth's (private) and the contact form's (public).
 pub struct Listeners {
     pub private: tokio::net::TcpListener,
     pub public: tokio::net::TcpListener,
+}
+
+impl Listeners {
+    /// Binds `LISTEN_ADDR` and `PUBLIC_LISTEN_ADDR`.
+    pub async fn bind(args: &AppArgs) -> Result<Self, AppError> {
+        Ok(Self {
+            private: bind(args.listen_addr, "LISTEN_ADDR").await?,
+            public: bind(args.leads.public_listen_addr, "PUBLIC_LISTEN_ADDR").await?,
+        })
+    }
 }
 
 /// The hardware the app drives, where a caller brings its own; `None` opens what the settings
@@ -89,8 +72,9 @@ pub struct Devices {
     pub blinkstick: Option<Box<dyn HidPort>>,
 }
 
-/// Runs the booth on `client` with both listeners bound and `devices`, until `shutdown` fires.
-pub async fn serve_on(
+/// Runs the booth on `client` with both listeners bound and `devices`, until `shutdown` fires:
+/// the one entry point of `run`, `demo`, the tests and the benchmarks.
+pub async fn serve(
     client: kube::Client,
     args: AppArgs,
     credentials: StaffCredentials,
@@ -98,112 +82,175 @@ pub async fn serve_on(
     devices: Devices,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let Listeners { private: listener, public } = listeners;
-    let addr = listener.local_addr().map_err(AppError::Serve)?;
-    let cluster = ClusterState::new();
-    let restarts = Arc::new(WatchRestarts::default());
-    let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
-    let watches = [
-        tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
-        tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
-    ];
-    let booth =
-        BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
-    let labels = crate::labels::LabelService::new(&args.printer);
-    let mut metrics = Metrics::new();
-    labels.metrics.register(metrics.registry_mut());
-    let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
-    let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
-    let recorder =
-        Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
-    tokio::spawn(return_freed_memory(shutdown.clone()));
-    let remediation = (args.node_loss_threshold_seconds > 0).then(|| {
+    let booth = Booth::start(client, &args, credentials, devices, &shutdown)?;
+    let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
+    let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
+    tracing::info!(addr = %public_addr, "serving the contact form");
+    let public_server = tokio::spawn(serve_listener(listeners.public, booth.public_router(&args), shutdown.clone()));
+    tracing::info!(addr = %private_addr, namespace = %args.namespace, "serving the booth");
+    let private_router = booth.private_router(&args);
+    let result = serve_listener(listeners.private, private_router, shutdown).await;
+    booth.tasks.stop().await;
+    let public_result = public_server.await.map_err(|e| AppError::Serve(std::io::Error::other(e)))?;
+    result.and(public_result)
+}
+
+/// Serves `router` on `listener` (with each client's address) until `shutdown` fires.
+async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .map_err(AppError::Serve)
+}
+
+/// Every part of the booth, built and started for one client: what the routers serve.
+struct Booth {
+    state: AppState,
+    leads: crate::leads::Leads,
+    tasks: BackgroundTasks,
+}
+
+/// What runs beside the listeners, stopped in order at shutdown.
+struct BackgroundTasks {
+    watches: [tokio::task::JoinHandle<()>; 2],
+    remediation: Option<tokio::task::JoinHandle<()>>,
+    fog: Option<Fog>,
+    leds: crate::leds::LedTasks,
+    print_queue: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Booth {
+    /// Starts the watches, the Booth follower, the chaos button, the automations, the LEDs, the
+    /// lead controller and the print queue.
+    fn start(
+        client: kube::Client,
+        args: &AppArgs,
+        credentials: StaffCredentials,
+        devices: Devices,
+        shutdown: &CancellationToken,
+    ) -> Result<Self, AppError> {
+        let cluster = ClusterState::new();
+        let restarts = Arc::new(WatchRestarts::default());
+        let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
+        let watches = [
+            tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
+            tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
+        ];
+        let booth =
+            BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
+        let labels = crate::labels::LabelService::new(&args.printer);
+        let mut metrics = Metrics::new();
+        labels.metrics.register(metrics.registry_mut());
+        let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
+        let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
+        tokio::spawn(return_freed_memory(shutdown.clone()));
+        let remediation = start_remediation(&client, args, &cluster, shutdown);
+        let chaos = ChaosBus::new();
+        let chaos_settings = ChaosSettings {
+            namespace: args.namespace.clone(),
+            own_pod: args.pod_name.clone(),
+            cooldown: args.dashboard.chaos_cooldown_seconds,
+        };
+        let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
+        let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+        let fog = start_fog(args, &chaos)?;
+        let webhooks = start_webhooks(args, &chaos)?;
+        let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
+        let (leds, led_tasks) = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, shutdown);
+        let leads = crate::leads::start(
+            client.clone(),
+            &args.booth_namespace,
+            &args.leads,
+            booth.clone(),
+            lead_metrics,
+            labels.waker.clone(),
+            shutdown.clone(),
+        )?;
+        metrics.registry_mut().register_collector(Box::new(ScrapeTime {
+            fog: fog.clone(),
+            webhooks,
+            leads: leads.stored.clone(),
+        }));
+        // The print queue takes its jobs from the Leads' status (printed once, in order).
+        let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
+        let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
+        let state = AppState {
+            cluster,
+            booth,
+            restarts,
+            metrics: Arc::new(metrics),
+            credentials,
+            chaos,
+            fog: fog.clone(),
+            leds,
+            labels,
+            print_jobs,
+            dashboard,
+        };
+        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
+        Ok(Self { state, leads, tasks })
+    }
+
+    /// The contact form's listener.
+    fn public_router(&self, args: &AppArgs) -> axum::Router {
+        crate::web::public::router(self.leads.clone(), self.state.booth.clone(), &args.leads)
+    }
+
+    /// The booth's listener: kiosk, staff, probes and `/config`, with password guessing held back
+    /// per client address.
+    fn private_router(&self, args: &AppArgs) -> axum::Router {
+        let admin = self.state.credentials.admin.clone();
+        let settings = crate::web::settings::router(self.leads.clone(), self.state.booth.clone(), admin);
+        let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
+        private_router(self.state.clone())
+            .merge(settings)
+            .layer(axum::middleware::from_fn_with_state(guesses, limit_guesses))
+    }
+}
+
+impl BackgroundTasks {
+    /// Stops what runs beside the listeners once they have closed: the fog relay off, the LEDs
+    /// dark (well within the pod's grace period), then the watches and the print queue.
+    async fn stop(self) {
+        if let Some(fog) = self.fog {
+            // Joining the watchdog thread blocks; the HTTP relay's thread may need the runtime.
+            let _ = tokio::task::spawn_blocking(move || fog.shutdown()).await;
+        }
+        if let Some(remediation) = self.remediation {
+            remediation.abort();
+        }
+        self.leds.finish(Duration::from_secs(3)).await;
+        for watch in self.watches {
+            watch.abort();
+        }
+        if let Some(queue) = self.print_queue {
+            queue.abort();
+        }
+    }
+}
+
+/// Force-deletes the pods of a lost node after `NODE_LOSS_THRESHOLD_SECONDS` (0: off).
+fn start_remediation(
+    client: &kube::Client,
+    args: &AppArgs,
+    cluster: &ClusterState,
+    shutdown: &CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    (args.node_loss_threshold_seconds > 0).then(|| {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() },
+        );
         let remediation = Remediation {
             threshold: Duration::from_secs(args.node_loss_threshold_seconds),
             namespace: args.namespace.clone(),
         };
-        tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder.clone(), shutdown.clone()))
-    });
-    let chaos = ChaosBus::new();
-    let chaos_settings = ChaosSettings {
-        namespace: args.namespace.clone(),
-        own_pod: args.pod_name.clone(),
-        cooldown: args.dashboard.chaos_cooldown_seconds,
-    };
-    let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
-    let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
-    let fog = start_fog(&args, &chaos)?;
-    let webhooks = start_webhooks(&args, &chaos)?;
-    let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
-    let (leds, led_tasks) = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, &shutdown);
-    let leads = crate::leads::start(
-        client.clone(),
-        &args.booth_namespace,
-        &args.leads,
-        booth.clone(),
-        lead_metrics,
-        labels.waker.clone(),
-        shutdown.clone(),
-    )?;
-    metrics.registry_mut().register_collector(Box::new(ScrapeTime {
-        fog: fog.clone(),
-        webhooks,
-        leads: leads.stored.clone(),
-    }));
-    let metrics = Arc::new(metrics);
-    // The print queue takes its jobs from the Leads' status (printed once, in order).
-    let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
-    let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
-    let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
-    let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
-    let public_addr = public.local_addr().map_err(AppError::Serve)?;
-    tracing::info!(addr = %public_addr, "serving the contact form");
-    let public_server = tokio::spawn(
-        axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
-    );
-    let state = AppState {
-        cluster,
-        booth,
-        restarts,
-        metrics,
-        credentials,
-        chaos,
-        fog: fog.clone(),
-        leds,
-        labels,
-        print_jobs,
-        dashboard,
-    };
-    tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
-    let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
-    let private = private_router(state)
-        .merge(settings_router)
-        .layer(axum::middleware::from_fn_with_state(guesses, limit_guesses))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, private)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .map_err(AppError::Serve);
-    if let Some(fog) = fog {
-        // Joining the watchdog thread blocks; the HTTP relay's thread may need the runtime.
-        let _ = tokio::task::spawn_blocking(move || fog.shutdown()).await;
-    }
-    if let Some(remediation) = remediation {
-        remediation.abort();
-    }
-    // The LEDs go dark before the process exits (well within the pod's grace period).
-    led_tasks.finish(std::time::Duration::from_secs(3)).await;
-    let public_result = public_server.await.map_err(|e| AppError::Serve(std::io::Error::other(e)));
-    let result = result.and(public_result.and_then(|r| r.map_err(AppError::Serve)));
-    for watch in watches {
-        watch.abort();
-    }
-    if let Some(queue) = print_queue {
-        queue.abort();
-    }
-    result
+        tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder, shutdown.clone()))
+    })
 }
 
 /// Opens the fog machine's relay and puffs it on every chaos kill.

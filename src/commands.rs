@@ -18,11 +18,12 @@ use std::time::Duration;
 pub async fn run(mut args: RunArgs) -> Result<()> {
     args.app.leds.mode.get_or_insert(crate::leds::LedMode::Blinkstick);
     let credentials = args.app.staff_credentials(false).map_err(Error::Settings)?;
-    let listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await?;
+    let listeners = app::Listeners::bind(&args.app).await?;
     let config = client::load_config(args.kubeconfig.as_deref()).await?;
     let timeout = Duration::from_secs(args.connect_timeout_seconds);
     let kube = client::connect(config, timeout).await?;
-    Ok(app::serve(kube, args.app, credentials, listener, app::shutdown_on_signals()).await?)
+    let shutdown = app::shutdown_on_signals();
+    Ok(app::serve(kube, args.app, credentials, listeners, app::Devices::default(), shutdown).await?)
 }
 
 /// `conferenceli demo`: the simulated cluster on `--sim-listen`, the app against it over HTTP.
@@ -47,16 +48,14 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
         event_ttl: Duration::from_secs(args.event_ttl_seconds),
         ..SimConfig::default()
     };
-    let app_listener = app::bind(args.app.listen_addr, "LISTEN_ADDR").await?;
-    let public_listener = app::bind(args.app.leads.public_listen_addr, "PUBLIC_LISTEN_ADDR").await?;
+    let listeners = app::Listeners::bind(&args.app).await?;
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await?;
     let sim = SimCluster::start(config);
     let server = sim.serve(sim_listener).map_err(Error::Sim)?;
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
     let kube = client::client_for_url(&server.url())?;
     let shutdown = app::shutdown_on_signals();
-    let listeners = app::Listeners { private: app_listener, public: public_listener };
-    let result = app::serve_on(kube, args.app, credentials, listeners, devices, shutdown).await;
+    let result = app::serve(kube, args.app, credentials, listeners, devices, shutdown).await;
     server.shutdown().await;
     Ok(result?)
 }

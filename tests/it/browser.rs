@@ -323,8 +323,20 @@ fn serve_app(
     let args = crate::common::app_args(listener.local_addr().unwrap(), &["--chaos-cooldown-seconds", "0"]);
     let credentials = args.staff_credentials(true).unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let task =
-        tokio::spawn(conferenceli::app::serve(cluster.client.clone(), args, credentials, listener, shutdown.clone()));
+    // The contact form is not what these tests look at: its listener is bound next to the kiosk's.
+    let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    public.set_nonblocking(true).unwrap();
+    let listeners =
+        conferenceli::app::Listeners { private: listener, public: tokio::net::TcpListener::from_std(public).unwrap() };
+    let devices = conferenceli::app::Devices::default();
+    let task = tokio::spawn(conferenceli::app::serve(
+        cluster.client.clone(),
+        args,
+        credentials,
+        listeners,
+        devices,
+        shutdown.clone(),
+    ));
     (shutdown, task)
 }
 

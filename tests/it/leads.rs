@@ -30,12 +30,14 @@ impl LeadsApp {
         let args = app_args(addr, extra);
         let credentials = args.staff_credentials(true).expect("credentials");
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let task = tokio::spawn(conferenceli::app::serve_with_public(
+        let listeners = conferenceli::app::Listeners { private: listener, public };
+        let devices = conferenceli::app::Devices::default();
+        let task = tokio::spawn(conferenceli::app::serve(
             cluster.client.clone(),
             args,
             credentials,
-            listener,
-            public,
+            listeners,
+            devices,
             shutdown.clone(),
         ));
         let app = Self { private: format!("http://{addr}"), public: format!("http://{public_addr}"), shutdown, task };

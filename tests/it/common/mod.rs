@@ -121,11 +121,15 @@ impl TestApp {
         let args = app_args(addr, extra);
         let credentials = args.staff_credentials(true).expect("credentials");
         let shutdown = tokio_util::sync::CancellationToken::new();
+        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listeners = conferenceli::app::Listeners { private: listener, public };
+        let devices = conferenceli::app::Devices::default();
         let task = tokio::spawn(conferenceli::app::serve(
             cluster.client.clone(),
             args,
             credentials,
-            listener,
+            listeners,
+            devices,
             shutdown.clone(),
         ));
         Self { url: format!("http://{addr}"), shutdown, task }
