@@ -9,7 +9,9 @@
 # CI's checks use (`cargo … --locked`). Every dependency is pure Rust or builds with the image's
 # C compiler (ring); the USB (hidraw) and GPIO backends need no system library, so the binary
 # only needs glibc and runs on distroless/cc as a non-root user. tests/it/shipping.rs checks
-# this file against Cargo.toml.
+# this file against Cargo.toml. The binary is not stripped further here: the release profile
+# already drops debug info and keeps the symbol table, so a panic's backtrace names its functions
+# (README "The Pi's binary", which `.ci/aarch64` cross-builds and tests without Docker).
 
 ARG RUST_VERSION=1.95
 
