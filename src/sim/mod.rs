@@ -13,7 +13,11 @@
 //! It may call nothing else of the crate but the CRD definitions it serves.
 
 pub mod api;
+pub mod field;
+pub mod merge;
+mod params;
 pub mod resources;
+pub mod schema;
 pub mod selectors;
 pub mod store;
 pub mod table;

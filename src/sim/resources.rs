@@ -21,6 +21,9 @@ pub struct ResourceDef {
     pub has_status: bool,
     /// A CRD's `additionalPrinterColumns`, for `kubectl get`.
     pub printer_columns: Vec<PrinterColumn>,
+    /// A CRD version's `openAPIV3Schema`: custom resources are pruned, defaulted and validated
+    /// against it ([`super::schema`]). `None` for the built-in types.
+    pub schema: Option<Arc<Value>>,
 }
 
 /// One `additionalPrinterColumns` entry of a CRD version.
@@ -44,6 +47,7 @@ impl ResourceDef {
             short_names: Vec::new(),
             has_status,
             printer_columns: Vec::new(),
+            schema: None,
         }
     }
 
@@ -110,6 +114,7 @@ impl ResourceDef {
                     has_status,
                 )
                 .short(&short);
+                def.schema = v.pointer("/schema/openAPIV3Schema").filter(|s| s.is_object()).cloned().map(Arc::new);
                 if let Some(singular) = names["singular"].as_str() {
                     def.singular = singular.into();
                 }
