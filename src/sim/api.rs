@@ -107,9 +107,26 @@ pub async fn handle(
     let result = match segments.as_slice() {
         [] => Ok(value_response(
             StatusCode::OK,
-            &json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version", "/sim/stats"]}),
+            &json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version", "/sim/stats"]}),
         )),
         ["version"] => Ok(value_response(StatusCode::OK, &version())),
+        ["openapi", "v2"] => {
+            let mut response = Response::new(Body::from(super::openapi::v2_protobuf()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+            );
+            Ok(response)
+        }
+        ["openapi", "v3"] => Ok(value_response(StatusCode::OK, &super::openapi::discovery(&shared.store.registry))),
+        ["openapi", "v3", "api", version] => super::openapi::group_version(&shared.store.registry, "", version)
+            .map(|doc| value_response(StatusCode::OK, &doc))
+            .ok_or_else(|| ApiError::path_not_found(&path)),
+        ["openapi", "v3", "apis", group, version] => {
+            super::openapi::group_version(&shared.store.registry, group, version)
+                .map(|doc| value_response(StatusCode::OK, &doc))
+                .ok_or_else(|| ApiError::path_not_found(&path))
+        }
         ["healthz" | "livez" | "readyz"] => Ok((StatusCode::OK, "ok").into_response()),
         ["sim", rest @ ..] => sim_control(&shared, &method, &uri, rest),
         ["api"] => Ok(value_response(StatusCode::OK, &shared.store.registry.core_versions())),

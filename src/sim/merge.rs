@@ -11,9 +11,10 @@
 
 use serde_json::{Map, Value};
 
-/// The patch merge key of a list field, from the Kubernetes types' `patchMergeKey` tags.
-/// `ports` is `containerPort` in containers and `port` in a Service.
-fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
+/// The patch merge key of a list field, from the Kubernetes types' `patchMergeKey` tags;
+/// `has` says whether the list's items have a field (`ports` is `containerPort` in containers
+/// and `port` in a Service).
+pub fn merge_key_for(field: &str, has: &dyn Fn(&str) -> bool) -> Option<&'static str> {
     Some(match field {
         "containers"
         | "initContainers"
@@ -29,14 +30,18 @@ fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
         "conditions" => "type",
         "ownerReferences" => "uid",
         "topologySpreadConstraints" => "topologyKey",
-        "ports" if items.iter().any(|i| i.get("containerPort").is_some()) => "containerPort",
+        "ports" if has("containerPort") => "containerPort",
         "ports" => "port",
         _ => return None,
     })
 }
 
+fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
+    merge_key_for(field, &|key| items.iter().any(|item| item.get(key).is_some()))
+}
+
 /// Lists of scalars whose patch strategy is merge (a set union).
-fn merges_as_set(field: &str) -> bool {
+pub fn merges_as_set(field: &str) -> bool {
     field == "finalizers"
 }
 

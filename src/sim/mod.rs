@@ -8,13 +8,17 @@
 //! - [`store`]: objects, resource versions, watch history and API semantics;
 //! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
-//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form.
+//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form;
+//! - [`params`], [`field`]: query parameters and field errors as kube-apiserver reads and words them;
+//! - [`schema`]: custom resources pruned, defaulted and validated against their CRD schema;
+//! - [`merge`]: strategic merge patch; [`openapi`]: the OpenAPI v3 documents kubectl reads.
 //!
 //! It may call nothing else of the crate but the CRD definitions it serves.
 
 pub mod api;
 pub mod field;
 pub mod merge;
+pub mod openapi;
 mod params;
 pub mod resources;
 pub mod schema;

@@ -195,6 +195,23 @@ impl Registry {
         }
     }
 
+    /// Every served type.
+    pub fn all(&self) -> Vec<Arc<ResourceDef>> {
+        self.read().clone()
+    }
+
+    /// Every served group-version, core first: `("", "v1")`, `("apps", "v1")`, ...
+    pub fn group_versions(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for def in self.read().iter() {
+            let gv = (def.group.clone(), def.version.clone());
+            if !out.contains(&gv) {
+                out.push(gv);
+            }
+        }
+        out
+    }
+
     /// `GET /api`
     pub fn core_versions(&self) -> Value {
         json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
