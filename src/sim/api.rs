@@ -219,13 +219,13 @@ async fn resource_request(
                     def.plural
                 )));
             }
-            let mode = write_mode(&WriteOptions::parse(&params, WriteVerb::Create)?);
+            let mode = write_mode(&WriteOptions::parse(&params, WriteVerb::Create)?, headers);
             let created = store.create_with(&def, &namespace, parse_body(body)?, mode)?;
             Ok(written_response(StatusCode::CREATED, created))
         }
         (&Method::PUT, Some(name)) => {
             count("update");
-            let mode = write_mode(&WriteOptions::parse(&params, WriteVerb::Update)?);
+            let mode = write_mode(&WriteOptions::parse(&params, WriteVerb::Update)?, headers);
             let replaced = store.replace_with(&def, &namespace, name, parse_body(body)?, part, mode)?;
             Ok(written_response(StatusCode::OK, replaced))
         }
@@ -257,7 +257,7 @@ async fn resource_request(
             } else {
                 parse_body(body)?
             };
-            let patched = store.patch_with(&def, &namespace, name, kind, patch, part, write_mode(&options))?;
+            let patched = store.patch_with(&def, &namespace, name, kind, patch, part, write_mode(&options, headers))?;
             Ok(written_response(StatusCode::OK, patched))
         }
         (&Method::DELETE, Some(name)) if part == Part::Main => {
@@ -275,16 +275,24 @@ async fn resource_request(
             };
             let uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
             let rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
-            let object = store.delete_with(&def, &namespace, name, grace, uid, rv, write_mode(&write))?;
+            let object = store.delete_with(&def, &namespace, name, grace, uid, rv, write_mode(&write, headers))?;
             Ok(value_response(StatusCode::OK, &object))
         }
         _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on {}", uri.path()))),
     }
 }
 
-/// The store's part of the write options.
-fn write_mode(options: &WriteOptions) -> WriteMode {
-    WriteMode { dry_run: options.dry_run, strict: options.field_validation == FieldValidation::Strict }
+/// The store's part of the write options. Without a `fieldManager`, the writer is named after
+/// its User-Agent's product (`kubectl`, `kube-rs`, `OpenAPI-Generator`), as kube-apiserver does.
+fn write_mode(options: &WriteOptions, headers: &HeaderMap) -> WriteMode {
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).and_then(|ua| ua.split('/').next());
+    let manager = options.field_manager.clone().or_else(|| agent.filter(|a| !a.is_empty()).map(str::to_string));
+    WriteMode {
+        dry_run: options.dry_run,
+        strict: options.field_validation == FieldValidation::Strict,
+        manager,
+        force: options.force,
+    }
 }
 
 /// `dryRun` of a `DeleteOptions` body: `["All"]`, nothing, or 422 for anything else.

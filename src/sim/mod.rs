@@ -11,11 +11,13 @@
 //! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form;
 //! - [`params`], [`field`]: query parameters and field errors as kube-apiserver reads and words them;
 //! - [`schema`]: custom resources pruned, defaulted and validated against their CRD schema;
-//! - [`merge`]: strategic merge patch; [`openapi`]: the OpenAPI v3 documents kubectl reads.
+//! - [`merge`]: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
+//! - [`openapi`]: the OpenAPI v3 documents kubectl reads.
 //!
 //! It may call nothing else of the crate but the CRD definitions it serves.
 
 pub mod api;
+pub mod apply;
 pub mod field;
 pub mod merge;
 pub mod openapi;

@@ -6,6 +6,7 @@
 //! broadcasts it while that mutex is held, so a watch that reads the history and subscribes under
 //! the same lock sees every change exactly once and in resource-version order.
 
+use super::apply;
 use super::field::{self, FieldError};
 use super::resources::{Registry, ResourceDef};
 use super::schema;
@@ -262,13 +263,29 @@ pub enum Part {
     Status,
 }
 
-/// How a write is carried out, from the request's `dryRun` and `fieldValidation`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How a write is carried out, from the request's `dryRun`, `fieldValidation`, `fieldManager`
+/// and `force`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteMode {
     /// Checked and answered as if stored, but nothing is stored (`dryRun=All`).
     pub dry_run: bool,
     /// Unknown fields are refused (400) rather than pruned with a warning (`fieldValidation=Strict`).
     pub strict: bool,
+    /// Who writes, for `managedFields` (`fieldManager`, else the User-Agent's product).
+    pub manager: Option<String>,
+    /// An apply takes over fields other managers own (`force=true`).
+    pub force: bool,
+}
+
+impl WriteMode {
+    fn writer<'a>(&'a self, api_version: &'a str, part: Part, now: &'a str) -> apply::Writer<'a> {
+        apply::Writer {
+            manager: self.manager.as_deref().unwrap_or("unknown"),
+            api_version,
+            subresource: if part == Part::Status { "status" } else { "" },
+            now,
+        }
+    }
 }
 
 /// A write's result: the object as stored (or as it would be, for a dry run) and the warnings
@@ -277,6 +294,28 @@ pub struct WriteMode {
 pub struct Written {
     pub object: Arc<Value>,
     pub warnings: Vec<String>,
+}
+
+/// 409 Conflict for an apply that would change fields other managers own, as kube words it.
+fn apply_conflict(def: &ResourceDef, name: &str, conflicts: &[apply::Conflict]) -> ApiError {
+    let count = conflicts.len();
+    let lines: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("conflict with {:?} using {}: {}", c.manager, c.api_version, c.field))
+        .collect();
+    let plural = if count == 1 { "" } else { "s" };
+    let causes = conflicts
+        .iter()
+        .map(|c| {
+            json!({"reason": "FieldManagerConflict", "message": format!("conflict with {:?} using {}", c.manager, c.api_version), "field": c.field})
+        })
+        .collect();
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: format!("Apply failed with {count} conflict{plural}: {}", lines.join("; ")),
+        details: Some(Details { name: name.into(), group: def.group.clone(), kind: def.plural.clone(), causes }),
+    }
 }
 
 /// At most this many pruned-field paths are remembered for [`Store::pruned_fields`].
@@ -432,7 +471,7 @@ impl Store {
         def: &ResourceDef,
         key: &ObjectKey,
         object: &mut Value,
-        mode: WriteMode,
+        mode: &WriteMode,
     ) -> Result<Vec<String>, ApiError> {
         let Some(schema) = &def.schema else { return Ok(Vec::new()) };
         let admitted = schema::admit(object, schema).map_err(|errors| ApiError::invalid(def, &key.1, &errors))?;
@@ -458,7 +497,7 @@ impl Store {
         key: ObjectKey,
         object: Value,
         event: EventType,
-        mode: WriteMode,
+        mode: &WriteMode,
     ) -> Arc<Value> {
         if mode.dry_run {
             return Arc::new(object);
@@ -638,8 +677,21 @@ impl Store {
         &self,
         def: &ResourceDef,
         namespace: &str,
-        mut object: Value,
+        object: Value,
         mode: WriteMode,
+    ) -> Result<Written, ApiError> {
+        self.create_inner(def, namespace, object, &mode, true)
+    }
+
+    /// Creates; `record` says whether the writer's fields are recorded as an `Update` (an apply
+    /// that creates has recorded its own already).
+    fn create_inner(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        mut object: Value,
+        mode: &WriteMode,
+        record: bool,
     ) -> Result<Written, ApiError> {
         Self::check_kind(def, &object)?;
         let mut inner = self.lock();
@@ -697,6 +749,10 @@ impl Store {
         if def.kind == "CustomResourceDefinition" && !mode.dry_run {
             self.registry.register_crd(&object);
         }
+        if record {
+            let (api_version, now) = (def.api_version(), now_rfc3339());
+            apply::record_update(None, &mut object, &mode.writer(&api_version, Part::Main, &now), def.has_status);
+        }
         Ok(Written { object: self.finish(&mut inner, def, key, object, EventType::Added, mode), warnings })
     }
 
@@ -711,7 +767,8 @@ impl Store {
         existing: &Value,
         mut desired: Value,
         part: Part,
-        mode: WriteMode,
+        mode: &WriteMode,
+        record: bool,
     ) -> Result<Written, ApiError> {
         Self::check_kind(def, &desired)?;
         let name = &key.1;
@@ -768,6 +825,27 @@ impl Store {
         if part == Part::Main && def.kind == "CustomResourceDefinition" && !mode.dry_run {
             self.registry.register_crd(&desired);
         }
+        // managedFields: a request that changes them sets them (`[{}]` clears them), as kube
+        // lets clients reset ownership; otherwise the writer's changes are recorded.
+        let requested = meta(&desired).get("managedFields").cloned();
+        let reset = part == Part::Main && requested.is_some() && requested.as_ref() != old_meta.get("managedFields");
+        let m = meta_mut(&mut desired);
+        if reset {
+            if requested
+                .as_ref()
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().all(|e| e.as_object().is_none_or(|o| o.is_empty())))
+            {
+                m.remove("managedFields");
+            }
+        } else if record {
+            match old_meta.get("managedFields") {
+                Some(fields) => m.insert("managedFields".into(), fields.clone()),
+                None => m.remove("managedFields"),
+            };
+            let (api_version, now) = (def.api_version(), now_rfc3339());
+            apply::record_update(Some(existing), &mut desired, &mode.writer(&api_version, part, &now), def.has_status);
+        }
         // Removing the last finalizer of an object being deleted completes the deletion.
         let deleting = meta(&desired).get("deletionTimestamp").is_some();
         let event = if deleting && !finalizers_empty(existing) && finalizers_empty(&desired) {
@@ -805,7 +883,7 @@ impl Store {
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
         let existing = Self::current(&inner, def, &key).ok_or_else(|| ApiError::not_found(def, name))?;
-        self.write_over(&mut inner, def, key, &existing, desired, part, mode)
+        self.write_over(&mut inner, def, key, &existing, desired, part, &mode, true)
     }
 
     /// PATCH: JSON merge patch, strategic merge patch, JSON patch, or server-side apply (as merge).
@@ -835,18 +913,29 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
+        let (api_version, now) = (def.api_version(), now_rfc3339());
+        let writer = mode.writer(&api_version, part, &now);
+        let skip_status = def.has_status && part == Part::Main;
         let Some(existing) = Self::current(&inner, def, &key) else {
             if kind == PatchKind::Apply && part == Part::Main {
                 drop(inner);
-                let mut object = patch;
+                let mut object = apply::apply(&json!({}), &patch, &writer, true, skip_status)
+                    .map_err(|conflicts| apply_conflict(def, name, &conflicts))?;
                 meta_mut(&mut object).insert("name".into(), Value::String(name.into()));
-                return self.create_with(def, namespace, object, mode);
+                return self.create_inner(def, namespace, object, &mode, false);
             }
             return Err(ApiError::not_found(def, name));
         };
         let mut desired = (*existing).clone();
         match kind {
-            PatchKind::Merge | PatchKind::Apply => {
+            PatchKind::Apply => {
+                if !patch.is_object() {
+                    return Err(ApiError::bad_request("an apply patch must be an object"));
+                }
+                desired = apply::apply(&existing, &patch, &writer, mode.force, skip_status)
+                    .map_err(|conflicts| apply_conflict(def, name, &conflicts))?;
+            }
+            PatchKind::Merge => {
                 if !patch.is_object() {
                     return Err(ApiError::bad_request("a merge patch must be a JSON object"));
                 }
@@ -875,7 +964,8 @@ impl Store {
         if meta(&desired)["resourceVersion"] == meta(&existing)["resourceVersion"] {
             meta_mut(&mut desired).remove("resourceVersion");
         }
-        self.write_over(&mut inner, def, key, &existing, desired, part, mode)
+        let record = kind != PatchKind::Apply;
+        self.write_over(&mut inner, def, key, &existing, desired, part, &mode, record)
     }
 
     /// DELETE: pods on a node and objects with finalizers are marked (`deletionTimestamp`) and go
@@ -929,7 +1019,7 @@ impl Store {
         };
         if grace == 0 && finalizers_empty(&existing) {
             let object = (*existing).clone();
-            return Ok(self.finish(&mut inner, def, key, object, EventType::Deleted, mode));
+            return Ok(self.finish(&mut inner, def, key, object, EventType::Deleted, &mode));
         }
         let already = meta(&existing).get("deletionTimestamp").is_some();
         let previous_grace = meta(&existing)["deletionGracePeriodSeconds"].as_i64();
@@ -943,7 +1033,7 @@ impl Store {
         let m = meta_mut(&mut object);
         m.insert("deletionTimestamp".into(), Value::String(deadline));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-        Ok(self.finish(&mut inner, def, key, object, EventType::Modified, mode))
+        Ok(self.finish(&mut inner, def, key, object, EventType::Modified, &mode))
     }
 
     /// Removes an object for good (the simulated kubelet finishing a graceful deletion).

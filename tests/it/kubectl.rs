@@ -150,6 +150,32 @@ async fn kubectl_applies_diffs_explains_and_patches_the_demo_workload() {
 
     let server_side = run(&server, &["apply", "--server-side", "-k", workload]);
     assert!(server_side.contains("statefulset.apps/critical-prod serverside-applied"), "{server_side}");
+    // Someone else scales it: applying the manifest's replicas again conflicts, until forced.
+    run(
+        &server,
+        &["patch", "sts", "critical-prod", "-n", "demopod", "--type", "merge", "-p", r#"{"spec":{"replicas":2}}"#],
+    );
+    let (code, conflict) = run_status(&server, &["apply", "--server-side", "-k", workload]);
+    assert_ne!(code, 0, "{conflict}");
+    assert!(conflict.contains(r#"conflict with "kubectl-patch""#) && conflict.contains(".spec.replicas"), "{conflict}");
+    let forced = run(&server, &["apply", "--server-side", "--force-conflicts", "-k", workload]);
+    assert!(forced.contains("statefulset.apps/critical-prod serverside-applied"), "{forced}");
+    let replicas = run(&server, &["get", "sts", "critical-prod", "-n", "demopod", "-o", "jsonpath={.spec.replicas}"]);
+    assert_eq!(replicas, "5");
+    let managers = run(
+        &server,
+        &[
+            "get",
+            "sts",
+            "critical-prod",
+            "-n",
+            "demopod",
+            "--show-managed-fields",
+            "-o",
+            "jsonpath={.metadata.managedFields[*].manager}",
+        ],
+    );
+    assert!(managers.contains("kubectl"), "{managers}");
 
     // A strategic patch merges the containers list by name and the env list inside it.
     let patch =
