@@ -265,9 +265,8 @@ async fn resource_request(
             let options: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
             let mut write = WriteOptions::parse(&params, WriteVerb::Delete)?;
             // DeleteOptions may carry `dryRun` in the body too (kubectl sends it there).
-            match delete_body_dry_run(&options)? {
-                Some(dry_run) => write.dry_run |= dry_run,
-                None => {}
+            if let Some(dry_run) = delete_body_dry_run(&options)? {
+                write.dry_run |= dry_run;
             }
             let grace = match params.number::<i64>("gracePeriodSeconds")? {
                 Some(g) => Some(g),
