@@ -164,7 +164,7 @@ fn merge_lists(field: &str, original: &[Value], patch: &[Value]) -> Result<Vec<V
 }
 
 /// `$setElementOrder`: the listed elements in the listed order, then the others as they were.
-fn reorder(field: &str, list: &mut Vec<Value>, order: &[Value]) {
+fn reorder(field: &str, list: &mut [Value], order: &[Value]) {
     let all: Vec<&Value> = list.iter().chain(order).collect();
     let key = merge_key(field, &all);
     let identity = |item: &Value| -> Value {

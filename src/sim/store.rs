@@ -24,7 +24,8 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    /// Boxed: most errors have none, and results stay small.
+    pub details: Option<Box<Details>>,
 }
 
 /// A `Status`'s `details`: what the error is about and, for Invalid, each field's cause.
@@ -38,8 +39,13 @@ pub struct Details {
 }
 
 impl Details {
-    fn of(def: &ResourceDef, name: &str) -> Option<Self> {
-        Some(Self { name: name.into(), group: def.group.clone(), kind: def.plural.clone(), causes: Vec::new() })
+    fn of(def: &ResourceDef, name: &str) -> Option<Box<Self>> {
+        Some(Box::new(Self {
+            name: name.into(),
+            group: def.group.clone(),
+            kind: def.plural.clone(),
+            causes: Vec::new(),
+        }))
     }
 }
 
@@ -64,12 +70,12 @@ impl ApiError {
             code: 422,
             reason: "Invalid",
             message: format!("{qualified} {name:?} is invalid: {}", field::join(errors)),
-            details: Some(Details {
+            details: Some(Box::new(Details {
                 name: name.into(),
                 group: group.into(),
                 kind: kind.into(),
                 causes: errors.iter().map(FieldError::cause).collect(),
-            }),
+            })),
         }
     }
 
@@ -129,10 +135,10 @@ impl ApiError {
             code: 504,
             reason: "Timeout",
             message: format!("Timeout: Too large resource version: {requested}, current: {current}"),
-            details: Some(Details {
+            details: Some(Box::new(Details {
                 causes: vec![json!({"reason": "ResourceVersionTooLarge", "message": "Too large resource version"})],
                 ..Details::default()
-            }),
+            })),
         }
     }
 
@@ -314,7 +320,12 @@ fn apply_conflict(def: &ResourceDef, name: &str, conflicts: &[apply::Conflict]) 
         code: 409,
         reason: "Conflict",
         message: format!("Apply failed with {count} conflict{plural}: {}", lines.join("; ")),
-        details: Some(Details { name: name.into(), group: def.group.clone(), kind: def.plural.clone(), causes }),
+        details: Some(Box::new(Details {
+            name: name.into(),
+            group: def.group.clone(),
+            kind: def.plural.clone(),
+            causes,
+        })),
     }
 }
 
@@ -759,6 +770,7 @@ impl Store {
     /// Writes `desired` over `existing` as PUT and PATCH do: identity fields kept, the part the
     /// request may not touch (status on the main resource, everything but status on `/status`)
     /// taken from `existing`, `resourceVersion` checked, `generation` bumped on spec changes.
+    #[allow(clippy::too_many_arguments)]
     fn write_over(
         &self,
         inner: &mut Inner,
