@@ -8,9 +8,11 @@
 //! May call: nothing else of the crate.
 
 use super::SimShared;
+use super::params::{FieldValidation, ListOptions, Params, VersionMatch, WriteOptions, WriteVerb};
 use super::resources::ResourceDef;
-use super::selectors::{FieldSelector, LabelSelector, Selectors};
-use super::store::{ApiError, EventType, ListPage, Part, PatchKind, Store, WatchFilter, WatchRecord};
+use super::store::{
+    ApiError, EventType, ListPage, Part, PatchKind, Store, WatchFilter, WatchRecord, WriteMode, Written,
+};
 use super::table::table;
 use super::workload::NodeHealth;
 use axum::body::{Body, Bytes};
@@ -19,7 +21,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -49,42 +50,6 @@ struct Target {
     namespace: Option<String>,
     name: Option<String>,
     subresource: Option<String>,
-}
-
-/// Query parameters, percent-decoded.
-struct Params(HashMap<String, String>);
-
-impl Params {
-    fn from_uri(uri: &Uri) -> Result<Self, ApiError> {
-        let query = uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query)
-            .map(Params)
-            .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1"))
-    }
-
-    fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, ApiError> {
-        self.get(key)
-            .map(|v| {
-                v.parse().map_err(|_| ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}")))
-            })
-            .transpose()
-    }
-
-    fn selectors(&self) -> Result<Selectors, ApiError> {
-        let labels = LabelSelector::parse(self.get("labelSelector").unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("unable to parse labelSelector: {e}")))?;
-        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("unable to parse fieldSelector: {e}")))?;
-        Ok(Selectors { labels, fields })
-    }
 }
 
 /// Whether the client asked for server-side printing (`kubectl get`).
@@ -144,9 +109,26 @@ pub async fn handle(
     let result = match segments.as_slice() {
         [] => Ok(value_response(
             StatusCode::OK,
-            &json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version", "/sim/stats"]}),
+            &json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version", "/sim/stats"]}),
         )),
         ["version"] => Ok(value_response(StatusCode::OK, &version())),
+        ["openapi", "v2"] => {
+            let mut response = Response::new(Body::from(super::openapi::v2_protobuf()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+            );
+            Ok(response)
+        }
+        ["openapi", "v3"] => Ok(value_response(StatusCode::OK, &super::openapi::discovery(&shared.store.registry))),
+        ["openapi", "v3", "api", version] => super::openapi::group_version(&shared.store.registry, "", version)
+            .map(|doc| value_response(StatusCode::OK, &doc))
+            .ok_or_else(|| ApiError::path_not_found(&path)),
+        ["openapi", "v3", "apis", group, version] => {
+            super::openapi::group_version(&shared.store.registry, group, version)
+                .map(|doc| value_response(StatusCode::OK, &doc))
+                .ok_or_else(|| ApiError::path_not_found(&path))
+        }
         ["healthz" | "livez" | "readyz"] => Ok((StatusCode::OK, "ok").into_response()),
         ["sim", rest @ ..] => sim_control(&shared, &method, &uri, rest),
         ["api"] => Ok(value_response(StatusCode::OK, &shared.store.registry.core_versions())),
@@ -166,9 +148,9 @@ pub async fn handle(
             .resource_list(group, version)
             .map(|l| value_response(StatusCode::OK, &l))
             .ok_or_else(|| ApiError::path_not_found(&path)),
-        ["api", "v1", rest @ ..] => resource_request(&shared, "", "v1", rest, &method, &uri, &headers, &body),
+        ["api", "v1", rest @ ..] => resource_request(&shared, "", "v1", rest, &method, &uri, &headers, &body).await,
         ["apis", group, version, rest @ ..] => {
-            resource_request(&shared, group, version, rest, &method, &uri, &headers, &body)
+            resource_request(&shared, group, version, rest, &method, &uri, &headers, &body).await
         }
         _ => Err(ApiError::path_not_found(&path)),
     };
@@ -181,7 +163,7 @@ fn version() -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn resource_request(
+async fn resource_request(
     shared: &Arc<SimShared>,
     group: &str,
     version: &str,
@@ -199,22 +181,25 @@ fn resource_request(
     let part = if target.subresource.is_some() { Part::Status } else { Part::Main };
     let resource = def.qualified_name();
     let count = |verb: &str| shared.stats.count(verb, &resource);
+    let watch_requested = params.flag("watch");
     match (method, &target.name) {
-        (&Method::GET, None) if params.flag("watch") => {
+        (&Method::GET, None) if watch_requested => {
             count("watch");
-            watch(shared, &target, &params, wants_table(headers))
+            let options = ListOptions::parse(&params, true)?;
+            watch(shared, &target, &params, &options, wants_table(headers)).await
         }
         (&Method::GET, None) => {
             count("list");
+            let options = ListOptions::parse(&params, false)?;
             let selectors = params.selectors()?;
-            let page = store.list(
-                &def,
-                target.namespace.as_deref(),
-                &selectors,
-                params.number("limit")?,
-                params.get("continue"),
-            )?;
+            let page = list(store, &def, target.namespace.as_deref(), &selectors, &options).await?;
             Ok(list_response(&def, page, wants_table(headers), params.get("includeObject") == Some("Object")))
+        }
+        // `GET .../pods/<name>?watch=true`: the old single-object watch, a watch on one name.
+        (&Method::GET, Some(_)) if watch_requested => {
+            count("watch");
+            let options = ListOptions::parse(&params, true)?;
+            watch(shared, &target, &params, &options, wants_table(headers)).await
         }
         (&Method::GET, Some(name)) => {
             count("get");
@@ -236,46 +221,149 @@ fn resource_request(
                     def.plural
                 )));
             }
-            let created = store.create(&def, &namespace, parse_body(body)?)?;
-            Ok(value_response(StatusCode::CREATED, &created))
+            let mode = write_mode(&WriteOptions::parse(&params, WriteVerb::Create)?, headers);
+            let created = store.create_with(&def, &namespace, parse_body(body)?, mode)?;
+            Ok(written_response(StatusCode::CREATED, created))
         }
         (&Method::PUT, Some(name)) => {
             count("update");
-            let replaced = store.replace(&def, &namespace, name, parse_body(body)?, part)?;
-            Ok(value_response(StatusCode::OK, &replaced))
+            let mode = write_mode(&WriteOptions::parse(&params, WriteVerb::Update)?, headers);
+            let replaced = store.replace_with(&def, &namespace, name, parse_body(body)?, part, mode)?;
+            Ok(written_response(StatusCode::OK, replaced))
         }
         (&Method::PATCH, Some(name)) => {
             count("patch");
             let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             let kind = match content_type.split(';').next().unwrap_or("").trim() {
-                "application/merge-patch+json" | "application/strategic-merge-patch+json" => PatchKind::Merge,
+                "application/merge-patch+json" => PatchKind::Merge,
+                // Custom resources have no Go types to carry merge keys: kube refuses this for them.
+                "application/strategic-merge-patch+json" if def.schema.is_some() => {
+                    return Err(ApiError {
+                        code: 415,
+                        reason: "UnsupportedMediaType",
+                        message: "the body of the request was in an unknown format - accepted media types include: \
+                                  application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+                            .into(),
+                        details: None,
+                    });
+                }
+                "application/strategic-merge-patch+json" => PatchKind::Strategic,
                 "application/json-patch+json" => PatchKind::Json,
                 "application/apply-patch+yaml" | "application/apply-patch+json" => PatchKind::Apply,
                 other => return Err(ApiError::unsupported_media_type(other)),
             };
+            let options = WriteOptions::parse(&params, WriteVerb::Patch { apply: kind == PatchKind::Apply })?;
             let patch = if kind == PatchKind::Apply {
                 serde_norway::from_slice(body)
                     .map_err(|e| ApiError::bad_request(format!("the apply patch is not valid YAML or JSON: {e}")))?
             } else {
                 parse_body(body)?
             };
-            let patched = store.patch(&def, &namespace, name, kind, patch, part)?;
-            Ok(value_response(StatusCode::OK, &patched))
+            let patched = store.patch_with(&def, &namespace, name, kind, patch, part, write_mode(&options, headers))?;
+            Ok(written_response(StatusCode::OK, patched))
         }
         (&Method::DELETE, Some(name)) if part == Part::Main => {
             count("delete");
             let options: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
+            let mut write = WriteOptions::parse(&params, WriteVerb::Delete)?;
+            // DeleteOptions may carry `dryRun` in the body too (kubectl sends it there).
+            if let Some(dry_run) = delete_body_dry_run(&options)? {
+                write.dry_run |= dry_run;
+            }
             let grace = match params.number::<i64>("gracePeriodSeconds")? {
                 Some(g) => Some(g),
                 None => options["gracePeriodSeconds"].as_i64(),
             };
             let uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
             let rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
-            let object = store.delete(&def, &namespace, name, grace, uid, rv)?;
+            let object = store.delete_with(&def, &namespace, name, grace, uid, rv, write_mode(&write, headers))?;
             Ok(value_response(StatusCode::OK, &object))
         }
         _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on {}", uri.path()))),
     }
+}
+
+/// The store's part of the write options. Without a `fieldManager`, the writer is named after
+/// its User-Agent's product (`kubectl`, `kube-rs`, `OpenAPI-Generator`), as kube-apiserver does.
+fn write_mode(options: &WriteOptions, headers: &HeaderMap) -> WriteMode {
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).and_then(|ua| ua.split('/').next());
+    let manager = options.field_manager.clone().or_else(|| agent.filter(|a| !a.is_empty()).map(str::to_string));
+    WriteMode {
+        dry_run: options.dry_run,
+        strict: options.field_validation == FieldValidation::Strict,
+        manager,
+        force: options.force,
+    }
+}
+
+/// `dryRun` of a `DeleteOptions` body: `["All"]`, nothing, or 422 for anything else.
+fn delete_body_dry_run(options: &Value) -> Result<Option<bool>, ApiError> {
+    let Some(values) = options.get("dryRun").and_then(Value::as_array) else { return Ok(None) };
+    let values: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+    if values.iter().all(|v| *v == "All") {
+        return Ok(Some(!values.is_empty()));
+    }
+    let listed: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    let error =
+        super::field::FieldError::not_supported("dryRun", format!("[]string{{{}}}", listed.join(", ")), &["All"]);
+    Err(ApiError::invalid_options("DeleteOptions", &[error]))
+}
+
+/// The written object, with a `Warning` header per warning (unknown fields that were pruned), as
+/// kube-apiserver sends them (`299 - "unknown field \"spec.x\""`).
+fn written_response(code: StatusCode, written: Written) -> Response {
+    let mut response = value_response(code, &written.object);
+    for warning in &written.warnings {
+        let text = format!("299 - {}", serde_json::to_string(warning).unwrap_or_default());
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
+}
+
+/// How long a request for a version the server has not reached waits for it (the watch cache's
+/// 3 s) before answering 504.
+const FRESHNESS_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits until the store has reached resource version `rv`, at most [`FRESHNESS_WAIT`].
+async fn wait_for_version(store: &Store, rv: u64) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + FRESHNESS_WAIT;
+    loop {
+        let changed = store.changed.notified();
+        let current = store.resource_version();
+        if current >= rv {
+            return Ok(());
+        }
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            return Err(ApiError::too_large_resource_version(rv, store.resource_version()));
+        }
+    }
+}
+
+/// A list as its options ask: the newest state (no version, `0`, or not older than a version
+/// reached), or exactly the state at a version (`Exact`, or legacy `resourceVersion` with `limit`).
+async fn list(
+    store: &Store,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    selectors: &super::selectors::Selectors,
+    options: &ListOptions,
+) -> Result<ListPage, ApiError> {
+    let exact = match (options.resource_version, options.version_match) {
+        (Some(rv), VersionMatch::Exact) => Some(rv),
+        (Some(rv), VersionMatch::Unset) if rv > 0 && options.limit.is_some() && options.continue_token.is_none() => {
+            Some(rv)
+        }
+        _ => None,
+    };
+    if let Some(rv) = exact {
+        return store.list_exact(def, namespace, selectors, rv);
+    }
+    if let Some(rv) = options.resource_version.filter(|rv| *rv > 0) {
+        wait_for_version(store, rv).await?;
+    }
+    store.list(def, namespace, selectors, options.limit, options.continue_token.as_deref())
 }
 
 fn list_response(def: &ResourceDef, page: ListPage, as_table: bool, include_object: bool) -> Response {
@@ -389,7 +477,18 @@ impl WatchStream {
     }
 }
 
-fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bool) -> Result<Response, ApiError> {
+/// A watch as its options ask (kube's rules): without `sendInitialEvents`, no version or `0`
+/// starts with the current objects as ADDED events and a version resumes after it (410 Gone
+/// in the stream when that history is gone); `sendInitialEvents=true` sends the current objects
+/// then, with bookmarks allowed, a bookmark marked `k8s.io/initial-events-end`;
+/// `sendInitialEvents=false` only sends changes. A version not reached yet is waited for, then 504.
+async fn watch(
+    shared: &Arc<SimShared>,
+    target: &Target,
+    params: &Params,
+    options: &ListOptions,
+    as_table: bool,
+) -> Result<Response, ApiError> {
     let mut selectors = params.selectors()?;
     if let Some(name) = &target.name {
         selectors.fields.0.push(super::selectors::FieldRequirement {
@@ -399,8 +498,15 @@ fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bo
         });
     }
     let filter = WatchFilter { resource: target.def.qualified_name(), namespace: target.namespace.clone(), selectors };
-    let send_initial = params.flag("sendInitialEvents");
-    let from: Option<u64> = if send_initial { None } else { params.number("resourceVersion")? };
+    let requested = options.resource_version.filter(|rv| *rv > 0);
+    if let Some(rv) = requested {
+        wait_for_version(&shared.store, rv).await?;
+    }
+    let from: Option<u64> = match options.send_initial_events {
+        Some(true) => None,
+        Some(false) => Some(requested.unwrap_or_else(|| shared.store.resource_version())),
+        None => requested,
+    };
     let start = match shared.store.watch(&filter, &target.def, from) {
         Ok(start) => start,
         // The real API answers a too-old version inside the stream, as an ERROR event.
@@ -412,19 +518,18 @@ fn watch(shared: &Arc<SimShared>, target: &Target, params: &Params, as_table: bo
         }
         Err(error) => return Err(error),
     };
-    let timeout = params.number::<u64>("timeoutSeconds")?.unwrap_or(1800);
     let interval = shared.bookmark_interval;
     let mut stream = WatchStream {
         def: target.def.clone(),
         filter,
         initial: start.initial.into_iter(),
-        initial_end_bookmark: send_initial,
+        initial_end_bookmark: options.send_initial_events == Some(true) && options.allow_bookmarks,
         live: start.live,
         last_rv: from.unwrap_or(0).max(start.start_rv),
         sent_rv: from.unwrap_or(0),
-        bookmarks: params.flag("allowWatchBookmarks"),
+        bookmarks: options.allow_bookmarks,
         bookmark_timer: tokio::time::interval_at(tokio::time::Instant::now() + interval, interval),
-        deadline: tokio::time::Instant::now() + Duration::from_secs(timeout),
+        deadline: tokio::time::Instant::now() + options.watch_timeout(),
         as_table,
         columns_sent: false,
         stop: shared.stop.clone(),

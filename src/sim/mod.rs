@@ -8,14 +8,24 @@
 //! - [`store`]: objects, resource versions, watch history and API semantics;
 //! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
-//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form.
+//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form;
+//! - [`params`], [`field`]: query parameters and field errors as kube-apiserver reads and words them;
+//! - [`schema`]: custom resources pruned, defaulted and validated against their CRD schema;
+//! - [`merge`]: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
+//! - [`openapi`]: the OpenAPI v3 documents kubectl reads.
 //!
 //! It serves this crate's CRD definitions.
 //!
 //! May call: `crate::crds`.
 
 pub mod api;
+pub mod apply;
+pub mod field;
+pub mod merge;
+pub mod openapi;
+mod params;
 pub mod resources;
+pub mod schema;
 pub mod selectors;
 pub mod store;
 pub mod table;

@@ -23,6 +23,9 @@ pub struct ResourceDef {
     pub has_status: bool,
     /// A CRD's `additionalPrinterColumns`, for `kubectl get`.
     pub printer_columns: Vec<PrinterColumn>,
+    /// A CRD version's `openAPIV3Schema`: custom resources are pruned, defaulted and validated
+    /// against it ([`super::schema`]). `None` for the built-in types.
+    pub schema: Option<Arc<Value>>,
 }
 
 /// One `additionalPrinterColumns` entry of a CRD version.
@@ -46,6 +49,7 @@ impl ResourceDef {
             short_names: Vec::new(),
             has_status,
             printer_columns: Vec::new(),
+            schema: None,
         }
     }
 
@@ -112,6 +116,7 @@ impl ResourceDef {
                     has_status,
                 )
                 .short(&short);
+                def.schema = v.pointer("/schema/openAPIV3Schema").filter(|s| s.is_object()).cloned().map(Arc::new);
                 if let Some(singular) = names["singular"].as_str() {
                     def.singular = singular.into();
                 }
@@ -190,6 +195,23 @@ impl Registry {
             defs.retain(|d| !(d.group == def.group && d.version == def.version && d.plural == def.plural));
             defs.push(Arc::new(def));
         }
+    }
+
+    /// Every served type.
+    pub fn all(&self) -> Vec<Arc<ResourceDef>> {
+        self.read().clone()
+    }
+
+    /// Every served group-version, core first: `("", "v1")`, `("apps", "v1")`, ...
+    pub fn group_versions(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for def in self.read().iter() {
+            let gv = (def.group.clone(), def.version.clone());
+            if !out.contains(&gv) {
+                out.push(gv);
+            }
+        }
+        out
     }
 
     /// `GET /api`

@@ -8,7 +8,10 @@
 //!
 //! May call: nothing else of the crate.
 
+use super::apply;
+use super::field::{self, FieldError};
 use super::resources::{Registry, ResourceDef};
+use super::schema;
 use super::selectors::Selectors;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -23,7 +26,29 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<(String, String)>,
+    /// Boxed: most errors have none, and results stay small.
+    pub details: Option<Box<Details>>,
+}
+
+/// A `Status`'s `details`: what the error is about and, for Invalid, each field's cause.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Details {
+    pub name: String,
+    pub group: String,
+    /// The resource (`pods`) for NotFound/AlreadyExists/Conflict, the kind (`Booth`) for Invalid.
+    pub kind: String,
+    pub causes: Vec<Value>,
+}
+
+impl Details {
+    fn of(def: &ResourceDef, name: &str) -> Option<Box<Self>> {
+        Some(Box::new(Self {
+            name: name.into(),
+            group: def.group.clone(),
+            kind: def.plural.clone(),
+            causes: Vec::new(),
+        }))
+    }
 }
 
 impl ApiError {
@@ -31,9 +56,29 @@ impl ApiError {
         Self { code: 400, reason: "BadRequest", message: message.into(), details: None }
     }
 
-    pub fn invalid(def: &ResourceDef, name: &str, message: impl Into<String>) -> Self {
-        let message = format!("{} {name:?} is invalid: {}", def.kind, message.into());
-        Self { code: 422, reason: "Invalid", message, details: Some((name.into(), def.plural.clone())) }
+    /// 422 Invalid for an object, as `Kind.group "name" is invalid: <field errors>`.
+    pub fn invalid(def: &ResourceDef, name: &str, errors: &[FieldError]) -> Self {
+        let qualified = if def.group.is_empty() { def.kind.clone() } else { format!("{}.{}", def.kind, def.group) };
+        Self::invalid_kind(&qualified, &def.group, &def.kind, name, errors)
+    }
+
+    /// 422 Invalid for the options of a request (`ListOptions.meta.k8s.io "" is invalid: ...`).
+    pub fn invalid_options(kind: &str, errors: &[FieldError]) -> Self {
+        Self::invalid_kind(&format!("{kind}.meta.k8s.io"), "meta.k8s.io", kind, "", errors)
+    }
+
+    fn invalid_kind(qualified: &str, group: &str, kind: &str, name: &str, errors: &[FieldError]) -> Self {
+        Self {
+            code: 422,
+            reason: "Invalid",
+            message: format!("{qualified} {name:?} is invalid: {}", field::join(errors)),
+            details: Some(Box::new(Details {
+                name: name.into(),
+                group: group.into(),
+                kind: kind.into(),
+                causes: errors.iter().map(FieldError::cause).collect(),
+            })),
+        }
     }
 
     pub fn not_found(def: &ResourceDef, name: &str) -> Self {
@@ -41,7 +86,7 @@ impl ApiError {
             code: 404,
             reason: "NotFound",
             message: format!("{} {name:?} not found", def.qualified_name()),
-            details: Some((name.into(), def.plural.clone())),
+            details: Details::of(def, name),
         }
     }
 
@@ -59,24 +104,44 @@ impl ApiError {
             code: 409,
             reason: "AlreadyExists",
             message: format!("{} {name:?} already exists", def.qualified_name()),
-            details: Some((name.into(), def.plural.clone())),
+            details: Details::of(def, name),
         }
     }
 
     pub fn conflict(def: &ResourceDef, name: &str) -> Self {
+        Self::conflict_because(
+            def,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+    }
+
+    /// 409 Conflict: `Operation cannot be fulfilled on <resource> "<name>": <why>`.
+    pub fn conflict_because(def: &ResourceDef, name: &str, why: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict",
-            message: format!(
-                "Operation cannot be fulfilled on {} {name:?}: the object has been modified; please apply your changes to the latest version and try again",
-                def.qualified_name()
-            ),
-            details: Some((name.into(), def.plural.clone())),
+            message: format!("Operation cannot be fulfilled on {} {name:?}: {why}", def.qualified_name()),
+            details: Details::of(def, name),
         }
     }
 
     pub fn expired(message: impl Into<String>) -> Self {
         Self { code: 410, reason: "Expired", message: message.into(), details: None }
+    }
+
+    /// 504 for a resource version the server has not reached yet (kube's "Too large resource
+    /// version", after waiting for it a while).
+    pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
+        Self {
+            code: 504,
+            reason: "Timeout",
+            message: format!("Timeout: Too large resource version: {requested}, current: {current}"),
+            details: Some(Box::new(Details {
+                causes: vec![json!({"reason": "ResourceVersionTooLarge", "message": "Too large resource version"})],
+                ..Details::default()
+            })),
+        }
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
@@ -98,8 +163,17 @@ impl ApiError {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": self.message, "reason": self.reason, "code": self.code,
         });
-        if let Some((name, kind)) = &self.details {
-            status["details"] = json!({"name": name, "kind": kind});
+        if let Some(details) = &self.details {
+            let mut d = Map::new();
+            for (key, value) in [("name", &details.name), ("group", &details.group), ("kind", &details.kind)] {
+                if !value.is_empty() {
+                    d.insert(key.into(), Value::String(value.clone()));
+                }
+            }
+            if !details.causes.is_empty() {
+                d.insert("causes".into(), Value::Array(details.causes.clone()));
+            }
+            status["details"] = Value::Object(d);
         }
         status
     }
@@ -123,8 +197,9 @@ impl EventType {
     }
 }
 
-/// One change in the history: the object after it and, for modifications, before it (so that
-/// a watch with a selector can tell "stopped matching" from "changed").
+/// One change in the history: the object after it and, for modifications and deletions, before
+/// it (so that a watch with a selector can tell "stopped matching" from "changed", and a list
+/// can be answered exactly at an older version).
 #[derive(Debug)]
 pub struct WatchRecord {
     pub rv: u64,
@@ -183,6 +258,8 @@ pub struct ListPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
     Merge,
+    /// Strategic merge patch (built-in types only; see [`super::merge`]).
+    Strategic,
     Json,
     Apply,
 }
@@ -194,6 +271,69 @@ pub enum Part {
     Status,
 }
 
+/// How a write is carried out, from the request's `dryRun`, `fieldValidation`, `fieldManager`
+/// and `force`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteMode {
+    /// Checked and answered as if stored, but nothing is stored (`dryRun=All`).
+    pub dry_run: bool,
+    /// Unknown fields are refused (400) rather than pruned with a warning (`fieldValidation=Strict`).
+    pub strict: bool,
+    /// Who writes, for `managedFields` (`fieldManager`, else the User-Agent's product).
+    pub manager: Option<String>,
+    /// An apply takes over fields other managers own (`force=true`).
+    pub force: bool,
+}
+
+impl WriteMode {
+    fn writer<'a>(&'a self, api_version: &'a str, part: Part, now: &'a str) -> apply::Writer<'a> {
+        apply::Writer {
+            manager: self.manager.as_deref().unwrap_or("unknown"),
+            api_version,
+            subresource: if part == Part::Status { "status" } else { "" },
+            now,
+        }
+    }
+}
+
+/// A write's result: the object as stored (or as it would be, for a dry run) and the warnings
+/// for the client (`Warning` headers), such as the unknown fields that were pruned.
+#[derive(Debug)]
+pub struct Written {
+    pub object: Arc<Value>,
+    pub warnings: Vec<String>,
+}
+
+/// 409 Conflict for an apply that would change fields other managers own, as kube words it.
+fn apply_conflict(def: &ResourceDef, name: &str, conflicts: &[apply::Conflict]) -> ApiError {
+    let count = conflicts.len();
+    let lines: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("conflict with {:?} using {}: {}", c.manager, c.api_version, c.field))
+        .collect();
+    let plural = if count == 1 { "" } else { "s" };
+    let causes = conflicts
+        .iter()
+        .map(|c| {
+            json!({"reason": "FieldManagerConflict", "message": format!("conflict with {:?} using {}", c.manager, c.api_version), "field": c.field})
+        })
+        .collect();
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: format!("Apply failed with {count} conflict{plural}: {}", lines.join("; ")),
+        details: Some(Box::new(Details {
+            name: name.into(),
+            group: def.group.clone(),
+            kind: def.plural.clone(),
+            causes,
+        })),
+    }
+}
+
+/// At most this many pruned-field paths are remembered for [`Store::pruned_fields`].
+const PRUNED_LOG_LIMIT: usize = 1000;
+
 type ObjectKey = (String, String);
 
 struct Inner {
@@ -204,6 +344,8 @@ struct Inner {
     history_retention: Duration,
     /// Watches may start from any resource version at or above this one.
     floor: u64,
+    /// `<resource> <namespace>/<name>: <path>` of every unknown field pruned from a write.
+    pruned: Vec<String>,
 }
 
 /// The store shared by the HTTP layer and the workload simulation.
@@ -231,6 +373,11 @@ fn new_uid() -> String {
     let hex = hex::encode(bytes);
     format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
+
+/// apimachinery's words for a name that is not a DNS subdomain.
+const SUBDOMAIN_RULE: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or \
+     '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is \
+     '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
 fn is_dns_subdomain(name: &str) -> bool {
     !name.is_empty()
@@ -301,6 +448,7 @@ impl Store {
                 history_limit,
                 history_retention,
                 floor: 1,
+                pruned: Vec::new(),
             }),
             feed,
             registry: Registry::default(),
@@ -321,6 +469,53 @@ impl Store {
         let mut inner = self.lock();
         inner.history.clear();
         inner.floor = inner.rv;
+    }
+
+    /// The unknown fields pruned from writes so far (`pods ns/name: spec.colour`): a client that
+    /// writes fields its CRD does not declare loses them on a real cluster, so tests check this.
+    pub fn pruned_fields(&self) -> Vec<String> {
+        self.lock().pruned.clone()
+    }
+
+    /// Prunes, defaults and validates a custom resource against its CRD's schema (built-in
+    /// types pass as they are); returns the warnings for the pruned fields.
+    fn admit(
+        inner: &mut Inner,
+        def: &ResourceDef,
+        key: &ObjectKey,
+        object: &mut Value,
+        mode: &WriteMode,
+    ) -> Result<Vec<String>, ApiError> {
+        let Some(schema) = &def.schema else { return Ok(Vec::new()) };
+        let admitted = schema::admit(object, schema).map_err(|errors| ApiError::invalid(def, &key.1, &errors))?;
+        let warnings: Vec<String> = admitted.pruned.iter().map(|path| format!("unknown field {path:?}")).collect();
+        if mode.strict && !warnings.is_empty() {
+            return Err(ApiError::bad_request(format!("strict decoding error: {}", warnings.join(", "))));
+        }
+        if !mode.dry_run {
+            for path in admitted.pruned {
+                if inner.pruned.len() < PRUNED_LOG_LIMIT {
+                    inner.pruned.push(format!("{} {}/{}: {path}", def.qualified_name(), key.0, key.1));
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// Commits a write, or for a dry run answers with what would have been stored.
+    fn finish(
+        &self,
+        inner: &mut Inner,
+        def: &ResourceDef,
+        key: ObjectKey,
+        object: Value,
+        event: EventType,
+        mode: &WriteMode,
+    ) -> Arc<Value> {
+        if mode.dry_run {
+            return Arc::new(object);
+        }
+        self.commit(inner, def, key, object, event)
     }
 
     fn key(def: &ResourceDef, namespace: &str, name: &str) -> ObjectKey {
@@ -354,7 +549,7 @@ impl Store {
             namespace: key.0,
             event,
             object: object.clone(),
-            previous: if event == EventType::Modified { previous } else { None },
+            previous: if event == EventType::Added { None } else { previous },
         });
         inner.history.push_back(record.clone());
         // Like etcd's periodic compaction: a long demo holds minutes of history, not days.
@@ -425,6 +620,47 @@ impl Store {
         Ok(ListPage { items, resource_version, continue_token, remaining })
     }
 
+    /// Lists the objects exactly as they were at resource version `at` (`resourceVersionMatch=
+    /// Exact`), rebuilt by undoing the retained history: 410 Expired when that history is
+    /// gone, 504 for a version not reached yet.
+    pub fn list_exact(
+        &self,
+        def: &ResourceDef,
+        namespace: Option<&str>,
+        selectors: &Selectors,
+        at: u64,
+    ) -> Result<ListPage, ApiError> {
+        let inner = self.lock();
+        if at > inner.rv {
+            return Err(ApiError::too_large_resource_version(at, inner.rv));
+        }
+        if at < inner.floor {
+            return Err(ApiError::expired(format!(
+                "The resourceVersion for the provided list is too old: {at} (oldest kept: {})",
+                inner.floor
+            )));
+        }
+        let mut objects: BTreeMap<ObjectKey, Arc<Value>> =
+            inner.objects.get(&def.qualified_name()).cloned().unwrap_or_default();
+        for record in inner.history.iter().rev().take_while(|r| r.rv > at) {
+            if record.resource != def.qualified_name() {
+                continue;
+            }
+            let key = (record.namespace.clone(), meta(&record.object)["name"].as_str().unwrap_or_default().to_string());
+            match &record.previous {
+                Some(previous) => objects.insert(key, previous.clone()),
+                None => objects.remove(&key),
+            };
+        }
+        let items = objects
+            .iter()
+            .filter(|((ns, _), _)| namespace.is_none_or(|want| !def.namespaced || want == ns))
+            .filter(|(_, object)| selectors.matches(object))
+            .map(|(_, object)| object.clone())
+            .collect();
+        Ok(ListPage { items, resource_version: at, continue_token: None, remaining: 0 })
+    }
+
     fn check_kind(def: &ResourceDef, object: &Value) -> Result<(), ApiError> {
         if !object.is_object() {
             return Err(ApiError::bad_request("the request body must be a JSON object"));
@@ -443,7 +679,33 @@ impl Store {
     }
 
     /// Creates an object as the API does: names generated, uid, timestamps and generation set.
-    pub fn create(&self, def: &ResourceDef, namespace: &str, mut object: Value) -> Result<Arc<Value>, ApiError> {
+    pub fn create(&self, def: &ResourceDef, namespace: &str, object: Value) -> Result<Arc<Value>, ApiError> {
+        self.create_with(def, namespace, object, WriteMode::default()).map(|w| w.object)
+    }
+
+    /// [`Store::create`] with the request's write mode; a custom resource is admitted against
+    /// its schema, and its `status` is dropped when it has a status subresource (kube sets
+    /// status only through `/status`).
+    pub fn create_with(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        object: Value,
+        mode: WriteMode,
+    ) -> Result<Written, ApiError> {
+        self.create_inner(def, namespace, object, &mode, true)
+    }
+
+    /// Creates; `record` says whether the writer's fields are recorded as an `Update` (an apply
+    /// that creates has recorded its own already).
+    fn create_inner(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        mut object: Value,
+        mode: &WriteMode,
+        record: bool,
+    ) -> Result<Written, ApiError> {
         Self::check_kind(def, &object)?;
         let mut inner = self.lock();
         let generate = meta(&object)["generateName"].as_str().map(str::to_string);
@@ -456,15 +718,13 @@ impl Store {
                 }
             },
             _ => {
-                return Err(ApiError::invalid(
-                    def,
-                    "",
-                    "metadata.name: Required value: name or generateName is required",
-                ));
+                let error = FieldError::required("metadata.name", "name or generateName is required");
+                return Err(ApiError::invalid(def, "", &[error]));
             }
         };
         if !is_dns_subdomain(&name) {
-            return Err(ApiError::invalid(def, &name, "metadata.name: must be a lowercase RFC 1123 subdomain"));
+            let error = FieldError::invalid("metadata.name", field::go_value(&json!(name)), SUBDOMAIN_RULE);
+            return Err(ApiError::invalid(def, &name, &[error]));
         }
         if def.namespaced {
             match meta(&object)["namespace"].as_str() {
@@ -477,6 +737,10 @@ impl Store {
             }
         }
         let key = Self::key(def, namespace, &name);
+        if def.schema.is_some() && def.has_status {
+            object.as_object_mut().map(|o| o.remove("status"));
+        }
+        let warnings = Self::admit(&mut inner, def, &key, &mut object, mode)?;
         if Self::current(&inner, def, &key).is_some() {
             return Err(ApiError::already_exists(def, &name));
         }
@@ -494,15 +758,21 @@ impl Store {
         m.insert("generation".into(), json!(1));
         m.remove("deletionTimestamp");
         m.remove("deletionGracePeriodSeconds");
-        if def.kind == "CustomResourceDefinition" {
+        m.remove("resourceVersion");
+        if def.kind == "CustomResourceDefinition" && !mode.dry_run {
             self.registry.register_crd(&object);
         }
-        Ok(self.commit(&mut inner, def, key, object, EventType::Added))
+        if record {
+            let (api_version, now) = (def.api_version(), now_rfc3339());
+            apply::record_update(None, &mut object, &mode.writer(&api_version, Part::Main, &now), def.has_status);
+        }
+        Ok(Written { object: self.finish(&mut inner, def, key, object, EventType::Added, mode), warnings })
     }
 
     /// Writes `desired` over `existing` as PUT and PATCH do: identity fields kept, the part the
     /// request may not touch (status on the main resource, everything but status on `/status`)
     /// taken from `existing`, `resourceVersion` checked, `generation` bumped on spec changes.
+    #[allow(clippy::too_many_arguments)]
     fn write_over(
         &self,
         inner: &mut Inner,
@@ -511,7 +781,9 @@ impl Store {
         existing: &Value,
         mut desired: Value,
         part: Part,
-    ) -> Result<Arc<Value>, ApiError> {
+        mode: &WriteMode,
+        record: bool,
+    ) -> Result<Written, ApiError> {
         Self::check_kind(def, &desired)?;
         let name = &key.1;
         if let Some(name_in_body) = meta(&desired)["name"].as_str().filter(|n| *n != name) {
@@ -545,6 +817,7 @@ impl Store {
         }
         desired["kind"] = Value::String(def.kind.clone());
         desired["apiVersion"] = Value::String(def.api_version());
+        let warnings = Self::admit(inner, def, &key, &mut desired, mode)?;
         let old_meta = meta(existing).clone();
         let generation = old_meta["generation"].as_i64().unwrap_or(1);
         let bump = part == Part::Main && spec_part(existing) != spec_part(&desired);
@@ -558,18 +831,45 @@ impl Store {
             };
         }
         m.insert("generation".into(), json!(if bump { generation + 1 } else { generation }));
-        if part == Part::Main && def.kind == "CustomResourceDefinition" {
+        // The stored version until a commit gives the new one (so a dry run answers with it).
+        match old_meta.get("resourceVersion") {
+            Some(rv) => m.insert("resourceVersion".into(), rv.clone()),
+            None => m.remove("resourceVersion"),
+        };
+        if part == Part::Main && def.kind == "CustomResourceDefinition" && !mode.dry_run {
             self.registry.register_crd(&desired);
+        }
+        // managedFields: a request that changes them sets them (`[{}]` clears them), as kube
+        // lets clients reset ownership; otherwise the writer's changes are recorded.
+        let requested = meta(&desired).get("managedFields").cloned();
+        let reset = part == Part::Main && requested.is_some() && requested.as_ref() != old_meta.get("managedFields");
+        let m = meta_mut(&mut desired);
+        if reset {
+            if requested
+                .as_ref()
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().all(|e| e.as_object().is_none_or(|o| o.is_empty())))
+            {
+                m.remove("managedFields");
+            }
+        } else if record {
+            match old_meta.get("managedFields") {
+                Some(fields) => m.insert("managedFields".into(), fields.clone()),
+                None => m.remove("managedFields"),
+            };
+            let (api_version, now) = (def.api_version(), now_rfc3339());
+            apply::record_update(Some(existing), &mut desired, &mode.writer(&api_version, part, &now), def.has_status);
         }
         // Removing the last finalizer of an object being deleted completes the deletion.
         let deleting = meta(&desired).get("deletionTimestamp").is_some();
-        if deleting && !finalizers_empty(existing) && finalizers_empty(&desired) {
-            return Ok(self.commit(inner, def, key, desired, EventType::Deleted));
-        }
-        if *existing == desired {
-            return Ok(Arc::new(desired));
-        }
-        Ok(self.commit(inner, def, key, desired, EventType::Modified))
+        let event = if deleting && !finalizers_empty(existing) && finalizers_empty(&desired) {
+            EventType::Deleted
+        } else if *existing == desired {
+            return Ok(Written { object: Arc::new(desired), warnings });
+        } else {
+            EventType::Modified
+        };
+        Ok(Written { object: self.finish(inner, def, key, desired, event, mode), warnings })
     }
 
     /// PUT: replaces an object (or its status).
@@ -581,13 +881,26 @@ impl Store {
         desired: Value,
         part: Part,
     ) -> Result<Arc<Value>, ApiError> {
+        self.replace_with(def, namespace, name, desired, part, WriteMode::default()).map(|w| w.object)
+    }
+
+    /// [`Store::replace`] with the request's write mode.
+    pub fn replace_with(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        desired: Value,
+        part: Part,
+        mode: WriteMode,
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
         let existing = Self::current(&inner, def, &key).ok_or_else(|| ApiError::not_found(def, name))?;
-        self.write_over(&mut inner, def, key, &existing, desired, part)
+        self.write_over(&mut inner, def, key, &existing, desired, part, &mode, true)
     }
 
-    /// PATCH: merge patch (also for strategic merge), JSON patch, or server-side apply as merge.
+    /// PATCH: JSON merge patch, strategic merge patch, JSON patch, or server-side apply (as merge).
     pub fn patch(
         &self,
         def: &ResourceDef,
@@ -597,24 +910,58 @@ impl Store {
         patch: Value,
         part: Part,
     ) -> Result<Arc<Value>, ApiError> {
+        self.patch_with(def, namespace, name, kind, patch, part, WriteMode::default()).map(|w| w.object)
+    }
+
+    /// [`Store::patch`] with the request's write mode.
+    #[allow(clippy::too_many_arguments)]
+    pub fn patch_with(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        kind: PatchKind,
+        patch: Value,
+        part: Part,
+        mode: WriteMode,
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
+        let (api_version, now) = (def.api_version(), now_rfc3339());
+        let writer = mode.writer(&api_version, part, &now);
+        let skip_status = def.has_status && part == Part::Main;
         let Some(existing) = Self::current(&inner, def, &key) else {
             if kind == PatchKind::Apply && part == Part::Main {
                 drop(inner);
-                let mut object = patch;
+                let mut object = apply::apply(&json!({}), &patch, &writer, true, skip_status)
+                    .map_err(|conflicts| apply_conflict(def, name, &conflicts))?;
                 meta_mut(&mut object).insert("name".into(), Value::String(name.into()));
-                return self.create(def, namespace, object);
+                return self.create_inner(def, namespace, object, &mode, false);
             }
             return Err(ApiError::not_found(def, name));
         };
         let mut desired = (*existing).clone();
         match kind {
-            PatchKind::Merge | PatchKind::Apply => {
+            PatchKind::Apply => {
+                if !patch.is_object() {
+                    return Err(ApiError::bad_request("an apply patch must be an object"));
+                }
+                desired = apply::apply(&existing, &patch, &writer, mode.force, skip_status)
+                    .map_err(|conflicts| apply_conflict(def, name, &conflicts))?;
+            }
+            PatchKind::Merge => {
                 if !patch.is_object() {
                     return Err(ApiError::bad_request("a merge patch must be a JSON object"));
                 }
                 json_patch::merge(&mut desired, &patch);
+            }
+            PatchKind::Strategic => {
+                desired = super::merge::strategic_merge(&desired, &patch).map_err(|e| ApiError {
+                    code: 422,
+                    reason: "Invalid",
+                    message: format!("the strategic merge patch could not be applied: {e}"),
+                    details: None,
+                })?;
             }
             PatchKind::Json => {
                 let operations: json_patch::Patch = serde_json::from_value(patch)
@@ -631,7 +978,8 @@ impl Store {
         if meta(&desired)["resourceVersion"] == meta(&existing)["resourceVersion"] {
             meta_mut(&mut desired).remove("resourceVersion");
         }
-        self.write_over(&mut inner, def, key, &existing, desired, part)
+        let record = kind != PatchKind::Apply;
+        self.write_over(&mut inner, def, key, &existing, desired, part, &mode, record)
     }
 
     /// DELETE: pods on a node and objects with finalizers are marked (`deletionTimestamp`) and go
@@ -645,20 +993,31 @@ impl Store {
         precondition_uid: Option<&str>,
         precondition_rv: Option<&str>,
     ) -> Result<Arc<Value>, ApiError> {
+        self.delete_with(def, namespace, name, grace_seconds, precondition_uid, precondition_rv, WriteMode::default())
+    }
+
+    /// [`Store::delete`] with the request's write mode (a dry run deletes nothing).
+    #[allow(clippy::too_many_arguments)]
+    pub fn delete_with(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        grace_seconds: Option<i64>,
+        precondition_uid: Option<&str>,
+        precondition_rv: Option<&str>,
+        mode: WriteMode,
+    ) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
         let existing = Self::current(&inner, def, &key).ok_or_else(|| ApiError::not_found(def, name))?;
         if precondition_uid.is_some_and(|uid| Some(uid) != meta(&existing)["uid"].as_str()) {
-            return Err(ApiError {
-                code: 409,
-                reason: "Conflict",
-                message: format!(
-                    "Precondition failed: UID in precondition: {}, UID in object meta: {}",
-                    precondition_uid.unwrap_or_default(),
-                    meta(&existing)["uid"].as_str().unwrap_or_default()
-                ),
-                details: Some((name.into(), def.plural.clone())),
-            });
+            let why = format!(
+                "Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                precondition_uid.unwrap_or_default(),
+                meta(&existing)["uid"].as_str().unwrap_or_default()
+            );
+            return Err(ApiError::conflict_because(def, name, &why));
         }
         if precondition_rv.is_some_and(|rv| Some(rv) != meta(&existing)["resourceVersion"].as_str()) {
             return Err(ApiError::conflict(def, name));
@@ -674,7 +1033,7 @@ impl Store {
         };
         if grace == 0 && finalizers_empty(&existing) {
             let object = (*existing).clone();
-            return Ok(self.commit(&mut inner, def, key, object, EventType::Deleted));
+            return Ok(self.finish(&mut inner, def, key, object, EventType::Deleted, &mode));
         }
         let already = meta(&existing).get("deletionTimestamp").is_some();
         let previous_grace = meta(&existing)["deletionGracePeriodSeconds"].as_i64();
@@ -688,7 +1047,7 @@ impl Store {
         let m = meta_mut(&mut object);
         m.insert("deletionTimestamp".into(), Value::String(deadline));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-        Ok(self.commit(&mut inner, def, key, object, EventType::Modified))
+        Ok(self.finish(&mut inner, def, key, object, EventType::Modified, &mode))
     }
 
     /// Removes an object for good (the simulated kubelet finishing a graceful deletion).

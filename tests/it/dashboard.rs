@@ -239,6 +239,8 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     })
     .await;
     assert_eq!(cluster.sim.stats.requests("list", "pods"), 1, "presses pick from the shared store, no list call");
+    assert!(cluster.sim.stats.requests("update", "booths.conferenceli.dev") >= 1, "the kill counter's status writes");
+    cluster.assert_nothing_pruned();
     app.stop().await;
 }
 

@@ -770,5 +770,7 @@ async fn a_sign_up_is_printed_once_from_its_lead_and_again_only_on_reprint() {
         (status.print_state == PrintState::Printed && status.print_attempts == 2).then_some(())
     })
     .await;
+    // The print queue's and the panel's status writes passed the Lead CRD's schema whole.
+    cluster.assert_nothing_pruned();
     app.stop().await;
 }

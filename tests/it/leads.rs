@@ -220,6 +220,11 @@ async fn happy_path(json2: bool) {
     assert_eq!(status["printState"], "NotRequested");
     assert_eq!(status["conditions"][0]["type"], "Synced");
     assert_eq!(status["conditions"][0]["status"], "True");
+    // The Lead, its status writes and the Booth's went through the CRD schemas, nothing pruned.
+    let writes =
+        ["create", "update", "patch"].iter().map(|verb| cluster.sim.stats.requests(verb, "leads.conferenceli.dev"));
+    assert!(writes.sum::<u64>() >= 2, "the Lead and at least one status write");
+    cluster.assert_nothing_pruned();
     app.stop().await;
 }
 

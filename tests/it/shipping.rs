@@ -258,13 +258,13 @@ async fn crds_workload_and_booth_objects_are_accepted_by_the_api() {
     let cluster = crate::common::TestCluster::start(crate::common::fast_config()).await;
     let server = cluster.url();
     let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
-    let applied = kubectl(&["--server", &server, "apply", "--validate=false", "-f", crds.to_str().unwrap()], None);
+    let applied = kubectl(&["--server", &server, "apply", "-f", crds.to_str().unwrap()], None);
     assert!(applied.contains("customresourcedefinition.apiextensions.k8s.io/booths.conferenceli.dev"), "{applied}");
     let workload = kubectl(
         &["kustomize", Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/demo-workload").to_str().unwrap()],
         None,
     );
-    let applied = kubectl(&["--server", &server, "apply", "--validate=false", "-f", "-"], Some(&workload));
+    let applied = kubectl(&["--server", &server, "apply", "-f", "-"], Some(&workload));
     assert!(applied.contains("statefulset.apps/critical-prod created"), "{applied}");
     // The booth's own objects, without RBAC (the simulated API has no authorisation).
     let base: Vec<serde_json::Value> = rendered("deploy/base")
@@ -272,7 +272,7 @@ async fn crds_workload_and_booth_objects_are_accepted_by_the_api() {
         .filter(|d| !d["apiVersion"].as_str().unwrap().starts_with("rbac.authorization.k8s.io"))
         .collect();
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": base});
-    let applied = kubectl(&["--server", &server, "apply", "--validate=false", "-f", "-"], Some(&list.to_string()));
+    let applied = kubectl(&["--server", &server, "apply", "-f", "-"], Some(&list.to_string()));
     assert!(applied.contains("deployment.apps/conferenceli created"), "{applied}");
     let sts = kubectl(
         &[

@@ -47,7 +47,7 @@ async fn pods_list_get_create_patch_replace_delete() {
     let status = api_error(again);
     assert_eq!((status.code, status.reason.as_str()), (409, "AlreadyExists"));
 
-    // JSON merge, strategic merge (as merge), JSON patch and server-side apply (as merge).
+    // JSON merge, strategic merge, JSON patch and server-side apply (kube-rs as "tests").
     let merged = pods
         .patch("scratch", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"merge": "yes"}}})))
         .await
@@ -78,6 +78,9 @@ async fn pods_list_get_create_patch_replace_delete() {
         .await
         .unwrap();
     assert_eq!(applied.metadata.annotations.unwrap()["applied"], "yes");
+    let managers: Vec<_> =
+        applied.metadata.managed_fields.unwrap().into_iter().map(|m| (m.manager, m.operation)).collect();
+    assert!(managers.contains(&(Some("tests".into()), Some("Apply".into()))), "{managers:?}");
 
     // A spec change bumps the generation; a stale resourceVersion is a 409 Conflict.
     let mut current = pods.get("scratch").await.unwrap();

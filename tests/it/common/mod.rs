@@ -42,6 +42,13 @@ impl TestCluster {
         format!("http://{}", self.addr)
     }
 
+    /// Asserts that the custom resources the app wrote passed their CRD's schema whole: a field
+    /// the CRD does not declare would be pruned (silently lost on a real cluster), and a value
+    /// outside the schema would have been refused with 422, which the flows under test notice.
+    pub fn assert_nothing_pruned(&self) {
+        assert_eq!(self.sim.store.pruned_fields(), Vec::<String>::new(), "fields the CRDs do not declare");
+    }
+
     /// Stops the API server: every connection and watch is cut.
     pub async fn stop_server(&mut self) {
         if let Some(server) = self.server.take() {
