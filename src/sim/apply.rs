@@ -9,6 +9,8 @@
 //! Leaf paths stand for fields: `f:<name>` steps into a map, `k:{"name":"app"}` into a list item
 //! by its merge key ([`super::merge`]), `v:"x"` is a member of a set-like list (`finalizers`).
 //! It may call [`super::merge`] and [`super::field`].
+//!
+//! May call: nothing else of the crate.
 
 use super::merge;
 use serde_json::{Map, Value, json};

@@ -3,6 +3,8 @@
 //! "a", "b"` and carried in a `Status`'s `details.causes`.
 //!
 //! It may call nothing else of the crate.
+//!
+//! May call: nothing else of the crate.
 
 use serde_json::{Value, json};
 

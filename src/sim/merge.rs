@@ -8,6 +8,8 @@
 //!
 //! The merge keys are those of the Kubernetes Go types (`patchMergeKey` struct tags), looked up
 //! by field name; it may call nothing else of the crate.
+//!
+//! May call: nothing else of the crate.
 
 use serde_json::{Map, Value};
 

@@ -12,6 +12,8 @@
 //! leaves validation to the server, which `fieldValidation` in the v3 documents offers).
 //!
 //! It may call [`super::resources`] and [`super::merge`] (the merge keys).
+//!
+//! May call: `crate::crds`.
 
 use super::merge;
 use super::resources::{Registry, ResourceDef};

@@ -4,6 +4,8 @@
 //! `fieldManager`, `fieldValidation`, `force`), each refusal answered with the `Status` kube sends.
 //!
 //! Pure parsing: it may call [`super::field`], [`super::selectors`] and [`super::store`]'s errors.
+//!
+//! May call: nothing else of the crate.
 
 use super::field::{FieldError, go_value};
 use super::selectors::{FieldSelector, LabelSelector, Selectors};

@@ -11,6 +11,8 @@
 //! pruned here.
 //!
 //! It may call [`super::field`] only.
+//!
+//! May call: nothing else of the crate.
 
 use super::field::{FieldError, go_value};
 use serde_json::{Map, Value};
