@@ -3,6 +3,7 @@
 //! cluster or for the simulated one: the same code path either way.
 
 use crate::automations::relay::{self, FogError};
+use crate::availability::Availability;
 use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
 use crate::automations::{Fog, FogSpec};
 use crate::booth::BoothHandle;
@@ -38,6 +39,8 @@ pub enum AppError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Leads(#[from] crate::leads::odoo::OdooSetupError),
+    #[error("cannot send the availability requests: {0}")]
+    Availability(String),
 }
 
 /// Binds a listener, naming the setting when the address is taken or not ours.
@@ -125,8 +128,10 @@ pub async fn serve_on(
         own_pod: args.pod_name.clone(),
         cooldown: args.dashboard.chaos_cooldown_seconds,
     };
-    let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
+    let button = Arc::new(kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+    tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
     let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+    let availability = start_availability(&args, &cluster, &chaos, metrics.registry_mut(), &shutdown)?;
     let fog = start_fog(&args, &chaos)?;
     let webhooks = start_webhooks(&args, &chaos)?;
     let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
@@ -170,6 +175,7 @@ pub async fn serve_on(
         labels,
         print_jobs,
         dashboard,
+        availability,
     };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
@@ -201,6 +207,23 @@ pub async fn serve_on(
     result
 }
 
+/// Starts the trickle of requests to the workload's Service (`AVAILABILITY_URL`, else the
+/// in-cluster name of `critical-prod` in the target namespace) and the heal timer.
+fn start_availability(
+    args: &AppArgs,
+    cluster: &ClusterState,
+    chaos: &ChaosBus,
+    registry: &mut prometheus_client::registry::Registry,
+    shutdown: &CancellationToken,
+) -> Result<Arc<Availability>, AppError> {
+    let settings = &args.availability;
+    let default_url = format!("http://critical-prod.{}.svc/", args.namespace);
+    let url = settings.url_or(&default_url).map_err(|e| AppError::Availability(format!("AVAILABILITY_URL: {e}")))?;
+    let availability = Availability::new(registry, settings.requests_per_second > 0.0);
+    availability.start(settings, url, cluster.clone(), chaos, shutdown.clone())?;
+    Ok(availability)
+}
+
 /// Opens the fog machine's relay and puffs it on every chaos kill.
 fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> {
     let spec = args.fog.spec.clone().unwrap_or(FogSpec::Off);
@@ -212,7 +235,7 @@ fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> 
         loop {
             match kills.recv().await {
                 Ok(ChaosEvent::Killed { .. }) => puffing.puff(),
-                Ok(ChaosEvent::Picked(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(ChaosEvent::Picked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
@@ -238,8 +261,8 @@ fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<Webhook
     tokio::spawn(async move {
         loop {
             match kills.recv().await {
-                Ok(ChaosEvent::Killed { target, at, kill_count }) => webhooks.notify(&target, at, kill_count),
-                Ok(ChaosEvent::Picked(_)) => {}
+                Ok(ChaosEvent::Killed { target, at, kill_count, .. }) => webhooks.notify(&target, at, kill_count),
+                Ok(ChaosEvent::Picked { .. }) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     webhooks.stats.dropped.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
                 }

@@ -79,6 +79,12 @@ pub struct BoothSpec {
     /// Whether leads are sent to Odoo (otherwise kept and marked as not sent).
     #[serde(default = "enabled")]
     pub odoo_create_lead_enabled: bool,
+    /// Attract mode: the autopilot presses the chaos button when nobody has for a while.
+    #[serde(default)]
+    pub attract: crate::attract::AttractSettings,
+    /// Chaos safety: minimum pod age, dry run.
+    #[serde(default)]
+    pub chaos_safety: crate::attract::ChaosSafety,
 }
 
 fn enabled() -> bool {
@@ -95,6 +101,8 @@ impl Default for BoothSpec {
             servala_voucher_code: String::new(),
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
+            attract: Default::default(),
+            chaos_safety: Default::default(),
         }
     }
 }

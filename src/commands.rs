@@ -47,6 +47,9 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await.map_err(|e| e.to_string())?;
     let sim = SimCluster::start(config);
     let server = sim.serve(sim_listener).map_err(|e| e.to_string())?;
+    let service = format!("http://{}/", sim.network.service_addr());
+    tracing::info!(url = %service, "the simulated workload Service (critical-prod)");
+    args.app.availability.url.get_or_insert(service.parse().map_err(|e| format!("the simulated Service: {e}"))?);
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
     let kube = client::client_for_url(&server.url()).map_err(|e| e.to_string())?;
     let shutdown = app::shutdown_on_signals();
@@ -79,4 +82,9 @@ pub fn crd(args: CrdArgs) -> Result<(), String> {
 /// `conferenceli label`: renders a label to PNG and/or prints it.
 pub async fn label(args: crate::labels::LabelArgs) -> Result<(), String> {
     crate::labels::run_label_command(args).await.map_err(|e| e.to_string())
+}
+
+/// `conferenceli workload`: the demo workload, until SIGTERM.
+pub async fn workload(args: crate::workload::WorkloadArgs) -> Result<(), String> {
+    crate::workload::run(args, app::shutdown_on_signals()).await
 }

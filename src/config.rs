@@ -35,6 +35,8 @@ pub enum Command {
     Blinkt(crate::leds::blinkt::BlinktArgs),
     /// Render a label to PNG (--out) and/or print it (--print PRINTER_URL).
     Label(crate::labels::LabelArgs),
+    /// The demo workload: a tiny HTTP server answering with its pod name (deploy/demo-workload).
+    Workload(crate::workload::WorkloadArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +115,8 @@ pub struct AppArgs {
     pub leads: crate::leads::LeadsArgs,
     #[command(flatten)]
     pub dashboard: crate::web::kiosk::DashboardArgs,
+    #[command(flatten)]
+    pub availability: crate::availability::AvailabilityArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.
@@ -204,6 +208,7 @@ impl BoothDefaults {
             servala_voucher_code: self.servala_voucher_code.clone(),
             print_raffle_ticket: self.print_raffle_ticket,
             odoo_create_lead_enabled: self.odoo_create_lead_enabled,
+            ..BoothSpec::default()
         }
     }
 }

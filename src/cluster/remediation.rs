@@ -193,6 +193,7 @@ mod tests {
             protected: false,
             uid: format!("uid-{name}"),
             blinkt_color: None,
+            created: None,
         }
     }
 

@@ -194,6 +194,7 @@ mod tests {
             protected: false,
             uid: "u".into(),
             blinkt_color: None,
+            created: None,
         }
     }
 

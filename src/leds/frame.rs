@@ -233,6 +233,7 @@ mod tests {
             protected: false,
             uid: format!("uid-{name}"),
             blinkt_color: None,
+            created: None,
         }
     }
 

@@ -8,11 +8,14 @@
 //! - [`store`]: objects, resource versions, watch history and API semantics;
 //! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
+//! - [`network`]: the workload's containers (real HTTP answerers), its Service, endpoints and kube-proxy;
 //! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form.
 //!
-//! It may call nothing else of the crate but the CRD definitions it serves.
+//! It may call nothing else of the crate but the CRD definitions it serves and the demo workload's
+//! server ([`crate::workload`]).
 
 pub mod api;
+pub mod network;
 pub mod resources;
 pub mod selectors;
 pub mod store;
@@ -117,6 +120,8 @@ impl SimShared {
 pub struct SimCluster {
     pub store: Arc<Store>,
     pub workload: Arc<Workload>,
+    /// The workload's Service, endpoints and containers.
+    pub network: Arc<network::Network>,
     pub stats: Arc<Stats>,
     config: SimConfig,
     controllers: CancellationToken,
@@ -135,7 +140,9 @@ impl SimCluster {
         workload.seed();
         let controllers = CancellationToken::new();
         tokio::spawn(workload.clone().run(controllers.clone()));
-        Arc::new(Self { store, workload, stats: Arc::new(Stats::default()), config, controllers })
+        let network = network::Network::start(store.clone(), &config, controllers.clone())
+            .expect("a loopback port for the simulated Service");
+        Arc::new(Self { store, workload, network, stats: Arc::new(Stats::default()), config, controllers })
     }
 
     pub fn config(&self) -> &SimConfig {

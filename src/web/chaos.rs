@@ -7,6 +7,7 @@
 use super::AppState;
 use super::auth::check_basic;
 use super::kiosk::OutcomeLabel;
+use crate::cluster::Presser;
 use crate::cluster::chaos::{Aim, ChaosError};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -44,20 +45,26 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
 
 /// Presses the chaos button and answers as `/chaos` does: 200, 404, 429 (with `Retry-After`) or
 /// 502 when the API refused the delete.
-pub async fn press(state: &AppState, aim: Aim) -> Response {
-    let result = state.dashboard.chaos.press(aim).await;
+pub async fn press(state: &AppState, aim: Aim, by: Presser) -> Response {
+    let result = state.dashboard.chaos.press(aim, by).await;
     let outcome = match &result {
         Ok(_) => "killed",
-        Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_)) => "nothing_to_kill",
+        Err(ChaosError::DryRun(_)) => "dry_run",
+        Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_)) => "nothing_to_kill",
         Err(ChaosError::CoolingDown(_)) => "cooling_down",
         Err(ChaosError::Api { .. }) => "api_error",
     };
     state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
     match result {
         Ok(pod) => message(StatusCode::OK, format!("Pod {} deleted", pod.name)),
+        // A rehearsal did what was asked: pick and announce.
+        Err(error @ ChaosError::DryRun(_)) => message(StatusCode::OK, error.to_string()),
         Err(error) => {
             let status = match &error {
-                ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) => StatusCode::NOT_FOUND,
+                ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_) => {
+                    StatusCode::NOT_FOUND
+                }
+                ChaosError::DryRun(_) => StatusCode::OK,
                 ChaosError::CoolingDown(_) => StatusCode::TOO_MANY_REQUESTS,
                 ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
             };
@@ -78,7 +85,7 @@ async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if from_another_site(&headers) {
         return refused_from_another_site();
     }
-    press(&state, Aim::Random).await
+    press(&state, Aim::Random, Presser::Button).await
 }
 
 /// Whether a browser says the request was made by another site's page (a link, an image, a form

@@ -13,6 +13,7 @@ use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
 use super::csrf::{FIELD, cookie_value};
 use super::kiosk::{Scene, render, script_json};
+use crate::cluster::Presser;
 use crate::cluster::chaos::Aim;
 use askama::Template;
 use axum::Form;
@@ -314,7 +315,7 @@ async fn logout(
 }
 
 async fn chaos_random(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
-    press(&state, Aim::Random).await
+    press(&state, Aim::Random, Presser::Button).await
 }
 
 /// Reads a pod ordinal from the path.
@@ -324,7 +325,7 @@ fn parse_ordinal(text: &str) -> Result<u32, String> {
 
 async fn chaos_ordinal(State(state): State<AppState>, Path(index): Path<String>, _: StaffAction<NoFields>) -> Response {
     match parse_ordinal(&index) {
-        Ok(n) => press(&state, Aim::Ordinal(n)).await,
+        Ok(n) => press(&state, Aim::Ordinal(n), Presser::Button).await,
         Err(text) => message(StatusCode::BAD_REQUEST, text),
     }
 }
