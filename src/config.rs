@@ -466,7 +466,7 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) => unreachable!(),
+            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) | Command::Workload(_) => unreachable!(),
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));

@@ -3,7 +3,9 @@
 
 mod common;
 
+mod attract;
 mod automations;
+mod availability;
 mod binary;
 mod blinkt;
 mod booth_day;
