@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -206,4 +206,37 @@ async fn the_workload_answers_its_pod_name_and_stops_gracefully_on_sigterm() {
     sigterm(child.id());
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "a clean exit on SIGTERM: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_the_workload_service_and_counts_its_answers() {
+    let (_demo, app, server) = crate::binary::start_demo(&["--availability-requests-per-second", "10"]);
+    crate::kubectl::wait_for_api(&server).await;
+    let services = crate::kubectl::run(&server, &["get", "services", "-n", "demopod", "-o", "json"]);
+    let services: Value = serde_json::from_str(&services).unwrap();
+    let service = &services["items"][0];
+    assert_eq!((service["metadata"]["name"].clone(), service["spec"]["type"].clone()), (json!("critical-prod"), json!("ClusterIP")));
+    assert!(service["spec"]["clusterIP"].as_str().is_some_and(|ip| ip != "None"), "{service}");
+    let endpoints = crate::kubectl::run(&server, &["get", "endpoints", "-n", "demopod"]);
+    assert!(endpoints.lines().any(|l| l.starts_with("critical-prod ")), "{endpoints}");
+    let slices = crate::kubectl::run(&server, &["get", "endpointslices", "-n", "demopod", "-o", "json"]);
+    let slices: Value = serde_json::from_str(&slices).unwrap();
+    let ready = slices["items"][0]["endpoints"].as_array().unwrap().iter().filter(|e| e["conditions"]["ready"] == true).count();
+    assert_eq!(ready, 5, "{slices}");
+    // The demo's booth sends its trickle to the simulated Service and reads every pod's name.
+    let state = settle(Duration::from_secs(60), "answers from all five pods", || async {
+        let state: Value = http()
+            .get(format!("{app}/api/state"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let pods = state["availability"]["byPod"].as_object().map_or(0, |m| m.len());
+        if pods == 5 { Ok(state) } else { Err(format!("{}", state["availability"])) }
+    })
+    .await;
+    assert_eq!(state["availability"]["failures"], 0, "{}", state["availability"]);
+    assert_eq!(state["availability"]["enabled"], true);
 }
