@@ -8,8 +8,8 @@
   const motion = window.matchMedia ? !window.matchMedia("(prefers-reduced-motion: reduce)").matches : true;
   const style = document.createElement("style");
   style.textContent =
-    "#health{position:absolute;left:50%;top:118px;transform:translateX(-50%);z-index:6;display:flex;flex-direction:column;" +
-    "align-items:center;gap:6px;pointer-events:none;font-family:inherit}" +
+    "#health{position:absolute;right:24px;top:158px;z-index:6;display:flex;flex-direction:column;" +
+    "align-items:flex-end;gap:6px;pointer-events:none;font-family:inherit}" +
     "#health[hidden]{display:none}" +
     "#health .rate{background:rgba(5,20,40,.66);color:#fff;font-size:22px;font-weight:600;padding:6px 16px;border-radius:999px;" +
     "white-space:nowrap;font-variant-numeric:tabular-nums}" +

@@ -17,6 +17,7 @@ mod form;
 mod fuzz;
 mod fuzz_http;
 mod headers;
+mod kiosk_health;
 mod kubectl;
 mod labels;
 mod leads;
