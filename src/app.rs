@@ -3,9 +3,9 @@
 //! cluster or for the simulated one: the same code path either way.
 
 use crate::automations::relay::{self, FogError};
-use crate::availability::Availability;
 use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
 use crate::automations::{Fog, FogSpec};
+use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::cluster::chaos::ChaosSettings;
 use crate::cluster::remediation::Remediation;

@@ -6,7 +6,8 @@
 //! and every view (kiosks, control panel, phones) reads the same truth through the one watch this
 //! module runs on the single Booth object. All status writes go through one writer task
 //! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
-//! retries on conflicts, so concurrent parts never overwrite each other's fields.
+//! retries on conflicts, so concurrent parts never overwrite each other's fields. The types of
+//! the attract-mode and chaos-safety settings live with their logic in [`crate::attract`].
 
 use crate::cluster::api_calls::{ApiCall, Scope};
 use futures::StreamExt;

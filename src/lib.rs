@@ -19,8 +19,8 @@
 
 pub mod app;
 pub mod attract;
-pub mod availability;
 pub mod automations;
+pub mod availability;
 pub mod booth;
 pub mod cluster;
 pub mod commands;

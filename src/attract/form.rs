@@ -40,7 +40,8 @@ fn ticked(value: &str) -> bool {
 impl AttractInput {
     /// The form's values for these settings (to show them).
     pub fn from_settings(attract: &AttractSettings, safety: &ChaosSafety) -> Self {
-        let day = |name: &str| if attract.weekdays.iter().any(|d| d == name) { "on".to_string() } else { String::new() };
+        let day =
+            |name: &str| if attract.weekdays.iter().any(|d| d == name) { "on".to_string() } else { String::new() };
         let flag = |on: bool| if on { "on".to_string() } else { String::new() };
         Self {
             attract_enabled: flag(attract.enabled),
@@ -76,7 +77,12 @@ impl AttractInput {
     /// `(name, label, ticked)` per weekday, for the form's checkboxes.
     pub fn days(&self) -> Vec<(&'static str, &'static str, bool)> {
         const LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        WEEKDAYS.iter().zip(LABELS).zip(self.day_values()).map(|(((name, _), label), v)| (*name, label, ticked(v))).collect()
+        WEEKDAYS
+            .iter()
+            .zip(LABELS)
+            .zip(self.day_values())
+            .map(|(((name, _), label), v)| (*name, label, ticked(v)))
+            .collect()
     }
 
     /// Whether the form carried this fieldset.
@@ -123,7 +129,8 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
     if jiff::tz::TimeZone::get(&time_zone).is_err() || time_zone.is_empty() || time_zone.len() > 64 {
         errors.push(format!("Unknown time zone {time_zone:?}: use an IANA name such as Europe/Zurich or UTC."));
     }
-    let weekdays: Vec<String> = input.days().into_iter().filter(|(_, _, on)| *on).map(|(n, _, _)| n.to_string()).collect();
+    let weekdays: Vec<String> =
+        input.days().into_iter().filter(|(_, _, on)| *on).map(|(n, _, _)| n.to_string()).collect();
     if input.enabled() && weekdays.is_empty() {
         errors.push("Attract mode needs at least one weekday.".into());
     }
@@ -202,11 +209,13 @@ mod tests {
         assert!(bad(|i| i.attract_opens = "9am".into()).contains("opening time"));
         assert!(bad(|i| i.attract_closes = "08:00".into()).contains("close after it opens"));
         assert!(bad(|i| i.attract_time_zone = "Mars/Olympus".into()).contains("Unknown time zone"));
-        assert!(bad(|i| {
-            i.attract_mon.clear();
-            i.attract_fri.clear();
-        })
-        .contains("weekday"));
+        assert!(
+            bad(|i| {
+                i.attract_mon.clear();
+                i.attract_fri.clear();
+            })
+            .contains("weekday")
+        );
         assert!(bad(|i| i.chaos_minimum_age_seconds = "-5".into()).contains("minimum pod age"));
         assert!(bad(|i| i.chaos_minimum_age_seconds = "999999".into()).contains("minimum pod age"));
     }

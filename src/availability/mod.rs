@@ -5,7 +5,7 @@
 //! pod is Ready ([`heals`]).
 //!
 //! The counts are in `GET /api/state` (`availability`) and `/metrics`; the kiosk gets them as the
-//! `availability` SSE event, at most twice a second with the answers since the last one batched,
+//! `availability` SSE event, at most once a second with the answers since the last one batched,
 //! and nothing at all while nothing changes.
 //!
 //! May call: `crate::cluster` (the pods' states and the chaos announcements) and `crate::http`.
@@ -31,7 +31,7 @@ const MAX_PODS: usize = 256;
 /// Heals kept for `/api/state`.
 const KEPT_HEALS: usize = 20;
 /// The kiosk gets at most one `availability` event per this interval.
-pub const NOTICE_INTERVAL: Duration = Duration::from_millis(500);
+pub const NOTICE_INTERVAL: Duration = Duration::from_millis(1000);
 
 /// Settings of the trickle of requests.
 #[derive(Debug, Clone, clap::Args)]
@@ -147,8 +147,11 @@ fn pod_name_of(body: &str) -> Option<&str> {
 impl Availability {
     /// The counters, registered in `registry` as `conferenceli_availability_*`.
     pub fn new(registry: &mut Registry, enabled: bool) -> Arc<Self> {
-        let metrics =
-            AvailabilityMetrics { requests: Counter::default(), failures: Counter::default(), answers: Family::default() };
+        let metrics = AvailabilityMetrics {
+            requests: Counter::default(),
+            failures: Counter::default(),
+            answers: Family::default(),
+        };
         registry.register(
             "availability_requests",
             "Requests the booth sent to the workload's Service",
@@ -250,7 +253,13 @@ impl Availability {
         Ok(())
     }
 
-    async fn trickle(self: Arc<Self>, client: reqwest::Client, url: reqwest::Url, period: Duration, shutdown: CancellationToken) {
+    async fn trickle(
+        self: Arc<Self>,
+        client: reqwest::Client,
+        url: reqwest::Url,
+        period: Duration,
+        shutdown: CancellationToken,
+    ) {
         let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

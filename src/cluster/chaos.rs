@@ -11,9 +11,9 @@
 
 use super::api_calls::{ApiCall, Scope};
 use super::events::{ChaosBus, ChaosEvent, ChaosTarget, Presser};
-use crate::attract::ChaosSafety;
 use super::state::ClusterState;
 use super::views::{PodPhase, PodView};
+use crate::attract::ChaosSafety;
 use crate::booth::BoothHandle;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -510,6 +510,9 @@ mod tests {
             other => panic!("expected Picked, got {other:?}"),
         }
         assert!(announcements.try_recv().is_err(), "no Killed");
-        assert!(matches!(chaos.press(Aim::Random, Presser::Button).await, Err(ChaosError::CoolingDown(_))), "a rehearsal keeps the pace");
+        assert!(
+            matches!(chaos.press(Aim::Random, Presser::Button).await, Err(ChaosError::CoolingDown(_))),
+            "a rehearsal keeps the pace"
+        );
     }
 }

@@ -66,9 +66,7 @@ fn pod_ready(pod: &Value) -> bool {
 }
 
 fn container_running(pod: &Value) -> bool {
-    pod["status"]["containerStatuses"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|s| s["state"]["running"].is_object()))
+    pod["status"]["containerStatuses"].as_array().is_some_and(|s| s.iter().any(|s| s["state"]["running"].is_object()))
 }
 
 fn terminating(pod: &Value) -> bool {
@@ -222,7 +220,9 @@ impl Network {
             .store
             .all(&self.pods)
             .into_iter()
-            .filter(|p| str_at(p, "/metadata/namespace") == self.namespace && str_at(p, "/metadata/labels/app") == self.service)
+            .filter(|p| {
+                str_at(p, "/metadata/namespace") == self.namespace && str_at(p, "/metadata/labels/app") == self.service
+            })
             .collect();
         pods.sort_by(|a, b| str_at(a, "/metadata/name").cmp(str_at(b, "/metadata/name")));
         pods
@@ -249,7 +249,9 @@ impl Network {
                 Ok((addr, workload, stop)) => {
                     containers.insert(uid.into(), Container { pod_ip: ip.into(), addr, workload, stop });
                 }
-                Err(error) => tracing::warn!(%error, pod = str_at(pod, "/metadata/name"), "simulated container could not listen"),
+                Err(error) => {
+                    tracing::warn!(%error, pod = str_at(pod, "/metadata/name"), "simulated container could not listen")
+                }
             }
         }
     }
@@ -261,11 +263,8 @@ impl Network {
             let containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
             containers.values().map(|c| c.pod_ip.clone()).collect()
         };
-        let endpoints: Vec<Endpoint> = pods
-            .iter()
-            .filter_map(|p| Endpoint::of(p))
-            .filter(|e| listening.contains(&e.ip))
-            .collect();
+        let endpoints: Vec<Endpoint> =
+            pods.iter().filter_map(|p| Endpoint::of(p)).filter(|e| listening.contains(&e.ip)).collect();
         let subsets = endpoints_subsets(&endpoints, &self.namespace);
         match self.store.get(&self.endpoints, &self.namespace, &self.service) {
             Ok(existing) => {
@@ -282,7 +281,8 @@ impl Network {
         let slice_endpoints = slice_endpoints(&endpoints, &self.namespace);
         match self.slice() {
             Some(existing) => {
-                let (name, uid) = (str_at(&existing, "/metadata/name").to_string(), str_at(&existing, "/metadata/uid").to_string());
+                let (name, uid) =
+                    (str_at(&existing, "/metadata/name").to_string(), str_at(&existing, "/metadata/uid").to_string());
                 self.store.mutate(&self.slices, &self.namespace, &name, &uid, |s| s["endpoints"] = slice_endpoints);
             }
             None => {
@@ -383,7 +383,15 @@ mod tests {
     use super::*;
 
     fn endpoint(name: &str, ready: bool, terminating: bool) -> Endpoint {
-        Endpoint { ip: format!("10.42.0.{}", name.len()), name: name.into(), uid: format!("uid-{name}"), node: "n".into(), ready, serving: ready || terminating, terminating }
+        Endpoint {
+            ip: format!("10.42.0.{}", name.len()),
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            node: "n".into(),
+            ready,
+            serving: ready || terminating,
+            terminating,
+        }
     }
 
     #[test]

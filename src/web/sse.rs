@@ -7,7 +7,7 @@
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
 //!   mode), `chaos` (a pod was picked / killed, by whom, dry run or not), `scene` (a show to
-//!   play), `availability` (the workload's answers and heal times, at most twice a second).
+//!   play), `availability` (the workload's answers and heal times, at most once a second).
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
 //! serde. This module reads the cluster state, the Booth and the dashboard's channels only.

@@ -90,7 +90,11 @@ pub fn router(workload: Arc<Workload>) -> Router {
 
 /// Serves `workload` on `listener` until `stop` fires, then stops taking connections, fails
 /// readiness and lets the answers in flight finish.
-pub async fn serve(listener: tokio::net::TcpListener, workload: Arc<Workload>, stop: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    workload: Arc<Workload>,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
     let draining = workload.clone();
     let shutdown = async move {
         stop.cancelled().await;

@@ -111,7 +111,10 @@ async fn the_autopilot_kills_only_in_booth_hours_and_a_person_pressing_stops_it(
         let list = events.list(&Default::default()).await.ok()?;
         list.items
             .iter()
-            .any(|e| e.reason.as_deref() == Some("ChaosKill") && e.message.as_deref().is_some_and(|m| m.contains("autopilot")))
+            .any(|e| {
+                e.reason.as_deref() == Some("ChaosKill")
+                    && e.message.as_deref().is_some_and(|m| m.contains("autopilot"))
+            })
             .then_some(())
     })
     .await;
@@ -169,8 +172,12 @@ async fn a_dry_run_announces_the_pick_and_deletes_nothing() {
     })
     .await;
     let message = answer["message"].as_str().unwrap();
-    assert!(message.starts_with("Dry run: pod critical-prod-") && message.ends_with("nothing was deleted (chaos safety)"), "{message}");
-    let _ = next_chaos(&mut stream, Duration::from_secs(30), |c| c["by"]["kind"] == "button" && c["dryRun"] == true).await;
+    assert!(
+        message.starts_with("Dry run: pod critical-prod-") && message.ends_with("nothing was deleted (chaos safety)"),
+        "{message}"
+    );
+    let _ =
+        next_chaos(&mut stream, Duration::from_secs(30), |c| c["by"]["kind"] == "button" && c["dryRun"] == true).await;
     // Another autopilot rehearsal after the person's, still nothing deleted.
     let _ = next_chaos(&mut stream, Duration::from_secs(60), by_autopilot).await;
     assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);

@@ -52,14 +52,8 @@ async fn every_container_answered(cluster: &TestCluster, pods: usize) {
 async fn ten_kills_keep_the_service_available_and_every_ready_pod_answers() {
     let cluster = TestCluster::start(fast_config()).await;
     let service = cluster.service_url();
-    let flags = [
-        "--availability-url",
-        &service,
-        "--availability-requests-per-second",
-        "20",
-        "--chaos-cooldown-seconds",
-        "0.2",
-    ];
+    let flags =
+        ["--availability-url", &service, "--availability-requests-per-second", "20", "--chaos-cooldown-seconds", "0.2"];
     let app = TestApp::start(&cluster, &flags).await;
     every_container_answered(&cluster, 5).await;
     let mut killed = Vec::new();
@@ -100,8 +94,7 @@ async fn ten_kills_keep_the_service_available_and_every_ready_pod_answers() {
     let state = settle(Duration::from_secs(30), "every Ready pod in byPod", || async {
         let state = api_state(&app).await;
         let ready = ready_pods(&state);
-        let answered: BTreeSet<String> =
-            state["availability"]["byPod"].as_object().unwrap().keys().cloned().collect();
+        let answered: BTreeSet<String> = state["availability"]["byPod"].as_object().unwrap().keys().cloned().collect();
         if ready.len() == 5 && ready.is_subset(&answered) {
             Ok(state)
         } else {
@@ -215,13 +208,17 @@ async fn demo_serves_the_workload_service_and_counts_its_answers() {
     let services = crate::kubectl::run(&server, &["get", "services", "-n", "demopod", "-o", "json"]);
     let services: Value = serde_json::from_str(&services).unwrap();
     let service = &services["items"][0];
-    assert_eq!((service["metadata"]["name"].clone(), service["spec"]["type"].clone()), (json!("critical-prod"), json!("ClusterIP")));
+    assert_eq!(
+        (service["metadata"]["name"].clone(), service["spec"]["type"].clone()),
+        (json!("critical-prod"), json!("ClusterIP"))
+    );
     assert!(service["spec"]["clusterIP"].as_str().is_some_and(|ip| ip != "None"), "{service}");
     let endpoints = crate::kubectl::run(&server, &["get", "endpoints", "-n", "demopod"]);
     assert!(endpoints.lines().any(|l| l.starts_with("critical-prod ")), "{endpoints}");
     let slices = crate::kubectl::run(&server, &["get", "endpointslices", "-n", "demopod", "-o", "json"]);
     let slices: Value = serde_json::from_str(&slices).unwrap();
-    let ready = slices["items"][0]["endpoints"].as_array().unwrap().iter().filter(|e| e["conditions"]["ready"] == true).count();
+    let ready =
+        slices["items"][0]["endpoints"].as_array().unwrap().iter().filter(|e| e["conditions"]["ready"] == true).count();
     assert_eq!(ready, 5, "{slices}");
     // The demo's booth sends its trickle to the simulated Service and reads every pod's name.
     let state = settle(Duration::from_secs(60), "answers from all five pods", || async {

@@ -26,7 +26,8 @@ async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
         TestCluster::start(conferenceli::sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() })
             .await;
     let service = cluster.service_url();
-    let flags = ["--availability-url", &service, "--availability-requests-per-second", "10", "--chaos-cooldown-seconds", "0"];
+    let flags =
+        ["--availability-url", &service, "--availability-requests-per-second", "10", "--chaos-cooldown-seconds", "0"];
     let app = TestApp::start(&cluster, &flags).await;
     let browser = Browser::start().await;
     browser.goto(&format!("{}/", app.url)).await;
@@ -53,7 +54,8 @@ async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
         .json()
         .await
         .unwrap();
-    let victim = answer["message"].as_str().unwrap().strip_prefix("Pod ").unwrap().strip_suffix(" deleted").unwrap().to_string();
+    let victim =
+        answer["message"].as_str().unwrap().strip_prefix("Pod ").unwrap().strip_suffix(" deleted").unwrap().to_string();
     let healed = settle(Duration::from_secs(30), "the heal on the kiosk", || async {
         let health = browser.eval(HEALTH).await;
         let notes: Vec<String> = serde_json::from_value(health["notes"].clone()).unwrap_or_default();
