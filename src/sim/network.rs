@@ -51,6 +51,9 @@ pub struct Network {
     slices: Arc<ResourceDef>,
     /// Running containers by pod uid.
     containers: Mutex<HashMap<String, Container>>,
+    /// Pods (by uid) whose container could not listen (no free port or file descriptor): tried
+    /// once and logged once, so a huge simulated StatefulSet cannot flood the log.
+    refused: Mutex<std::collections::HashSet<String>>,
     /// The Service's address on this machine (what the ClusterIP is in `demo`).
     service_addr: SocketAddr,
 }
@@ -170,6 +173,7 @@ impl Network {
             endpoints: find("", "endpoints"),
             slices: find("discovery.k8s.io", "endpointslices"),
             containers: Mutex::new(HashMap::new()),
+            refused: Mutex::new(Default::default()),
             service_addr,
             store,
         });
@@ -232,6 +236,8 @@ impl Network {
     /// whose pod object is gone.
     fn run_containers(&self, pods: &[Arc<Value>]) {
         let mut containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        refused.retain(|uid| pods.iter().any(|p| str_at(p, "/metadata/uid") == uid));
         containers.retain(|uid, container| {
             let alive = pods.iter().any(|p| str_at(p, "/metadata/uid") == uid);
             if !alive {
@@ -242,7 +248,8 @@ impl Network {
         for pod in pods {
             let uid = str_at(pod, "/metadata/uid");
             let ip = str_at(pod, "/status/podIP");
-            if containers.contains_key(uid) || ip.is_empty() || !container_running(pod) || terminating(pod) {
+            let skip = containers.contains_key(uid) || refused.contains(uid);
+            if skip || ip.is_empty() || !container_running(pod) || terminating(pod) {
                 continue;
             }
             match start_container(str_at(pod, "/metadata/name")) {
@@ -250,7 +257,8 @@ impl Network {
                     containers.insert(uid.into(), Container { pod_ip: ip.into(), addr, workload, stop });
                 }
                 Err(error) => {
-                    tracing::warn!(%error, pod = str_at(pod, "/metadata/name"), "simulated container could not listen")
+                    tracing::warn!(%error, pod = str_at(pod, "/metadata/name"), "simulated container could not listen");
+                    refused.insert(uid.to_string());
                 }
             }
         }
