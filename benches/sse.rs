@@ -143,6 +143,8 @@ async fn main() {
             "bench",
         ])
         .args(["--public-listen-addr", "127.0.0.1:0", "--chaos-cooldown-seconds", "0"])
+        // Idle means idle: no availability trickle (its cost is measured on its own, README).
+        .args(["--availability-requests-per-second", "0"])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
         .map(procfs::KillOnDrop)

@@ -67,6 +67,8 @@ async fn initial_sync() -> (Duration, u64, u64) {
             "warn",
             "--chaos-password",
             "bench",
+            "--availability-requests-per-second",
+            "0",
         ])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()

@@ -2,13 +2,14 @@
 //! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
 //! cluster or for the simulated one: the same code path either way.
 //!
-//! May call: `crate::automations`, `crate::booth`, `crate::chaos`, `crate::cluster`,
-//! `crate::config`, `crate::http`, `crate::labels`, `crate::leads`, `crate::leds`,
-//! `crate::metrics`, `crate::web`.
+//! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
+//! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::http`, `crate::labels`,
+//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::theatre`, `crate::web`.
 
 use crate::automations::relay::{self, FogError};
 use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
 use crate::automations::{Fog, FogSpec};
+use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
 use crate::cluster::remediation::Remediation;
@@ -42,6 +43,8 @@ pub enum AppError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Leads(#[from] crate::leads::odoo::OdooSetupError),
+    #[error("cannot send the availability requests: {0}")]
+    Availability(String),
 }
 
 /// Binds a listener, naming the setting when the address is taken or not ours.
@@ -155,8 +158,11 @@ impl Booth {
             own_pod: args.pod_name.clone(),
             cooldown: args.dashboard.chaos_cooldown_seconds,
         };
-        let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
+        let button =
+            Arc::new(kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+        tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+        let availability = start_availability(args, &cluster, &chaos, metrics.registry_mut(), shutdown)?;
         let fog = start_fog(args, &chaos)?;
         let webhooks = start_webhooks(args, &chaos)?;
         let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
@@ -190,6 +196,7 @@ impl Booth {
             labels,
             print_jobs,
             dashboard,
+            availability,
         };
         let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
         Ok(Self { state, leads, tasks })
@@ -253,6 +260,23 @@ fn start_remediation(
     })
 }
 
+/// Starts the trickle of requests to the workload's Service (`AVAILABILITY_URL`, else the
+/// in-cluster name of `critical-prod` in the target namespace) and the heal timer.
+fn start_availability(
+    args: &AppArgs,
+    cluster: &ClusterState,
+    chaos: &ChaosBus,
+    registry: &mut prometheus_client::registry::Registry,
+    shutdown: &CancellationToken,
+) -> Result<Arc<Availability>, AppError> {
+    let settings = &args.availability;
+    let default_url = format!("http://critical-prod.{}.svc/", args.namespace);
+    let url = settings.url_or(&default_url).map_err(|e| AppError::Availability(format!("AVAILABILITY_URL: {e}")))?;
+    let availability = Availability::new(registry, settings.requests_per_second > 0.0);
+    availability.start(settings, url, cluster.clone(), chaos, shutdown.clone())?;
+    Ok(availability)
+}
+
 /// Opens the fog machine's relay and puffs it on every chaos kill.
 fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> {
     let spec = args.fog.spec.clone().unwrap_or(FogSpec::Off);
@@ -264,7 +288,7 @@ fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> 
         loop {
             match kills.recv().await {
                 Ok(ChaosEvent::Killed { .. }) => puffing.puff(),
-                Ok(ChaosEvent::Picked(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(ChaosEvent::Picked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
@@ -290,8 +314,8 @@ fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<Webhook
     tokio::spawn(async move {
         loop {
             match kills.recv().await {
-                Ok(ChaosEvent::Killed { target, at, kill_count }) => webhooks.notify(&target, at, kill_count),
-                Ok(ChaosEvent::Picked(_)) => {}
+                Ok(ChaosEvent::Killed { target, at, kill_count, .. }) => webhooks.notify(&target, at, kill_count),
+                Ok(ChaosEvent::Picked { .. }) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     webhooks.stats.dropped.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
                 }

@@ -82,6 +82,12 @@ pub struct BoothSpec {
     /// Whether leads are sent to Odoo (otherwise kept and marked as not sent).
     #[serde(default = "enabled")]
     pub odoo_create_lead_enabled: bool,
+    /// Attract mode: the autopilot presses the chaos button when nobody has for a while.
+    #[serde(default)]
+    pub attract: AttractSettings,
+    /// Chaos safety: minimum pod age, dry run.
+    #[serde(default)]
+    pub chaos_safety: ChaosSafety,
 }
 
 fn enabled() -> bool {
@@ -98,6 +104,8 @@ impl Default for BoothSpec {
             servala_voucher_code: String::new(),
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
+            attract: Default::default(),
+            chaos_safety: Default::default(),
         }
     }
 }
@@ -135,9 +143,92 @@ impl BoothDefaults {
             servala_voucher_code: self.servala_voucher_code.clone(),
             print_raffle_ticket: self.print_raffle_ticket,
             odoo_create_lead_enabled: self.odoo_create_lead_enabled,
+            ..BoothSpec::default()
         }
     }
 }
+
+/// Attract mode's settings (`spec.attract`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttractSettings {
+    /// Whether the autopilot may press the button at all.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Minutes without a press (decimals allowed) before the autopilot presses; also its pace.
+    #[serde(default = "default_idle_minutes")]
+    pub idle_minutes: f64,
+    /// When the booth opens, `HH:MM` in `timeZone`.
+    #[serde(default = "default_opens")]
+    pub opens: String,
+    /// When the booth closes, `HH:MM` in `timeZone` (`24:00` for midnight); after `opens`.
+    #[serde(default = "default_closes")]
+    pub closes: String,
+    /// Days the booth is open: `mon` ... `sun`.
+    #[serde(default = "default_weekdays")]
+    pub weekdays: Vec<String>,
+    /// IANA time zone of the booth hours (`Europe/Zurich`).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_idle_minutes() -> f64 {
+    5.0
+}
+fn default_opens() -> String {
+    "09:00".into()
+}
+fn default_closes() -> String {
+    "18:00".into()
+}
+fn default_weekdays() -> Vec<String> {
+    WEEKDAYS.iter().map(|(name, _)| name.to_string()).collect()
+}
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+impl Default for AttractSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            idle_minutes: default_idle_minutes(),
+            opens: default_opens(),
+            closes: default_closes(),
+            weekdays: default_weekdays(),
+            time_zone: default_time_zone(),
+        }
+    }
+}
+
+/// Chaos safety (`spec.chaosSafety`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChaosSafety {
+    /// Pods younger than this many seconds are never picked (0: any age).
+    #[serde(default)]
+    pub minimum_age_seconds: u64,
+    /// Announce the pick without deleting anything (rehearsals).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ChaosSafety {
+    pub fn minimum_age(&self) -> Duration {
+        Duration::from_secs(self.minimum_age_seconds)
+    }
+}
+
+/// The weekday names the settings use.
+pub const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
+    ("mon", jiff::civil::Weekday::Monday),
+    ("tue", jiff::civil::Weekday::Tuesday),
+    ("wed", jiff::civil::Weekday::Wednesday),
+    ("thu", jiff::civil::Weekday::Thursday),
+    ("fri", jiff::civil::Weekday::Friday),
+    ("sat", jiff::civil::Weekday::Saturday),
+    ("sun", jiff::civil::Weekday::Sunday),
+];
 
 /// A part of the booth whose health the Booth's status reports (a condition each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,13 +4,14 @@
 //!
 //! Candidates come from [`ClusterState`] (the shared watch), never from a list call per press.
 //! The side effects go through the small [`ChaosActions`] trait so the logic is tested with an
-//! in-memory fake; [`KubeActions`] is the real one (kube API + Booth status writer).
+//! in-memory fake; [`KubeActions`] is the real one (kube API + Booth status writer). Chaos safety
+//! (`spec.chaosSafety` of the Booth: minimum pod age, dry run) is read at every press.
 //!
 //! May call: `crate::booth`, `crate::cluster`.
 
-use crate::booth::BoothHandle;
+use crate::booth::{BoothHandle, ChaosSafety};
 use crate::cluster::api_calls::{ApiCall, Scope};
-use crate::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView};
+use crate::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView, Presser};
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
@@ -45,12 +46,18 @@ pub enum ChaosError {
     CoolingDown(Duration),
     #[error("The Kubernetes API refused to delete pod {name}: {reason}")]
     Api { name: String, reason: String },
+    #[error("Every running pod is younger than the minimum age of {0} s (chaos safety); try again later")]
+    AllTooYoung(u64),
+    /// Chaos safety's dry run: the pick was announced, nothing was deleted.
+    #[error("Dry run: pod {0} was picked, nothing was deleted (chaos safety)")]
+    DryRun(String),
 }
 
 /// What a press came to, as the `outcome` label of `conferenceli_chaos_presses_total`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum PressOutcome {
     Killed,
+    DryRun,
     NothingToKill,
     CoolingDown,
     ApiError,
@@ -60,7 +67,10 @@ impl PressOutcome {
     pub fn of<T>(result: &Result<T, ChaosError>) -> Self {
         match result {
             Ok(_) => PressOutcome::Killed,
-            Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_)) => PressOutcome::NothingToKill,
+            Err(ChaosError::DryRun(_)) => PressOutcome::DryRun,
+            Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_)) => {
+                PressOutcome::NothingToKill
+            }
             Err(ChaosError::CoolingDown(_)) => PressOutcome::CoolingDown,
             Err(ChaosError::Api { .. }) => PressOutcome::ApiError,
         }
@@ -69,6 +79,7 @@ impl PressOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             PressOutcome::Killed => "killed",
+            PressOutcome::DryRun => "dry_run",
             PressOutcome::NothingToKill => "nothing_to_kill",
             PressOutcome::CoolingDown => "cooling_down",
             PressOutcome::ApiError => "api_error",
@@ -105,6 +116,10 @@ pub trait ChaosActions: Send + Sync {
     fn record_event(&self, pod: &PodView, message: &str) -> impl Future<Output = ()> + Send;
     /// Counts the kill in the Booth status; returns the counter including this kill.
     fn count_kill(&self) -> u64;
+    /// Chaos safety as set now (minimum pod age, dry run).
+    fn safety(&self) -> ChaosSafety {
+        ChaosSafety::default()
+    }
 }
 
 /// Settings of the button.
@@ -127,6 +142,16 @@ pub fn candidates<'a>(pods: &'a [PodView], settings: &ChaosSettings) -> Vec<&'a 
         .filter(|p| !p.protected)
         .filter(|p| settings.own_pod.as_deref() != Some(p.name.as_str()))
         .collect()
+}
+
+/// Whether a pod is at least `minimum_age` old at `now`; a pod of unknown age counts as old
+/// enough only when there is no minimum.
+pub fn old_enough(pod: &PodView, minimum_age: Duration, now: jiff::Timestamp) -> bool {
+    if minimum_age.is_zero() {
+        return true;
+    }
+    let Some(created) = pod.created else { return false };
+    now.duration_since(created).as_secs_f64() >= minimum_age.as_secs_f64()
 }
 
 /// Chooses among the candidates: uniformly for [`Aim::Random`], by ordinal otherwise.
@@ -161,12 +186,13 @@ impl<A: ChaosActions> Chaos<A> {
         &self.settings
     }
 
-    /// One press: reserves the cool-down slot first (so concurrent presses cannot both kill),
-    /// kills, and gives the slot back if nothing was killed. Returns the killed pod.
-    pub async fn press(&self, aim: Aim) -> Result<PodView, ChaosError> {
+    /// One press by `by`: reserves the cool-down slot first (so concurrent presses cannot both
+    /// kill), kills, and gives the slot back if nothing was killed (a dry run keeps it: it
+    /// rehearses the pace too). Returns the killed pod.
+    pub async fn press(&self, aim: Aim, by: Presser) -> Result<PodView, ChaosError> {
         let previous = self.reserve(Instant::now())?;
-        let result = self.kill(aim).await;
-        if result.is_err() {
+        let result = self.kill(aim, by).await;
+        if result.as_ref().is_err_and(|e| !matches!(e, ChaosError::DryRun(_))) {
             *self.cooling_until.lock().unwrap_or_else(|p| p.into_inner()) = previous;
         }
         result
@@ -184,20 +210,32 @@ impl<A: ChaosActions> Chaos<A> {
         Ok(previous)
     }
 
-    async fn kill(&self, aim: Aim) -> Result<PodView, ChaosError> {
+    async fn kill(&self, aim: Aim, by: Presser) -> Result<PodView, ChaosError> {
+        let safety = self.actions.safety();
         let mut tried: Vec<String> = Vec::new();
         for _ in 0..ATTEMPTS {
             let pods = self.cluster.pods();
             let mut candidates = candidates(&pods, &self.settings);
             candidates.retain(|p| !tried.contains(&p.name));
+            let running = !candidates.is_empty();
+            let now = jiff::Timestamp::now();
+            candidates.retain(|p| old_enough(p, safety.minimum_age(), now));
+            if running && candidates.is_empty() {
+                return Err(ChaosError::AllTooYoung(safety.minimum_age_seconds));
+            }
             let pod = pick(&candidates, aim, &mut rand::rng())?.clone();
-            self.bus.announce(ChaosEvent::Picked(target_of(&pod)));
+            self.bus.announce(ChaosEvent::Picked { target: target_of(&pod), by: by.clone(), dry_run: safety.dry_run });
+            if safety.dry_run {
+                tracing::info!(pod = %pod.name, "chaos: dry run, nothing deleted");
+                return Err(ChaosError::DryRun(pod.name));
+            }
             match self.actions.delete_pod(&pod).await {
                 Ok(()) => {
                     let kill_count = self.actions.count_kill();
                     let at = jiff::Timestamp::now();
-                    self.bus.announce(ChaosEvent::Killed { target: target_of(&pod), at, kill_count });
-                    let message = format!("Pod {} deleted by the chaos button", pod.name);
+                    self.bus.announce(ChaosEvent::Killed { target: target_of(&pod), at, kill_count, by: by.clone() });
+                    let presser = if by == Presser::Autopilot { "the chaos autopilot" } else { "the chaos button" };
+                    let message = format!("Pod {} deleted by {presser}", pod.name);
                     self.actions.record_event(&pod, &message).await;
                     tracing::info!(pod = %pod.name, "chaos: pod deleted");
                     return Ok(pod);
@@ -291,6 +329,10 @@ impl ChaosActions for KubeActions {
         }
     }
 
+    fn safety(&self) -> ChaosSafety {
+        self.booth.spec().chaos_safety
+    }
+
     fn count_kill(&self) -> u64 {
         // The cool-down spaces kills by seconds: the previous one has long reached the Booth.
         let count = self.booth.kill_count() + 1;
@@ -318,6 +360,7 @@ mod tests {
             protected: false,
             uid: format!("uid-{name}"),
             blinkt_color: None,
+            created: None,
         }
     }
 
@@ -354,6 +397,7 @@ mod tests {
         events: Arc<Mutex<Vec<(String, String)>>>,
         kills: Arc<Mutex<u64>>,
         gone: Arc<Mutex<Vec<String>>>,
+        safety: Arc<Mutex<ChaosSafety>>,
     }
 
     impl ChaosActions for Fake {
@@ -373,6 +417,9 @@ mod tests {
             let mut kills = self.kills.lock().unwrap();
             *kills += 1;
             *kills
+        }
+        fn safety(&self) -> ChaosSafety {
+            self.safety.lock().unwrap().clone()
         }
     }
 
@@ -407,20 +454,20 @@ mod tests {
         let mut announcements = bus.subscribe();
         let fake = Fake::default();
         let chaos = Chaos::new(settings(0), cluster(), bus, fake.clone());
-        let killed = chaos.press(Aim::Ordinal(5)).await.unwrap();
+        let killed = chaos.press(Aim::Ordinal(5), Presser::Button).await.unwrap();
         assert_eq!(killed.name, "critical-prod-5");
         assert_eq!(*fake.deleted.lock().unwrap(), ["critical-prod-5"]);
         assert_eq!(*fake.kills.lock().unwrap(), 1);
         assert_eq!(fake.events.lock().unwrap()[0].0, "critical-prod-5");
         match announcements.try_recv().unwrap() {
-            ChaosEvent::Picked(target) => {
+            ChaosEvent::Picked { target, .. } => {
                 assert_eq!((target.name.as_str(), target.index), ("critical-prod-5", Some(5)))
             }
             other => panic!("expected Picked first, got {other:?}"),
         }
         assert!(matches!(announcements.try_recv().unwrap(), ChaosEvent::Killed { .. }));
         for aim in [Aim::Ordinal(0), Aim::Ordinal(1), Aim::Ordinal(3), Aim::Ordinal(4)] {
-            assert!(matches!(chaos.press(aim).await, Err(ChaosError::NoSuchOrdinal(_))), "{aim:?}");
+            assert!(matches!(chaos.press(aim, Presser::Button).await, Err(ChaosError::NoSuchOrdinal(_))), "{aim:?}");
         }
     }
 
@@ -428,9 +475,9 @@ mod tests {
     async fn the_cool_down_refuses_presses_until_it_ends_and_failures_do_not_start_it() {
         let fake = Fake::default();
         let chaos = Chaos::new(settings(800), cluster(), ChaosBus::new(), fake.clone());
-        assert!(matches!(chaos.press(Aim::Ordinal(8)).await, Err(ChaosError::NoSuchOrdinal(8))));
-        chaos.press(Aim::Random).await.expect("a failed press does not start the cool-down");
-        match chaos.press(Aim::Random).await {
+        assert!(matches!(chaos.press(Aim::Ordinal(8), Presser::Button).await, Err(ChaosError::NoSuchOrdinal(8))));
+        chaos.press(Aim::Random, Presser::Button).await.expect("a failed press does not start the cool-down");
+        match chaos.press(Aim::Random, Presser::Button).await {
             Err(error @ ChaosError::CoolingDown(left)) => {
                 assert!(left <= Duration::from_millis(800));
                 assert!(error.to_string().starts_with("Cooling down, try again in 0."), "{error}");
@@ -438,7 +485,7 @@ mod tests {
             other => panic!("expected the cool-down, got {other:?}"),
         }
         tokio::time::sleep(Duration::from_millis(850)).await;
-        chaos.press(Aim::Random).await.expect("after the cool-down");
+        chaos.press(Aim::Random, Presser::Button).await.expect("after the cool-down");
         assert_eq!(fake.deleted.lock().unwrap().len(), 2);
     }
 
@@ -449,7 +496,7 @@ mod tests {
         let chaos = Chaos::new(settings(0), cluster(), ChaosBus::new(), fake.clone());
         // Either pick lands on prod-5 eventually: prod-2 answers "gone" once and is excluded.
         for _ in 0..2 {
-            chaos.press(Aim::Random).await.unwrap();
+            chaos.press(Aim::Random, Presser::Button).await.unwrap();
         }
         let deleted = fake.deleted.lock().unwrap().clone();
         assert!(deleted.contains(&"critical-prod-5".to_string()), "{deleted:?}");
@@ -469,5 +516,52 @@ mod tests {
         assert_eq!(event["metadata"]["namespace"], "demopod");
         assert_eq!(event["lastTimestamp"], "2026-11-21T10:00:00Z");
         assert_eq!(event["reportingInstance"], "booth-pod");
+    }
+
+    #[tokio::test]
+    async fn pods_younger_than_the_minimum_age_are_never_picked() {
+        let state = ClusterState::new();
+        let now = jiff::Timestamp::now();
+        let mut young = pod("critical-prod-2", 2, PodPhase::Running);
+        young.created = Some(now - jiff::SignedDuration::from_secs(10));
+        let mut old = pod("critical-prod-5", 5, PodPhase::Running);
+        old.created = Some(now - jiff::SignedDuration::from_secs(120));
+        state.replace_pods(vec![young.clone(), old]);
+        let fake = Fake::default();
+        *fake.safety.lock().unwrap() = ChaosSafety { minimum_age_seconds: 60, dry_run: false };
+        let chaos = Chaos::new(settings(0), state.clone(), ChaosBus::new(), fake.clone());
+        for _ in 0..5 {
+            assert_eq!(chaos.press(Aim::Random, Presser::Autopilot).await.unwrap().name, "critical-prod-5");
+        }
+        state.replace_pods(vec![young]);
+        let refused = chaos.press(Aim::Random, Presser::Button).await.unwrap_err();
+        assert!(matches!(refused, ChaosError::AllTooYoung(60)), "{refused}");
+        assert!(refused.to_string().contains("minimum age of 60 s"));
+        assert!(!old_enough(&pod("no-age", 1, PodPhase::Running), Duration::from_secs(1), now));
+        assert!(old_enough(&pod("no-age", 1, PodPhase::Running), Duration::ZERO, now));
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_announces_the_pick_and_deletes_nothing() {
+        let bus = ChaosBus::new();
+        let mut announcements = bus.subscribe();
+        let fake = Fake::default();
+        fake.safety.lock().unwrap().dry_run = true;
+        let chaos = Chaos::new(settings(60_000), cluster(), bus, fake.clone());
+        let answer = chaos.press(Aim::Ordinal(5), Presser::Autopilot).await.unwrap_err();
+        assert_eq!(answer.to_string(), "Dry run: pod critical-prod-5 was picked, nothing was deleted (chaos safety)");
+        assert!(fake.deleted.lock().unwrap().is_empty() && fake.events.lock().unwrap().is_empty());
+        assert_eq!(*fake.kills.lock().unwrap(), 0);
+        match announcements.try_recv().unwrap() {
+            ChaosEvent::Picked { target, by, dry_run } => {
+                assert_eq!((target.name.as_str(), by, dry_run), ("critical-prod-5", Presser::Autopilot, true))
+            }
+            other => panic!("expected Picked, got {other:?}"),
+        }
+        assert!(announcements.try_recv().is_err(), "no Killed");
+        assert!(
+            matches!(chaos.press(Aim::Random, Presser::Button).await, Err(ChaosError::CoolingDown(_))),
+            "a rehearsal keeps the pace"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! returns the crate's [`Error`], whose chain `main` prints as one line.
 //!
 //! May call: [`crate::app`], [`crate::automations`], [`crate::cluster`], [`crate::config`],
-//! [`crate::crds`], [`crate::error`], [`crate::labels`], [`crate::leds`], [`crate::sim`].
+//! [`crate::crds`], [`crate::error`], [`crate::labels`], [`crate::leds`], [`crate::sim`],
+//! [`crate::workload`].
 
 use crate::app;
 use crate::automations::FogSpec;
@@ -52,6 +53,10 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await?;
     let sim = SimCluster::start(config);
     let server = sim.serve(sim_listener).map_err(Error::Sim)?;
+    let service = format!("http://{}/", sim.network.service_addr());
+    tracing::info!(url = %service, "the simulated workload Service (critical-prod)");
+    let service = service.parse().map_err(|e| Error::Settings(format!("the simulated Service: {e}")))?;
+    args.app.availability.url.get_or_insert(service);
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
     let kube = client::client_for_url(&server.url())?;
     let shutdown = app::shutdown_on_signals();
@@ -99,4 +104,12 @@ pub async fn blinkt(args: BlinktArgs) -> Result<()> {
     app::shutdown_on_signals().cancelled().await;
     blinkt.stop().await;
     Ok(())
+}
+
+/// `conferenceli workload`: the demo workload, until SIGTERM.
+pub async fn workload(args: crate::workload::WorkloadArgs) -> Result<()> {
+    let listener = app::bind(args.listen_addr, "LISTEN_ADDR").await?;
+    let workload = crate::workload::Workload::new(crate::workload::pod_name(args.pod_name));
+    tracing::info!(addr = %args.listen_addr, name = workload.name(), "serving the demo workload");
+    crate::workload::serve(listener, workload, app::shutdown_on_signals()).await.map_err(Error::Workload)
 }

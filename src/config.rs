@@ -5,8 +5,9 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 //!
-//! May call: `crate::automations`, `crate::booth`, `crate::labels`, `crate::leads`, `crate::leds`,
-//! `crate::secret`, `crate::telemetry`, `crate::web`.
+//! May call: `crate::automations`, `crate::availability`, `crate::booth`, `crate::labels`,
+//! `crate::leads`, `crate::leds`, `crate::secret`, `crate::telemetry`, `crate::theatre`,
+//! `crate::web`, `crate::workload`.
 
 use crate::automations::{FogArgs, WebhookArgs};
 use crate::booth::BoothDefaults;
@@ -40,6 +41,8 @@ pub enum Command {
     Blinkt(crate::leds::blinkt::BlinktArgs),
     /// Render a label to PNG (--out) and/or print it (--print PRINTER_URL).
     Label(crate::labels::LabelArgs),
+    /// The demo workload: a tiny HTTP server answering with its pod name (deploy/demo-workload).
+    Workload(crate::workload::WorkloadArgs),
 }
 
 /// Settings shared by `run` and `demo`: what to watch and where to serve.
@@ -94,6 +97,8 @@ pub struct AppArgs {
     pub leads: crate::leads::LeadsArgs,
     #[command(flatten)]
     pub dashboard: crate::web::kiosk::DashboardArgs,
+    #[command(flatten)]
+    pub availability: crate::availability::AvailabilityArgs,
 }
 
 /// The password `demo` uses when none is configured (documented in the README).
@@ -306,7 +311,7 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) => unreachable!(),
+            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) | Command::Workload(_) => unreachable!(),
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));

@@ -22,6 +22,8 @@ pub enum Error {
     App(#[from] AppError),
     #[error("the simulated Kubernetes API could not start: {0}")]
     Sim(#[source] std::io::Error),
+    #[error("the workload server failed: {0}")]
+    Workload(#[source] std::io::Error),
     #[error("cannot drive the Blinkt!: {0}")]
     Blinkt(#[source] LedError),
     #[error(transparent)]
@@ -38,6 +40,7 @@ impl Error {
             Error::Connect(_) => "connect",
             Error::App(_) => "app",
             Error::Sim(_) => "sim",
+            Error::Workload(_) => "workload",
             Error::Blinkt(_) => "blinkt",
             Error::Label(_) => "label",
             Error::Write { .. } => "write",

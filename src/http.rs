@@ -7,7 +7,7 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the HTTP client: {0}")]
-pub struct HttpClientError(String);
+pub struct HttpClientError(pub(crate) String);
 
 /// Installs rustls' `ring` provider as the process default, if none is yet. reqwest is built
 /// with `rustls-no-provider`, so every client needs a default provider to exist first.

@@ -12,10 +12,15 @@
 //! - [`leads`]: the contact form's leads, their outbox controller and the Odoo clients;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
-//! - [`crds`]: the CRDs this project defines.
+//! - [`crds`]: the CRDs this project defines;
+//! - [`workload`]: the demo workload (`conferenceli workload`), also run per pod by [`sim`];
+//! - [`availability`]: the booth's trickle of requests to the workload and its counts;
+//! - [`attract`]: attract mode (the autopilot) and the chaos safety settings.
 
 pub mod app;
+pub mod attract;
 pub mod automations;
+pub mod availability;
 pub mod booth;
 pub mod chaos;
 pub mod cluster;
@@ -32,6 +37,7 @@ pub mod secret;
 pub mod sim;
 pub mod telemetry;
 pub mod web;
+pub mod workload;
 
 /// Every request `blinkt` mode sends to the Kubernetes API (its DaemonSet's RBAC).
 pub fn blinkt_api_calls() -> Vec<cluster::api_calls::ApiCall> {

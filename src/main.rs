@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                     Command::Demo(args) => conferenceli::commands::demo(args).await,
                     Command::Blinkt(args) => conferenceli::commands::blinkt(args).await,
                     Command::Label(args) => conferenceli::commands::label(args).await,
+                    Command::Workload(args) => conferenceli::commands::workload(args).await,
                     Command::Crd(_) => unreachable!("handled above"),
                 }
             })

@@ -195,6 +195,7 @@ mod tests {
             protected: false,
             uid: format!("uid-{name}"),
             blinkt_color: None,
+            created: None,
         }
     }
 

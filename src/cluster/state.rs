@@ -272,6 +272,7 @@ mod tests {
             protected: false,
             uid: name.into(),
             blinkt_color: None,
+            created: None,
         }
     }
 

@@ -38,6 +38,9 @@ pub struct PodView {
     /// its state's (the classic blinkt controller convention).
     #[serde(skip)]
     pub blinkt_color: Option<String>,
+    /// `metadata.creationTimestamp`: chaos safety never picks a pod younger than its minimum age.
+    #[serde(skip)]
+    pub created: Option<jiff::Timestamp>,
 }
 
 /// A node's readiness as the upstream dashboard named it.
@@ -109,6 +112,7 @@ impl PodView {
             protected,
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             blinkt_color: pod.metadata.labels.as_ref().and_then(|l| l.get("blinktColor").cloned()),
+            created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
         }
     }
 }

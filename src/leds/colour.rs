@@ -196,6 +196,7 @@ mod tests {
             protected: false,
             uid: "u".into(),
             blinkt_color: None,
+            created: None,
         }
     }
 

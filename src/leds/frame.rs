@@ -235,6 +235,7 @@ mod tests {
             protected: false,
             uid: format!("uid-{name}"),
             blinkt_color: None,
+            created: None,
         }
     }
 

@@ -8,20 +8,22 @@
 //! - [`store`]: objects, resource versions, watch history and API semantics;
 //! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
+//! - [`network`]: the workload's containers (real HTTP answerers), its Service, endpoints and kube-proxy;
 //! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form;
 //! - [`params`], [`field`]: query parameters and field errors as kube-apiserver reads and words them;
 //! - [`schema`]: custom resources pruned, defaulted and validated against their CRD schema;
 //! - [`merge`]: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
 //! - [`openapi`]: the OpenAPI v3 documents kubectl reads.
 //!
-//! It serves this crate's CRD definitions.
+//! It serves this crate's CRD definitions and runs the demo workload's server in each container.
 //!
-//! May call: `crate::crds`.
+//! May call: `crate::crds`, `crate::workload`.
 
 pub mod api;
 pub mod apply;
 pub mod field;
 pub mod merge;
+pub mod network;
 pub mod openapi;
 mod params;
 pub mod resources;
@@ -129,6 +131,8 @@ impl SimShared {
 pub struct SimCluster {
     pub store: Arc<Store>,
     pub workload: Arc<Workload>,
+    /// The workload's Service, endpoints and containers.
+    pub network: Arc<network::Network>,
     pub stats: Arc<Stats>,
     config: SimConfig,
     controllers: CancellationToken,
@@ -147,7 +151,9 @@ impl SimCluster {
         workload.seed();
         let controllers = CancellationToken::new();
         tokio::spawn(workload.clone().run(controllers.clone()));
-        Arc::new(Self { store, workload, stats: Arc::new(Stats::default()), config, controllers })
+        let network = network::Network::start(store.clone(), &config, controllers.clone())
+            .expect("a loopback port for the simulated Service");
+        Arc::new(Self { store, workload, network, stats: Arc::new(Stats::default()), config, controllers })
     }
 
     pub fn config(&self) -> &SimConfig {

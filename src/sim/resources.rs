@@ -152,6 +152,8 @@ impl Default for Registry {
             ResourceDef::new("", "v1", "Namespace", "namespaces", false, true).short(&["ns"]),
             ResourceDef::new("", "v1", "Event", "events", true, false).short(&["ev"]),
             ResourceDef::new("", "v1", "Service", "services", true, true).short(&["svc"]),
+            ResourceDef::new("", "v1", "Endpoints", "endpoints", true, false).short(&["ep"]),
+            ResourceDef::new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, false),
             ResourceDef::new("", "v1", "ConfigMap", "configmaps", true, false).short(&["cm"]),
             ResourceDef::new("", "v1", "Secret", "secrets", true, false),
             ResourceDef::new("", "v1", "ServiceAccount", "serviceaccounts", true, false).short(&["sa"]),

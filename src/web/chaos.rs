@@ -4,12 +4,13 @@
 //! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::chaos`]; this
 //! module maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
 //!
-//! May call: `crate::chaos`.
+//! May call: `crate::chaos`, `crate::cluster`.
 
 use super::AppState;
 use super::auth::check_basic;
 use super::kiosk::OutcomeLabel;
 use crate::chaos::{Aim, ChaosError, PressOutcome};
+use crate::cluster::Presser;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -46,15 +47,20 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
 
 /// Presses the chaos button and answers as `/chaos` does: 200, 404, 429 (with `Retry-After`) or
 /// 502 when the API refused the delete.
-pub async fn press(state: &AppState, aim: Aim) -> Response {
-    let result = state.dashboard.chaos.press(aim).await;
+pub async fn press(state: &AppState, aim: Aim, by: Presser) -> Response {
+    let result = state.dashboard.chaos.press(aim, by).await;
     let outcome = PressOutcome::of(&result);
     state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
     match result {
         Ok(pod) => message(StatusCode::OK, format!("Pod {} deleted", pod.name)),
+        // A rehearsal did what was asked: pick and announce.
+        Err(error @ ChaosError::DryRun(_)) => message(StatusCode::OK, error.to_string()),
         Err(error) => {
             let status = match &error {
-                ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) => StatusCode::NOT_FOUND,
+                ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_) => {
+                    StatusCode::NOT_FOUND
+                }
+                ChaosError::DryRun(_) => StatusCode::OK,
                 ChaosError::CoolingDown(_) => StatusCode::TOO_MANY_REQUESTS,
                 ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
             };
@@ -75,7 +81,7 @@ async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if from_another_site(&headers) {
         return refused_from_another_site();
     }
-    press(&state, Aim::Random).await
+    press(&state, Aim::Random, Presser::Button).await
 }
 
 /// Whether a browser says the request was made by another site's page (a link, an image, a form

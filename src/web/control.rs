@@ -9,13 +9,14 @@
 //!
 //! This module may use the chaos button, the Booth and the dashboard's scene channel.
 //!
-//! May call: `crate::chaos`, `crate::labels`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`.
 
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
 use super::csrf::{FIELD, cookie_value};
 use super::kiosk::{Scene, render, script_json};
 use crate::chaos::Aim;
+use crate::cluster::Presser;
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -316,7 +317,7 @@ async fn logout(
 }
 
 async fn chaos_random(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
-    press(&state, Aim::Random).await
+    press(&state, Aim::Random, Presser::Button).await
 }
 
 /// Reads a pod ordinal from the path.
@@ -326,7 +327,7 @@ fn parse_ordinal(text: &str) -> Result<u32, String> {
 
 async fn chaos_ordinal(State(state): State<AppState>, Path(index): Path<String>, _: StaffAction<NoFields>) -> Response {
     match parse_ordinal(&index) {
-        Ok(n) => press(&state, Aim::Ordinal(n)).await,
+        Ok(n) => press(&state, Aim::Ordinal(n), Presser::Button).await,
         Err(text) => message(StatusCode::BAD_REQUEST, text),
     }
 }

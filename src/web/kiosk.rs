@@ -120,7 +120,8 @@ impl DashboardMetrics {
 
 /// The dashboard's state, shared by its handlers.
 pub struct Dashboard {
-    pub chaos: Chaos<KubeActions>,
+    /// Shared with attract mode's autopilot, which presses through the same button.
+    pub chaos: std::sync::Arc<Chaos<KubeActions>>,
     pub metrics: DashboardMetrics,
     pub scenes: broadcast::Sender<Scene>,
     pub sessions: Sessions,
@@ -136,7 +137,7 @@ impl Dashboard {
     /// The dashboard for `chaos`, registering its metrics in `registry`.
     pub fn new(
         args: &DashboardArgs,
-        chaos: Chaos<KubeActions>,
+        chaos: std::sync::Arc<Chaos<KubeActions>>,
         registry: &mut Registry,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {

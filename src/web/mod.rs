@@ -6,8 +6,9 @@
 //! leads, fog) on behalf of staff; the state of a request's session lives here, the booth's
 //! state in the features.
 //!
-//! May call: `crate::automations`, `crate::booth`, `crate::chaos`, `crate::cluster`,
-//! `crate::labels`, `crate::leads`, `crate::leds`, `crate::metrics`, `crate::secret`.
+//! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
+//! `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::leds`,
+//! `crate::metrics`, `crate::secret`, `crate::theatre`.
 
 pub mod assets;
 pub mod auth;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub print_jobs: crate::leads::print_jobs::LeadPrintJobs,
     /// The kiosk's, the chaos button's and the control panel's own state.
     pub dashboard: Arc<kiosk::Dashboard>,
+    /// The trickle of requests to the workload: counts and heal times.
+    pub availability: Arc<crate::availability::Availability>,
 }
 
 /// The kiosk's display mode.
@@ -74,6 +77,8 @@ pub struct StateResponse {
     pub fog: FogStatus,
     /// The BlinkStick frame: `[{"index": 0, "color": "#00ff00"}, ...]`.
     pub leds: crate::leds::frame::Frame,
+    /// Requests to the workload's Service: `{requests, failures, byPod, heals}`.
+    pub availability: crate::availability::AvailabilityView,
 }
 
 impl AppState {
@@ -128,6 +133,7 @@ async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
             .map(Fog::status)
             .unwrap_or_else(|| FogStatus { relay: "off".into(), ..FogStatus::default() }),
         leds: state.leds.frame(),
+        availability: state.availability.view(),
     })
 }
 

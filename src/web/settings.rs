@@ -5,12 +5,13 @@
 //! Bad settings are refused with a message and change nothing; the campaign name is checked
 //! against Odoo when Odoo answers.
 //!
-//! May call: `crate::booth` (the Booth handle), `crate::leads` (the Lead API, the `Odoo`
-//! trait); within `web`, `auth` and `csrf`.
+//! May call: `crate::booth` (the Booth handle), `crate::attract` (its fieldset), `crate::leads`
+//! (the Lead API, the `Odoo` trait); within `web`, `auth` and `csrf`.
 
 use super::auth::{self, Credentials};
 use super::csrf::Csrf;
 use super::public::FORM_CSS;
+use crate::attract::{self, form::AttractInput};
 use crate::booth::{BoothHandle, BoothSpec, VoucherType};
 use crate::leads::Leads;
 use crate::leads::odoo::{OdooError, SearchRead};
@@ -61,6 +62,9 @@ pub struct SettingsInput {
     pub print_raffle_ticket: String,
     pub odoo_create_lead_enabled: String,
     pub csrf_token: String,
+    /// The attract-mode and chaos-safety fieldset (`crate::attract::form`).
+    #[serde(flatten)]
+    pub attract: AttractInput,
 }
 
 #[derive(Template)]
@@ -77,6 +81,7 @@ struct SettingsPage {
     print_raffle_ticket: bool,
     odoo_create_lead_enabled: bool,
     odoo: String,
+    attract: AttractInput,
 }
 
 /// The settings' changes, checked: only these fields of the Booth spec are touched.
@@ -153,6 +158,23 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
     })
 }
 
+/// The whole form: the lead-capture settings and, when the form carried it, the attract-mode
+/// fieldset; every problem of both is reported at once.
+fn validate_all(input: &SettingsInput) -> Result<(SettingsChange, Option<AttractChange>), Vec<String>> {
+    let attract = input.attract.submitted().then(|| attract::form::validate(&input.attract));
+    match (validate(input), attract) {
+        (Ok(change), None) => Ok((change, None)),
+        (Ok(change), Some(Ok(attract))) => Ok((change, Some(attract))),
+        (Err(errors), None | Some(Ok(_))) | (Ok(_), Some(Err(errors))) => Err(errors),
+        (Err(mut errors), Some(Err(more))) => {
+            errors.extend(more);
+            Err(errors)
+        }
+    }
+}
+
+type AttractChange = (crate::attract::AttractSettings, crate::attract::ChaosSafety);
+
 fn voucher_name(voucher: VoucherType) -> &'static str {
     match voucher {
         VoucherType::None => "none",
@@ -186,6 +208,7 @@ impl Inner {
             print_raffle_ticket: spec.print_raffle_ticket,
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
             odoo: self.odoo_description(),
+            attract: AttractInput::from_settings(&spec.attract, &spec.chaos_safety),
         }
     }
 
@@ -202,6 +225,7 @@ impl Inner {
             print_raffle_ticket: checked(&input.print_raffle_ticket),
             odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
             odoo: self.odoo_description(),
+            attract: input.attract.clone(),
         }
     }
 
@@ -262,7 +286,7 @@ async fn save(State(state): State<SettingsState>, headers: HeaderMap, body: Byte
         return (StatusCode::FORBIDDEN, error.to_string()).into_response();
     }
     let issued = state.csrf.issue(&headers, false);
-    let change = match validate(&input) {
+    let (change, attract) = match validate_all(&input) {
         Ok(change) => change,
         Err(errors) => {
             return html_page(
@@ -279,7 +303,11 @@ async fn save(State(state): State<SettingsState>, headers: HeaderMap, body: Byte
             return html_page(StatusCode::UNPROCESSABLE_ENTITY, &page, None);
         }
     };
-    match state.booth.patch_spec(change.to_patch()).await {
+    let mut patch = change.to_patch();
+    if let (Some((attract, safety)), Some(patch)) = (attract, patch.as_object_mut()) {
+        patch.extend(attract::form::to_patch(&attract, &safety).as_object().cloned().unwrap_or_default());
+    }
+    match state.booth.patch_spec(patch).await {
         Ok(booth) => {
             tracing::info!(campaign = change.campaign_name, "booth settings changed on /config");
             let notice = match warning {

@@ -6,16 +6,18 @@
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode), `chaos` (a pod was picked / killed), `scene` (a show to play).
+//!   mode), `chaos` (a pod was picked / killed, by whom, dry run or not), `scene` (a show to
+//!   play), `availability` (the workload's answers and heal times, at most once a second).
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
 //! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
 //!
-//! May call: `crate::booth`, `crate::cluster`.
+//! May call: `crate::availability`, `crate::booth`, `crate::cluster`.
 
 use super::AppState;
 use super::kiosk::{KioskState, Scene, StreamLabel};
-use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Snapshot, Subscription, Update};
+use crate::availability::AvailabilityNotice;
+use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Presser, Snapshot, Subscription, Update};
 use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -208,6 +210,10 @@ struct ChaosNotice<'a> {
     name: &'a str,
     index: Option<u32>,
     node: Option<&'a str>,
+    by: &'a Presser,
+    /// Chaos safety's rehearsal: picked, never deleted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dry_run: bool,
 }
 
 #[derive(Serialize)]
@@ -230,6 +236,7 @@ struct KioskFeed {
     last_booth: Option<BoothEvent>,
     scenes: broadcast::Receiver<Scene>,
     chaos: broadcast::Receiver<ChaosEvent>,
+    availability: broadcast::Receiver<AvailabilityNotice>,
 }
 
 impl KioskFeed {
@@ -266,11 +273,12 @@ impl KioskFeed {
     }
 
     fn on_chaos(event: &ChaosEvent) -> Events {
-        let (phase, target) = match event {
-            ChaosEvent::Picked(target) => ("picked", target),
-            ChaosEvent::Killed { target, .. } => ("killed", target),
+        let (phase, target, by, dry_run) = match event {
+            ChaosEvent::Picked { target, by, dry_run } => ("picked", target, by, *dry_run),
+            ChaosEvent::Killed { target, by, .. } => ("killed", target, by, false),
         };
-        let notice = ChaosNotice { phase, name: &target.name, index: target.index, node: target.node.as_deref() };
+        let notice =
+            ChaosNotice { phase, name: &target.name, index: target.index, node: target.node.as_deref(), by, dry_run };
         vec![named("chaos", &notice)]
     }
 
@@ -286,6 +294,10 @@ impl KioskFeed {
             },
             chaos = self.chaos.recv() => match chaos {
                 Ok(event) => Self::on_chaos(&event),
+                Err(_) => Vec::new(),
+            },
+            notice = self.availability.recv() => match notice {
+                Ok(notice) => vec![named("availability", &notice)],
                 Err(_) => Vec::new(),
             },
         };
@@ -315,6 +327,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         last_booth: None,
         scenes: state.dashboard.scenes.subscribe(),
         chaos: state.chaos.subscribe(),
+        availability: state.availability.subscribe(),
         state: state.clone(),
     };
     sse(&state, "kiosk", stream::unfold(feed, KioskFeed::next))
@@ -364,6 +377,7 @@ mod tests {
             protected: false,
             uid: "u".into(),
             blinkt_color: None,
+            created: None,
         }
     }
 

@@ -17,7 +17,7 @@ fn kubectl() -> String {
     }
 }
 
-fn run(server: &str, args: &[&str]) -> String {
+pub fn run(server: &str, args: &[&str]) -> String {
     let output = Command::new(kubectl())
         .args(["--server", server, "--request-timeout", "10s"])
         .args(args)
@@ -28,7 +28,7 @@ fn run(server: &str, args: &[&str]) -> String {
     stdout
 }
 
-async fn wait_for_api(server: &str) {
+pub async fn wait_for_api(server: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while reqwest::get(format!("{server}/version")).await.is_err() {
         assert!(Instant::now() < deadline, "the simulated API did not come up");

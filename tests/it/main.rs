@@ -4,7 +4,9 @@
 mod common;
 
 mod architecture;
+mod attract;
 mod automations;
+mod availability;
 mod binary;
 mod blinkt;
 mod booth_day;
@@ -17,6 +19,7 @@ mod form;
 mod fuzz;
 mod fuzz_http;
 mod headers;
+mod kiosk_health;
 mod kubectl;
 mod labels;
 mod leads;

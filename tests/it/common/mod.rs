@@ -42,6 +42,11 @@ impl TestCluster {
         format!("http://{}", self.addr)
     }
 
+    /// The simulated workload Service (`--availability-url` for an app that sends it traffic).
+    pub fn service_url(&self) -> String {
+        format!("http://{}/", self.sim.network.service_addr())
+    }
+
     /// Asserts that the custom resources the app wrote passed their CRD's schema whole: a field
     /// the CRD does not declare would be pruned (silently lost on a real cluster), and a value
     /// outside the schema would have been refused with 422, which the flows under test notice.
@@ -100,12 +105,16 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-/// Settings as `conferenceli demo <extra>` would parse them, listening on `listen`.
+/// Settings as `conferenceli demo <extra>` would parse them, listening on `listen`. Without an
+/// `--availability-url` there is no workload Service to call, so the trickle is off.
 pub fn app_args(listen: SocketAddr, extra: &[&str]) -> conferenceli::config::AppArgs {
     use clap::Parser;
     let listen = listen.to_string();
     // The public listener (contact form) on a free port too, so apps in parallel tests never clash.
     let mut args = vec!["conferenceli", "demo", "--listen-addr", &listen, "--public-listen-addr", "127.0.0.1:0"];
+    if !extra.iter().any(|a| a.starts_with("--availability-")) {
+        args.extend_from_slice(&["--availability-requests-per-second", "0"]);
+    }
     args.extend_from_slice(extra);
     match conferenceli::config::Cli::try_parse_from(args).expect("valid test arguments").command {
         conferenceli::config::Command::Demo(demo) => demo.app,

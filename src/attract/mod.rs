@@ -1,0 +1,130 @@
+//! Attract mode and chaos safety, as Booth settings (`spec.attract`, `spec.chaosSafety`).
+//!
+//! - Attract mode: when nobody has pressed the chaos button for `idleMinutes` during booth hours
+//!   (`opens`..`closes` on `weekdays`, in `timeZone`), the [`autopilot`] presses it through the
+//!   same code path as the button, once per idle period, and stops the moment a person presses.
+//! - Chaos safety: a pod younger than `minimumAgeSeconds` is never picked (chaoskube's
+//!   `--minimum-age`), and `dryRun` makes a press announce its pick without deleting anything.
+//!
+//! The rules are pure functions of the settings and the time ([`in_booth_hours`],
+//! [`autopilot_due`]); [`form`] checks what `/config` submits. The settings' types are the
+//! Booth's ([`crate::booth::AttractSettings`], [`crate::booth::ChaosSafety`]).
+//!
+//! May call: `crate::booth`, `crate::chaos` (the button the autopilot presses), `crate::cluster`
+//! (the chaos announcements).
+
+pub mod autopilot;
+pub mod form;
+
+pub use crate::booth::{AttractSettings, ChaosSafety, WEEKDAYS};
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+
+/// `HH:MM` as minutes since midnight; `24:00` is 1440.
+pub fn minutes_of_day(text: &str) -> Option<u32> {
+    let (hours, minutes) = text.trim().split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let (hours, minutes): (u32, u32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    match (hours, minutes) {
+        (24, 0) => Some(1440),
+        (0..=23, 0..=59) => Some(hours * 60 + minutes),
+        _ => None,
+    }
+}
+
+fn minute_of(time: Time) -> u32 {
+    time.hour() as u32 * 60 + time.minute() as u32
+}
+
+/// Whether `now` falls in the booth hours: a listed weekday, at or after `opens` and before
+/// `closes`, both in the settings' time zone. Settings that do not parse are never booth hours.
+pub fn in_booth_hours(settings: &AttractSettings, now: jiff::Timestamp) -> bool {
+    let Ok(zone) = TimeZone::get(&settings.time_zone) else { return false };
+    let (Some(opens), Some(closes)) = (minutes_of_day(&settings.opens), minutes_of_day(&settings.closes)) else {
+        return false;
+    };
+    let local = now.to_zoned(zone);
+    let today = local.weekday();
+    let open_today = WEEKDAYS.iter().any(|(name, day)| *day == today && settings.weekdays.iter().any(|w| w == name));
+    let minute = minute_of(local.time());
+    open_today && opens <= minute && minute < closes
+}
+
+/// Whether the autopilot presses now: attract mode on, booth hours, and nobody (neither a person
+/// nor the autopilot) pressed for the idle time since `last_press`.
+pub fn autopilot_due(settings: &AttractSettings, now: jiff::Timestamp, last_press: jiff::Timestamp) -> bool {
+    let Ok(idle) = jiff::SignedDuration::try_from_secs_f64(settings.idle_minutes * 60.0) else { return false };
+    settings.enabled && in_booth_hours(settings, now) && now.duration_since(last_press) >= idle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours(opens: &str, closes: &str, days: &[&str], zone: &str) -> AttractSettings {
+        AttractSettings {
+            enabled: true,
+            idle_minutes: 1.0,
+            opens: opens.into(),
+            closes: closes.into(),
+            weekdays: days.iter().map(|d| d.to_string()).collect(),
+            time_zone: zone.into(),
+        }
+    }
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn booth_hours_are_local_to_the_time_zone() {
+        // 2026-11-30 is a Monday. 08:30 UTC is 09:30 in Zurich (CET), 03:30 in New York (EST).
+        let zurich = hours("09:00", "18:00", &["mon", "tue", "wed", "thu", "fri"], "Europe/Zurich");
+        assert!(in_booth_hours(&zurich, at("2026-11-30T08:30:00Z")));
+        assert!(!in_booth_hours(&zurich, at("2026-11-30T07:59:00Z")), "08:59 in Zurich");
+        assert!(in_booth_hours(&zurich, at("2026-11-30T08:00:00Z")), "opens at 09:00 sharp");
+        assert!(!in_booth_hours(&zurich, at("2026-11-30T17:00:00Z")), "closed at 18:00 sharp");
+        let new_york = hours("09:00", "18:00", &["mon"], "America/New_York");
+        assert!(!in_booth_hours(&new_york, at("2026-11-30T08:30:00Z")));
+        assert!(in_booth_hours(&new_york, at("2026-11-30T14:30:00Z")));
+        // Summer time: 2026-07-06 (a Monday) 07:30 UTC is 09:30 CEST.
+        assert!(in_booth_hours(&zurich, at("2026-07-06T07:30:00Z")));
+        // 2026-12-31 23:30 UTC is already Friday 2027-01-01 in Tokyo (08:30, before opening).
+        let tokyo = hours("08:00", "24:00", &["fri"], "Asia/Tokyo");
+        assert!(in_booth_hours(&tokyo, at("2026-12-31T23:30:00Z")));
+        assert!(!in_booth_hours(&tokyo, at("2026-12-31T14:30:00Z")), "Thursday in Tokyo");
+    }
+
+    #[test]
+    fn weekdays_and_bad_settings_close_the_booth() {
+        let weekend = hours("00:00", "24:00", &["sat", "sun"], "UTC");
+        assert!(!in_booth_hours(&weekend, at("2026-11-30T12:00:00Z")), "Monday");
+        assert!(in_booth_hours(&weekend, at("2026-11-29T23:59:00Z")), "Sunday");
+        assert!(!in_booth_hours(&hours("00:00", "24:00", &["sun"], "Mars/Olympus"), at("2026-11-29T12:00:00Z")));
+        assert!(!in_booth_hours(&hours("9:00", "24:00", &["sun"], "UTC"), at("2026-11-29T12:00:00Z")));
+    }
+
+    #[test]
+    fn the_autopilot_waits_for_the_idle_time_and_booth_hours() {
+        let settings = hours("09:00", "18:00", &["mon"], "UTC");
+        let now = at("2026-11-30T12:00:00Z");
+        assert!(autopilot_due(&settings, now, at("2026-11-30T11:59:00Z")));
+        assert!(!autopilot_due(&settings, now, at("2026-11-30T11:59:01Z")), "pressed 59 s ago");
+        assert!(!autopilot_due(&settings, at("2026-11-30T19:00:00Z"), at("2026-11-30T12:00:00Z")), "closed");
+        let off = AttractSettings { enabled: false, ..settings.clone() };
+        assert!(!autopilot_due(&off, now, at("2026-11-30T10:00:00Z")));
+        let seconds = AttractSettings { idle_minutes: 0.05, ..settings };
+        assert!(autopilot_due(&seconds, now, at("2026-11-30T11:59:57Z")), "3 s idle");
+    }
+
+    #[test]
+    fn times_of_day_parse_strictly() {
+        assert_eq!(minutes_of_day("09:30"), Some(570));
+        assert_eq!(minutes_of_day("24:00"), Some(1440));
+        for bad in ["9:30", "24:01", "12:60", "noon", "12-00", ""] {
+            assert_eq!(minutes_of_day(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The kiosk's self-healing display in headless Chromium: the success rate line, the answering
+//! containers lighting up, "healed in" after a kill, and the autopilot's press announced; no
+//! console errors. Screenshots: `target/test-artifacts/kiosk-health*.png`.
+
+use crate::browser::Browser;
+use crate::common::{TestApp, TestCluster, eventually, fast_config, settle};
+use conferenceli::booth::Booth;
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Reads the display: the rate line, the notes, how many containers are lit.
+const HEALTH: &str = r#"
+  const panel = document.getElementById("health");
+  return {
+    shown: !!panel && !panel.hidden,
+    rate: panel ? panel.querySelector(".rate").textContent : "",
+    notes: panel ? Array.from(panel.querySelectorAll(".note")).map(function (n) { return n.className + ": " + n.textContent; }) : [],
+    lit: document.querySelectorAll(".box.hit").length,
+  };
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
+    let cluster =
+        TestCluster::start(conferenceli::sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() })
+            .await;
+    let service = cluster.service_url();
+    let flags =
+        ["--availability-url", &service, "--availability-requests-per-second", "10", "--chaos-cooldown-seconds", "0"];
+    let app = TestApp::start(&cluster, &flags).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.url)).await;
+
+    // "123 requests · 0 failed · 100.00 %", and answering containers light up.
+    settle(Duration::from_secs(30), "the success rate and a lit container", || async {
+        let health = browser.eval(HEALTH).await;
+        let rate = health["rate"].as_str().unwrap_or_default();
+        let ok = health["shown"] == true
+            && rate.contains(" requests · 0 failed · ")
+            && rate.ends_with("100.00 %")
+            && health["lit"].as_u64() > Some(0);
+        if ok { Ok(()) } else { Err(health.to_string()) }
+    })
+    .await;
+    browser.screenshot("kiosk-health.png").await;
+
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/chaos", app.url))
+        .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let victim =
+        answer["message"].as_str().unwrap().strip_prefix("Pod ").unwrap().strip_suffix(" deleted").unwrap().to_string();
+    let healed = settle(Duration::from_secs(30), "the heal on the kiosk", || async {
+        let health = browser.eval(HEALTH).await;
+        let notes: Vec<String> = serde_json::from_value(health["notes"].clone()).unwrap_or_default();
+        let prefix = format!("note heal: {victim} healed in ");
+        notes.iter().find(|n| n.starts_with(&prefix) && n.ends_with(" s")).cloned().ok_or_else(|| health.to_string())
+    })
+    .await;
+    let seconds: f64 = healed.rsplit(' ').nth(1).unwrap().parse().unwrap();
+    assert!(seconds >= 1.0, "the restart takes the start delay at least: {healed}");
+    browser.screenshot("kiosk-health-healed.png").await;
+
+    let booths: kube::Api<Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
+    let attract = json!({"spec": {"attract": {"enabled": true, "idleMinutes": 0.05, "opens": "00:00", "closes": "24:00",
+        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "timeZone": "UTC"}}});
+    booths.patch("booth", &PatchParams::default(), &Patch::Merge(attract)).await.unwrap();
+    eventually(Duration::from_secs(60), "the autopilot's press on the kiosk", || async {
+        let health = browser.eval(HEALTH).await;
+        let notes: Vec<String> = serde_json::from_value(health["notes"].clone()).ok()?;
+        notes.iter().any(|n| n.starts_with("note autopilot: The autopilot pressed the button")).then_some(())
+    })
+    .await;
+    browser.screenshot("kiosk-health-autopilot.png").await;
+    let errors: Vec<Value> = browser.console().await.into_iter().filter(|e| e["level"] == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    app.stop().await;
+}
