@@ -127,6 +127,8 @@ pub async fn serve_on(
     };
     let button = kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone());
     let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+    let theatre = crate::theatre::Theatre::new();
+    tokio::spawn(crate::theatre::director::direct(chaos.clone(), theatre.clone(), shutdown.clone()));
     let fog = start_fog(&args, &chaos)?;
     let webhooks = start_webhooks(&args, &chaos)?;
     let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
@@ -170,6 +172,7 @@ pub async fn serve_on(
         labels,
         print_jobs,
         dashboard,
+        theatre,
     };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));

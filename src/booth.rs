@@ -79,6 +79,16 @@ pub struct BoothSpec {
     /// Whether leads are sent to Odoo (otherwise kept and marked as not sent).
     #[serde(default = "enabled")]
     pub odoo_create_lead_enabled: bool,
+    /// The kiosk's QR card text, a call to action pointing at `PUBLIC_URL`.
+    #[serde(default = "default_call_to_action")]
+    pub call_to_action: String,
+}
+
+/// What the kiosk's QR card says unless the Booth says otherwise.
+pub const DEFAULT_CALL_TO_ACTION: &str = "Scan to win a prize";
+
+fn default_call_to_action() -> String {
+    DEFAULT_CALL_TO_ACTION.into()
 }
 
 fn enabled() -> bool {
@@ -95,6 +105,7 @@ impl Default for BoothSpec {
             servala_voucher_code: String::new(),
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
+            call_to_action: default_call_to_action(),
         }
     }
 }

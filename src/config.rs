@@ -192,6 +192,8 @@ pub struct BoothDefaults {
     /// Create CRM leads in Odoo (true/false); when off, leads are kept and marked as not sent.
     #[arg(long = "odoo-createlead-enabled", env = "ODOO_CREATELEAD_ENABLED", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub odoo_create_lead_enabled: bool,
+    #[command(flatten)]
+    pub theatre: crate::theatre::furniture::TheatreDefaults,
 }
 
 impl BoothDefaults {
@@ -204,6 +206,7 @@ impl BoothDefaults {
             servala_voucher_code: self.servala_voucher_code.clone(),
             print_raffle_ticket: self.print_raffle_ticket,
             odoo_create_lead_enabled: self.odoo_create_lead_enabled,
+            call_to_action: self.theatre.call_to_action.clone(),
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub print_jobs: crate::leads::print_jobs::LeadPrintJobs,
     /// The kiosk's, the chaos button's and the control panel's own state.
     pub dashboard: Arc<kiosk::Dashboard>,
+    /// The scene channel every kiosk plays from.
+    pub theatre: crate::theatre::Theatre,
 }
 
 /// The kiosk's display mode.

@@ -5,13 +5,15 @@
 //! Bad settings are refused with a message and change nothing; the campaign name is checked
 //! against Odoo when Odoo answers.
 //!
-//! May call: the Booth handle, the Lead API (list), the `Odoo` trait, `web::auth`, `web::csrf`.
+//! May call: the Booth handle, the Lead API (list), the `Odoo` trait, `web::auth`, `web::csrf`,
+//! `theatre::furniture` (the kiosk card's call to action).
 
 use super::auth::{self, Credentials};
 use super::csrf::Csrf;
 use super::public::FORM_CSS;
 use crate::booth::{BoothHandle, BoothSpec, VoucherType};
 use crate::leads::Leads;
+use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, check_call_to_action};
 use crate::leads::crd::{Lead, PrintState, SyncState};
 use crate::leads::odoo::{OdooError, SearchRead};
 use askama::Template;
@@ -61,6 +63,7 @@ pub struct SettingsInput {
     pub servala_voucher_code: String,
     pub print_raffle_ticket: String,
     pub odoo_create_lead_enabled: String,
+    pub call_to_action: String,
     pub csrf_token: String,
 }
 
@@ -77,6 +80,8 @@ struct SettingsPage {
     servala_voucher_code: String,
     print_raffle_ticket: bool,
     odoo_create_lead_enabled: bool,
+    call_to_action: String,
+    call_to_action_max: usize,
     odoo: String,
 }
 
@@ -89,6 +94,7 @@ pub struct SettingsChange {
     pub servala_voucher_code: String,
     pub print_raffle_ticket: bool,
     pub odoo_create_lead_enabled: bool,
+    pub call_to_action: String,
 }
 
 impl SettingsChange {
@@ -101,6 +107,7 @@ impl SettingsChange {
             "servalaVoucherCode": self.servala_voucher_code,
             "printRaffleTicket": self.print_raffle_ticket,
             "odooCreateLeadEnabled": self.odoo_create_lead_enabled,
+            "callToAction": self.call_to_action,
         })
     }
 }
@@ -141,6 +148,10 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
     } else if voucher_type == VoucherType::Servala && servala_voucher_code.is_empty() {
         errors.push("Servala vouchers need a voucher code.".into());
     }
+    let call_to_action = check_call_to_action(&input.call_to_action).unwrap_or_else(|error| {
+        errors.push(error);
+        String::new()
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -151,6 +162,7 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
         servala_voucher_code,
         print_raffle_ticket: checked(&input.print_raffle_ticket),
         odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
+        call_to_action,
     })
 }
 
@@ -186,6 +198,8 @@ impl Inner {
             servala_voucher_code: spec.servala_voucher_code.clone(),
             print_raffle_ticket: spec.print_raffle_ticket,
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
+            call_to_action: furniture::call_to_action(spec),
+            call_to_action_max: CALL_TO_ACTION_MAX,
             odoo: self.odoo_description(),
         }
     }
@@ -202,6 +216,8 @@ impl Inner {
             servala_voucher_code: input.servala_voucher_code.clone(),
             print_raffle_ticket: checked(&input.print_raffle_ticket),
             odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
+            call_to_action: input.call_to_action.clone(),
+            call_to_action_max: CALL_TO_ACTION_MAX,
             odoo: self.odoo_description(),
         }
     }
@@ -449,5 +465,13 @@ mod tests {
         assert!(bad(|i| i.servala_voucher_code = "a b".into())[0].contains("Servala voucher code"));
         assert!(bad(|i| i.campaign_name = "x".repeat(101))[0].contains("campaign"));
         assert!(bad(|i| i.label_header = "a\nb".into())[0].contains("single line"));
+        // The kiosk card's call to action: bounded, one line; empty means the default.
+        assert_eq!(change.call_to_action, crate::booth::DEFAULT_CALL_TO_ACTION);
+        assert_eq!(change.to_patch()["callToAction"], "Scan to win a prize");
+        let long = bad(|i| i.call_to_action = "x".repeat(61));
+        assert_eq!(long, ["The call to action must be at most 60 characters."]);
+        let mut own = input.clone();
+        own.call_to_action = " Win a Pi ".into();
+        assert_eq!(validate(&own).unwrap().call_to_action, "Win a Pi");
     }
 }

@@ -6,14 +6,17 @@
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode), `chaos` (a pod was picked / killed), `scene` (a show to play).
+//!   mode, flag, call to action), `chaos` (a pod was picked / killed), `scene` (an event of
+//!   [`crate::theatre`] to play: `{"name"}`, and `"pod"` for a kill animation).
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
-//! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
+//! serde. This module reads the cluster state, the Booth, the chaos bus and the theatre's
+//! channel only.
 
 use super::AppState;
-use super::kiosk::{KioskState, Scene, StreamLabel};
+use super::kiosk::{KioskState, StreamLabel};
 use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Snapshot, Subscription, Update};
+use crate::theatre::{Cue, furniture};
 use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -197,6 +200,8 @@ async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::Int
 struct BoothEvent {
     kill_count: u64,
     mode: super::DisplayMode,
+    flag: String,
+    call_to_action: String,
 }
 
 #[derive(Serialize)]
@@ -206,11 +211,6 @@ struct ChaosNotice<'a> {
     name: &'a str,
     index: Option<u32>,
     node: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct SceneNotice {
-    name: Scene,
 }
 
 #[derive(Serialize)]
@@ -226,13 +226,19 @@ struct KioskFeed {
     /// `None` once the Booth follower is gone (shutdown): the cluster is still served.
     booth: Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>,
     last_booth: Option<BoothEvent>,
-    scenes: broadcast::Receiver<Scene>,
+    scenes: broadcast::Receiver<Cue>,
     chaos: broadcast::Receiver<ChaosEvent>,
 }
 
 impl KioskFeed {
     fn booth_now(&self) -> BoothEvent {
-        BoothEvent { kill_count: self.state.booth.kill_count(), mode: self.state.mode() }
+        let spec = self.state.booth.spec();
+        BoothEvent {
+            kill_count: self.state.booth.kill_count(),
+            mode: self.state.mode(),
+            flag: furniture::flag_name(&spec),
+            call_to_action: furniture::call_to_action(&spec),
+        }
     }
 
     fn on_update(&mut self, update: Update) -> Events {
@@ -240,7 +246,12 @@ impl KioskFeed {
             Update::Snapshot(_) => {
                 // The snapshot event carries the counter too, so the booth state is current.
                 let now = KioskState::now(&self.state);
-                self.last_booth = Some(BoothEvent { kill_count: now.kill_count, mode: now.mode });
+                self.last_booth = Some(BoothEvent {
+                    kill_count: now.kill_count,
+                    mode: now.mode,
+                    flag: now.flag.clone(),
+                    call_to_action: now.call_to_action.clone(),
+                });
                 vec![named("snapshot", &now)]
             }
             Update::Change(Change::Pod { pod }) => vec![named("pod", &pod)],
@@ -279,7 +290,7 @@ impl KioskFeed {
             update = self.subscription.next() => self.on_update(update?),
             alive = booth_changed(&mut self.booth) => if alive { self.on_booth() } else { self.booth = None; Vec::new() },
             scene = self.scenes.recv() => match scene {
-                Ok(name) => vec![named("scene", &SceneNotice { name })],
+                Ok(cue) => vec![named("scene", &cue)],
                 Err(_) => Vec::new(),
             },
             chaos = self.chaos.recv() => match chaos {
@@ -311,7 +322,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         subscription: state.cluster.subscribe(),
         booth: Some(booth_changes(&state)),
         last_booth: None,
-        scenes: state.dashboard.scenes.subscribe(),
+        scenes: state.theatre.subscribe(),
         chaos: state.chaos.subscribe(),
         state: state.clone(),
     };
