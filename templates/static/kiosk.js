@@ -645,7 +645,8 @@
   const kills = {
     torpedo: function (root, t) {
       const fish = part(root, "torpedo", svgOf(90, 20, "0 0 90 20", '<path d="M8 2 H74 Q88 4 88 10 Q88 16 74 18 H8z" fill="#5c6b7a"/><path d="M8 0 L0 4 V16 L8 20z" fill="#2b2d42"/><rect x="70" y="4" width="6" height="12" fill="#e63946"/>'));
-      smooth(fish, [tr(-700, t.h / 2 + 110), tr(-60, t.h / 2 + 110)], 1300, { easing: "linear" });
+      const lane = Math.min(t.h / 2 + 110, 745 - t.y); // the water line under the container
+      smooth(fish, [tr(-700, lane), tr(-60, lane)], 1300, { easing: "linear" });
       const spray = part(root, "spray");
       smooth(spray, [{ transform: "scaleY(0)", opacity: 1 }, { transform: "scaleY(1)", opacity: 1, offset: 0.5 }, { transform: "scaleY(1.1)", opacity: 0 }], 1200, { delay: 1300 });
       smooth(fish, [{ opacity: 1 }, { opacity: 0 }], 100, { delay: 1300 });
@@ -723,7 +724,7 @@
     if (!play) return;
     let box = pod ? boxFor(pod) : null, drill = null;
     if (!pod) {
-      drill = place(el("div", "box drill"), 580, 612);
+      drill = place(el("div", "box drill"), 616, 598);
       drill.style.setProperty("--c", "#8d99ae");
       drill.append(el("span", "ord", "⚠"), el("span", "name", "drill crate"));
       fx.appendChild(drill);

@@ -25,4 +25,5 @@ mod secrets;
 mod security;
 mod shipping;
 mod sim_api;
+mod theatre;
 mod under_fire;
