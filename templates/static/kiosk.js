@@ -384,10 +384,13 @@
     if (now !== null) anim.startTime = grid0 + Math.ceil((now - grid0) / 250) * 250;
     return anim;
   }
-  // `frames` over `ms`, in `fps` steps a second (4 or 8: multiples of the grid), aligned to it.
+  // `frames` over `ms`, in `fps` steps a second (4, the grid's rate, unless a motion needs more),
+  // aligned to the grid; delays are rounded to it too.
   function step(e, frames, ms, fps, options) {
     const steps = Math.max(1, Math.round(ms / 1000 * (fps || 4)));
-    return onGrid(e.animate(frames, Object.assign({ duration: ms, easing: "steps(" + steps + ", end)", fill: "both" }, options || {})));
+    const timing = Object.assign({ duration: ms, easing: "steps(" + steps + ", end)", fill: "both" }, options || {});
+    if (timing.delay) timing.delay = Math.round(timing.delay / 250) * 250;
+    return onGrid(e.animate(frames, timing));
   }
   // Fast, short motion (kill animations): full frame rate while it lasts.
   function smooth(e, frames, ms, options) {
@@ -435,7 +438,7 @@
         g.innerHTML = svgOf(90 * size, 40 * size, "0 0 70 30", GULL);
         root.appendChild(g);
         const delay = rand(0, 3000), dy = rand(-90, 50);
-        step(g, [tr(0, 0), tr(1500, dy)], 13000, 8, { delay: delay });
+        step(g, [tr(0, 0), tr(1500, dy)], 13000, 4, { delay: delay });
         step(g.firstChild, [{ transform: "scaleY(1)" }, { transform: "scaleY(-.45)" }], 500, 4, { iterations: 30, direction: "alternate" });
       }
     },
@@ -447,22 +450,22 @@
         '<circle cx="72" cy="84" r="6" fill="#0b1b2b"/><path d="M120 96 Q140 112 160 96" stroke="#0b1b2b" stroke-width="4" fill="none"/>') + '</div>' +
         svgOf(300, 56, "0 0 300 56", '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14 V56 H0z" fill="#114f86"/>' +
           '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14" fill="none" stroke="#fff" stroke-opacity=".6" stroke-width="3"/>', "water");
-      step(root.querySelector(".body"), [tr(0, 160), tr(0, 0, ""), tr(0, 0), tr(0, 170)].map(function (f, i) { f.offset = [0, 0.2, 0.75, 1][i]; return f; }), 9500, 8);
-      step(root.querySelector(".spout"), [{ transform: "scaleY(.1)", opacity: 0 }, { transform: "scaleY(1.2)", opacity: 1, offset: 0.3 }, { transform: "scaleY(1.4) translateY(-20px)", opacity: 0 }], 2000, 8, { delay: 2000, iterations: 3 });
+      step(root.querySelector(".body"), [tr(0, 160), tr(0, 0, ""), tr(0, 0), tr(0, 170)].map(function (f, i) { f.offset = [0, 0.2, 0.75, 1][i]; return f; }), 9500, 4);
+      step(root.querySelector(".spout"), [{ transform: "scaleY(.1)", opacity: 0 }, { transform: "scaleY(1.2)", opacity: 1, offset: 0.3 }, { transform: "scaleY(1.4) translateY(-20px)", opacity: 0 }], 2000, 4, { delay: 2000, iterations: 3 });
     },
     sailboat: function () {
       const root = place(begin("sailboat", seafx, 26000), 1300, 612);
       root.innerHTML = svgOf(110, 120, "0 0 110 120",
         '<path d="M52 6V96" stroke="#5b4636" stroke-width="4"/><path d="M56 10 Q96 52 100 88 H56z" fill="#fdfdfd" stroke="#c9d3dd" stroke-width="2"/>' +
         '<path d="M48 22 Q22 60 14 88 H48z" fill="#ffd34d"/><path d="M4 94 H108 L96 114 H16z" fill="#1d4e89"/><path d="M10 100 H102" stroke="#fff" stroke-width="3"/>');
-      step(root, [tr(0, 0, "rotate(0)"), tr(-760, 0, "rotate(-2deg)"), tr(-1480, 0, "rotate(1deg)")], 25000, 8);
+      step(root, [tr(0, 0, "rotate(0)"), tr(-760, 0, "rotate(-2deg)"), tr(-1480, 0, "rotate(1deg)")], 25000, 4);
     },
     "pilot-boat": function () {
       const root = place(begin("pilot-boat", seafx, 15000, "pilot-boat"), -220, 660);
       root.innerHTML = '<div class="wake"></div>' + svgOf(150, 62, "0 0 150 62",
         '<rect x="40" y="6" width="52" height="26" rx="4" fill="#fff"/><rect x="48" y="11" width="36" height="9" rx="2" fill="#33475b"/>' +
         '<path d="M0 30 H150 L130 58 H14z" fill="#fb5607"/><path d="M4 38 H146" stroke="#fff" stroke-width="4"/><text x="72" y="54" font-size="12" font-weight="700" fill="#fff" text-anchor="middle">PILOT</text>');
-      step(root, [tr(0, 0), tr(1560, -6)], 14000, 8);
+      step(root, [tr(0, 0), tr(1560, -6)], 14000, 4);
     },
     seaplane: function () {
       const root = place(begin("seaplane", skyfx, 22000), -620, 186);
@@ -470,7 +473,7 @@
         '<path d="M6 22 Q12 14 40 14 H104 Q122 16 124 24 Q120 32 104 32 H24z" fill="#e63946"/><rect x="46" y="6" width="50" height="6" rx="3" fill="#1d2d44"/>' +
         '<path d="M96 16 h14 v8 h-14z" fill="#bfe3ff"/><path d="M10 24 L0 12 h8 l12 10z" fill="#1d2d44"/><path d="M40 32 L34 46 M86 32 L92 46" stroke="#1d2d44" stroke-width="3"/>' +
         '<rect x="22" y="44" width="80" height="7" rx="3.5" fill="#f3f5f7"/><rect class="prop" x="124" y="12" width="3" height="24" fill="#1d2d44"/>');
-      step(root, [tr(0, 0), tr(1000, -20), tr(2000, 10)], 21000, 8);
+      step(root, [tr(0, 0), tr(1000, -20), tr(2000, 10)], 21000, 4);
     },
     dolphins: function () {
       const root = begin("dolphins", seafx, 7500);
@@ -478,7 +481,7 @@
         const d = place(el("div", "dolphin"), 520 + i * 70, 640);
         d.innerHTML = svgOf(96, 44, "0 0 96 44", '<path d="M2 30 Q24 4 62 10 Q80 12 92 20 L84 24 Q70 22 66 26 L74 40 L58 30 Q30 32 14 38 L4 44 L8 34z" fill="#5c7c99"/><circle cx="80" cy="17" r="2.2" fill="#0b1b2b"/><path d="M40 10 L48 0 L54 12z" fill="#5c7c99"/>');
         root.appendChild(d);
-        step(d, [tr(0, 80, "rotate(-35deg)"), tr(70, -60, "rotate(0)"), tr(150, 80, "rotate(40deg)")], 1500, 8, { delay: 600 + i * 450, iterations: 2, endDelay: 1200 });
+        step(d, [tr(0, 80, "rotate(-35deg)"), tr(70, -60, "rotate(0)"), tr(150, 80, "rotate(40deg)")], 1500, 4, { delay: 600 + i * 450, iterations: 2, endDelay: 1250 });
       }
     },
     balloon: function () {
@@ -494,12 +497,12 @@
       const crane = document.getElementById("crane-a");
       borrow("crane-hoist", crane, 12000);
       const trolley = crane.querySelector(".trolley");
-      step(trolley, [tr(0, 0), tr(-90, 0, ""), tr(-90, 0), tr(0, 0)].map(function (f, i) { f.offset = [0, 0.3, 0.7, 1][i]; return f; }), 11000, 8);
+      step(trolley, [tr(0, 0), tr(-90, 0, ""), tr(-90, 0), tr(0, 0)].map(function (f, i) { f.offset = [0, 0.3, 0.7, 1][i]; return f; }), 11000, 4);
       const crate = document.createElementNS(SVG, "rect");
       crate.setAttribute("class", "crate");
       crate.setAttribute("x", "298"); crate.setAttribute("y", "344"); crate.setAttribute("width", "26"); crate.setAttribute("height", "14");
       trolley.appendChild(crate);
-      step(crate, [{ opacity: 0 }, { opacity: 0, offset: 0.3 }, { opacity: 1, offset: 0.32 }, { opacity: 1 }], 11000, 8);
+      step(crate, [{ opacity: 0 }, { opacity: 0, offset: 0.3 }, { opacity: 1, offset: 0.32 }, { opacity: 1 }], 11000, 4);
       later(12000, function () { crate.remove(); });
     },
     rainbow: function () {
@@ -519,13 +522,13 @@
     jet: function () {
       const root = place(begin("jet", skyfx, 18000), -140, 150);
       root.innerHTML = '<div class="trail"></div>' + svgOf(70, 24, "0 0 70 24", '<path d="M2 12 Q6 8 20 8 H58 Q68 10 68 12 Q68 14 58 16 H20 Q6 16 2 12z" fill="#e9eef3"/><path d="M30 10 L18 0 H26 L42 10z M30 14 L18 24 H26 L42 14z M6 11 L0 4 H5 L12 10z" fill="#c9d3dd"/>');
-      step(root, [tr(0, 0), tr(1600, 40)], 17000, 8);
+      step(root, [tr(0, 0), tr(1600, 40)], 17000, 4);
     },
     kayak: function () {
       const root = place(begin("kayak", seafx, 20000), 1300, 720);
       root.innerHTML = svgOf(120, 60, "0 0 120 60", '<path d="M2 44 Q60 34 118 44 Q60 54 2 44z" fill="#ffca3a"/><circle cx="60" cy="22" r="7" fill="#f1c27d"/><path d="M54 16 h12 v-3 h-12z" fill="#e63946"/>' +
         '<path d="M52 42 V30 Q60 26 68 30 V42z" fill="#e63946"/><path class="paddle" d="M26 16 L94 44" stroke="#5b4636" stroke-width="3"/><path d="M20 12 l10 2 -4 6z M90 42 l10 6 -10 0z" fill="#1d4e89"/>');
-      step(root, [tr(0, 0), tr(-1460, 0)], 19000, 8);
+      step(root, [tr(0, 0), tr(-1460, 0)], 19000, 4);
       step(root.querySelector(".paddle"), [{ transform: "rotate(-14deg)" }, { transform: "rotate(14deg)" }], 1000, 4, { iterations: 19, direction: "alternate" });
     },
   };
@@ -568,8 +571,8 @@
         '<circle cx="80" cy="64" r="7" fill="#bfe3ff" stroke="#2b2d42" stroke-width="3"/><circle cx="112" cy="64" r="7" fill="#bfe3ff" stroke="#2b2d42" stroke-width="3"/><circle cx="144" cy="64" r="7" fill="#bfe3ff" stroke="#2b2d42" stroke-width="3"/>' +
         '<path d="M8 52 L22 64 L8 76z" fill="#2b2d42"/>') + '</div>' +
         svgOf(260, 40, "0 0 260 40", '<path d="M0 12 Q32 0 65 12 T130 12 T195 12 T260 12 V40 H0z" fill="#114f86"/>', "water");
-      step(root.querySelector(".hull-wrap"), [tr(0, 110), tr(0, 0, ""), tr(30, 0), tr(60, 110)].map(function (f, i) { f.offset = [0, 0.2, 0.8, 1][i]; return f; }), 12500, 8);
-      step(root.querySelector(".periscope"), [{ transform: "translateY(30px)" }, { transform: "translateY(0)", offset: 0.3 }, { transform: "translateY(0)", offset: 0.7 }, { transform: "translateY(30px)" }], 12500, 8);
+      step(root.querySelector(".hull-wrap"), [tr(0, 110), tr(0, 0, ""), tr(30, 0), tr(60, 110)].map(function (f, i) { f.offset = [0, 0.2, 0.8, 1][i]; return f; }), 12500, 4);
+      step(root.querySelector(".periscope"), [{ transform: "translateY(30px)" }, { transform: "translateY(0)", offset: 0.3 }, { transform: "translateY(0)", offset: 0.7 }, { transform: "translateY(30px)" }], 12500, 4);
     },
     zeppelin: function () {
       const root = place(begin("zeppelin", skyfx, 30000), 1300, 170);
@@ -595,7 +598,7 @@
         p.innerHTML = svgOf(40, 56, "0 0 40 56", '<ellipse cx="20" cy="32" rx="16" ry="22" fill="#1d2d44"/><ellipse cx="20" cy="36" rx="10" ry="16" fill="#fff"/>' +
           '<circle cx="15" cy="16" r="2.5" fill="#fff"/><circle cx="25" cy="16" r="2.5" fill="#fff"/><path d="M16 22 L24 22 L20 28z" fill="#fb8500"/><path d="M10 52 h8 v4 h-8z M22 52 h8 v4 h-8z" fill="#fb8500"/>');
         root.appendChild(p);
-        step(p, [tr(0, 0), tr(1500, 0)], 18000, 8);
+        step(p, [tr(0, 0), tr(1500, 0)], 18000, 4);
         step(p.firstChild, [{ transform: "rotate(-8deg)" }, { transform: "rotate(8deg)" }], 500, 4, { iterations: 36, direction: "alternate" });
       }
     },
@@ -761,11 +764,12 @@
     if (kindOf[c.name] !== "kill") clearShows();
     play();
   }
-  // The page's own schedule: one ambient event at a time, a few a minute at most; now and then
-  // a cameo. `?theatre=fast` (tests) shortens the pauses to a second or two.
+  // The page's own schedule: one ambient event at a time, about one a minute (each costs CPU
+  // while it plays: the idle kiosk must stay as cheap as the page before the theatre); now and
+  // then a cameo. `?theatre=fast` (tests) shortens the pauses to a second or two.
   let lastShow = null;
   function schedule(first) {
-    const gap = FAST ? rand(800, 1600) : first ? rand(8000, 20000) : rand(20000, 40000);
+    const gap = FAST ? rand(800, 1600) : first ? rand(15000, 30000) : rand(45000, 75000);
     later(gap, function () { schedule(false); showSomething(); });
   }
   function showSomething() {
