@@ -382,7 +382,10 @@ async fn main() {
             value: k.idle,
             unit: "% of a core",
             higher_is_better: false,
-            method: format!("{browser} over {} s after a 10 s settle (the theatre's ambient events included)", k.idle_span.as_secs()),
+            method: format!(
+                "{browser} over {} s after a 10 s settle (the theatre's ambient events included)",
+                k.idle_span.as_secs()
+            ),
         });
         figures.push(Figure {
             key: "kiosk_kill_cpu_percent",

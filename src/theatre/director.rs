@@ -10,8 +10,8 @@
 use super::catalogue::{self, SceneKind};
 use super::{Cue, Theatre};
 use crate::cluster::{ChaosBus, ChaosEvent};
-use rand::{Rng, SeedableRng};
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -111,11 +111,16 @@ mod tests {
         let shutdown = CancellationToken::new();
         let director = tokio::spawn(direct(bus.clone(), theatre.clone(), shutdown.clone()));
         tokio::task::yield_now().await;
-        let target = |name: &str| ChaosTarget { namespace: "demopod".into(), name: name.into(), index: None, node: None };
+        let target =
+            |name: &str| ChaosTarget { namespace: "demopod".into(), name: name.into(), index: None, node: None };
         let mut cues = Vec::new();
         for i in 0..8 {
             bus.announce(ChaosEvent::Picked(target(&format!("web-{i}"))));
-            bus.announce(ChaosEvent::Killed { target: target(&format!("web-{i}")), at: jiff::Timestamp::now(), kill_count: i });
+            bus.announce(ChaosEvent::Killed {
+                target: target(&format!("web-{i}")),
+                at: jiff::Timestamp::now(),
+                kill_count: i,
+            });
             let cue = tokio::time::timeout(std::time::Duration::from_secs(5), kiosk.recv()).await.unwrap().unwrap();
             assert_eq!(cue.pod.as_deref(), Some(format!("web-{i}").as_str()));
             assert_eq!(catalogue::find(cue.name).unwrap().kind, SceneKind::Kill);

@@ -738,7 +738,7 @@
     const target = { x: c.x, y: c.y, w: c.w, h: c.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
     const root = el("div", "scene kill " + name);
     root.dataset.scene = name;
-    if (pod) root.dataset.pod = pod;
+    if (pod) root.dataset.victim = pod; // not data-pod: that names containers
     place(root, c.x, c.y);
     fx.appendChild(root);
     playing.set(root, { name: name, kind: "kill" });

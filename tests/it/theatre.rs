@@ -37,7 +37,11 @@ async fn press(url: &str) -> String {
         .await
         .unwrap();
     let message = answer["message"].as_str().unwrap_or_default();
-    message.strip_prefix("Pod ").and_then(|m| m.strip_suffix(" deleted")).unwrap_or_else(|| panic!("{answer}")).to_string()
+    message
+        .strip_prefix("Pod ")
+        .and_then(|m| m.strip_suffix(" deleted"))
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_string()
 }
 
 fn kind_of(name: &str) -> Option<SceneKind> {
@@ -129,7 +133,7 @@ async fn the_call_to_action_is_edited_on_config_checked_and_reaches_the_kiosk_li
 
 /// The events playing on the page: `[{name, pod}]`.
 const PLAYING: &str = r#"
-return Array.from(document.querySelectorAll('[data-scene]')).map(e => ({ name: e.dataset.scene, pod: e.dataset.pod || null }));
+return Array.from(document.querySelectorAll('[data-scene]')).map(e => ({ name: e.dataset.scene, pod: e.dataset.victim || null }));
 "#;
 
 /// Records every container's status changes in `window.statusLog` (`[pod, status]`, `gone` when
@@ -150,7 +154,8 @@ async fn returned(browser: &Browser, pod: &str, from: usize) -> bool {
     let statuses: Vec<&str> =
         log.as_array().unwrap().iter().filter(|e| e[0] == pod).filter_map(|e| e[1].as_str()).collect();
     let left = statuses.iter().position(|s| *s != "Running");
-    left.is_some_and(|i| statuses[i..].contains(&"Running")) && box_status(browser, pod).await.as_deref() == Some("Running")
+    left.is_some_and(|i| statuses[i..].contains(&"Running"))
+        && box_status(browser, pod).await.as_deref() == Some("Running")
 }
 
 /// The status of `pod`'s container on the page, if it has one.
@@ -211,7 +216,7 @@ async fn the_theatre_plays_in_the_browser() {
         let victim = press(&app.url).await;
         // A new one: the previous kill's animation may still be playing on the same pod.
         let fresh = format!(
-            "const e = document.querySelector('.scene[data-pod=\"{victim}\"]:not([data-test-seen])');
+            "const e = document.querySelector('.scene[data-victim=\"{victim}\"]:not([data-test-seen])');
              if (!e) return null; e.dataset.testSeen = '1'; return e.dataset.scene;"
         );
         let name = eventually(Duration::from_secs(10), "a kill animation on the container", || async {
@@ -257,7 +262,8 @@ async fn the_theatre_plays_in_the_browser() {
     };
     night("on").await.unwrap();
     eventually(Duration::from_secs(5), "night", || async {
-        (browser.eval("return getComputedStyle(document.getElementById('beam')).display").await == "block").then_some(())
+        (browser.eval("return getComputedStyle(document.getElementById('beam')).display").await == "block")
+            .then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(4000)).await;
@@ -277,10 +283,11 @@ async fn the_theatre_plays_in_the_browser() {
     while started.elapsed() < Duration::from_secs(6) {
         let playing = browser.eval(PLAYING).await;
         assert_eq!(playing, serde_json::json!([]), "nothing plays with reduced motion");
-        if let Some(status) = box_status(&browser, &victim).await {
-            if seen.insert(status.clone()) && status == "Terminating" {
-                browser.screenshot("theatre-reduced-motion-kill.png").await;
-            }
+        if let Some(status) = box_status(&browser, &victim).await
+            && seen.insert(status.clone())
+            && status == "Terminating"
+        {
+            browser.screenshot("theatre-reduced-motion-kill.png").await;
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
