@@ -186,17 +186,23 @@ async fn the_theatre_plays_in_the_browser() {
     names.sort();
     assert_eq!(drawn, serde_json::json!(names));
 
-    // With the fast switch, ambient events play by themselves, one at a time.
+    // With the fast switch, an ambient event plays by itself within seconds; never two at once
+    // (watched for eight more seconds).
     let mut ambient = BTreeSet::new();
     let started = std::time::Instant::now();
-    while ambient.len() < 2 {
-        assert!(started.elapsed() < Duration::from_secs(45), "no ambient events played by themselves: {ambient:?}");
+    let mut first_seen = None;
+    while first_seen.is_none_or(|at: std::time::Instant| at.elapsed() < Duration::from_secs(8)) {
+        assert!(
+            first_seen.is_some() || started.elapsed() < Duration::from_secs(30),
+            "no ambient event played by itself"
+        );
         let playing = browser.eval(PLAYING).await;
         let shows: Vec<&str> = playing.as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
         assert!(shows.len() <= 1, "never two at once: {shows:?}");
         if let Some(name) = shows.first().filter(|n| kind_of(n) == Some(SceneKind::Ambient))
             && ambient.insert(name.to_string())
         {
+            first_seen.get_or_insert_with(std::time::Instant::now);
             tokio::time::sleep(Duration::from_millis(1500)).await;
             browser.screenshot(&format!("theatre-ambient-{name}.png")).await;
         }
