@@ -361,7 +361,7 @@
   // is removed when it ends, so an event that is not playing costs nothing. Ambient events are
   // started by this page at random, one at a time; cameos now and then or by staff; a kill
   // animation when the server's director cues one for a killed pod. Slow motion is stepped on the
-  // shared 250 ms grid (see kiosk.css); with prefers-reduced-motion nothing plays at all.
+  // shared grid of kiosk.css at 4 frames a second; with prefers-reduced-motion nothing plays.
   const CATALOGUE = (function () { try { return JSON.parse(document.getElementById("scenes").textContent); } catch (e) { return []; } })();
   const FAST = new URLSearchParams(location.search).get("theatre") === "fast";
   const skyfx = document.getElementById("skyfx"), seafx = document.getElementById("seafx");
