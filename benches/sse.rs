@@ -10,8 +10,14 @@
 //! connects, the app's idle CPU and resident memory are measured over `BENCH_IDLE_SECONDS`
 //! (default 20): the booth's `run` process left alone.
 //!
-//! When Debian's `chromium` is installed, the kiosk page's idle CPU in headless Chromium is
-//! measured too (all processes of the browser, 20 s, after a 10 s settle).
+//! When Debian's `chromium` is installed, the kiosk page's CPU in headless Chromium is measured
+//! too (all processes of the browser): idle over `BENCH_KIOSK_SECONDS` (default 60, long enough
+//! for the theatre's own ambient events to play) after a 10 s settle, then while kill animations
+//! play (a chaos press every 5 s, four presses).
+//!
+//! `BENCH_KIOSK_ONLY=1` measures only the kiosk page (no SSE clients, nothing recorded), and
+//! `BENCH_APP_BIN=<path>` runs another build of `conferenceli` (say, main's) so two pages can be
+//! compared back to back under the same load.
 //!
 //! The headline figures also go to the performance report (`report::record`).
 
@@ -95,8 +101,21 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The kiosk's idle CPU in headless Chromium, if Chromium is installed.
-async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
+/// What the kiosk page costs in headless Chromium.
+struct KioskCpu {
+    idle: f64,
+    idle_span: Duration,
+    kills: f64,
+    kills_span: Duration,
+}
+
+/// Chaos presses while the kiosk's kill CPU is measured, and the time between them.
+const KIOSK_PRESSES: u32 = 4;
+const KIOSK_PRESS_GAP: Duration = Duration::from_secs(5);
+
+/// The kiosk page's CPU in headless Chromium (idle, then with kill animations), if Chromium is
+/// installed.
+async fn kiosk_cpu(app: &str, http: &reqwest::Client) -> Option<KioskCpu> {
     let chromium = ["/usr/bin/chromium"].into_iter().find(|p| std::path::Path::new(p).exists())?;
     let profile = tempfile::tempdir().ok()?;
     let child = std::process::Command::new(chromium)
@@ -112,12 +131,42 @@ async fn kiosk_idle_cpu(app: &str) -> Option<f64> {
         .map(procfs::KillOnDrop)?;
     let group = child.id();
     tokio::time::sleep(Duration::from_secs(10)).await;
+    let seconds = std::env::var("BENCH_KIOSK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let idle_span = Duration::from_secs(seconds);
     let before = group_ticks(group);
-    let span = Duration::from_secs(20);
-    tokio::time::sleep(span).await;
-    let used = group_ticks(group).saturating_sub(before);
+    tokio::time::sleep(idle_span).await;
+    let idle = procfs::cpu_percent(group_ticks(group).saturating_sub(before), idle_span);
+    // Kills: each plays a kill animation, the explosion, and the drone bringing the replacement.
+    let before = group_ticks(group);
+    let started = Instant::now();
+    for _ in 0..KIOSK_PRESSES {
+        let press = http.post(format!("{app}/chaos")).basic_auth("admin", Some("bench")).send().await;
+        assert!(press.is_ok_and(|r| r.status() == 200), "a chaos press during the kiosk measurement");
+        tokio::time::sleep(KIOSK_PRESS_GAP).await;
+    }
+    let kills_span = started.elapsed();
+    let kills = procfs::cpu_percent(group_ticks(group).saturating_sub(before), kills_span);
     drop(child);
-    Some(procfs::cpu_percent(used, span))
+    Some(KioskCpu { idle, idle_span, kills, kills_span })
+}
+
+fn print_kiosk(kiosk: &Option<KioskCpu>) {
+    match kiosk {
+        Some(k) => {
+            println!(
+                "| kiosk page idle in headless Chromium (all processes, {} s) | {:.1} % of one core |",
+                k.idle_span.as_secs(),
+                k.idle
+            );
+            println!(
+                "| kiosk page during kill animations ({KIOSK_PRESSES} kills, one every {} s, {:.0} s) | {:.1} % of one core |",
+                KIOSK_PRESS_GAP.as_secs(),
+                k.kills_span.as_secs_f64(),
+                k.kills
+            );
+        }
+        None => println!("| kiosk page in headless Chromium | not measured (no /usr/bin/chromium) |"),
+    }
 }
 
 #[tokio::main]
@@ -132,7 +181,8 @@ async fn main() {
     let kubeconfig = kubeconfig_for(&server.url(), dir.path());
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
+    let binary = std::env::var("BENCH_APP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_conferenceli").to_string());
+    let child = std::process::Command::new(&binary)
         .args([
             "run",
             "--listen-addr",
@@ -163,6 +213,15 @@ async fn main() {
     }
     // Left alone once ready: start-up work (Booth, status writer) is over after the settle.
     tokio::time::sleep(IDLE_SETTLE).await;
+    if std::env::var("BENCH_KIOSK_ONLY").is_ok_and(|v| v == "1") {
+        let kiosk = kiosk_cpu(&app, &http).await;
+        println!("| measure ({binary}) | value |");
+        println!("| --- | --- |");
+        print_kiosk(&kiosk);
+        drop(child);
+        server.shutdown().await;
+        return;
+    }
     let idle_window = procfs::idle_window();
     let alone = procfs::measure_idle(pid, idle_window).await;
 
@@ -231,7 +290,7 @@ async fn main() {
     let node_watches = sim.stats.open_watches("nodes");
     let pod_lists = sim.stats.requests("list", "pods");
 
-    let kiosk_cpu = kiosk_idle_cpu(&app).await;
+    let kiosk = kiosk_cpu(&app, &http).await;
     drop(child);
     server.shutdown().await;
 
@@ -266,10 +325,7 @@ async fn main() {
     );
     println!("| API watches open (pods / nodes) | {pod_watches} / {node_watches} |");
     println!("| API pod list requests in total | {pod_lists} |");
-    match kiosk_cpu {
-        Some(cpu) => println!("| kiosk page idle in headless Chromium (all processes) | {cpu:.1} % of one core |"),
-        None => println!("| kiosk page idle in headless Chromium | not measured (no /usr/bin/chromium) |"),
-    }
+    print_kiosk(&kiosk);
 
     let app_method = "release `conferenceli run` in its own process against a simulated API (3 nodes, 5 pods) served by the bench process";
     let fan_out_method = format!(
@@ -320,14 +376,30 @@ async fn main() {
             IDLE_SETTLE.as_secs(),
         ),
     ));
-    if let Some(cpu) = kiosk_cpu {
+    if let Some(k) = kiosk {
+        let browser = "Debian's Chromium, headless, software rendering, 1280×800, on the app's `/` (the bench's app); utime + stime of every process of the browser's process group";
         figures.push(Figure {
             key: "kiosk_idle_cpu_percent",
             what: "kiosk page idle in headless Chromium".into(),
-            value: cpu,
+            value: k.idle,
             unit: "% of a core",
             higher_is_better: false,
-            method: "Debian's Chromium, headless, software rendering, 1280×800, on the app's `/` (the bench's app); utime + stime of every process of the browser's process group over 20 s after a 10 s settle".into(),
+            method: format!(
+                "{browser} over {} s after a 10 s settle (the theatre's ambient events included)",
+                k.idle_span.as_secs()
+            ),
+        });
+        figures.push(Figure {
+            key: "kiosk_kill_cpu_percent",
+            what: "kiosk page during kill animations in headless Chromium".into(),
+            value: k.kills,
+            unit: "% of a core",
+            higher_is_better: false,
+            method: format!(
+                "{browser} over {:.0} s while `/chaos` is pressed every {} s ({KIOSK_PRESSES} kills: kill animation, explosion, drone)",
+                k.kills_span.as_secs_f64(),
+                KIOSK_PRESS_GAP.as_secs()
+            ),
         });
     }
     report::record("sse", &figures);

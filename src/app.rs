@@ -163,6 +163,8 @@ impl Booth {
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
         let availability = start_availability(args, &cluster, &chaos, metrics.registry_mut(), shutdown)?;
+        let theatre = crate::theatre::Theatre::new();
+        tokio::spawn(crate::theatre::director::direct(chaos.clone(), theatre.clone(), shutdown.clone()));
         let fog = start_fog(args, &chaos)?;
         let webhooks = start_webhooks(args, &chaos)?;
         let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
@@ -197,6 +199,7 @@ impl Booth {
             print_jobs,
             dashboard,
             availability,
+            theatre,
         };
         let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
         Ok(Self { state, leads, tasks })

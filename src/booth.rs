@@ -88,6 +88,16 @@ pub struct BoothSpec {
     /// Chaos safety: minimum pod age, dry run.
     #[serde(default)]
     pub chaos_safety: ChaosSafety,
+    /// The kiosk's QR card text, a call to action pointing at `PUBLIC_URL`.
+    #[serde(default = "default_call_to_action")]
+    pub call_to_action: String,
+}
+
+/// What the kiosk's QR card says unless the Booth says otherwise.
+pub const DEFAULT_CALL_TO_ACTION: &str = "Scan to win a prize";
+
+fn default_call_to_action() -> String {
+    DEFAULT_CALL_TO_ACTION.into()
 }
 
 fn enabled() -> bool {
@@ -105,6 +115,7 @@ impl Default for BoothSpec {
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
             attract: Default::default(),
+            call_to_action: default_call_to_action(),
             chaos_safety: Default::default(),
         }
     }
@@ -131,6 +142,25 @@ pub struct BoothDefaults {
     /// Create CRM leads in Odoo (true/false); when off, leads are kept and marked as not sent.
     #[arg(long = "odoo-createlead-enabled", env = "ODOO_CREATELEAD_ENABLED", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub odoo_create_lead_enabled: bool,
+    /// The kiosk QR card's call to action (Booth `spec.callToAction`, then edited on /config).
+    #[arg(long, env = "CALL_TO_ACTION", default_value = DEFAULT_CALL_TO_ACTION, value_parser = check_call_to_action)]
+    pub call_to_action: String,
+}
+
+/// The longest call to action the QR card shows on one or two lines at 1280×800.
+pub const CALL_TO_ACTION_MAX: usize = 60;
+
+/// A call to action as the card shows it: trimmed, one line, at most [`CALL_TO_ACTION_MAX`]
+/// characters; empty means the default.
+pub fn check_call_to_action(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.chars().any(char::is_control) {
+        return Err("The call to action must be a single line of text.".into());
+    }
+    if value.chars().count() > CALL_TO_ACTION_MAX {
+        return Err(format!("The call to action must be at most {CALL_TO_ACTION_MAX} characters."));
+    }
+    Ok(if value.is_empty() { DEFAULT_CALL_TO_ACTION.to_string() } else { value.to_string() })
 }
 
 impl BoothDefaults {
@@ -143,6 +173,7 @@ impl BoothDefaults {
             servala_voucher_code: self.servala_voucher_code.clone(),
             print_raffle_ticket: self.print_raffle_ticket,
             odoo_create_lead_enabled: self.odoo_create_lead_enabled,
+            call_to_action: self.call_to_action.clone(),
             ..BoothSpec::default()
         }
     }

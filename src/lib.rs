@@ -10,6 +10,7 @@
 //! - [`leds`]: the BlinkStick and Blinkt! LEDs and their colour model;
 //! - [`labels`]: label rendering, Brother QL raster jobs, printer transports and the print queue;
 //! - [`leads`]: the contact form's leads, their outbox controller and the Odoo clients;
+//! - [`theatre`]: the kiosk's events (the one catalogue), the scene channel, kill animations;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines;
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod secret;
 pub mod sim;
 pub mod telemetry;
+pub mod theatre;
 pub mod web;
 pub mod workload;
 

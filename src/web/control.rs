@@ -7,16 +7,17 @@
 //! really ends a session. A restart logs staff out. Every form carries a CSRF token
 //! ([`super::csrf`]); action answers are JSON `{"message"}` like `/chaos`.
 //!
-//! This module may use the chaos button, the Booth and the dashboard's scene channel.
+//! This module may use the chaos button, the Booth and the theatre's scene channel.
 //!
-//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::theatre`.
 
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
 use super::csrf::{FIELD, cookie_value};
-use super::kiosk::{Scene, render, script_json};
+use super::kiosk::{render, script_json};
 use crate::chaos::Aim;
 use crate::cluster::Presser;
+use crate::theatre::{SCENES, SceneInfo, SceneKind};
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -158,7 +159,10 @@ struct PanelPage {
     csrf_token: String,
     night: bool,
     kill_count: u64,
-    scenes: Vec<&'static str>,
+    /// Ambient events and cameos the staff can start.
+    shows: Vec<&'static SceneInfo>,
+    /// Kill animations, previewed on a drill crate.
+    kills: Vec<&'static SceneInfo>,
     initial_json: String,
     /// Whether a fog machine is configured (the fog button).
     fog: bool,
@@ -226,7 +230,8 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Response {
         csrf_token: issued.token,
         night: state.booth.night_mode(),
         kill_count: state.booth.kill_count(),
-        scenes: Scene::ALL.iter().map(|s| s.name()).collect(),
+        shows: SCENES.iter().filter(|s| s.kind != SceneKind::Kill).collect(),
+        kills: SCENES.iter().filter(|s| s.kind == SceneKind::Kill).collect(),
         initial_json: script_json(&super::kiosk::KioskState::now(&state)),
         fog: state.fog.is_some(),
         leads: latest_leads(&state).await,
@@ -362,12 +367,12 @@ async fn set_kills(State(state): State<AppState>, StaffAction(form): StaffAction
 }
 
 async fn scene(State(state): State<AppState>, Path(name): Path<String>, _: StaffAction<NoFields>) -> Response {
-    match Scene::parse(&name) {
-        Some(scene) => {
-            state.dashboard.play(scene);
-            message(StatusCode::OK, format!("Playing {name} on the kiosk"))
+    match state.theatre.play(&name) {
+        Ok(scene) if scene.kind == SceneKind::Kill => {
+            message(StatusCode::OK, format!("Previewing {name} on a drill crate on the kiosk"))
         }
-        None => message(StatusCode::NOT_FOUND, format!("Unknown scene {name:?}")),
+        Ok(_) => message(StatusCode::OK, format!("Playing {name} on the kiosk")),
+        Err(_) => message(StatusCode::NOT_FOUND, format!("Unknown scene {name:?}")),
     }
 }
 

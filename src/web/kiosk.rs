@@ -2,22 +2,24 @@
 //! container per pod, drawn by `templates/static/kiosk.js` from the snapshot embedded in the
 //! page and kept live by the `/stream` SSE feed.
 //!
-//! Also owns the dashboard's own state ([`Dashboard`]: the chaos button, the scene-event
-//! channel, staff sessions, the QR code) and its settings ([`DashboardArgs`]). It reads the
-//! cluster state and the Booth, and presses the chaos button.
+//! Also owns the dashboard's own state ([`Dashboard`]: the chaos button, staff sessions, the QR
+//! code) and its settings ([`DashboardArgs`]); the events the kiosk plays belong to
+//! [`crate::theatre`]. It may read the cluster state, the Booth and the theatre's catalogue, and
+//! press the chaos button.
 //!
-//! May call: `crate::chaos`, `crate::cluster`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::theatre`.
 
 use super::AppState;
 use super::control::Sessions;
 use super::csrf::Csrf;
 use crate::chaos::{Chaos, KubeActions};
 use crate::cluster::{NodeView, PodView};
+use crate::theatre::{SCENES, SceneKind, furniture};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use clap::Args;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -25,9 +27,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Duration;
-use tokio::sync::broadcast;
 
 /// Settings of the dashboard, the chaos button and the control panel.
 #[derive(Debug, Clone, Args)]
@@ -62,37 +63,6 @@ fn parse_public_url(value: &str) -> Result<String, String> {
     }
 }
 
-/// A show the staff can make the kiosk play.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scene {
-    /// Dark sky, rain, lightning; the ships roll.
-    Storm,
-    /// A flock of seagulls crosses the harbour.
-    Seagulls,
-    /// Fireworks over the harbour.
-    Fireworks,
-    /// A whale surfaces and blows.
-    Whale,
-}
-
-impl Scene {
-    pub const ALL: [Scene; 4] = [Scene::Storm, Scene::Seagulls, Scene::Fireworks, Scene::Whale];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Scene::Storm => "storm",
-            Scene::Seagulls => "seagulls",
-            Scene::Fireworks => "fireworks",
-            Scene::Whale => "whale",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Scene> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabel {
     pub outcome: crate::chaos::PressOutcome,
@@ -123,7 +93,6 @@ pub struct Dashboard {
     /// Shared with attract mode's autopilot, which presses through the same button.
     pub chaos: std::sync::Arc<Chaos<KubeActions>>,
     pub metrics: DashboardMetrics,
-    pub scenes: broadcast::Sender<Scene>,
     pub sessions: Sessions,
     pub csrf: Csrf,
     /// The QR code of `PUBLIC_URL` as SVG, if configured.
@@ -144,18 +113,12 @@ impl Dashboard {
         Self {
             chaos,
             metrics: DashboardMetrics::register(registry),
-            scenes: broadcast::channel(16).0,
             sessions: Sessions::new(),
             csrf: Csrf::random(),
             qr_svg: args.public_url.as_deref().and_then(qr_svg),
             public_url: args.public_url.clone(),
             shutdown,
         }
-    }
-
-    /// Tells every kiosk to play `scene`; no kiosk listening is fine.
-    pub fn play(&self, scene: Scene) {
-        let _ = self.scenes.send(scene);
     }
 }
 
@@ -187,18 +150,43 @@ pub struct KioskState {
     pub nodes: Vec<NodeView>,
     pub kill_count: u64,
     pub mode: super::DisplayMode,
+    /// The name on the harbour's flag.
+    pub flag: String,
+    /// The QR card's call to action.
+    pub call_to_action: String,
 }
 
 impl KioskState {
     pub fn now(state: &AppState) -> Self {
         let snapshot = state.cluster.snapshot();
+        let spec = state.booth.spec();
         Self {
             pods: snapshot.pods.clone(),
             nodes: snapshot.nodes.clone(),
             kill_count: state.booth.kill_count(),
             mode: state.mode(),
+            flag: furniture::flag_name(&spec),
+            call_to_action: furniture::call_to_action(&spec),
         }
     }
+}
+
+/// What the page needs of an event: its name and when it plays.
+#[derive(Serialize)]
+pub struct SceneEntry {
+    pub name: &'static str,
+    pub kind: SceneKind,
+    pub description: &'static str,
+}
+
+/// The theatre's catalogue as `/api/scenes` and the kiosk page list it.
+pub fn scene_list() -> Vec<SceneEntry> {
+    SCENES.iter().map(|s| SceneEntry { name: s.name, kind: s.kind, description: s.description }).collect()
+}
+
+/// `GET /api/scenes`: every event the kiosk can play, `[{"name", "kind", "description"}]`.
+async fn api_scenes() -> Json<Vec<SceneEntry>> {
+    Json(scene_list())
 }
 
 /// JSON that is safe inside `<script type="application/json">`: `<` never appears raw, so no
@@ -211,7 +199,10 @@ pub fn script_json<T: Serialize>(value: &T) -> String {
 #[template(path = "kiosk.html")]
 struct KioskPage {
     initial_json: String,
+    scenes_json: String,
     night: bool,
+    flag: String,
+    call_to_action: String,
     qr_svg: Option<String>,
     public_url: Option<String>,
 }
@@ -220,7 +211,10 @@ async fn kiosk(State(state): State<AppState>) -> Response {
     let initial = KioskState::now(&state);
     let page = KioskPage {
         initial_json: script_json(&initial),
+        scenes_json: script_json(&scene_list()),
         night: state.booth.night_mode(),
+        flag: initial.flag.clone(),
+        call_to_action: initial.call_to_action.clone(),
         qr_svg: state.dashboard.qr_svg.clone(),
         public_url: state.dashboard.public_url.clone(),
     };
@@ -242,6 +236,7 @@ pub fn render(page: &impl Template) -> Response {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(kiosk))
+        .route("/api/scenes", get(api_scenes))
         .merge(super::sse::routes())
         .merge(super::chaos::routes())
         .merge(super::control::routes())
@@ -281,14 +276,5 @@ mod tests {
         assert!(!json.contains('<'));
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back["name"], "</script><script>alert(1)");
-    }
-
-    #[test]
-    fn scenes_have_stable_names() {
-        for scene in Scene::ALL {
-            assert_eq!(Scene::parse(scene.name()), Some(scene));
-            assert_eq!(serde_json::to_value(scene).unwrap(), scene.name());
-        }
-        assert_eq!(Scene::parse("tsunami"), None);
     }
 }

@@ -56,6 +56,8 @@ pub struct AppState {
     pub dashboard: Arc<kiosk::Dashboard>,
     /// The trickle of requests to the workload: counts and heal times.
     pub availability: Arc<crate::availability::Availability>,
+    /// The scene channel every kiosk plays from.
+    pub theatre: crate::theatre::Theatre,
 }
 
 /// The kiosk's display mode.

@@ -6,7 +6,8 @@
 //! against Odoo when Odoo answers.
 //!
 //! May call: `crate::booth` (the Booth handle), `crate::attract` (its fieldset), `crate::leads`
-//! (the Lead API, the `Odoo` trait); within `web`, `auth` and `csrf`.
+//! (the Lead API, the `Odoo` trait), `crate::theatre` (the kiosk card's call to action); within
+//! `web`, `auth` and `csrf`.
 
 use super::auth::{self, Credentials};
 use super::csrf::Csrf;
@@ -15,6 +16,7 @@ use crate::attract::{self, form::AttractInput};
 use crate::booth::{BoothHandle, BoothSpec, VoucherType};
 use crate::leads::Leads;
 use crate::leads::odoo::{OdooError, SearchRead};
+use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, check_call_to_action};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -61,6 +63,7 @@ pub struct SettingsInput {
     pub servala_voucher_code: String,
     pub print_raffle_ticket: String,
     pub odoo_create_lead_enabled: String,
+    pub call_to_action: String,
     pub csrf_token: String,
     /// The attract-mode and chaos-safety fieldset (`crate::attract::form`).
     #[serde(flatten)]
@@ -80,6 +83,8 @@ struct SettingsPage {
     servala_voucher_code: String,
     print_raffle_ticket: bool,
     odoo_create_lead_enabled: bool,
+    call_to_action: String,
+    call_to_action_max: usize,
     odoo: String,
     attract: AttractInput,
 }
@@ -93,6 +98,7 @@ pub struct SettingsChange {
     pub servala_voucher_code: String,
     pub print_raffle_ticket: bool,
     pub odoo_create_lead_enabled: bool,
+    pub call_to_action: String,
 }
 
 impl SettingsChange {
@@ -105,6 +111,7 @@ impl SettingsChange {
             "servalaVoucherCode": self.servala_voucher_code,
             "printRaffleTicket": self.print_raffle_ticket,
             "odooCreateLeadEnabled": self.odoo_create_lead_enabled,
+            "callToAction": self.call_to_action,
         })
     }
 }
@@ -145,6 +152,10 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
     } else if voucher_type == VoucherType::Servala && servala_voucher_code.is_empty() {
         errors.push("Servala vouchers need a voucher code.".into());
     }
+    let call_to_action = check_call_to_action(&input.call_to_action).unwrap_or_else(|error| {
+        errors.push(error);
+        String::new()
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -155,6 +166,7 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
         servala_voucher_code,
         print_raffle_ticket: checked(&input.print_raffle_ticket),
         odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
+        call_to_action,
     })
 }
 
@@ -207,6 +219,8 @@ impl Inner {
             servala_voucher_code: spec.servala_voucher_code.clone(),
             print_raffle_ticket: spec.print_raffle_ticket,
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
+            call_to_action: furniture::call_to_action(spec),
+            call_to_action_max: CALL_TO_ACTION_MAX,
             odoo: self.odoo_description(),
             attract: AttractInput::from_settings(&spec.attract, &spec.chaos_safety),
         }
@@ -224,6 +238,8 @@ impl Inner {
             servala_voucher_code: input.servala_voucher_code.clone(),
             print_raffle_ticket: checked(&input.print_raffle_ticket),
             odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
+            call_to_action: input.call_to_action.clone(),
+            call_to_action_max: CALL_TO_ACTION_MAX,
             odoo: self.odoo_description(),
             attract: input.attract.clone(),
         }
@@ -380,5 +396,13 @@ mod tests {
         assert!(bad(|i| i.servala_voucher_code = "a b".into())[0].contains("Servala voucher code"));
         assert!(bad(|i| i.campaign_name = "x".repeat(101))[0].contains("campaign"));
         assert!(bad(|i| i.label_header = "a\nb".into())[0].contains("single line"));
+        // The kiosk card's call to action: bounded, one line; empty means the default.
+        assert_eq!(change.call_to_action, crate::booth::DEFAULT_CALL_TO_ACTION);
+        assert_eq!(change.to_patch()["callToAction"], "Scan to win a prize");
+        let long = bad(|i| i.call_to_action = "x".repeat(61));
+        assert_eq!(long, ["The call to action must be at most 60 characters."]);
+        let mut own = input.clone();
+        own.call_to_action = " Win a Pi ".into();
+        assert_eq!(validate(&own).unwrap().call_to_action, "Win a Pi");
     }
 }

@@ -6,18 +6,21 @@
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode), `chaos` (a pod was picked / killed, by whom, dry run or not), `scene` (a show to
-//!   play), `availability` (the workload's answers and heal times, at most once a second).
+//!   mode, flag, call to action), `chaos` (a pod was picked / killed, by whom, dry run or not),
+//!   `scene` (an event of [`crate::theatre`] to play: `{"name"}`, and `"pod"` for a kill
+//!   animation), `availability` (the workload's answers and heal times, at most once a second).
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
-//! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
+//! serde. This module reads the cluster state, the Booth, the chaos bus and the theatre's
+//! channel only.
 //!
-//! May call: `crate::availability`, `crate::booth`, `crate::cluster`.
+//! May call: `crate::availability`, `crate::booth`, `crate::cluster`, `crate::theatre`.
 
 use super::AppState;
-use super::kiosk::{KioskState, Scene, StreamLabel};
+use super::kiosk::{KioskState, StreamLabel};
 use crate::availability::AvailabilityNotice;
 use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Presser, Snapshot, Subscription, Update};
+use crate::theatre::{Cue, furniture};
 use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -201,6 +204,8 @@ async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::Int
 struct BoothEvent {
     kill_count: u64,
     mode: super::DisplayMode,
+    flag: String,
+    call_to_action: String,
 }
 
 #[derive(Serialize)]
@@ -217,11 +222,6 @@ struct ChaosNotice<'a> {
 }
 
 #[derive(Serialize)]
-struct SceneNotice {
-    name: Scene,
-}
-
-#[derive(Serialize)]
 struct NameOnly<'a> {
     name: &'a str,
     namespace: &'a str,
@@ -234,14 +234,20 @@ struct KioskFeed {
     /// `None` once the Booth follower is gone (shutdown): the cluster is still served.
     booth: Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>,
     last_booth: Option<BoothEvent>,
-    scenes: broadcast::Receiver<Scene>,
+    scenes: broadcast::Receiver<Cue>,
     chaos: broadcast::Receiver<ChaosEvent>,
     availability: broadcast::Receiver<AvailabilityNotice>,
 }
 
 impl KioskFeed {
     fn booth_now(&self) -> BoothEvent {
-        BoothEvent { kill_count: self.state.booth.kill_count(), mode: self.state.mode() }
+        let spec = self.state.booth.spec();
+        BoothEvent {
+            kill_count: self.state.booth.kill_count(),
+            mode: self.state.mode(),
+            flag: furniture::flag_name(&spec),
+            call_to_action: furniture::call_to_action(&spec),
+        }
     }
 
     fn on_update(&mut self, update: Update) -> Events {
@@ -249,7 +255,12 @@ impl KioskFeed {
             Update::Snapshot(_) => {
                 // The snapshot event carries the counter too, so the booth state is current.
                 let now = KioskState::now(&self.state);
-                self.last_booth = Some(BoothEvent { kill_count: now.kill_count, mode: now.mode });
+                self.last_booth = Some(BoothEvent {
+                    kill_count: now.kill_count,
+                    mode: now.mode,
+                    flag: now.flag.clone(),
+                    call_to_action: now.call_to_action.clone(),
+                });
                 vec![named("snapshot", &now)]
             }
             Update::Change(Change::Pod { pod }) => vec![named("pod", &pod)],
@@ -289,7 +300,7 @@ impl KioskFeed {
             update = self.subscription.next() => self.on_update(update?),
             alive = booth_changed(&mut self.booth) => if alive { self.on_booth() } else { self.booth = None; Vec::new() },
             scene = self.scenes.recv() => match scene {
-                Ok(name) => vec![named("scene", &SceneNotice { name })],
+                Ok(cue) => vec![named("scene", &cue)],
                 Err(_) => Vec::new(),
             },
             chaos = self.chaos.recv() => match chaos {
@@ -325,7 +336,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         subscription: state.cluster.subscribe(),
         booth: Some(booth_changes(&state)),
         last_booth: None,
-        scenes: state.dashboard.scenes.subscribe(),
+        scenes: state.theatre.subscribe(),
         chaos: state.chaos.subscribe(),
         availability: state.availability.subscribe(),
         state: state.clone(),

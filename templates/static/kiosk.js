@@ -212,7 +212,7 @@
     updateTally();
     if (fresh || !old || old.node !== pod.node || old.index !== pod.index) placeBox(pod, box);
     layoutShips();
-    if (pod.status === "Terminating" && was !== "Terminating") explode(box, colorOf(pod));
+    if (pod.status === "Terminating" && was !== "Terminating") explodeUnlessCued(box, pod);
     if (pod.status !== "Terminating") box.classList.remove("targeted");
     if (pod.status === "Running" && was !== "Running" && animate) deliver(box, pod);
   }
@@ -227,6 +227,14 @@
   }
 
   // ---------- effects ----------
+  // A pod killed by the chaos button gets its kill animation from the server's cue; any other
+  // deletion (kubectl, a drained node) explodes plainly once the cue had time to arrive.
+  function explodeUnlessCued(box, pod) {
+    const cued = function () { const at = killCues.get(pod.name); return at !== undefined && Date.now() - at < 15000; };
+    if (cued()) return;
+    if (reduced.matches) { explode(box, colorOf(pod)); return; }
+    later(900, function () { if (!cued() && box.isConnected) explode(box, colorOf(pod)); });
+  }
   function explode(box, color) {
     if (!animate) return;
     const c = centre(box);
@@ -347,37 +355,199 @@
     later(2500, function () { box.classList.remove("targeted"); });
   }
 
-  // ---------- scene events ----------
-  const scenes = {
-    storm: function () {
-      const dark = el("div", "storm-dark"), rain = el("div", "rain"), flash = el("div", "lightning");
-      fx.append(dark, rain, flash);
-      document.body.classList.add("storm");
-      showBanner("Storm warning! Will the cluster hold?", "#33415c");
-      later(12000, function () { dark.remove(); rain.remove(); flash.remove(); document.body.classList.remove("storm"); });
-    },
+  // ---------- the theatre ----------
+  // Every event of the server's catalogue (/api/scenes, embedded as #scenes) is drawn here under
+  // the same name. The element that plays an event carries data-scene="<name>" while it plays and
+  // is removed when it ends, so an event that is not playing costs nothing. Ambient events are
+  // started by this page at random, one at a time; cameos now and then or by staff; a kill
+  // animation when the server's director cues one for a killed pod. Slow motion is stepped on the
+  // shared grid of kiosk.css at 4 frames a second; with prefers-reduced-motion nothing plays.
+  const CATALOGUE = (function () { try { return JSON.parse(document.getElementById("scenes").textContent); } catch (e) { return []; } })();
+  const FAST = new URLSearchParams(location.search).get("theatre") === "fast";
+  const skyfx = document.getElementById("skyfx"), seafx = document.getElementById("seafx");
+  const playing = new Map(); // element -> { name, kind }
+  const killCues = new Map(); // pod -> when its kill animation was cued
+  const kindOf = {};
+  CATALOGUE.forEach(function (s) { kindOf[s.name] = s.kind; });
+  const night = function () { return document.body.classList.contains("night"); };
+
+  // Stepped animations start on the grid of the page's own stepped CSS animations, so they add
+  // no frames of their own between the grid's.
+  let grid0 = null;
+  function onGrid(anim) {
+    const now = document.timeline.currentTime;
+    if (grid0 === null) {
+      const wave = document.querySelector(".waves.back");
+      const base = wave && wave.getAnimations ? wave.getAnimations()[0] : null;
+      grid0 = base && base.startTime !== null ? base.startTime : 0;
+    }
+    if (now !== null) anim.startTime = grid0 + Math.ceil((now - grid0) / 250) * 250;
+    return anim;
+  }
+  // `frames` over `ms`, in `fps` steps a second (4, the grid's rate, unless a motion needs more),
+  // aligned to the grid; delays are rounded to it too.
+  function step(e, frames, ms, fps, options) {
+    const steps = Math.max(1, Math.round(ms / 1000 * (fps || 4)));
+    const timing = Object.assign({ duration: ms, easing: "steps(" + steps + ", end)", fill: "both" }, options || {});
+    if (timing.delay) timing.delay = Math.round(timing.delay / 250) * 250;
+    return onGrid(e.animate(frames, timing));
+  }
+  // Fast, short motion (kill animations): full frame rate while it lasts.
+  function smooth(e, frames, ms, options) {
+    return e.animate(frames, Object.assign({ duration: ms, easing: "ease-in-out", fill: "both" }, options || {}));
+  }
+  function tr(x, y, extra) { return { transform: "translate(" + x + "px," + y + "px)" + (extra ? " " + extra : "") }; }
+  function svgOf(w, h, viewBox, inner, cls) {
+    return '<svg ' + (cls ? 'class="' + cls + '" ' : '') + 'width="' + w + '" height="' + h + '" viewBox="' + viewBox + '" overflow="visible">' + inner + '</svg>';
+  }
+  // A new element playing `name` in `layer`, ended after `ms`.
+  function begin(name, layer, ms, cls) {
+    const root = el("div", "scene " + (cls || name));
+    root.dataset.scene = name;
+    layer.appendChild(root);
+    playing.set(root, { name: name, kind: kindOf[name] });
+    later(ms, function () { end(root); });
+    return root;
+  }
+  function end(root) {
+    if (!playing.has(root)) return;
+    playing.delete(root);
+    if (root.dataset.keep) { root.removeAttribute("data-scene"); root.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); }); }
+    else root.remove();
+  }
+  // An element of the page itself (the crane) plays `name` for `ms`.
+  function borrow(name, root, ms) {
+    root.dataset.scene = name;
+    root.dataset.keep = "1";
+    playing.set(root, { name: name, kind: kindOf[name] });
+    later(ms, function () { end(root); });
+    return root;
+  }
+  function place(e, x, y) { e.style.left = x + "px"; e.style.top = y + "px"; return e; }
+
+  const GULL = '<path d="M2 14 Q18 0 35 16 Q52 0 68 14 Q52 8 35 24 Q18 8 2 14Z"/>';
+  const WHEEL = '<circle r="15" fill="none" stroke="currentColor" stroke-width="4"/><circle r="4" fill="currentColor"/>' +
+    [0, 45, 90, 135].map(function (a) { return '<path d="M0 -20V20" stroke="currentColor" stroke-width="3" transform="rotate(' + a + ')"/>'; }).join("");
+
+  const ambient = {
     seagulls: function () {
-      for (let i = 0; i < 9; i++) {
-        const g = el("div", "gull");
-        g.style.top = rand(150, 380) + "px";
-        g.style.setProperty("--t", rand(7, 11) + "s");
-        g.style.setProperty("--dy", rand(-120, 60) + "px");
-        g.style.animationDelay = rand(0, 3) + "s";
-        const scale = rand(0.6, 1.2);
-        g.style.width = 110 * scale + "px";
-        g.innerHTML = '<svg viewBox="0 0 70 30"><path d="M2 14 Q18 0 35 16 Q52 0 68 14 Q52 8 35 24 Q18 8 2 14Z" fill="' +
-          (document.body.classList.contains("night") ? "#cfd8e3" : "#1d2d44") + '"/></svg>';
-        fx.appendChild(g);
-        later(15000, function () { g.remove(); });
+      const root = begin("seagulls", skyfx, 17000);
+      for (let i = 0; i < 8; i++) {
+        const g = place(el("div", "gull"), -140, rand(140, 300));
+        const size = rand(0.6, 1.15);
+        g.innerHTML = svgOf(90 * size, 40 * size, "0 0 70 30", GULL);
+        root.appendChild(g);
+        const delay = rand(0, 3000), dy = rand(-90, 50);
+        step(g, [tr(0, 0), tr(1500, dy)], 13000, 4, { delay: delay });
+        step(g.firstChild, [{ transform: "scaleY(1)" }, { transform: "scaleY(-.45)" }], 500, 4, { iterations: 30, direction: "alternate" });
       }
     },
+    whale: function () {
+      const root = place(begin("whale", seafx, 10000), 430, 560);
+      root.innerHTML = '<div class="body">' + '<div class="spout"></div>' + svgOf(300, 150, "0 0 300 150",
+        '<path d="M10 110 Q40 30 150 40 Q250 48 272 96 L298 70 Q300 108 276 118 Q250 150 150 146 Q40 144 10 110Z" fill="#335c81"/>' +
+        '<path d="M30 118 Q90 140 170 136 Q230 132 262 112 Q230 146 150 146 Q60 144 30 118Z" fill="#cfe3f3"/>' +
+        '<circle cx="72" cy="84" r="6" fill="#0b1b2b"/><path d="M120 96 Q140 112 160 96" stroke="#0b1b2b" stroke-width="4" fill="none"/>') + '</div>' +
+        svgOf(300, 56, "0 0 300 56", '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14 V56 H0z" fill="#114f86"/>' +
+          '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14" fill="none" stroke="#fff" stroke-opacity=".6" stroke-width="3"/>', "water");
+      step(root.querySelector(".body"), [tr(0, 160), tr(0, 0, ""), tr(0, 0), tr(0, 170)].map(function (f, i) { f.offset = [0, 0.2, 0.75, 1][i]; return f; }), 9500, 4);
+      step(root.querySelector(".spout"), [{ transform: "scaleY(.1)", opacity: 0 }, { transform: "scaleY(1.2)", opacity: 1, offset: 0.3 }, { transform: "scaleY(1.4) translateY(-20px)", opacity: 0 }], 2000, 4, { delay: 2000, iterations: 3 });
+    },
+    sailboat: function () {
+      const root = place(begin("sailboat", seafx, 26000), 1300, 612);
+      root.innerHTML = svgOf(110, 120, "0 0 110 120",
+        '<path d="M52 6V96" stroke="#5b4636" stroke-width="4"/><path d="M56 10 Q96 52 100 88 H56z" fill="#fdfdfd" stroke="#c9d3dd" stroke-width="2"/>' +
+        '<path d="M48 22 Q22 60 14 88 H48z" fill="#ffd34d"/><path d="M4 94 H108 L96 114 H16z" fill="#1d4e89"/><path d="M10 100 H102" stroke="#fff" stroke-width="3"/>');
+      step(root, [tr(0, 0, "rotate(0)"), tr(-760, 0, "rotate(-2deg)"), tr(-1480, 0, "rotate(1deg)")], 25000, 4);
+    },
+    "pilot-boat": function () {
+      const root = place(begin("pilot-boat", seafx, 15000, "pilot-boat"), -220, 660);
+      root.innerHTML = '<div class="wake"></div>' + svgOf(150, 62, "0 0 150 62",
+        '<rect x="40" y="6" width="52" height="26" rx="4" fill="#fff"/><rect x="48" y="11" width="36" height="9" rx="2" fill="#33475b"/>' +
+        '<path d="M0 30 H150 L130 58 H14z" fill="#fb5607"/><path d="M4 38 H146" stroke="#fff" stroke-width="4"/><text x="72" y="54" font-size="12" font-weight="700" fill="#fff" text-anchor="middle">PILOT</text>');
+      step(root, [tr(0, 0), tr(1560, -6)], 14000, 4);
+    },
+    seaplane: function () {
+      const root = place(begin("seaplane", skyfx, 22000), -620, 186);
+      root.innerHTML = '<div class="banner">kubectl get pods --watch</div><div class="rope"></div>' + svgOf(130, 56, "0 0 130 56",
+        '<path d="M6 22 Q12 14 40 14 H104 Q122 16 124 24 Q120 32 104 32 H24z" fill="#e63946"/><rect x="46" y="6" width="50" height="6" rx="3" fill="#1d2d44"/>' +
+        '<path d="M96 16 h14 v8 h-14z" fill="#bfe3ff"/><path d="M10 24 L0 12 h8 l12 10z" fill="#1d2d44"/><path d="M40 32 L34 46 M86 32 L92 46" stroke="#1d2d44" stroke-width="3"/>' +
+        '<rect x="22" y="44" width="80" height="7" rx="3.5" fill="#f3f5f7"/><rect class="prop" x="124" y="12" width="3" height="24" fill="#1d2d44"/>');
+      step(root, [tr(0, 0), tr(1000, -20), tr(2000, 10)], 21000, 4);
+    },
+    dolphins: function () {
+      const root = begin("dolphins", seafx, 7500);
+      for (let i = 0; i < 3; i++) {
+        const d = place(el("div", "dolphin"), 520 + i * 70, 640);
+        d.innerHTML = svgOf(96, 44, "0 0 96 44", '<path d="M2 30 Q24 4 62 10 Q80 12 92 20 L84 24 Q70 22 66 26 L74 40 L58 30 Q30 32 14 38 L4 44 L8 34z" fill="#5c7c99"/><circle cx="80" cy="17" r="2.2" fill="#0b1b2b"/><path d="M40 10 L48 0 L54 12z" fill="#5c7c99"/>');
+        root.appendChild(d);
+        step(d, [tr(0, 80, "rotate(-35deg)"), tr(70, -60, "rotate(0)"), tr(150, 80, "rotate(40deg)")], 1500, 4, { delay: 600 + i * 450, iterations: 2, endDelay: 1250 });
+      }
+    },
+    balloon: function () {
+      const root = place(begin("balloon", skyfx, 24000), 940, 330);
+      root.innerHTML = svgOf(90, 130, "-45 -50 90 130",
+        '<path d="M0 -48 C36 -48 44 -10 26 14 L10 34 H-10 L-26 14 C-44 -10 -36 -48 0 -48z" fill="#326ce5"/>' +
+        '<path d="M0 -48 C12 -40 14 -10 8 34 M0 -48 C-12 -40 -14 -10 -8 34" stroke="#fff" stroke-width="3" fill="none"/>' +
+        '<g transform="translate(0 -14) scale(.9)" color="#fff">' + WHEEL + '</g>' +
+        '<path d="M-10 34 L-8 54 M10 34 L8 54" stroke="#5b4636" stroke-width="2"/><rect x="-11" y="54" width="22" height="16" rx="3" fill="#8d6e4f"/>');
+      step(root, [tr(0, 0), tr(-160, -120), tr(-300, -190)], 23000, 4);
+    },
+    "crane-hoist": function () {
+      const crane = document.getElementById("crane-a");
+      borrow("crane-hoist", crane, 12000);
+      const trolley = crane.querySelector(".trolley");
+      step(trolley, [tr(0, 0), tr(-90, 0, ""), tr(-90, 0), tr(0, 0)].map(function (f, i) { f.offset = [0, 0.3, 0.7, 1][i]; return f; }), 11000, 4);
+      const crate = document.createElementNS(SVG, "rect");
+      crate.setAttribute("class", "crate");
+      crate.setAttribute("x", "298"); crate.setAttribute("y", "344"); crate.setAttribute("width", "26"); crate.setAttribute("height", "14");
+      trolley.appendChild(crate);
+      step(crate, [{ opacity: 0 }, { opacity: 0, offset: 0.3 }, { opacity: 1, offset: 0.32 }, { opacity: 1 }], 11000, 4);
+      later(12000, function () { crate.remove(); });
+    },
+    rainbow: function () {
+      const root = place(begin("rainbow", skyfx, 14000), 250, 150);
+      root.innerHTML = svgOf(780, 330, "0 0 780 330", ["#ff595e", "#ff924c", "#ffca3a", "#8ac926", "#1982c4", "#6a4c93"].map(function (c, i) {
+        const r = 380 - i * 14;
+        return '<path d="M' + (390 - r) + ' 330 A' + r + ' ' + r + ' 0 0 1 ' + (390 + r) + ' 330" fill="none" stroke="' + c + '" stroke-width="14"/>';
+      }).join(""));
+      step(root, [{ opacity: 0 }, { opacity: 0.55, offset: 0.25 }, { opacity: 0.55, offset: 0.75 }, { opacity: 0 }], 13000, 4);
+    },
+    bottle: function () {
+      const root = place(begin("bottle", seafx, 20000), 1300, 700);
+      root.innerHTML = svgOf(70, 34, "0 0 70 34", '<path d="M6 8 H44 Q52 8 56 13 H66 V21 H56 Q52 26 44 26 H6 Q2 26 2 17 Q2 8 6 8z" fill="#6bbf8e" fill-opacity=".85" stroke="#2a6f4f" stroke-width="2"/>' +
+        '<rect x="64" y="12" width="5" height="10" fill="#8d6e4f"/><rect x="12" y="12" width="28" height="10" rx="2" fill="#f4ecd8"/>');
+      step(root, [tr(0, 0, "rotate(-8deg)"), tr(-500, 6, "rotate(10deg)"), tr(-1000, -2, "rotate(-8deg)"), tr(-1450, 6, "rotate(8deg)")], 19000, 4);
+    },
+    jet: function () {
+      const root = place(begin("jet", skyfx, 18000), -140, 150);
+      root.innerHTML = '<div class="trail"></div>' + svgOf(70, 24, "0 0 70 24", '<path d="M2 12 Q6 8 20 8 H58 Q68 10 68 12 Q68 14 58 16 H20 Q6 16 2 12z" fill="#e9eef3"/><path d="M30 10 L18 0 H26 L42 10z M30 14 L18 24 H26 L42 14z M6 11 L0 4 H5 L12 10z" fill="#c9d3dd"/>');
+      step(root, [tr(0, 0), tr(1600, 40)], 17000, 4);
+    },
+    kayak: function () {
+      const root = place(begin("kayak", seafx, 20000), 1300, 720);
+      root.innerHTML = svgOf(120, 60, "0 0 120 60", '<path d="M2 44 Q60 34 118 44 Q60 54 2 44z" fill="#ffca3a"/><circle cx="60" cy="22" r="7" fill="#f1c27d"/><path d="M54 16 h12 v-3 h-12z" fill="#e63946"/>' +
+        '<path d="M52 42 V30 Q60 26 68 30 V42z" fill="#e63946"/><path class="paddle" d="M26 16 L94 44" stroke="#5b4636" stroke-width="3"/><path d="M20 12 l10 2 -4 6z M90 42 l10 6 -10 0z" fill="#1d4e89"/>');
+      step(root, [tr(0, 0), tr(-1460, 0)], 19000, 4);
+      step(root.querySelector(".paddle"), [{ transform: "rotate(-14deg)" }, { transform: "rotate(14deg)" }], 1000, 4, { iterations: 19, direction: "alternate" });
+    },
+  };
+
+  const cameos = {
+    storm: function () {
+      const root = begin("storm", fx, 12000, "storm-scene");
+      root.append(el("div", "storm-dark"), el("div", "rain"), el("div", "lightning"));
+      document.body.classList.add("storm");
+      showBanner("Storm warning! Will the cluster hold?", "#33415c");
+      later(12000, function () { document.body.classList.remove("storm"); });
+    },
     fireworks: function () {
+      const root = begin("fireworks", fx, 10500);
       const colors = ["#ff595e", "#ffca3a", "#8ac926", "#1982c4", "#ff9ff3", "#ffffff", "#fb5607"];
       for (let b = 0; b < 12; b++) {
         later(b * 650 + rand(0, 300), function () {
-          const burst = el("div", "burst");
-          burst.style.left = rand(120, 1160) + "px";
-          burst.style.top = rand(130, 330) + "px";
+          if (!root.isConnected) return;
+          const burst = place(el("div", "burst"), rand(120, 1160), rand(130, 330));
           const color = colors[Math.floor(rand(0, colors.length))];
           for (let i = 0; i < 26; i++) {
             const s = el("div", "spark");
@@ -387,24 +557,229 @@
             s.style.setProperty("--dy", Math.sin(a) * r + "px");
             burst.appendChild(s);
           }
-          fx.appendChild(burst);
+          root.appendChild(burst);
           later(2200, function () { burst.remove(); });
         });
       }
       showBanner("Thank you for visiting our booth!", "#6d597a");
     },
-    whale: function () {
-      const whale = el("div", "whale");
-      whale.innerHTML = '<div class="body"><div class="spout"></div><svg viewBox="0 0 300 150" width="300" height="150">' +
-        '<path d="M10 110 Q40 30 150 40 Q250 48 272 96 L298 70 Q300 108 276 118 Q250 150 150 146 Q40 144 10 110Z" fill="#335c81"/>' +
-        '<path d="M30 118 Q90 140 170 136 Q230 132 262 112 Q230 146 150 146 Q60 144 30 118Z" fill="#cfe3f3"/>' +
-        '<circle cx="72" cy="84" r="6" fill="#0b1b2b"/><path d="M120 96 Q140 112 160 96" stroke="#0b1b2b" stroke-width="4" fill="none"/></svg></div>' +
-        '<svg class="water" viewBox="0 0 300 56" preserveAspectRatio="none"><path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14 V56 H0z" fill="#114f86"/>' +
-        '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14" fill="none" stroke="#fff" stroke-opacity=".6" stroke-width="3"/></svg>';
-      stage.appendChild(whale);
-      later(9500, function () { whale.remove(); });
+    submarine: function () {
+      const root = place(begin("submarine", seafx, 13000), 520, 640);
+      root.innerHTML = '<div class="hull-wrap">' + svgOf(240, 110, "0 0 240 110",
+        '<path class="periscope" d="M128 38 V4 H146 V10 H134 V38z" fill="#2b2d42"/><rect x="96" y="30" width="52" height="30" rx="8" fill="#ffca3a"/>' +
+        '<path d="M20 60 Q20 44 60 44 H196 Q228 46 232 64 Q228 82 196 84 H60 Q20 82 20 70z" fill="#ffca3a"/>' +
+        '<circle cx="80" cy="64" r="7" fill="#bfe3ff" stroke="#2b2d42" stroke-width="3"/><circle cx="112" cy="64" r="7" fill="#bfe3ff" stroke="#2b2d42" stroke-width="3"/><circle cx="144" cy="64" r="7" fill="#bfe3ff" stroke="#2b2d42" stroke-width="3"/>' +
+        '<path d="M8 52 L22 64 L8 76z" fill="#2b2d42"/>') + '</div>' +
+        svgOf(260, 40, "0 0 260 40", '<path d="M0 12 Q32 0 65 12 T130 12 T195 12 T260 12 V40 H0z" fill="#114f86"/>', "water");
+      step(root.querySelector(".hull-wrap"), [tr(0, 110), tr(0, 0, ""), tr(30, 0), tr(60, 110)].map(function (f, i) { f.offset = [0, 0.2, 0.8, 1][i]; return f; }), 12500, 4);
+      step(root.querySelector(".periscope"), [{ transform: "translateY(30px)" }, { transform: "translateY(0)", offset: 0.3 }, { transform: "translateY(0)", offset: 0.7 }, { transform: "translateY(30px)" }], 12500, 4);
+    },
+    zeppelin: function () {
+      const root = place(begin("zeppelin", skyfx, 30000), 1300, 170);
+      root.innerHTML = svgOf(300, 100, "0 0 300 100",
+        '<ellipse cx="150" cy="42" rx="140" ry="38" fill="#cfd8e3"/><path d="M20 42 H280" stroke="#9aa8b6" stroke-width="2"/><path d="M60 14 Q150 4 240 14 M60 70 Q150 80 240 70" stroke="#9aa8b6" stroke-width="2" fill="none"/>' +
+        '<path d="M270 30 L298 10 V74 L270 54z" fill="#326ce5"/><rect x="120" y="78" width="64" height="16" rx="5" fill="#1d2d44"/>' +
+        '<g transform="translate(110 42)" color="#326ce5">' + WHEEL + '</g><text x="190" y="50" font-size="22" font-weight="800" fill="#326ce5" text-anchor="middle">k8s</text>');
+      step(root, [tr(0, 0), tr(-900, 12), tr(-1650, 0)], 29000, 4);
+    },
+    aurora: function () {
+      const root = begin("aurora", skyfx, 16000);
+      for (let i = 0; i < 3; i++) {
+        const band = place(el("div", "band b" + i), 80 + i * 360, 120);
+        root.appendChild(band);
+        step(band, [{ opacity: 0, transform: "scaleY(.6) skewX(0)" }, { opacity: 0.8, transform: "scaleY(1) skewX(-12deg)", offset: 0.3 },
+          { opacity: 0.6, transform: "scaleY(.8) skewX(10deg)", offset: 0.7 }, { opacity: 0, transform: "scaleY(.6) skewX(0)" }], 15000, 4, { delay: i * 500 });
+      }
+    },
+    penguins: function () {
+      const root = begin("penguins", seafx, 20000);
+      for (let i = 0; i < 5; i++) {
+        const p = place(el("div", "penguin"), -60 - i * 56, 718);
+        p.innerHTML = svgOf(40, 56, "0 0 40 56", '<ellipse cx="20" cy="32" rx="16" ry="22" fill="#1d2d44"/><ellipse cx="20" cy="36" rx="10" ry="16" fill="#fff"/>' +
+          '<circle cx="15" cy="16" r="2.5" fill="#fff"/><circle cx="25" cy="16" r="2.5" fill="#fff"/><path d="M16 22 L24 22 L20 28z" fill="#fb8500"/><path d="M10 52 h8 v4 h-8z M22 52 h8 v4 h-8z" fill="#fb8500"/>');
+        root.appendChild(p);
+        step(p, [tr(0, 0), tr(1500, 0)], 18000, 4);
+        step(p.firstChild, [{ transform: "rotate(-8deg)" }, { transform: "rotate(8deg)" }], 500, 4, { iterations: 36, direction: "alternate" });
+      }
+    },
+    rocket: function () {
+      const root = place(begin("rocket", skyfx, 9000), 880, 420);
+      root.innerHTML = '<div class="exhaust"></div>' + svgOf(40, 110, "0 0 40 110", '<path d="M20 0 Q36 22 34 70 H6 Q4 22 20 0z" fill="#f3f5f7"/><circle cx="20" cy="36" r="7" fill="#326ce5"/>' +
+        '<path d="M6 56 L0 84 L8 76z M34 56 L40 84 L32 76z" fill="#e63946"/><rect x="10" y="70" width="20" height="8" fill="#2b2d42"/>');
+      smooth(root, [tr(0, 0), tr(0, -20, ""), tr(60, -620, "rotate(8deg)")].map(function (f, i) { f.offset = [0, 0.15, 1][i]; return f; }), 8500, { easing: "ease-in" });
+    },
+    "ghost-ship": function () {
+      const root = place(begin("ghost-ship", seafx, 24000), 1300, 560);
+      root.innerHTML = svgOf(260, 210, "0 0 260 210",
+        '<path d="M70 20 V160 M150 10 V160" stroke="#dfe9f3" stroke-width="5"/>' +
+        '<path d="M74 26 Q118 40 112 70 L120 84 Q100 96 114 120 H74z M154 18 Q206 34 198 70 L208 90 Q190 104 204 134 H154z" fill="#e8f1fa"/>' +
+        '<path d="M10 150 H250 L226 196 H34z" fill="#b9c8d6"/><circle cx="80" cy="170" r="6" fill="#7fffd4"/><circle cx="120" cy="170" r="6" fill="#7fffd4"/><circle cx="160" cy="170" r="6" fill="#7fffd4"/>');
+      step(root, [{ transform: "translate(0,0)", opacity: 0 }, { opacity: 0.6, offset: 0.15 }, { opacity: 0.6, offset: 0.8 }, { transform: "translate(-1000px,10px)", opacity: 0 }], 23000, 4);
     },
   };
+
+  // ---------- kill animations: decoration over the killed pod's container ----------
+  // The container's state is only ever what the stream says (Terminating, gone, back); these
+  // animations play over it and end on their own.
+  function blast(root, color, at) {
+    later(at, function () {
+      if (!root.isConnected) return;
+      const boom = el("div", "boom");
+      for (let i = 0; i < 4; i++) {
+        const s = el("div", "smoke");
+        s.style.setProperty("--dx", rand(-60, 60) + "px");
+        s.style.animationDelay = (0.15 + i * 0.18) + "s";
+        boom.appendChild(s);
+      }
+      boom.appendChild(el("div", "fire"));
+      for (let i = 0; i < 14; i++) {
+        const d = el("div", "debris");
+        const angle = rand(0, Math.PI * 2), dist = rand(80, 220);
+        d.style.setProperty("--c", color);
+        d.style.setProperty("--dx", Math.cos(angle) * dist + "px");
+        d.style.setProperty("--dy", Math.sin(angle) * dist + rand(60, 160) + "px");
+        d.style.setProperty("--r", rand(-540, 540) + "deg");
+        boom.appendChild(d);
+      }
+      root.appendChild(boom);
+    });
+  }
+  function part(root, cls, html) { const e = el("div", cls); if (html) e.innerHTML = html; root.appendChild(e); return e; }
+  const kills = {
+    torpedo: function (root, t) {
+      const fish = part(root, "torpedo", svgOf(90, 20, "0 0 90 20", '<path d="M8 2 H74 Q88 4 88 10 Q88 16 74 18 H8z" fill="#5c6b7a"/><path d="M8 0 L0 4 V16 L8 20z" fill="#2b2d42"/><rect x="70" y="4" width="6" height="12" fill="#e63946"/>'));
+      const lane = Math.min(t.h / 2 + 110, 745 - t.y); // the water line under the container
+      smooth(fish, [tr(-700, lane), tr(-60, lane)], 1300, { easing: "linear" });
+      const spray = part(root, "spray");
+      smooth(spray, [{ transform: "scaleY(0)", opacity: 1 }, { transform: "scaleY(1)", opacity: 1, offset: 0.5 }, { transform: "scaleY(1.1)", opacity: 0 }], 1200, { delay: 1300 });
+      smooth(fish, [{ opacity: 1 }, { opacity: 0 }], 100, { delay: 1300 });
+      blast(root, t.color, 1450);
+      return 4200;
+    },
+    meteor: function (root, t) {
+      const rock = part(root, "meteor", '<div class="tail"></div><div class="rock"></div>');
+      smooth(rock, [tr(520, -620), tr(0, 0)], 1100, { easing: "ease-in" });
+      smooth(rock, [{ opacity: 1 }, { opacity: 0 }], 80, { delay: 1100 });
+      blast(root, t.color, 1100);
+      return 3900;
+    },
+    tentacle: function (root, t) {
+      const arm = part(root, "tentacle", svgOf(120, 320, "0 0 120 320", '<path d="M60 320 C10 250 110 190 70 120 C40 70 40 20 80 10 C100 6 110 24 96 34 C80 44 66 30 76 24" fill="none" stroke="#8e44ad" stroke-width="26" stroke-linecap="round"/>' +
+        '<g fill="#f5b7ff">' + [250, 210, 170, 130, 90, 55].map(function (y, i) { return '<circle cx="' + [48, 88, 72, 58, 50, 72][i] + '" cy="' + y + '" r="5"/>'; }).join("") + '</g>'));
+      smooth(arm, [tr(60, 420, "rotate(20deg)"), tr(60, 40, "rotate(-10deg)"), tr(40, -60, "rotate(-30deg)"), tr(-30, -20, "rotate(10deg)"), tr(40, 420, "rotate(20deg)")].map(function (f, i) { f.offset = [0, 0.3, 0.45, 0.55, 1][i]; return f; }), 3200);
+      blast(root, t.color, 1750);
+      return 4300;
+    },
+    "orbital-laser": function (root, t) {
+      const sat = part(root, "satellite", svgOf(90, 40, "0 0 90 40", '<rect x="0" y="12" width="30" height="16" fill="#326ce5"/><rect x="60" y="12" width="30" height="16" fill="#326ce5"/><rect x="32" y="8" width="26" height="24" rx="4" fill="#cfd8e3"/><path d="M45 32 V40" stroke="#e63946" stroke-width="4"/>'));
+      smooth(sat, [tr(-300, -t.y + 40), tr(-45, -t.y + 40)], 900, { easing: "ease-out" });
+      const dot = part(root, "laser-dot");
+      smooth(dot, [{ opacity: 0, transform: "scale(3)" }, { opacity: 1, transform: "scale(1)" }], 500, { delay: 500 });
+      const beam = part(root, "laser-beam");
+      beam.style.height = (t.y - 80) + "px";
+      smooth(beam, [{ transform: "scaleX(0)", opacity: 1 }, { transform: "scaleX(1)", opacity: 1, offset: 0.2 }, { transform: "scaleX(1.6)", opacity: 1, offset: 0.6 }, { transform: "scaleX(0)", opacity: 0 }], 900, { delay: 1100 });
+      smooth(dot, [{ opacity: 1 }, { opacity: 0 }], 100, { delay: 1300 });
+      smooth(sat, [tr(-45, -t.y + 40), tr(400, -t.y + 10)], 900, { delay: 2200, easing: "ease-in" });
+      blast(root, t.color, 1300);
+      return 4000;
+    },
+    ufo: function (root, t) {
+      const saucer = part(root, "saucer", '<div class="tractor"></div>' + svgOf(130, 56, "0 0 130 56", '<ellipse cx="65" cy="22" rx="28" ry="20" fill="#bfe3ff" fill-opacity=".9"/><ellipse cx="65" cy="34" rx="62" ry="14" fill="#8d99ae"/>' +
+        '<circle cx="25" cy="36" r="4" fill="#8ac926"/><circle cx="50" cy="40" r="4" fill="#ffca3a"/><circle cx="80" cy="40" r="4" fill="#8ac926"/><circle cx="105" cy="36" r="4" fill="#ffca3a"/><circle cx="65" cy="16" r="6" fill="#43aa8b"/>'));
+      smooth(saucer, [tr(-800, -220), tr(-65, -t.h / 2 - 150)], 1000, { easing: "ease-out" });
+      const tractor = saucer.querySelector(".tractor");
+      smooth(tractor, [{ opacity: 0, transform: "scaleY(0)" }, { opacity: 0.8, transform: "scaleY(1)" }], 400, { delay: 1000 });
+      const zap = part(root, "zap");
+      smooth(zap, [{ opacity: 0 }, { opacity: 1 }, { opacity: 0 }, { opacity: 1 }, { opacity: 0 }], 300, { delay: 1500 });
+      smooth(tractor, [{ opacity: 0.8 }, { opacity: 0 }], 200, { delay: 1800 });
+      smooth(saucer, [tr(-65, -t.h / 2 - 150), tr(600, -520)], 900, { delay: 2300, easing: "ease-in" });
+      blast(root, t.color, 1700);
+      return 4400;
+    },
+    dynamite: function (root, t) {
+      const tnt = part(root, "tnt", svgOf(70, 70, "0 0 70 70", '<rect x="6" y="30" width="16" height="38" rx="3" fill="#c0392b"/><rect x="26" y="30" width="16" height="38" rx="3" fill="#c0392b"/><rect x="46" y="30" width="16" height="38" rx="3" fill="#c0392b"/>' +
+        '<rect x="2" y="44" width="64" height="10" fill="#2b2d42"/><text x="34" y="52.5" font-size="9" font-weight="800" fill="#ffca3a" text-anchor="middle">TNT</text><path class="fuse" d="M34 30 Q30 14 44 8 Q54 4 56 0" fill="none" stroke="#5b4636" stroke-width="3"/>'));
+      place(tnt, -35, -t.h / 2 - 62);
+      smooth(tnt, [{ transform: "translateY(-40px)", opacity: 0 }, { transform: "translateY(0)", opacity: 1 }], 300, { easing: "ease-out" });
+      const spark = part(root, "fuse-spark");
+      place(spark, 14, -t.h / 2 - 70);
+      smooth(spark, [tr(0, 0), tr(-12, 28)], 1200, { delay: 300, easing: "linear" });
+      smooth(spark, [{ opacity: 1 }, { opacity: 0 }], 60, { delay: 1500 });
+      smooth(tnt, [{ opacity: 1 }, { opacity: 0 }], 60, { delay: 1500 });
+      blast(root, t.color, 1500);
+      return 4200;
+    },
+    anvil: function (root, t) {
+      const anvil = part(root, "anvil", svgOf(110, 62, "0 0 110 62", '<path d="M0 4 H80 Q104 6 108 18 Q84 18 78 24 V36 H60 L70 52 H86 V62 H24 V52 H40 L50 36 H30 Q8 30 0 4z" fill="#3d4450"/><path d="M0 4 H80 Q104 6 108 18" fill="none" stroke="#8a99a8" stroke-width="3"/><text x="56" y="16" font-size="11" font-weight="800" fill="#cfd8e3" text-anchor="middle">ACME</text>'));
+      place(anvil, -55, -t.h / 2 - 62);
+      smooth(anvil, [tr(0, -700), tr(0, 0)], 900, { easing: "cubic-bezier(.5,0,1,1)" });
+      const clang = part(root, "clang", "CLANG!");
+      smooth(clang, [{ opacity: 0, transform: "scale(.3) rotate(-10deg)" }, { opacity: 1, transform: "scale(1.15) rotate(-6deg)", offset: 0.3 }, { opacity: 1, transform: "scale(1) rotate(-6deg)", offset: 0.8 }, { opacity: 0, transform: "scale(1) rotate(-6deg)" }], 1400, { delay: 900 });
+      smooth(anvil, [{ opacity: 1 }, { opacity: 0 }], 400, { delay: 1700 });
+      blast(root, t.color, 950);
+      return 4000;
+    },
+  };
+
+  // Plays kill animation `name` over the container of `pod` (a drill crate when staff preview it).
+  function playKill(name, pod) {
+    const play = kills[name];
+    if (!play) return;
+    let box = pod ? boxFor(pod) : null, drill = null;
+    if (!pod) {
+      drill = place(el("div", "box drill"), 616, 598);
+      drill.style.setProperty("--c", "#8d99ae");
+      drill.append(el("span", "ord", "⚠"), el("span", "name", "drill crate"));
+      fx.appendChild(drill);
+      box = drill;
+    }
+    if (!box) return;
+    const c = centre(box);
+    const target = { x: c.x, y: c.y, w: c.w, h: c.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
+    const root = el("div", "scene kill " + name);
+    root.dataset.scene = name;
+    if (pod) root.dataset.victim = pod; // not data-pod: that names containers
+    place(root, c.x, c.y);
+    fx.appendChild(root);
+    playing.set(root, { name: name, kind: "kill" });
+    const ms = play(root, target);
+    later(ms, function () { end(root); if (drill) drill.remove(); });
+  }
+
+  const scenes = {};
+  Object.keys(ambient).forEach(function (k) { scenes[k] = ambient[k]; });
+  Object.keys(cameos).forEach(function (k) { scenes[k] = cameos[k]; });
+  Object.keys(kills).forEach(function (k) { scenes[k] = function () { playKill(k, null); }; });
+
+  // Stops ambient events and cameos (staff asked for another one).
+  function clearShows() {
+    playing.forEach(function (info, root) { if (info.kind !== "kill") end(root); });
+    document.body.classList.remove("storm");
+  }
+  function cue(c) {
+    if (!motion() || document.hidden) return;
+    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod); return; }
+    const play = scenes[c.name];
+    if (!play) return;
+    if (kindOf[c.name] !== "kill") clearShows();
+    play();
+  }
+  // The page's own schedule: one ambient event at a time, about one a minute (each costs CPU
+  // while it plays: the idle kiosk must stay as cheap as the page before the theatre); now and
+  // then a cameo. `?theatre=fast` (tests) shortens the pauses to a second or two.
+  let lastShow = null;
+  function schedule(first) {
+    const gap = FAST ? rand(800, 1600) : first ? rand(15000, 30000) : rand(45000, 75000);
+    later(gap, function () { schedule(false); showSomething(); });
+  }
+  function showSomething() {
+    if (!motion() || document.hidden || playing.size > 0) return;
+    const cameo = Math.random() < 0.1;
+    const pool = CATALOGUE.filter(function (s) { return s.kind === (cameo ? "cameo" : "ambient") && s.name !== lastShow && scenes[s.name]; });
+    if (pool.length === 0) return;
+    lastShow = pool[Math.floor(Math.random() * pool.length)].name;
+    scenes[lastShow]();
+  }
 
   // ---------- state from the server ----------
   function setKills(n, bump) {
@@ -443,7 +818,7 @@
       if (c.phase === "picked") target(c.name);
       if (c.phase === "killed") { restoring.set(c.name, Date.now()); logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
     },
-    scene: function (s) { const play = scenes[s.name]; if (play && !document.hidden) play(); },
+    scene: cue,
   };
 
   // ---------- the live connection ----------
@@ -476,5 +851,6 @@
   try { applySnapshot(JSON.parse(document.getElementById("initial").textContent)); } catch (e) { console.warn("kiosk:", e); }
   animate = true;
   connect();
-  window.kiosk = { scenes: scenes, pods: pods, nodes: nodes };
+  schedule(true);
+  window.kiosk = { scenes: scenes, pods: pods, nodes: nodes, playing: playing };
 })();

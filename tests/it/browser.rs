@@ -75,7 +75,7 @@ impl Browser {
     }
 
     /// Sizes the window so that the page itself gets `width`×`height`, as on the booth's screen.
-    async fn set_viewport(&self, width: i64, height: i64) {
+    pub async fn set_viewport(&self, width: i64, height: i64) {
         let chrome = self.eval("return [outerWidth - innerWidth, outerHeight - innerHeight]").await;
         let (dw, dh) = (chrome[0].as_i64().unwrap_or(0), chrome[1].as_i64().unwrap_or(0));
         let rect = json!({"width": width + dw, "height": height + dh});
@@ -93,6 +93,13 @@ impl Browser {
             panic!("WebDriver {path} failed: {}", response["value"]);
         }
         response["value"].clone()
+    }
+
+    /// Makes the page see `prefers-reduced-motion: reduce` (Chromium's DevTools emulation).
+    pub async fn reduce_motion(&self) {
+        let features = json!({"cmd": "Emulation.setEmulatedMedia",
+            "params": {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}});
+        self.command(reqwest::Method::POST, "/goog/cdp/execute", Some(features)).await;
     }
 
     pub async fn goto(&self, url: &str) {

@@ -398,6 +398,7 @@ fn config_stores_any_valid_settings_and_refuses_the_rest_naming_the_field() {
                         servala_voucher_code: change.servala_voucher_code,
                         print_raffle_ticket: change.print_raffle_ticket,
                         odoo_create_lead_enabled: change.odoo_create_lead_enabled,
+                        call_to_action: change.call_to_action,
                         ..before
                     };
                     prop_assert_eq!(&after, &expected, "stored as validated");

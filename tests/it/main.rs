@@ -31,4 +31,5 @@ mod security;
 mod shipping;
 mod sim_api;
 mod sim_conformance;
+mod theatre;
 mod under_fire;

@@ -34,6 +34,7 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/stream_pods", Guard::Open),
     ("GET", "/stream_nodes", Guard::Open),
     ("GET", "/api/state", Guard::Open),
+    ("GET", "/api/scenes", Guard::Open),
     ("GET", "/healthz", Guard::Open),
     ("GET", "/readyz", Guard::Open),
     ("GET", "/metrics", Guard::Open),
