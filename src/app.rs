@@ -16,9 +16,9 @@ use crate::leds::blinkstick::HidPort;
 use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::auth::{GuessLimiter, limit_guesses};
 use crate::web::kiosk::{Dashboard, kube_chaos};
+use crate::web::limits::{self, LimitMetrics};
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,6 +109,7 @@ pub async fn serve_on(
     labels.metrics.register(metrics.registry_mut());
     let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
     let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
+    let limit_metrics = LimitMetrics::register(metrics.registry_mut());
     let recorder =
         Recorder::new(client.clone(), Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() });
     tokio::spawn(return_freed_memory(shutdown.clone()));
@@ -153,11 +154,8 @@ pub async fn serve_on(
     let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
     let public_addr = public.local_addr().map_err(AppError::Serve)?;
     tracing::info!(addr = %public_addr, "serving the contact form");
-    let public_server = tokio::spawn(
-        axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
-    );
+    let public_limits = args.limits.public(&args.leads.trusted_proxies, &limit_metrics);
+    let public_server = tokio::spawn(limits::serve(public, public_router, public_limits, shutdown.clone()));
     let state = AppState {
         cluster,
         booth,
@@ -175,12 +173,9 @@ pub async fn serve_on(
     let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
     let private = private_router(state)
         .merge(settings_router)
-        .layer(axum::middleware::from_fn_with_state(guesses, limit_guesses))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, private)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .map_err(AppError::Serve);
+        .layer(axum::middleware::from_fn_with_state(guesses, limit_guesses));
+    let result =
+        limits::serve(listener, private, args.limits.private(&limit_metrics), shutdown).await.map_err(AppError::Serve);
     if let Some(fog) = fog {
         // Joining the watchdog thread blocks; the HTTP relay's thread may need the runtime.
         let _ = tokio::task::spawn_blocking(move || fog.shutdown()).await;

@@ -113,6 +113,8 @@ pub struct AppArgs {
     pub leads: crate::leads::LeadsArgs,
     #[command(flatten)]
     pub dashboard: crate::web::kiosk::DashboardArgs,
+    #[command(flatten)]
+    pub limits: crate::web::limits::LimitsArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.

@@ -1,0 +1,363 @@
+//! The accept loop of both listeners (instead of `axum::serve`, which has no connection limit
+//! and no timeouts): HTTP/1.1 through hyper, one task per connection, with
+//!
+//! - the connection gate: at most `max_connections` connections are served; one more is
+//!   answered 503 with `Retry-After` and closed (up to [`REFUSALS_AT_ONCE`] such answers are
+//!   written at a time, each within [`REFUSAL_TIME`]; beyond that a connection is closed
+//!   unanswered, so a flood costs a bounded amount of memory);
+//! - hyper's header read timeout (with a timer), the request body deadline (408), and an idle
+//!   keep-alive timeout (no request in flight and no byte received);
+//! - the per-client budgets of [`super::clients`]: SSE streams on the private listener (any
+//!   `text/event-stream` answer takes a place, so a new stream route is limited too), requests
+//!   in flight per visitor on the public one;
+//! - graceful shutdown: no new connections, idle ones closed, running requests finished.
+//!
+//! May call: `web::limits` (its settings, budgets and bodies), `leads::ratelimit` (through
+//! [`super::PerClient`]).
+
+use super::body::{DeadlineBody, Guarded};
+use super::clients::{Held, Refused};
+use super::{ListenerLimits, PerClient, refusal};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Connections beyond the limit that get their 503 written at the same time.
+pub const REFUSALS_AT_ONCE: usize = 32;
+/// How long a refused connection may take to send its request head and read the 503.
+pub const REFUSAL_TIME: Duration = Duration::from_secs(2);
+/// `Retry-After` of a refusal because all connections are taken.
+const RETRY_CONNECTIONS: u64 = 5;
+/// `Retry-After` of a stream refusal (a browser's EventSource retries by itself anyway).
+const RETRY_STREAMS: u64 = 10;
+/// `Retry-After` of a visitor's request beyond their share.
+const RETRY_REQUESTS: u64 = 2;
+
+/// Serves `router` on `listener` within `limits` until `shutdown` fires, then waits for the
+/// open connections to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let max_connections = limits.max_connections;
+    let connections = Arc::new(Semaphore::new(max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
+    let limits = Arc::new(limits);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    wait_after_accept_error(error).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        match connections.clone().try_acquire_owned() {
+            Ok(permit) => {
+                tokio::spawn(connection(stream, peer, router.clone(), limits.clone(), shutdown.clone(), permit));
+            }
+            Err(_) => {
+                limits.metrics.refused(limits.listener, "connections");
+                if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                    tokio::spawn(refuse_connection(stream, limits.clone(), permit));
+                }
+            }
+        }
+    }
+    drop(listener);
+    // Every served connection holds a permit: all of them back means every connection ended.
+    let _all_back = connections.acquire_many(u32::try_from(max_connections).unwrap_or(u32::MAX)).await;
+    Ok(())
+}
+
+/// A failed accept: the client gave up (go on) or the process is out of file descriptors
+/// (wait a moment, as `axum::serve` does, instead of spinning).
+async fn wait_after_accept_error(error: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if !matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        tracing::error!(%error, "accepting a connection failed");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Serves one connection until it closes, times out, idles out or the app shuts down.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    limits: Arc<ListenerLimits>,
+    shutdown: CancellationToken,
+    _permit: OwnedSemaphorePermit,
+) {
+    let open = limits.metrics.connections(limits.listener);
+    open.inc();
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched { stream, activity: activity.clone() });
+    let service = {
+        let limits = limits.clone();
+        let activity = activity.clone();
+        hyper::service::service_fn(move |request: Request<Incoming>| {
+            let busy = activity.begin();
+            let answer = answer(request, peer, router.clone(), limits.clone(), busy);
+            async move { Ok::<_, Infallible>(answer.await) }
+        })
+    };
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.timeouts.header);
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+        () = activity.idle_for(limits.timeouts.idle) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if result.is_err_and(|error| error.is_timeout()) {
+        limits.metrics.refused(limits.listener, "header_timeout");
+    }
+    open.dec();
+}
+
+/// One request: its body on a deadline, the client's address for the handlers, the per-client
+/// budgets, and the marks that keep the connection busy while the answer is sent.
+async fn answer(
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    router: Router,
+    limits: Arc<ListenerLimits>,
+    busy: Busy,
+) -> Response {
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let body_limit = limits.timeouts.body;
+    let mut request = request.map(|body| Body::new(DeadlineBody::new(body, body_limit, timed_out.clone())));
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let mut held = None;
+    if let PerClient::Requests(budget, proxies) = &limits.per_client {
+        let visitor = proxies.client_ip(peer.ip(), request.headers());
+        match budget.take(visitor) {
+            Ok(place) => held = Some(place),
+            Err(_) => {
+                limits.metrics.refused(limits.listener, "requests_per_client");
+                let message = format!(
+                    "Too many requests at once from your address (at most {}); try again in {RETRY_REQUESTS} s.\n",
+                    budget.max_per_client()
+                );
+                return guarded(refusal(StatusCode::TOO_MANY_REQUESTS, Some(RETRY_REQUESTS), message), busy, None);
+            }
+        }
+    }
+    let response = router.oneshot(request).await.unwrap_or_else(|never| match never {});
+    if timed_out.load(Ordering::Relaxed) {
+        limits.metrics.refused(limits.listener, "body_timeout");
+        let message =
+            format!("The request body did not arrive within {} s; please send it again.\n", body_limit.as_secs());
+        let mut late = refusal(StatusCode::REQUEST_TIMEOUT, None, message);
+        late.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return guarded(late, busy, held);
+    }
+    if let PerClient::Streams(budget) = &limits.per_client
+        && is_event_stream(&response)
+    {
+        match budget.take(peer.ip()) {
+            Ok(place) => held = Some(place),
+            Err(refused) => {
+                let (status, limit, message) = match refused {
+                    Refused::PerClient => (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "streams_per_client",
+                        format!(
+                            "Too many open streams from your address (at most {}): close one (another tab?) and try again in {RETRY_STREAMS} s.\n",
+                            budget.max_per_client()
+                        ),
+                    ),
+                    Refused::Total => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "streams",
+                        format!(
+                            "All {} streams of the booth are in use; try again in {RETRY_STREAMS} s.\n",
+                            budget.max_total()
+                        ),
+                    ),
+                };
+                limits.metrics.refused(limits.listener, limit);
+                // Dropping the stream's response here ends its subscription at once.
+                return guarded(refusal(status, Some(RETRY_STREAMS), message), busy, None);
+            }
+        }
+    }
+    guarded(response, busy, held)
+}
+
+fn is_event_stream(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"))
+}
+
+/// `response` with a body that keeps the connection busy and holds the client's place until
+/// it is sent or dropped.
+fn guarded(response: Response, busy: Busy, held: Option<Held>) -> Response {
+    response.map(|body| Body::new(Guarded::new(body, (busy, held))))
+}
+
+/// Answers a connection beyond the limit with 503 and closes it.
+async fn refuse_connection(stream: TcpStream, limits: Arc<ListenerLimits>, _permit: OwnedSemaphorePermit) {
+    let message = format!(
+        "The booth's {} listener has all its {} connections in use; try again in {RETRY_CONNECTIONS} s.\n",
+        limits.listener, limits.max_connections
+    );
+    let service = hyper::service::service_fn(move |_: Request<Incoming>| {
+        let mut response = refusal(StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_CONNECTIONS), message.clone());
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        std::future::ready(Ok::<_, Infallible>(response))
+    });
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(REFUSAL_TIME.min(limits.timeouts.header)).keep_alive(false);
+    let _ = tokio::time::timeout(REFUSAL_TIME, builder.serve_connection(TokioIo::new(stream), service)).await;
+}
+
+/// When a connection last received a byte or finished an answer, and how many answers it is
+/// sending now.
+struct Activity {
+    born: Instant,
+    /// Milliseconds since `born`.
+    last: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { born: Instant::now(), last: AtomicU64::new(0), in_flight: AtomicUsize::new(0) }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
+    /// Resolves once the connection has had nothing in flight and received nothing for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            if self.in_flight.load(Ordering::Relaxed) > 0 {
+                tokio::time::sleep(limit).await;
+                continue;
+            }
+            let quiet_until = self.born + Duration::from_millis(self.last.load(Ordering::Relaxed)) + limit;
+            if Instant::now() >= quiet_until {
+                return;
+            }
+            tokio::time::sleep_until(quiet_until).await;
+        }
+    }
+}
+
+/// An answer in flight on a connection; dropped when its body is sent or abandoned.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The TCP stream, noting every byte received in the connection's [`Activity`].
+struct Watched {
+    stream: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_is_idle_only_with_nothing_in_flight_and_nothing_received() {
+        let activity = Arc::new(Activity::new());
+        let limit = Duration::from_secs(5);
+        let started = Instant::now();
+        let busy = activity.begin();
+        let idle = activity.idle_for(limit);
+        tokio::pin!(idle);
+        // A long answer (a stream) keeps the connection busy however long it takes.
+        assert!(tokio::time::timeout(Duration::from_secs(60), idle.as_mut()).await.is_err());
+        drop(busy); // the answer is sent: quiet from now on
+        idle.as_mut().await;
+        assert_eq!(started.elapsed(), Duration::from_secs(65));
+        // A byte received restarts the quiet period.
+        tokio::time::advance(Duration::from_secs(3)).await;
+        activity.touch();
+        let touched = Instant::now();
+        activity.idle_for(limit).await;
+        assert_eq!(touched.elapsed(), limit);
+    }
+}
