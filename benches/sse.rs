@@ -146,6 +146,7 @@ async fn main() {
         // 1,000 streams from one address: the limits raised for the benchmark (benches/limits.rs
         // measures the defaults).
         .args(["--max-sse-streams", "1000", "--max-sse-streams-per-client", "1000", "--max-connections", "1100"])
+        .args(["--max-connections-per-client", "1100"])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
         .map(procfs::KillOnDrop)

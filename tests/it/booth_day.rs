@@ -156,6 +156,7 @@ impl BoothHost {
             .args(["--trusted-proxies", "127.0.0.1"])
             // 300 browsers on one address: far beyond the booth's stream limits, raised here.
             .args(["--max-sse-streams", "400", "--max-sse-streams-per-client", "400", "--max-connections", "512"])
+            .args(["--max-connections-per-client", "512"])
             .env("CHAOS_BASIC_AUTH_PASSWORD", CHAOS_PASSWORD)
             .env("BOOTH_DAY_USB", &usb)
             .env("LOG_FORMAT", "json")

@@ -112,6 +112,11 @@ async fn streams_beyond_the_limits_are_refused_while_the_button_probes_and_form_
     assert_eq!(pressed.status(), 200);
     let victim = pressed.json::<Value>().await.unwrap()["message"].as_str().unwrap().to_string();
     assert_eq!(http.get(format!("{}/readyz", app.private)).send().await.unwrap().status(), 200);
+    // The private listener reads no body beyond MAX_BODY_BYTES (64 KiB by default).
+    let large = http.post(format!("{}/config", app.private)).header("authorization", basic_admin());
+    let large = large.body(vec![b'a'; 70_000]);
+    let large = large.header("content-type", "application/x-www-form-urlencoded").send().await.unwrap();
+    assert_eq!(large.status(), 413);
     let visitor = Visitor::open(&app.public).await;
     let fields = complete("ada@example.com");
     let submitted = visitor.submit(&as_refs(&fields)).await;
@@ -151,6 +156,8 @@ async fn connections_beyond_the_limit_get_503_and_the_connected_keep_working() {
         "4",
         "--public-max-connections",
         "2",
+        "--max-connections-per-client",
+        "3",
         "--header-read-timeout-seconds",
         "60",
         "--idle-timeout-seconds",
@@ -176,6 +183,18 @@ async fn connections_beyond_the_limit_get_503_and_the_connected_keep_working() {
         let answer = read_until_closed(first, WAIT).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         drop(held);
+        if base == &app.private {
+            // One address holds at most 3 of the private listener's connections.
+            let mut own = Vec::new();
+            for _ in 0..3 {
+                own.push(connect_from("127.0.0.50", base).await);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let refused = client_from("127.0.0.50").get(format!("{base}/healthz")).send().await.unwrap();
+            assert_refused(refused, 429, "connections from your address (at most 3)").await;
+            let other = client_from("127.0.0.51").get(format!("{base}/healthz")).send().await.unwrap();
+            assert_eq!(other.status(), 200);
+        }
         eventually(WAIT, "connections free again", || async {
             let response = client_from("127.0.0.20").get(format!("{base}{path}")).send().await.ok()?;
             (response.status() == 200).then_some(())

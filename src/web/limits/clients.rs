@@ -1,5 +1,5 @@
-//! Per-client budgets: how many SSE streams (private listener) or requests in flight (public
-//! listener) each client address holds, up to a total and a per-client cap. A taken place is a
+//! Per-client budgets: how many connections and SSE streams (private listener) or requests in
+//! flight (public listener) each client address holds, up to a total and a per-client cap. A taken place is a
 //! [`Held`] value that gives it back when dropped (the response body holds it, so a stream keeps
 //! its place exactly as long as it is open).
 //!
@@ -80,13 +80,14 @@ impl Drop for Held {
     }
 }
 
-/// Open SSE streams: `max_total` in all, `max_per_client` per TCP peer address.
+/// Places by TCP peer address (open SSE streams, connections): `max_total` in all,
+/// `max_per_client` per address.
 #[derive(Debug, Clone)]
-pub struct StreamBudget {
+pub struct PeerBudget {
     budget: Arc<Budget>,
 }
 
-impl StreamBudget {
+impl PeerBudget {
     pub fn new(max_total: usize, max_per_client: usize) -> Self {
         Self { budget: Budget::new(max_total, max_per_client) }
     }
@@ -139,7 +140,7 @@ mod tests {
 
     #[test]
     fn streams_are_capped_per_client_then_in_total_and_come_back_when_dropped() {
-        let budget = StreamBudget::new(3, 2);
+        let budget = PeerBudget::new(3, 2);
         let a1 = budget.take(ip("127.0.0.2")).unwrap();
         let _a2 = budget.take(ip("127.0.0.2")).unwrap();
         assert_eq!(budget.take(ip("127.0.0.2")).unwrap_err(), Refused::PerClient);
@@ -153,7 +154,7 @@ mod tests {
 
     #[test]
     fn the_map_forgets_clients_that_hold_nothing() {
-        let budget = StreamBudget::new(10, 10);
+        let budget = PeerBudget::new(10, 10);
         let held: Vec<Held> = (2..10).map(|n| budget.take(ip(&format!("127.0.0.{n}"))).unwrap()).collect();
         assert_eq!(budget.budget.counts().by_client.len(), 8);
         drop(held);

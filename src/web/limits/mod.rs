@@ -1,6 +1,6 @@
 //! Limits on both listeners, so that nobody on the booth's Wi-Fi (private listener) or the
 //! Internet (public listener, through the tunnel) can take the booth down: concurrent
-//! connections per listener, open SSE streams in total and per client address, in-flight
+//! connections per listener (and per client address on the private one), open SSE streams in total and per client address, in-flight
 //! requests per visitor on the public listener, and timeouts for slow or partial requests
 //! (header read, body read, idle keep-alive). Beyond a limit the client gets a short answer that
 //! names the limit (429 or 503 with `Retry-After`); what is already connected keeps working.
@@ -41,6 +41,10 @@ pub struct LimitsArgs {
     /// 503 with `Retry-After` and closed.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..=100_000))]
     pub max_connections: u32,
+    /// Connections one client address may hold on the private listener at once; more are
+    /// answered 429 and closed.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections_per_client: u32,
     /// SSE streams (`/stream`, `/stream_pods`, `/stream_nodes`) open at once in total; must be
     /// below MAX_CONNECTIONS so the button and the probes always find a connection.
     #[arg(long, env = "MAX_SSE_STREAMS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -55,6 +59,10 @@ pub struct LimitsArgs {
     /// flight on the public listener at once; more are answered 429.
     #[arg(long, env = "PUBLIC_MAX_REQUESTS_PER_CLIENT", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub public_max_requests_per_client: u32,
+    /// Largest request body the private listener reads (its forms: settings, control panel);
+    /// larger ones are answered 413. The public form has its own, smaller limit.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    pub max_body_bytes: u32,
     /// Seconds a client has to send a request's head (request line and headers), counted from
     /// the moment the connection is ready for it; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -84,8 +92,13 @@ impl LimitsArgs {
         ListenerLimits {
             listener: "private",
             max_connections: self.max_connections as usize,
+            connections_per_client: Some(clients::PeerBudget::new(
+                self.max_connections as usize,
+                self.max_connections_per_client as usize,
+            )),
+            body_limit: Some(self.max_body_bytes as usize),
             timeouts: self.timeouts(),
-            per_client: PerClient::Streams(clients::StreamBudget::new(
+            per_client: PerClient::Streams(clients::PeerBudget::new(
                 streams as usize,
                 self.max_sse_streams_per_client as usize,
             )),
@@ -98,6 +111,10 @@ impl LimitsArgs {
         ListenerLimits {
             listener: "public",
             max_connections: self.public_max_connections as usize,
+            // Behind the tunnel every visitor's connection comes from the tunnel client's address.
+            connections_per_client: None,
+            // The form's router limits its bodies itself (`web::public::BODY_LIMIT`).
+            body_limit: None,
             timeouts: self.timeouts(),
             per_client: PerClient::Requests(
                 clients::RequestBudget::new(self.public_max_requests_per_client as usize),
@@ -120,7 +137,7 @@ pub struct Timeouts {
 #[derive(Clone)]
 pub enum PerClient {
     /// Open SSE streams, by TCP peer address (the private listener is reached on the LAN).
-    Streams(clients::StreamBudget),
+    Streams(clients::PeerBudget),
     /// Requests in flight, by the address a trusted proxy forwards (the public listener).
     Requests(clients::RequestBudget, TrustedProxies),
 }
@@ -131,6 +148,10 @@ pub struct ListenerLimits {
     /// `private` or `public`: in the refusals and the metrics.
     pub listener: &'static str,
     pub max_connections: usize,
+    /// Connections per TCP peer address (the private listener only).
+    pub connections_per_client: Option<clients::PeerBudget>,
+    /// The largest body the routes read, unless a route sets its own.
+    pub body_limit: Option<usize>,
     pub timeouts: Timeouts,
     pub per_client: PerClient,
     pub metrics: LimitMetrics,
@@ -159,7 +180,7 @@ impl LimitMetrics {
         let metrics = Self::default();
         registry.register(
             "http_refused",
-            "Requests and connections refused or cut by a listener limit (limit: connections, streams, streams_per_client, requests_per_client, header_timeout, body_timeout)",
+            "Requests and connections refused or cut by a listener limit (limit: connections, connections_per_client, streams, streams_per_client, requests_per_client, header_timeout, body_timeout)",
             metrics.refused.clone(),
         );
         registry.register("http_connections", "Open connections per listener", metrics.connections.clone());

@@ -1,8 +1,9 @@
 //! The accept loop of both listeners (instead of `axum::serve`, which has no connection limit
 //! and no timeouts): HTTP/1.1 through hyper, one task per connection, with
 //!
-//! - the connection gate: at most `max_connections` connections are served; one more is
-//!   answered 503 with `Retry-After` and closed (up to [`REFUSALS_AT_ONCE`] such answers are
+//! - the connection gate: at most `max_connections` connections are served (and on the
+//!   private listener at most `connections_per_client` per TCP peer address); one more is
+//!   answered 503 (429 for the per-address limit) with `Retry-After` and closed (up to [`REFUSALS_AT_ONCE`] such answers are
 //!   written at a time, each within [`REFUSAL_TIME`]; beyond that a connection is closed
 //!   unanswered, so a flood costs a bounded amount of memory);
 //! - hyper's header read timeout (with a timer), the request body deadline (408), and an idle
@@ -44,6 +45,9 @@ use tower::ServiceExt;
 pub const REFUSALS_AT_ONCE: usize = 32;
 /// How long a refused connection may take to send its request head and read the 503.
 pub const REFUSAL_TIME: Duration = Duration::from_secs(2);
+/// Largest read buffer of a connection (hyper's default is 408 KiB): a request head must fit
+/// (else 431), and it bounds what a client sending faster than the app reads can park here.
+pub const READ_BUFFER: usize = 64 * 1024;
 /// `Retry-After` of a refusal because all connections are taken.
 const RETRY_CONNECTIONS: u64 = 5;
 /// `Retry-After` of a stream refusal (a browser's EventSource retries by itself anyway).
@@ -62,6 +66,10 @@ pub async fn serve(
     let max_connections = limits.max_connections;
     let connections = Arc::new(Semaphore::new(max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
+    let router = match limits.body_limit {
+        Some(bytes) => router.layer(axum::extract::DefaultBodyLimit::max(bytes)),
+        None => router,
+    };
     let limits = Arc::new(limits);
     loop {
         let (stream, peer) = tokio::select! {
@@ -75,17 +83,32 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        match connections.clone().try_acquire_owned() {
-            Ok(permit) => {
-                tokio::spawn(connection(stream, peer, router.clone(), limits.clone(), shutdown.clone(), permit));
-            }
-            Err(_) => {
-                limits.metrics.refused(limits.listener, "connections");
-                if let Ok(permit) = refusals.clone().try_acquire_owned() {
-                    tokio::spawn(refuse_connection(stream, limits.clone(), permit));
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            limits.metrics.refused(limits.listener, "connections");
+            let message = format!(
+                "The booth's {} listener has all its {} connections in use; try again in {RETRY_CONNECTIONS} s.\n",
+                limits.listener, limits.max_connections
+            );
+            refuse_connection(stream, &refusals, StatusCode::SERVICE_UNAVAILABLE, message, &limits);
+            continue;
+        };
+        let place = match &limits.connections_per_client {
+            Some(budget) => match budget.take(peer.ip()) {
+                Ok(place) => Some(place),
+                Err(_) => {
+                    limits.metrics.refused(limits.listener, "connections_per_client");
+                    let message = format!(
+                        "Too many connections from your address (at most {}); try again in {RETRY_CONNECTIONS} s.\n",
+                        budget.max_per_client()
+                    );
+                    refuse_connection(stream, &refusals, StatusCode::TOO_MANY_REQUESTS, message, &limits);
+                    continue;
                 }
-            }
-        }
+            },
+            None => None,
+        };
+        let held = (permit, place);
+        tokio::spawn(connection(stream, peer, router.clone(), limits.clone(), shutdown.clone(), held));
     }
     drop(listener);
     // Every served connection holds a permit: all of them back means every connection ended.
@@ -110,7 +133,7 @@ async fn connection(
     router: Router,
     limits: Arc<ListenerLimits>,
     shutdown: CancellationToken,
-    _permit: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, Option<Held>),
 ) {
     let open = limits.metrics.connections(limits.listener);
     open.inc();
@@ -126,7 +149,7 @@ async fn connection(
         })
     };
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.timeouts.header);
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.timeouts.header).max_buf_size(READ_BUFFER);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let result = tokio::select! {
@@ -156,8 +179,8 @@ async fn answer(
     busy: Busy,
 ) -> Response {
     let timed_out = Arc::new(AtomicBool::new(false));
-    let body_limit = limits.timeouts.body;
-    let mut request = request.map(|body| Body::new(DeadlineBody::new(body, body_limit, timed_out.clone())));
+    let body_time = limits.timeouts.body;
+    let mut request = request.map(|body| Body::new(DeadlineBody::new(body, body_time, timed_out.clone())));
     request.extensions_mut().insert(ConnectInfo(peer));
     let mut held = None;
     if let PerClient::Requests(budget, proxies) = &limits.per_client {
@@ -178,7 +201,7 @@ async fn answer(
     if timed_out.load(Ordering::Relaxed) {
         limits.metrics.refused(limits.listener, "body_timeout");
         let message =
-            format!("The request body did not arrive within {} s; please send it again.\n", body_limit.as_secs());
+            format!("The request body did not arrive within {} s; please send it again.\n", body_time.as_secs());
         let mut late = refusal(StatusCode::REQUEST_TIMEOUT, None, message);
         late.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         return guarded(late, busy, held);
@@ -226,20 +249,27 @@ fn guarded(response: Response, busy: Busy, held: Option<Held>) -> Response {
     response.map(|body| Body::new(Guarded::new(body, (busy, held))))
 }
 
-/// Answers a connection beyond the limit with 503 and closes it.
-async fn refuse_connection(stream: TcpStream, limits: Arc<ListenerLimits>, _permit: OwnedSemaphorePermit) {
-    let message = format!(
-        "The booth's {} listener has all its {} connections in use; try again in {RETRY_CONNECTIONS} s.\n",
-        limits.listener, limits.max_connections
-    );
+/// Answers a connection beyond a limit with `status` and `message`, and closes it; closes it
+/// unanswered when [`REFUSALS_AT_ONCE`] refusals are already being written.
+fn refuse_connection(
+    stream: TcpStream,
+    refusals: &Arc<Semaphore>,
+    status: StatusCode,
+    message: String,
+    limits: &ListenerLimits,
+) {
+    let Ok(permit) = refusals.clone().try_acquire_owned() else { return };
     let service = hyper::service::service_fn(move |_: Request<Incoming>| {
-        let mut response = refusal(StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_CONNECTIONS), message.clone());
+        let mut response = refusal(status, Some(RETRY_CONNECTIONS), message.clone());
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         std::future::ready(Ok::<_, Infallible>(response))
     });
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(REFUSAL_TIME.min(limits.timeouts.header)).keep_alive(false);
-    let _ = tokio::time::timeout(REFUSAL_TIME, builder.serve_connection(TokioIo::new(stream), service)).await;
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(REFUSAL_TIME, builder.serve_connection(TokioIo::new(stream), service)).await;
+        drop(permit);
+    });
 }
 
 /// When a connection last received a byte or finished an answer, and how many answers it is
