@@ -64,7 +64,7 @@ pub struct LimitsArgs {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
     pub max_body_bytes: u32,
     /// Seconds a client has to send a request's head (request line and headers), counted from
-    /// the moment the connection is ready for it; then the connection is closed.
+    /// its first byte; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout_seconds: u64,
     /// Seconds a client has to send a request's whole body once its head has arrived; then it
@@ -72,8 +72,8 @@ pub struct LimitsArgs {
     #[arg(long, env = "BODY_READ_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_read_timeout_seconds: u64,
     /// Seconds a kept-alive connection with no request in flight may stay silent before it is
-    /// closed (at the latest after HEADER_READ_TIMEOUT_SECONDS).
-    #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// closed. Long enough that clients rarely reuse a connection just as it closes.
+    #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout_seconds: u64,
 }
 

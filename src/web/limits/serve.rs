@@ -6,8 +6,9 @@
 //!   answered 503 (429 for the per-address limit) with `Retry-After` and closed (up to [`REFUSALS_AT_ONCE`] such answers are
 //!   written at a time, each within [`REFUSAL_TIME`]; beyond that a connection is closed
 //!   unanswered, so a flood costs a bounded amount of memory);
-//! - hyper's header read timeout (with a timer), the request body deadline (408), and an idle
-//!   keep-alive timeout (no request in flight and no byte received);
+//! - a header read timeout counted from a head's first byte (hyper's `header_read_timeout`,
+//!   with a timer, as the outer bound of idle time plus a head), the request body deadline
+//!   (408), and an idle keep-alive timeout (no request in flight and no byte received);
 //! - the per-client budgets of [`super::clients`]: SSE streams on the private listener (any
 //!   `text/event-stream` answer takes a place, so a new stream route is limited too), requests
 //!   in flight per visitor on the public one;
@@ -18,7 +19,7 @@
 
 use super::body::{DeadlineBody, Guarded};
 use super::clients::{Held, Refused};
-use super::{ListenerLimits, PerClient, refusal};
+use super::{ListenerLimits, PerClient, Timeouts, refusal};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -148,8 +149,13 @@ async fn connection(
             async move { Ok::<_, Infallible>(answer.await) }
         })
     };
+    let Timeouts { header, idle, .. } = limits.timeouts;
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.timeouts.header).max_buf_size(READ_BUFFER);
+    // hyper's header timer runs from the moment the connection waits for a request, idle time
+    // included: as the outer bound (idle, then a head) it backs up the watch below, which
+    // counts a head's time from its first byte (closing a kept-alive connection after only
+    // the header timeout would race the clients' reuse of it far more often).
+    builder.timer(TokioTimer::new()).header_read_timeout(idle + header).max_buf_size(READ_BUFFER);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let result = tokio::select! {
@@ -158,9 +164,16 @@ async fn connection(
             connection.as_mut().graceful_shutdown();
             connection.await
         }
-        () = activity.idle_for(limits.timeouts.idle) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+        cut = activity.watch(header, idle) => match cut {
+            Cut::Idle => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+            // Dropping the connection closes it: the head is not answered.
+            Cut::SlowHead => {
+                limits.metrics.refused(limits.listener, "header_timeout");
+                Ok(())
+            }
         }
     };
     if result.is_err_and(|error| error.is_timeout()) {
@@ -272,42 +285,92 @@ fn refuse_connection(
     });
 }
 
-/// When a connection last received a byte or finished an answer, and how many answers it is
-/// sending now.
+/// Why a connection's watch ends it.
+#[derive(Debug, PartialEq, Eq)]
+enum Cut {
+    /// Nothing in flight and nothing received for the idle timeout.
+    Idle,
+    /// A request head began arriving and was not complete within the header timeout.
+    SlowHead,
+}
+
+/// When a connection last received a byte or finished an answer, when the head of its next
+/// request began arriving, and how many answers it is sending now.
 struct Activity {
     born: Instant,
     /// Milliseconds since `born`.
     last: AtomicU64,
+    /// Milliseconds since `born` plus one when a head's first byte arrived; 0: no head pending.
+    head_since: AtomicU64,
     in_flight: AtomicUsize,
 }
 
 impl Activity {
     fn new() -> Self {
-        Self { born: Instant::now(), last: AtomicU64::new(0), in_flight: AtomicUsize::new(0) }
+        Self {
+            born: Instant::now(),
+            last: AtomicU64::new(0),
+            head_since: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
     }
 
     fn touch(&self) {
-        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Bytes arrived: with nothing in flight they are the start of a request head.
+    fn received(&self) {
+        let now = self.now_ms();
         self.last.store(now, Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            let _ = self.head_since.compare_exchange(0, now + 1, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 
     fn begin(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.head_since.store(0, Ordering::Relaxed);
         Busy(self.clone())
     }
 
-    /// Resolves once the connection has had nothing in flight and received nothing for `limit`.
-    async fn idle_for(&self, limit: Duration) {
+    fn at(&self, ms: u64) -> Instant {
+        self.born + Duration::from_millis(ms)
+    }
+
+    /// Resolves when the connection must be cut: a head not complete `header` after its first
+    /// byte, or nothing in flight and nothing received for `idle`. An answer in flight (a
+    /// stream) is never cut.
+    async fn watch(&self, header: Duration, idle: Duration) -> Cut {
+        let step = header.min(idle);
         loop {
-            if self.in_flight.load(Ordering::Relaxed) > 0 {
-                tokio::time::sleep(limit).await;
-                continue;
-            }
-            let quiet_until = self.born + Duration::from_millis(self.last.load(Ordering::Relaxed)) + limit;
-            if Instant::now() >= quiet_until {
-                return;
-            }
-            tokio::time::sleep_until(quiet_until).await;
+            let now = Instant::now();
+            let deadline = if self.in_flight.load(Ordering::Relaxed) > 0 {
+                now + step
+            } else {
+                match self.head_since.load(Ordering::Relaxed) {
+                    0 => {
+                        let quiet_until = self.at(self.last.load(Ordering::Relaxed)) + idle;
+                        if now >= quiet_until {
+                            return Cut::Idle;
+                        }
+                        // A head may start meanwhile: look again within the header timeout.
+                        quiet_until.min(now + step)
+                    }
+                    since => {
+                        let due = self.at(since - 1) + header;
+                        if now >= due {
+                            return Cut::SlowHead;
+                        }
+                        due
+                    }
+                }
+            };
+            tokio::time::sleep_until(deadline).await;
         }
     }
 }
@@ -334,7 +397,7 @@ impl AsyncRead for Watched {
         let before = buf.filled().len();
         let result = Pin::new(&mut this.stream).poll_read(cx, buf);
         if buf.filled().len() > before {
-            this.activity.touch();
+            this.activity.received();
         }
         result
     }
@@ -371,23 +434,34 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn a_connection_is_idle_only_with_nothing_in_flight_and_nothing_received() {
+    async fn a_connection_is_cut_when_idle_or_when_a_head_is_slow_never_while_answering() {
+        let (header, idle) = (Duration::from_secs(10), Duration::from_secs(60));
         let activity = Arc::new(Activity::new());
-        let limit = Duration::from_secs(5);
         let started = Instant::now();
         let busy = activity.begin();
-        let idle = activity.idle_for(limit);
-        tokio::pin!(idle);
-        // A long answer (a stream) keeps the connection busy however long it takes.
-        assert!(tokio::time::timeout(Duration::from_secs(60), idle.as_mut()).await.is_err());
-        drop(busy); // the answer is sent: quiet from now on
-        idle.as_mut().await;
-        assert_eq!(started.elapsed(), Duration::from_secs(65));
-        // A byte received restarts the quiet period.
+        {
+            let watch = activity.watch(header, idle);
+            tokio::pin!(watch);
+            // A long answer (a stream) keeps the connection however long it takes.
+            assert!(tokio::time::timeout(Duration::from_secs(600), watch.as_mut()).await.is_err());
+            drop(busy); // the answer is sent: quiet from now on
+            assert_eq!(watch.as_mut().await, Cut::Idle);
+            assert_eq!(started.elapsed(), Duration::from_secs(660));
+        }
+        // The first byte of a head starts the header timeout, however idle the connection was.
         tokio::time::advance(Duration::from_secs(3)).await;
-        activity.touch();
-        let touched = Instant::now();
-        activity.idle_for(limit).await;
-        assert_eq!(touched.elapsed(), limit);
+        activity.received();
+        let first_byte = Instant::now();
+        tokio::time::advance(Duration::from_secs(4)).await;
+        activity.received(); // more of the same head: the clock does not restart
+        assert_eq!(activity.watch(header, idle).await, Cut::SlowHead);
+        assert_eq!(first_byte.elapsed(), header);
+        // A complete head (the request begins) ends the head's clock.
+        activity.received();
+        let busy = activity.begin();
+        drop(busy);
+        let answered = Instant::now();
+        assert_eq!(activity.watch(header, idle).await, Cut::Idle);
+        assert_eq!(answered.elapsed(), idle);
     }
 }
