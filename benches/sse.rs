@@ -195,6 +195,10 @@ async fn main() {
         .args(["--public-listen-addr", "127.0.0.1:0", "--chaos-cooldown-seconds", "0"])
         // Idle means idle: no availability trickle (its cost is measured on its own, README).
         .args(["--availability-requests-per-second", "0"])
+        // 1,000 streams from one address: the limits raised for the benchmark (benches/limits.rs
+        // measures the defaults).
+        .args(["--max-sse-streams", "1000", "--max-sse-streams-per-client", "1000", "--max-connections", "1100"])
+        .args(["--max-connections-per-client", "1100"])
         .env("KUBECONFIG", &kubeconfig)
         .spawn()
         .map(procfs::KillOnDrop)

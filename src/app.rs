@@ -22,6 +22,7 @@ use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::auth::StaffCredentials;
 use crate::web::auth::{GuessLimiter, limit_guesses};
 use crate::web::kiosk::Dashboard;
+use crate::web::limits::{self, LimitMetrics};
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
 use std::net::SocketAddr;
@@ -89,30 +90,22 @@ pub async fn serve(
     let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
     let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
     tracing::info!(addr = %public_addr, "serving the contact form");
-    let public_server = tokio::spawn(serve_listener(listeners.public, booth.public_router(&args), shutdown.clone()));
+    let public_limits = args.limits.public(&args.leads.trusted_proxies, &booth.limit_metrics);
+    let public_server =
+        tokio::spawn(limits::serve(listeners.public, booth.public_router(&args), public_limits, shutdown.clone()));
     tracing::info!(addr = %private_addr, namespace = %args.namespace, "serving the booth");
-    let private_router = booth.private_router(&args);
-    let result = serve_listener(listeners.private, private_router, shutdown).await;
+    let private_limits = args.limits.private(&booth.limit_metrics);
+    let result = limits::serve(listeners.private, booth.private_router(&args), private_limits, shutdown).await;
     booth.tasks.stop().await;
     let public_result = public_server.await.map_err(|e| AppError::Serve(std::io::Error::other(e)))?;
-    result.and(public_result)
-}
-
-/// Serves `router` on `listener` (with each client's address) until `shutdown` fires.
-async fn serve_listener(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    shutdown: CancellationToken,
-) -> Result<(), AppError> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .map_err(AppError::Serve)
+    result.and(public_result).map_err(AppError::Serve)
 }
 
 /// Every part of the booth, built and started for one client: what the routers serve.
 struct Booth {
     state: AppState,
+    /// Connections and refusals of both listeners.
+    limit_metrics: LimitMetrics,
     leads: crate::leads::Leads,
     tasks: BackgroundTasks,
 }
@@ -150,6 +143,7 @@ impl Booth {
         labels.metrics.register(metrics.registry_mut());
         let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
         let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
+        let limit_metrics = LimitMetrics::register(metrics.registry_mut());
         tokio::spawn(return_freed_memory(shutdown.clone()));
         let remediation = start_remediation(&client, args, &cluster, shutdown);
         let chaos = ChaosBus::new();
@@ -202,7 +196,7 @@ impl Booth {
             theatre,
         };
         let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
-        Ok(Self { state, leads, tasks })
+        Ok(Self { state, limit_metrics, leads, tasks })
     }
 
     /// The contact form's listener.

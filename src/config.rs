@@ -99,6 +99,8 @@ pub struct AppArgs {
     pub dashboard: crate::web::kiosk::DashboardArgs,
     #[command(flatten)]
     pub availability: crate::availability::AvailabilityArgs,
+    #[command(flatten)]
+    pub limits: crate::web::limits::LimitsArgs,
 }
 
 /// The password `demo` uses when none is configured (documented in the README).

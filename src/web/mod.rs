@@ -17,6 +17,7 @@ pub mod control;
 pub mod csrf;
 pub mod kiosk;
 pub mod labels;
+pub mod limits;
 pub mod public;
 pub mod settings;
 pub mod sse;

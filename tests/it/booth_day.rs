@@ -154,6 +154,9 @@ impl BoothHost {
             .args(["--odoo-retry-min-ms", "50", "--odoo-retry-max-seconds", "2"])
             .args(["--printer-url", &format!("tcp://127.0.0.1:{printer_port}"), "--print-raffle-ticket", "true"])
             .args(["--trusted-proxies", "127.0.0.1"])
+            // 300 browsers on one address: far beyond the booth's stream limits, raised here.
+            .args(["--max-sse-streams", "400", "--max-sse-streams-per-client", "400", "--max-connections", "512"])
+            .args(["--max-connections-per-client", "512"])
             .env("CHAOS_BASIC_AUTH_PASSWORD", CHAOS_PASSWORD)
             .env("BOOTH_DAY_USB", &usb)
             .env("LOG_FORMAT", "json")

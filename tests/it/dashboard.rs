@@ -374,7 +374,18 @@ async fn the_streams_send_the_current_state_first_then_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_browsers_share_one_pod_watch_and_one_node_watch() {
     let cluster = TestCluster::start(slow_config()).await;
-    let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0"]).await;
+    // 500 streams from one address: far beyond the booth's defaults, so this test raises them.
+    let limits = [
+        "--max-sse-streams",
+        "500",
+        "--max-sse-streams-per-client",
+        "500",
+        "--max-connections",
+        "600",
+        "--max-connections-per-client",
+        "600",
+    ];
+    let app = TestApp::start(&cluster, &[&limits[..], &["--chaos-cooldown-seconds", "0"]].concat()).await;
     ready(&app).await;
     let client = http();
     let paths = ["/stream", "/stream_pods", "/stream_nodes", "/stream", "/stream"];

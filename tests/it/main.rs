@@ -24,6 +24,7 @@ mod kubectl;
 mod labels;
 mod leads;
 mod leds;
+mod limits;
 mod observability;
 mod odoo_double;
 mod secrets;

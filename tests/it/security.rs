@@ -64,10 +64,18 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
 
 /// Every (method, path) the source declares with `.route(path, get(..).post(..))`.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
     let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    // Every file under src/web, folders (web/limits/) included.
+    let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web")];
+    let mut files = Vec::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { folders.push(path) } else { files.push(path) }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
         for declaration in text.split(".route(\"").skip(1) {
             let (path, rest) = declaration.split_once('"').unwrap();
             let handlers = rest.split(")\n").next().unwrap_or(rest);

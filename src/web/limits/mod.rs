@@ -1,0 +1,214 @@
+//! Limits on both listeners, so that nobody on the booth's Wi-Fi (private listener) or the
+//! Internet (public listener, through the tunnel) can take the booth down: concurrent
+//! connections per listener (and per client address on the private one), open SSE streams in total and per client address, in-flight
+//! requests per visitor on the public listener, and timeouts for slow or partial requests
+//! (header read, body read, idle keep-alive). Beyond a limit the client gets a short answer that
+//! names the limit (429 or 503 with `Retry-After`); what is already connected keeps working.
+//!
+//! Streams may use only part of the private listener's connections (`MAX_SSE_STREAMS` below
+//! `MAX_CONNECTIONS`), so the red button, the probes, `/metrics` and the control panel always
+//! find a connection while the streams are saturated.
+//!
+//! - this file: the settings (`LimitsArgs`), each listener's limits and the refusal counters;
+//! - [`serve`]: the accept loop with the connection gate and the timeouts;
+//! - [`clients`]: the per-client budgets (streams, public requests), pure counting;
+//! - [`body`]: the request-body deadline and the response-body guard.
+//!
+//! May call: `crate::leads`.
+
+pub mod body;
+pub mod clients;
+pub mod serve;
+
+use crate::leads::ratelimit::TrustedProxies;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clap::Args;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+pub use serve::serve;
+
+/// The listeners' limits (`--help` lists them; the README's Configuration table explains them).
+#[derive(Debug, Clone, Args)]
+pub struct LimitsArgs {
+    /// Connections the private listener (kiosk, staff, probes) holds at once; more are answered
+    /// 503 with `Retry-After` and closed.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    pub max_connections: u32,
+    /// Connections one client address may hold on the private listener at once; more are
+    /// answered 429 and closed.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections_per_client: u32,
+    /// SSE streams (`/stream`, `/stream_pods`, `/stream_nodes`) open at once in total; must be
+    /// below MAX_CONNECTIONS so the button and the probes always find a connection.
+    #[arg(long, env = "MAX_SSE_STREAMS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_sse_streams: u32,
+    /// SSE streams one client address may hold open at once; more are answered 429.
+    #[arg(long, env = "MAX_SSE_STREAMS_PER_CLIENT", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_sse_streams_per_client: u32,
+    /// Connections the public listener (the contact form, behind the tunnel) holds at once.
+    #[arg(long, env = "PUBLIC_MAX_CONNECTIONS", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub public_max_connections: u32,
+    /// Requests one visitor (the address a trusted proxy forwards, else the peer) may have in
+    /// flight on the public listener at once; more are answered 429.
+    #[arg(long, env = "PUBLIC_MAX_REQUESTS_PER_CLIENT", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub public_max_requests_per_client: u32,
+    /// Largest request body the private listener reads (its forms: settings, control panel);
+    /// larger ones are answered 413. The public form has its own, smaller limit.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    pub max_body_bytes: u32,
+    /// Seconds a client has to send a request's head (request line and headers), counted from
+    /// its first byte; then the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a client has to send a request's whole body once its head has arrived; then it
+    /// is answered 408 and the connection is closed.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout_seconds: u64,
+    /// Seconds a kept-alive connection with no request in flight may stay silent before it is
+    /// closed. Long enough that clients rarely reuse a connection just as it closes.
+    #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_seconds: u64,
+}
+
+impl LimitsArgs {
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            header: Duration::from_secs(self.header_read_timeout_seconds),
+            body: Duration::from_secs(self.body_read_timeout_seconds),
+            idle: Duration::from_secs(self.idle_timeout_seconds),
+        }
+    }
+
+    /// The private listener's limits: connections, and streams as part of them.
+    pub fn private(&self, metrics: &LimitMetrics) -> ListenerLimits {
+        let streams = self.max_sse_streams.min(self.max_connections - 1);
+        ListenerLimits {
+            listener: "private",
+            max_connections: self.max_connections as usize,
+            connections_per_client: Some(clients::PeerBudget::new(
+                self.max_connections as usize,
+                self.max_connections_per_client as usize,
+            )),
+            body_limit: Some(self.max_body_bytes as usize),
+            timeouts: self.timeouts(),
+            per_client: PerClient::Streams(clients::PeerBudget::new(
+                streams as usize,
+                self.max_sse_streams_per_client as usize,
+            )),
+            metrics: metrics.clone(),
+        }
+    }
+
+    /// The public listener's limits: connections, and requests in flight per visitor.
+    pub fn public(&self, proxies: &TrustedProxies, metrics: &LimitMetrics) -> ListenerLimits {
+        ListenerLimits {
+            listener: "public",
+            max_connections: self.public_max_connections as usize,
+            // Behind the tunnel every visitor's connection comes from the tunnel client's address.
+            connections_per_client: None,
+            // The form's router limits its bodies itself (`web::public::BODY_LIMIT`).
+            body_limit: None,
+            timeouts: self.timeouts(),
+            per_client: PerClient::Requests(
+                clients::RequestBudget::new(self.public_max_requests_per_client as usize),
+                proxies.clone(),
+            ),
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+/// How long a client may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub header: Duration,
+    pub body: Duration,
+    pub idle: Duration,
+}
+
+/// What one listener's clients may hold beyond a connection.
+#[derive(Clone)]
+pub enum PerClient {
+    /// Open SSE streams, by TCP peer address (the private listener is reached on the LAN).
+    Streams(clients::PeerBudget),
+    /// Requests in flight, by the address a trusted proxy forwards (the public listener).
+    Requests(clients::RequestBudget, TrustedProxies),
+}
+
+/// Everything [`serve`] enforces on one listener.
+#[derive(Clone)]
+pub struct ListenerLimits {
+    /// `private` or `public`: in the refusals and the metrics.
+    pub listener: &'static str,
+    pub max_connections: usize,
+    /// Connections per TCP peer address (the private listener only).
+    pub connections_per_client: Option<clients::PeerBudget>,
+    /// The largest body the routes read, unless a route sets its own.
+    pub body_limit: Option<usize>,
+    pub timeouts: Timeouts,
+    pub per_client: PerClient,
+    pub metrics: LimitMetrics,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    listener: &'static str,
+    limit: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabel {
+    listener: &'static str,
+}
+
+/// `conferenceli_http_refused_total{listener, limit}` and `conferenceli_http_connections{listener}`.
+#[derive(Clone, Default)]
+pub struct LimitMetrics {
+    refused: Family<RefusalLabels, Counter>,
+    connections: Family<ListenerLabel, Gauge>,
+}
+
+impl LimitMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "http_refused",
+            "Requests and connections refused or cut by a listener limit (limit: connections, connections_per_client, streams, streams_per_client, requests_per_client, header_timeout, body_timeout)",
+            metrics.refused.clone(),
+        );
+        registry.register("http_connections", "Open connections per listener", metrics.connections.clone());
+        metrics
+    }
+
+    fn refused(&self, listener: &'static str, limit: &'static str) {
+        self.refused.get_or_create(&RefusalLabels { listener, limit }).inc();
+    }
+
+    fn connections(&self, listener: &'static str) -> Gauge {
+        self.connections.get_or_create(&ListenerLabel { listener }).clone()
+    }
+}
+
+/// A short plain-text answer naming the limit, with `Retry-After` when trying later helps. It
+/// carries the headers both listeners put on every answer (it is built outside their routers).
+fn refusal(status: StatusCode, retry_after: Option<u64>, message: String) -> Response {
+    let mut response = (status, message).into_response();
+    let headers = response.headers_mut();
+    if let Some(seconds) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
