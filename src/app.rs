@@ -149,8 +149,11 @@ pub async fn serve_on(
     // The print queue takes its jobs from the Leads' status (printed once, in order).
     let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
     let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
-    let public_router = crate::web::public::router(leads.clone(), booth.clone(), &args.leads);
-    let settings_router = crate::web::settings::router(leads, booth.clone(), credentials.admin.clone());
+    let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
+    let public_router =
+        crate::web::public::router(leads.clone(), booth.clone(), &args.leads, visitor.clone(), dashboard.clone());
+    let settings_router =
+        crate::web::settings::router(leads, booth.clone(), credentials.admin.clone(), visitor.logo_max_bytes);
     let public_addr = public.local_addr().map_err(AppError::Serve)?;
     tracing::info!(addr = %public_addr, "serving the contact form");
     let public_server = tokio::spawn(
@@ -170,6 +173,7 @@ pub async fn serve_on(
         labels,
         print_jobs,
         dashboard,
+        visitor,
     };
     tracing::info!(%addr, namespace = %args.namespace, "serving the booth");
     let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
@@ -212,7 +216,7 @@ fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> 
         loop {
             match kills.recv().await {
                 Ok(ChaosEvent::Killed { .. }) => puffing.puff(),
-                Ok(ChaosEvent::Picked(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(ChaosEvent::Picked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
@@ -238,8 +242,8 @@ fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<Webhook
     tokio::spawn(async move {
         loop {
             match kills.recv().await {
-                Ok(ChaosEvent::Killed { target, at, kill_count }) => webhooks.notify(&target, at, kill_count),
-                Ok(ChaosEvent::Picked(_)) => {}
+                Ok(ChaosEvent::Killed { target, at, kill_count, .. }) => webhooks.notify(&target, at, kill_count),
+                Ok(ChaosEvent::Picked { .. }) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     webhooks.stats.dropped.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
                 }

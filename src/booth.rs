@@ -79,6 +79,12 @@ pub struct BoothSpec {
     /// Whether leads are sent to Odoo (otherwise kept and marked as not sent).
     #[serde(default = "enabled")]
     pub odoo_create_lead_enabled: bool,
+    /// How the visitors' pages look (see `visitor::branding`).
+    #[serde(default)]
+    pub branding: crate::visitor::branding::Branding,
+    /// Whether a sign-up earns the visitor one press of the chaos button from their phone.
+    #[serde(default)]
+    pub visitor_chaos: bool,
 }
 
 fn enabled() -> bool {
@@ -95,6 +101,8 @@ impl Default for BoothSpec {
             servala_voucher_code: String::new(),
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
+            branding: crate::visitor::branding::Branding::default(),
+            visitor_chaos: false,
         }
     }
 }

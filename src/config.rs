@@ -113,6 +113,8 @@ pub struct AppArgs {
     pub leads: crate::leads::LeadsArgs,
     #[command(flatten)]
     pub dashboard: crate::web::kiosk::DashboardArgs,
+    #[command(flatten)]
+    pub visitor: crate::visitor::VisitorArgs,
 }
 
 /// Where every chaos kill is announced over HTTP.
@@ -204,6 +206,7 @@ impl BoothDefaults {
             servala_voucher_code: self.servala_voucher_code.clone(),
             print_raffle_ticket: self.print_raffle_ticket,
             odoo_create_lead_enabled: self.odoo_create_lead_enabled,
+            ..BoothSpec::default()
         }
     }
 }

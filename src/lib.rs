@@ -10,6 +10,7 @@
 //! - [`leds`]: the BlinkStick and Blinkt! LEDs and their colour model;
 //! - [`labels`]: label rendering, Brother QL raster jobs, printer transports and the print queue;
 //! - [`leads`]: the contact form's leads, their outbox controller and the Odoo clients;
+//! - [`visitor`]: the visitors' pages' branding and languages, the raffle, presses from phones;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines.
@@ -28,6 +29,7 @@ pub mod leds;
 pub mod metrics;
 pub mod sim;
 pub mod telemetry;
+pub mod visitor;
 pub mod web;
 
 /// Every request `blinkt` mode sends to the Kubernetes API (its DaemonSet's RBAC).

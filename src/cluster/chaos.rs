@@ -8,7 +8,7 @@
 //! may call the Kubernetes API (through `KubeActions`) and the Booth handle; nothing else.
 
 use super::api_calls::{ApiCall, Scope};
-use super::events::{ChaosBus, ChaosEvent, ChaosTarget};
+use super::events::{ChaosBus, ChaosEvent, ChaosTarget, Presser};
 use super::state::ClusterState;
 use super::views::{PodPhase, PodView};
 use crate::booth::BoothHandle;
@@ -129,9 +129,9 @@ impl<A: ChaosActions> Chaos<A> {
 
     /// One press: reserves the cool-down slot first (so concurrent presses cannot both kill),
     /// kills, and gives the slot back if nothing was killed. Returns the killed pod.
-    pub async fn press(&self, aim: Aim) -> Result<PodView, ChaosError> {
+    pub async fn press(&self, aim: Aim, by: Presser) -> Result<PodView, ChaosError> {
         let previous = self.reserve(Instant::now())?;
-        let result = self.kill(aim).await;
+        let result = self.kill(aim, by).await;
         if result.is_err() {
             *self.cooling_until.lock().unwrap_or_else(|p| p.into_inner()) = previous;
         }
@@ -150,20 +150,25 @@ impl<A: ChaosActions> Chaos<A> {
         Ok(previous)
     }
 
-    async fn kill(&self, aim: Aim) -> Result<PodView, ChaosError> {
+    async fn kill(&self, aim: Aim, by: Presser) -> Result<PodView, ChaosError> {
         let mut tried: Vec<String> = Vec::new();
         for _ in 0..ATTEMPTS {
             let pods = self.cluster.pods();
             let mut candidates = candidates(&pods, &self.settings);
             candidates.retain(|p| !tried.contains(&p.name));
             let pod = pick(&candidates, aim, &mut rand::rng())?.clone();
-            self.bus.announce(ChaosEvent::Picked(target_of(&pod)));
+            self.bus.announce(ChaosEvent::Picked { target: target_of(&pod), by: by.clone() });
             match self.actions.delete_pod(&pod).await {
                 Ok(()) => {
                     let kill_count = self.actions.count_kill();
                     let at = jiff::Timestamp::now();
-                    self.bus.announce(ChaosEvent::Killed { target: target_of(&pod), at, kill_count });
-                    let message = format!("Pod {} deleted by the chaos button", pod.name);
+                    self.bus.announce(ChaosEvent::Killed { target: target_of(&pod), at, kill_count, by: by.clone() });
+                    let message = match &by {
+                        Presser::Visitor { first_name } => {
+                            format!("Pod {} deleted by the chaos button, pressed by visitor {first_name}", pod.name)
+                        }
+                        _ => format!("Pod {} deleted by the chaos button", pod.name),
+                    };
                     self.actions.record_event(&pod, &message).await;
                     tracing::info!(pod = %pod.name, "chaos: pod deleted");
                     return Ok(pod);
@@ -361,20 +366,20 @@ mod tests {
         let mut announcements = bus.subscribe();
         let fake = Fake::default();
         let chaos = Chaos::new(settings(0), cluster(), bus, fake.clone());
-        let killed = chaos.press(Aim::Ordinal(5)).await.unwrap();
+        let killed = chaos.press(Aim::Ordinal(5), Presser::Button).await.unwrap();
         assert_eq!(killed.name, "critical-prod-5");
         assert_eq!(*fake.deleted.lock().unwrap(), ["critical-prod-5"]);
         assert_eq!(*fake.kills.lock().unwrap(), 1);
         assert_eq!(fake.events.lock().unwrap()[0].0, "critical-prod-5");
         match announcements.try_recv().unwrap() {
-            ChaosEvent::Picked(target) => {
+            ChaosEvent::Picked { target, .. } => {
                 assert_eq!((target.name.as_str(), target.index), ("critical-prod-5", Some(5)))
             }
             other => panic!("expected Picked first, got {other:?}"),
         }
         assert!(matches!(announcements.try_recv().unwrap(), ChaosEvent::Killed { .. }));
         for aim in [Aim::Ordinal(0), Aim::Ordinal(1), Aim::Ordinal(3), Aim::Ordinal(4)] {
-            assert!(matches!(chaos.press(aim).await, Err(ChaosError::NoSuchOrdinal(_))), "{aim:?}");
+            assert!(matches!(chaos.press(aim, Presser::Button).await, Err(ChaosError::NoSuchOrdinal(_))), "{aim:?}");
         }
     }
 
@@ -382,9 +387,9 @@ mod tests {
     async fn the_cool_down_refuses_presses_until_it_ends_and_failures_do_not_start_it() {
         let fake = Fake::default();
         let chaos = Chaos::new(settings(800), cluster(), ChaosBus::new(), fake.clone());
-        assert!(matches!(chaos.press(Aim::Ordinal(8)).await, Err(ChaosError::NoSuchOrdinal(8))));
-        chaos.press(Aim::Random).await.expect("a failed press does not start the cool-down");
-        match chaos.press(Aim::Random).await {
+        assert!(matches!(chaos.press(Aim::Ordinal(8), Presser::Button).await, Err(ChaosError::NoSuchOrdinal(8))));
+        chaos.press(Aim::Random, Presser::Button).await.expect("a failed press does not start the cool-down");
+        match chaos.press(Aim::Random, Presser::Button).await {
             Err(error @ ChaosError::CoolingDown(left)) => {
                 assert!(left <= Duration::from_millis(800));
                 assert!(error.to_string().starts_with("Cooling down, try again in 0."), "{error}");
@@ -392,7 +397,7 @@ mod tests {
             other => panic!("expected the cool-down, got {other:?}"),
         }
         tokio::time::sleep(Duration::from_millis(850)).await;
-        chaos.press(Aim::Random).await.expect("after the cool-down");
+        chaos.press(Aim::Random, Presser::Button).await.expect("after the cool-down");
         assert_eq!(fake.deleted.lock().unwrap().len(), 2);
     }
 
@@ -403,7 +408,7 @@ mod tests {
         let chaos = Chaos::new(settings(0), cluster(), ChaosBus::new(), fake.clone());
         // Either pick lands on prod-5 eventually: prod-2 answers "gone" once and is excluded.
         for _ in 0..2 {
-            chaos.press(Aim::Random).await.unwrap();
+            chaos.press(Aim::Random, Presser::Button).await.unwrap();
         }
         let deleted = fake.deleted.lock().unwrap().clone();
         assert!(deleted.contains(&"critical-prod-5".to_string()), "{deleted:?}");

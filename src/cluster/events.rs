@@ -18,12 +18,27 @@ pub struct ChaosTarget {
     pub node: Option<String>,
 }
 
+/// Who pressed the chaos button: shown on the kiosk, never more than a first name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Presser {
+    /// The red buzzer, `/chaos`, or staff on the control panel.
+    Button,
+    /// Attract mode pressed it because nobody had for a while.
+    Autopilot,
+    /// A visitor, with the one-time press their sign-up earned.
+    Visitor {
+        #[serde(rename = "firstName")]
+        first_name: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChaosEvent {
     /// A pod was picked; its delete is about to be sent.
-    Picked(ChaosTarget),
+    Picked { target: ChaosTarget, by: Presser },
     /// The API accepted the delete; `kill_count` is the booth's counter including this kill.
-    Killed { target: ChaosTarget, at: jiff::Timestamp, kill_count: u64 },
+    Killed { target: ChaosTarget, at: jiff::Timestamp, kill_count: u64, by: Presser },
 }
 
 /// The process-wide channel of chaos announcements. Cheap to clone.

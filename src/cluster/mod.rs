@@ -14,7 +14,7 @@ pub mod state;
 pub mod views;
 pub mod watch;
 
-pub use events::{ChaosBus, ChaosEvent, ChaosTarget};
+pub use events::{ChaosBus, ChaosEvent, ChaosTarget, Presser};
 pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
 pub use views::{NodeStatus, NodeView, PodPhase, PodView};
 pub use watch::{PodScope, WatchRestarts};

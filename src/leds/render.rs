@@ -80,7 +80,7 @@ impl Scene for GroupScene {
     }
 
     fn chaos(&mut self, event: &ChaosEvent, at: Duration) {
-        if let ChaosEvent::Picked(target) = event
+        if let ChaosEvent::Picked { target, .. } = event
             && target.namespace == self.namespace
             && let Some(index) = target.index
         {

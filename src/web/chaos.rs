@@ -8,6 +8,7 @@ use super::AppState;
 use super::auth::check_basic;
 use super::kiosk::OutcomeLabel;
 use crate::cluster::chaos::{Aim, ChaosError};
+use crate::cluster::events::Presser;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -45,7 +46,7 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
 /// Presses the chaos button and answers as `/chaos` does: 200, 404, 429 (with `Retry-After`) or
 /// 502 when the API refused the delete.
 pub async fn press(state: &AppState, aim: Aim) -> Response {
-    let result = state.dashboard.chaos.press(aim).await;
+    let result = state.dashboard.chaos.press(aim, Presser::Button).await;
     let outcome = match &result {
         Ok(_) => "killed",
         Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_)) => "nothing_to_kill",

@@ -12,8 +12,10 @@ pub mod csrf;
 pub mod kiosk;
 pub mod labels;
 pub mod public;
+pub mod raffle;
 pub mod settings;
 pub mod sse;
+pub mod visitor;
 
 use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;
@@ -48,6 +50,8 @@ pub struct AppState {
     pub print_jobs: crate::leads::print_jobs::LeadPrintJobs,
     /// The kiosk's, the chaos button's and the control panel's own state.
     pub dashboard: Arc<kiosk::Dashboard>,
+    /// The raffle and the kiosk's visitor announcements.
+    pub visitor: crate::visitor::Visitor,
 }
 
 /// The kiosk's display mode.
@@ -86,6 +90,7 @@ pub fn private_router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(labels::routes())
+        .merge(raffle::routes())
         .with_state(state);
     with_private_headers(router)
 }

@@ -6,14 +6,16 @@
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode), `chaos` (a pod was picked / killed), `scene` (a show to play).
+//!   mode), `chaos` (a pod was picked / killed, and by whom: `by`), `scene` (a show to play),
+//!   `announce` (a raffle winner or a visitor's press: first name and raffle code only).
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
-//! serde. This module reads the cluster state, the Booth and the dashboard's channels only.
+//! serde. This module reads the cluster state, the Booth, the dashboard's channels and the
+//! visitor announcements only.
 
 use super::AppState;
 use super::kiosk::{KioskState, Scene, StreamLabel};
-use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Snapshot, Subscription, Update};
+use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Presser, Snapshot, Subscription, Update};
 use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -203,6 +205,7 @@ struct BoothEvent {
 #[serde(rename_all = "camelCase")]
 struct ChaosNotice<'a> {
     phase: &'static str,
+    by: &'a Presser,
     name: &'a str,
     index: Option<u32>,
     node: Option<&'a str>,
@@ -228,6 +231,8 @@ struct KioskFeed {
     last_booth: Option<BoothEvent>,
     scenes: broadcast::Receiver<Scene>,
     chaos: broadcast::Receiver<ChaosEvent>,
+    /// The visitor announcements (raffle winner, a press from a phone): `announce` events.
+    announcements: broadcast::Receiver<crate::visitor::announce::Announcement>,
 }
 
 impl KioskFeed {
@@ -264,11 +269,11 @@ impl KioskFeed {
     }
 
     fn on_chaos(event: &ChaosEvent) -> Events {
-        let (phase, target) = match event {
-            ChaosEvent::Picked(target) => ("picked", target),
-            ChaosEvent::Killed { target, .. } => ("killed", target),
+        let (phase, target, by) = match event {
+            ChaosEvent::Picked { target, by } => ("picked", target, by),
+            ChaosEvent::Killed { target, by, .. } => ("killed", target, by),
         };
-        let notice = ChaosNotice { phase, name: &target.name, index: target.index, node: target.node.as_deref() };
+        let notice = ChaosNotice { phase, by, name: &target.name, index: target.index, node: target.node.as_deref() };
         vec![named("chaos", &notice)]
     }
 
@@ -284,6 +289,10 @@ impl KioskFeed {
             },
             chaos = self.chaos.recv() => match chaos {
                 Ok(event) => Self::on_chaos(&event),
+                Err(_) => Vec::new(),
+            },
+            announcement = self.announcements.recv() => match announcement {
+                Ok(announcement) => vec![named("announce", &announcement)],
                 Err(_) => Vec::new(),
             },
         };
@@ -313,6 +322,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         last_booth: None,
         scenes: state.dashboard.scenes.subscribe(),
         chaos: state.chaos.subscribe(),
+        announcements: state.visitor.announcements.subscribe(),
         state: state.clone(),
     };
     sse(&state, "kiosk", stream::unfold(feed, KioskFeed::next))

@@ -3,7 +3,7 @@
 //! the renderer; and the app's `/api/state` `leds` and `/readyz` details following the cluster.
 
 use crate::common::{TestApp, TestCluster, eventually, fast_config};
-use conferenceli::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView};
+use conferenceli::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView, Presser};
 use conferenceli::leds::colour::{Colours, Rgb};
 use conferenceli::leds::driver::{DriverConfig, LedDevice, LedError, LedHealth, drive};
 use conferenceli::leds::frame::{Frame, GroupLayout};
@@ -198,8 +198,8 @@ async fn a_chaos_pick_strobes_that_pods_group_then_the_state_shows_again() {
         index: Some(2),
         node: Some("pico-2".into()),
     };
-    chaos.announce(ChaosEvent::Picked(target("elsewhere")));
-    chaos.announce(ChaosEvent::Picked(target("demopod")));
+    chaos.announce(ChaosEvent::Picked { target: target("elsewhere"), by: Presser::Button });
+    chaos.announce(ChaosEvent::Picked { target: target("demopod"), by: Presser::Button });
     let white = Rgb::new(0xff, 0xff, 0xff);
     let mut saw_white = false;
     let mut saw_dark = false;
