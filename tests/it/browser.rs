@@ -75,7 +75,7 @@ impl Browser {
     }
 
     /// Sizes the window so that the page itself gets `width`×`height`, as on the booth's screen.
-    async fn set_viewport(&self, width: i64, height: i64) {
+    pub async fn set_viewport(&self, width: i64, height: i64) {
         let chrome = self.eval("return [outerWidth - innerWidth, outerHeight - innerHeight]").await;
         let (dw, dh) = (chrome[0].as_i64().unwrap_or(0), chrome[1].as_i64().unwrap_or(0));
         let rect = json!({"width": width + dw, "height": height + dh});

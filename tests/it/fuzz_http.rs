@@ -13,7 +13,7 @@
 use crate::common::{TestCluster, eventually, fast_config};
 use crate::dashboard::SseReader;
 use crate::leads::{LeadsApp, Visitor, all_leads};
-use crate::security::{Guard, ROUTES, concrete};
+use crate::security::{Guard, PUBLIC_PATHS, ROUTES, concrete};
 use conferenceli::booth::{Booth, BoothSpec};
 use conferenceli::config::DEMO_PASSWORD;
 use conferenceli::leads::countries::CountryCache;
@@ -441,12 +441,14 @@ fn any_query_string_and_authorization_on_any_route_is_answered_without_a_5xx() {
         .iter()
         .filter(|(method, path, guard)| {
             let basic = matches!(guard, Guard::Basic | Guard::BasicNotCrossSite);
-            *path != "/static/form.css" && (basic || (*method == "GET" && *guard == Guard::Open))
+            !PUBLIC_PATHS.contains(path) && (basic || (*method == "GET" && *guard == Guard::Open))
         })
         .map(|(method, path, guard)| (app.private.clone(), *method, concrete(path), *guard))
         .collect();
     targets.push((app.public.clone(), "GET", "/".into(), Guard::Open));
-    targets.push((app.public.clone(), "GET", "/static/form.css".into(), Guard::Open));
+    for path in ["/static/form.css", "/static/brand.css", "/static/logo"] {
+        targets.push((app.public.clone(), "GET", path.into(), Guard::Open));
+    }
     let client = http();
     check(&rt, 512, (0..targets.len(), query(), auth()), |(target, query, auth)| {
         let (client, (base, method, path, guard)) = (&client, &targets[target]);

@@ -26,3 +26,4 @@ mod security;
 mod shipping;
 mod sim_api;
 mod under_fire;
+mod visitor;
