@@ -19,7 +19,7 @@ pub const PNG: &str = "image/png";
 /// Largest accepted PNG side, in pixels (a logo is shown at most a few hundred pixels wide).
 pub const MAX_SIDE: u32 = 2048;
 /// The policy a logo is served with: it may draw, nothing else (no scripts, no loads).
-pub const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+pub const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'; sandbox";
 
 /// An uploaded logo as stored in the Booth.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
