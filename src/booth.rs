@@ -7,6 +7,8 @@
 //! module runs on the single Booth object. All status writes go through one writer task
 //! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
 //! retries on conflicts, so concurrent parts never overwrite each other's fields.
+//!
+//! The visitors' pages' branding is a type of `crate::visitor::branding`, embedded in the spec.
 
 use crate::cluster::api_calls::{ApiCall, Scope};
 use futures::StreamExt;

@@ -28,8 +28,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Args)]
 pub struct VisitorArgs {
     /// Largest logo (SVG or PNG) `/config` accepts, in bytes; it is stored in the Booth and sent
-    /// with the form's first page, whose whole weight should stay under 30 KB.
-    #[arg(long, env = "LOGO_MAX_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u64).range(1024..=256 * 1024))]
+    /// with the form's first page, which stays under 30 KB with a logo of this default size.
+    #[arg(long, env = "LOGO_MAX_BYTES", default_value_t = 12 * 1024, value_parser = clap::value_parser!(u64).range(1024..=256 * 1024))]
     pub logo_max_bytes: u64,
 }
 

@@ -2,7 +2,8 @@
 //! tools, `/api/state` and the probes; everything it shows comes from [`ClusterState`] and the
 //! Booth, never from a request to the Kubernetes API per browser.
 //!
-//! This module may read the cluster state and the Booth; it owns no state of its own.
+//! This module may read the cluster state and the Booth, and hands the visitor features
+//! (`crate::visitor`: raffle, announcements) to its handlers; it owns no state of its own.
 
 pub mod assets;
 pub mod auth;

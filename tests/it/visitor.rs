@@ -113,6 +113,24 @@ async fn the_form_speaks_the_visitors_language_and_stays_light() {
     for external in ["http://", "https://", "src=\"//", "href=\"//"] {
         assert!(!english.contains(external), "no external request: {external}");
     }
+    // With an operator's logo at the default limit the page still fits.
+    let limit = 12 * 1024;
+    let padded = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\"><rect width=\"10\" height=\"10\"/><!--{}--></svg>",
+        "x".repeat(limit - 103)
+    );
+    assert_eq!(padded.len(), limit);
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(&padded);
+    set_spec(&cluster, json!({"branding": {"logo": {"contentType": "image/svg+xml", "data": data}}})).await;
+    let logo = eventually(WAIT, "the big logo served", || async {
+        let bytes = http.get(format!("{}/static/logo", app.public)).send().await.ok()?.bytes().await.ok()?;
+        (bytes.len() == limit).then_some(bytes.len())
+    })
+    .await;
+    let heaviest = weight - conferenceli::visitor::logo::DEFAULT_SVG.len() + logo;
+    eprintln!("first page weight with a logo at LOGO_MAX_BYTES: {heaviest} bytes");
+    assert!(heaviest < 30 * 1024, "{heaviest} bytes with the largest logo");
     app.stop().await;
 }
 
