@@ -415,7 +415,7 @@ async fn submit(
             match &state.redirect {
                 Some(url) => Redirect::to(&redirect_url(url, &crd::email_sha256(&email))).into_response(),
                 None => {
-                    let press = state.visitor.presses.enabled().then(|| (press_token, issued.token));
+                    let press = state.visitor.presses.enabled().then_some((press_token, issued.token));
                     let done = DonePage {
                         t,
                         brand: state.brand(t),

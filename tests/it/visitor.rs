@@ -174,6 +174,9 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 
 const SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#1b5e8c"/></svg>"##;
 
+/// A refused `/config` submission: the fields, the logo file, and a part of the message.
+type BadConfig<'a> = (Vec<(&'a str, &'a str)>, Option<(&'a str, Vec<u8>)>, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn branding_from_config_applies_live_and_every_bad_value_changes_nothing() {
     let cluster = TestCluster::start(fast_config()).await;
@@ -212,7 +215,7 @@ async fn branding_from_config_applies_live_and_every_bad_value_changes_nothing()
     let before = booths(&cluster).get("booth").await.unwrap().spec;
     let oversized = format!("{}<!--{}-->", SVG, "x".repeat(4096));
     let (long_title, long_prize, long_intro) = ("x".repeat(81), "x".repeat(121), "x".repeat(301));
-    let cases: Vec<(Vec<(&str, &str)>, Option<(&str, Vec<u8>)>, &str)> = vec![
+    let cases: Vec<BadConfig> = vec![
         (vec![("accent_color", "#12345")], None, "accent colour must be written #rrggbb"),
         (vec![("accent_color", "red")], None, "accent colour must be written #rrggbb"),
         (vec![("title", &long_title)], None, "The title must be at most 80 characters"),
