@@ -4,7 +4,8 @@
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::http`, `crate::labels`,
-//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::theatre`, `crate::web`.
+//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::theatre`, `crate::visitor`,
+//! `crate::web`.
 
 use crate::automations::relay::{self, FogError};
 use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
@@ -180,6 +181,7 @@ impl Booth {
         // The print queue takes its jobs from the Leads' status (printed once, in order).
         let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
         let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
+        let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
         let state = AppState {
             cluster,
             booth,
@@ -194,6 +196,7 @@ impl Booth {
             dashboard,
             availability,
             theatre,
+            visitor,
         };
         let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
         Ok(Self { state, limit_metrics, leads, tasks })
@@ -201,14 +204,23 @@ impl Booth {
 
     /// The contact form's listener.
     fn public_router(&self, args: &AppArgs) -> axum::Router {
-        crate::web::public::router(self.leads.clone(), self.state.booth.clone(), &args.leads)
+        let state = &self.state;
+        crate::web::public::router(
+            self.leads.clone(),
+            state.booth.clone(),
+            &args.leads,
+            state.visitor.clone(),
+            state.dashboard.clone(),
+        )
     }
 
     /// The booth's listener: kiosk, staff, probes and `/config`, with password guessing held back
     /// per client address.
     fn private_router(&self, args: &AppArgs) -> axum::Router {
         let admin = self.state.credentials.admin.clone();
-        let settings = crate::web::settings::router(self.leads.clone(), self.state.booth.clone(), admin);
+        let logo_max_bytes = self.state.visitor.logo_max_bytes;
+        let settings =
+            crate::web::settings::router(self.leads.clone(), self.state.booth.clone(), admin, logo_max_bytes);
         let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
         private_router(self.state.clone())
             .merge(settings)

@@ -88,6 +88,12 @@ pub struct BoothSpec {
     /// Chaos safety: minimum pod age, dry run.
     #[serde(default)]
     pub chaos_safety: ChaosSafety,
+    /// How the visitors' pages look (see `crate::visitor::branding`).
+    #[serde(default)]
+    pub branding: Branding,
+    /// Whether a sign-up earns the visitor one press of the chaos button from their phone.
+    #[serde(default)]
+    pub visitor_chaos: bool,
     /// The kiosk's QR card text, a call to action pointing at `PUBLIC_URL`.
     #[serde(default = "default_call_to_action")]
     pub call_to_action: String,
@@ -115,6 +121,8 @@ impl Default for BoothSpec {
             print_raffle_ticket: false,
             odoo_create_lead_enabled: true,
             attract: Default::default(),
+            branding: Branding::default(),
+            visitor_chaos: false,
             call_to_action: default_call_to_action(),
             chaos_safety: Default::default(),
         }
@@ -260,6 +268,40 @@ pub const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
     ("sat", jiff::civil::Weekday::Saturday),
     ("sun", jiff::civil::Weekday::Sunday),
 ];
+
+/// How the visitors' pages look. Stored in the Booth; every text may be empty (the default).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Branding {
+    /// The page's headline, e.g. the event or booth name.
+    #[serde(default)]
+    pub title: String,
+    /// One or two sentences under the title.
+    #[serde(default)]
+    pub intro: String,
+    /// What the raffle wins.
+    #[serde(default)]
+    pub prize: String,
+    /// `#rrggbb`: buttons, the prize card and links.
+    #[serde(default)]
+    pub accent_color: String,
+    /// When and where the draw is, shown on the thank-you page.
+    #[serde(default)]
+    pub draw_time: String,
+    /// The operator's own logo; the embedded one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<Logo>,
+}
+
+/// An uploaded logo as stored in the Booth.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Logo {
+    /// `image/svg+xml` or `image/png`.
+    pub content_type: String,
+    /// The file, base64 (standard alphabet, padded).
+    pub data: String,
+}
 
 /// A part of the booth whose health the Booth's status reports (a condition each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -58,6 +58,8 @@ pub enum ChaosError {
 pub enum PressOutcome {
     Killed,
     DryRun,
+    /// A visitor's press that was not theirs to make (setting off, unknown or used token).
+    Refused,
     NothingToKill,
     CoolingDown,
     ApiError,
@@ -80,6 +82,7 @@ impl PressOutcome {
         match self {
             PressOutcome::Killed => "killed",
             PressOutcome::DryRun => "dry_run",
+            PressOutcome::Refused => "refused",
             PressOutcome::NothingToKill => "nothing_to_kill",
             PressOutcome::CoolingDown => "cooling_down",
             PressOutcome::ApiError => "api_error",
@@ -234,8 +237,13 @@ impl<A: ChaosActions> Chaos<A> {
                     let kill_count = self.actions.count_kill();
                     let at = jiff::Timestamp::now();
                     self.bus.announce(ChaosEvent::Killed { target: target_of(&pod), at, kill_count, by: by.clone() });
-                    let presser = if by == Presser::Autopilot { "the chaos autopilot" } else { "the chaos button" };
-                    let message = format!("Pod {} deleted by {presser}", pod.name);
+                    let message = match &by {
+                        Presser::Visitor { first_name } => {
+                            format!("Pod {} deleted by the chaos button, pressed by visitor {first_name}", pod.name)
+                        }
+                        Presser::Autopilot => format!("Pod {} deleted by the chaos autopilot", pod.name),
+                        Presser::Button => format!("Pod {} deleted by the chaos button", pod.name),
+                    };
                     self.actions.record_event(&pod, &message).await;
                     tracing::info!(pod = %pod.name, "chaos: pod deleted");
                     return Ok(pod);

@@ -7,7 +7,7 @@
 //!
 //! May call: `crate::automations`, `crate::availability`, `crate::booth`, `crate::labels`,
 //! `crate::leads`, `crate::leds`, `crate::secret`, `crate::telemetry`, `crate::theatre`,
-//! `crate::web`, `crate::workload`.
+//! `crate::visitor`, `crate::web`, `crate::workload`.
 
 use crate::automations::{FogArgs, WebhookArgs};
 use crate::booth::BoothDefaults;
@@ -101,6 +101,8 @@ pub struct AppArgs {
     pub availability: crate::availability::AvailabilityArgs,
     #[command(flatten)]
     pub limits: crate::web::limits::LimitsArgs,
+    #[command(flatten)]
+    pub visitor: crate::visitor::VisitorArgs,
 }
 
 /// The password `demo` uses when none is configured (documented in the README).

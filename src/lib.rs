@@ -11,6 +11,7 @@
 //! - [`labels`]: label rendering, Brother QL raster jobs, printer transports and the print queue;
 //! - [`leads`]: the contact form's leads, their outbox controller and the Odoo clients;
 //! - [`theatre`]: the kiosk's events (the one catalogue), the scene channel, kill animations;
+//! - [`visitor`]: the visitors' pages' branding and languages, the raffle, presses from phones;
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines;
@@ -38,6 +39,7 @@ pub mod secret;
 pub mod sim;
 pub mod telemetry;
 pub mod theatre;
+pub mod visitor;
 pub mod web;
 pub mod workload;
 

@@ -489,6 +489,7 @@ mod tests {
                     code: "BAKO-RIMU-TEZA".into(),
                 }],
                 submitted_at: "2026-11-21T09:00:00Z".into(),
+                press_token_sha256: None,
             },
         )
     }

@@ -60,6 +60,10 @@ pub struct LeadSpec {
     pub labels: Vec<crate::labels::layout::Label>,
     /// When the visitor submitted the form (RFC 3339).
     pub submitted_at: String,
+    /// Hex SHA-256 of the one-time token that lets the visitor press the chaos button from their
+    /// phone (`POST /press/<token>`); the token itself is only ever on the visitor's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub press_token_sha256: Option<String>,
 }
 
 /// The schema of `spec.labels`: one structural object per label (a tagged enum in Rust, which
@@ -169,6 +173,33 @@ pub struct LeadStatus {
     pub processed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<LeadCondition>,
+    /// The raffle draw that picked this lead: a lead is drawn at most once, across restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raffle: Option<RaffleDraw>,
+    /// The visitor's one press of the chaos button, once used (a token is never used twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_press: Option<VisitorPress>,
+}
+
+/// A raffle draw won by the lead.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RaffleDraw {
+    /// When it was drawn (RFC 3339).
+    pub drawn_at: String,
+    /// The campaign's draw number: 1 for the first winner.
+    pub number: u32,
+}
+
+/// The visitor's press of the chaos button from their phone.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitorPress {
+    /// When the press was claimed (RFC 3339).
+    pub pressed_at: String,
+    /// The pod it deleted; empty while the press is under way.
+    #[serde(default)]
+    pub pod: String,
 }
 
 /// The object name of a lead: `lead-` and the first 20 hex digits of

@@ -45,13 +45,47 @@ pub struct Submission {
     pub notes: String,
 }
 
-/// One message per faulty field, keyed by the field name.
+/// What is wrong with a field (the visitors' pages show it in the visitor's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldError {
+    Required,
+    /// Longer than this many characters.
+    TooLong(usize),
+    NotAllowed,
+    Email,
+    Phone,
+    Country,
+    Consent,
+}
+
+impl FieldError {
+    /// The English message.
+    pub fn english(self) -> String {
+        match self {
+            FieldError::Required => "This field is required.".into(),
+            FieldError::TooLong(max) => format!("Please keep this under {max} characters."),
+            FieldError::NotAllowed => "This field contains characters that are not allowed.".into(),
+            FieldError::Email => "Please enter a valid e-mail address, like name@example.com.".into(),
+            FieldError::Phone => "Please enter a phone number of digits, spaces and + ( ) - . / only.".into(),
+            FieldError::Country => "Please choose a country from the list.".into(),
+            FieldError::Consent => "Please agree so that we may contact you.".into(),
+        }
+    }
+}
+
+/// One problem per faulty field, keyed by the field name.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FieldErrors(BTreeMap<&'static str, String>);
+pub struct FieldErrors(BTreeMap<&'static str, (FieldError, String)>);
 
 impl FieldErrors {
+    /// The English message for `field`.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
+        self.0.get(field).map(|(_, message)| message.as_str())
+    }
+
+    /// What is wrong with `field`.
+    pub fn kind(&self, field: &str) -> Option<FieldError> {
+        self.0.get(field).map(|(kind, _)| *kind)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -62,8 +96,8 @@ impl FieldErrors {
         self.0.len()
     }
 
-    fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+    fn add(&mut self, field: &'static str, error: FieldError) {
+        self.0.entry(field).or_insert_with(|| (error, error.english()));
     }
 }
 
@@ -73,32 +107,32 @@ pub fn validate(input: &FormInput, countries: &CountryCache) -> Result<Submissio
     let name = single_line(&mut errors, "name", &input.name, MAX_NAME, true);
     let email = single_line(&mut errors, "email", &input.email, MAX_EMAIL, true);
     if !email.is_empty() && errors.get("email").is_none() && !is_valid_email(&email) {
-        errors.add("email", "Please enter a valid e-mail address, like name@example.com.");
+        errors.add("email", FieldError::Email);
     }
     let company = single_line(&mut errors, "company", &input.company, MAX_COMPANY, false);
     let job_position = single_line(&mut errors, "job_position", &input.job_position, MAX_JOB_POSITION, false);
     let phone = single_line(&mut errors, "phone", &input.phone, MAX_PHONE, false);
     if !phone.is_empty() && errors.get("phone").is_none() && !is_valid_phone(&phone) {
-        errors.add("phone", "Please enter a phone number of digits, spaces and + ( ) - . / only.");
+        errors.add("phone", FieldError::Phone);
     }
     let country = match input.country.trim() {
         "" => None,
         value => {
             let found = countries.find(value);
             if found.is_none() {
-                errors.add("country", "Please choose a country from the list.");
+                errors.add("country", FieldError::Country);
             }
             found
         }
     };
     let notes = input.notes.trim().to_string();
     if notes.chars().count() > MAX_NOTES {
-        errors.add("notes", format!("Please keep this under {MAX_NOTES} characters."));
+        errors.add("notes", FieldError::TooLong(MAX_NOTES));
     } else if notes.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        errors.add("notes", "This text contains characters that are not allowed.");
+        errors.add("notes", FieldError::NotAllowed);
     }
     if !matches!(input.consent.as_str(), "on" | "yes" | "true" | "1") {
-        errors.add("consent", "Please agree so that we may contact you.");
+        errors.add("consent", FieldError::Consent);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -111,11 +145,11 @@ pub fn validate(input: &FormInput, countries: &CountryCache) -> Result<Submissio
 fn single_line(errors: &mut FieldErrors, field: &'static str, value: &str, max: usize, required: bool) -> String {
     let value = value.trim().to_string();
     if required && value.is_empty() {
-        errors.add(field, "This field is required.");
+        errors.add(field, FieldError::Required);
     } else if value.chars().count() > max {
-        errors.add(field, format!("Please keep this under {max} characters."));
+        errors.add(field, FieldError::TooLong(max));
     } else if value.chars().any(char::is_control) {
-        errors.add(field, "This field contains characters that are not allowed.");
+        errors.add(field, FieldError::NotAllowed);
     }
     value
 }

@@ -164,8 +164,13 @@ impl LeadStore {
         &self.api
     }
 
-    /// Creates the lead (durable once this returns `Ok`), in the Booth's current campaign.
-    pub async fn store(&self, submission: form::Submission) -> Result<Lead, StoreError> {
+    /// Creates the lead (durable once this returns `Ok`), in the Booth's current campaign, with
+    /// the hash of the visitor's press token.
+    pub async fn store(
+        &self,
+        submission: form::Submission,
+        press_token_sha256: Option<String>,
+    ) -> Result<Lead, StoreError> {
         let booth = self.booth.spec();
         let name = crd::lead_name(&booth.campaign_name, &submission.email);
         let code = code::generate();
@@ -183,6 +188,7 @@ impl LeadStore {
             code,
             labels,
             submitted_at: jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default(),
+            press_token_sha256,
         };
         match self.api.create(&PostParams::default(), &Lead::new(&name, spec)).await {
             Ok(lead) => Ok(lead),

@@ -31,6 +31,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("kiosk.css", "text/css; charset=utf-8"),
     asset!("kiosk.js", "text/javascript; charset=utf-8"),
     asset!("kiosk-health.js", "text/javascript; charset=utf-8"),
+    asset!("kiosk-visitors.js", "text/javascript; charset=utf-8"),
     asset!("control.css", "text/css; charset=utf-8"),
     asset!("control.js", "text/javascript; charset=utf-8"),
     asset!("logo.svg", "image/svg+xml"),

@@ -7,9 +7,10 @@
 //! really ends a session. A restart logs staff out. Every form carries a CSRF token
 //! ([`super::csrf`]); action answers are JSON `{"message"}` like `/chaos`.
 //!
-//! This module may use the chaos button, the Booth and the theatre's scene channel.
+//! This module may use the chaos button, the Booth, the theatre's scene channel and the raffle's
+//! list of winners.
 //!
-//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::theatre`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::theatre`, `crate::visitor`.
 
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
@@ -168,6 +169,8 @@ struct PanelPage {
     fog: bool,
     /// The latest sign-ups with their label state (the reprint buttons).
     leads: Vec<LeadRow>,
+    /// The current campaign's raffle winners, first draw first.
+    winners: Vec<crate::visitor::raffle::Winner>,
 }
 
 /// One sign-up in the panel's label list.
@@ -235,6 +238,10 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Response {
         initial_json: script_json(&super::kiosk::KioskState::now(&state)),
         fog: state.fog.is_some(),
         leads: latest_leads(&state).await,
+        winners: state.visitor.raffle.winners().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "control panel: cannot list the raffle winners");
+            Vec::new()
+        }),
     };
     with_cookie(render(&page), issued.set_cookie)
 }
@@ -281,7 +288,7 @@ struct CsrfField {
 /// The fields of a staff action's form, let in only with a live session and a valid CSRF
 /// token: the one gate every state-changing panel action goes through. `None` when the fields
 /// do not parse (each action says what it expected).
-struct StaffAction<T>(Option<T>);
+pub(super) struct StaffAction<T>(Option<T>);
 
 impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for StaffAction<T> {
     type Rejection = Response;
@@ -306,7 +313,7 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for StaffActio
 
 /// An action without fields of its own.
 #[derive(Deserialize)]
-struct NoFields {}
+pub(super) struct NoFields {}
 
 async fn logout(
     State(state): State<AppState>,

@@ -3,12 +3,12 @@
 //! Booth, never from a request to the Kubernetes API per browser.
 //!
 //! It shows the cluster state and the Booth and calls the features (chaos button, LEDs, labels,
-//! leads, fog) on behalf of staff; the state of a request's session lives here, the booth's
+//! leads, fog, the visitors' raffle and presses) on behalf of staff and visitors; the state of a request's session lives here, the booth's
 //! state in the features.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::leds`,
-//! `crate::metrics`, `crate::secret`, `crate::theatre`.
+//! `crate::metrics`, `crate::secret`, `crate::theatre`, `crate::visitor`.
 
 pub mod assets;
 pub mod auth;
@@ -19,8 +19,10 @@ pub mod kiosk;
 pub mod labels;
 pub mod limits;
 pub mod public;
+pub mod raffle;
 pub mod settings;
 pub mod sse;
+pub mod visitor;
 
 use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;
@@ -59,6 +61,8 @@ pub struct AppState {
     pub availability: Arc<crate::availability::Availability>,
     /// The scene channel every kiosk plays from.
     pub theatre: crate::theatre::Theatre,
+    /// The raffle and the kiosk's visitor announcements.
+    pub visitor: crate::visitor::Visitor,
 }
 
 /// The kiosk's display mode.
@@ -99,6 +103,7 @@ pub fn private_router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(labels::routes())
+        .merge(raffle::routes())
         .with_state(state);
     with_private_headers(router)
 }

@@ -1,26 +1,35 @@
-//! The public listener: the visitors' contact form (`GET /`, `POST /`), its result pages and its
-//! one static asset. Nothing else answers here (404): this side is reachable from the Internet
+//! The public listener: the visitors' contact form (`GET /`, `POST /`), its result pages, its
+//! static assets (the stylesheet, the logo, the accent colours), and, only while the Booth's
+//! `visitorChaos` is on, the one-time press a sign-up earns (`POST /press/<token>`, handled in
+//! `web::visitor`). Nothing else answers here (404): this side is reachable from the Internet
 //! through the tunnel.
 //!
 //! A submission is rate limited per client, size limited, CSRF checked and validated; it becomes
 //! a `Lead` resource before the visitor sees "thank you". Odoo is never called on this path: the
-//! lead controller sends the lead afterwards.
+//! lead controller sends the lead afterwards. Every page is in the visitor's language
+//! (`?lang=`, else `Accept-Language`) and carries the Booth's branding.
 //!
 //! May call: `crate::leads` (validation, store, country list), `crate::booth` (the Booth
-//! handle); within `web`, `csrf`.
+//! handle), `crate::visitor` (branding, languages, press tokens), `crate::chaos` (the press);
+//! within `web`, `csrf` and the dashboard's chaos button.
 
-use super::csrf::Csrf;
+use super::csrf::{Csrf, CsrfError};
+use super::kiosk::Dashboard;
 use crate::booth::BoothHandle;
-use crate::leads::form::{self, FieldErrors, FormInput};
+use crate::leads::form::{self, FieldError, FieldErrors, FormInput};
 use crate::leads::ratelimit::{RateLimiter, TrustedProxies};
 use crate::leads::{Leads, LeadsArgs, StoreError, crd};
+use crate::visitor::Visitor;
+use crate::visitor::branding::Branding;
+use crate::visitor::i18n::{CONSENT_EN, Lang, Text};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,22 +44,30 @@ pub const FORM_CSS: &str = include_str!("../../templates/static/form.css");
 /// What the public handlers share.
 #[derive(Clone)]
 pub struct PublicState {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    leads: Leads,
-    booth: BoothHandle,
-    csrf: Csrf,
-    limiter: RateLimiter,
-    proxies: TrustedProxies,
+pub(super) struct Inner {
+    pub(super) leads: Leads,
+    pub(super) booth: BoothHandle,
+    pub(super) csrf: Csrf,
+    pub(super) limiter: RateLimiter,
+    pub(super) proxies: TrustedProxies,
     privacy_text: String,
     privacy_url: Option<String>,
     redirect: Option<String>,
+    pub(super) visitor: Visitor,
+    pub(super) dashboard: Arc<Dashboard>,
 }
 
 /// The public router, with its security headers, body limit and 404 for everything else.
-pub fn router(leads: Leads, booth: BoothHandle, args: &LeadsArgs) -> Router {
+pub fn router(
+    leads: Leads,
+    booth: BoothHandle,
+    args: &LeadsArgs,
+    visitor: Visitor,
+    dashboard: Arc<Dashboard>,
+) -> Router {
     let csp = content_security_policy(args.success_redirect_url.as_deref());
     let state = PublicState {
         inner: Arc::new(Inner {
@@ -62,11 +79,16 @@ pub fn router(leads: Leads, booth: BoothHandle, args: &LeadsArgs) -> Router {
             privacy_text: args.privacy_text.clone(),
             privacy_url: args.privacy_url.clone(),
             redirect: args.success_redirect_url.clone(),
+            visitor,
+            dashboard,
         }),
     };
     Router::new()
         .route("/", get(show_form).post(submit))
         .route("/static/form.css", get(stylesheet))
+        .route("/static/brand.css", get(super::visitor::brand_stylesheet))
+        .route("/static/logo", get(super::visitor::logo))
+        .route("/press/{token}", post(super::visitor::press))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
@@ -114,15 +136,51 @@ struct CountryOption {
     selected: bool,
 }
 
+/// The booth's branding as one page shows it: operator texts as written, defaults in the
+/// visitor's language.
+pub(super) struct Brand {
+    pub(super) title: String,
+    pub(super) intro: String,
+    pub(super) prize: String,
+    pub(super) draw_time: String,
+}
+
+impl Brand {
+    pub(super) fn of(branding: &Branding, label_header: &str, t: Lang) -> Self {
+        let or = |value: &str, default: &str| if value.is_empty() { default.to_string() } else { value.to_string() };
+        let title_default = if label_header.is_empty() { t.t(Text::DefaultTitle) } else { label_header };
+        Brand {
+            title: or(&branding.title, title_default),
+            intro: or(&branding.intro, t.t(Text::DefaultIntro)),
+            prize: or(&branding.prize, t.t(Text::DefaultPrize)),
+            draw_time: or(&branding.draw_time, t.t(Text::DefaultDrawTime)),
+        }
+    }
+}
+
+/// The language switch: one plain link per language.
+pub(super) struct LangLink {
+    pub(super) code: &'static str,
+    pub(super) name: &'static str,
+    pub(super) current: bool,
+}
+
+pub(super) fn lang_links(t: Lang) -> Vec<LangLink> {
+    Lang::ALL.iter().map(|l| LangLink { code: l.code(), name: l.name(), current: *l == t }).collect()
+}
+
 #[derive(Template)]
 #[template(path = "form.html")]
 struct FormPage {
-    event: String,
+    t: Lang,
+    langs: Vec<LangLink>,
+    brand: Brand,
     problem: Option<String>,
     errors: FieldErrors,
     csrf_token: String,
     fields: Vec<FieldView>,
     countries: Vec<CountryOption>,
+    country_label: &'static str,
     country_error: Option<String>,
     consent_checked: bool,
     consent_error: Option<String>,
@@ -133,20 +191,25 @@ struct FormPage {
 #[derive(Template)]
 #[template(path = "form_done.html")]
 struct DonePage {
+    t: Lang,
+    brand: Brand,
     already: bool,
-    name: String,
+    heading: String,
+    text: String,
     code: String,
-    campaign: String,
+    /// The press offer: the token and the CSRF token for its form.
+    press: Option<(String, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "form_problem.html")]
-struct ProblemPage {
-    title: &'static str,
-    message: String,
+pub(super) struct ProblemPage {
+    pub(super) t: Lang,
+    pub(super) title: String,
+    pub(super) message: String,
 }
 
-fn render(template: &impl Template) -> Html<String> {
+pub(super) fn render(template: &impl Template) -> Html<String> {
     match template.render() {
         Ok(html) => Html(html),
         Err(error) => {
@@ -157,7 +220,7 @@ fn render(template: &impl Template) -> Html<String> {
 }
 
 /// HTML pages change per visitor: never cached by the tunnel or the phone.
-fn page(status: StatusCode, html: Html<String>, set_cookie: Option<String>) -> Response {
+pub(super) fn page(status: StatusCode, html: Html<String>, set_cookie: Option<String>) -> Response {
     let mut response = (status, [(header::CACHE_CONTROL, "no-store")], html).into_response();
     if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -165,12 +228,12 @@ fn page(status: StatusCode, html: Html<String>, set_cookie: Option<String>) -> R
     response
 }
 
-fn problem(status: StatusCode, title: &'static str, message: impl Into<String>) -> Response {
-    page(status, render(&ProblemPage { title, message: message.into() }), None)
+pub(super) fn problem(status: StatusCode, t: Lang, title: Text, message: impl Into<String>) -> Response {
+    page(status, render(&ProblemPage { t, title: t.t(title).into(), message: message.into() }), None)
 }
 
 /// Whether the visitor reached us over HTTPS (through a trusted proxy saying so).
-fn is_https(state: &Inner, peer: SocketAddr, headers: &HeaderMap) -> bool {
+pub(super) fn is_https(state: &Inner, peer: SocketAddr, headers: &HeaderMap) -> bool {
     state.proxies.trusts(peer.ip())
         && headers
             .get("x-forwarded-proto")
@@ -178,16 +241,59 @@ fn is_https(state: &Inner, peer: SocketAddr, headers: &HeaderMap) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
+/// `?lang=` of a page.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The page's language: `?lang=` (the switch), else `Accept-Language`, else English. A
+/// malformed query is ignored rather than refused (the form must always open).
+pub(super) fn language(
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    headers: &HeaderMap,
+) -> Lang {
+    let param = query.ok().and_then(|Query(q)| q.lang);
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Lang::choose(param.as_deref(), accept)
+}
+
+/// A field's problem in the visitor's language.
+pub fn field_error_text(error: FieldError, t: Lang) -> String {
+    match error {
+        FieldError::Required => t.t(Text::ErrRequired).into(),
+        FieldError::TooLong(max) => t.t(Text::ErrTooLong).replace("{max}", &max.to_string()),
+        FieldError::NotAllowed => t.t(Text::ErrNotAllowed).into(),
+        FieldError::Email => t.t(Text::ErrEmail).into(),
+        FieldError::Phone => t.t(Text::ErrPhone).into(),
+        FieldError::Country => t.t(Text::ErrCountry).into(),
+        FieldError::Consent => t.t(Text::ErrConsent).into(),
+    }
+}
+
+pub(super) fn csrf_text(error: CsrfError, t: Lang) -> &'static str {
+    match error {
+        CsrfError::Missing => t.t(Text::CsrfMissing),
+        CsrfError::Invalid => t.t(Text::CsrfInvalid),
+    }
+}
+
 impl Inner {
+    pub(super) fn brand(&self, t: Lang) -> Brand {
+        let spec = self.booth.spec();
+        Brand::of(&spec.branding, &spec.label_header, t)
+    }
+
     fn form_page(
         &self,
+        t: Lang,
         input: &FormInput,
         errors: FieldErrors,
         csrf_token: String,
         problem: Option<String>,
     ) -> FormPage {
         let field = |name: &'static str,
-                     label: &'static str,
+                     label: Text,
                      value: &str,
                      required: bool,
                      max: usize,
@@ -195,9 +301,9 @@ impl Inner {
                      autocomplete: &'static str,
                      inputmode: &'static str| FieldView {
             name,
-            label,
+            label: t.t(label),
             value: value.to_string(),
-            error: errors.get(name).map(str::to_string),
+            error: errors.kind(name).map(|e| field_error_text(e, t)),
             required,
             max,
             input_type,
@@ -205,12 +311,12 @@ impl Inner {
             inputmode,
         };
         let fields = vec![
-            field("name", "Name", &input.name, true, form::MAX_NAME, "text", "name", ""),
-            field("email", "E-mail", &input.email, true, form::MAX_EMAIL, "email", "email", "email"),
-            field("company", "Company", &input.company, false, form::MAX_COMPANY, "text", "organization", ""),
+            field("name", Text::Name, &input.name, true, form::MAX_NAME, "text", "name", ""),
+            field("email", Text::Email, &input.email, true, form::MAX_EMAIL, "email", "email", "email"),
+            field("company", Text::Company, &input.company, false, form::MAX_COMPANY, "text", "organization", ""),
             field(
                 "job_position",
-                "Job position",
+                Text::JobPosition,
                 &input.job_position,
                 false,
                 form::MAX_JOB_POSITION,
@@ -218,8 +324,8 @@ impl Inner {
                 "organization-title",
                 "",
             ),
-            field("phone", "Phone", &input.phone, false, form::MAX_PHONE, "tel", "tel", "tel"),
-            field("notes", "What can we help you with?", &input.notes, false, form::MAX_NOTES, "text", "off", ""),
+            field("phone", Text::Phone, &input.phone, false, form::MAX_PHONE, "tel", "tel", "tel"),
+            field("notes", Text::Notes, &input.notes, false, form::MAX_NOTES, "text", "off", ""),
         ];
         let selected = input.country.trim();
         let countries = self
@@ -233,17 +339,23 @@ impl Inner {
                 selected: !selected.is_empty() && c.value() == selected,
             })
             .collect();
+        // The operator's own consent text is shown as written; the default one is translated.
+        let privacy_text =
+            if self.privacy_text == CONSENT_EN { t.t(Text::Consent).to_string() } else { self.privacy_text.clone() };
         FormPage {
-            event: self.booth.spec().label_header,
+            t,
+            langs: lang_links(t),
+            brand: self.brand(t),
             problem,
-            country_error: errors.get("country").map(str::to_string),
+            country_label: t.t(Text::Country),
+            country_error: errors.kind("country").map(|e| field_error_text(e, t)),
             consent_checked: !input.consent.is_empty(),
-            consent_error: errors.get("consent").map(str::to_string),
+            consent_error: errors.kind("consent").map(|e| field_error_text(e, t)),
             errors,
             csrf_token,
             fields,
             countries,
-            privacy_text: self.privacy_text.clone(),
+            privacy_text,
             privacy_url: self.privacy_url.clone(),
         }
     }
@@ -252,61 +364,68 @@ impl Inner {
 async fn show_form(
     State(state): State<PublicState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let state = &state.inner;
+    let t = language(query, &headers);
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
-    let html = render(&state.form_page(&FormInput::default(), FieldErrors::default(), issued.token, None));
+    let html = render(&state.form_page(t, &FormInput::default(), FieldErrors::default(), issued.token, None));
     page(StatusCode::OK, html, issued.set_cookie)
 }
 
 async fn submit(
     State(state): State<PublicState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let state = &state.inner;
+    let t = language(query, &headers);
     let client = state.proxies.client_ip(peer.ip(), &headers);
     let metrics = &state.leads.metrics;
     if let Err(wait) = state.limiter.check(client, Instant::now()) {
         metrics.submission("rate_limited");
-        let seconds = wait.as_secs() + 1;
-        let mut response = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many submissions",
-            format!("Please wait {seconds} seconds and try again."),
-        );
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
+        return too_many(t, wait.as_secs() + 1);
     }
     let Ok(input) = serde_urlencoded::from_bytes::<FormInput>(&body) else {
         metrics.submission("invalid");
-        return problem(StatusCode::BAD_REQUEST, "Unreadable form", "The form could not be read. Please try again.");
+        return problem(StatusCode::BAD_REQUEST, t, Text::UnreadableTitle, t.t(Text::UnreadableText));
     };
     if let Err(error) = state.csrf.verify(&headers, Some(&input.csrf_token)) {
         metrics.submission("forbidden");
-        return problem(StatusCode::FORBIDDEN, "Please reload the form", error.to_string());
+        return problem(StatusCode::FORBIDDEN, t, Text::ReloadTitle, csrf_text(error, t));
     }
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
     let submission = match form::validate(&input, &state.leads.countries) {
         Ok(submission) => submission,
         Err(errors) => {
             metrics.submission("invalid");
-            let html = render(&state.form_page(&input, errors, issued.token, None));
+            let html = render(&state.form_page(t, &input, errors, issued.token, None));
             return page(StatusCode::UNPROCESSABLE_ENTITY, html, issued.set_cookie);
         }
     };
     let email = submission.email.clone();
     let name = submission.name.clone();
-    match state.leads.store.store(submission).await {
+    let (press_token, press_hash) = crate::visitor::press::new_token();
+    match state.leads.store.store(submission, Some(press_hash)).await {
         Ok(lead) => {
             metrics.submission("stored");
             tracing::info!(lead = %kube::ResourceExt::name_any(&lead), code = lead.spec.code, "lead stored");
             match &state.redirect {
                 Some(url) => Redirect::to(&redirect_url(url, &crd::email_sha256(&email))).into_response(),
                 None => {
-                    let done = DonePage { already: false, name, code: lead.spec.code, campaign: lead.spec.campaign };
+                    let press = state.visitor.presses.enabled().then_some((press_token, issued.token));
+                    let done = DonePage {
+                        t,
+                        brand: state.brand(t),
+                        already: false,
+                        heading: t.t(Text::ThanksTitle).replace("{name}", &name),
+                        text: t.t(Text::ThanksText).into(),
+                        code: lead.spec.code,
+                        press,
+                    };
                     page(StatusCode::OK, render(&done), None)
                 }
             }
@@ -314,16 +433,34 @@ async fn submit(
         Err(StoreError::AlreadySignedUp) => {
             metrics.submission("duplicate");
             let campaign = state.booth.spec().campaign_name;
-            page(StatusCode::OK, render(&DonePage { already: true, name, code: String::new(), campaign }), None)
+            let campaign = if campaign.is_empty() { t.t(Text::ThisEvent).to_string() } else { campaign };
+            let done = DonePage {
+                t,
+                brand: state.brand(t),
+                already: true,
+                heading: t.t(Text::AlreadyTitle).into(),
+                text: t.t(Text::AlreadyText).replace("{campaign}", &campaign).replace("{name}", &name),
+                code: String::new(),
+                press: None,
+            };
+            page(StatusCode::OK, render(&done), None)
         }
         Err(error) => {
             metrics.submission("store_failed");
             tracing::error!(%error, "a submission could not be stored; the visitor was asked to send it again");
-            let message = "We could not save your details just now. Please press Send again in a moment.".to_string();
-            let html = render(&state.form_page(&input, FieldErrors::default(), issued.token, Some(message)));
+            let message = t.t(Text::StoreFailed).to_string();
+            let html = render(&state.form_page(t, &input, FieldErrors::default(), issued.token, Some(message)));
             page(StatusCode::SERVICE_UNAVAILABLE, html, issued.set_cookie)
         }
     }
+}
+
+/// 429 with `Retry-After`, in the visitor's language.
+pub(super) fn too_many(t: Lang, seconds: u64) -> Response {
+    let message = t.t(Text::TooManyText).replace("{seconds}", &seconds.to_string());
+    let mut response = problem(StatusCode::TOO_MANY_REQUESTS, t, Text::TooManyTitle, message);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// The redirect target: `{email_sha256}` replaced, or `email_sha256=<hash>` appended.
@@ -339,8 +476,9 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], FORM_CSS)
 }
 
-async fn not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
+async fn not_found(headers: HeaderMap) -> Response {
+    let t = language(Ok(Query(LangQuery::default())), &headers);
+    problem(StatusCode::NOT_FOUND, t, Text::NotFoundTitle, t.t(Text::NotFoundText))
 }
 
 #[cfg(test)]
@@ -353,6 +491,24 @@ mod tests {
         assert!(plain.to_str().unwrap().contains("form-action 'self';"));
         let with_redirect = content_security_policy(Some("https://example.com/thanks?x=1"));
         assert!(with_redirect.to_str().unwrap().contains("form-action 'self' https://example.com;"));
+    }
+
+    #[test]
+    fn field_errors_in_english_are_the_validation_messages() {
+        for error in [
+            FieldError::Required,
+            FieldError::TooLong(100),
+            FieldError::NotAllowed,
+            FieldError::Email,
+            FieldError::Phone,
+            FieldError::Country,
+            FieldError::Consent,
+        ] {
+            assert_eq!(field_error_text(error, Lang::En), error.english());
+            assert_ne!(field_error_text(error, Lang::De), error.english(), "{error:?} is translated");
+        }
+        assert_eq!(csrf_text(CsrfError::Missing, Lang::En), CsrfError::Missing.to_string());
+        assert_eq!(csrf_text(CsrfError::Invalid, Lang::En), CsrfError::Invalid.to_string());
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! `GET /leads.csv` (every lead with its sync and print state).
 //!
 //! Bad settings are refused with a message and change nothing; the campaign name is checked
-//! against Odoo when Odoo answers.
+//! against Odoo when Odoo answers. The visitors' pages' branding and the visitor press switch
+//! are a fieldset of their own, validated by `visitor::branding` and `visitor::logo`; the form
+//! is sent as `multipart/form-data` for the logo upload (URL-encoded bodies are read as well,
+//! for scripts).
 //!
 //! May call: `crate::booth` (the Booth handle), `crate::attract` (its fieldset), `crate::leads`
-//! (the Lead API, the `Odoo` trait), `crate::theatre` (the kiosk card's call to action); within
-//! `web`, `auth` and `csrf`.
+//! (the Lead API, the `Odoo` trait), `crate::theatre` (the kiosk card's call to action),
+//! `crate::visitor` (branding and logo checks); within `web`, `auth` and `csrf`.
 
 use super::auth::{self, Credentials};
 use super::csrf::Csrf;
@@ -17,10 +20,12 @@ use crate::booth::{BoothHandle, BoothSpec, VoucherType};
 use crate::leads::Leads;
 use crate::leads::odoo::{OdooError, SearchRead};
 use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, check_call_to_action};
+use crate::visitor::branding::{self, BrandingForm, BrandingTexts};
+use crate::visitor::logo::Logo;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -39,16 +44,21 @@ struct Inner {
     booth: BoothHandle,
     admin: Credentials,
     csrf: Csrf,
+    logo_max_bytes: usize,
 }
 
+/// Room in a `/config` body beyond the logo: an oversized logo up to this much too large still
+/// gets the settings page with a clear message rather than a bare 413.
+const BODY_HEADROOM: usize = 1024 * 1024;
+
 /// `/config`, `/config/form.css` and `/leads.csv`.
-pub fn router(leads: Leads, booth: BoothHandle, admin: Credentials) -> Router {
-    let state = SettingsState { inner: Arc::new(Inner { leads, booth, admin, csrf: Csrf::random() }) };
+pub fn router(leads: Leads, booth: BoothHandle, admin: Credentials, logo_max_bytes: usize) -> Router {
+    let state = SettingsState { inner: Arc::new(Inner { leads, booth, admin, csrf: Csrf::random(), logo_max_bytes }) };
     let router = Router::new()
         .route("/config", get(show).post(save))
         .route("/config/form.css", get(stylesheet))
         .route("/leads.csv", get(leads_csv))
-        .layer(DefaultBodyLimit::max(16 * 1024))
+        .layer(DefaultBodyLimit::max(logo_max_bytes.saturating_add(BODY_HEADROOM)))
         .with_state(state);
     super::with_private_headers(router)
 }
@@ -64,10 +74,26 @@ pub struct SettingsInput {
     pub print_raffle_ticket: String,
     pub odoo_create_lead_enabled: String,
     pub call_to_action: String,
+    pub title: String,
+    pub intro: String,
+    pub prize: String,
+    pub accent_color: String,
+    pub draw_time: String,
+    pub visitor_chaos: String,
+    /// Ticked: back to the embedded logo.
+    pub logo_reset: String,
     pub csrf_token: String,
     /// The attract-mode and chaos-safety fieldset (`crate::attract::form`).
     #[serde(flatten)]
     pub attract: AttractInput,
+}
+
+/// What happens to the logo.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogoChange {
+    Keep,
+    Reset,
+    Set(Logo),
 }
 
 #[derive(Template)]
@@ -87,6 +113,16 @@ struct SettingsPage {
     call_to_action_max: usize,
     odoo: String,
     attract: AttractInput,
+    title: String,
+    intro: String,
+    prize: String,
+    accent_color: String,
+    accent_default: &'static str,
+    draw_time: String,
+    visitor_chaos: bool,
+    /// The logo in use: "the embedded default" or its type and size.
+    logo: String,
+    logo_max_bytes: usize,
 }
 
 /// The settings' changes, checked: only these fields of the Booth spec are touched.
@@ -99,12 +135,27 @@ pub struct SettingsChange {
     pub print_raffle_ticket: bool,
     pub odoo_create_lead_enabled: bool,
     pub call_to_action: String,
+    pub branding: BrandingTexts,
+    pub visitor_chaos: bool,
 }
 
 impl SettingsChange {
-    /// The merge patch of the Booth's spec.
+    /// The merge patch of the Booth's spec, with the logo's change.
+    pub fn to_patch_with_logo(&self, logo: &LogoChange) -> serde_json::Value {
+        let mut patch = self.to_patch();
+        match logo {
+            LogoChange::Keep => {}
+            LogoChange::Reset => patch["branding"]["logo"] = serde_json::Value::Null,
+            LogoChange::Set(logo) => patch["branding"]["logo"] = serde_json::json!(logo),
+        }
+        patch
+    }
+
+    /// The merge patch of the Booth's spec (the logo untouched).
     pub fn to_patch(&self) -> serde_json::Value {
         serde_json::json!({
+            "branding": self.branding.to_patch(),
+            "visitorChaos": self.visitor_chaos,
             "campaignName": self.campaign_name,
             "labelHeader": self.label_header,
             "voucherType": self.voucher_type,
@@ -156,10 +207,19 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
         errors.push(error);
         String::new()
     });
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let branding = branding::validate(&BrandingForm {
+        title: &input.title,
+        intro: &input.intro,
+        prize: &input.prize,
+        accent_color: &input.accent_color,
+        draw_time: &input.draw_time,
+    })
+    .map_err(|problems| errors.extend(problems))
+    .ok();
+    let (Some(branding), true) = (branding, errors.is_empty()) else { return Err(errors) };
     Ok(SettingsChange {
+        branding,
+        visitor_chaos: checked(&input.visitor_chaos),
         campaign_name,
         label_header,
         voucher_type,
@@ -223,6 +283,25 @@ impl Inner {
             call_to_action_max: CALL_TO_ACTION_MAX,
             odoo: self.odoo_description(),
             attract: AttractInput::from_settings(&spec.attract, &spec.chaos_safety),
+            title: spec.branding.title.clone(),
+            intro: spec.branding.intro.clone(),
+            prize: spec.branding.prize.clone(),
+            accent_color: spec.branding.accent_color.clone(),
+            accent_default: branding::DEFAULT_ACCENT,
+            draw_time: spec.branding.draw_time.clone(),
+            visitor_chaos: spec.visitor_chaos,
+            logo: self.logo_description(spec),
+            logo_max_bytes: self.logo_max_bytes,
+        }
+    }
+
+    fn logo_description(&self, spec: &BoothSpec) -> String {
+        match &spec.branding.logo {
+            None => "the embedded default".into(),
+            Some(logo) => match logo.decoded(self.logo_max_bytes) {
+                Some((content_type, bytes)) => format!("your own ({content_type}, {} bytes)", bytes.len()),
+                None => "your own, but it no longer passes the checks: the default is shown".into(),
+            },
         }
     }
 
@@ -242,6 +321,15 @@ impl Inner {
             call_to_action_max: CALL_TO_ACTION_MAX,
             odoo: self.odoo_description(),
             attract: input.attract.clone(),
+            title: input.title.clone(),
+            intro: input.intro.clone(),
+            prize: input.prize.clone(),
+            accent_color: input.accent_color.clone(),
+            accent_default: branding::DEFAULT_ACCENT,
+            draw_time: input.draw_time.clone(),
+            visitor_chaos: checked(&input.visitor_chaos),
+            logo: self.logo_description(&self.booth.spec()),
+            logo_max_bytes: self.logo_max_bytes,
         }
     }
 
@@ -290,21 +378,67 @@ async fn show(State(state): State<SettingsState>, headers: HeaderMap) -> Respons
     html_page(StatusCode::OK, &state.page_for_spec(&state.booth.spec(), issued.token, None), issued.set_cookie)
 }
 
-async fn save(State(state): State<SettingsState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Why a `/config` body could not be read.
+const UNREADABLE: &str = "the form could not be read";
+
+/// The submitted fields and the uploaded logo file (empty when none was chosen), from a
+/// `multipart/form-data` body (the page) or a URL-encoded one (scripts).
+async fn read_settings(request: Request) -> Result<(SettingsInput, Vec<u8>), Response> {
+    let unreadable = || (StatusCode::BAD_REQUEST, UNREADABLE).into_response();
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let body = Bytes::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
+        let input = serde_urlencoded::from_bytes::<SettingsInput>(&body).map_err(|_| unreadable())?;
+        return Ok((input, Vec::new()));
+    }
+    let mut form = Multipart::from_request(request, &()).await.map_err(|_| unreadable())?;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut logo = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| (e.status(), e.body_text()).into_response())? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "logo" {
+            logo = field.bytes().await.map_err(|e| (e.status(), e.body_text()).into_response())?.to_vec();
+        } else {
+            fields.push((name, field.text().await.map_err(|_| unreadable())?));
+        }
+    }
+    let encoded = serde_urlencoded::to_string(&fields).map_err(|_| unreadable())?;
+    let input = serde_urlencoded::from_str::<SettingsInput>(&encoded).map_err(|_| unreadable())?;
+    Ok((input, logo))
+}
+
+/// The logo's change: a new file is checked; an empty one keeps the logo unless reset is ticked.
+fn logo_change(input: &SettingsInput, file: &[u8], max_bytes: usize) -> Result<LogoChange, String> {
+    if !file.is_empty() {
+        return Logo::from_upload(file, max_bytes).map(LogoChange::Set).map_err(|e| e.to_string());
+    }
+    Ok(if checked(&input.logo_reset) { LogoChange::Reset } else { LogoChange::Keep })
+}
+
+async fn save(State(state): State<SettingsState>, request: Request) -> Response {
     let state = &state.inner;
+    let headers = request.headers().clone();
     if let Err(error) = auth::check_basic(&headers, &state.admin) {
         return error.into_response();
     }
-    let Ok(input) = serde_urlencoded::from_bytes::<SettingsInput>(&body) else {
-        return (StatusCode::BAD_REQUEST, "the form could not be read").into_response();
+    let (input, file) = match read_settings(request).await {
+        Ok(read) => read,
+        Err(response) => return response,
     };
     if let Err(error) = state.csrf.verify(&headers, Some(&input.csrf_token)) {
         return (StatusCode::FORBIDDEN, error.to_string()).into_response();
     }
     let issued = state.csrf.issue(&headers, false);
-    let (change, attract) = match validate_all(&input) {
-        Ok(change) => change,
-        Err(errors) => {
+    let checked_logo = logo_change(&input, &file, state.logo_max_bytes);
+    let ((change, attract), logo) = match (validate_all(&input), checked_logo) {
+        (Ok(change), Ok(logo)) => (change, logo),
+        (validated, logo) => {
+            let mut errors = validated.err().unwrap_or_default();
+            errors.extend(logo.err());
             return html_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &state.page_for_input(&input, issued.token, errors),
@@ -319,7 +453,7 @@ async fn save(State(state): State<SettingsState>, headers: HeaderMap, body: Byte
             return html_page(StatusCode::UNPROCESSABLE_ENTITY, &page, None);
         }
     };
-    let mut patch = change.to_patch();
+    let mut patch = change.to_patch_with_logo(&logo);
     if let (Some((attract, safety)), Some(patch)) = (attract, patch.as_object_mut()) {
         patch.extend(attract::form::to_patch(&attract, &safety).as_object().cloned().unwrap_or_default());
     }

@@ -8,13 +8,15 @@
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
 //!   mode, flag, call to action), `chaos` (a pod was picked / killed, by whom, dry run or not),
 //!   `scene` (an event of [`crate::theatre`] to play: `{"name"}`, and `"pod"` for a kill
-//!   animation), `availability` (the workload's answers and heal times, at most once a second).
+//!   animation), `availability` (the workload's answers and heal times, at most once a second),
+//!   `announce` (a raffle winner or a visitor's press: first name and raffle code only).
 //!
 //! Every stream sets `retry:` and sends a heartbeat comment every 15 s. Payloads are built by
-//! serde. This module reads the cluster state, the Booth, the chaos bus and the theatre's
-//! channel only.
+//! serde. This module reads the cluster state, the Booth, the chaos bus, the theatre's channel
+//! and the visitor announcements only.
 //!
-//! May call: `crate::availability`, `crate::booth`, `crate::cluster`, `crate::theatre`.
+//! May call: `crate::availability`, `crate::booth`, `crate::cluster`, `crate::theatre`,
+//! `crate::visitor`.
 
 use super::AppState;
 use super::kiosk::{KioskState, StreamLabel};
@@ -237,6 +239,8 @@ struct KioskFeed {
     scenes: broadcast::Receiver<Cue>,
     chaos: broadcast::Receiver<ChaosEvent>,
     availability: broadcast::Receiver<AvailabilityNotice>,
+    /// The visitor announcements (raffle winner, a press from a phone): `announce` events.
+    announcements: broadcast::Receiver<crate::visitor::announce::Announcement>,
 }
 
 impl KioskFeed {
@@ -311,6 +315,10 @@ impl KioskFeed {
                 Ok(notice) => vec![named("availability", &notice)],
                 Err(_) => Vec::new(),
             },
+            announcement = self.announcements.recv() => match announcement {
+                Ok(announcement) => vec![named("announce", &announcement)],
+                Err(_) => Vec::new(),
+            },
         };
         Some((events, self))
     }
@@ -339,6 +347,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         scenes: state.theatre.subscribe(),
         chaos: state.chaos.subscribe(),
         availability: state.availability.subscribe(),
+        announcements: state.visitor.announcements.subscribe(),
         state: state.clone(),
     };
     sse(&state, "kiosk", stream::unfold(feed, KioskFeed::next))

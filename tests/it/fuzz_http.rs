@@ -13,7 +13,7 @@
 use crate::common::{TestCluster, eventually, fast_config};
 use crate::dashboard::SseReader;
 use crate::leads::{LeadsApp, Visitor, all_leads};
-use crate::security::{Guard, ROUTES, concrete};
+use crate::security::{Guard, PUBLIC_PATHS, ROUTES, concrete};
 use conferenceli::booth::{Booth, BoothSpec};
 use conferenceli::config::DEMO_PASSWORD;
 use conferenceli::leads::countries::CountryCache;
@@ -442,12 +442,14 @@ fn any_query_string_and_authorization_on_any_route_is_answered_without_a_5xx() {
         .iter()
         .filter(|(method, path, guard)| {
             let basic = matches!(guard, Guard::Basic | Guard::BasicNotCrossSite);
-            *path != "/static/form.css" && (basic || (*method == "GET" && *guard == Guard::Open))
+            !PUBLIC_PATHS.contains(path) && (basic || (*method == "GET" && *guard == Guard::Open))
         })
         .map(|(method, path, guard)| (app.private.clone(), *method, concrete(path), *guard))
         .collect();
     targets.push((app.public.clone(), "GET", "/".into(), Guard::Open));
-    targets.push((app.public.clone(), "GET", "/static/form.css".into(), Guard::Open));
+    for path in ["/static/form.css", "/static/brand.css", "/static/logo"] {
+        targets.push((app.public.clone(), "GET", path.into(), Guard::Open));
+    }
     let client = http();
     check(&rt, 512, (0..targets.len(), query(), auth()), |(target, query, auth)| {
         let (client, (base, method, path, guard)) = (&client, &targets[target]);
@@ -482,6 +484,93 @@ fn any_query_string_and_authorization_on_any_route_is_answered_without_a_5xx() {
                 }
                 _ => prop_assert!(status < 400, "{} {} ignores the query, answered {}", method, path, status),
             }
+            Ok(())
+        }
+    });
+    rt.block_on(app.stop());
+    drop(cluster);
+}
+
+/// What one case presses with.
+#[derive(Debug, Clone)]
+enum PressToken {
+    /// The token a sign-up earned.
+    Real,
+    /// Any text as the path segment (percent-encoded).
+    Any(String),
+}
+
+#[test]
+fn any_press_token_or_body_is_refused_without_a_5xx_and_only_the_real_token_presses_once() {
+    use kube::api::{Patch, PatchParams};
+    let rt = runtime();
+    let (cluster, app) =
+        rt.block_on(started(&["--form-rate-limit-per-minute", "100000", "--chaos-cooldown-seconds", "0"]));
+    let booths: Api<Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
+    let visitor = rt.block_on(async {
+        let on = serde_json::json!({"spec": {"visitorChaos": true}});
+        booths.patch("booth", &PatchParams::default(), &Patch::Merge(&on)).await.unwrap();
+        let visitor = Visitor::open(&app.public).await;
+        eventually(WAIT, "presses on", || async {
+            let response =
+                visitor.post_to(&format!("/press/{}", "ab".repeat(32)), format!("csrf_token={}", visitor.token)).await;
+            response.text().await.ok()?.contains("Unknown link").then_some(())
+        })
+        .await;
+        visitor
+    });
+    let thanks = rt.block_on(async {
+        let fields = crate::leads::complete("fuzz-press@example.org");
+        visitor.submit(&crate::leads::as_refs(&fields)).await.text().await.unwrap()
+    });
+    let real = thanks.split("action=\"/press/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    let used = std::sync::atomic::AtomicBool::new(false);
+    let token = prop_oneof![
+        1 => Just(PressToken::Real),
+        3 => "[0-9a-f]{64}".prop_map(PressToken::Any),
+        3 => "\\PC{1,80}".prop_filter("a path segment", |s| s != "." && s != "..").prop_map(PressToken::Any),
+    ];
+    let body = prop_oneof![
+        4 => Just(None),
+        1 => vec(any::<u8>(), 0..200).prop_map(Some),
+    ];
+    check(&rt, 160, (token, any::<bool>(), body), |(token, with_csrf, junk)| {
+        let (visitor, cluster, real, used) = (&visitor, &cluster, &real, &used);
+        async move {
+            let segment = match &token {
+                PressToken::Real => real.clone(),
+                PressToken::Any(text) => text.clone(),
+            };
+            let mut url = reqwest::Url::parse(&visitor.base).unwrap();
+            url.path_segments_mut().unwrap().clear().push("press").push(&segment);
+            let mut raw = junk.clone().unwrap_or_default();
+            if with_csrf {
+                raw.extend(format!("&csrf_token={}", visitor.token).bytes());
+            }
+            let deletes = cluster.sim.stats.requests("delete", "pods");
+            let response = visitor.post_to(url.path(), raw.clone()).await;
+            let status = response.status().as_u16();
+            let deleted = cluster.sim.stats.requests("delete", "pods") - deletes;
+            prop_assert!(status < 500, "{:?} answered {}", token, status);
+            #[derive(serde::Deserialize, Default)]
+            #[serde(default)]
+            struct PressBody {
+                csrf_token: String,
+            }
+            let expected: &[u16] = match serde_urlencoded::from_bytes::<PressBody>(&raw) {
+                Err(_) => &[400],
+                Ok(body) if body.csrf_token != visitor.token => &[403],
+                Ok(_) => match token {
+                    PressToken::Real if used.load(std::sync::atomic::Ordering::SeqCst) => &[410],
+                    PressToken::Real => &[200],
+                    PressToken::Any(_) => &[404],
+                },
+            };
+            prop_assert!(expected.contains(&status), "{:?} with {:?}: {} not {:?}", token, raw, status, expected);
+            if status == 200 {
+                used.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            prop_assert_eq!(deleted, u64::from(status == 200), "one pod per press, none per refusal");
             Ok(())
         }
     });

@@ -181,3 +181,53 @@ async fn staff_cookies_are_http_only_and_same_site_strict_and_staff_pages_cannot
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_visitor_routes_carry_the_security_headers_on_every_answer() {
+    use kube::api::{Patch, PatchParams};
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = LeadsApp::start(&cluster, &["--chaos-cooldown-seconds", "60"]).await;
+    let http = http();
+    let base = &app.public;
+    let mut statuses = BTreeSet::new();
+    let css = http.get(format!("{base}/static/brand.css")).send().await.unwrap();
+    statuses.insert(assert_public_headers("brand.css", &css));
+    // The logo has a policy of its own: it may draw, nothing else, and never be framed.
+    let logo = http.get(format!("{base}/static/logo")).send().await.unwrap();
+    let csp = logo.headers()["content-security-policy"].to_str().unwrap();
+    for directive in ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "sandbox"] {
+        assert!(csp.contains(directive), "the logo: {directive} in {csp}");
+    }
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(logo.headers()["content-type"], "image/svg+xml");
+    let visitor = Visitor::open(base).await;
+    let forged = "ab".repeat(32);
+    let press = |token: String, csrf: String| {
+        let visitor = &visitor;
+        async move { visitor.post_to(&format!("/press/{token}"), format!("csrf_token={csrf}")).await }
+    };
+    let off = press(forged.clone(), visitor.token.clone()).await;
+    statuses.insert(assert_public_headers("a press while off", &off));
+    let booths: kube::Api<conferenceli::booth::Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
+    let on = serde_json::json!({"spec": {"visitorChaos": true}});
+    booths.patch("booth", &PatchParams::default(), &Patch::Merge(&on)).await.unwrap();
+    crate::common::eventually(std::time::Duration::from_secs(20), "presses on", || async {
+        let page = press(forged.clone(), visitor.token.clone()).await.text().await.ok()?;
+        page.contains("Unknown link").then_some(())
+    })
+    .await;
+    let no_token = press(forged.clone(), String::new()).await;
+    statuses.insert(assert_public_headers("a press without its CSRF token", &no_token));
+    let thanks = visitor.submit(&as_refs(&complete("press-headers@example.org"))).await.text().await.unwrap();
+    let token = thanks.split("action=\"/press/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    let pressed = press(token.clone(), visitor.token.clone()).await;
+    statuses.insert(assert_public_headers("a press", &pressed));
+    let used = press(token, visitor.token.clone()).await;
+    statuses.insert(assert_public_headers("a used token", &used));
+    let thanks = visitor.submit(&as_refs(&complete("press-cooling@example.org"))).await.text().await.unwrap();
+    let token = thanks.split("action=\"/press/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    let cooling = press(token, visitor.token.clone()).await;
+    statuses.insert(assert_public_headers("a press during the cool-down", &cooling));
+    assert_eq!(statuses, BTreeSet::from([200, 403, 404, 410, 429]), "every kind of answer was checked");
+    app.stop().await;
+}

@@ -103,16 +103,21 @@ impl Visitor {
     }
 
     pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.post_to("/", body).await
+    }
+
+    /// Posts a URL-encoded `body` to `path` with this browser's cookie.
+    pub async fn post_to(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         let mut request = self
             .http
-            .post(format!("{}/", self.base))
+            .post(format!("{}{path}", self.base))
             .header("cookie", &self.cookie)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
         if let Some(xff) = &self.forwarded_for {
             request = request.header("x-forwarded-for", xff);
         }
-        request.send().await.expect("POST /")
+        request.send().await.expect("POST")
     }
 }
 

@@ -34,3 +34,4 @@ mod sim_api;
 mod sim_conformance;
 mod theatre;
 mod under_fire;
+mod visitor;

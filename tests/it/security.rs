@@ -57,10 +57,18 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/control/scene/{name}", Guard::Session),
     ("POST", "/control/fog", Guard::Session),
     ("POST", "/control/leads/{name}/reprint", Guard::Session),
+    ("POST", "/control/raffle/draw", Guard::Session),
+    ("POST", "/raffle/draw", Guard::BasicNotCrossSite),
     // The public listener.
     ("GET", "/static/form.css", Guard::Open),
+    ("GET", "/static/brand.css", Guard::Open),
+    ("GET", "/static/logo", Guard::Open),
     ("POST", "/", Guard::PublicForm),
+    ("POST", "/press/{token}", Guard::PublicForm),
 ];
+
+/// The paths only the public listener serves (`/` is on both: the kiosk and the form).
+pub const PUBLIC_PATHS: &[&str] = &["/", "/static/form.css", "/static/brand.css", "/static/logo", "/press/{token}"];
 
 /// Every (method, path) the source declares with `.route(path, get(..).post(..))`.
 fn declared_routes() -> BTreeSet<(String, String)> {
@@ -107,7 +115,10 @@ fn every_route_in_the_source_has_a_decided_guard() {
 
 /// A concrete path for a route pattern.
 pub fn concrete(path: &str) -> String {
-    path.replace("{index}", "1").replace("{name}", "storm").replace("{file}", "kiosk.css")
+    path.replace("{index}", "1")
+        .replace("{name}", "storm")
+        .replace("{file}", "kiosk.css")
+        .replace("{token}", &"ab".repeat(32))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +132,7 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
     })
     .await;
     let wrong = "Basic YWRtaW46d3Jvbmc="; // admin:wrong
-    for (method, path, guard) in ROUTES.iter().filter(|(_, p, _)| !matches!(*p, "/" | "/static/form.css")) {
+    for (method, path, guard) in ROUTES.iter().filter(|(_, p, _)| !PUBLIC_PATHS.contains(p)) {
         let url = format!("{}{}", app.private, concrete(path));
         let method: reqwest::Method = method.parse().unwrap();
         let bare = http
@@ -171,7 +182,7 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
     assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
 
     // The public listener answers the form and nothing else.
-    for (_, path, _) in ROUTES.iter().filter(|(_, p, _)| !matches!(*p, "/" | "/static/form.css")) {
+    for (_, path, _) in ROUTES.iter().filter(|(_, p, _)| !PUBLIC_PATHS.contains(p)) {
         let response = http.get(format!("{}{}", app.public, concrete(path))).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path} must not answer on the public listener");
     }

@@ -1,0 +1,238 @@
+//! The red button on the visitor's phone: every sign-up gets a one-time token (32 random bytes,
+//! hex); the Lead keeps only its SHA-256 (`spec.pressTokenSha256`), the visitor's thank-you
+//! page the token itself. `POST /press/<token>` finds the Lead by that hash, claims the press in
+//! the Lead's status (`status.visitorPress`, written with an optimistic-concurrency check, so
+//! two requests or a restart cannot both use it), and presses the same chaos button as the red
+//! buzzer, with the visitor's first name. A press that kills nothing (cool-down, no pod) gives
+//! the claim back: the visitor may try again.
+//!
+//! May call: `crate::booth`, `crate::chaos`, `crate::cluster`, `crate::leads`.
+
+use super::announce::{Announcement, AnnouncementKind, Announcements};
+use crate::booth::BoothHandle;
+use crate::chaos::{Aim, Chaos, ChaosActions, ChaosError};
+use crate::cluster::events::Presser;
+use crate::leads::crd::{Lead, VisitorPress};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::Store;
+use kube::{Api, ResourceExt};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Conflicting writes (the lead controller, the print queue) a claim tolerates.
+const ATTEMPTS: usize = 8;
+
+/// A new token and the hash the Lead keeps.
+pub fn new_token() -> (String, String) {
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The hash stored in the Lead.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether `token` has the shape [`new_token`] makes (64 lowercase hex digits).
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Why a press was refused; each maps onto one page and status code.
+#[derive(Debug, thiserror::Error)]
+pub enum PressRefusal {
+    /// The Booth's `visitorChaos` is off (404).
+    #[error("visitor presses are switched off")]
+    Off,
+    /// No Lead has this token: forged, mistyped, or its Lead was deleted (404).
+    #[error("no sign-up has this token")]
+    Unknown,
+    /// The token was used before (410).
+    #[error("this token was used at {0}")]
+    Used(String),
+    /// The button is cooling down (429); the press was given back.
+    #[error("cooling down")]
+    CoolingDown(Duration),
+    /// No pod can be deleted (503); the press was given back.
+    #[error("nothing to delete")]
+    NothingToKill,
+    /// The cluster refused the delete or the Lead could not be written (502/503).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The pod a press deleted and who pressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pressed {
+    pub pod: String,
+    pub first_name: String,
+}
+
+/// Presses for visitors.
+pub struct Presses {
+    api: Api<Lead>,
+    booth: BoothHandle,
+}
+
+#[derive(Debug, Serialize)]
+struct ClaimPatch<'a> {
+    metadata: Version<'a>,
+    status: PressStatus,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Version<'a> {
+    resource_version: &'a str,
+}
+
+/// `visitorPress`: `Some(press)` records it, `None` serialises as `null` (a merge patch's
+/// "remove", which gives the press back).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PressStatus {
+    visitor_press: Option<VisitorPress>,
+}
+
+impl Presses {
+    pub fn new(api: Api<Lead>, booth: BoothHandle) -> Self {
+        Self { api, booth }
+    }
+
+    /// Whether the Booth offers presses now.
+    pub fn enabled(&self) -> bool {
+        self.booth.spec().visitor_chaos
+    }
+
+    /// One press with `token`, through `chaos`; announced on the kiosk when a pod was deleted.
+    pub async fn press<A: ChaosActions>(
+        &self,
+        token: &str,
+        leads: &Store<Lead>,
+        chaos: &Chaos<A>,
+        announcements: &Announcements,
+    ) -> Result<Pressed, PressRefusal> {
+        if !self.enabled() {
+            return Err(PressRefusal::Off);
+        }
+        if !well_formed(token) {
+            return Err(PressRefusal::Unknown);
+        }
+        let hash = token_hash(token);
+        let name = leads
+            .state()
+            .iter()
+            .find(|lead| lead.spec.press_token_sha256.as_deref() == Some(hash.as_str()))
+            .map(|lead| lead.name_any())
+            .ok_or(PressRefusal::Unknown)?;
+        let lead = self.claim(&name).await?;
+        let first_name = super::first_name(&lead.spec.name);
+        match chaos.press(Aim::Random, Presser::Visitor { first_name: first_name.clone() }).await {
+            Ok(pod) => {
+                let done = VisitorPress { pressed_at: now(), pod: pod.name.clone() };
+                if let Err(error) = self.write(&name, None, Some(done)).await {
+                    // The claim stays: the press is used whatever the record of its pod says.
+                    tracing::warn!(lead = name, %error, "the pressed pod could not be recorded on the lead");
+                }
+                tracing::info!(lead = name, pod = pod.name, "a visitor pressed the chaos button");
+                announcements.announce(Announcement {
+                    kind: AnnouncementKind::VisitorPress,
+                    first_name: first_name.clone(),
+                    code: None,
+                });
+                Ok(Pressed { pod: pod.name, first_name })
+            }
+            Err(error) => {
+                if let Err(release) = self.write(&name, None, None).await {
+                    tracing::warn!(lead = name, error = %release, "a failed press could not be given back");
+                }
+                Err(match error {
+                    ChaosError::CoolingDown(left) => PressRefusal::CoolingDown(left),
+                    // A rehearsal (dry run) kills nothing either: the visitor keeps the press.
+                    ChaosError::NothingToKill
+                    | ChaosError::NoSuchOrdinal(_)
+                    | ChaosError::AllTooYoung(_)
+                    | ChaosError::DryRun(_) => PressRefusal::NothingToKill,
+                    ChaosError::Api { .. } => PressRefusal::Failed(error.to_string()),
+                })
+            }
+        }
+    }
+
+    /// Records the press as under way, only if nobody did before (resourceVersion check).
+    async fn claim(&self, name: &str) -> Result<Lead, PressRefusal> {
+        for _ in 0..ATTEMPTS {
+            let lead = match self.api.get_status(name).await {
+                Ok(lead) => lead,
+                Err(kube::Error::Api(status)) if status.code == 404 => return Err(PressRefusal::Unknown),
+                Err(error) => return Err(PressRefusal::Failed(error.to_string())),
+            };
+            if let Some(used) = lead.status.as_ref().and_then(|s| s.visitor_press.as_ref()) {
+                return Err(PressRefusal::Used(used.pressed_at.clone()));
+            }
+            let version = lead.resource_version().unwrap_or_default();
+            let claim = VisitorPress { pressed_at: now(), pod: String::new() };
+            match self.write(name, Some(&version), Some(claim)).await {
+                Ok(()) => return Ok(lead),
+                Err(kube::Error::Api(status)) if status.code == 409 => continue,
+                Err(kube::Error::Api(status)) if status.code == 404 => return Err(PressRefusal::Unknown),
+                Err(error) => return Err(PressRefusal::Failed(error.to_string())),
+            }
+        }
+        Err(PressRefusal::Failed("the sign-up kept changing; try again".into()))
+    }
+
+    async fn write(&self, name: &str, version: Option<&str>, press: Option<VisitorPress>) -> Result<(), kube::Error> {
+        let status = PressStatus { visitor_press: press };
+        let result = match version {
+            Some(resource_version) => {
+                let patch = ClaimPatch { metadata: Version { resource_version }, status };
+                self.api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await
+            }
+            None => {
+                let patch = serde_json::json!({ "status": status });
+                self.api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await
+            }
+        };
+        result.map(|_| ())
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_hex_and_only_their_hash_is_kept() {
+        let (token, hash) = new_token();
+        assert!(well_formed(&token), "{token}");
+        assert_eq!(hash, token_hash(&token));
+        assert_ne!(hash, token);
+        assert_ne!(new_token().0, token);
+        assert!(!well_formed(&token[1..]));
+        assert!(!well_formed(&token.to_uppercase()));
+        assert!(!well_formed("../../etc/passwd"));
+    }
+
+    #[test]
+    fn the_claim_is_conditional_and_the_release_is_a_null() {
+        let claim = ClaimPatch {
+            metadata: Version { resource_version: "7" },
+            status: PressStatus {
+                visitor_press: Some(VisitorPress { pressed_at: "2026-11-29T15:00:00Z".into(), pod: String::new() }),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&claim).unwrap(),
+            serde_json::json!({"metadata": {"resourceVersion": "7"}, "status": {"visitorPress": {"pressedAt": "2026-11-29T15:00:00Z", "pod": ""}}})
+        );
+        let release = PressStatus { visitor_press: None };
+        assert_eq!(serde_json::to_value(&release).unwrap(), serde_json::json!({"visitorPress": null}));
+    }
+}

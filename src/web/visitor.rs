@@ -1,0 +1,125 @@
+//! The visitor features on the public listener: the accent stylesheet (`GET /static/brand.css`),
+//! the logo (`GET /static/logo`: the operator's, re-checked, with its own strict policy, or the
+//! embedded one) and the one-time press of the chaos button (`POST /press/{token}`: CSRF token,
+//! the form's rate limit, then `visitor::press`). Refusals are pages in the visitor's language:
+//! 404 when presses are off or no sign-up has the token (forged, mistyped or deleted: we cannot
+//! tell them apart and say so), 410 for a used token, 429 with `Retry-After` while the button
+//! cools down.
+//!
+//! May call: `crate::chaos`, `crate::visitor`.
+
+use super::kiosk::OutcomeLabel;
+use super::public::{LangQuery, ProblemPage, PublicState, csrf_text, language, page, problem, render, too_many};
+use crate::chaos::PressOutcome;
+use crate::visitor::branding::brand_css;
+use crate::visitor::i18n::{Lang, Text};
+use crate::visitor::logo::{self, LOGO_CSP};
+use crate::visitor::press::PressRefusal;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// The accent colours as CSS custom properties (changes apply on the next page load).
+pub(super) async fn brand_stylesheet(State(state): State<PublicState>) -> Response {
+    let css = brand_css(&state.inner.booth.spec().branding.palette());
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], css).into_response()
+}
+
+/// The operator's logo if it still passes the checks, else the embedded one.
+pub(super) async fn logo(State(state): State<PublicState>) -> Response {
+    let stored = state.inner.booth.spec().branding.logo;
+    let (content_type, bytes) = stored
+        .and_then(|logo| logo.decoded(state.inner.visitor.logo_max_bytes))
+        .unwrap_or((logo::SVG, logo::DEFAULT_SVG.to_vec()));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(LOGO_CSP)),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The press form's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PressForm {
+    csrf_token: String,
+}
+
+/// `POST /press/{token}`.
+pub(super) async fn press(
+    State(state): State<PublicState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let state = &state.inner;
+    let t = language(query, &headers);
+    if !state.visitor.presses.enabled() {
+        return refusal(t, &PressRefusal::Off);
+    }
+    let client = state.proxies.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.limiter.check(client, Instant::now()) {
+        return too_many(t, wait.as_secs() + 1);
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<PressForm>(&body) else {
+        return problem(StatusCode::BAD_REQUEST, t, Text::UnreadableTitle, t.t(Text::UnreadableText));
+    };
+    if let Err(error) = state.csrf.verify(&headers, Some(&form.csrf_token)) {
+        return problem(StatusCode::FORBIDDEN, t, Text::ReloadTitle, csrf_text(error, t));
+    }
+    let chaos = &state.dashboard.chaos;
+    let result = state.visitor.presses.press(&token, &state.leads.stored, chaos, &state.visitor.announcements).await;
+    let outcome = match &result {
+        Ok(_) => PressOutcome::Killed,
+        Err(PressRefusal::CoolingDown(_)) => PressOutcome::CoolingDown,
+        Err(PressRefusal::NothingToKill) => PressOutcome::NothingToKill,
+        Err(PressRefusal::Failed(_)) => PressOutcome::ApiError,
+        Err(PressRefusal::Off | PressRefusal::Unknown | PressRefusal::Used(_)) => PressOutcome::Refused,
+    };
+    state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
+    match result {
+        Ok(pressed) => {
+            let message = t.t(Text::PressedText).replace("{pod}", &pressed.pod);
+            let html = render(&ProblemPage { t, title: t.t(Text::PressedTitle).into(), message });
+            page(StatusCode::OK, html, None)
+        }
+        Err(refused) => refusal(t, &refused),
+    }
+}
+
+/// The page for a refused press.
+fn refusal(t: Lang, refused: &PressRefusal) -> Response {
+    let (status, title, text) = match refused {
+        PressRefusal::Off => (StatusCode::NOT_FOUND, Text::PressOffTitle, Text::PressOffText),
+        PressRefusal::Unknown => (StatusCode::NOT_FOUND, Text::PressUnknownTitle, Text::PressUnknownText),
+        PressRefusal::Used(_) => (StatusCode::GONE, Text::PressUsedTitle, Text::PressUsedText),
+        PressRefusal::CoolingDown(_) => {
+            (StatusCode::TOO_MANY_REQUESTS, Text::PressCoolingTitle, Text::PressCoolingText)
+        }
+        PressRefusal::NothingToKill => {
+            (StatusCode::SERVICE_UNAVAILABLE, Text::PressNothingTitle, Text::PressNothingText)
+        }
+        PressRefusal::Failed(reason) => {
+            tracing::warn!(%reason, "a visitor's press failed");
+            (StatusCode::BAD_GATEWAY, Text::PressFailedTitle, Text::PressFailedText)
+        }
+    };
+    if let PressRefusal::CoolingDown(left) = refused {
+        let seconds = left.as_secs_f64().ceil().max(1.0) as u64;
+        let message = t.t(text).replace("{seconds}", &seconds.to_string());
+        let mut response = problem(status, t, title, message);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
+    }
+    problem(status, t, title, t.t(text))
+}
