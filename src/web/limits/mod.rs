@@ -10,7 +10,7 @@
 //! find a connection while the streams are saturated.
 //!
 //! - this file: the settings (`LimitsArgs`), each listener's limits and the refusal counters;
-//! - [`serve`]: the accept loop with the connection gate and the timeouts;
+//! - [`mod@serve`]: the accept loop with the connection gate and the timeouts;
 //! - [`clients`]: the per-client budgets (streams, public requests), pure counting;
 //! - [`body`]: the request-body deadline and the response-body guard.
 //!
@@ -141,7 +141,7 @@ pub enum PerClient {
     Requests(clients::RequestBudget, TrustedProxies),
 }
 
-/// Everything [`serve`] enforces on one listener.
+/// Everything [`fn@serve`] enforces on one listener.
 #[derive(Clone)]
 pub struct ListenerLimits {
     /// `private` or `public`: in the refusals and the metrics.
