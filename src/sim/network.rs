@@ -211,7 +211,10 @@ impl Network {
             "spec": {
                 "type": "ClusterIP", "clusterIP": CLUSTER_IP, "clusterIPs": [CLUSTER_IP],
                 "selector": {"app": self.service},
-                "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+                // As deploy/demo-workload/ writes it, so `kubectl apply --server-side` of that
+                // folder co-owns the fields instead of conflicting (the simulation does not
+                // default built-in types, so kube-apiserver's `protocol: TCP` is left out).
+                "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http"}],
                 "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
             },
             "status": {"loadBalancer": {}},

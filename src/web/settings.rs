@@ -47,9 +47,11 @@ struct Inner {
     logo_max_bytes: usize,
 }
 
-/// Room in a `/config` body beyond the logo: an oversized logo up to this much too large still
-/// gets the settings page with a clear message rather than a bare 413.
-const BODY_HEADROOM: usize = 1024 * 1024;
+/// Room in a `/config` body beyond the logo: the form's fields, and an oversized logo up to this
+/// much too large still gets the settings page with a clear message rather than a bare 413.
+/// Small, so that `/config` stays near the private listener's `MAX_BODY_BYTES` (64 KiB) with
+/// the default `LOGO_MAX_BYTES`.
+const BODY_HEADROOM: usize = 32 * 1024;
 
 /// `/config`, `/config/form.css` and `/leads.csv`.
 pub fn router(leads: Leads, booth: BoothHandle, admin: Credentials, logo_max_bytes: usize) -> Router {

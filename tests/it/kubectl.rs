@@ -198,10 +198,11 @@ async fn kubectl_applies_diffs_explains_and_patches_the_demo_workload() {
             "-n",
             "demopod",
             "-o",
-            "jsonpath={.spec.template.spec.containers[*].name} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value}",
+            "jsonpath={.spec.template.spec.containers[*].name} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[*].name} {.spec.template.spec.containers[0].env[?(@.name==\"GREETING\")].value}",
         ],
     );
-    assert_eq!(containers, "app docker.io/nginxinc/nginx-unprivileged:1.27-alpine hi");
+    // The manifest's own env (POD_NAME from the downward API, LISTEN_ADDR) stays; GREETING joins it.
+    assert_eq!(containers, "app ghcr.io/conferenceli/conferenceli:0.1.0 POD_NAME LISTEN_ADDR GREETING hi");
 
     // explain reads the OpenAPI v3 documents (kubectl 1.27 and later; older ones read v2,
     // which the simulation serves empty, see the README): a built-in kind and the Booth CRD.

@@ -258,7 +258,17 @@ async fn send_initial_events_ends_the_initial_state_with_a_bookmark() {
 async fn dry_run_checks_everything_and_stores_nothing() {
     let cluster = TestCluster::start(fast_config()).await;
     let url = cluster.url();
-    let rv_before = cluster.sim.store.resource_version();
+    // The simulated workload settles first (pods Ready, their Endpoints and EndpointSlice
+    // written): from then on nothing but this test writes.
+    let mut rv_before = cluster.sim.store.resource_version();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = cluster.sim.store.resource_version();
+        if now == rv_before {
+            break;
+        }
+        rv_before = now;
+    }
     let (code, _, created) = post(format!("{url}{BOOTHS}?dryRun=All"), booth(json!({"campaignName": "dry"}))).await;
     assert_eq!(code, 201, "{created}");
     assert_eq!(created["spec"]["campaignName"], "dry");
