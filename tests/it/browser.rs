@@ -323,28 +323,14 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
 }
 
 /// Serves the app on `listener` until the returned token is cancelled (a restartable `TestApp`).
-fn serve_app(
-    cluster: &TestCluster,
-    listener: tokio::net::TcpListener,
-) -> (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>) {
+fn serve_app(cluster: &TestCluster, listener: tokio::net::TcpListener) -> crate::common::RunningApp {
     let args = crate::common::app_args(listener.local_addr().unwrap(), &["--chaos-cooldown-seconds", "0"]);
-    let credentials = args.staff_credentials(true).unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
     // The contact form is not what these tests look at: its listener is bound next to the kiosk's.
     let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     public.set_nonblocking(true).unwrap();
     let listeners =
         conferenceli::app::Listeners { private: listener, public: tokio::net::TcpListener::from_std(public).unwrap() };
-    let devices = conferenceli::app::Devices::default();
-    let task = tokio::spawn(conferenceli::app::serve(
-        cluster.client.clone(),
-        args,
-        credentials,
-        listeners,
-        devices,
-        shutdown.clone(),
-    ));
-    (shutdown, task)
+    crate::common::spawn_app(cluster, args, listeners)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -27,19 +27,8 @@ impl LeadsApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let (addr, public_addr) = (listener.local_addr().unwrap(), public.local_addr().unwrap());
-        let args = app_args(addr, extra);
-        let credentials = args.staff_credentials(true).expect("credentials");
-        let shutdown = tokio_util::sync::CancellationToken::new();
         let listeners = conferenceli::app::Listeners { private: listener, public };
-        let devices = conferenceli::app::Devices::default();
-        let task = tokio::spawn(conferenceli::app::serve(
-            cluster.client.clone(),
-            args,
-            credentials,
-            listeners,
-            devices,
-            shutdown.clone(),
-        ));
+        let (shutdown, task) = crate::common::spawn_app(cluster, app_args(addr, extra), listeners);
         let app = Self { private: format!("http://{addr}"), public: format!("http://{public_addr}"), shutdown, task };
         app.wait_for_booth().await;
         app

@@ -122,6 +122,30 @@ pub fn app_args(listen: SocketAddr, extra: &[&str]) -> conferenceli::config::App
     }
 }
 
+/// A running app: the token that stops it and its task.
+pub type RunningApp =
+    (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>);
+
+/// Spawns `app::serve` on `cluster` with `args` (staff password: the demo one) on both listeners.
+pub fn spawn_app(
+    cluster: &TestCluster,
+    args: conferenceli::config::AppArgs,
+    listeners: conferenceli::app::Listeners,
+) -> RunningApp {
+    let credentials = args.staff_credentials(true).expect("credentials");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let devices = conferenceli::app::Devices::default();
+    let task = tokio::spawn(conferenceli::app::serve(
+        cluster.client.clone(),
+        args,
+        credentials,
+        listeners,
+        devices,
+        shutdown.clone(),
+    ));
+    (shutdown, task)
+}
+
 /// The app (`app::serve`) running in-process against a test cluster, on a free port.
 pub struct TestApp {
     pub url: String,
@@ -134,20 +158,9 @@ impl TestApp {
     pub async fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let args = app_args(addr, extra);
-        let credentials = args.staff_credentials(true).expect("credentials");
-        let shutdown = tokio_util::sync::CancellationToken::new();
         let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let listeners = conferenceli::app::Listeners { private: listener, public };
-        let devices = conferenceli::app::Devices::default();
-        let task = tokio::spawn(conferenceli::app::serve(
-            cluster.client.clone(),
-            args,
-            credentials,
-            listeners,
-            devices,
-            shutdown.clone(),
-        ));
+        let (shutdown, task) = spawn_app(cluster, app_args(addr, extra), listeners);
         Self { url: format!("http://{addr}"), shutdown, task }
     }
 
