@@ -159,18 +159,7 @@ async fn a_dry_run_announces_the_pick_and_deletes_nothing() {
     set_spec(&cluster, json!({"attract": attract(0.05, &EVERY_DAY), "chaosSafety": {"dryRun": true}})).await;
     let picked = next_chaos(&mut stream, Duration::from_secs(60), by_autopilot).await;
     assert_eq!((picked["phase"].clone(), picked["dryRun"].clone()), (json!("picked"), json!(true)), "{picked}");
-    let answer: Value = settle(Duration::from_secs(30), "a dry-run press", || async {
-        let response = http()
-            .post(format!("{}/chaos", app.url))
-            .basic_auth("admin", Some(DEMO_PASSWORD))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body: Value = response.json().await.map_err(|e| e.to_string())?;
-        if status == 200 { Ok(body) } else { Err(format!("{status} {body}")) }
-    })
-    .await;
+    let answer = app.press_until_answered("a dry-run press").await;
     let message = answer["message"].as_str().unwrap();
     assert!(
         message.starts_with("Dry run: pod critical-prod-") && message.ends_with("nothing was deleted (chaos safety)"),

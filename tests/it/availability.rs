@@ -5,7 +5,6 @@
 
 use crate::binary::BIN;
 use crate::common::{TestApp, TestCluster, eventually, fast_config, free_port, settle, sigterm};
-use conferenceli::config::DEMO_PASSWORD;
 use conferenceli::sim::SimConfig;
 use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -64,18 +63,7 @@ async fn ten_kills_keep_the_service_available_and_every_ready_pod_answers() {
             if ready.len() == 5 { Ok(()) } else { Err(format!("ready: {ready:?}")) }
         })
         .await;
-        let answer: Value = settle(Duration::from_secs(30), "a kill", || async {
-            let response = http()
-                .post(format!("{}/chaos", app.url))
-                .basic_auth("admin", Some(DEMO_PASSWORD))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = response.status();
-            let body: Value = response.json().await.map_err(|e| e.to_string())?;
-            if status == 200 { Ok(body) } else { Err(format!("kill {kill}: {status} {body}")) }
-        })
-        .await;
+        let answer = app.press_until_answered(&format!("kill {kill}")).await;
         killed.push(answer["message"].as_str().unwrap().to_string());
     }
     // Every kill healed, and the replacements answer too: each Ready pod's current container.

@@ -164,6 +164,23 @@ impl TestApp {
         Self { url: format!("http://{addr}"), shutdown, task }
     }
 
+    /// Presses `POST /chaos` (demo credentials) until it answers 200, within 30 s (a cool-down or
+    /// a pod still starting answers otherwise); returns the answer's JSON.
+    pub async fn press_until_answered(&self, what: &str) -> serde_json::Value {
+        settle(Duration::from_secs(30), what, || async {
+            let response = reqwest::Client::new()
+                .post(format!("{}/chaos", self.url))
+                .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+            if status == 200 { Ok(body) } else { Err(format!("{status} {body}")) }
+        })
+        .await
+    }
+
     /// Shuts the app down and checks it stopped cleanly within 5 s.
     pub async fn stop(self) {
         self.shutdown.cancel();
