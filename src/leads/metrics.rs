@@ -12,8 +12,35 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabel {
-    pub result: String,
+struct SubmissionLabel {
+    result: Submission,
+}
+
+/// What came of one contact form submission (the `result` label).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) enum Submission {
+    Stored,
+    /// The e-mail address had signed up for the campaign already.
+    Duplicate,
+    Invalid,
+    /// No valid CSRF token.
+    Forbidden,
+    RateLimited,
+    StoreFailed,
+}
+
+impl EncodeLabelValue for Submission {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        let text = match self {
+            Submission::Stored => "stored",
+            Submission::Duplicate => "duplicate",
+            Submission::Invalid => "invalid",
+            Submission::Forbidden => "forbidden",
+            Submission::RateLimited => "rate_limited",
+            Submission::StoreFailed => "store_failed",
+        };
+        std::fmt::Write::write_str(encoder, text)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,7 +77,7 @@ impl EncodeLabelValue for OdooAttempt {
 /// The lead counters; cheap to clone (shared cells).
 #[derive(Clone)]
 pub struct LeadMetrics {
-    submissions: Family<ResultLabel, Counter>,
+    submissions: Family<SubmissionLabel, Counter>,
     odoo_attempts: Family<OdooResultLabel, Counter>,
     odoo_seconds: Histogram,
 }
@@ -94,8 +121,8 @@ impl LeadMetrics {
         self.odoo_seconds.observe(elapsed.as_secs_f64());
     }
 
-    pub fn submission(&self, result: &str) {
-        self.submissions.get_or_create(&ResultLabel { result: result.into() }).inc();
+    pub(crate) fn submission(&self, result: Submission) {
+        self.submissions.get_or_create(&SubmissionLabel { result }).inc();
     }
 
     pub fn odoo_attempt(&self, result: OdooAttempt) {
@@ -111,13 +138,15 @@ mod tests {
     fn counters_are_exposed_with_their_result() {
         let mut registry = Registry::with_prefix("conferenceli");
         let metrics = LeadMetrics::register(&mut registry);
-        metrics.submission("stored");
-        metrics.submission("stored");
+        metrics.submission(Submission::Stored);
+        metrics.submission(Submission::Stored);
+        metrics.submission(Submission::RateLimited);
         metrics.odoo_attempt(OdooAttempt::from(&OdooError::Unreachable("connection refused".into())));
         metrics.odoo_attempt(OdooAttempt::Created);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(text.contains("conferenceli_lead_submissions_total{result=\"stored\"} 2"), "{text}");
+        assert!(text.contains("conferenceli_lead_submissions_total{result=\"rate_limited\"} 1"), "{text}");
         assert!(text.contains("conferenceli_lead_odoo_attempts_total{result=\"Unreachable\"} 1"), "{text}");
         assert!(text.contains("conferenceli_lead_odoo_attempts_total{result=\"created\"} 1"), "{text}");
     }
