@@ -22,8 +22,11 @@ use crate::leds::blinkstick::HidPort;
 use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::auth::StaffCredentials;
 use crate::web::auth::{GuessLimiter, limit_guesses};
-use crate::web::kiosk::Dashboard;
+use crate::web::control::Sessions;
+use crate::web::csrf::Csrf;
 use crate::web::limits::{self, LimitMetrics};
+use crate::web::metrics::WebMetrics;
+use crate::web::qr_card::QrCard;
 use crate::web::{AppState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
 use std::net::SocketAddr;
@@ -156,7 +159,7 @@ impl Booth {
         let button =
             Arc::new(kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone()));
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
-        let dashboard = Arc::new(Dashboard::new(&args.dashboard, button, metrics.registry_mut(), shutdown.clone()));
+        let web_metrics = WebMetrics::register(metrics.registry_mut());
         let availability = start_availability(args, &cluster, &chaos, metrics.registry_mut(), shutdown)?;
         let theatre = crate::theatre::Theatre::new();
         tokio::spawn(crate::theatre::director::direct(chaos.clone(), theatre.clone(), shutdown.clone()));
@@ -193,7 +196,12 @@ impl Booth {
             leds,
             labels,
             print_jobs,
-            dashboard,
+            button,
+            web_metrics,
+            sessions: Arc::new(Sessions::new()),
+            csrf: Csrf::random(),
+            qr_card: QrCard::of(args.dashboard.public_url.as_deref()).map(Arc::new),
+            shutdown: shutdown.clone(),
             availability,
             theatre,
             visitor,
@@ -210,7 +218,8 @@ impl Booth {
             state.booth.clone(),
             &args.leads,
             state.visitor.clone(),
-            state.dashboard.clone(),
+            state.button.clone(),
+            state.web_metrics.clone(),
         )
     }
 

@@ -6,6 +6,7 @@
 //! May call: nothing else of the crate.
 
 use super::AppState;
+use super::error::PrivateError;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -50,10 +51,8 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/static/{file}", get(serve))
 }
 
-async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    let Some(asset) = find(&file) else {
-        return (StatusCode::NOT_FOUND, "no such file").into_response();
-    };
+async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, PrivateError> {
+    let asset = find(&file).ok_or(PrivateError::NoSuchAsset)?;
     let tag = etag(asset.bytes);
     let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(tag.as_str());
     let common = [
@@ -62,9 +61,9 @@ async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
     ];
     if cached {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    (common, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response()
+    Ok((common, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //!
 //! May call: `crate::secret`.
 
+use super::error::PrivateError;
 use crate::secret::Secret;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -165,10 +166,8 @@ pub async fn limit_guesses(State(limiter): State<Arc<GuessLimiter>>, request: Re
         return next.run(request).await;
     };
     if let Some(wait) = limiter.blocked_for(client, Instant::now()) {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let message = format!("Too many wrong passwords from this address; try again in {seconds} s");
-        let body = Json(serde_json::json!({ "message": message }));
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, seconds.to_string())], body).into_response();
+        let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return PrivateError::TooManyGuesses { retry_after }.into_response();
     }
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {

@@ -8,12 +8,12 @@
 
 use super::AppState;
 use super::auth::check_basic;
-use super::kiosk::OutcomeLabel;
+use super::error::PrivateError;
 use crate::chaos::{Aim, ChaosError, PressOutcome};
 use crate::cluster::Presser;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -25,10 +25,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Scripts pipe every answer through `jq .message`, so even a wrong method answers JSON.
-async fn wrong_method() -> Response {
-    let mut response = message(StatusCode::METHOD_NOT_ALLOWED, "Use GET or POST");
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-    response
+async fn wrong_method() -> PrivateError {
+    PrivateError::WrongMethod
 }
 
 /// Every answer of these routes.
@@ -45,42 +43,22 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
     (status, Json(Message { message: text.into(), night_mode: None })).into_response()
 }
 
-/// Presses the chaos button and answers as `/chaos` does: 200, 404, 429 (with `Retry-After`) or
-/// 502 when the API refused the delete.
-pub async fn press(state: &AppState, aim: Aim, by: Presser) -> Response {
-    let result = state.dashboard.chaos.press(aim, by).await;
-    let outcome = PressOutcome::of(&result);
-    state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
+/// Presses the chaos button and answers as `/chaos` does: 200, or the [`ChaosError`] (404, 429
+/// with `Retry-After`, or 502 when the API refused the delete).
+pub(super) async fn press(state: &AppState, aim: Aim, by: Presser) -> Result<Response, PrivateError> {
+    let result = state.button.press(aim, by).await;
+    state.web_metrics.pressed(PressOutcome::of(&result));
     match result {
-        Ok(pod) => message(StatusCode::OK, format!("Pod {} deleted", pod.name)),
+        Ok(pod) => Ok(message(StatusCode::OK, format!("Pod {} deleted", pod.name))),
         // A rehearsal did what was asked: pick and announce.
-        Err(error @ ChaosError::DryRun(_)) => message(StatusCode::OK, error.to_string()),
-        Err(error) => {
-            let status = match &error {
-                ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_) => {
-                    StatusCode::NOT_FOUND
-                }
-                ChaosError::DryRun(_) => StatusCode::OK,
-                ChaosError::CoolingDown(_) => StatusCode::TOO_MANY_REQUESTS,
-                ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
-            };
-            let mut response = message(status, error.to_string());
-            if let ChaosError::CoolingDown(left) = error {
-                let seconds = left.as_secs_f64().ceil().max(1.0) as u64;
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            }
-            response
-        }
+        Err(error @ ChaosError::DryRun(_)) => Ok(message(StatusCode::OK, error.to_string())),
+        Err(error) => Err(error.into()),
     }
 }
 
-async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(error) = check_basic(&headers, &state.credentials.chaos) {
-        return error.into_response();
-    }
-    if from_another_site(&headers) {
-        return refused_from_another_site();
-    }
+async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
+    check_basic(&headers, &state.credentials.chaos)?;
+    refuse_other_sites(&headers, "the control panel at /control")?;
     press(&state, Aim::Random, Presser::Button).await
 }
 
@@ -101,19 +79,19 @@ pub fn from_another_site(headers: &HeaderMap) -> bool {
     origin_host.is_none() || origin_host != host
 }
 
-fn refused_from_another_site() -> Response {
-    message(StatusCode::FORBIDDEN, "Refused: another site's page sent this; use curl or the control panel at /control")
+/// Refuses a request [`from_another_site`], naming the way in (`use_instead`) that works.
+pub(super) fn refuse_other_sites(headers: &HeaderMap, use_instead: &'static str) -> Result<(), PrivateError> {
+    if from_another_site(headers) { Err(PrivateError::FromAnotherSite { use_instead }) } else { Ok(()) }
 }
 
 /// Sets night mode in the Booth's spec, answering with the mode now in force.
-pub async fn apply_night_mode(state: &AppState, on: bool) -> Response {
-    match state.booth.patch_spec(serde_json::json!({ "nightMode": on })).await {
-        Ok(booth) => night_mode_answer(booth.spec.night_mode),
-        Err(error) => {
-            tracing::warn!(%error, "could not change night mode");
-            message(StatusCode::BAD_GATEWAY, "The Booth resource could not be changed; try again")
-        }
-    }
+pub(super) async fn apply_night_mode(state: &AppState, on: bool) -> Result<Response, PrivateError> {
+    let booth = state
+        .booth
+        .patch_spec(serde_json::json!({ "nightMode": on }))
+        .await
+        .map_err(PrivateError::NightModeUnchanged)?;
+    Ok(night_mode_answer(booth.spec.night_mode))
 }
 
 fn night_mode_answer(on: bool) -> Response {
@@ -121,11 +99,9 @@ fn night_mode_answer(on: bool) -> Response {
     (StatusCode::OK, Json(Message { message: text.into(), night_mode: Some(on) })).into_response()
 }
 
-async fn night_mode(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(error) = check_basic(&headers, &state.credentials.chaos) {
-        return error.into_response();
-    }
-    night_mode_answer(state.booth.night_mode())
+async fn night_mode(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
+    check_basic(&headers, &state.credentials.chaos)?;
+    Ok(night_mode_answer(state.booth.night_mode()))
 }
 
 #[derive(Deserialize)]
@@ -148,26 +124,20 @@ async fn set_night_mode(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<NightModeQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    if let Err(error) = check_basic(&headers, &state.credentials.chaos) {
-        return error.into_response();
-    }
-    if from_another_site(&headers) {
-        return refused_from_another_site();
-    }
-    let requested = match query {
-        Ok(Query(q)) => q.state,
-        Err(_) => return message(StatusCode::BAD_REQUEST, "Malformed query: use ?state=on, off or toggle"),
+) -> Result<Response, PrivateError> {
+    check_basic(&headers, &state.credentials.chaos)?;
+    refuse_other_sites(&headers, "the control panel at /control")?;
+    let Ok(Query(query)) = query else {
+        return Err(PrivateError::Invalid("Malformed query: use ?state=on, off or toggle".into()));
     };
-    match requested_night_mode(requested.as_deref(), state.booth.night_mode()) {
-        Ok(on) => apply_night_mode(&state, on).await,
-        Err(text) => message(StatusCode::BAD_REQUEST, text),
-    }
+    let on = requested_night_mode(query.state.as_deref(), state.booth.night_mode()).map_err(PrivateError::Invalid)?;
+    apply_night_mode(&state, on).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()

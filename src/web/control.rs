@@ -15,9 +15,12 @@
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
 use super::csrf::{FIELD, cookie_value};
-use super::kiosk::{render, script_json};
+use super::error::{LoginRefusal, PrivateError};
+use super::kiosk::script_json;
+use super::page::Page;
 use crate::chaos::Aim;
 use crate::cluster::Presser;
+use crate::labels::queue::StoreError;
 use crate::theatre::{SCENES, SceneInfo, SceneKind};
 use askama::Template;
 use axum::Form;
@@ -207,27 +210,26 @@ async fn latest_leads(state: &AppState) -> Vec<LeadRow> {
         .collect()
 }
 
-/// Adds the CSRF cookie, when a new one was issued, to a response.
-fn with_cookie(mut response: Response, set_cookie: Option<String>) -> Response {
-    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-fn login_page(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<String>) -> Response {
-    let issued = state.dashboard.csrf.issue(headers, false);
+/// The login page, with `error` when a login was refused.
+fn login_page(state: &AppState, headers: &HeaderMap, error: Option<String>) -> Result<Page, PrivateError> {
+    let issued = state.csrf.issue(headers, false);
     let page = LoginPage { csrf_field: FIELD, csrf_token: issued.token, error };
-    let mut response = render(&page);
-    *response.status_mut() = status;
-    with_cookie(response, issued.set_cookie)
+    Ok(Page::render(&page)?.with_cookie(issued.set_cookie))
 }
 
-async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !state.dashboard.sessions.is_valid(&headers, Instant::now()) {
-        return login_page(&state, &headers, StatusCode::OK, None);
+/// A refused login: the login page again, saying why.
+fn refuse_login(state: &AppState, headers: &HeaderMap, why: LoginRefusal) -> PrivateError {
+    match login_page(state, headers, Some(why.to_string())) {
+        Ok(page) => PrivateError::LoginRefused { why, page },
+        Err(error) => error,
     }
-    let issued = state.dashboard.csrf.issue(&headers, false);
+}
+
+async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Result<Page, PrivateError> {
+    if !state.sessions.is_valid(&headers, Instant::now()) {
+        return login_page(&state, &headers, None);
+    }
+    let issued = state.csrf.issue(&headers, false);
     let page = PanelPage {
         csrf_field: FIELD,
         csrf_token: issued.token,
@@ -243,7 +245,7 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Response {
             Vec::new()
         }),
     };
-    with_cookie(render(&page), issued.set_cookie)
+    Ok(Page::render(&page)?.with_cookie(issued.set_cookie))
 }
 
 #[derive(Deserialize)]
@@ -252,31 +254,38 @@ struct LoginForm {
     csrf_token: Option<String>,
 }
 
+/// Starts a session for the right password; returns its `Set-Cookie` value.
+fn log_in(state: &AppState, headers: &HeaderMap, form: Option<LoginForm>) -> Result<String, LoginRefusal> {
+    let form = form.ok_or(LoginRefusal::NoPassword)?;
+    state.csrf.verify(headers, form.csrf_token.as_deref()).map_err(LoginRefusal::BadToken)?;
+    let now = Instant::now();
+    if !state.sessions.login_allowed(now) {
+        return Err(LoginRefusal::TooManyWrongPasswords);
+    }
+    let chaos = &state.credentials.chaos;
+    if !chaos.matches(&chaos.username, &form.password) {
+        state.sessions.note_failure(now);
+        return Err(LoginRefusal::WrongPassword);
+    }
+    Ok(state.sessions.start(Instant::now()))
+}
+
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
-) -> Response {
-    let form = form.ok();
-    let Some(Form(form)) = form else {
-        return login_page(&state, &headers, StatusCode::BAD_REQUEST, Some("Please enter the password.".into()));
-    };
-    if let Err(error) = state.dashboard.csrf.verify(&headers, form.csrf_token.as_deref()) {
-        return login_page(&state, &headers, StatusCode::FORBIDDEN, Some(error.to_string()));
+) -> Result<Response, PrivateError> {
+    let form = form.ok().map(|Form(form)| form);
+    let cookie = log_in(&state, &headers, form).map_err(|why| refuse_login(&state, &headers, why))?;
+    Ok(with_cookie(Redirect::to("/control").into_response(), cookie))
+}
+
+/// Adds a session cookie to a response.
+fn with_cookie(mut response: Response, set_cookie: String) -> Response {
+    if let Ok(cookie) = HeaderValue::from_str(&set_cookie) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    let now = Instant::now();
-    if !state.dashboard.sessions.login_allowed(now) {
-        let text = "Too many wrong passwords; wait a minute and try again.";
-        return login_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, Some(text.into()));
-    }
-    let chaos = &state.credentials.chaos;
-    if !chaos.matches(&chaos.username, &form.password) {
-        tracing::warn!("control panel: wrong password");
-        state.dashboard.sessions.note_failure(now);
-        return login_page(&state, &headers, StatusCode::UNAUTHORIZED, Some("Wrong password.".into()));
-    }
-    let cookie = state.dashboard.sessions.start(Instant::now());
-    with_cookie(Redirect::to("/control").into_response(), Some(cookie))
+    response
 }
 
 /// Just the CSRF token of a form.
@@ -291,22 +300,16 @@ struct CsrfField {
 pub(super) struct StaffAction<T>(Option<T>);
 
 impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for StaffAction<T> {
-    type Rejection = Response;
+    type Rejection = PrivateError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PrivateError> {
         let headers = request.headers().clone();
-        if !state.dashboard.sessions.is_valid(&headers, Instant::now()) {
-            return Err(message(StatusCode::UNAUTHORIZED, "Log in at /control first"));
+        if !state.sessions.is_valid(&headers, Instant::now()) {
+            return Err(PrivateError::NotLoggedIn);
         }
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large"))?;
+        let body = Bytes::from_request(request, state).await.map_err(|_| PrivateError::FormTooLarge)?;
         let token = serde_urlencoded::from_bytes::<CsrfField>(&body).ok().and_then(|f| f.csrf_token);
-        state
-            .dashboard
-            .csrf
-            .verify(&headers, token.as_deref())
-            .map_err(|e| message(StatusCode::FORBIDDEN, e.to_string()))?;
+        state.csrf.verify(&headers, token.as_deref()).map_err(PrivateError::BadToken)?;
         Ok(Self(serde_urlencoded::from_bytes(&body).ok()))
     }
 }
@@ -319,16 +322,14 @@ async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<CsrfField>, FormRejection>,
-) -> Response {
+) -> Result<Response, PrivateError> {
     let token = form.ok().and_then(|Form(f)| f.csrf_token);
-    if let Err(error) = state.dashboard.csrf.verify(&headers, token.as_deref()) {
-        return message(StatusCode::FORBIDDEN, error.to_string());
-    }
-    let cookie = state.dashboard.sessions.end(&headers);
-    with_cookie(Redirect::to("/control").into_response(), Some(cookie))
+    state.csrf.verify(&headers, token.as_deref()).map_err(PrivateError::BadToken)?;
+    let cookie = state.sessions.end(&headers);
+    Ok(with_cookie(Redirect::to("/control").into_response(), cookie))
 }
 
-async fn chaos_random(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
+async fn chaos_random(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
     press(&state, Aim::Random, Presser::Button).await
 }
 
@@ -337,11 +338,13 @@ fn parse_ordinal(text: &str) -> Result<u32, String> {
     text.parse::<u32>().map_err(|_| format!("Not a pod ordinal: {text:?} (expected 0, 1, 2, ...)"))
 }
 
-async fn chaos_ordinal(State(state): State<AppState>, Path(index): Path<String>, _: StaffAction<NoFields>) -> Response {
-    match parse_ordinal(&index) {
-        Ok(n) => press(&state, Aim::Ordinal(n), Presser::Button).await,
-        Err(text) => message(StatusCode::BAD_REQUEST, text),
-    }
+async fn chaos_ordinal(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    _: StaffAction<NoFields>,
+) -> Result<Response, PrivateError> {
+    let ordinal = parse_ordinal(&index).map_err(PrivateError::Invalid)?;
+    press(&state, Aim::Ordinal(ordinal), Presser::Button).await
 }
 
 #[derive(Deserialize)]
@@ -350,11 +353,14 @@ struct NightModeForm {
     night: String,
 }
 
-async fn night_mode(State(state): State<AppState>, StaffAction(form): StaffAction<NightModeForm>) -> Response {
+async fn night_mode(
+    State(state): State<AppState>,
+    StaffAction(form): StaffAction<NightModeForm>,
+) -> Result<Response, PrivateError> {
     match form.as_ref().map(|f| f.night.as_str()) {
         Some("on") => apply_night_mode(&state, true).await,
         Some("off") => apply_night_mode(&state, false).await,
-        _ => message(StatusCode::BAD_REQUEST, "Choose night mode on or off"),
+        _ => Err(PrivateError::Invalid("Choose night mode on or off".into())),
     }
 }
 
@@ -363,44 +369,50 @@ struct KillsForm {
     count: String,
 }
 
-async fn set_kills(State(state): State<AppState>, StaffAction(form): StaffAction<KillsForm>) -> Response {
-    match form.as_ref().map(|f| f.count.trim().parse::<u64>()) {
-        Some(Ok(count)) if count <= 1_000_000_000 => {
-            state.booth.set_kill_count(count);
-            message(StatusCode::OK, format!("Kill counter set to {count}"))
-        }
-        _ => message(StatusCode::BAD_REQUEST, "The kill counter takes a whole number from 0 to 1000000000"),
-    }
+/// The kill counter's highest value.
+const MAX_KILL_COUNT: u64 = 1_000_000_000;
+
+async fn set_kills(
+    State(state): State<AppState>,
+    StaffAction(form): StaffAction<KillsForm>,
+) -> Result<Response, PrivateError> {
+    let count =
+        form.and_then(|f| f.count.trim().parse::<u64>().ok()).filter(|count| *count <= MAX_KILL_COUNT).ok_or_else(
+            || PrivateError::Invalid(format!("The kill counter takes a whole number from 0 to {MAX_KILL_COUNT}")),
+        )?;
+    state.booth.set_kill_count(count);
+    Ok(message(StatusCode::OK, format!("Kill counter set to {count}")))
 }
 
-async fn scene(State(state): State<AppState>, Path(name): Path<String>, _: StaffAction<NoFields>) -> Response {
-    match state.theatre.play(&name) {
-        Ok(scene) if scene.kind == SceneKind::Kill => {
-            message(StatusCode::OK, format!("Previewing {name} on a drill crate on the kiosk"))
-        }
-        Ok(_) => message(StatusCode::OK, format!("Playing {name} on the kiosk")),
-        Err(_) => message(StatusCode::NOT_FOUND, format!("Unknown scene {name:?}")),
-    }
+async fn scene(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    _: StaffAction<NoFields>,
+) -> Result<Response, PrivateError> {
+    let scene = state.theatre.play(&name)?;
+    let text = if scene.kind == SceneKind::Kill {
+        format!("Previewing {name} on a drill crate on the kiosk")
+    } else {
+        format!("Playing {name} on the kiosk")
+    };
+    Ok(message(StatusCode::OK, text))
 }
 
-async fn fog(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
-    match &state.fog {
-        Some(fog) => {
-            fog.puff();
-            message(StatusCode::OK, "Fog!")
-        }
-        None => message(StatusCode::NOT_FOUND, "No fog machine is configured (FOG)"),
-    }
+async fn fog(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
+    state.fog.as_ref().ok_or(PrivateError::NoFogMachine)?.puff();
+    Ok(message(StatusCode::OK, "Fog!"))
 }
 
-async fn reprint(State(state): State<AppState>, Path(name): Path<String>, _: StaffAction<NoFields>) -> Response {
-    match state.print_jobs.reprint(&name).await {
-        Ok(()) => message(StatusCode::OK, format!("The labels of {name} print again")),
-        Err(crate::labels::queue::StoreError::UnknownJob(_)) => {
-            message(StatusCode::NOT_FOUND, format!("No sign-up {name:?}"))
-        }
-        Err(error) => message(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
-    }
+async fn reprint(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    _: StaffAction<NoFields>,
+) -> Result<Response, PrivateError> {
+    state.print_jobs.reprint(&name).await.map_err(|error| match error {
+        StoreError::UnknownJob(_) => PrivateError::NoSuchLead(name.clone()),
+        error => PrivateError::ReprintNotRecorded(error),
+    })?;
+    Ok(message(StatusCode::OK, format!("The labels of {name} print again")))
 }
 
 #[cfg(test)]

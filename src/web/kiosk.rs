@@ -2,31 +2,24 @@
 //! container per pod, drawn by `templates/static/kiosk.js` from the snapshot embedded in the
 //! page and kept live by the `/stream` SSE feed.
 //!
-//! Also owns the dashboard's own state ([`Dashboard`]: the chaos button, staff sessions, the QR
-//! code) and its settings ([`DashboardArgs`]); the events the kiosk plays belong to
-//! [`crate::theatre`]. It may read the cluster state, the Booth and the theatre's catalogue, and
-//! press the chaos button.
+//! Also owns the settings of the kiosk and its chaos button ([`DashboardArgs`]: the button's
+//! cool-down and the address on the QR card), which `app` hands to the chaos button and to
+//! [`super::qr_card`]; the events the kiosk plays belong to [`crate::theatre`]. It reads the
+//! cluster state, the Booth and the theatre's catalogue.
 //!
-//! May call: `crate::chaos`, `crate::cluster`, `crate::theatre`.
+//! May call: `crate::cluster`, `crate::theatre`.
 
 use super::AppState;
-use super::control::Sessions;
-use super::csrf::Csrf;
-use crate::chaos::{Chaos, KubeActions};
+use super::error::PrivateError;
+use super::page::Page;
 use crate::cluster::{NodeView, PodView};
 use crate::theatre::{SCENES, SceneKind, furniture};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::Json;
 use axum::routing::get;
 use clap::Args;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -61,85 +54,6 @@ fn parse_public_url(value: &str) -> Result<String, String> {
     } else {
         Err("expected an http:// or https:// address such as https://booth.example.com/".into())
     }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabel {
-    pub outcome: crate::chaos::PressOutcome,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StreamLabel {
-    pub stream: &'static str,
-}
-
-/// The dashboard's metrics: chaos presses by outcome, open SSE clients by stream.
-pub struct DashboardMetrics {
-    pub chaos_presses: Family<OutcomeLabel, Counter>,
-    pub sse_clients: Family<StreamLabel, Gauge>,
-}
-
-impl DashboardMetrics {
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self { chaos_presses: Family::default(), sse_clients: Family::default() };
-        registry.register("chaos_presses", "Chaos button presses by outcome", metrics.chaos_presses.clone());
-        registry.register("sse_clients", "Open server-sent event streams", metrics.sse_clients.clone());
-        metrics
-    }
-}
-
-/// The dashboard's state, shared by its handlers.
-pub struct Dashboard {
-    /// Shared with attract mode's autopilot, which presses through the same button.
-    pub chaos: std::sync::Arc<Chaos<KubeActions>>,
-    pub metrics: DashboardMetrics,
-    pub sessions: Sessions,
-    pub csrf: Csrf,
-    /// The QR code of `PUBLIC_URL` as SVG, if configured.
-    pub qr_svg: Option<String>,
-    pub public_url: Option<String>,
-    /// Fires at shutdown: open streams end so the server can stop gracefully.
-    pub shutdown: tokio_util::sync::CancellationToken,
-}
-
-impl Dashboard {
-    /// The dashboard for `chaos`, registering its metrics in `registry`.
-    pub fn new(
-        args: &DashboardArgs,
-        chaos: std::sync::Arc<Chaos<KubeActions>>,
-        registry: &mut Registry,
-        shutdown: tokio_util::sync::CancellationToken,
-    ) -> Self {
-        Self {
-            chaos,
-            metrics: DashboardMetrics::register(registry),
-            sessions: Sessions::new(),
-            csrf: Csrf::random(),
-            qr_svg: args.public_url.as_deref().and_then(qr_svg),
-            public_url: args.public_url.clone(),
-            shutdown,
-        }
-    }
-}
-
-/// `text` as an SVG QR code (dark modules as one path), or `None` if it does not fit a QR code.
-pub fn qr_svg(text: &str) -> Option<String> {
-    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
-    let width = code.width();
-    let quiet = 2;
-    let mut path = String::new();
-    for (i, color) in code.to_colors().into_iter().enumerate() {
-        if color == qrcode::Color::Dark {
-            let (x, y) = (i % width + quiet, i / width + quiet);
-            path.push_str(&format!("M{x} {y}h1v1h-1z"));
-        }
-    }
-    let size = width + 2 * quiet;
-    Some(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\" \
-         role=\"img\" aria-label=\"QR code\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
-         <path d=\"{path}\" fill=\"#0b1b2b\"/></svg>"
-    ))
 }
 
 /// What the kiosk script starts from before the stream connects.
@@ -207,29 +121,19 @@ struct KioskPage {
     public_url: Option<String>,
 }
 
-async fn kiosk(State(state): State<AppState>) -> Response {
+async fn kiosk(State(state): State<AppState>) -> Result<Page, PrivateError> {
     let initial = KioskState::now(&state);
+    let card = state.qr_card.as_deref();
     let page = KioskPage {
         initial_json: script_json(&initial),
         scenes_json: script_json(&scene_list()),
         night: state.booth.night_mode(),
         flag: initial.flag.clone(),
         call_to_action: initial.call_to_action.clone(),
-        qr_svg: state.dashboard.qr_svg.clone(),
-        public_url: state.dashboard.public_url.clone(),
+        qr_svg: card.map(|c| c.svg.clone()),
+        public_url: card.map(|c| c.url.clone()),
     };
-    render(&page)
-}
-
-/// Renders an askama page, answering 500 (and logging why) if a template fails.
-pub fn render(page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "rendering a page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
-        }
-    }
+    Page::render(&page)
 }
 
 /// The kiosk, its streams, its assets, the chaos button and the control panel.
@@ -258,16 +162,6 @@ mod tests {
         for bad in ["booth.example.com", "ftp://x", "https://", "https://a b"] {
             assert!(parse_public_url(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn the_qr_code_is_an_svg_of_dark_modules() {
-        let svg = qr_svg("https://booth.example.com/").unwrap();
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        // Version 2 (25 modules) plus a quiet zone of 2 on each side.
-        assert!(svg.contains("viewBox=\"0 0 29 29\""), "{}", &svg[..120]);
-        // The top-left finder pattern: module (2,2) is dark.
-        assert!(svg.contains("M2 2h1v1h-1z"));
     }
 
     #[test]

@@ -9,13 +9,14 @@
 
 use super::AppState;
 use super::auth::check_basic;
+use super::error::PrivateError;
 use crate::booth::VoucherType;
 use crate::labels::{Label, layout, png_bytes};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Json, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -32,21 +33,15 @@ struct PreviewQuery {
     name: Option<String>,
 }
 
-fn error(code: StatusCode, message: &str) -> Response {
-    (code, Json(serde_json::json!({ "message": message }))).into_response()
-}
-
 async fn preview(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<PreviewQuery>, QueryRejection>,
-) -> Response {
+) -> Result<Response, PrivateError> {
     // Credentials before the query: a stranger learns nothing from how a query is parsed.
-    if let Err(denied) = check_basic(&headers, &state.credentials.admin) {
-        return denied.into_response();
-    }
+    check_basic(&headers, &state.credentials.admin)?;
     let Ok(Query(query)) = query else {
-        return error(StatusCode::BAD_REQUEST, "malformed query: use ?label=raffle or voucher and &name=...");
+        return Err(PrivateError::Invalid("malformed query: use ?label=raffle or voucher and &name=...".into()));
     };
     let spec = state.booth.spec();
     let name = query.name.unwrap_or_else(|| "Zoë Müller".into());
@@ -55,16 +50,14 @@ async fn preview(
         "voucher" => match spec.voucher_type {
             VoucherType::Appuio => Label::Appuio { name, code: "APPUIO-VOUCHER".into() },
             VoucherType::Servala => Label::Servala { name, code: spec.servala_voucher_code },
-            VoucherType::None => return error(StatusCode::NOT_FOUND, "no voucher configured (voucher type: none)"),
+            VoucherType::None => return Err(PrivateError::NoVoucher),
         },
-        _ => return error(StatusCode::BAD_REQUEST, "label must be raffle or voucher"),
+        _ => return Err(PrivateError::Invalid("label must be raffle or voucher".into())),
     };
     let size = state.labels.size;
-    let image = tokio::task::spawn_blocking(move || png_bytes(&layout::render(&label, size))).await;
-    match image {
-        Ok(Ok(png)) => {
-            ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response()
-        }
-        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "the preview could not be rendered"),
-    }
+    let png = tokio::task::spawn_blocking(move || png_bytes(&layout::render(&label, size)))
+        .await
+        .map_err(|error| PrivateError::PreviewNotRendered(error.to_string()))?
+        .map_err(|error| PrivateError::PreviewNotRendered(error.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
 }

@@ -3,8 +3,11 @@
 //! Booth, never from a request to the Kubernetes API per browser.
 //!
 //! It shows the cluster state and the Booth and calls the features (chaos button, LEDs, labels,
-//! leads, fog, the visitors' raffle and presses) on behalf of staff and visitors; the state of a request's session lives here, the booth's
-//! state in the features.
+//! leads, fog, the visitors' raffle and presses) on behalf of staff and visitors. What belongs
+//! to a request lives here (the staff sessions, the CSRF keys, the guess limiter), along with
+//! the web layer's own counters ([`mod@metrics`]), the kiosk's QR card ([`qr_card`]) and the error
+//! types of both listeners ([`error`]); the booth's state lives in the features, which `app`
+//! builds and hands over in [`AppState`].
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::leds`,
@@ -15,10 +18,14 @@ pub mod auth;
 pub mod chaos;
 pub mod control;
 pub mod csrf;
+pub(crate) mod error;
 pub mod kiosk;
 pub mod labels;
 pub mod limits;
+pub(crate) mod metrics;
+pub(crate) mod page;
 pub mod public;
+pub(crate) mod qr_card;
 pub mod raffle;
 pub mod settings;
 pub mod sse;
@@ -26,6 +33,7 @@ pub mod visitor;
 
 use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;
+use crate::chaos::{Chaos, KubeActions};
 use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView, WatchRestarts};
 use crate::metrics::Metrics;
 use auth::StaffCredentials;
@@ -34,8 +42,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
+use control::Sessions;
+use csrf::Csrf;
+use metrics::WebMetrics;
+use qr_card::QrCard;
 use serde::Serialize;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// What every handler of the private listener may use.
 #[derive(Clone)]
@@ -55,8 +68,18 @@ pub struct AppState {
     pub labels: crate::labels::LabelService,
     /// The Leads as print jobs (the control panel's reprint).
     pub print_jobs: crate::leads::print_jobs::LeadPrintJobs,
-    /// The kiosk's, the chaos button's and the control panel's own state.
-    pub dashboard: Arc<kiosk::Dashboard>,
+    /// The chaos button, shared with attract mode's autopilot (which presses through it too).
+    pub(crate) button: Arc<Chaos<KubeActions>>,
+    /// Chaos presses by outcome, open event streams.
+    pub(crate) web_metrics: WebMetrics,
+    /// The control panel's staff sessions.
+    pub(crate) sessions: Arc<Sessions>,
+    /// The key of the control panel's CSRF tokens.
+    pub(crate) csrf: Csrf,
+    /// The kiosk's QR card of `PUBLIC_URL`, when it is set.
+    pub(crate) qr_card: Option<Arc<QrCard>>,
+    /// Fires at shutdown: open streams end so the server can stop gracefully.
+    pub(crate) shutdown: CancellationToken,
     /// The trickle of requests to the workload: counts and heal times.
     pub availability: Arc<crate::availability::Availability>,
     /// The scene channel every kiosk plays from.

@@ -11,12 +11,16 @@
 //!
 //! May call: `crate::leads` (validation, store, country list), `crate::booth` (the Booth
 //! handle), `crate::visitor` (branding, languages, press tokens), `crate::chaos` (the press);
-//! within `web`, `csrf` and the dashboard's chaos button.
+//! within `web`, `csrf`, the error pages and the chaos press counter.
 
 use super::csrf::{Csrf, CsrfError};
-use super::kiosk::Dashboard;
+use super::error::PublicError;
+use super::metrics::WebMetrics;
+use super::page::Page;
 use crate::booth::BoothHandle;
+use crate::chaos::{Chaos, KubeActions};
 use crate::leads::form::{self, FieldError, FieldErrors, FormInput};
+use crate::leads::metrics::Submission;
 use crate::leads::ratelimit::{RateLimiter, TrustedProxies};
 use crate::leads::{Leads, LeadsArgs, StoreError, crd};
 use crate::visitor::Visitor;
@@ -27,7 +31,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -57,16 +61,19 @@ pub(super) struct Inner {
     privacy_url: Option<String>,
     redirect: Option<String>,
     pub(super) visitor: Visitor,
-    pub(super) dashboard: Arc<Dashboard>,
+    /// The chaos button a sign-up's press presses.
+    pub(super) button: Arc<Chaos<KubeActions>>,
+    pub(super) web_metrics: WebMetrics,
 }
 
 /// The public router, with its security headers, body limit and 404 for everything else.
-pub fn router(
+pub(crate) fn router(
     leads: Leads,
     booth: BoothHandle,
     args: &LeadsArgs,
     visitor: Visitor,
-    dashboard: Arc<Dashboard>,
+    button: Arc<Chaos<KubeActions>>,
+    web_metrics: WebMetrics,
 ) -> Router {
     let csp = content_security_policy(args.success_redirect_url.as_deref());
     let state = PublicState {
@@ -80,7 +87,8 @@ pub fn router(
             privacy_url: args.privacy_url.clone(),
             redirect: args.success_redirect_url.clone(),
             visitor,
-            dashboard,
+            button,
+            web_metrics,
         }),
     };
     Router::new()
@@ -209,27 +217,21 @@ pub(super) struct ProblemPage {
     pub(super) message: String,
 }
 
-pub(super) fn render(template: &impl Template) -> Html<String> {
+/// A visitor's page; a template that fails shows a short apology with the intended status
+/// rather than nothing.
+pub(super) fn render(template: &impl Template) -> Page {
     match template.render() {
-        Ok(html) => Html(html),
+        Ok(html) => Page::new(html),
         Err(error) => {
             tracing::error!(%error, "rendering a form page failed");
-            Html("<!doctype html><title>Error</title><p>This page could not be shown.</p>".into())
+            Page::new("<!doctype html><title>Error</title><p>This page could not be shown.</p>".into())
         }
     }
 }
 
-/// HTML pages change per visitor: never cached by the tunnel or the phone.
-pub(super) fn page(status: StatusCode, html: Html<String>, set_cookie: Option<String>) -> Response {
-    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], html).into_response();
-    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
+/// A page of a title and a message with `status` (a refusal, or a press that worked).
 pub(super) fn problem(status: StatusCode, t: Lang, title: Text, message: impl Into<String>) -> Response {
-    page(status, render(&ProblemPage { t, title: t.t(title).into(), message: message.into() }), None)
+    render(&ProblemPage { t, title: t.t(title).into(), message: message.into() }).with_status(status)
 }
 
 /// Whether the visitor reached us over HTTPS (through a trusted proxy saying so).
@@ -366,12 +368,12 @@ async fn show_form(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
-) -> Response {
+) -> Page {
     let state = &state.inner;
     let t = language(query, &headers);
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
-    let html = render(&state.form_page(t, &FormInput::default(), FieldErrors::default(), issued.token, None));
-    page(StatusCode::OK, html, issued.set_cookie)
+    render(&state.form_page(t, &FormInput::default(), FieldErrors::default(), issued.token, None))
+        .with_cookie(issued.set_cookie)
 }
 
 async fn submit(
@@ -380,58 +382,39 @@ async fn submit(
     query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PublicError> {
     let state = &state.inner;
     let t = language(query, &headers);
     let client = state.proxies.client_ip(peer.ip(), &headers);
     let metrics = &state.leads.metrics;
-    if let Err(wait) = state.limiter.check(client, Instant::now()) {
-        metrics.submission("rate_limited");
-        return too_many(t, wait.as_secs() + 1);
-    }
-    let Ok(input) = serde_urlencoded::from_bytes::<FormInput>(&body) else {
-        metrics.submission("invalid");
-        return problem(StatusCode::BAD_REQUEST, t, Text::UnreadableTitle, t.t(Text::UnreadableText));
+    let refused = |outcome: Submission, error: PublicError| {
+        metrics.submission(outcome);
+        error
     };
-    if let Err(error) = state.csrf.verify(&headers, Some(&input.csrf_token)) {
-        metrics.submission("forbidden");
-        return problem(StatusCode::FORBIDDEN, t, Text::ReloadTitle, csrf_text(error, t));
-    }
+    state
+        .limiter
+        .check(client, Instant::now())
+        .map_err(|wait| refused(Submission::RateLimited, rate_limited(t, wait)))?;
+    let input = serde_urlencoded::from_bytes::<FormInput>(&body)
+        .map_err(|_| refused(Submission::Invalid, PublicError::Unreadable(t)))?;
+    state
+        .csrf
+        .verify(&headers, Some(&input.csrf_token))
+        .map_err(|error| refused(Submission::Forbidden, PublicError::BadToken(t, error)))?;
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
-    let submission = match form::validate(&input, &state.leads.countries) {
-        Ok(submission) => submission,
-        Err(errors) => {
-            metrics.submission("invalid");
-            let html = render(&state.form_page(t, &input, errors, issued.token, None));
-            return page(StatusCode::UNPROCESSABLE_ENTITY, html, issued.set_cookie);
-        }
+    let form_again = |errors: FieldErrors, problem: Option<String>| {
+        render(&state.form_page(t, &input, errors, issued.token.clone(), problem))
+            .with_cookie(issued.set_cookie.clone())
     };
+    let submission = form::validate(&input, &state.leads.countries)
+        .map_err(|errors| refused(Submission::Invalid, PublicError::Invalid(form_again(errors, None))))?;
     let email = submission.email.clone();
     let name = submission.name.clone();
     let (press_token, press_hash) = crate::visitor::press::new_token();
-    match state.leads.store.store(submission, Some(press_hash)).await {
-        Ok(lead) => {
-            metrics.submission("stored");
-            tracing::info!(lead = %kube::ResourceExt::name_any(&lead), code = lead.spec.code, "lead stored");
-            match &state.redirect {
-                Some(url) => Redirect::to(&redirect_url(url, &crd::email_sha256(&email))).into_response(),
-                None => {
-                    let press = state.visitor.presses.enabled().then_some((press_token, issued.token));
-                    let done = DonePage {
-                        t,
-                        brand: state.brand(t),
-                        already: false,
-                        heading: t.t(Text::ThanksTitle).replace("{name}", &name),
-                        text: t.t(Text::ThanksText).into(),
-                        code: lead.spec.code,
-                        press,
-                    };
-                    page(StatusCode::OK, render(&done), None)
-                }
-            }
-        }
+    let lead = match state.leads.store.store(submission, Some(press_hash)).await {
+        Ok(lead) => lead,
         Err(StoreError::AlreadySignedUp) => {
-            metrics.submission("duplicate");
+            metrics.submission(Submission::Duplicate);
             let campaign = state.booth.spec().campaign_name;
             let campaign = if campaign.is_empty() { t.t(Text::ThisEvent).to_string() } else { campaign };
             let done = DonePage {
@@ -443,24 +426,34 @@ async fn submit(
                 code: String::new(),
                 press: None,
             };
-            page(StatusCode::OK, render(&done), None)
+            return Ok(render(&done).into_response());
         }
         Err(error) => {
-            metrics.submission("store_failed");
-            tracing::error!(%error, "a submission could not be stored; the visitor was asked to send it again");
-            let message = t.t(Text::StoreFailed).to_string();
-            let html = render(&state.form_page(t, &input, FieldErrors::default(), issued.token, Some(message)));
-            page(StatusCode::SERVICE_UNAVAILABLE, html, issued.set_cookie)
+            let page = form_again(FieldErrors::default(), Some(t.t(Text::StoreFailed).to_string()));
+            return Err(refused(Submission::StoreFailed, PublicError::NotStored { error, page }));
         }
+    };
+    metrics.submission(Submission::Stored);
+    tracing::info!(lead = %kube::ResourceExt::name_any(&lead), code = lead.spec.code, "lead stored");
+    if let Some(url) = &state.redirect {
+        return Ok(Redirect::to(&redirect_url(url, &crd::email_sha256(&email))).into_response());
     }
+    let press = state.visitor.presses.enabled().then_some((press_token, issued.token.clone()));
+    let done = DonePage {
+        t,
+        brand: state.brand(t),
+        already: false,
+        heading: t.t(Text::ThanksTitle).replace("{name}", &name),
+        text: t.t(Text::ThanksText).into(),
+        code: lead.spec.code,
+        press,
+    };
+    Ok(render(&done).into_response())
 }
 
-/// 429 with `Retry-After`, in the visitor's language.
-pub(super) fn too_many(t: Lang, seconds: u64) -> Response {
-    let message = t.t(Text::TooManyText).replace("{seconds}", &seconds.to_string());
-    let mut response = problem(StatusCode::TOO_MANY_REQUESTS, t, Text::TooManyTitle, message);
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
+/// A client over the form's rate limit, told to wait `wait` (rounded up to whole seconds).
+pub(super) fn rate_limited(t: Lang, wait: std::time::Duration) -> PublicError {
+    PublicError::RateLimited { t, retry_after: wait.as_secs() + 1 }
 }
 
 /// The redirect target: `{email_sha256}` replaced, or `email_sha256=<hash>` appended.
@@ -476,9 +469,8 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], FORM_CSS)
 }
 
-async fn not_found(headers: HeaderMap) -> Response {
-    let t = language(Ok(Query(LangQuery::default())), &headers);
-    problem(StatusCode::NOT_FOUND, t, Text::NotFoundTitle, t.t(Text::NotFoundText))
+async fn not_found(headers: HeaderMap) -> PublicError {
+    PublicError::NotFound(language(Ok(Query(LangQuery::default())), &headers))
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@
 
 use super::AppState;
 use super::auth::check_basic;
-use super::chaos::{from_another_site, message};
+use super::chaos::refuse_other_sites;
 use super::control::{NoFields, StaffAction};
-use crate::visitor::raffle::{DrawError, Winner};
+use super::error::PrivateError;
+use crate::visitor::raffle::Winner;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -29,36 +30,18 @@ struct Drawn<'a> {
     winner: &'a Winner,
 }
 
-async fn draw(state: &AppState) -> Response {
-    match state.visitor.raffle.draw(&state.visitor.announcements).await {
-        Ok(winner) => {
-            let message = format!("Draw {}: {} ({})", winner.number, winner.name, winner.code);
-            (StatusCode::OK, Json(Drawn { message, winner: &winner })).into_response()
-        }
-        Err(error) => {
-            let status = match &error {
-                DrawError::NobodySignedUp(_) => StatusCode::NOT_FOUND,
-                DrawError::EverybodyDrawn { .. } => StatusCode::CONFLICT,
-                DrawError::Api(_) | DrawError::KeptChanging => {
-                    tracing::warn!(%error, "raffle draw failed");
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-            };
-            message(status, error.to_string())
-        }
-    }
+async fn draw(state: &AppState) -> Result<Response, PrivateError> {
+    let winner = state.visitor.raffle.draw(&state.visitor.announcements).await?;
+    let message = format!("Draw {}: {} ({})", winner.number, winner.name, winner.code);
+    Ok((StatusCode::OK, Json(Drawn { message, winner: &winner })).into_response())
 }
 
-async fn draw_for_script(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(error) = check_basic(&headers, &state.credentials.admin) {
-        return error.into_response();
-    }
-    if from_another_site(&headers) {
-        return message(StatusCode::FORBIDDEN, "Refused: another site's page sent this; use curl or /control");
-    }
+async fn draw_for_script(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
+    check_basic(&headers, &state.credentials.admin)?;
+    refuse_other_sites(&headers, "/control")?;
     draw(&state).await
 }
 
-async fn draw_for_staff(State(state): State<AppState>, _: StaffAction<NoFields>) -> Response {
+async fn draw_for_staff(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
     draw(&state).await
 }

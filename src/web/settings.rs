@@ -14,6 +14,8 @@
 
 use super::auth::{self, Credentials};
 use super::csrf::Csrf;
+use super::error::PrivateError;
+use super::page::Page;
 use super::public::FORM_CSS;
 use crate::attract::{self, form::AttractInput};
 use crate::booth::{BoothHandle, BoothSpec, VoucherType};
@@ -26,8 +28,8 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kube::api::ListParams;
 use serde::Deserialize;
@@ -356,60 +358,41 @@ impl Inner {
     }
 }
 
-fn html_page(status: StatusCode, page: &SettingsPage, set_cookie: Option<String>) -> Response {
-    let html = match page.render() {
-        Ok(html) => html,
-        Err(error) => {
-            tracing::error!(%error, "rendering the settings page failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response();
-        }
-    };
-    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
-    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-async fn show(State(state): State<SettingsState>, headers: HeaderMap) -> Response {
+async fn show(State(state): State<SettingsState>, headers: HeaderMap) -> Result<Page, PrivateError> {
     let state = &state.inner;
-    if let Err(error) = auth::check_basic(&headers, &state.admin) {
-        return error.into_response();
-    }
+    auth::check_basic(&headers, &state.admin)?;
     let issued = state.csrf.issue(&headers, false);
-    html_page(StatusCode::OK, &state.page_for_spec(&state.booth.spec(), issued.token, None), issued.set_cookie)
+    let page = state.page_for_spec(&state.booth.spec(), issued.token, None);
+    Ok(Page::render(&page)?.with_cookie(issued.set_cookie))
 }
-
-/// Why a `/config` body could not be read.
-const UNREADABLE: &str = "the form could not be read";
 
 /// The submitted fields and the uploaded logo file (empty when none was chosen), from a
 /// `multipart/form-data` body (the page) or a URL-encoded one (scripts).
-async fn read_settings(request: Request) -> Result<(SettingsInput, Vec<u8>), Response> {
-    let unreadable = || (StatusCode::BAD_REQUEST, UNREADABLE).into_response();
+async fn read_settings(request: Request) -> Result<(SettingsInput, Vec<u8>), PrivateError> {
+    let unreadable = |_| PrivateError::UnreadableForm;
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     if !multipart {
-        let body = Bytes::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
-        let input = serde_urlencoded::from_bytes::<SettingsInput>(&body).map_err(|_| unreadable())?;
+        let body = Bytes::from_request(request, &()).await?;
+        let input = serde_urlencoded::from_bytes::<SettingsInput>(&body).map_err(unreadable)?;
         return Ok((input, Vec::new()));
     }
-    let mut form = Multipart::from_request(request, &()).await.map_err(|_| unreadable())?;
+    let mut form = Multipart::from_request(request, &()).await.map_err(|_| PrivateError::UnreadableForm)?;
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut logo = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(|e| (e.status(), e.body_text()).into_response())? {
+    while let Some(field) = form.next_field().await? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "logo" {
-            logo = field.bytes().await.map_err(|e| (e.status(), e.body_text()).into_response())?.to_vec();
+            logo = field.bytes().await?.to_vec();
         } else {
-            fields.push((name, field.text().await.map_err(|_| unreadable())?));
+            fields.push((name, field.text().await.map_err(|_| PrivateError::UnreadableForm)?));
         }
     }
-    let encoded = serde_urlencoded::to_string(&fields).map_err(|_| unreadable())?;
-    let input = serde_urlencoded::from_str::<SettingsInput>(&encoded).map_err(|_| unreadable())?;
+    let encoded = serde_urlencoded::to_string(&fields).map_err(|_| PrivateError::UnreadableForm)?;
+    let input = serde_urlencoded::from_str::<SettingsInput>(&encoded).map_err(unreadable)?;
     Ok((input, logo))
 }
 
@@ -421,88 +404,64 @@ fn logo_change(input: &SettingsInput, file: &[u8], max_bytes: usize) -> Result<L
     Ok(if checked(&input.logo_reset) { LogoChange::Reset } else { LogoChange::Keep })
 }
 
-async fn save(State(state): State<SettingsState>, request: Request) -> Response {
+async fn save(State(state): State<SettingsState>, request: Request) -> Result<Page, PrivateError> {
     let state = &state.inner;
     let headers = request.headers().clone();
-    if let Err(error) = auth::check_basic(&headers, &state.admin) {
-        return error.into_response();
-    }
-    let (input, file) = match read_settings(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    if let Err(error) = state.csrf.verify(&headers, Some(&input.csrf_token)) {
-        return (StatusCode::FORBIDDEN, error.to_string()).into_response();
-    }
+    auth::check_basic(&headers, &state.admin)?;
+    let (input, file) = read_settings(request).await?;
+    state.csrf.verify(&headers, Some(&input.csrf_token)).map_err(PrivateError::SettingsBadToken)?;
     let issued = state.csrf.issue(&headers, false);
+    let refused = |errors: Vec<String>| match Page::render(&state.page_for_input(&input, issued.token.clone(), errors))
+    {
+        Ok(page) => PrivateError::SettingsInvalid(page),
+        Err(error) => error,
+    };
     let checked_logo = logo_change(&input, &file, state.logo_max_bytes);
     let ((change, attract), logo) = match (validate_all(&input), checked_logo) {
         (Ok(change), Ok(logo)) => (change, logo),
         (validated, logo) => {
             let mut errors = validated.err().unwrap_or_default();
             errors.extend(logo.err());
-            return html_page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &state.page_for_input(&input, issued.token, errors),
-                None,
-            );
+            return Err(refused(errors));
         }
     };
-    let warning = match state.check_campaign(&change.campaign_name).await {
-        Ok(warning) => warning,
-        Err(refusal) => {
-            let page = state.page_for_input(&input, issued.token, vec![refusal]);
-            return html_page(StatusCode::UNPROCESSABLE_ENTITY, &page, None);
-        }
-    };
+    let warning = state.check_campaign(&change.campaign_name).await.map_err(|refusal| refused(vec![refusal]))?;
     let mut patch = change.to_patch_with_logo(&logo);
     if let (Some((attract, safety)), Some(patch)) = (attract, patch.as_object_mut()) {
         patch.extend(attract::form::to_patch(&attract, &safety).as_object().cloned().unwrap_or_default());
     }
-    match state.booth.patch_spec(patch).await {
-        Ok(booth) => {
-            tracing::info!(campaign = change.campaign_name, "booth settings changed on /config");
-            let notice = match warning {
-                Some(warning) => format!("Saved. {warning}"),
-                None => "Saved.".to_string(),
-            };
-            html_page(StatusCode::OK, &state.page_for_spec(&booth.spec, issued.token, Some(notice)), None)
-        }
+    let booth = match state.booth.patch_spec(patch).await {
+        Ok(booth) => booth,
         Err(error) => {
-            tracing::error!(%error, "the booth settings could not be stored");
             let errors = vec![format!("The settings could not be stored in the Booth resource: {error}")];
-            html_page(StatusCode::SERVICE_UNAVAILABLE, &state.page_for_input(&input, issued.token, errors), None)
+            let page = Page::render(&state.page_for_input(&input, issued.token, errors))?;
+            return Err(PrivateError::SettingsNotStored { error, page });
         }
-    }
+    };
+    tracing::info!(campaign = change.campaign_name, "booth settings changed on /config");
+    let notice = match warning {
+        Some(warning) => format!("Saved. {warning}"),
+        None => "Saved.".to_string(),
+    };
+    Page::render(&state.page_for_spec(&booth.spec, issued.token, Some(notice)))
 }
 
 async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], FORM_CSS)
 }
 
-async fn leads_csv(State(state): State<SettingsState>, headers: HeaderMap) -> Response {
+async fn leads_csv(State(state): State<SettingsState>, headers: HeaderMap) -> Result<Response, PrivateError> {
     let state = &state.inner;
-    if let Err(error) = auth::check_basic(&headers, &state.admin) {
-        return error.into_response();
-    }
-    match state.leads.store.api().list(&ListParams::default()).await {
-        Ok(list) => {
-            let mut leads = list.items;
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (header::CONTENT_DISPOSITION, "attachment; filename=\"leads.csv\""),
-                    (header::CACHE_CONTROL, "no-store"),
-                ],
-                crate::leads::export::leads_to_csv(&mut leads),
-            )
-                .into_response()
-        }
-        Err(error) => {
-            tracing::error!(%error, "listing leads for the CSV export failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "the leads could not be listed; try again").into_response()
-        }
-    }
+    auth::check_basic(&headers, &state.admin)?;
+    let mut leads =
+        state.leads.store.api().list(&ListParams::default()).await.map_err(PrivateError::LeadsUnlisted)?.items;
+    let csv = crate::leads::export::leads_to_csv(&mut leads);
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename=\"leads.csv\""),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, csv).into_response())
 }
 
 #[cfg(test)]

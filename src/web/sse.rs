@@ -19,7 +19,8 @@
 //! `crate::visitor`.
 
 use super::AppState;
-use super::kiosk::{KioskState, StreamLabel};
+use super::kiosk::KioskState;
+use super::metrics::Stream as StreamName;
 use crate::availability::AvailabilityNotice;
 use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Presser, Snapshot, Subscription, Update};
 use crate::theatre::{Cue, furniture};
@@ -69,11 +70,10 @@ impl Drop for OpenStream {
 /// client leaves or the server shuts down.
 fn sse<S: Stream<Item = Events> + Send + 'static>(
     state: &AppState,
-    name: &'static str,
+    name: StreamName,
     events: S,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<S>> {
-    let gauge = state.dashboard.metrics.sse_clients.get_or_create(&StreamLabel { stream: name }).clone();
-    sse_response(gauge, state.dashboard.shutdown.clone(), events)
+    sse_response(state.web_metrics.sse_clients(name), state.shutdown.clone(), events)
 }
 
 fn sse_response<S: Stream<Item = Events> + Send + 'static>(
@@ -193,11 +193,11 @@ fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events
 }
 
 async fn stream_pods(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(&state, "pods", upstream(state.cluster.subscribe(), Kind::Pods))
+    sse(&state, StreamName::Pods, upstream(state.cluster.subscribe(), Kind::Pods))
 }
 
 async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(&state, "nodes", upstream(state.cluster.subscribe(), Kind::Nodes))
+    sse(&state, StreamName::Nodes, upstream(state.cluster.subscribe(), Kind::Nodes))
 }
 
 /// The kiosk's counter and mode.
@@ -350,7 +350,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         announcements: state.visitor.announcements.subscribe(),
         state: state.clone(),
     };
-    sse(&state, "kiosk", stream::unfold(feed, KioskFeed::next))
+    sse(&state, StreamName::Kiosk, stream::unfold(feed, KioskFeed::next))
 }
 
 #[cfg(test)]

@@ -8,11 +8,11 @@
 //!
 //! May call: `crate::chaos`, `crate::visitor`.
 
-use super::kiosk::OutcomeLabel;
-use super::public::{LangQuery, ProblemPage, PublicState, csrf_text, language, page, problem, render, too_many};
+use super::error::PublicError;
+use super::public::{LangQuery, PublicState, language, problem, rate_limited};
 use crate::chaos::PressOutcome;
 use crate::visitor::branding::brand_css;
-use crate::visitor::i18n::{Lang, Text};
+use crate::visitor::i18n::Text;
 use crate::visitor::logo::{self, LOGO_CSP};
 use crate::visitor::press::PressRefusal;
 use axum::body::Bytes;
@@ -61,24 +61,18 @@ pub(super) async fn press(
     query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PublicError> {
     let state = &state.inner;
     let t = language(query, &headers);
     if !state.visitor.presses.enabled() {
-        return refusal(t, &PressRefusal::Off);
+        return Err(PublicError::PressRefused(t, PressRefusal::Off));
     }
     let client = state.proxies.client_ip(peer.ip(), &headers);
-    if let Err(wait) = state.limiter.check(client, Instant::now()) {
-        return too_many(t, wait.as_secs() + 1);
-    }
-    let Ok(form) = serde_urlencoded::from_bytes::<PressForm>(&body) else {
-        return problem(StatusCode::BAD_REQUEST, t, Text::UnreadableTitle, t.t(Text::UnreadableText));
-    };
-    if let Err(error) = state.csrf.verify(&headers, Some(&form.csrf_token)) {
-        return problem(StatusCode::FORBIDDEN, t, Text::ReloadTitle, csrf_text(error, t));
-    }
-    let chaos = &state.dashboard.chaos;
-    let result = state.visitor.presses.press(&token, &state.leads.stored, chaos, &state.visitor.announcements).await;
+    state.limiter.check(client, Instant::now()).map_err(|wait| rate_limited(t, wait))?;
+    let form = serde_urlencoded::from_bytes::<PressForm>(&body).map_err(|_| PublicError::Unreadable(t))?;
+    state.csrf.verify(&headers, Some(&form.csrf_token)).map_err(|error| PublicError::BadToken(t, error))?;
+    let result =
+        state.visitor.presses.press(&token, &state.leads.stored, &state.button, &state.visitor.announcements).await;
     let outcome = match &result {
         Ok(_) => PressOutcome::Killed,
         Err(PressRefusal::CoolingDown(_)) => PressOutcome::CoolingDown,
@@ -86,40 +80,8 @@ pub(super) async fn press(
         Err(PressRefusal::Failed(_)) => PressOutcome::ApiError,
         Err(PressRefusal::Off | PressRefusal::Unknown | PressRefusal::Used(_)) => PressOutcome::Refused,
     };
-    state.dashboard.metrics.chaos_presses.get_or_create(&OutcomeLabel { outcome }).inc();
-    match result {
-        Ok(pressed) => {
-            let message = t.t(Text::PressedText).replace("{pod}", &pressed.pod);
-            let html = render(&ProblemPage { t, title: t.t(Text::PressedTitle).into(), message });
-            page(StatusCode::OK, html, None)
-        }
-        Err(refused) => refusal(t, &refused),
-    }
-}
-
-/// The page for a refused press.
-fn refusal(t: Lang, refused: &PressRefusal) -> Response {
-    let (status, title, text) = match refused {
-        PressRefusal::Off => (StatusCode::NOT_FOUND, Text::PressOffTitle, Text::PressOffText),
-        PressRefusal::Unknown => (StatusCode::NOT_FOUND, Text::PressUnknownTitle, Text::PressUnknownText),
-        PressRefusal::Used(_) => (StatusCode::GONE, Text::PressUsedTitle, Text::PressUsedText),
-        PressRefusal::CoolingDown(_) => {
-            (StatusCode::TOO_MANY_REQUESTS, Text::PressCoolingTitle, Text::PressCoolingText)
-        }
-        PressRefusal::NothingToKill => {
-            (StatusCode::SERVICE_UNAVAILABLE, Text::PressNothingTitle, Text::PressNothingText)
-        }
-        PressRefusal::Failed(reason) => {
-            tracing::warn!(%reason, "a visitor's press failed");
-            (StatusCode::BAD_GATEWAY, Text::PressFailedTitle, Text::PressFailedText)
-        }
-    };
-    if let PressRefusal::CoolingDown(left) = refused {
-        let seconds = left.as_secs_f64().ceil().max(1.0) as u64;
-        let message = t.t(text).replace("{seconds}", &seconds.to_string());
-        let mut response = problem(status, t, title, message);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
-    }
-    problem(status, t, title, t.t(text))
+    state.web_metrics.pressed(outcome);
+    let pressed = result.map_err(|refused| PublicError::PressRefused(t, refused))?;
+    let message = t.t(Text::PressedText).replace("{pod}", &pressed.pod);
+    Ok(problem(StatusCode::OK, t, Text::PressedTitle, message))
 }
