@@ -24,7 +24,7 @@ use crate::leads::ratelimit::TrustedProxies;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clap::Args;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -89,7 +89,7 @@ impl LimitsArgs {
     pub fn private(&self, metrics: &LimitMetrics) -> ListenerLimits {
         let streams = self.max_sse_streams.min(self.max_connections - 1);
         ListenerLimits {
-            listener: "private",
+            listener: Listener::Private,
             max_connections: self.max_connections as usize,
             connections_per_client: Some(clients::PeerBudget::new(
                 self.max_connections as usize,
@@ -108,7 +108,7 @@ impl LimitsArgs {
     /// The public listener's limits: connections, and requests in flight per visitor.
     pub fn public(&self, proxies: &TrustedProxies, metrics: &LimitMetrics) -> ListenerLimits {
         ListenerLimits {
-            listener: "public",
+            listener: Listener::Public,
             max_connections: self.public_max_connections as usize,
             // Behind the tunnel every visitor's connection comes from the tunnel client's address.
             connections_per_client: None,
@@ -144,8 +144,8 @@ pub enum PerClient {
 /// Everything [`fn@serve`] enforces on one listener.
 #[derive(Clone)]
 pub struct ListenerLimits {
-    /// `private` or `public`: in the refusals and the metrics.
-    pub listener: &'static str,
+    /// Named in the refusals and the metrics.
+    pub listener: Listener,
     pub max_connections: usize,
     /// Connections per TCP peer address (the private listener only).
     pub connections_per_client: Option<clients::PeerBudget>,
@@ -156,15 +156,72 @@ pub struct ListenerLimits {
     pub metrics: LimitMetrics,
 }
 
+/// One of the two listeners (the `listener` label).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Listener {
+    /// The booth's: kiosk, staff, probes.
+    Private,
+    /// The contact form's, behind the tunnel.
+    Public,
+}
+
+impl Listener {
+    fn as_str(self) -> &'static str {
+        match self {
+            Listener::Private => "private",
+            Listener::Public => "public",
+        }
+    }
+}
+
+impl std::fmt::Display for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl EncodeLabelValue for Listener {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// The limit that refused or cut a request or connection (the `limit` label).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+enum Limit {
+    Connections,
+    ConnectionsPerClient,
+    Streams,
+    StreamsPerClient,
+    RequestsPerClient,
+    HeaderTimeout,
+    BodyTimeout,
+}
+
+impl EncodeLabelValue for Limit {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        let name = match self {
+            Limit::Connections => "connections",
+            Limit::ConnectionsPerClient => "connections_per_client",
+            Limit::Streams => "streams",
+            Limit::StreamsPerClient => "streams_per_client",
+            Limit::RequestsPerClient => "requests_per_client",
+            Limit::HeaderTimeout => "header_timeout",
+            Limit::BodyTimeout => "body_timeout",
+        };
+        std::fmt::Write::write_str(encoder, name)
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefusalLabels {
-    listener: &'static str,
-    limit: &'static str,
+    listener: Listener,
+    limit: Limit,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListenerLabel {
-    listener: &'static str,
+    listener: Listener,
 }
 
 /// `conferenceli_http_refused_total{listener, limit}` and `conferenceli_http_connections{listener}`.
@@ -186,11 +243,11 @@ impl LimitMetrics {
         metrics
     }
 
-    fn refused(&self, listener: &'static str, limit: &'static str) {
+    fn refused(&self, listener: Listener, limit: Limit) {
         self.refused.get_or_create(&RefusalLabels { listener, limit }).inc();
     }
 
-    fn connections(&self, listener: &'static str) -> Gauge {
+    fn connections(&self, listener: Listener) -> Gauge {
         self.connections.get_or_create(&ListenerLabel { listener }).clone()
     }
 }

@@ -19,7 +19,7 @@
 
 use super::body::{DeadlineBody, Guarded};
 use super::clients::{Held, Refused};
-use super::{ListenerLimits, PerClient, Timeouts, refusal};
+use super::{Limit, ListenerLimits, PerClient, Timeouts, refusal};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -85,7 +85,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            limits.metrics.refused(limits.listener, "connections");
+            limits.metrics.refused(limits.listener, Limit::Connections);
             let message = format!(
                 "The booth's {} listener has all its {} connections in use; try again in {RETRY_CONNECTIONS} s.\n",
                 limits.listener, limits.max_connections
@@ -97,7 +97,7 @@ pub async fn serve(
             Some(budget) => match budget.take(peer.ip()) {
                 Ok(place) => Some(place),
                 Err(_) => {
-                    limits.metrics.refused(limits.listener, "connections_per_client");
+                    limits.metrics.refused(limits.listener, Limit::ConnectionsPerClient);
                     let message = format!(
                         "Too many connections from your address (at most {}); try again in {RETRY_CONNECTIONS} s.\n",
                         budget.max_per_client()
@@ -171,13 +171,13 @@ async fn connection(
             }
             // Dropping the connection closes it: the head is not answered.
             Cut::SlowHead => {
-                limits.metrics.refused(limits.listener, "header_timeout");
+                limits.metrics.refused(limits.listener, Limit::HeaderTimeout);
                 Ok(())
             }
         }
     };
     if result.is_err_and(|error| error.is_timeout()) {
-        limits.metrics.refused(limits.listener, "header_timeout");
+        limits.metrics.refused(limits.listener, Limit::HeaderTimeout);
     }
     open.dec();
 }
@@ -201,7 +201,7 @@ async fn answer(
         match budget.take(visitor) {
             Ok(place) => held = Some(place),
             Err(_) => {
-                limits.metrics.refused(limits.listener, "requests_per_client");
+                limits.metrics.refused(limits.listener, Limit::RequestsPerClient);
                 let message = format!(
                     "Too many requests at once from your address (at most {}); try again in {RETRY_REQUESTS} s.\n",
                     budget.max_per_client()
@@ -212,7 +212,7 @@ async fn answer(
     }
     let response = router.oneshot(request).await.unwrap_or_else(|never| match never {});
     if timed_out.load(Ordering::Relaxed) {
-        limits.metrics.refused(limits.listener, "body_timeout");
+        limits.metrics.refused(limits.listener, Limit::BodyTimeout);
         let message =
             format!("The request body did not arrive within {} s; please send it again.\n", body_time.as_secs());
         let mut late = refusal(StatusCode::REQUEST_TIMEOUT, None, message);
@@ -228,7 +228,7 @@ async fn answer(
                 let (status, limit, message) = match refused {
                     Refused::PerClient => (
                         StatusCode::TOO_MANY_REQUESTS,
-                        "streams_per_client",
+                        Limit::StreamsPerClient,
                         format!(
                             "Too many open streams from your address (at most {}): close one (another tab?) and try again in {RETRY_STREAMS} s.\n",
                             budget.max_per_client()
@@ -236,7 +236,7 @@ async fn answer(
                     ),
                     Refused::Total => (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "streams",
+                        Limit::Streams,
                         format!(
                             "All {} streams of the booth are in use; try again in {RETRY_STREAMS} s.\n",
                             budget.max_total()
