@@ -4,7 +4,7 @@
 //!
 //! Also owns the settings of the kiosk and its chaos button ([`DashboardArgs`]: the button's
 //! cool-down and the address on the QR card), which `app` hands to the chaos button and to
-//! [`super::qr_card`]; the events the kiosk plays belong to [`crate::theatre`]. It reads the
+//! `web::qr_card`; the events the kiosk plays belong to [`crate::theatre`]. It reads the
 //! cluster state, the Booth and the theatre's catalogue.
 //!
 //! May call: `crate::cluster`, `crate::theatre`.

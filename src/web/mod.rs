@@ -5,8 +5,8 @@
 //! It shows the cluster state and the Booth and calls the features (chaos button, LEDs, labels,
 //! leads, fog, the visitors' raffle and presses) on behalf of staff and visitors. What belongs
 //! to a request lives here (the staff sessions, the CSRF keys, the guess limiter), along with
-//! the web layer's own counters ([`mod@metrics`]), the kiosk's QR card ([`qr_card`]) and the error
-//! types of both listeners ([`error`]); the booth's state lives in the features, which `app`
+//! the web layer's own counters (`metrics`), the kiosk's QR card (`qr_card`) and the error
+//! types of both listeners (`error`); the booth's state lives in the features, which `app`
 //! builds and hands over in [`AppState`].
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
