@@ -332,3 +332,62 @@ fn press_refusal(t: Lang, refused: PressRefusal) -> Response {
     }
     problem(status, t, title, t.t(text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(response: Response) -> (StatusCode, axum::http::HeaderMap, String) {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_cooling_button_answers_429_with_whole_seconds_to_wait_in_json() {
+        let error = PrivateError::Chaos(ChaosError::CoolingDown(Duration::from_millis(1200)));
+        let text = error.to_string();
+        let (status, headers, body) = answer(error.into_response()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(headers[header::RETRY_AFTER], "2");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(body, serde_json::json!({ "message": text }).to_string());
+    }
+
+    #[tokio::test]
+    async fn scripts_get_json_and_the_settings_form_plain_text() {
+        let (status, headers, body) = answer(PrivateError::WrongMethod.into_response()).await;
+        assert_eq!((status, headers[header::ALLOW].to_str().unwrap()), (StatusCode::METHOD_NOT_ALLOWED, "GET, POST"));
+        assert_eq!(body, r#"{"message":"Use GET or POST"}"#);
+        let (status, headers, body) = answer(PrivateError::SettingsBadToken(CsrfError::Missing).into_response()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        assert_eq!(body, CsrfError::Missing.to_string());
+    }
+
+    #[tokio::test]
+    async fn a_refused_login_is_the_page_again_with_its_status() {
+        let page = Page::new("<p>Wrong password.</p>".into()).with_cookie(Some("conferenceli_csrf=x".into()));
+        let error = PrivateError::LoginRefused { why: LoginRefusal::WrongPassword, page };
+        let (status, headers, body) = answer(error.into_response()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::SET_COOKIE], "conferenceli_csrf=x");
+        assert_eq!(body, "<p>Wrong password.</p>");
+    }
+
+    #[tokio::test]
+    async fn visitors_get_pages_in_their_language_with_retry_after_when_waiting_helps() {
+        let (status, headers, body) =
+            answer(PublicError::RateLimited { t: Lang::De, retry_after: 7 }.into_response()).await;
+        assert_eq!((status, &headers[header::RETRY_AFTER]), (StatusCode::TOO_MANY_REQUESTS, &HeaderValue::from(7)));
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(body.contains(&Lang::De.t(Text::TooManyText).replace("{seconds}", "7")), "{body}");
+        let cooling = PublicError::PressRefused(Lang::En, PressRefusal::CoolingDown(Duration::from_millis(200)));
+        let (status, headers, _) = answer(cooling.into_response()).await;
+        assert_eq!((status, &headers[header::RETRY_AFTER]), (StatusCode::TOO_MANY_REQUESTS, &HeaderValue::from(1)));
+        let (status, _, _) =
+            answer(PublicError::PressRefused(Lang::En, PressRefusal::Used("noon".into())).into_response()).await;
+        assert_eq!(status, StatusCode::GONE);
+    }
+}
