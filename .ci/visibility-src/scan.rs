@@ -23,8 +23,9 @@ pub struct Token {
     pub line: usize,
 }
 
-/// Identifiers (`r#` stripped) and single punctuation characters of `source`; comments, string,
-/// character and number literals and lifetimes are dropped.
+/// Identifiers (`r#` stripped), single punctuation characters and plain string literals (quotes
+/// included, escapes left as written) of `source`; comments, raw strings, byte strings, character
+/// and number literals and lifetimes are dropped.
 pub fn tokens(source: &str) -> Vec<Token> {
     let chars: Vec<(usize, char)> = source.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|&(_, c)| c);
@@ -74,7 +75,12 @@ pub fn tokens(source: &str) -> Vec<Token> {
                     }
                 }
             }
-            '"' => i = skip_quoted(i, '"', &mut line),
+            '"' => {
+                let (start, start_line) = (i, line);
+                i = skip_quoted(i, '"', &mut line);
+                let text = chars[start..i].iter().map(|&(_, c)| c).collect();
+                out.push(Token { text, offset: chars[start].0, line: start_line });
+            }
             '\'' => {
                 // A character literal ('x', '\n', '\u{1F600}') or a lifetime or label ('a).
                 if at(i + 1) == Some('\\') || at(i + 2) == Some('\'') {
@@ -255,6 +261,73 @@ fn use_tree(tokens: &[Token], from: usize) -> (Vec<String>, Vec<String>) {
     (names, needs)
 }
 
+/// The index of the innermost bracket (`{`, `(`, `[`) still open at token `at`.
+fn opener(tokens: &[Token], at: usize) -> Option<usize> {
+    let mut depth = 0;
+    for k in (0..at).rev() {
+        match tokens[k].text.as_str() {
+            "}" | ")" | "]" => depth += 1,
+            "{" | "(" | "[" if depth == 0 => return Some(k),
+            "{" | "(" | "[" => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The struct whose body opens at the `{` at `open` (`pub struct Name<T> where … {`).
+fn struct_before(tokens: &[Token], open: usize) -> Option<String> {
+    let start = (0..open).rev().take_while(|&k| !matches!(tokens[k].text.as_str(), ";" | "}" | "{")).last()?;
+    let keyword = (start..open).find(|&k| tokens[k].text == "struct" || tokens[k].text == "union")?;
+    tokens.get(keyword + 1).map(|t| t.text.clone())
+}
+
+/// `Name{..}` for each struct built with a struct update (`Name { a: 1, ..base }`) in `tokens`:
+/// the update needs every field of it visible, named or not.
+fn struct_updates(tokens: &[Token]) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in 1..tokens.len().saturating_sub(2) {
+        let (before, next) = (tokens[k - 1].text.as_str(), tokens[k + 2].text.as_str());
+        if tokens[k].text == "." && tokens[k + 1].text == "." && matches!(before, "," | "{") && next != "}" {
+            if let Some(open) = opener(tokens, k).filter(|&o| tokens[o].text == "{" && o > 0) {
+                out.push(format!("{}{{..}}", tokens[open - 1].text));
+            }
+        }
+    }
+    out
+}
+
+/// The identifiers named by string literals in the attributes just before token `at`:
+/// `#[kube(status = "LeadStatus")]` puts `LeadStatus` in the public struct the derive generates.
+fn attribute_names(tokens: &[Token], mut at: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    while at > 0 && tokens[at - 1].text == "]" {
+        let mut depth = 0;
+        let mut k = at - 1;
+        loop {
+            match tokens[k].text.as_str() {
+                "]" => depth += 1,
+                "[" => depth -= 1,
+                text => {
+                    let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or_default();
+                    if is_ident(inner) && inner.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                        out.push(inner.to_string());
+                    }
+                }
+            }
+            if depth == 0 || k == 0 {
+                break;
+            }
+            k -= 1;
+        }
+        if k == 0 || tokens[k - 1].text != "#" {
+            break;
+        }
+        at = k - 1;
+    }
+    out
+}
+
 /// Every `pub` item (not `pub(crate)`, `pub(super)`, …) of one source file. `pub mod` lines of
 /// `src/lib.rs` are the crate's table of contents and are left out.
 pub fn pub_items(file: &Path, source: &str) -> Vec<PubItem> {
@@ -297,11 +370,15 @@ pub fn pub_items(file: &Path, source: &str) -> Vec<PubItem> {
                 ("use", names, needs)
             }
             name if is_ident(name) && text(j + 1) == ":" && text(j + 2) != ":" => {
-                ("field", vec![name.to_string()], until(&tokens, j + 2, &[",", "}"]))
+                // Also named `Owner{..}`: a struct update (`Owner { a, ..base }`) needs every field.
+                let mut names = vec![name.to_string()];
+                names.extend(opener(&tokens, i).and_then(|open| struct_before(&tokens, open)).map(|s| format!("{s}{{..}}")));
+                ("field", names, until(&tokens, j + 2, &[",", "}"]))
             }
             // A tuple struct's field (`pub struct Id(pub u64)`): part of its struct.
             _ => continue,
         };
+        let needs = needs.into_iter().chain(attribute_names(&tokens, i)).collect();
         items.push(PubItem { file: file.to_path_buf(), line: token.line, offset: token.offset, kind, names, needs });
     }
     items
@@ -325,14 +402,16 @@ pub fn rust_files(path: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Every identifier the other targets of the crate at `root` use: its tests, benchmarks,
-/// examples, binary and build script.
+/// Every identifier the other targets of the crate at `root` use (its tests, benchmarks,
+/// examples, binary and build script), and `Name{..}` for each struct they build by update.
 pub fn outside_names(root: &Path) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for part in ["tests", "benches", "examples", "src/main.rs", "build.rs"] {
         for file in rust_files(&root.join(part)) {
             let source = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-            names.extend(tokens(&source).into_iter().map(|t| t.text).filter(|t| is_ident(t)));
+            let tokens = tokens(&source);
+            names.extend(struct_updates(&tokens));
+            names.extend(tokens.into_iter().map(|t| t.text).filter(|t| is_ident(t)));
         }
     }
     names
