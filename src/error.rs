@@ -34,7 +34,7 @@ pub enum Error {
 
 impl Error {
     /// A short, stable name of the kind of failure (a metric label, a log field).
-    pub fn metric_label(&self) -> &'static str {
+    pub(crate) fn metric_label(&self) -> &'static str {
         match self {
             Error::Settings(_) => "settings",
             Error::Connect(_) => "connect",

@@ -31,7 +31,7 @@ impl Country {
 }
 
 /// ISO codes of the countries shown first, in this order.
-pub const PREFERRED: [&str; 5] = ["CH", "DE", "AT", "FR", "IT"];
+pub(crate) const PREFERRED: [&str; 5] = ["CH", "DE", "AT", "FR", "IT"];
 
 /// Preferred countries first (in [`PREFERRED`] order), then the rest by name.
 pub fn order(mut countries: Vec<Country>) -> Vec<Country> {
@@ -71,12 +71,12 @@ impl CountryCache {
     }
 
     /// Whether the list came from Odoo.
-    pub fn from_odoo(&self) -> bool {
+    pub(crate) fn from_odoo(&self) -> bool {
         self.from_odoo.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Replaces the list with Odoo's (ignored when empty: an empty answer is not a country list).
-    pub fn set_from_odoo(&self, countries: Vec<Country>) {
+    pub(crate) fn set_from_odoo(&self, countries: Vec<Country>) {
         if countries.is_empty() {
             return;
         }

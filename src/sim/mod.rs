@@ -22,12 +22,12 @@
 pub mod api;
 pub mod apply;
 pub mod field;
-pub mod merge;
+pub(crate) mod merge;
 pub mod network;
-pub mod openapi;
+pub(crate) mod openapi;
 mod params;
-pub mod resources;
-pub mod schema;
+pub(crate) mod resources;
+pub(crate) mod schema;
 pub mod selectors;
 pub mod store;
 pub mod table;
@@ -68,7 +68,7 @@ impl Stats {
         requests.get(verb).and_then(|r| r.get(resource)).copied().unwrap_or(0)
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let watches = self.watches.lock().unwrap_or_else(|p| p.into_inner()).clone();
         serde_json::json!({"openWatches": watches, "requests": requests})
@@ -76,7 +76,7 @@ impl Stats {
 }
 
 /// Counts a watch as open for as long as it lives.
-pub struct WatchGuard {
+pub(crate) struct WatchGuard {
     stats: Arc<Stats>,
     resource: String,
 }
@@ -95,7 +95,7 @@ impl Drop for WatchGuard {
 }
 
 /// What the HTTP handlers share.
-pub struct SimShared {
+pub(crate) struct SimShared {
     pub store: Arc<Store>,
     pub workload: Arc<Workload>,
     pub stats: Arc<Stats>,

@@ -38,7 +38,7 @@ const SUPPORTED_FIELDS: [&str; 4] = ["metadata.name", "metadata.namespace", "spe
 pub struct FieldRequirement {
     pub field: String,
     pub value: String,
-    pub negated: bool,
+    pub(crate) negated: bool,
 }
 
 /// A parsed `fieldSelector`: every requirement must hold.
@@ -213,7 +213,7 @@ impl FieldSelector {
     }
 
     /// The value this selector pins `field` to, if it has an equality requirement on it.
-    pub fn equality(&self, field: &str) -> Option<&str> {
+    pub(crate) fn equality(&self, field: &str) -> Option<&str> {
         self.0.iter().find(|r| r.field == field && !r.negated).map(|r| r.value.as_str())
     }
 }

@@ -9,8 +9,8 @@
 //! May call: `crate::cluster` (the chaos bus), `crate::booth` (the Booth's spec).
 
 pub mod catalogue;
-pub mod director;
-pub mod furniture;
+pub(crate) mod director;
+pub(crate) mod furniture;
 
 pub use catalogue::{SCENES, SceneInfo, SceneKind};
 
@@ -34,7 +34,7 @@ pub struct Cue {
 /// A scene name that is not in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown scene {0:?}")]
-pub struct UnknownScene(pub String);
+pub(crate) struct UnknownScene(pub String);
 
 /// The process-wide scene channel. Cheap to clone.
 #[derive(Clone)]
@@ -55,7 +55,7 @@ impl Theatre {
 
     /// Tells every kiosk to play the event `name` (staff on the control panel); no kiosk
     /// listening is fine.
-    pub fn play(&self, name: &str) -> Result<&'static SceneInfo, UnknownScene> {
+    pub(crate) fn play(&self, name: &str) -> Result<&'static SceneInfo, UnknownScene> {
         let scene = catalogue::find(name).ok_or_else(|| UnknownScene(name.to_string()))?;
         self.cue(Cue { name: scene.name, pod: None });
         Ok(scene)

@@ -13,7 +13,7 @@
 
 pub mod announce;
 pub mod branding;
-pub mod i18n;
+pub(crate) mod i18n;
 pub mod logo;
 pub mod press;
 pub mod raffle;
