@@ -90,7 +90,8 @@ impl FogPlan {
         Self { timing, on_since: None, off_at: None, last_off: None }
     }
 
-    pub(crate) fn is_on(&self) -> bool {
+    #[cfg(test)]
+    fn is_on(&self) -> bool {
         self.on_since.is_some()
     }
 

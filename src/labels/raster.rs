@@ -367,27 +367,8 @@ pub fn decode_pages(stream: &[u8]) -> Result<Vec<Page>, ParseError> {
     Ok(pages)
 }
 
-/// The raster lines an image should become on `size` tape, independently of `brother_ql`:
-/// last row first, each ink pixel a set bit at head dot `head_offset + x` (most significant bit
-/// first).
-pub(crate) fn expected_lines(image: &GrayImage, size: LabelSize) -> Vec<Vec<u8>> {
-    let offset = size.head_offset() as usize;
-    (0..image.height())
-        .rev()
-        .map(|y| {
-            let mut line = vec![0u8; LINE_BYTES];
-            for x in 0..image.width() {
-                if image.get_pixel(x, y).0[0] == super::render::INK {
-                    let dot = offset + x as usize;
-                    line[dot / 8] |= 0x80 >> (dot % 8);
-                }
-            }
-            line
-        })
-        .collect()
-}
-
-/// The label a page's raster lines print: the inverse of [`expected_lines`] (file previews).
+/// The label a page's raster lines print (file previews): last row first, each set bit at head
+/// dot `head_offset + x` an ink pixel.
 pub(crate) fn image_from_lines(lines: &[Vec<u8>], size: LabelSize) -> GrayImage {
     use super::render::{INK, PAPER};
     let offset = size.head_offset() as usize;
@@ -404,6 +385,26 @@ pub(crate) fn image_from_lines(lines: &[Vec<u8>], size: LabelSize) -> GrayImage 
 mod tests {
     use super::*;
     use crate::labels::layout::{self, Label};
+
+    /// The raster lines an image should become on `size` tape, independently of `brother_ql`:
+    /// last row first, each ink pixel a set bit at head dot `head_offset + x` (most significant bit
+    /// first).
+    fn expected_lines(image: &GrayImage, size: LabelSize) -> Vec<Vec<u8>> {
+        let offset = size.head_offset() as usize;
+        (0..image.height())
+            .rev()
+            .map(|y| {
+                let mut line = vec![0u8; LINE_BYTES];
+                for x in 0..image.width() {
+                    if image.get_pixel(x, y).0[0] == crate::labels::render::INK {
+                        let dot = offset + x as usize;
+                        line[dot / 8] |= 0x80 >> (dot % 8);
+                    }
+                }
+                line
+            })
+            .collect()
+    }
 
     fn two_labels(size: LabelSize) -> Vec<GrayImage> {
         let raffle = Label::Raffle { name: "Zoë Müller".into(), header: "KubeCon EU".into(), code: "bakoru".into() };

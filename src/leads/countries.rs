@@ -71,6 +71,7 @@ impl CountryCache {
     }
 
     /// Whether the list came from Odoo.
+    #[expect(clippy::wrong_self_convention, reason = "src/web/settings.rs calls it; rename to is_from_odoo with it")]
     pub(crate) fn from_odoo(&self) -> bool {
         self.from_odoo.load(std::sync::atomic::Ordering::Relaxed)
     }

@@ -185,10 +185,6 @@ impl Registry {
         self.read().iter().find(|d| d.group == group && d.version == version && d.plural == plural).cloned()
     }
 
-    pub(crate) fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
-        self.read().iter().find(|d| d.api_version() == api_version && d.kind == kind).cloned()
-    }
-
     /// Adds the types of a CRD (replacing earlier definitions of the same group/version/plural).
     pub(crate) fn register_crd(&self, crd: &Value) {
         let new_defs = ResourceDef::from_crd(crd);
