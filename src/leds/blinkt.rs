@@ -27,7 +27,8 @@ use tokio_util::sync::CancellationToken;
 /// The API requests of blinkt mode (see [`crate::cluster::api_calls`]): its node's pods in the
 /// target namespace and its own Node, both watched with field selectors. Its service account
 /// (deploy/base/blinkt-rbac.yaml) grants exactly these.
-pub(crate) const API_CALLS: [[ApiCall; 2]; 2] = [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
+pub(crate) const API_CALLS: [[ApiCall; 2]; 2] =
+    [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
 
 /// How the Blinkt!'s frames leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

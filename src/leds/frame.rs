@@ -192,7 +192,13 @@ impl FirstSeen {
 /// The Blinkt! frame of one node: LED `i` shows the `i`-th pod in [`blinkt_order`] (its
 /// `blinktColor` label wins over its state's colour, except that Terminating still blinks);
 /// a NotReady node shows every LED dim red.
-pub(crate) fn node_frame(pods: &[PodView], node_ready: bool, at: Duration, colours: &Colours, seen: &FirstSeen) -> Frame {
+pub(crate) fn node_frame(
+    pods: &[PodView],
+    node_ready: bool,
+    at: Duration,
+    colours: &Colours,
+    seen: &FirstSeen,
+) -> Frame {
     if !node_ready {
         let red = colours.shown(colours.palette.failed.scaled(NOT_READY_DIM_PER_MILLE));
         return Frame(vec![red; BLINKT_LEDS]);
