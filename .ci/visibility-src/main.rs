@@ -32,9 +32,15 @@ fn main() -> ExitCode {
     if paths.is_empty() {
         paths.push(PathBuf::from("src"));
     }
-    let items = scan::unneeded(root, &paths);
+    let items = scan::unneeded(root, &paths, &[]);
     for item in &items {
-        println!("{}:{}: pub {} {}", item.file.display(), item.line, item.kind, item.names.iter().filter(|n| !n.ends_with("{..}")).cloned().collect::<Vec<_>>().join(", "));
+        println!(
+            "{}:{}: pub {} {}",
+            item.file.display(),
+            item.line,
+            item.kind,
+            item.names.iter().filter(|n| !n.ends_with("{..}")).cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     if check {
         return if items.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE };

@@ -288,10 +288,13 @@ fn struct_updates(tokens: &[Token]) -> Vec<String> {
     let mut out = Vec::new();
     for k in 1..tokens.len().saturating_sub(2) {
         let (before, next) = (tokens[k - 1].text.as_str(), tokens[k + 2].text.as_str());
-        if tokens[k].text == "." && tokens[k + 1].text == "." && matches!(before, "," | "{") && next != "}" {
-            if let Some(open) = opener(tokens, k).filter(|&o| tokens[o].text == "{" && o > 0) {
-                out.push(format!("{}{{..}}", tokens[open - 1].text));
-            }
+        if tokens[k].text == "."
+            && tokens[k + 1].text == "."
+            && matches!(before, "," | "{")
+            && next != "}"
+            && let Some(open) = opener(tokens, k).filter(|&o| tokens[o].text == "{" && o > 0)
+        {
+            out.push(format!("{}{{..}}", tokens[open - 1].text));
         }
     }
     out
@@ -372,7 +375,9 @@ pub fn pub_items(file: &Path, source: &str) -> Vec<PubItem> {
             name if is_ident(name) && text(j + 1) == ":" && text(j + 2) != ":" => {
                 // Also named `Owner{..}`: a struct update (`Owner { a, ..base }`) needs every field.
                 let mut names = vec![name.to_string()];
-                names.extend(opener(&tokens, i).and_then(|open| struct_before(&tokens, open)).map(|s| format!("{s}{{..}}")));
+                names.extend(
+                    opener(&tokens, i).and_then(|open| struct_before(&tokens, open)).map(|s| format!("{s}{{..}}")),
+                );
                 ("field", names, until(&tokens, j + 2, &[",", "}"]))
             }
             // A tuple struct's field (`pub struct Id(pub u64)`): part of its struct.
@@ -417,9 +422,9 @@ pub fn outside_names(root: &Path) -> BTreeSet<String> {
     names
 }
 
-/// The `pub` items of `root/src` under one of `paths` (relative to `root`) that nothing outside
-/// the library needs. Items outside `paths` keep their `pub` and what they need.
-pub fn unneeded(root: &Path, paths: &[PathBuf]) -> Vec<PubItem> {
+/// The `pub` items of `root/src` under one of `paths` but none of `skip` (relative to `root`)
+/// that nothing outside the library needs. The other items keep their `pub` and what they need.
+pub fn unneeded(root: &Path, paths: &[PathBuf], skip: &[PathBuf]) -> Vec<PubItem> {
     let mut items = Vec::new();
     for file in rust_files(&root.join("src")) {
         if file.ends_with("src/main.rs") {
@@ -429,7 +434,9 @@ pub fn unneeded(root: &Path, paths: &[PathBuf]) -> Vec<PubItem> {
         let relative = file.strip_prefix(root).expect("under root").to_path_buf();
         items.extend(pub_items(&relative, &source));
     }
-    let swept = |item: &PubItem| paths.iter().any(|p| item.file.starts_with(p));
+    let swept = |item: &PubItem| {
+        paths.iter().any(|p| item.file.starts_with(p)) && !skip.iter().any(|p| item.file.starts_with(p))
+    };
     let mut needed = outside_names(root);
     needed.insert("*".to_string());
     let mut kept = vec![false; items.len()];
