@@ -6,8 +6,8 @@
 //! - Chaos safety: a pod younger than `minimumAgeSeconds` is never picked (chaoskube's
 //!   `--minimum-age`), and `dryRun` makes a press announce its pick without deleting anything.
 //!
-//! The rules are pure functions of the settings and the time ([`in_booth_hours`],
-//! [`autopilot_due`]); [`form`] checks what `/config` submits. The settings' types are the
+//! The rules are pure functions of the settings and the time (`in_booth_hours`,
+//! `autopilot_due`); [`form`] checks what `/config` submits. The settings' types are the
 //! Booth's ([`crate::booth::AttractSettings`], [`crate::booth::ChaosSafety`]).
 //!
 //! May call: `crate::booth`, `crate::chaos` (the button the autopilot presses), `crate::cluster`

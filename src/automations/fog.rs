@@ -2,7 +2,7 @@
 //!
 //! Same on-time rules as the booth's old relay server: each puff extends the on-time by an
 //! increment (2 s), capped in total (10 s); after the relay switches off, a minimum pause must
-//! pass before it may switch on again. The rules are a pure state machine ([`FogPlan`]); the relay
+//! pass before it may switch on again. The rules are a pure state machine (`FogPlan`); the relay
 //! is driven by a dedicated watchdog thread that owns it, so the relay switches off when its
 //! on-time ends even if every task that asked for fog is gone — the thread needs nothing but its
 //! own clock. It is off at start, off on shutdown, and off when the thread's owner drops it.

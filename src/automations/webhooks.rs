@@ -5,7 +5,7 @@
 //! Delivery never delays a kill or the HTTP answer: kills go into a bounded queue (full → the
 //! delivery is dropped and counted), one task sends them with a timeout and a few retries with
 //! backoff. Failures are logged and counted, never shown to visitors. The payload and the
-//! signature are pure functions ([`payload`], [`signature`]).
+//! signature are pure functions (`payload`, [`signature`]).
 //!
 //! May call: `crate::cluster`, `crate::secret`.
 

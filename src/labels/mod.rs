@@ -4,7 +4,7 @@
 //! printer device, or a directory) by a queue that prints every job once, in order.
 //!
 //! The parts, from pure to I/O:
-//! - [`fonts`], [`qr`], [`render`]: glyphs, QR codes and logos drawn onto a 1-bit canvas;
+//! - [`fonts`], `qr`, [`render`]: glyphs, QR codes and logos drawn onto a 1-bit canvas;
 //! - [`layout`]: the label types, each a stack of blocks fitted to the tape's printable width;
 //! - [`raster`]: the `brother_ql` job plus what the crate lacks (PackBits compression) and a
 //!   decoder of the command stream used to check the job against Brother's reference;

@@ -33,7 +33,7 @@ impl Country {
 /// ISO codes of the countries shown first, in this order.
 pub(crate) const PREFERRED: [&str; 5] = ["CH", "DE", "AT", "FR", "IT"];
 
-/// Preferred countries first (in [`PREFERRED`] order), then the rest by name.
+/// Preferred countries first (in `PREFERRED` order), then the rest by name.
 pub fn order(mut countries: Vec<Country>) -> Vec<Country> {
     let rank = |c: &Country| PREFERRED.iter().position(|p| p.eq_ignore_ascii_case(&c.code)).unwrap_or(PREFERRED.len());
     countries.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));

@@ -12,7 +12,7 @@
 //!
 //! A frame goes out as one report, the smallest that fits (LEDs it does not cover are sent dark),
 //! never LED by LED. The report builders are pure; [`BlinkStick`] turns frames into them and
-//! hands them to a [`HidPort`]; [`Hidraw`] is the thin I/O underneath in production.
+//! hands them to a [`HidPort`]; `Hidraw` is the thin I/O underneath in production.
 //!
 //! May call: nothing else of the crate.
 
@@ -70,7 +70,7 @@ pub(crate) fn led_count_report(count: usize) -> Result<Vec<u8>, ReportError> {
 }
 
 /// The USB side of a BlinkStick: whatever carries its HID feature reports. In production that
-/// is [`Hidraw`]; the booth-day scenario plugs in a double that can be "unplugged", because a
+/// is `Hidraw`; the booth-day scenario plugs in a double that can be "unplugged", because a
 /// hidraw node answers ioctls only a kernel device implements.
 pub trait HidPort: Send + 'static {
     /// Opens the device (again, after an unplug).

@@ -5,7 +5,7 @@
 //! Layers, from pure to I/O: [`colour`] and [`frame`] (pod state → colours, a pure function of
 //! cluster picture, time and settings), [`blinkstick`] and [`apa102`] (the wire formats as pure
 //! functions), [`render`] (cluster changes → frames), [`driver`] (frames → a [`driver::LedDevice`], with
-//! coalescing, reconnects and health), [`gpio`] and [`blinkstick::BlinkStick`] (the devices),
+//! coalescing, reconnects and health), `gpio` and [`blinkstick::BlinkStick`] (the devices),
 //! [`blinkt`] (the DaemonSet command).
 //!
 //! It may read [`ClusterState`], listen to the [`ChaosBus`] and report health to the Booth; it

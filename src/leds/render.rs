@@ -2,7 +2,7 @@
 //! `watch` channel that the device driver and `/api/state` read.
 //!
 //! It renders when the cluster changes and, only while something blinks, strobes or fades, on a
-//! timer; never faster than [`FRAME_INTERVAL`]. When nothing moves it sleeps until the next
+//! timer; never faster than `FRAME_INTERVAL`. When nothing moves it sleeps until the next
 //! change: no busy loop. It reads [`crate::cluster::ClusterState`] and the [`crate::cluster::ChaosBus`].
 //!
 //! May call: `crate::booth`, `crate::cluster`.

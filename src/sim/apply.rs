@@ -7,8 +7,8 @@
 //! field over.
 //!
 //! Leaf paths stand for fields: `f:<name>` steps into a map, `k:{"name":"app"}` into a list item
-//! by its merge key ([`super::merge`]), `v:"x"` is a member of a set-like list (`finalizers`).
-//! It may call [`super::merge`] and [`super::field`].
+//! by its merge key (`super::merge`), `v:"x"` is a member of a set-like list (`finalizers`).
+//! It may call `super::merge` and [`super::field`].
 //!
 //! May call: nothing else of the crate.
 

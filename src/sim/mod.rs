@@ -9,11 +9,11 @@
 //! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
 //! - [`network`]: the workload's containers (real HTTP answerers), its Service, endpoints and kube-proxy;
-//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form;
+//! - [`selectors`], `resources`, [`table`]: parsing, the type registry, kubectl's table form;
 //! - `params`, [`field`]: query parameters and field errors as kube-apiserver reads and words them;
-//! - [`schema`]: custom resources pruned, defaulted and validated against their CRD schema;
-//! - [`merge`]: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
-//! - [`openapi`]: the OpenAPI v3 documents kubectl reads.
+//! - `schema`: custom resources pruned, defaulted and validated against their CRD schema;
+//! - `merge`: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
+//! - `openapi`: the OpenAPI v3 documents kubectl reads.
 //!
 //! It serves this crate's CRD definitions and runs the demo workload's server in each container.
 //!

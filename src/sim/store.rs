@@ -258,7 +258,7 @@ pub struct ListPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
     Merge,
-    /// Strategic merge patch (built-in types only; see [`super::merge`]).
+    /// Strategic merge patch (built-in types only; see `super::merge`).
     Strategic,
     Json,
     Apply,

@@ -1,7 +1,7 @@
 //! The kiosk's theatre: the one list of every event it plays ([`catalogue`]), the channel that
 //! tells every kiosk to play one ([`Theatre`], the `scene` event of `/stream`), the director that
-//! picks each chaos kill's animation once for all kiosks ([`director`]), and the harbour's
-//! texts taken from the Booth: the flag and the QR card's call to action ([`furniture`]).
+//! picks each chaos kill's animation once for all kiosks (`director`), and the harbour's
+//! texts taken from the Booth: the flag and the QR card's call to action (`furniture`).
 //!
 //! The pictures themselves are drawn by `templates/static/kiosk.js`; this module decides what
 //! plays, the page decides how it looks.

@@ -1,6 +1,6 @@
 //! The booth's branding on the visitors' pages (`spec.branding` in the Booth): title, intro,
 //! prize, accent colour, the draw time and the logo. Empty texts mean "the default in the
-//! visitor's language" (see [`super::i18n`]), so `demo` looks finished and an operator only
+//! visitor's language" (see `super::i18n`), so `demo` looks finished and an operator only
 //! writes what they want to change. Validation is pure: [`validate`] returns every problem at
 //! once and the caller stores nothing unless it succeeds.
 //!
