@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     }
     match scan::make_crate_private(root, &items) {
         Ok(count) => {
-            eprintln!("visibility: {count} items made pub(crate); now run cargo check --all-targets");
+            eprintln!("visibility: {count} items made pub(crate); now run cargo check --all-targets and cargo doc --no-deps");
             ExitCode::SUCCESS
         }
         Err(error) => {
