@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 
 /// The API requests of this module (see [`crate::cluster::api_calls`]): creating the Booth,
 /// watching it, patching its spec, and the status writer's get + replace.
-pub const API_CALLS: [ApiCall; 6] = [
+pub(crate) const API_CALLS: [ApiCall; 6] = [
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "create"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "list"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths", "watch"),
@@ -100,7 +100,7 @@ pub struct BoothSpec {
 }
 
 /// What the kiosk's QR card says unless the Booth says otherwise.
-pub const DEFAULT_CALL_TO_ACTION: &str = "Scan to win a prize";
+pub(crate) const DEFAULT_CALL_TO_ACTION: &str = "Scan to win a prize";
 
 fn default_call_to_action() -> String {
     DEFAULT_CALL_TO_ACTION.into()
@@ -131,7 +131,7 @@ impl Default for BoothSpec {
 
 /// Settings that seed the Booth resource when it is created (then `/config` changes them there).
 #[derive(Debug, Clone, Args)]
-pub struct BoothDefaults {
+pub(crate) struct BoothDefaults {
     /// Odoo campaign the leads are filed under.
     #[arg(long, env = "CAMPAIGN_NAME", default_value = "")]
     pub campaign_name: String,
@@ -156,11 +156,11 @@ pub struct BoothDefaults {
 }
 
 /// The longest call to action the QR card shows on one or two lines at 1280×800.
-pub const CALL_TO_ACTION_MAX: usize = 60;
+pub(crate) const CALL_TO_ACTION_MAX: usize = 60;
 
 /// A call to action as the card shows it: trimmed, one line, at most [`CALL_TO_ACTION_MAX`]
 /// characters; empty means the default.
-pub fn check_call_to_action(value: &str) -> Result<String, String> {
+pub(crate) fn check_call_to_action(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.chars().any(char::is_control) {
         return Err("The call to action must be a single line of text.".into());
@@ -172,7 +172,7 @@ pub fn check_call_to_action(value: &str) -> Result<String, String> {
 }
 
 impl BoothDefaults {
-    pub fn to_spec(&self) -> BoothSpec {
+    pub(crate) fn to_spec(&self) -> BoothSpec {
         BoothSpec {
             night_mode: false,
             campaign_name: self.campaign_name.clone(),
@@ -208,7 +208,7 @@ pub struct AttractSettings {
     pub weekdays: Vec<String>,
     /// IANA time zone of the booth hours (`Europe/Zurich`).
     #[serde(default = "default_time_zone")]
-    pub time_zone: String,
+    pub(crate) time_zone: String,
 }
 
 fn default_idle_minutes() -> f64 {
@@ -253,7 +253,7 @@ pub struct ChaosSafety {
 }
 
 impl ChaosSafety {
-    pub fn minimum_age(&self) -> Duration {
+    pub(crate) fn minimum_age(&self) -> Duration {
         Duration::from_secs(self.minimum_age_seconds)
     }
 }
@@ -278,16 +278,16 @@ pub struct Branding {
     pub title: String,
     /// One or two sentences under the title.
     #[serde(default)]
-    pub intro: String,
+    pub(crate) intro: String,
     /// What the raffle wins.
     #[serde(default)]
-    pub prize: String,
+    pub(crate) prize: String,
     /// `#rrggbb`: buttons, the prize card and links.
     #[serde(default)]
     pub accent_color: String,
     /// When and where the draw is, shown on the thank-you page.
     #[serde(default)]
-    pub draw_time: String,
+    pub(crate) draw_time: String,
     /// The operator's own logo; the embedded one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<Logo>,
@@ -313,7 +313,7 @@ pub enum BoothPart {
 
 impl BoothPart {
     /// The condition's `type`.
-    pub fn condition_type(self) -> &'static str {
+    pub(crate) fn condition_type(self) -> &'static str {
         match self {
             BoothPart::BlinkStick => "BlinkStick",
             BoothPart::Printer => "Printer",
@@ -333,7 +333,7 @@ pub struct BoothCondition {
     pub status: String,
     pub reason: String,
     pub message: String,
-    pub last_transition_time: String,
+    pub(crate) last_transition_time: String,
 }
 
 /// What the booth has done and how its parts are.
@@ -350,7 +350,7 @@ pub struct BoothStatus {
 
 /// Errors of the Booth resource's upkeep.
 #[derive(Debug, thiserror::Error)]
-pub enum BoothError {
+pub(crate) enum BoothError {
     #[error("could not create the Booth {name:?} in namespace {namespace:?} (is crds/ applied?): {source}")]
     Create {
         name: String,
@@ -426,7 +426,7 @@ impl BoothHandle {
     }
 
     /// What stands in the way of reading the Booth, if anything (for `/readyz`).
-    pub fn problem(&self) -> Option<String> {
+    pub(crate) fn problem(&self) -> Option<String> {
         self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -449,7 +449,7 @@ impl BoothHandle {
     }
 
     /// Sets the kill counter (the control panel's "set counter").
-    pub fn set_kill_count(&self, count: u64) {
+    pub(crate) fn set_kill_count(&self, count: u64) {
         let _ = self.status_changes.send(StatusChange::SetKillCount(count));
     }
 

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The Event reason recorded on every pod the button deletes.
-pub const EVENT_REASON: &str = "ChaosKill";
+pub(crate) const EVENT_REASON: &str = "ChaosKill";
 
 /// How many picks one press tries when the chosen pod vanished between pick and delete.
 const ATTEMPTS: usize = 3;
@@ -66,7 +66,7 @@ pub enum PressOutcome {
 }
 
 impl PressOutcome {
-    pub fn of<T>(result: &Result<T, ChaosError>) -> Self {
+    pub(crate) fn of<T>(result: &Result<T, ChaosError>) -> Self {
         match result {
             Ok(_) => PressOutcome::Killed,
             Err(ChaosError::DryRun(_)) => PressOutcome::DryRun,
@@ -108,7 +108,7 @@ pub enum DeleteError {
 
 /// The API requests of the chaos button (see [`super::api_calls`]): the delete, and a core
 /// Event on the pod.
-pub const API_CALLS: [ApiCall; 2] =
+pub(crate) const API_CALLS: [ApiCall; 2] =
     [ApiCall::new(Scope::Target, "", "pods", "delete"), ApiCall::new(Scope::Target, "", "events", "create")];
 
 /// What a kill does to the world.
@@ -131,9 +131,9 @@ pub struct ChaosSettings {
     /// Namespace whose pods may be killed.
     pub namespace: String,
     /// This app's own pod (`POD_NAME`): never a candidate.
-    pub own_pod: Option<String>,
+    pub(crate) own_pod: Option<String>,
     /// Minimum time between two kills.
-    pub cooldown: Duration,
+    pub(crate) cooldown: Duration,
 }
 
 /// Pods a press may kill: Running (not terminating) pods of the namespace, neither ours nor
@@ -149,7 +149,7 @@ pub fn candidates<'a>(pods: &'a [PodView], settings: &ChaosSettings) -> Vec<&'a 
 
 /// Whether a pod is at least `minimum_age` old at `now`; a pod of unknown age counts as old
 /// enough only when there is no minimum.
-pub fn old_enough(pod: &PodView, minimum_age: Duration, now: jiff::Timestamp) -> bool {
+pub(crate) fn old_enough(pod: &PodView, minimum_age: Duration, now: jiff::Timestamp) -> bool {
     if minimum_age.is_zero() {
         return true;
     }
@@ -158,7 +158,7 @@ pub fn old_enough(pod: &PodView, minimum_age: Duration, now: jiff::Timestamp) ->
 }
 
 /// Chooses among the candidates: uniformly for [`Aim::Random`], by ordinal otherwise.
-pub fn pick<'a>(candidates: &[&'a PodView], aim: Aim, rng: &mut impl Rng) -> Result<&'a PodView, ChaosError> {
+pub(crate) fn pick<'a>(candidates: &[&'a PodView], aim: Aim, rng: &mut impl Rng) -> Result<&'a PodView, ChaosError> {
     match aim {
         Aim::Random => candidates.choose(rng).copied().ok_or(ChaosError::NothingToKill),
         Aim::Ordinal(n) => candidates.iter().find(|p| p.index == Some(n)).copied().ok_or(ChaosError::NoSuchOrdinal(n)),
@@ -166,7 +166,7 @@ pub fn pick<'a>(candidates: &[&'a PodView], aim: Aim, rng: &mut impl Rng) -> Res
 }
 
 /// The target as announced on the bus.
-pub fn target_of(pod: &PodView) -> ChaosTarget {
+pub(crate) fn target_of(pod: &PodView) -> ChaosTarget {
     ChaosTarget { namespace: pod.namespace.clone(), name: pod.name.clone(), index: pod.index, node: pod.node.clone() }
 }
 
@@ -260,7 +260,7 @@ impl<A: ChaosActions> Chaos<A> {
 }
 
 /// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
-pub fn kube_chaos(
+pub(crate) fn kube_chaos(
     settings: ChaosSettings,
     client: kube::Client,
     cluster: ClusterState,
@@ -286,7 +286,7 @@ impl KubeActions {
 }
 
 /// The Event recorded on a killed pod (pure, so its fields are tested).
-pub fn kill_event(pod: &PodView, message: &str, instance: &str, now: jiff::Timestamp) -> Event {
+pub(crate) fn kill_event(pod: &PodView, message: &str, instance: &str, now: jiff::Timestamp) -> Event {
     Event {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}.chaos-", pod.name)),

@@ -53,38 +53,38 @@ pub struct AppArgs {
     pub namespace: String,
     /// Namespace of this app's own resources (the Booth and the Leads).
     #[arg(long, env = "POD_NAMESPACE", default_value = "conferenceli", value_parser = parse_namespace)]
-    pub booth_namespace: String,
+    pub(crate) booth_namespace: String,
     /// Name of the Booth resource holding the booth's settings and counters.
     #[arg(long, env = "BOOTH_NAME", default_value = "booth", value_parser = parse_namespace)]
-    pub booth_name: String,
+    pub(crate) booth_name: String,
     /// Address of the private listener (kiosk, staff, /chaos, /metrics).
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080", value_parser = parse_socket_addr)]
-    pub listen_addr: SocketAddr,
+    pub(crate) listen_addr: SocketAddr,
     /// This pod's name (downward API): the chaos button never deletes it.
     #[arg(long, env = "POD_NAME")]
-    pub pod_name: Option<String>,
+    pub(crate) pod_name: Option<String>,
     /// Username for `/chaos` and the control panel (default `admin`).
     #[arg(long, env = "CHAOS_BASIC_AUTH_USERNAME")]
-    pub chaos_username: Option<String>,
+    pub(crate) chaos_username: Option<String>,
     /// Password for `/chaos` and the control panel; falls back to BASIC_AUTH_PASSWORD.
     #[arg(long, env = "CHAOS_BASIC_AUTH_PASSWORD", hide_env_values = true)]
-    pub chaos_password: Option<Secret>,
+    pub(crate) chaos_password: Option<Secret>,
     /// Username for `/config`, `/leads.csv` and the label preview (default `admin`).
     #[arg(long, env = "BASIC_AUTH_USERNAME")]
-    pub admin_username: Option<String>,
+    pub(crate) admin_username: Option<String>,
     /// Password for `/config`, `/leads.csv` and the label preview; falls back to CHAOS_BASIC_AUTH_PASSWORD.
     #[arg(long, env = "BASIC_AUTH_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<Secret>,
+    pub(crate) admin_password: Option<Secret>,
     /// Wrong Basic-auth credentials one client address may send per minute; then its requests
     /// with credentials get 429 until the oldest wrong one is a minute old.
     #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub auth_failures_per_minute: u32,
+    pub(crate) auth_failures_per_minute: u32,
     #[command(flatten)]
-    pub booth_defaults: BoothDefaults,
+    pub(crate) booth_defaults: BoothDefaults,
     /// Seconds a node may be NotReady/Unknown before the target namespace's pods on it are
     /// force-deleted so the StatefulSet replaces them; 0 switches node-loss remediation off.
     #[arg(long, env = "NODE_LOSS_THRESHOLD_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub node_loss_threshold_seconds: u64,
+    pub(crate) node_loss_threshold_seconds: u64,
     #[command(flatten)]
     pub fog: FogArgs,
     #[command(flatten)]
@@ -144,7 +144,7 @@ pub struct RunArgs {
     pub kubeconfig: Option<PathBuf>,
     /// How long to wait for the Kubernetes API to answer at start-up.
     #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub connect_timeout_seconds: u64,
+    pub(crate) connect_timeout_seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +153,7 @@ pub struct DemoArgs {
     pub app: AppArgs,
     /// Address of the simulated Kubernetes API (plain HTTP; `kubectl --server http://...`).
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
-    pub sim_listen: SocketAddr,
+    pub(crate) sim_listen: SocketAddr,
     /// Pods of the simulated StatefulSet `critical-prod`.
     #[arg(long, env = "DEMO_PODS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub pods: u32,
@@ -162,24 +162,24 @@ pub struct DemoArgs {
     pub nodes: u32,
     /// Milliseconds from Pending to Running for a recreated pod (plus up to 75 % jitter).
     #[arg(long, env = "DEMO_START_DELAY_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
-    pub start_delay_ms: u64,
+    pub(crate) start_delay_ms: u64,
     /// Seconds a NotReady node keeps its pods before they are evicted.
     #[arg(long, env = "DEMO_TOLERATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub toleration_seconds: u64,
+    pub(crate) toleration_seconds: u64,
     /// Seconds the simulated API keeps changes for watches to resume from (kube-apiserver
     /// compacts every 5 minutes); a watch resuming from before gets 410 Gone and lists again.
     #[arg(long, env = "DEMO_HISTORY_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub history_seconds: u64,
+    pub(crate) history_seconds: u64,
     /// Seconds an Event lives in the simulated API (kube-apiserver's `--event-ttl`, 1 hour).
     #[arg(long, env = "DEMO_EVENT_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
-    pub event_ttl_seconds: u64,
+    pub(crate) event_ttl_seconds: u64,
 }
 
 #[derive(Debug, Args)]
 pub struct CrdArgs {
     /// Write one file per CRD into this directory instead of printing them.
     #[arg(long)]
-    pub out_dir: Option<PathBuf>,
+    pub(crate) out_dir: Option<PathBuf>,
 }
 
 fn parse_socket_addr(value: &str) -> Result<SocketAddr, String> {

@@ -22,6 +22,6 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
 }
 
 /// Every CRD as one multi-document YAML stream.
-pub fn all_yaml() -> String {
+pub(crate) fn all_yaml() -> String {
     all().iter().map(|crd| format!("---\n{}", to_yaml(crd))).collect()
 }

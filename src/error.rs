@@ -32,22 +32,6 @@ pub enum Error {
     Write { path: PathBuf, source: std::io::Error },
 }
 
-impl Error {
-    /// A short, stable name of the kind of failure (a metric label, a log field).
-    pub fn metric_label(&self) -> &'static str {
-        match self {
-            Error::Settings(_) => "settings",
-            Error::Connect(_) => "connect",
-            Error::App(_) => "app",
-            Error::Sim(_) => "sim",
-            Error::Workload(_) => "workload",
-            Error::Blinkt(_) => "blinkt",
-            Error::Label(_) => "label",
-            Error::Write { .. } => "write",
-        }
-    }
-}
-
 /// What [`crate::commands`] return.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -56,12 +40,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn errors_keep_their_source_and_have_a_label() {
+    fn errors_keep_their_source() {
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
         let error = Error::Write { path: "/crds".into(), source: io };
         assert_eq!(error.to_string(), "cannot write /crds: denied");
         assert_eq!(std::error::Error::source(&error).unwrap().to_string(), "denied");
-        assert_eq!(error.metric_label(), "write");
-        assert_eq!(Error::Settings("missing X".into()).metric_label(), "settings");
     }
 }

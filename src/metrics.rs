@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StatusLabel {
+pub(crate) struct StatusLabel {
     pub status: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResourceLabel {
+pub(crate) struct ResourceLabel {
     pub resource: String,
 }
 
@@ -52,7 +52,7 @@ impl Metrics {
     }
 
     /// The registry, for parts that register metrics of their own.
-    pub fn registry_mut(&mut self) -> &mut Registry {
+    pub(crate) fn registry_mut(&mut self) -> &mut Registry {
         &mut self.registry
     }
 
@@ -88,7 +88,7 @@ impl Metrics {
 
 /// Metrics read at scrape time from parts that keep their own counts: the fog machine, the
 /// chaos webhooks, and the Leads (by sync and print state, from the outbox controller's store).
-pub struct ScrapeTime {
+pub(crate) struct ScrapeTime {
     pub fog: Option<crate::automations::Fog>,
     pub webhooks: Option<Arc<crate::automations::webhooks::WebhookStats>>,
     pub leads: kube::runtime::reflector::Store<crate::leads::crd::Lead>,

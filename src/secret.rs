@@ -3,7 +3,7 @@
 //! May call: nothing else of the crate.
 
 /// A secret setting: printed as `***` by `Debug` and `Display`, so it cannot reach a log line by
-/// accident. [`Secret::expose`] is the one way to read it.
+/// accident. `Secret::expose` is the one way to read it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -12,7 +12,7 @@ impl Secret {
         Self(value.into())
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line, for log collectors in the cluster.
@@ -18,9 +18,9 @@ pub enum LogFormat {
 pub struct LogArgs {
     /// Log level or filter directives (`info`, `debug`, `info,kube=debug`).
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true, value_parser = parse_log_level)]
-    pub log_level: String,
+    pub(crate) log_level: String,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
 }
 
 fn parse_log_level(value: &str) -> Result<String, String> {

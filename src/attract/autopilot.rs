@@ -1,6 +1,6 @@
 //! The autopilot: presses the chaos button through [`Chaos::press`] (cool-down, protected pods,
 //! chaos safety, Events, counter, LEDs, fog: everything the button does) when
-//! [`super::autopilot_due`] says so, reading the Booth's `spec.attract` live. Every press by a
+//! `super::autopilot_due` says so, reading the Booth's `spec.attract` live. Every press by a
 //! person (announced on the [`ChaosBus`]) restarts the idle time, so the autopilot stops the
 //! moment someone is at the booth.
 //!

@@ -17,22 +17,22 @@ const MAX_MINIMUM_AGE_SECONDS: u64 = 86_400;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct AttractInput {
-    pub attract_enabled: String,
-    pub attract_idle_minutes: String,
-    pub attract_opens: String,
-    pub attract_closes: String,
-    pub attract_time_zone: String,
-    pub attract_mon: String,
-    pub attract_tue: String,
-    pub attract_wed: String,
-    pub attract_thu: String,
-    pub attract_fri: String,
-    pub attract_sat: String,
-    pub attract_sun: String,
-    pub chaos_minimum_age_seconds: String,
-    pub chaos_dry_run: String,
+    pub(crate) attract_enabled: String,
+    pub(crate) attract_idle_minutes: String,
+    pub(crate) attract_opens: String,
+    pub(crate) attract_closes: String,
+    pub(crate) attract_time_zone: String,
+    pub(crate) attract_mon: String,
+    pub(crate) attract_tue: String,
+    pub(crate) attract_wed: String,
+    pub(crate) attract_thu: String,
+    pub(crate) attract_fri: String,
+    pub(crate) attract_sat: String,
+    pub(crate) attract_sun: String,
+    pub(crate) chaos_minimum_age_seconds: String,
+    pub(crate) chaos_dry_run: String,
     /// Present when the form carried this fieldset: a form without it leaves these settings alone.
-    pub attract_fieldset: String,
+    pub(crate) attract_fieldset: String,
 }
 
 fn ticked(value: &str) -> bool {
@@ -41,7 +41,7 @@ fn ticked(value: &str) -> bool {
 
 impl AttractInput {
     /// The form's values for these settings (to show them).
-    pub fn from_settings(attract: &AttractSettings, safety: &ChaosSafety) -> Self {
+    pub(crate) fn from_settings(attract: &AttractSettings, safety: &ChaosSafety) -> Self {
         let day =
             |name: &str| if attract.weekdays.iter().any(|d| d == name) { "on".to_string() } else { String::new() };
         let flag = |on: bool| if on { "on".to_string() } else { String::new() };
@@ -77,7 +77,7 @@ impl AttractInput {
     }
 
     /// `(name, label, ticked)` per weekday, for the form's checkboxes.
-    pub fn days(&self) -> Vec<(&'static str, &'static str, bool)> {
+    pub(crate) fn days(&self) -> Vec<(&'static str, &'static str, bool)> {
         const LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
         WEEKDAYS
             .iter()
@@ -163,7 +163,7 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
 }
 
 /// The Booth spec merge patch of these settings.
-pub fn to_patch(attract: &AttractSettings, safety: &ChaosSafety) -> serde_json::Value {
+pub(crate) fn to_patch(attract: &AttractSettings, safety: &ChaosSafety) -> serde_json::Value {
     serde_json::json!({"attract": attract, "chaosSafety": safety})
 }
 

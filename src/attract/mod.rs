@@ -6,8 +6,8 @@
 //! - Chaos safety: a pod younger than `minimumAgeSeconds` is never picked (chaoskube's
 //!   `--minimum-age`), and `dryRun` makes a press announce its pick without deleting anything.
 //!
-//! The rules are pure functions of the settings and the time ([`in_booth_hours`],
-//! [`autopilot_due`]); [`form`] checks what `/config` submits. The settings' types are the
+//! The rules are pure functions of the settings and the time (`in_booth_hours`,
+//! `autopilot_due`); [`form`] checks what `/config` submits. The settings' types are the
 //! Booth's ([`crate::booth::AttractSettings`], [`crate::booth::ChaosSafety`]).
 //!
 //! May call: `crate::booth`, `crate::chaos` (the button the autopilot presses), `crate::cluster`
@@ -21,7 +21,7 @@ use jiff::civil::Time;
 use jiff::tz::TimeZone;
 
 /// `HH:MM` as minutes since midnight; `24:00` is 1440.
-pub fn minutes_of_day(text: &str) -> Option<u32> {
+pub(crate) fn minutes_of_day(text: &str) -> Option<u32> {
     let (hours, minutes) = text.trim().split_once(':')?;
     if hours.len() != 2 || minutes.len() != 2 {
         return None;
@@ -40,7 +40,7 @@ fn minute_of(time: Time) -> u32 {
 
 /// Whether `now` falls in the booth hours: a listed weekday, at or after `opens` and before
 /// `closes`, both in the settings' time zone. Settings that do not parse are never booth hours.
-pub fn in_booth_hours(settings: &AttractSettings, now: jiff::Timestamp) -> bool {
+pub(crate) fn in_booth_hours(settings: &AttractSettings, now: jiff::Timestamp) -> bool {
     let Ok(zone) = TimeZone::get(&settings.time_zone) else { return false };
     let (Some(opens), Some(closes)) = (minutes_of_day(&settings.opens), minutes_of_day(&settings.closes)) else {
         return false;
@@ -54,7 +54,7 @@ pub fn in_booth_hours(settings: &AttractSettings, now: jiff::Timestamp) -> bool 
 
 /// Whether the autopilot presses now: attract mode on, booth hours, and nobody (neither a person
 /// nor the autopilot) pressed for the idle time since `last_press`.
-pub fn autopilot_due(settings: &AttractSettings, now: jiff::Timestamp, last_press: jiff::Timestamp) -> bool {
+pub(crate) fn autopilot_due(settings: &AttractSettings, now: jiff::Timestamp, last_press: jiff::Timestamp) -> bool {
     let Ok(idle) = jiff::SignedDuration::try_from_secs_f64(settings.idle_minutes * 60.0) else { return false };
     settings.enabled && in_booth_hours(settings, now) && now.duration_since(last_press) >= idle
 }

@@ -2,7 +2,7 @@
 //!
 //! Same on-time rules as the booth's old relay server: each puff extends the on-time by an
 //! increment (2 s), capped in total (10 s); after the relay switches off, a minimum pause must
-//! pass before it may switch on again. The rules are a pure state machine ([`FogPlan`]); the relay
+//! pass before it may switch on again. The rules are a pure state machine (`FogPlan`); the relay
 //! is driven by a dedicated watchdog thread that owns it, so the relay switches off when its
 //! on-time ends even if every task that asked for fog is gone — the thread needs nothing but its
 //! own clock. It is off at start, off on shutdown, and off when the thread's owner drops it.
@@ -26,16 +26,16 @@ pub struct FogArgs {
     pub spec: Option<FogSpec>,
     /// The relay switches on with a high level (most relay boards are active-low).
     #[arg(long = "fog-active-high", env = "FOG_ACTIVE_HIGH", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    pub active_high: bool,
+    pub(crate) active_high: bool,
     /// Milliseconds each puff adds to the on-time.
     #[arg(long = "fog-increment-ms", env = "FOG_INCREMENT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub increment_ms: u64,
+    pub(crate) increment_ms: u64,
     /// Longest on-time in one go, in milliseconds.
     #[arg(long = "fog-max-ms", env = "FOG_MAX_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub max_ms: u64,
+    pub(crate) max_ms: u64,
     /// Milliseconds the relay stays off before it may puff again.
     #[arg(long = "fog-pause-ms", env = "FOG_PAUSE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
-    pub pause_ms: u64,
+    pub(crate) pause_ms: u64,
 }
 
 impl FogArgs {
@@ -78,7 +78,7 @@ pub enum Puff {
 
 /// The on-time state machine, with the clock passed in.
 #[derive(Debug, Clone)]
-pub struct FogPlan {
+pub(crate) struct FogPlan {
     timing: FogTiming,
     on_since: Option<Instant>,
     off_at: Option<Instant>,
@@ -90,7 +90,8 @@ impl FogPlan {
         Self { timing, on_since: None, off_at: None, last_off: None }
     }
 
-    pub fn is_on(&self) -> bool {
+    #[cfg(test)]
+    fn is_on(&self) -> bool {
         self.on_since.is_some()
     }
 
@@ -121,7 +122,7 @@ impl FogPlan {
     }
 
     /// Switches the plan off when its time has come; true when it just went off.
-    pub fn expire(&mut self, now: Instant) -> bool {
+    pub(crate) fn expire(&mut self, now: Instant) -> bool {
         match self.off_at {
             Some(off_at) if now >= off_at => {
                 self.on_since = None;
@@ -134,7 +135,7 @@ impl FogPlan {
     }
 
     /// Switches off at once (shutdown, or the relay failed to switch on).
-    pub fn force_off(&mut self, now: Instant) {
+    pub(crate) fn force_off(&mut self, now: Instant) {
         if self.on_since.take().is_some() {
             self.last_off = Some(now);
         }
@@ -150,8 +151,8 @@ pub struct FogStatus {
     pub relay: String,
     pub on: bool,
     /// Milliseconds until the relay switches off, while it is on.
-    pub off_in_ms: Option<u64>,
-    pub puffs: u64,
+    pub(crate) off_in_ms: Option<u64>,
+    pub(crate) puffs: u64,
     pub refused: u64,
     pub relay_errors: u64,
 }

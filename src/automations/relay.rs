@@ -43,7 +43,7 @@ pub fn open(spec: &FogSpec, active_low: bool) -> Result<Option<Box<dyn Relay>>, 
 
 /// The booth's old relay server: a `HEAD` request switches the fog on for 2 s more (capped at
 /// 10 s by the server); it switches off by itself, so `set(false)` has nothing to send.
-pub struct HttpRelay {
+pub(crate) struct HttpRelay {
     url: reqwest::Url,
     http: reqwest::Client,
     runtime: tokio::runtime::Handle,
@@ -116,7 +116,7 @@ impl std::str::FromStr for FogSpec {
 }
 
 /// A relay on a GPIO pin, bit set by rppal; active-low by default, as most relay boards are.
-pub struct GpioRelay {
+pub(crate) struct GpioRelay {
     pin: rppal::gpio::OutputPin,
     bcm: u8,
     active_low: bool,
@@ -158,7 +158,7 @@ impl Drop for GpioRelay {
 pub type RelayLog = Arc<Mutex<Vec<bool>>>;
 
 /// A relay that only records (the demo's fog machine, and tests).
-pub struct VirtualRelay {
+pub(crate) struct VirtualRelay {
     log: RelayLog,
     fail: Arc<Mutex<bool>>,
 }

@@ -5,7 +5,7 @@
 //! Delivery never delays a kill or the HTTP answer: kills go into a bounded queue (full → the
 //! delivery is dropped and counted), one task sends them with a timeout and a few retries with
 //! backoff. Failures are logged and counted, never shown to visitors. The payload and the
-//! signature are pure functions ([`payload`], [`signature`]).
+//! signature are pure functions (`payload`, [`signature`]).
 //!
 //! May call: `crate::cluster`, `crate::secret`.
 
@@ -33,7 +33,7 @@ pub struct WebhookArgs {
     pub secret: Option<Secret>,
     /// Seconds a receiver has to answer one delivery.
     #[arg(long = "chaos-webhook-timeout-seconds", env = "CHAOS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
-    pub timeout_seconds: u64,
+    pub(crate) timeout_seconds: u64,
 }
 
 fn parse_webhook_url(value: &str) -> Result<reqwest::Url, String> {
@@ -54,7 +54,7 @@ const QUEUE: usize = 64;
 /// What a receiver gets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KillNotice {
+pub(crate) struct KillNotice {
     pub event: &'static str,
     pub pod: String,
     pub namespace: String,
@@ -66,7 +66,7 @@ pub struct KillNotice {
 }
 
 /// The JSON body of a kill notice.
-pub fn payload(target: &ChaosTarget, at: jiff::Timestamp, kill_count: u64) -> Vec<u8> {
+pub(crate) fn payload(target: &ChaosTarget, at: jiff::Timestamp, kill_count: u64) -> Vec<u8> {
     let notice = KillNotice {
         event: "pod.killed",
         pod: target.name.clone(),

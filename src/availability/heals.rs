@@ -32,20 +32,20 @@ struct Waiting {
 
 /// The kills waiting for their replacement.
 #[derive(Debug, Default)]
-pub struct HealTracker {
+pub(crate) struct HealTracker {
     waiting: Vec<Waiting>,
 }
 
 impl HealTracker {
     /// A kill of `name` (whose uid was `old_uid`) at `now`.
-    pub fn on_kill(&mut self, name: &str, old_uid: Option<String>, by: Presser, now: Instant) {
+    pub(crate) fn on_kill(&mut self, name: &str, old_uid: Option<String>, by: Presser, now: Instant) {
         self.waiting.retain(|w| w.name != name && now.duration_since(w.since) < GIVE_UP_AFTER);
         self.waiting.push(Waiting { name: name.into(), old_uid, since: now, by });
     }
 
     /// A pod as the watch sees it at `now`: the heal it completes, if it is a killed pod's
     /// replacement that is now Running and Ready.
-    pub fn on_pod(&mut self, pod: &PodView, now: Instant) -> Option<Heal> {
+    pub(crate) fn on_pod(&mut self, pod: &PodView, now: Instant) -> Option<Heal> {
         if pod.status != PodPhase::Running || !pod.ready {
             return None;
         }
@@ -55,7 +55,7 @@ impl HealTracker {
         Some(Heal { name: waiting.name, seconds, by: waiting.by })
     }
 
-    pub fn is_waiting(&self) -> bool {
+    pub(crate) fn is_waiting(&self) -> bool {
         !self.waiting.is_empty()
     }
 }

@@ -31,7 +31,7 @@ const MAX_PODS: usize = 256;
 /// Heals kept for `/api/state`.
 const KEPT_HEALS: usize = 20;
 /// The kiosk gets at most one `availability` event per this interval.
-pub const NOTICE_INTERVAL: Duration = Duration::from_millis(1000);
+pub(crate) const NOTICE_INTERVAL: Duration = Duration::from_millis(1000);
 
 /// Settings of the trickle of requests.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,10 +42,10 @@ pub struct AvailabilityArgs {
     pub url: Option<reqwest::Url>,
     /// Requests per second to the Service (decimals allowed); 0 switches the trickle off.
     #[arg(long = "availability-requests-per-second", env = "AVAILABILITY_REQUESTS_PER_SECOND", default_value = "4", value_parser = parse_rate)]
-    pub requests_per_second: f64,
+    pub(crate) requests_per_second: f64,
     /// Milliseconds one request may take before it counts as failed.
     #[arg(long = "availability-timeout-ms", env = "AVAILABILITY_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
-    pub timeout_ms: u64,
+    pub(crate) timeout_ms: u64,
 }
 
 fn parse_url(value: &str) -> Result<reqwest::Url, String> {
@@ -64,7 +64,7 @@ fn parse_rate(value: &str) -> Result<f64, String> {
 
 impl AvailabilityArgs {
     /// The Service's URL: the setting, else `default`.
-    pub fn url_or(&self, default: &str) -> Result<reqwest::Url, String> {
+    pub(crate) fn url_or(&self, default: &str) -> Result<reqwest::Url, String> {
         match &self.url {
             Some(url) => Ok(url.clone()),
             None => parse_url(default),
@@ -81,7 +81,7 @@ pub struct AvailabilityView {
     pub requests: u64,
     pub failures: u64,
     /// Answers by the pod that gave them.
-    pub by_pod: BTreeMap<String, u64>,
+    pub(crate) by_pod: BTreeMap<String, u64>,
     /// The latest kills' heal times, newest last.
     pub heals: Vec<Heal>,
 }
@@ -93,7 +93,7 @@ pub struct AvailabilityView {
 pub struct AvailabilityNotice {
     pub requests: u64,
     pub failures: u64,
-    pub hits: BTreeMap<String, u64>,
+    pub(crate) hits: BTreeMap<String, u64>,
     pub healed: Vec<Heal>,
 }
 

@@ -31,6 +31,6 @@ impl ApiCall {
 }
 
 /// Watching with kube-runtime's watcher: list then watch.
-pub const fn watched(scope: Scope, group: &'static str, resource: &'static str) -> [ApiCall; 2] {
+pub(crate) const fn watched(scope: Scope, group: &'static str, resource: &'static str) -> [ApiCall; 2] {
     [ApiCall::new(scope, group, resource, "list"), ApiCall::new(scope, group, resource, "watch")]
 }

@@ -27,7 +27,7 @@ pub enum ConnectError {
 
 /// Loads the configuration: an explicit kubeconfig file, else what kube-rs infers
 /// (`KUBECONFIG`, `~/.kube/config`, the in-cluster service account).
-pub async fn load_config(kubeconfig: Option<&Path>) -> Result<Config, ConnectError> {
+pub(crate) async fn load_config(kubeconfig: Option<&Path>) -> Result<Config, ConnectError> {
     match kubeconfig {
         Some(path) => {
             let display = path.display().to_string();
@@ -55,7 +55,7 @@ pub async fn connect(config: Config, timeout: Duration) -> Result<Client, Connec
     Ok(client)
 }
 
-pub async fn check_reachable(client: &Client, url: &str, timeout: Duration) -> Result<(), ConnectError> {
+pub(crate) async fn check_reachable(client: &Client, url: &str, timeout: Duration) -> Result<(), ConnectError> {
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Ok(Ok(version)) => {
             tracing::info!(url, version = %version.git_version, "connected to the Kubernetes API");

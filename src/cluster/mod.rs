@@ -10,9 +10,9 @@
 pub mod api_calls;
 pub mod client;
 pub mod events;
-pub mod remediation;
+pub(crate) mod remediation;
 pub mod state;
-pub mod views;
+pub(crate) mod views;
 pub mod watch;
 
 pub use events::{ChaosBus, ChaosEvent, ChaosTarget, Presser};

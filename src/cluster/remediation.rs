@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The API requests of this module (see [`super::api_calls`]); the event recorder creates an
 /// event, or patches it when the same event repeats.
-pub const API_CALLS: [ApiCall; 3] = [
+pub(crate) const API_CALLS: [ApiCall; 3] = [
     ApiCall::new(Scope::Target, "", "pods", "delete"),
     ApiCall::new(Scope::Target, "events.k8s.io", "events", "create"),
     ApiCall::new(Scope::Target, "events.k8s.io", "events", "patch"),
@@ -31,14 +31,14 @@ pub const API_CALLS: [ApiCall; 3] = [
 
 /// Since when each lost node has been seen NotReady or Unknown.
 #[derive(Debug, Default)]
-pub struct LostNodes {
+pub(crate) struct LostNodes {
     since: HashMap<String, Instant>,
 }
 
 impl LostNodes {
     /// Starts the clock for nodes that just became lost; forgets nodes that are Ready again,
     /// cordoned (maintenance is never remediated) or gone.
-    pub fn observe(&mut self, nodes: &[NodeView], now: Instant) {
+    pub(crate) fn observe(&mut self, nodes: &[NodeView], now: Instant) {
         let lost: HashSet<&str> = nodes
             .iter()
             .filter(|n| n.status != NodeStatus::KubeletReady && !n.unschedulable)
@@ -55,14 +55,14 @@ impl LostNodes {
     }
 
     /// When the next node passes the threshold, if any is still below it.
-    pub fn next_deadline(&self, threshold: Duration, now: Instant) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self, threshold: Duration, now: Instant) -> Option<Instant> {
         self.since.values().map(|since| *since + threshold).filter(|at| *at > now).min()
     }
 }
 
 /// The pods to force-delete now: in `namespace`, bound to a node lost for longer than
 /// `threshold`, and not released before (by uid).
-pub fn pods_to_release<'a>(
+pub(crate) fn pods_to_release<'a>(
     snapshot: &'a Snapshot,
     lost: &LostNodes,
     now: Instant,
@@ -82,9 +82,9 @@ pub fn pods_to_release<'a>(
 
 /// Settings of the remediation loop.
 #[derive(Debug, Clone)]
-pub struct Remediation {
+pub(crate) struct Remediation {
     /// How long a node may be lost before its pods are released.
-    pub threshold: Duration,
+    pub(crate) threshold: Duration,
     /// The only namespace whose pods are touched.
     pub namespace: String,
 }

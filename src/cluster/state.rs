@@ -124,7 +124,7 @@ impl ClusterState {
     }
 
     /// A counter that moves on every change.
-    pub fn versions(&self) -> watch::Receiver<u64> {
+    pub(crate) fn versions(&self) -> watch::Receiver<u64> {
         self.shared.version.subscribe()
     }
 
@@ -137,7 +137,7 @@ impl ClusterState {
         self.shared.pods_synced.load(Ordering::Acquire)
     }
 
-    pub fn nodes_synced(&self) -> bool {
+    pub(crate) fn nodes_synced(&self) -> bool {
         self.shared.nodes_synced.load(Ordering::Acquire)
     }
 
@@ -163,7 +163,7 @@ impl ClusterState {
         self.publish(vec![Change::Pod { pod }]);
     }
 
-    pub fn remove_pod(&self, namespace: &str, name: &str) {
+    pub(crate) fn remove_pod(&self, namespace: &str, name: &str) {
         let mut views = self.write();
         if views.pods.remove(&(namespace.to_string(), name.to_string())).is_some() {
             self.publish(vec![Change::PodDeleted { namespace: namespace.into(), name: name.into() }]);
@@ -184,7 +184,7 @@ impl ClusterState {
         self.publish(changes);
     }
 
-    pub fn upsert_node(&self, node: NodeView) {
+    pub(crate) fn upsert_node(&self, node: NodeView) {
         let mut views = self.write();
         if views.nodes.get(&node.name) == Some(&node) {
             return;
@@ -193,7 +193,7 @@ impl ClusterState {
         self.publish(vec![Change::Node { node }]);
     }
 
-    pub fn remove_node(&self, name: &str) {
+    pub(crate) fn remove_node(&self, name: &str) {
         let mut views = self.write();
         if views.nodes.remove(name).is_some() {
             self.publish(vec![Change::NodeDeleted { name: name.into() }]);
@@ -201,7 +201,7 @@ impl ClusterState {
     }
 
     /// Replaces all nodes after a (re)list, publishing only the differences.
-    pub fn replace_nodes(&self, nodes: Vec<NodeView>) {
+    pub(crate) fn replace_nodes(&self, nodes: Vec<NodeView>) {
         let mut views = self.write();
         let fresh = nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
         let changes = replace_all(

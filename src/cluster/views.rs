@@ -57,10 +57,10 @@ pub enum NodeStatus {
 pub struct NodeView {
     pub name: String,
     pub status: NodeStatus,
-    pub kubelet_version: String,
+    pub(crate) kubelet_version: String,
     pub architecture: String,
     pub kernel_version: String,
-    pub os_image: String,
+    pub(crate) os_image: String,
     /// Cordoned for maintenance.
     pub unschedulable: bool,
 }
@@ -77,7 +77,7 @@ pub fn ordinal(pod: &Pod) -> Option<u32> {
 }
 
 impl PodView {
-    pub fn from_pod(pod: &Pod) -> Self {
+    pub(crate) fn from_pod(pod: &Pod) -> Self {
         let status = pod.status.as_ref();
         let phase = if pod.metadata.deletion_timestamp.is_some() {
             PodPhase::Terminating
@@ -118,7 +118,7 @@ impl PodView {
 }
 
 impl NodeView {
-    pub fn from_node(node: &Node) -> Self {
+    pub(crate) fn from_node(node: &Node) -> Self {
         let status = node.status.as_ref();
         let ready = status.and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
         let info = status.and_then(|s| s.node_info.as_ref());

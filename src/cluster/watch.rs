@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The API requests of the watch loops (see [`super::api_calls`]).
-pub const API_CALLS: [[ApiCall; 2]; 2] = [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
+pub(crate) const API_CALLS: [[ApiCall; 2]; 2] =
+    [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
 
 /// What the pod watch covers: the target namespace (or all), narrowed by selectors.
 #[derive(Debug, Clone, Default)]

@@ -36,7 +36,7 @@ fn fonts() -> &'static Fonts {
 }
 
 /// The font of a face.
-pub fn font(face: Face) -> &'static FontRef<'static> {
+pub(crate) fn font(face: Face) -> &'static FontRef<'static> {
     match face {
         Face::Regular => &fonts().regular,
         Face::Bold => &fonts().bold,
@@ -45,7 +45,7 @@ pub fn font(face: Face) -> &'static FontRef<'static> {
 
 /// How one character of a text is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GlyphSource {
+pub(crate) enum GlyphSource {
     /// A glyph of this face.
     Glyph(Face, GlyphId),
     /// No bundled font has it: drawn as a box, never left out.
@@ -53,7 +53,7 @@ pub enum GlyphSource {
 }
 
 /// Finds the glyph of `c`, preferring `face`.
-pub fn lookup(c: char, face: Face) -> GlyphSource {
+pub(crate) fn lookup(c: char, face: Face) -> GlyphSource {
     let other = if face == Face::Bold { Face::Regular } else { Face::Bold };
     for candidate in [face, other] {
         let id = font(candidate).glyph_id(c);

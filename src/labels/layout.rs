@@ -15,9 +15,9 @@ use image::GrayImage;
 use serde::{Deserialize, Serialize};
 
 /// Where APPUiO vouchers are redeemed; the QR code carries the code as `?voucher=`.
-pub const APPUIO_SIGNUP_URL: &str = "https://portal.appuio.cloud/signup";
+pub(crate) const APPUIO_SIGNUP_URL: &str = "https://portal.appuio.cloud/signup";
 /// Where Servala vouchers are redeemed.
-pub const SERVALA_URL: &str = "https://servala.com/";
+pub(crate) const SERVALA_URL: &str = "https://servala.com/";
 
 /// One label to print, with everything printed on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ impl Label {
 
 /// The labels a sign-up gets under the Booth's settings: a raffle ticket when the booth prints
 /// them, then the voucher of the Booth's voucher type.
-pub fn labels_for(booth: &crate::booth::BoothSpec, name: &str, code: &str) -> Vec<Label> {
+pub(crate) fn labels_for(booth: &crate::booth::BoothSpec, name: &str, code: &str) -> Vec<Label> {
     use crate::booth::VoucherType;
     let mut labels = Vec::new();
     if booth.print_raffle_ticket {

@@ -4,7 +4,7 @@
 //! printer device, or a directory) by a queue that prints every job once, in order.
 //!
 //! The parts, from pure to I/O:
-//! - [`fonts`], [`qr`], [`render`]: glyphs, QR codes and logos drawn onto a 1-bit canvas;
+//! - [`fonts`], `qr`, [`render`]: glyphs, QR codes and logos drawn onto a 1-bit canvas;
 //! - [`layout`]: the label types, each a stack of blocks fitted to the tape's printable width;
 //! - [`raster`]: the `brother_ql` job plus what the crate lacks (PackBits compression) and a
 //!   decoder of the command stream used to check the job against Brother's reference;
@@ -19,7 +19,7 @@
 
 pub mod fonts;
 pub mod layout;
-pub mod qr;
+pub(crate) mod qr;
 pub mod queue;
 pub mod raster;
 pub mod render;
@@ -45,7 +45,7 @@ pub enum LabelSize {
 
 impl LabelSize {
     /// The `brother_ql` media for this tape.
-    pub fn media(self) -> brother_ql::media::Media {
+    pub(crate) fn media(self) -> brother_ql::media::Media {
         match self {
             LabelSize::Mm54 => brother_ql::media::Media::C54,
             LabelSize::Mm62 => brother_ql::media::Media::C62,
@@ -95,13 +95,13 @@ pub enum PrinterModel {
 pub struct PrinterArgs {
     /// Where labels go: `tcp://host[:9100]`, `usb:///dev/usb/lp0` or `file:///dir` (demo: a temporary directory).
     #[arg(long, env = "PRINTER_URL", value_parser = transport::PrinterUrl::parse)]
-    pub printer_url: Option<transport::PrinterUrl>,
+    pub(crate) printer_url: Option<transport::PrinterUrl>,
     /// The printer's IP address (upstream setting): the same as PRINTER_URL=tcp://IP:9100.
     #[arg(long, env = "PRINTER_IP", value_parser = parse_printer_ip)]
-    pub printer_ip: Option<std::net::IpAddr>,
+    pub(crate) printer_ip: Option<std::net::IpAddr>,
     /// The printer model (QL-800 series raster dialect).
     #[arg(long, env = "PRINTER_MODEL", value_enum, default_value = "QL-820NWB")]
-    pub printer_model: PrinterModel,
+    pub(crate) printer_model: PrinterModel,
     /// Width of the endless label tape in mm: 54 or 62.
     #[arg(long, env = "LABEL_SIZE", default_value = "54", value_parser = clap::value_parser!(LabelSize))]
     pub label_size: LabelSize,
@@ -113,7 +113,7 @@ fn parse_printer_ip(value: &str) -> Result<std::net::IpAddr, String> {
 
 impl PrinterArgs {
     /// The printer to use: PRINTER_URL wins over PRINTER_IP; `demo_dir` is the fallback of `demo`.
-    pub fn resolve(&self, demo_dir: Option<PathBuf>) -> Option<transport::PrinterUrl> {
+    pub(crate) fn resolve(&self, demo_dir: Option<PathBuf>) -> Option<transport::PrinterUrl> {
         if let Some(url) = &self.printer_url {
             return Some(url.clone());
         }
@@ -126,7 +126,7 @@ impl PrinterArgs {
 
 /// Which label `conferenceli label` renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LabelType {
+pub(crate) enum LabelType {
     Raffle,
     Appuio,
     Servala,
@@ -137,7 +137,7 @@ pub enum LabelType {
 pub struct LabelArgs {
     /// The label: raffle ticket, APPUiO voucher or Servala voucher.
     #[arg(long = "type", env = "LABEL_TYPE", value_enum, default_value = "raffle")]
-    pub label_type: LabelType,
+    pub(crate) label_type: LabelType,
     /// The visitor's name.
     #[arg(long, env = "LABEL_NAME", default_value = "")]
     pub name: String,
@@ -152,7 +152,7 @@ pub struct LabelArgs {
     pub out: Option<PathBuf>,
     /// Print the label on this printer (tcp://, usb:// or file://).
     #[arg(long = "print", env = "LABEL_PRINT_URL", value_parser = transport::PrinterUrl::parse)]
-    pub print: Option<transport::PrinterUrl>,
+    pub(crate) print: Option<transport::PrinterUrl>,
     /// Width of the endless label tape in mm: 54 or 62.
     #[arg(long, env = "LABEL_SIZE", default_value = "54", value_parser = clap::value_parser!(LabelSize))]
     pub label_size: LabelSize,
@@ -208,7 +208,7 @@ impl PrinterHealthHandle {
     }
 
     /// One line for `/readyz`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let health = self.get();
         if health.healthy { "ready".into() } else { format!("{}: {}", health.reason, health.message) }
     }
@@ -250,7 +250,7 @@ impl LabelService {
 
     /// A health sink that keeps [`Self::health`] and reports transitions as the Booth's `Printer`
     /// condition.
-    pub fn health_sink(&self, booth: crate::booth::BoothHandle) -> queue::HealthSink {
+    pub(crate) fn health_sink(&self, booth: crate::booth::BoothHandle) -> queue::HealthSink {
         let handle = self.health.clone();
         std::sync::Arc::new(move |health: PrinterHealth| {
             if handle.set(health.clone()) {
@@ -265,7 +265,7 @@ impl LabelService {
     }
 
     /// Starts the print queue over `store` on the configured printer (nothing without a printer).
-    pub fn start_queue<S: queue::JobStore>(
+    pub(crate) fn start_queue<S: queue::JobStore>(
         &self,
         store: std::sync::Arc<S>,
         booth: crate::booth::BoothHandle,
@@ -296,14 +296,14 @@ pub enum LabelError {
 }
 
 /// Encodes a rendered label as PNG bytes (previews, file transport).
-pub fn png_bytes(image: &image::GrayImage) -> Result<Vec<u8>, image::ImageError> {
+pub(crate) fn png_bytes(image: &image::GrayImage) -> Result<Vec<u8>, image::ImageError> {
     let mut out = std::io::Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png)?;
     Ok(out.into_inner())
 }
 
 /// `conferenceli label`: renders, writes the preview, and prints when asked.
-pub async fn run_label_command(args: LabelArgs) -> Result<(), LabelError> {
+pub(crate) async fn run_label_command(args: LabelArgs) -> Result<(), LabelError> {
     if args.out.is_none() && args.print.is_none() {
         return Err(LabelError::NothingToDo);
     }

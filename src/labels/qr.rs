@@ -8,7 +8,7 @@ use super::render::Canvas;
 use qrcode::{Color, EcLevel, QrCode};
 
 /// Modules of quiet zone around the code.
-pub const QUIET_ZONE: u32 = 4;
+pub(crate) const QUIET_ZONE: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot encode {len} bytes as a QR code: {source}")]
@@ -19,7 +19,7 @@ pub struct QrError {
 
 /// An encoded QR code: `width` × `width` modules, dark or light.
 #[derive(Debug, Clone)]
-pub struct QrMatrix {
+pub(crate) struct QrMatrix {
     width: u32,
     dark: Vec<bool>,
 }
@@ -35,12 +35,12 @@ impl QrMatrix {
     }
 
     /// The side in dots when drawn at `module` dots per module, quiet zone included.
-    pub fn side(&self, module: u32) -> u32 {
+    pub(crate) fn side(&self, module: u32) -> u32 {
         (self.width + 2 * QUIET_ZONE) * module
     }
 
     /// The largest whole module size whose code fits in `max_side` dots (at least 1).
-    pub fn module_for(&self, max_side: u32) -> u32 {
+    pub(crate) fn module_for(&self, max_side: u32) -> u32 {
         (max_side / (self.width + 2 * QUIET_ZONE)).max(1)
     }
 
@@ -63,7 +63,7 @@ impl QrMatrix {
 }
 
 /// Percent-encodes a value for a URL query (RFC 3986 unreserved characters stay as they are).
-pub fn query_value(value: &str) -> String {
+pub(crate) fn query_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

@@ -60,7 +60,7 @@ pub struct PrintJob {
     #[serde(default)]
     pub last_error: Option<String>,
     #[serde(default)]
-    pub printed_at: Option<String>,
+    pub(crate) printed_at: Option<String>,
 }
 
 impl PrintJob {
@@ -256,7 +256,7 @@ pub struct QueueMetrics {
     /// Jobs left to staff (sent without confirmation, or interrupted).
     pub failed: Counter,
     /// Time to hand one job to the printer and hear back, whatever the outcome.
-    pub transmit_seconds: Histogram,
+    pub(crate) transmit_seconds: Histogram,
 }
 
 impl Default for QueueMetrics {
@@ -273,7 +273,7 @@ impl Default for QueueMetrics {
 
 impl QueueMetrics {
     /// Registers the counters under `label_jobs_*`.
-    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+    pub(crate) fn register(&self, registry: &mut prometheus_client::registry::Registry) {
         registry.register("label_jobs_printed", "Label print jobs printed", self.printed.clone());
         registry.register(
             "label_jobs_retried",

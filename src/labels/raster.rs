@@ -23,11 +23,11 @@ use brother_ql::printjob::PrintJobBuilder;
 use image::{DynamicImage, GrayImage};
 
 /// Bytes of one uncompressed raster line (720 head dots).
-pub const LINE_BYTES: usize = 90;
+pub(crate) const LINE_BYTES: usize = 90;
 
 impl LabelSize {
     /// The first head dot of the printable area in a raster line.
-    pub fn head_offset(self) -> u32 {
+    pub(crate) fn head_offset(self) -> u32 {
         match self {
             LabelSize::Mm54 => 0,
             LabelSize::Mm62 => 12,
@@ -130,9 +130,9 @@ pub struct PrintInformation {
     /// n3: tape width in mm.
     pub width_mm: u8,
     /// n4: label length in mm (0 for continuous tape).
-    pub length_mm: u8,
+    pub(crate) length_mm: u8,
     /// n5..n8: raster lines of the page, least significant byte first.
-    pub raster_lines: u32,
+    pub(crate) raster_lines: u32,
     /// n9: 0 for the first page, 1 for the others.
     pub page: u8,
 }
@@ -275,7 +275,7 @@ pub fn encode(commands: &[Command]) -> Vec<u8> {
 }
 
 /// Switches an uncompressed stream from `brother_ql` to TIFF (PackBits) compression.
-pub fn compress(stream: &[u8]) -> Result<Vec<u8>, ParseError> {
+pub(crate) fn compress(stream: &[u8]) -> Result<Vec<u8>, ParseError> {
     let commands = parse(stream)?
         .into_iter()
         .map(|command| match command {
@@ -288,7 +288,7 @@ pub fn compress(stream: &[u8]) -> Result<Vec<u8>, ParseError> {
 }
 
 /// TIFF PackBits: runs of 2..=128 equal bytes as `(1 - n) byte`, other bytes as `(n - 1) b1..bn`.
-pub fn packbits(data: &[u8]) -> Vec<u8> {
+pub(crate) fn packbits(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 2);
     let mut i = 0;
     while i < data.len() {
@@ -310,7 +310,7 @@ pub fn packbits(data: &[u8]) -> Vec<u8> {
 }
 
 /// Reverses [`packbits`]; `None` for malformed input.
-pub fn unpackbits(data: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn unpackbits(data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(LINE_BYTES);
     let mut i = 0;
     while i < data.len() {
@@ -367,28 +367,9 @@ pub fn decode_pages(stream: &[u8]) -> Result<Vec<Page>, ParseError> {
     Ok(pages)
 }
 
-/// The raster lines an image should become on `size` tape, independently of `brother_ql`:
-/// last row first, each ink pixel a set bit at head dot `head_offset + x` (most significant bit
-/// first).
-pub fn expected_lines(image: &GrayImage, size: LabelSize) -> Vec<Vec<u8>> {
-    let offset = size.head_offset() as usize;
-    (0..image.height())
-        .rev()
-        .map(|y| {
-            let mut line = vec![0u8; LINE_BYTES];
-            for x in 0..image.width() {
-                if image.get_pixel(x, y).0[0] == super::render::INK {
-                    let dot = offset + x as usize;
-                    line[dot / 8] |= 0x80 >> (dot % 8);
-                }
-            }
-            line
-        })
-        .collect()
-}
-
-/// The label a page's raster lines print: the inverse of [`expected_lines`] (file previews).
-pub fn image_from_lines(lines: &[Vec<u8>], size: LabelSize) -> GrayImage {
+/// The label a page's raster lines print (file previews): last row first, each set bit at head
+/// dot `head_offset + x` an ink pixel.
+pub(crate) fn image_from_lines(lines: &[Vec<u8>], size: LabelSize) -> GrayImage {
     use super::render::{INK, PAPER};
     let offset = size.head_offset() as usize;
     let height = lines.len() as u32;
@@ -404,6 +385,26 @@ pub fn image_from_lines(lines: &[Vec<u8>], size: LabelSize) -> GrayImage {
 mod tests {
     use super::*;
     use crate::labels::layout::{self, Label};
+
+    /// The raster lines an image should become on `size` tape, independently of `brother_ql`:
+    /// last row first, each ink pixel a set bit at head dot `head_offset + x` (most significant bit
+    /// first).
+    fn expected_lines(image: &GrayImage, size: LabelSize) -> Vec<Vec<u8>> {
+        let offset = size.head_offset() as usize;
+        (0..image.height())
+            .rev()
+            .map(|y| {
+                let mut line = vec![0u8; LINE_BYTES];
+                for x in 0..image.width() {
+                    if image.get_pixel(x, y).0[0] == crate::labels::render::INK {
+                        let dot = offset + x as usize;
+                        line[dot / 8] |= 0x80 >> (dot % 8);
+                    }
+                }
+                line
+            })
+            .collect()
+    }
 
     fn two_labels(size: LabelSize) -> Vec<GrayImage> {
         let raffle = Label::Raffle { name: "Zoë Müller".into(), header: "KubeCon EU".into(), code: "bakoru".into() };

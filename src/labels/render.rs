@@ -14,7 +14,7 @@ use image::{GrayImage, Luma};
 
 /// Ink and paper values of the canvas.
 pub const INK: u8 = 0;
-pub const PAPER: u8 = 255;
+pub(crate) const PAPER: u8 = 255;
 
 /// A white 1-bit image to draw on (`INK` or `PAPER` per pixel).
 pub struct Canvas {
@@ -30,7 +30,7 @@ impl Canvas {
         self.image.width()
     }
 
-    pub fn into_image(self) -> GrayImage {
+    pub(crate) fn into_image(self) -> GrayImage {
         self.image
     }
 
@@ -41,7 +41,7 @@ impl Canvas {
         }
     }
 
-    pub fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64) {
+    pub(crate) fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64) {
         for yy in y..y + h {
             for xx in x..x + w {
                 self.ink(xx, yy);
@@ -50,7 +50,7 @@ impl Canvas {
     }
 
     /// The outline of a rectangle, `stroke` pixels thick.
-    pub fn stroke_rect(&mut self, x: i64, y: i64, w: i64, h: i64, stroke: i64) {
+    pub(crate) fn stroke_rect(&mut self, x: i64, y: i64, w: i64, h: i64, stroke: i64) {
         self.fill_rect(x, y, w, stroke);
         self.fill_rect(x, y + h - stroke, w, stroke);
         self.fill_rect(x, y, stroke, h);
@@ -58,7 +58,7 @@ impl Canvas {
     }
 
     /// A disc of radius `r`; with `inner > 0` a ring (pixels between `inner` and `r`).
-    pub fn fill_circle(&mut self, cx: i64, cy: i64, r: i64, inner: i64) {
+    pub(crate) fn fill_circle(&mut self, cx: i64, cy: i64, r: i64, inner: i64) {
         for y in -r..=r {
             for x in -r..=r {
                 let d2 = x * x + y * y;
@@ -72,7 +72,7 @@ impl Canvas {
 
 /// A face at a size (pixels from descender to ascender).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Style {
+pub(crate) struct Style {
     pub face: Face,
     pub size: f32,
 }
@@ -86,12 +86,12 @@ impl Style {
         fonts::font(self.face).as_scaled(PxScale::from(self.size))
     }
 
-    pub fn ascent(&self) -> f32 {
+    pub(crate) fn ascent(&self) -> f32 {
         self.scaled().ascent()
     }
 
     /// Distance between baselines of wrapped lines.
-    pub fn line_height(&self) -> f32 {
+    pub(crate) fn line_height(&self) -> f32 {
         let s = self.scaled();
         (s.ascent() - s.descent() + s.line_gap()).ceil()
     }
@@ -104,7 +104,7 @@ impl Style {
 
 /// Makes user input printable on one line: control characters and runs of white space become
 /// single spaces.
-pub fn clean_text(text: &str) -> String {
+pub(crate) fn clean_text(text: &str) -> String {
     text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
@@ -144,12 +144,12 @@ fn place(text: &str, style: Style) -> (Vec<Placed>, f32) {
 }
 
 /// The width of `text` set in `style`, in pixels.
-pub fn measure(text: &str, style: Style) -> f32 {
+pub(crate) fn measure(text: &str, style: Style) -> f32 {
     place(text, style).1
 }
 
 /// Draws one line with its baseline at `baseline` and its left edge at `left`.
-pub fn draw_line(canvas: &mut Canvas, text: &str, style: Style, left: f32, baseline: f32) {
+pub(crate) fn draw_line(canvas: &mut Canvas, text: &str, style: Style, left: f32, baseline: f32) {
     let (placed, _) = place(text, style);
     for glyph in placed {
         match glyph.source {
@@ -178,9 +178,9 @@ pub fn draw_line(canvas: &mut Canvas, text: &str, style: Style, left: f32, basel
 
 /// Text fitted to a width: its lines and the size they are set in.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fitted {
+pub(crate) struct Fitted {
     pub lines: Vec<String>,
-    pub style: Style,
+    pub(crate) style: Style,
 }
 
 impl Fitted {
@@ -189,7 +189,7 @@ impl Fitted {
     }
 
     /// Draws the lines centred in `[0, width)`, the first line's top at `top`.
-    pub fn draw_centered(&self, canvas: &mut Canvas, top: u32, width: u32) {
+    pub(crate) fn draw_centered(&self, canvas: &mut Canvas, top: u32, width: u32) {
         let line_height = self.style.line_height();
         for (i, line) in self.lines.iter().enumerate() {
             let left = ((width as f32 - measure(line, self.style)) / 2.0).max(0.0);
@@ -201,21 +201,21 @@ impl Fitted {
 
 /// How a text may be fitted.
 #[derive(Debug, Clone, Copy)]
-pub struct FitRule {
+pub(crate) struct FitRule {
     pub face: Face,
     /// Preferred size; shrinks down to `min_size`.
-    pub max_size: f32,
-    pub min_size: f32,
+    pub(crate) max_size: f32,
+    pub(crate) min_size: f32,
     /// Lines allowed before the size goes below `max_size`'s wrap attempts (at `min_size`, as many
     /// lines as needed).
-    pub max_lines: usize,
+    pub(crate) max_lines: usize,
 }
 
 /// Fits `text` into `width` pixels: one line at the largest size that fits, else wrapped at spaces
 /// and hyphens into at most `max_lines` lines at the largest size that fits, else at `min_size` on
 /// as many lines as it takes, breaking words between characters only when a word alone is wider
 /// than the line. Never wider than `width`, never a character dropped.
-pub fn fit(text: &str, width: u32, rule: FitRule) -> Fitted {
+pub(crate) fn fit(text: &str, width: u32, rule: FitRule) -> Fitted {
     let text = clean_text(text);
     let width = width as f32;
     let sizes = sizes(rule.max_size, rule.min_size);

@@ -11,10 +11,10 @@ use std::time::Duration;
 /// 1.3.6.1.4.1.2435.3.3.9.1.6.1.0, BER-encoded (2435 = 0x93 0x03 in base 128).
 pub const STATUS_OID: [u8; 14] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0x93, 0x03, 0x03, 0x03, 0x09, 0x01, 0x06, 0x01, 0x00];
 pub const COMMUNITY: &[u8] = b"public";
-pub const PORT: u16 = 161;
+pub(crate) const PORT: u16 = 161;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SnmpError {
+pub(crate) enum SnmpError {
     #[error("malformed SNMP response")]
     Malformed,
     #[error("the SNMP agent answered error status {0}")]
@@ -36,7 +36,7 @@ pub fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
 }
 
 /// The GetRequest for the status OID.
-pub fn get_request(request_id: i32) -> Vec<u8> {
+pub(crate) fn get_request(request_id: i32) -> Vec<u8> {
     let varbind = tlv(0x30, &[tlv(0x06, &STATUS_OID), vec![0x05, 0x00]].concat());
     let pdu = [tlv(0x02, &request_id.to_be_bytes()), tlv(0x02, &[0]), tlv(0x02, &[0]), tlv(0x30, &varbind)].concat();
     tlv(0x30, &[tlv(0x02, &[0]), tlv(0x04, COMMUNITY), tlv(0xA0, &pdu)].concat())
@@ -66,7 +66,7 @@ fn integer(value: &[u8]) -> i64 {
 }
 
 /// Takes the status bytes out of the GetResponse to `request_id`.
-pub fn parse_response(response: &[u8], request_id: i32) -> Result<Vec<u8>, SnmpError> {
+pub(crate) fn parse_response(response: &[u8], request_id: i32) -> Result<Vec<u8>, SnmpError> {
     let expect = |tag: u8, data| -> Result<(&[u8], &[u8]), SnmpError> {
         let (t, value, rest) = read_tlv(data)?;
         if t == tag { Ok((value, rest)) } else { Err(SnmpError::Malformed) }
@@ -95,7 +95,7 @@ pub fn parse_response(response: &[u8], request_id: i32) -> Result<Vec<u8>, SnmpE
 }
 
 /// Asks `host:port` for the status bytes; `None` when nothing (valid) answers within `timeout`.
-pub async fn query_status(host: &str, port: u16, timeout: Duration) -> Option<Vec<u8>> {
+pub(crate) async fn query_status(host: &str, port: u16, timeout: Duration) -> Option<Vec<u8>> {
     let exchange = async {
         let socket = tokio::net::UdpSocket::bind(("0.0.0.0", 0)).await.ok()?;
         socket.connect((host, port)).await.ok()?;

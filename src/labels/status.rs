@@ -54,14 +54,14 @@ pub struct PrinterStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a printer status reply ({len} bytes starting {head:02x?})")]
-pub struct StatusParseError {
+pub(crate) struct StatusParseError {
     len: usize,
     head: Vec<u8>,
 }
 
 impl PrinterStatus {
     /// The same fields from the crate's parsed form (the USB transport reads through `brother_ql`).
-    pub fn from_info(info: &StatusInformation) -> Self {
+    pub(crate) fn from_info(info: &StatusInformation) -> Self {
         use brother_ql::media::LabelType;
         use brother_ql::status::StatusType;
         let kind = match info.status_type {
@@ -87,7 +87,7 @@ impl PrinterStatus {
 }
 
 /// Parses a 32-byte status reply.
-pub fn parse_status(reply: &[u8]) -> Result<PrinterStatus, StatusParseError> {
+pub(crate) fn parse_status(reply: &[u8]) -> Result<PrinterStatus, StatusParseError> {
     if let Ok(info) = StatusInformation::try_from(reply) {
         return Ok(PrinterStatus::from_info(&info));
     }

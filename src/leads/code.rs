@@ -22,7 +22,7 @@ pub fn generate() -> String {
 }
 
 /// A code from the given random source (tests use a seeded one).
-pub fn generate_with(rng: &mut impl Rng) -> String {
+pub(crate) fn generate_with(rng: &mut impl Rng) -> String {
     let groups: Vec<String> = (0..GROUPS)
         .map(|_| {
             (0..SYLLABLES_PER_GROUP)

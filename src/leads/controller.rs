@@ -33,7 +33,7 @@ const ODOO_CONCURRENCY: u16 = 8;
 
 /// Why a reconciliation could not finish (the Odoo outcome itself is recorded, not returned).
 #[derive(Debug, thiserror::Error)]
-pub enum ControllerError {
+pub(crate) enum ControllerError {
     #[error("could not write the status of lead {name}: {source}")]
     Status {
         name: String,
@@ -51,12 +51,12 @@ pub enum ControllerError {
 /// How the outbox behaves.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
-    pub source_name: String,
-    pub tag_name: String,
+    pub(crate) source_name: String,
+    pub(crate) tag_name: String,
     /// How long a fully processed lead is kept before it is deleted.
-    pub retention: Duration,
-    pub retry_min: Duration,
-    pub retry_max: Duration,
+    pub(crate) retention: Duration,
+    pub(crate) retry_min: Duration,
+    pub(crate) retry_max: Duration,
 }
 
 /// What every reconciliation shares.
@@ -136,7 +136,7 @@ fn parse_time(value: Option<&str>) -> Option<jiff::Timestamp> {
 }
 
 /// The status a lead starts with.
-pub fn initial_status(lead: &Lead) -> LeadStatus {
+pub(crate) fn initial_status(lead: &Lead) -> LeadStatus {
     LeadStatus {
         print_state: if lead.spec.labels.is_empty() { PrintState::NotRequested } else { PrintState::Pending },
         ..LeadStatus::default()
@@ -311,7 +311,7 @@ async fn create_once(lead: &Lead, odoo: &dyn Odoo, ctx: &Context) -> Result<(i64
 
 /// Ids the new `crm.lead` links to.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct LinkedIds {
+pub(crate) struct LinkedIds {
     pub campaign: Option<i64>,
     pub source: Option<i64>,
     pub tag: Option<i64>,
@@ -345,7 +345,7 @@ async fn lookup(
 }
 
 /// The `crm.lead` values of a lead: pure, tested against the field names Odoo documents.
-pub fn crm_lead_values(lead: &Lead, ids: &LinkedIds) -> Value {
+pub(crate) fn crm_lead_values(lead: &Lead, ids: &LinkedIds) -> Value {
     let spec = &lead.spec;
     let mut description = spec.notes.trim().to_string();
     if !description.is_empty() {
@@ -376,7 +376,7 @@ pub fn crm_lead_values(lead: &Lead, ids: &LinkedIds) -> Value {
 
 /// Exponential backoff with "equal jitter": half the doubled delay fixed, half random
 /// (`jitter` in 0..1), capped at `max`.
-pub fn backoff(attempts: u32, min: Duration, max: Duration, jitter: f64) -> Duration {
+pub(crate) fn backoff(attempts: u32, min: Duration, max: Duration, jitter: f64) -> Duration {
     let exponent = attempts.saturating_sub(1).min(20);
     let full = min.saturating_mul(1 << exponent).min(max);
     full / 2 + full.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)

@@ -31,9 +31,9 @@ impl Country {
 }
 
 /// ISO codes of the countries shown first, in this order.
-pub const PREFERRED: [&str; 5] = ["CH", "DE", "AT", "FR", "IT"];
+pub(crate) const PREFERRED: [&str; 5] = ["CH", "DE", "AT", "FR", "IT"];
 
-/// Preferred countries first (in [`PREFERRED`] order), then the rest by name.
+/// Preferred countries first (in `PREFERRED` order), then the rest by name.
 pub fn order(mut countries: Vec<Country>) -> Vec<Country> {
     let rank = |c: &Country| PREFERRED.iter().position(|p| p.eq_ignore_ascii_case(&c.code)).unwrap_or(PREFERRED.len());
     countries.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));
@@ -71,12 +71,13 @@ impl CountryCache {
     }
 
     /// Whether the list came from Odoo.
-    pub fn from_odoo(&self) -> bool {
+    #[expect(clippy::wrong_self_convention, reason = "src/web/settings.rs calls it; rename to is_from_odoo with it")]
+    pub(crate) fn from_odoo(&self) -> bool {
         self.from_odoo.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Replaces the list with Odoo's (ignored when empty: an empty answer is not a country list).
-    pub fn set_from_odoo(&self, countries: Vec<Country>) {
+    pub(crate) fn set_from_odoo(&self, countries: Vec<Country>) {
         if countries.is_empty() {
             return;
         }

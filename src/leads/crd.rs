@@ -135,7 +135,7 @@ pub struct LeadCondition {
     pub status: String,
     pub reason: String,
     pub message: String,
-    pub last_transition_time: String,
+    pub(crate) last_transition_time: String,
 }
 
 /// What the booth did with the lead.
@@ -146,31 +146,31 @@ pub struct LeadStatus {
     pub sync_state: SyncState,
     /// The `crm.lead` id in Odoo once created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub odoo_id: Option<i64>,
+    pub(crate) odoo_id: Option<i64>,
     /// Calls to Odoo made for this lead so far.
     #[serde(default)]
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_attempt_at: Option<String>,
+    pub(crate) last_attempt_at: Option<String>,
     /// When the controller tries again (exponential backoff with jitter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<String>,
+    pub(crate) next_attempt_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub synced_at: Option<String>,
+    pub(crate) synced_at: Option<String>,
     #[serde(default)]
     pub print_state: PrintState,
     #[serde(default)]
     pub print_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub printed_at: Option<String>,
+    pub(crate) printed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_print_error: Option<String>,
     /// When both the sync and the print were final; the lead is deleted `LEAD_RETENTION_SECONDS`
     /// later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub processed_at: Option<String>,
+    pub(crate) processed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<LeadCondition>,
     /// The raffle draw that picked this lead: a lead is drawn at most once, across restarts.
@@ -186,7 +186,7 @@ pub struct LeadStatus {
 #[serde(rename_all = "camelCase")]
 pub struct RaffleDraw {
     /// When it was drawn (RFC 3339).
-    pub drawn_at: String,
+    pub(crate) drawn_at: String,
     /// The campaign's draw number: 1 for the first winner.
     pub number: u32,
 }
@@ -196,7 +196,7 @@ pub struct RaffleDraw {
 #[serde(rename_all = "camelCase")]
 pub struct VisitorPress {
     /// When the press was claimed (RFC 3339).
-    pub pressed_at: String,
+    pub(crate) pressed_at: String,
     /// The pod it deleted; empty while the press is under way.
     #[serde(default)]
     pub pod: String,
@@ -216,18 +216,18 @@ pub fn lead_name(campaign: &str, email: &str) -> String {
 }
 
 /// The e-mail as compared for duplicates and hashed for the redirect: trimmed, lowercase.
-pub fn normalise_email(email: &str) -> String {
+pub(crate) fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
 /// Hex SHA-256 of the normalised e-mail (the retargeting hash of the optional redirect).
-pub fn email_sha256(email: &str) -> String {
+pub(crate) fn email_sha256(email: &str) -> String {
     hex::encode(Sha256::digest(normalise_email(email).as_bytes()))
 }
 
 impl PrintState {
     /// Final states: nothing more will happen unless staff ask for a reprint.
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         matches!(self, PrintState::Printed | PrintState::NotRequested)
     }
 }

@@ -9,7 +9,7 @@ use super::crd::{Lead, PrintState, SyncState};
 use kube::ResourceExt;
 
 /// The columns of `/leads.csv`.
-pub const CSV_HEADER: [&str; 20] = [
+pub(crate) const CSV_HEADER: [&str; 20] = [
     "lead",
     "submitted_at",
     "campaign",
@@ -33,7 +33,7 @@ pub const CSV_HEADER: [&str; 20] = [
 ];
 
 /// One CSV cell: formula triggers neutralised, then RFC 4180 quoting.
-pub fn csv_cell(value: &str) -> String {
+pub(crate) fn csv_cell(value: &str) -> String {
     // A leading =, +, - or @ (or a tab/CR that some spreadsheets skip) makes a formula: prefix
     // an apostrophe so it stays text (OWASP "CSV injection").
     let neutral =
@@ -42,7 +42,7 @@ pub fn csv_cell(value: &str) -> String {
 }
 
 /// One lead as a CSV row.
-pub fn csv_row(lead: &Lead) -> String {
+pub(crate) fn csv_row(lead: &Lead) -> String {
     let spec = &lead.spec;
     let status = lead.status.clone().unwrap_or_default();
     let sync_state = if lead.status.is_some() { status.sync_state } else { SyncState::Pending };
@@ -79,7 +79,7 @@ pub fn csv_row(lead: &Lead) -> String {
 }
 
 /// The whole export, oldest sign-up first, CRLF line ends (RFC 4180).
-pub fn leads_to_csv(leads: &mut [Lead]) -> String {
+pub(crate) fn leads_to_csv(leads: &mut [Lead]) -> String {
     leads.sort_by(|a, b| a.spec.submitted_at.cmp(&b.spec.submitted_at).then_with(|| a.name_any().cmp(&b.name_any())));
     let mut out = CSV_HEADER.join(",");
     out.push_str("\r\n");

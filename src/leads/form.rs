@@ -11,12 +11,12 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Longest accepted value of each field, in characters.
-pub const MAX_NAME: usize = 100;
-pub const MAX_EMAIL: usize = 254;
-pub const MAX_COMPANY: usize = 100;
-pub const MAX_JOB_POSITION: usize = 100;
-pub const MAX_PHONE: usize = 30;
-pub const MAX_NOTES: usize = 2000;
+pub(crate) const MAX_NAME: usize = 100;
+pub(crate) const MAX_EMAIL: usize = 254;
+pub(crate) const MAX_COMPANY: usize = 100;
+pub(crate) const MAX_JOB_POSITION: usize = 100;
+pub(crate) const MAX_PHONE: usize = 30;
+pub(crate) const MAX_NOTES: usize = 2000;
 
 /// What the browser sent, as text (missing fields are empty).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -159,7 +159,7 @@ fn single_line(errors: &mut FieldErrors, field: &'static str, value: &str, max: 
 /// and a domain of at least two dot-separated labels of letters, digits and inner hyphens whose
 /// last label has two or more letters. Non-ASCII letters are allowed (internationalised
 /// addresses).
-pub fn is_valid_email(email: &str) -> bool {
+pub(crate) fn is_valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else { return false };
     let local_ok = !local.is_empty()
         && local.len() <= 64
@@ -182,7 +182,7 @@ pub fn is_valid_email(email: &str) -> bool {
 }
 
 /// Digits, spaces and `+ ( ) - . /`, with at least five digits.
-pub fn is_valid_phone(phone: &str) -> bool {
+pub(crate) fn is_valid_phone(phone: &str) -> bool {
     phone.chars().all(|c| c.is_ascii_digit() || " +()-./".contains(c))
         && phone.chars().filter(char::is_ascii_digit).count() >= 5
 }

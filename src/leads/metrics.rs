@@ -51,7 +51,7 @@ struct OdooResultLabel {
 /// What one attempt to put a lead into Odoo came to (the `result` label): the lead was created,
 /// was found there already, or the call failed for the [`OdooError`]'s reason.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum OdooAttempt {
+pub(crate) enum OdooAttempt {
     Created,
     Found,
     Failed(&'static str),
@@ -96,7 +96,7 @@ impl Default for LeadMetrics {
 impl LeadMetrics {
     /// Creates the counters and registers them as `conferenceli_lead_submissions_total` and
     /// `conferenceli_lead_odoo_attempts_total` (the registry adds the prefix).
-    pub fn register(registry: &mut Registry) -> Self {
+    pub(crate) fn register(registry: &mut Registry) -> Self {
         let metrics = Self::default();
         registry.register(
             "lead_submissions",
@@ -117,7 +117,7 @@ impl LeadMetrics {
     }
 
     /// How long one attempt to put a lead into Odoo took.
-    pub fn odoo_duration(&self, elapsed: std::time::Duration) {
+    pub(crate) fn odoo_duration(&self, elapsed: std::time::Duration) {
         self.odoo_seconds.observe(elapsed.as_secs_f64());
     }
 
@@ -125,7 +125,7 @@ impl LeadMetrics {
         self.submissions.get_or_create(&SubmissionLabel { result }).inc();
     }
 
-    pub fn odoo_attempt(&self, result: OdooAttempt) {
+    pub(crate) fn odoo_attempt(&self, result: OdooAttempt) {
         self.odoo_attempts.get_or_create(&OdooResultLabel { result }).inc();
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`crd`]: the `Lead` resource (what the visitor entered; sync and print state);
 //! - [`form`]: validation of the form; [`code`]: pronounceable lead codes; [`countries`]: the
-//!   country list; [`ratelimit`]: client address and per-client submission limit;
+//!   country list; `ratelimit`: client address and per-client submission limit;
 //! - [`controller`]: the outbox (Leads → Odoo, retries, clean-up);
 //! - [`odoo`]: the `Odoo` trait and its JSON-2 and JSON-RPC clients;
 //! - [`print_jobs`]: the Leads as the label print queue's durable job store.
@@ -18,12 +18,12 @@ pub mod code;
 pub mod controller;
 pub mod countries;
 pub mod crd;
-pub mod export;
+pub(crate) mod export;
 pub mod form;
 pub mod metrics;
 pub mod odoo;
 pub mod print_jobs;
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 
 use crate::booth::BoothHandle;
 use crate::cluster::api_calls::{ApiCall, Scope};
@@ -42,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 /// The API requests of lead capture (see [`crate::cluster::api_calls`]): the form creates
 /// Leads, the controller watches them, writes their status and deletes them after the retention,
 /// `/leads.csv` lists them.
-pub const API_CALLS: [ApiCall; 6] = [
+pub(crate) const API_CALLS: [ApiCall; 6] = [
     ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "create"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "list"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "watch"),
@@ -57,60 +57,60 @@ pub const API_CALLS: [ApiCall; 6] = [
 pub struct LeadsArgs {
     /// Address of the public listener (the contact form, reachable from the Internet).
     #[arg(long, env = "PUBLIC_LISTEN_ADDR", default_value = "0.0.0.0:8081", value_parser = parse_addr)]
-    pub public_listen_addr: SocketAddr,
+    pub(crate) public_listen_addr: SocketAddr,
     /// Odoo base URL, e.g. `https://example.odoo.com`; without it leads are kept, not sent.
     #[arg(long, env = "ODOO_URL", value_parser = parse_url)]
-    pub odoo_url: Option<String>,
+    pub(crate) odoo_url: Option<String>,
     /// Odoo database name.
     #[arg(long, env = "ODOO_DB", default_value = "")]
-    pub odoo_db: String,
+    pub(crate) odoo_db: String,
     /// Odoo login for the legacy JSON-RPC API.
     #[arg(long, env = "ODOO_USERNAME", default_value = "")]
-    pub odoo_username: String,
+    pub(crate) odoo_username: String,
     /// Odoo password for the legacy JSON-RPC API.
     #[arg(long, env = "ODOO_PASSWORD", hide_env_values = true)]
-    pub odoo_password: Option<Secret>,
+    pub(crate) odoo_password: Option<Secret>,
     /// Odoo API key: when set, the JSON-2 API (Odoo 19+) is used instead of JSON-RPC.
     #[arg(long, env = "ODOO_API_KEY", hide_env_values = true)]
-    pub odoo_api_key: Option<Secret>,
+    pub(crate) odoo_api_key: Option<Secret>,
     /// Timeout of every call to Odoo, in seconds.
     #[arg(long, env = "ODOO_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
-    pub odoo_timeout_seconds: u64,
+    pub(crate) odoo_timeout_seconds: u64,
     /// First retry delay after a failed Odoo call, in milliseconds (doubles each time, with jitter).
     #[arg(long, env = "ODOO_RETRY_MIN_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
-    pub odoo_retry_min_ms: u64,
+    pub(crate) odoo_retry_min_ms: u64,
     /// Longest retry delay, in seconds.
     #[arg(long, env = "ODOO_RETRY_MAX_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub odoo_retry_max_seconds: u64,
+    pub(crate) odoo_retry_max_seconds: u64,
     /// Odoo UTM source of the leads (utm.source name).
     #[arg(long, env = "SOURCE_NAME", default_value = "")]
-    pub source_name: String,
+    pub(crate) source_name: String,
     /// Odoo CRM tag of the leads (crm.tag name).
     #[arg(long, env = "TAG_NAME", default_value = "")]
-    pub tag_name: String,
+    pub(crate) tag_name: String,
     /// Text next to the consent checkbox.
     #[arg(
         long,
         env = "PRIVACY_TEXT",
         default_value = "I agree that my details are stored to contact me about my request."
     )]
-    pub privacy_text: String,
+    pub(crate) privacy_text: String,
     /// Link to the privacy policy, shown with the consent text.
     #[arg(long, env = "PRIVACY_URL", value_parser = parse_url)]
-    pub privacy_url: Option<String>,
+    pub(crate) privacy_url: Option<String>,
     /// Where to send visitors after a sign-up, with the SHA-256 of their e-mail appended as
     /// `email_sha256=` (or put in place of `{email_sha256}`); our own page when unset.
     #[arg(long, env = "SUCCESS_REDIRECT_URL", value_parser = parse_url)]
-    pub success_redirect_url: Option<String>,
+    pub(crate) success_redirect_url: Option<String>,
     /// Proxies whose X-Forwarded-For is trusted: addresses or CIDR networks, comma separated.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
-    pub trusted_proxies: TrustedProxies,
+    pub(crate) trusted_proxies: TrustedProxies,
     /// Form submissions allowed per client and minute (burst and refill).
     #[arg(long, env = "FORM_RATE_LIMIT_PER_MINUTE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub form_rate_limit_per_minute: u32,
+    pub(crate) form_rate_limit_per_minute: u32,
     /// Seconds a lead is kept after it is in Odoo and its label is printed (privacy clean-up).
     #[arg(long, env = "LEAD_RETENTION_SECONDS", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(0..=10 * 365 * 24 * 3600))]
-    pub lead_retention_seconds: u64,
+    pub(crate) lead_retention_seconds: u64,
 }
 
 fn parse_addr(value: &str) -> Result<SocketAddr, String> {
@@ -126,7 +126,7 @@ fn parse_url(value: &str) -> Result<String, String> {
 
 impl LeadsArgs {
     /// How to reach Odoo, when it is configured.
-    pub fn odoo_settings(&self) -> Option<OdooSettings> {
+    pub(crate) fn odoo_settings(&self) -> Option<OdooSettings> {
         let url = self.odoo_url.clone()?;
         Some(OdooSettings {
             url,

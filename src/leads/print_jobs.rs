@@ -15,7 +15,7 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
 
 /// The API requests of this module (see [`crate::cluster::api_calls`]).
-pub const API_CALLS: [ApiCall; 3] = [
+pub(crate) const API_CALLS: [ApiCall; 3] = [
     ApiCall::new(Scope::Own, "conferenceli.dev", "leads", "list"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "leads/status", "get"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "leads/status", "update"),
@@ -46,7 +46,7 @@ fn queue_state(state: PrintState) -> queue::PrintState {
 }
 
 /// The print job of a lead, when it has one that is not finished.
-pub fn open_job(lead: &Lead) -> Option<PrintJob> {
+pub(crate) fn open_job(lead: &Lead) -> Option<PrintJob> {
     let status = lead.status.as_ref()?;
     if !matches!(status.print_state, PrintState::Pending | PrintState::Printing) || lead.spec.labels.is_empty() {
         return None;

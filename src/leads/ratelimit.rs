@@ -59,7 +59,7 @@ fn in_network(ip: IpAddr, (network, prefix): (IpAddr, u8)) -> bool {
 }
 
 impl TrustedProxies {
-    pub fn trusts(&self, ip: IpAddr) -> bool {
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|net| in_network(ip, *net))
     }
@@ -67,7 +67,7 @@ impl TrustedProxies {
     /// The client's address: the peer's, unless the peer is a trusted proxy; then the right-most
     /// `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left are
     /// whatever the client claimed and are ignored).
-    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;
@@ -98,7 +98,7 @@ struct Bucket {
 }
 
 /// A token bucket per client: `per_minute` submissions in a burst, refilled evenly over a minute.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     per_minute: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }

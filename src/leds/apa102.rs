@@ -11,9 +11,9 @@
 use super::colour::Rgb;
 
 /// The most LEDs this stream carries (what the 32-pulse end frame covers).
-pub const MAX_LEDS: usize = 64;
+pub(crate) const MAX_LEDS: usize = 64;
 /// The highest value of the 5-bit brightness field.
-pub const MAX_BRIGHTNESS: u8 = 0b1_1111;
+pub(crate) const MAX_BRIGHTNESS: u8 = 0b1_1111;
 const START_FRAME: [u8; 4] = [0; 4];
 const END_FRAME: [u8; 4] = [0; 4];
 const LED_FRAME_MARKER: u8 = 0b1110_0000;
@@ -52,7 +52,7 @@ pub fn stream(pixels: &[Pixel]) -> Result<Vec<u8>, Apa102Error> {
 }
 
 /// The bits of `bytes` in the order they go on the data line: most significant first.
-pub fn bits(bytes: &[u8]) -> impl Iterator<Item = bool> + '_ {
+pub(crate) fn bits(bytes: &[u8]) -> impl Iterator<Item = bool> + '_ {
     bytes.iter().flat_map(|byte| (0..8).rev().map(move |bit| byte >> bit & 1 == 1))
 }
 

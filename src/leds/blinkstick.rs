@@ -12,7 +12,7 @@
 //!
 //! A frame goes out as one report, the smallest that fits (LEDs it does not cover are sent dark),
 //! never LED by LED. The report builders are pure; [`BlinkStick`] turns frames into them and
-//! hands them to a [`HidPort`]; [`Hidraw`] is the thin I/O underneath in production.
+//! hands them to a [`HidPort`]; `Hidraw` is the thin I/O underneath in production.
 //!
 //! May call: nothing else of the crate.
 
@@ -22,10 +22,10 @@ use super::frame::Frame;
 use std::ffi::CString;
 use std::path::PathBuf;
 
-pub const VENDOR_ID: u16 = 0x20a0;
-pub const PRODUCT_ID: u16 = 0x41e5;
+pub(crate) const VENDOR_ID: u16 = 0x20a0;
+pub(crate) const PRODUCT_ID: u16 = 0x41e5;
 /// The most LEDs one report (id 9) carries.
-pub const MAX_LEDS: usize = 64;
+pub(crate) const MAX_LEDS: usize = 64;
 const FIRST_LED_REPORT: u8 = 1;
 const LED_COUNT_REPORT: u8 = 0x81;
 /// The BlinkStick Flex drives its strip on channel 0.
@@ -62,7 +62,7 @@ pub fn frame_report(leds: &[Rgb]) -> Result<Vec<u8>, ReportError> {
 }
 
 /// Tells a BlinkStick Flex how many LEDs it drives.
-pub fn led_count_report(count: usize) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn led_count_report(count: usize) -> Result<Vec<u8>, ReportError> {
     match u8::try_from(count) {
         Ok(count) if (1..=MAX_LEDS as u8).contains(&count) => Ok(vec![LED_COUNT_REPORT, count]),
         _ => Err(ReportError::LedCount(count)),
@@ -70,7 +70,7 @@ pub fn led_count_report(count: usize) -> Result<Vec<u8>, ReportError> {
 }
 
 /// The USB side of a BlinkStick: whatever carries its HID feature reports. In production that
-/// is [`Hidraw`]; the booth-day scenario plugs in a double that can be "unplugged", because a
+/// is `Hidraw`; the booth-day scenario plugs in a double that can be "unplugged", because a
 /// hidraw node answers ioctls only a kernel device implements.
 pub trait HidPort: Send + 'static {
     /// Opens the device (again, after an unplug).
@@ -116,7 +116,7 @@ impl LedDevice for BlinkStick {
 }
 
 /// A BlinkStick's hidraw node through hidapi's hidraw backend (pure Rust, no libudev).
-pub struct Hidraw {
+pub(crate) struct Hidraw {
     api: Option<hidapi::HidApi>,
     device: Option<hidapi::HidDevice>,
     /// A fixed hidraw node (`BLINKSTICK_DEVICE`, e.g. a udev symlink); else found by vendor/product.

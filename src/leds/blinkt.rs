@@ -27,11 +27,12 @@ use tokio_util::sync::CancellationToken;
 /// The API requests of blinkt mode (see [`crate::cluster::api_calls`]): its node's pods in the
 /// target namespace and its own Node, both watched with field selectors. Its service account
 /// (deploy/base/blinkt-rbac.yaml) grants exactly these.
-pub const API_CALLS: [[ApiCall; 2]; 2] = [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
+pub(crate) const API_CALLS: [[ApiCall; 2]; 2] =
+    [watched(Scope::Target, "", "pods"), watched(Scope::Cluster, "", "nodes")];
 
 /// How the Blinkt!'s frames leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GpioMode {
+pub(crate) enum GpioMode {
     /// The real pins through rppal (Raspberry Pi 4 and 5).
     Rppal,
     /// Every new frame as one line on stdout: `frame #rrggbb ... (8 colours)`.
@@ -49,13 +50,13 @@ pub struct BlinktArgs {
     pub namespace: String,
     /// Show the node's pods of every namespace.
     #[arg(long, env = "BLINKT_ALL_NAMESPACES", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub all_namespaces: bool,
+    pub(crate) all_namespaces: bool,
     /// Only pods matching this label selector count (the classic convention: `blinkt=show`).
     #[arg(long, env = "BLINKT_SELECTOR")]
-    pub selector: Option<String>,
+    pub(crate) selector: Option<String>,
     /// GPIO output: rppal (the pins) or virtual (frames on stdout).
     #[arg(long, env = "GPIO", value_enum, default_value = "rppal")]
-    pub gpio: GpioMode,
+    pub(crate) gpio: GpioMode,
     /// BCM number of the data pin.
     #[arg(long, env = "BLINKT_DATA_PIN", default_value_t = 23, value_parser = clap::value_parser!(u8).range(0..=53))]
     pub data_pin: u8,
@@ -67,14 +68,14 @@ pub struct BlinktArgs {
     pub kubeconfig: Option<PathBuf>,
     /// How long to wait for the Kubernetes API to answer at start-up.
     #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub connect_timeout_seconds: u64,
+    pub(crate) connect_timeout_seconds: u64,
     #[command(flatten)]
     pub colours: ColourArgs,
 }
 
 impl BlinktArgs {
     /// What the pod watch covers: this node's pods, of one namespace or all, maybe by label.
-    pub fn pod_scope(&self) -> PodScope {
+    pub(crate) fn pod_scope(&self) -> PodScope {
         PodScope {
             namespace: (!self.all_namespaces).then(|| self.namespace.clone()),
             label_selector: self.selector.clone().filter(|s| !s.is_empty()),

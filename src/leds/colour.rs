@@ -32,7 +32,7 @@ impl Rgb {
     }
 
     /// Parses `rrggbb` or `#rrggbb` (either case), as the `blinktColor` label and `LED_PALETTE` use.
-    pub fn parse_hex(text: &str) -> Result<Self, ColourError> {
+    pub(crate) fn parse_hex(text: &str) -> Result<Self, ColourError> {
         let digits = text.trim().trim_start_matches('#');
         let valid = digits.len() == 6 && digits.chars().all(|c| c.is_ascii_hexdigit());
         if !valid {
@@ -43,7 +43,7 @@ impl Rgb {
     }
 
     /// Scales every channel by `per_mille` / 1000, rounding to nearest.
-    pub fn scaled(self, per_mille: u32) -> Self {
+    pub(crate) fn scaled(self, per_mille: u32) -> Self {
         let per_mille = per_mille.min(1000);
         let scale = |c: u8| ((u32::from(c) * per_mille + 500) / 1000) as u8;
         Self { r: scale(self.r), g: scale(self.g), b: scale(self.b) }
@@ -80,7 +80,7 @@ pub enum Look {
 impl Look {
     /// The state table of the booth: Running and Ready green, Running not Ready amber, Pending
     /// yellow, Terminating red blinking, Failed red, no pod off.
-    pub fn of(pod: Option<&PodView>) -> Self {
+    pub(crate) fn of(pod: Option<&PodView>) -> Self {
         let Some(pod) = pod else { return Look::Off };
         match pod.status {
             PodPhase::Running if pod.ready => Look::Ready,
@@ -169,7 +169,7 @@ const NIGHT_SHARE_PERCENT: u16 = 25;
 
 impl Colours {
     /// The same colours dimmed for night mode.
-    pub fn at_night(self) -> Self {
+    pub(crate) fn at_night(self) -> Self {
         let dimmed = u16::from(self.brightness_percent) * NIGHT_SHARE_PERCENT / 100;
         Self { brightness_percent: dimmed as u8, ..self }
     }

@@ -82,7 +82,7 @@ pub struct LedCounters {
 
 impl LedCounters {
     /// Counters registered as `conferenceli_led_writes_total` and `conferenceli_led_errors_total`.
-    pub fn register(registry: &mut prometheus_client::registry::Registry) -> Self {
+    pub(crate) fn register(registry: &mut prometheus_client::registry::Registry) -> Self {
         let counters = Self::default();
         registry.register("led_frames", "LED frames drawn by the renderer", counters.frames.clone());
         registry.register("led_writes", "LED frames written to the device", counters.writes.clone());

@@ -15,15 +15,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A Terminating pod blinks: on for half of this period, off for the other half.
-pub const BLINK_PERIOD: Duration = Duration::from_millis(500);
+pub(crate) const BLINK_PERIOD: Duration = Duration::from_millis(500);
 /// How long the chaos strobe of a picked pod lasts.
-pub const STROBE_DURATION: Duration = Duration::from_millis(1200);
+pub(crate) const STROBE_DURATION: Duration = Duration::from_millis(1200);
 /// The strobe flashes white and off, each for half of this period.
-pub const STROBE_PERIOD: Duration = Duration::from_millis(100);
+pub(crate) const STROBE_PERIOD: Duration = Duration::from_millis(100);
 /// How long a new pod takes to fade in on the Blinkt!.
-pub const FADE_IN: Duration = Duration::from_millis(1000);
+pub(crate) const FADE_IN: Duration = Duration::from_millis(1000);
 /// The Blinkt! has eight LEDs.
-pub const BLINKT_LEDS: usize = 8;
+pub(crate) const BLINKT_LEDS: usize = 8;
 /// A NotReady node shows all its LEDs red at this share (per mille) of the palette's red.
 const NOT_READY_DIM_PER_MILLE: u32 = 250;
 
@@ -78,7 +78,7 @@ pub struct GroupLayout {
     /// LEDs on the strip (`BLINKSTICK_TOTAL_LED`).
     pub total: usize,
     /// Ordinal 0 at the far end of the strip.
-    pub reversed: bool,
+    pub(crate) reversed: bool,
 }
 
 impl Default for GroupLayout {
@@ -89,7 +89,7 @@ impl Default for GroupLayout {
 
 /// Chaos strobes in progress: ordinal → when the pod was picked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Strobes(BTreeMap<u32, Duration>);
+pub(crate) struct Strobes(BTreeMap<u32, Duration>);
 
 impl Strobes {
     pub fn start(&mut self, ordinal: u32, at: Duration) {
@@ -97,7 +97,7 @@ impl Strobes {
     }
 
     /// Forgets strobes that are over by `at`.
-    pub fn expire(&mut self, at: Duration) {
+    pub(crate) fn expire(&mut self, at: Duration) {
         self.0.retain(|_, started| at.saturating_sub(*started) < STROBE_DURATION);
     }
 
@@ -119,7 +119,7 @@ impl Strobes {
 
 /// The BlinkStick frame: group `i` shows the pod with ordinal `i` (the first by name if several
 /// share it); LEDs beyond the pods stay off.
-pub fn group_frame(
+pub(crate) fn group_frame(
     pods: &[PodView],
     at: Duration,
     colours: &Colours,
@@ -149,12 +149,12 @@ pub fn group_frame(
 }
 
 /// Whether a group frame changes with time alone (something blinks or strobes).
-pub fn group_animating(pods: &[PodView], strobes: &Strobes) -> bool {
+pub(crate) fn group_animating(pods: &[PodView], strobes: &Strobes) -> bool {
     !strobes.is_empty() || pods.iter().any(|p| p.index.is_some() && Look::of(Some(p)) == Look::Terminating)
 }
 
 /// The order of a node's pods on its Blinkt!: ordinal, then name (pods without one last).
-pub fn blinkt_order(pods: &[PodView]) -> Vec<&PodView> {
+pub(crate) fn blinkt_order(pods: &[PodView]) -> Vec<&PodView> {
     let mut ordered: Vec<&PodView> = pods.iter().collect();
     ordered.sort_by(|a, b| (a.index.unwrap_or(u32::MAX), &a.name).cmp(&(b.index.unwrap_or(u32::MAX), &b.name)));
     ordered
@@ -192,7 +192,13 @@ impl FirstSeen {
 /// The Blinkt! frame of one node: LED `i` shows the `i`-th pod in [`blinkt_order`] (its
 /// `blinktColor` label wins over its state's colour, except that Terminating still blinks);
 /// a NotReady node shows every LED dim red.
-pub fn node_frame(pods: &[PodView], node_ready: bool, at: Duration, colours: &Colours, seen: &FirstSeen) -> Frame {
+pub(crate) fn node_frame(
+    pods: &[PodView],
+    node_ready: bool,
+    at: Duration,
+    colours: &Colours,
+    seen: &FirstSeen,
+) -> Frame {
     if !node_ready {
         let red = colours.shown(colours.palette.failed.scaled(NOT_READY_DIM_PER_MILLE));
         return Frame(vec![red; BLINKT_LEDS]);
@@ -212,7 +218,7 @@ pub fn node_frame(pods: &[PodView], node_ready: bool, at: Duration, colours: &Co
 }
 
 /// Whether a node frame changes with time alone (a pod blinks or fades in).
-pub fn node_animating(pods: &[PodView], node_ready: bool, at: Duration, seen: &FirstSeen) -> bool {
+pub(crate) fn node_animating(pods: &[PodView], node_ready: bool, at: Duration, seen: &FirstSeen) -> bool {
     node_ready
         && (seen.fading(at)
             || blinkt_order(pods).iter().take(BLINKT_LEDS).any(|p| Look::of(Some(p)) == Look::Terminating))

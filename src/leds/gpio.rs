@@ -19,7 +19,7 @@ pub trait Gpio: Send + 'static {
 
 /// Clocks `bytes` out most significant bit first: data is set while the clock is low and the
 /// LED latches it on the rising edge.
-pub fn shift_out(gpio: &mut dyn Gpio, bytes: &[u8]) {
+pub(crate) fn shift_out(gpio: &mut dyn Gpio, bytes: &[u8]) {
     for bit in apa102::bits(bytes) {
         gpio.set_data(bit);
         gpio.set_clock(true);
@@ -29,7 +29,7 @@ pub fn shift_out(gpio: &mut dyn Gpio, bytes: &[u8]) {
 
 /// The data and clock pins on a Raspberry Pi, through `rppal` (`/dev/gpiomem` on a Pi 4,
 /// `/dev/gpiomem0` on a Pi 5).
-pub struct RppalGpio {
+pub(crate) struct RppalGpio {
     data: rppal::gpio::OutputPin,
     clock: rppal::gpio::OutputPin,
 }
@@ -61,7 +61,7 @@ pub type GpioOpener<G> = Box<dyn FnMut() -> Result<G, LedError> + Send>;
 
 /// APA102 LEDs on two GPIO lines: each frame becomes one stream at full hardware brightness
 /// (the colour model has already applied the configured brightness).
-pub struct Apa102Strip<G: Gpio> {
+pub(crate) struct Apa102Strip<G: Gpio> {
     open: GpioOpener<G>,
     gpio: Option<G>,
 }
@@ -95,7 +95,7 @@ impl<G: Gpio> LedDevice for Apa102Strip<G> {
 }
 
 /// `frame #rrggbb #rrggbb ...`: the line the virtual strip prints (scripts read it).
-pub fn frame_line(frame: &Frame) -> String {
+pub(crate) fn frame_line(frame: &Frame) -> String {
     let mut line = String::from("frame");
     for colour in frame.leds() {
         line.push(' ');
@@ -105,7 +105,7 @@ pub fn frame_line(frame: &Frame) -> String {
 }
 
 /// `--gpio virtual`: every new frame as one line on stdout.
-pub struct PrintedStrip;
+pub(crate) struct PrintedStrip;
 
 impl LedDevice for PrintedStrip {
     fn connect(&mut self) -> Result<(), LedError> {

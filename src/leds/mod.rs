@@ -5,7 +5,7 @@
 //! Layers, from pure to I/O: [`colour`] and [`frame`] (pod state → colours, a pure function of
 //! cluster picture, time and settings), [`blinkstick`] and [`apa102`] (the wire formats as pure
 //! functions), [`render`] (cluster changes → frames), [`driver`] (frames → a [`driver::LedDevice`], with
-//! coalescing, reconnects and health), [`gpio`] and [`blinkstick::BlinkStick`] (the devices),
+//! coalescing, reconnects and health), `gpio` and [`blinkstick::BlinkStick`] (the devices),
 //! [`blinkt`] (the DaemonSet command).
 //!
 //! It may read [`ClusterState`], listen to the [`ChaosBus`] and report health to the Booth; it
@@ -19,7 +19,7 @@ pub mod blinkt;
 pub mod colour;
 pub mod driver;
 pub mod frame;
-pub mod gpio;
+pub(crate) mod gpio;
 pub mod render;
 
 use crate::booth::{BoothHandle, BoothPart};
@@ -35,7 +35,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// The name of the BlinkStick's condition in the Booth status.
-pub const BLINKSTICK_PART: &str = "BlinkStick";
+pub(crate) const BLINKSTICK_PART: &str = "BlinkStick";
 
 /// Where the booth's LED frames go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,10 +53,10 @@ pub enum LedMode {
 pub struct ColourArgs {
     /// Brightness of every LED colour in percent (0-100).
     #[arg(long, env = "LED_BRIGHTNESS", default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
-    pub led_brightness: u8,
+    pub(crate) led_brightness: u8,
     /// Palette overrides: `ready=00ff00,not-ready=ff8000,pending=ffff00,terminating=ff0000,failed=ff0000`.
     #[arg(long, env = "LED_PALETTE", default_value = "", value_parser = Palette::parse)]
-    pub led_palette: Palette,
+    pub(crate) led_palette: Palette,
 }
 
 impl ColourArgs {
@@ -73,16 +73,16 @@ pub struct LedArgs {
     pub mode: Option<LedMode>,
     /// LEDs per pod ordinal (one shipping container).
     #[arg(long, env = "BLINKSTICK_GROUP_LED", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=64))]
-    pub blinkstick_group_led: u8,
+    pub(crate) blinkstick_group_led: u8,
     /// LEDs on the BlinkStick's strip in all (at most 64).
     #[arg(long, env = "BLINKSTICK_TOTAL_LED", default_value_t = 15, value_parser = clap::value_parser!(u8).range(1..=64))]
-    pub blinkstick_total_led: u8,
+    pub(crate) blinkstick_total_led: u8,
     /// Ordinal 0 at the far end of the strip (true/false).
     #[arg(long, env = "BLINKSTICK_REVERSED", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    pub blinkstick_reversed: bool,
+    pub(crate) blinkstick_reversed: bool,
     /// A fixed hidraw device node (e.g. a udev symlink /dev/blinkstick); default: found by USB id.
     #[arg(long, env = "BLINKSTICK_DEVICE")]
-    pub blinkstick_device: Option<PathBuf>,
+    pub(crate) blinkstick_device: Option<PathBuf>,
     #[command(flatten)]
     pub colours: ColourArgs,
 }

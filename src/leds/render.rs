@@ -2,7 +2,7 @@
 //! `watch` channel that the device driver and `/api/state` read.
 //!
 //! It renders when the cluster changes and, only while something blinks, strobes or fades, on a
-//! timer; never faster than [`FRAME_INTERVAL`]. When nothing moves it sleeps until the next
+//! timer; never faster than `FRAME_INTERVAL`. When nothing moves it sleeps until the next
 //! change: no busy loop. It reads [`crate::cluster::ClusterState`] and the [`crate::cluster::ChaosBus`].
 //!
 //! May call: `crate::booth`, `crate::cluster`.
@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The shortest time between two frames (a 40 frames per second bound), and the animation tick.
-pub const FRAME_INTERVAL: Duration = Duration::from_millis(25);
+pub(crate) const FRAME_INTERVAL: Duration = Duration::from_millis(25);
 
 /// What a strip shows: a frame for a cluster picture at a moment.
 pub trait Scene: Send + 'static {
@@ -50,7 +50,7 @@ impl GroupScene {
     }
 
     /// Follows the Booth's `nightMode` (dimmer LEDs at night).
-    pub fn with_booth(self, booth: watch::Receiver<Option<Booth>>) -> Self {
+    pub(crate) fn with_booth(self, booth: watch::Receiver<Option<Booth>>) -> Self {
         Self { booth: Some(booth), ..self }
     }
 
@@ -92,7 +92,7 @@ impl Scene for GroupScene {
 }
 
 /// The Blinkt!'s scene: the pods of one node, one LED each.
-pub struct NodeScene {
+pub(crate) struct NodeScene {
     pub colours: Colours,
     pub node: String,
     pub seen: FirstSeen,

@@ -97,7 +97,7 @@ fn resolve(shared: &SimShared, group: &str, version: &str, rest: &[&str]) -> Res
 }
 
 /// The single entry point: every request to the simulated API comes through here.
-pub async fn handle(
+pub(crate) async fn handle(
     State(shared): State<Arc<SimShared>>,
     method: Method,
     uri: Uri,

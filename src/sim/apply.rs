@@ -7,8 +7,8 @@
 //! field over.
 //!
 //! Leaf paths stand for fields: `f:<name>` steps into a map, `k:{"name":"app"}` into a list item
-//! by its merge key ([`super::merge`]), `v:"x"` is a member of a set-like list (`finalizers`).
-//! It may call [`super::merge`] and [`super::field`].
+//! by its merge key (`super::merge`), `v:"x"` is a member of a set-like list (`finalizers`).
+//! It may call `super::merge` and [`super::field`].
 //!
 //! May call: nothing else of the crate.
 
@@ -19,14 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One step of a field path, written as in `FieldsV1`.
 type Step = String;
 /// A field: the steps from the root to a leaf.
-pub type FieldPath = Vec<Step>;
+pub(crate) type FieldPath = Vec<Step>;
 
 /// The metadata fields a manager may own; the rest of metadata is the server's.
 const OWNED_METADATA: [&str; 4] = ["labels", "annotations", "finalizers", "ownerReferences"];
 
 /// The leaf fields set in `object` (a whole object; `apiVersion`, `kind`, the server's metadata
 /// and, where `status` is a subresource, `status` are nobody's to own here).
-pub fn leaves(object: &Value, skip_status: bool) -> BTreeSet<FieldPath> {
+pub(crate) fn leaves(object: &Value, skip_status: bool) -> BTreeSet<FieldPath> {
     let mut out = BTreeSet::new();
     let Some(map) = object.as_object() else { return out };
     for (key, value) in map {
@@ -241,15 +241,15 @@ fn write_managers(object: &mut Value, managers: &[Manager]) {
 /// Who is writing, and how.
 pub struct Writer<'a> {
     pub manager: &'a str,
-    pub api_version: &'a str,
+    pub(crate) api_version: &'a str,
     /// `status` for writes to `/status`, empty for the main resource.
-    pub subresource: &'a str,
+    pub(crate) subresource: &'a str,
     pub now: &'a str,
 }
 
 /// Records a create, update or patch: the fields whose values changed (or appeared) now belong
 /// to the writer (operation `Update`) and to no one else. `after` gets the new `managedFields`.
-pub fn record_update(before: Option<&Value>, after: &mut Value, writer: &Writer, skip_status: bool) {
+pub(crate) fn record_update(before: Option<&Value>, after: &mut Value, writer: &Writer, skip_status: bool) {
     let mut managers = before.map(read_managers).unwrap_or_default();
     let null = Value::Null;
     let changed: BTreeSet<FieldPath> = leaves(after, skip_status && writer.subresource.is_empty())
@@ -290,7 +290,7 @@ pub fn record_update(before: Option<&Value>, after: &mut Value, writer: &Writer,
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     pub manager: String,
-    pub api_version: String,
+    pub(crate) api_version: String,
     /// The field as kube prints it: `.spec.replicas`, `.spec.containers[name="app"].image`.
     pub field: String,
 }

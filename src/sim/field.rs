@@ -60,7 +60,7 @@ pub struct FieldError {
 }
 
 /// A value as Go's `%#v`/`%q` prints it in field errors: strings quoted, numbers bare.
-pub fn go_value(value: &Value) -> String {
+pub(crate) fn go_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("{s:?}"),
         Value::Null => "\"null\"".into(),
@@ -69,16 +69,16 @@ pub fn go_value(value: &Value) -> String {
 }
 
 impl FieldError {
-    pub fn required(field: &str, detail: &str) -> Self {
+    pub(crate) fn required(field: &str, detail: &str) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::Required, value: None, detail: detail.into() }
     }
 
-    pub fn forbidden(field: &str, detail: &str) -> Self {
+    pub(crate) fn forbidden(field: &str, detail: &str) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::Forbidden, value: None, detail: detail.into() }
     }
 
     /// `Unsupported value: "x": supported values: "a", "b"`
-    pub fn not_supported(field: &str, value: String, supported: &[&str]) -> Self {
+    pub(crate) fn not_supported(field: &str, value: String, supported: &[&str]) -> Self {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         let detail = format!("supported values: {}", list.join(", "));
         Self { field: field.into(), kind: FieldErrorKind::NotSupported, value: Some(value), detail }
@@ -88,7 +88,7 @@ impl FieldError {
         Self { field: field.into(), kind: FieldErrorKind::Invalid, value: Some(value), detail: detail.into() }
     }
 
-    pub fn type_invalid(field: &str, value: String, detail: impl Into<String>) -> Self {
+    pub(crate) fn type_invalid(field: &str, value: String, detail: impl Into<String>) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::TypeInvalid, value: Some(value), detail: detail.into() }
     }
 
@@ -121,7 +121,7 @@ impl FieldError {
     }
 
     /// The `Status` cause for this error.
-    pub fn cause(&self) -> Value {
+    pub(crate) fn cause(&self) -> Value {
         json!({"reason": self.kind.reason(), "message": self.body(), "field": self.field})
     }
 }

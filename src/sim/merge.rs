@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 /// The patch merge key of a list field, from the Kubernetes types' `patchMergeKey` tags;
 /// `has` says whether the list's items have a field (`ports` is `containerPort` in containers
 /// and `port` in a Service).
-pub fn merge_key_for(field: &str, has: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+pub(crate) fn merge_key_for(field: &str, has: &dyn Fn(&str) -> bool) -> Option<&'static str> {
     Some(match field {
         "containers"
         | "initContainers"
@@ -43,17 +43,17 @@ fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
 }
 
 /// Lists of scalars whose patch strategy is merge (a set union).
-pub fn merges_as_set(field: &str) -> bool {
+pub(crate) fn merges_as_set(field: &str) -> bool {
     field == "finalizers"
 }
 
 /// An error in a strategic merge patch (kube answers these 422 / 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct PatchError(pub String);
+pub(crate) struct PatchError(pub String);
 
 /// Applies a strategic merge patch to `original`.
-pub fn strategic_merge(original: &Value, patch: &Value) -> Result<Value, PatchError> {
+pub(crate) fn strategic_merge(original: &Value, patch: &Value) -> Result<Value, PatchError> {
     match (original, patch) {
         (Value::Object(o), Value::Object(p)) => merge_maps(o, p).map(|m| m.map(Value::Object).unwrap_or(Value::Null)),
         (_, Value::Object(p)) => merge_maps(&Map::new(), p).map(|m| m.map(Value::Object).unwrap_or(Value::Null)),

@@ -9,11 +9,11 @@
 //! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
 //! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
 //! - [`network`]: the workload's containers (real HTTP answerers), its Service, endpoints and kube-proxy;
-//! - [`selectors`], [`resources`], [`table`]: parsing, the type registry, kubectl's table form;
+//! - [`selectors`], `resources`, [`table`]: parsing, the type registry, kubectl's table form;
 //! - `params`, [`field`]: query parameters and field errors as kube-apiserver reads and words them;
-//! - [`schema`]: custom resources pruned, defaulted and validated against their CRD schema;
-//! - [`merge`]: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
-//! - [`openapi`]: the OpenAPI v3 documents kubectl reads.
+//! - `schema`: custom resources pruned, defaulted and validated against their CRD schema;
+//! - `merge`: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
+//! - `openapi`: the OpenAPI v3 documents kubectl reads.
 //!
 //! It serves this crate's CRD definitions and runs the demo workload's server in each container.
 //!
@@ -22,12 +22,12 @@
 pub mod api;
 pub mod apply;
 pub mod field;
-pub mod merge;
+pub(crate) mod merge;
 pub mod network;
-pub mod openapi;
+pub(crate) mod openapi;
 mod params;
-pub mod resources;
-pub mod schema;
+pub(crate) mod resources;
+pub(crate) mod schema;
 pub mod selectors;
 pub mod store;
 pub mod table;
@@ -68,7 +68,7 @@ impl Stats {
         requests.get(verb).and_then(|r| r.get(resource)).copied().unwrap_or(0)
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let watches = self.watches.lock().unwrap_or_else(|p| p.into_inner()).clone();
         serde_json::json!({"openWatches": watches, "requests": requests})
@@ -76,7 +76,7 @@ impl Stats {
 }
 
 /// Counts a watch as open for as long as it lives.
-pub struct WatchGuard {
+pub(crate) struct WatchGuard {
     stats: Arc<Stats>,
     resource: String,
 }
@@ -95,7 +95,7 @@ impl Drop for WatchGuard {
 }
 
 /// What the HTTP handlers share.
-pub struct SimShared {
+pub(crate) struct SimShared {
     pub store: Arc<Store>,
     pub workload: Arc<Workload>,
     pub stats: Arc<Stats>,

@@ -276,7 +276,7 @@ fn annotate_lists(schemas: &mut Map<String, Value>) {
 }
 
 /// `GET /openapi/v3/<api/v1 | apis/group/version>`: the paths and schemas of one group-version.
-pub fn group_version(registry: &Registry, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn group_version(registry: &Registry, group: &str, version: &str) -> Option<Value> {
     let defs: Vec<_> = registry.all().into_iter().filter(|d| d.group == group && d.version == version).collect();
     if defs.is_empty() {
         return None;
@@ -322,7 +322,7 @@ pub fn group_version(registry: &Registry, group: &str, version: &str) -> Option<
 
 /// `GET /openapi/v2`: an OpenAPI v2 document in protobuf with only its `swagger: "2.0"` field
 /// (field 1, a length-delimited string) and no definitions.
-pub fn v2_protobuf() -> Vec<u8> {
+pub(crate) fn v2_protobuf() -> Vec<u8> {
     let version = b"2.0";
     let mut out = vec![0x0a, version.len() as u8];
     out.extend_from_slice(version);

@@ -103,10 +103,10 @@ pub(crate) struct ListOptions {
     pub watch: bool,
     /// `None` when absent or empty; `Some(0)` for `"0"` ("any version").
     pub resource_version: Option<u64>,
-    pub version_match: VersionMatch,
-    pub send_initial_events: Option<bool>,
-    pub allow_bookmarks: bool,
-    pub timeout_seconds: Option<u64>,
+    pub(crate) version_match: VersionMatch,
+    pub(crate) send_initial_events: Option<bool>,
+    pub(crate) allow_bookmarks: bool,
+    pub(crate) timeout_seconds: Option<u64>,
     pub limit: Option<usize>,
     pub continue_token: Option<String>,
 }
@@ -226,8 +226,8 @@ pub(crate) enum FieldValidation {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct WriteOptions {
     pub dry_run: bool,
-    pub field_manager: Option<String>,
-    pub field_validation: FieldValidation,
+    pub(crate) field_manager: Option<String>,
+    pub(crate) field_validation: FieldValidation,
     pub force: bool,
 }
 

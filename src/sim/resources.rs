@@ -17,24 +17,24 @@ pub struct ResourceDef {
     pub version: String,
     pub kind: String,
     pub plural: String,
-    pub singular: String,
+    pub(crate) singular: String,
     pub namespaced: bool,
-    pub short_names: Vec<String>,
-    pub has_status: bool,
+    pub(crate) short_names: Vec<String>,
+    pub(crate) has_status: bool,
     /// A CRD's `additionalPrinterColumns`, for `kubectl get`.
-    pub printer_columns: Vec<PrinterColumn>,
+    pub(crate) printer_columns: Vec<PrinterColumn>,
     /// A CRD version's `openAPIV3Schema`: custom resources are pruned, defaulted and validated
     /// against it ([`super::schema`]). `None` for the built-in types.
-    pub schema: Option<Arc<Value>>,
+    pub(crate) schema: Option<Arc<Value>>,
 }
 
 /// One `additionalPrinterColumns` entry of a CRD version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrinterColumn {
+pub(crate) struct PrinterColumn {
     pub name: String,
     pub kind: String,
-    pub json_path: String,
-    pub priority: u8,
+    pub(crate) json_path: String,
+    pub(crate) priority: u8,
 }
 
 impl ResourceDef {
@@ -59,12 +59,12 @@ impl ResourceDef {
     }
 
     /// `v1` for the core group, `group/version` otherwise, as in an object's `apiVersion`.
-    pub fn api_version(&self) -> String {
+    pub(crate) fn api_version(&self) -> String {
         if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
     }
 
     /// The name used in statistics and errors: `pods`, `booths.conferenceli.dev`.
-    pub fn qualified_name(&self) -> String {
+    pub(crate) fn qualified_name(&self) -> String {
         if self.group.is_empty() { self.plural.clone() } else { format!("{}.{}", self.plural, self.group) }
     }
 
@@ -91,7 +91,7 @@ impl ResourceDef {
     }
 
     /// Reads the served versions of a `CustomResourceDefinition` object.
-    pub fn from_crd(crd: &Value) -> Vec<Self> {
+    pub(crate) fn from_crd(crd: &Value) -> Vec<Self> {
         let spec = &crd["spec"];
         let group = spec["group"].as_str().unwrap_or_default();
         let names = &spec["names"];
@@ -185,12 +185,8 @@ impl Registry {
         self.read().iter().find(|d| d.group == group && d.version == version && d.plural == plural).cloned()
     }
 
-    pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
-        self.read().iter().find(|d| d.api_version() == api_version && d.kind == kind).cloned()
-    }
-
     /// Adds the types of a CRD (replacing earlier definitions of the same group/version/plural).
-    pub fn register_crd(&self, crd: &Value) {
+    pub(crate) fn register_crd(&self, crd: &Value) {
         let new_defs = ResourceDef::from_crd(crd);
         let mut defs = self.defs.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         for def in new_defs {
@@ -205,7 +201,7 @@ impl Registry {
     }
 
     /// Every served group-version, core first: `("", "v1")`, `("apps", "v1")`, ...
-    pub fn group_versions(&self) -> Vec<(String, String)> {
+    pub(crate) fn group_versions(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for def in self.read().iter() {
             let gv = (def.group.clone(), def.version.clone());
@@ -217,7 +213,7 @@ impl Registry {
     }
 
     /// `GET /api`
-    pub fn core_versions(&self) -> Value {
+    pub(crate) fn core_versions(&self) -> Value {
         json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
     }
 
@@ -240,7 +236,7 @@ impl Registry {
     }
 
     /// `GET /apis`
-    pub fn group_list(&self) -> Value {
+    pub(crate) fn group_list(&self) -> Value {
         let groups: Vec<Value> =
             self.groups().iter().map(|(name, versions)| Self::group_document(name, versions)).collect();
         json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
@@ -255,7 +251,7 @@ impl Registry {
     }
 
     /// `GET /api/v1` and `GET /apis/<group>/<version>`
-    pub fn resource_list(&self, group: &str, version: &str) -> Option<Value> {
+    pub(crate) fn resource_list(&self, group: &str, version: &str) -> Option<Value> {
         let resources: Vec<Value> = self
             .read()
             .iter()

@@ -19,14 +19,14 @@ use serde_json::{Map, Value};
 
 /// What admitting an object did besides refusing it.
 #[derive(Debug, Default, PartialEq)]
-pub struct Admitted {
+pub(crate) struct Admitted {
     /// Paths of the unknown fields that were pruned (`spec.colour`).
-    pub pruned: Vec<String>,
+    pub(crate) pruned: Vec<String>,
 }
 
 /// Prunes, defaults and validates `object` (a whole custom resource) against `schema` (its
 /// version's `openAPIV3Schema`). On success the object is what kube-apiserver would store.
-pub fn admit(object: &mut Value, schema: &Value) -> Result<Admitted, Vec<FieldError>> {
+pub(crate) fn admit(object: &mut Value, schema: &Value) -> Result<Admitted, Vec<FieldError>> {
     let mut admitted = Admitted::default();
     let Some(root) = object.as_object_mut() else { return Ok(admitted) };
     for (key, value) in root.iter_mut() {

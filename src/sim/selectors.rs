@@ -38,7 +38,7 @@ const SUPPORTED_FIELDS: [&str; 4] = ["metadata.name", "metadata.namespace", "spe
 pub struct FieldRequirement {
     pub field: String,
     pub value: String,
-    pub negated: bool,
+    pub(crate) negated: bool,
 }
 
 /// A parsed `fieldSelector`: every requirement must hold.
@@ -211,11 +211,6 @@ impl FieldSelector {
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|r| (field_value(object, &r.field) == r.value) != r.negated)
     }
-
-    /// The value this selector pins `field` to, if it has an equality requirement on it.
-    pub fn equality(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|r| r.field == field && !r.negated).map(|r| r.value.as_str())
-    }
 }
 
 #[cfg(test)]
@@ -268,7 +263,6 @@ mod tests {
             assert!(FieldSelector::parse(selector).unwrap().matches(&p), "{selector}");
         }
         assert!(!FieldSelector::parse("spec.nodeName=n2").unwrap().matches(&p));
-        assert_eq!(FieldSelector::parse("spec.nodeName=n1").unwrap().equality("spec.nodeName"), Some("n1"));
     }
 
     #[test]

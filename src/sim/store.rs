@@ -52,7 +52,7 @@ impl Details {
 }
 
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self { code: 400, reason: "BadRequest", message: message.into(), details: None }
     }
 
@@ -63,7 +63,7 @@ impl ApiError {
     }
 
     /// 422 Invalid for the options of a request (`ListOptions.meta.k8s.io "" is invalid: ...`).
-    pub fn invalid_options(kind: &str, errors: &[FieldError]) -> Self {
+    pub(crate) fn invalid_options(kind: &str, errors: &[FieldError]) -> Self {
         Self::invalid_kind(&format!("{kind}.meta.k8s.io"), "meta.k8s.io", kind, "", errors)
     }
 
@@ -81,7 +81,7 @@ impl ApiError {
         }
     }
 
-    pub fn not_found(def: &ResourceDef, name: &str) -> Self {
+    pub(crate) fn not_found(def: &ResourceDef, name: &str) -> Self {
         Self {
             code: 404,
             reason: "NotFound",
@@ -90,7 +90,7 @@ impl ApiError {
         }
     }
 
-    pub fn path_not_found(path: &str) -> Self {
+    pub(crate) fn path_not_found(path: &str) -> Self {
         Self {
             code: 404,
             reason: "NotFound",
@@ -99,7 +99,7 @@ impl ApiError {
         }
     }
 
-    pub fn already_exists(def: &ResourceDef, name: &str) -> Self {
+    pub(crate) fn already_exists(def: &ResourceDef, name: &str) -> Self {
         Self {
             code: 409,
             reason: "AlreadyExists",
@@ -117,7 +117,7 @@ impl ApiError {
     }
 
     /// 409 Conflict: `Operation cannot be fulfilled on <resource> "<name>": <why>`.
-    pub fn conflict_because(def: &ResourceDef, name: &str, why: &str) -> Self {
+    pub(crate) fn conflict_because(def: &ResourceDef, name: &str, why: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict",
@@ -126,13 +126,13 @@ impl ApiError {
         }
     }
 
-    pub fn expired(message: impl Into<String>) -> Self {
+    pub(crate) fn expired(message: impl Into<String>) -> Self {
         Self { code: 410, reason: "Expired", message: message.into(), details: None }
     }
 
     /// 504 for a resource version the server has not reached yet (kube's "Too large resource
     /// version", after waiting for it a while).
-    pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
+    pub(crate) fn too_large_resource_version(requested: u64, current: u64) -> Self {
         Self {
             code: 504,
             reason: "Timeout",
@@ -144,11 +144,11 @@ impl ApiError {
         }
     }
 
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+    pub(crate) fn method_not_allowed(message: impl Into<String>) -> Self {
         Self { code: 405, reason: "MethodNotAllowed", message: message.into(), details: None }
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
+    pub(crate) fn unsupported_media_type(content_type: &str) -> Self {
         Self {
             code: 415,
             reason: "UnsupportedMediaType",
@@ -158,7 +158,7 @@ impl ApiError {
     }
 
     /// The `Status` object for this error.
-    pub fn to_status(&self) -> Value {
+    pub(crate) fn to_status(&self) -> Value {
         let mut status = json!({
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": self.message, "reason": self.reason, "code": self.code,
@@ -223,7 +223,7 @@ pub struct WatchFilter {
 impl WatchFilter {
     /// The event this watch sees for a record, if any: an object that starts matching the
     /// selectors is ADDED for it, one that stops matching is DELETED, as the real API does.
-    pub fn event_for(&self, record: &WatchRecord) -> Option<EventType> {
+    pub(crate) fn event_for(&self, record: &WatchRecord) -> Option<EventType> {
         if record.resource != self.resource || self.namespace.as_ref().is_some_and(|ns| *ns != record.namespace) {
             return None;
         }
@@ -242,7 +242,7 @@ impl WatchFilter {
 /// The start of a watch: what to send first, and the live feed after it.
 pub struct WatchStart {
     pub initial: Vec<(EventType, Arc<Value>)>,
-    pub start_rv: u64,
+    pub(crate) start_rv: u64,
     pub live: broadcast::Receiver<Arc<WatchRecord>>,
 }
 
@@ -251,14 +251,14 @@ pub struct ListPage {
     pub items: Vec<Arc<Value>>,
     pub resource_version: u64,
     pub continue_token: Option<String>,
-    pub remaining: usize,
+    pub(crate) remaining: usize,
 }
 
 /// How the body of a PATCH is to be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
     Merge,
-    /// Strategic merge patch (built-in types only; see [`super::merge`]).
+    /// Strategic merge patch (built-in types only; see `super::merge`).
     Strategic,
     Json,
     Apply,
@@ -274,7 +274,7 @@ pub enum Part {
 /// How a write is carried out, from the request's `dryRun`, `fieldValidation`, `fieldManager`
 /// and `force`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WriteMode {
+pub(crate) struct WriteMode {
     /// Checked and answered as if stored, but nothing is stored (`dryRun=All`).
     pub dry_run: bool,
     /// Unknown fields are refused (400) rather than pruned with a warning (`fieldValidation=Strict`).
@@ -357,7 +357,7 @@ pub struct Store {
     pub changed: Notify,
 }
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
 
@@ -623,7 +623,7 @@ impl Store {
     /// Lists the objects exactly as they were at resource version `at` (`resourceVersionMatch=
     /// Exact`), rebuilt by undoing the retained history: 410 Expired when that history is
     /// gone, 504 for a version not reached yet.
-    pub fn list_exact(
+    pub(crate) fn list_exact(
         &self,
         def: &ResourceDef,
         namespace: Option<&str>,
@@ -686,7 +686,7 @@ impl Store {
     /// [`Store::create`] with the request's write mode; a custom resource is admitted against
     /// its schema, and its `status` is dropped when it has a status subresource (kube sets
     /// status only through `/status`).
-    pub fn create_with(
+    pub(crate) fn create_with(
         &self,
         def: &ResourceDef,
         namespace: &str,
@@ -885,7 +885,7 @@ impl Store {
     }
 
     /// [`Store::replace`] with the request's write mode.
-    pub fn replace_with(
+    pub(crate) fn replace_with(
         &self,
         def: &ResourceDef,
         namespace: &str,
@@ -915,7 +915,7 @@ impl Store {
 
     /// [`Store::patch`] with the request's write mode.
     #[allow(clippy::too_many_arguments)]
-    pub fn patch_with(
+    pub(crate) fn patch_with(
         &self,
         def: &ResourceDef,
         namespace: &str,
@@ -998,7 +998,7 @@ impl Store {
 
     /// [`Store::delete`] with the request's write mode (a dry run deletes nothing).
     #[allow(clippy::too_many_arguments)]
-    pub fn delete_with(
+    pub(crate) fn delete_with(
         &self,
         def: &ResourceDef,
         namespace: &str,
@@ -1119,7 +1119,7 @@ impl Store {
     }
 
     /// Reads an object's resource version (for the HTTP layer's bookmarks and lists).
-    pub fn object_rv(object: &Value) -> Option<u64> {
+    pub(crate) fn object_rv(object: &Value) -> Option<u64> {
         parse_rv(&meta(object)["resourceVersion"])
     }
 }

@@ -15,7 +15,7 @@ fn column(name: &str, kind: &str, priority: u8, description: &str) -> Value {
 }
 
 /// A duration in kubectl's short human form: `42s`, `5m3s`, `3h`, `2d4h`.
-pub fn human_age(seconds: i64) -> String {
+pub(crate) fn human_age(seconds: i64) -> String {
     let s = seconds.max(0);
     match s {
         s if s < 120 => format!("{s}s"),

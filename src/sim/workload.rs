@@ -243,7 +243,7 @@ impl Workload {
     }
 
     /// Creates the nodes and the StatefulSet's pods (spread round-robin over the nodes).
-    pub fn seed(&self) {
+    pub(crate) fn seed(&self) {
         for index in 0..self.config.nodes {
             self.store.create(&self.nodes, "", node_object(index)).expect("seeding a fresh store");
         }

@@ -36,7 +36,7 @@ pub struct SceneInfo {
     pub name: &'static str,
     pub kind: SceneKind,
     /// One line: what a visitor sees.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
 }
 
 const fn scene(name: &'static str, kind: SceneKind, description: &'static str) -> SceneInfo {
@@ -82,7 +82,7 @@ pub fn find(name: &str) -> Option<&'static SceneInfo> {
 }
 
 /// The events of one kind, in catalogue order.
-pub fn of_kind(kind: SceneKind) -> impl Iterator<Item = &'static SceneInfo> {
+pub(crate) fn of_kind(kind: SceneKind) -> impl Iterator<Item = &'static SceneInfo> {
     SCENES.iter().filter(move |s| s.kind == kind)
 }
 

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The kill animations still to play in this round, and the last one played.
 #[derive(Debug, Default)]
-pub struct KillDeck {
+pub(crate) struct KillDeck {
     /// Drawn from the end.
     left: Vec<&'static str>,
     last: Option<&'static str>,

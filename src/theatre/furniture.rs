@@ -4,11 +4,11 @@
 //! May call: `crate::booth`.
 
 use crate::booth::{BoothSpec, DEFAULT_CALL_TO_ACTION};
-pub use crate::booth::{CALL_TO_ACTION_MAX, check_call_to_action};
+pub(crate) use crate::booth::{CALL_TO_ACTION_MAX, check_call_to_action};
 
 /// The name on the harbour's flag: the label header (the event's name), else the campaign,
 /// else the project's name.
-pub fn flag_name(spec: &BoothSpec) -> String {
+pub(crate) fn flag_name(spec: &BoothSpec) -> String {
     [&spec.label_header, &spec.campaign_name]
         .into_iter()
         .map(|s| s.trim())

@@ -1,7 +1,7 @@
 //! The kiosk's theatre: the one list of every event it plays ([`catalogue`]), the channel that
 //! tells every kiosk to play one ([`Theatre`], the `scene` event of `/stream`), the director that
-//! picks each chaos kill's animation once for all kiosks ([`director`]), and the harbour's
-//! texts taken from the Booth: the flag and the QR card's call to action ([`furniture`]).
+//! picks each chaos kill's animation once for all kiosks (`director`), and the harbour's
+//! texts taken from the Booth: the flag and the QR card's call to action (`furniture`).
 //!
 //! The pictures themselves are drawn by `templates/static/kiosk.js`; this module decides what
 //! plays, the page decides how it looks.
@@ -9,8 +9,8 @@
 //! May call: `crate::cluster` (the chaos bus), `crate::booth` (the Booth's spec).
 
 pub mod catalogue;
-pub mod director;
-pub mod furniture;
+pub(crate) mod director;
+pub(crate) mod furniture;
 
 pub use catalogue::{SCENES, SceneInfo, SceneKind};
 
@@ -34,7 +34,7 @@ pub struct Cue {
 /// A scene name that is not in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown scene {0:?}")]
-pub struct UnknownScene(pub String);
+pub(crate) struct UnknownScene(pub String);
 
 /// The process-wide scene channel. Cheap to clone.
 #[derive(Clone)]
@@ -55,7 +55,7 @@ impl Theatre {
 
     /// Tells every kiosk to play the event `name` (staff on the control panel); no kiosk
     /// listening is fine.
-    pub fn play(&self, name: &str) -> Result<&'static SceneInfo, UnknownScene> {
+    pub(crate) fn play(&self, name: &str) -> Result<&'static SceneInfo, UnknownScene> {
         let scene = catalogue::find(name).ok_or_else(|| UnknownScene(name.to_string()))?;
         self.cue(Cue { name: scene.name, pod: None });
         Ok(scene)

@@ -1,6 +1,6 @@
 //! The booth's branding on the visitors' pages (`spec.branding` in the Booth): title, intro,
 //! prize, accent colour, the draw time and the logo. Empty texts mean "the default in the
-//! visitor's language" (see [`super::i18n`]), so `demo` looks finished and an operator only
+//! visitor's language" (see `super::i18n`), so `demo` looks finished and an operator only
 //! writes what they want to change. Validation is pure: [`validate`] returns every problem at
 //! once and the caller stores nothing unless it succeeds.
 //!
@@ -9,39 +9,39 @@
 pub use crate::booth::Branding;
 
 /// Longest title, in characters.
-pub const MAX_TITLE: usize = 80;
+pub(crate) const MAX_TITLE: usize = 80;
 /// Longest intro (one or two sentences).
-pub const MAX_INTRO: usize = 300;
+pub(crate) const MAX_INTRO: usize = 300;
 /// Longest prize description.
-pub const MAX_PRIZE: usize = 120;
+pub(crate) const MAX_PRIZE: usize = 120;
 /// Longest draw time text ("Today at 17:00 at the booth").
-pub const MAX_DRAW_TIME: usize = 120;
+pub(crate) const MAX_DRAW_TIME: usize = 120;
 /// The accent colour when none is set: a red that keeps white text readable (contrast 5.9:1).
-pub const DEFAULT_ACCENT: &str = "#c8102e";
+pub(crate) const DEFAULT_ACCENT: &str = "#c8102e";
 
 /// The branding fields as the `/config` form sends them.
 #[derive(Debug, Clone, Default)]
 pub struct BrandingForm<'a> {
     pub title: &'a str,
-    pub intro: &'a str,
-    pub prize: &'a str,
+    pub(crate) intro: &'a str,
+    pub(crate) prize: &'a str,
     pub accent_color: &'a str,
-    pub draw_time: &'a str,
+    pub(crate) draw_time: &'a str,
 }
 
 /// The branding texts after validation (the logo is checked and changed on its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrandingTexts {
     pub title: String,
-    pub intro: String,
-    pub prize: String,
+    pub(crate) intro: String,
+    pub(crate) prize: String,
     pub accent_color: String,
-    pub draw_time: String,
+    pub(crate) draw_time: String,
 }
 
 impl BrandingTexts {
     /// The merge patch of `spec.branding` (the logo untouched).
-    pub fn to_patch(&self) -> serde_json::Value {
+    pub(crate) fn to_patch(&self) -> serde_json::Value {
         serde_json::json!({
             "title": self.title,
             "intro": self.intro,
@@ -80,7 +80,7 @@ fn text(errors: &mut Vec<String>, label: &str, value: &str, max: usize, multi_li
 }
 
 /// `#rrggbb` as three bytes.
-pub fn parse_colour(value: &str) -> Option<[u8; 3]> {
+pub(crate) fn parse_colour(value: &str) -> Option<[u8; 3]> {
     let hex = value.strip_prefix('#')?;
     if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -99,7 +99,7 @@ fn luminance([r, g, b]: [u8; 3]) -> f64 {
 }
 
 /// WCAG contrast ratio of two colours (1 to 21).
-pub fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+pub(crate) fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
     let (la, lb) = (luminance(a), luminance(b));
     (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
@@ -109,9 +109,9 @@ pub fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
 /// white page is darkened until it reaches 4.5:1 (WCAG AA), so links stay readable in sunlight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Palette {
-    pub accent: String,
-    pub on_accent: &'static str,
-    pub accent_text: String,
+    pub(crate) accent: String,
+    pub(crate) on_accent: &'static str,
+    pub(crate) accent_text: String,
 }
 
 const INK: [u8; 3] = [0x10, 0x20, 0x2f];
@@ -135,7 +135,7 @@ fn hex([r, g, b]: [u8; 3]) -> String {
 }
 
 /// The stylesheet carrying the accent (the public pages' CSP allows no inline styles).
-pub fn brand_css(palette: &Palette) -> String {
+pub(crate) fn brand_css(palette: &Palette) -> String {
     format!(
         ":root{{--accent:{};--on-accent:{};--accent-text:{}}}\n",
         palette.accent, palette.on_accent, palette.accent_text

@@ -20,7 +20,7 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::En, Lang::De, Lang::Fr];
+    pub(crate) const ALL: [Lang; 3] = [Lang::En, Lang::De, Lang::Fr];
 
     /// The language tag (`en`), as in `?lang=` and `<html lang>`.
     pub fn code(self) -> &'static str {
@@ -41,14 +41,14 @@ impl Lang {
     }
 
     /// A tag's language when we have it: `de-CH` and `DE` are German.
-    pub fn from_tag(tag: &str) -> Option<Lang> {
+    pub(crate) fn from_tag(tag: &str) -> Option<Lang> {
         let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
         Lang::ALL.into_iter().find(|l| l.code() == primary)
     }
 
     /// The language of a page: the explicit choice if it names one of ours, else the best of
     /// `Accept-Language`, else English.
-    pub fn choose(param: Option<&str>, accept_language: Option<&str>) -> Lang {
+    pub(crate) fn choose(param: Option<&str>, accept_language: Option<&str>) -> Lang {
         param.and_then(Lang::from_tag).or_else(|| accept_language.and_then(negotiate)).unwrap_or_default()
     }
 
@@ -60,7 +60,7 @@ impl Lang {
 
 /// The best language of an `Accept-Language` header (RFC 9110 §12.5.4): highest q first, the
 /// earlier entry on a tie, `q=0` never; `*` means English. `None` when nothing fits.
-pub fn negotiate(header: &str) -> Option<Lang> {
+pub(crate) fn negotiate(header: &str) -> Option<Lang> {
     let mut best: Option<(u16, Lang)> = None;
     for entry in header.split(',').take(32) {
         let mut parts = entry.split(';');
@@ -92,6 +92,10 @@ fn parse_quality(value: &str) -> Option<u16> {
 
 /// Every text of the visitors' pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "a page's `…Title` and its paragraph, `…Text`, come in pairs; the suffix names the paragraph"
+)]
 pub enum Text {
     DefaultTitle,
     DefaultIntro,
@@ -159,7 +163,8 @@ pub enum Text {
 }
 
 impl Text {
-    pub const ALL: [Text; 63] = [
+    #[cfg(test)]
+    const ALL: [Text; 63] = [
         Text::DefaultTitle,
         Text::DefaultIntro,
         Text::DefaultPrize,
@@ -237,7 +242,7 @@ fn lookup(lang: Lang, key: Text) -> Option<&'static str> {
 
 /// The English consent text, also `PRIVACY_TEXT`'s default (left at it, the visitor's
 /// language is shown instead).
-pub const CONSENT_EN: &str = "I agree that my details are stored to contact me about my request.";
+pub(crate) const CONSENT_EN: &str = "I agree that my details are stored to contact me about my request.";
 
 const EN: &[(Text, &str)] = &[
     (Text::DefaultTitle, "Sign up and win"),

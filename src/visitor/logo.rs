@@ -13,17 +13,17 @@ use base64::Engine;
 /// The embedded default logo.
 pub const DEFAULT_SVG: &[u8] = include_bytes!("../../templates/static/logo.svg");
 pub const SVG: &str = "image/svg+xml";
-pub const PNG: &str = "image/png";
+pub(crate) const PNG: &str = "image/png";
 /// Largest accepted PNG side, in pixels (a logo is shown at most a few hundred pixels wide).
-pub const MAX_SIDE: u32 = 2048;
+pub(crate) const MAX_SIDE: u32 = 2048;
 /// The policy a logo is served with: it may draw, nothing else (no scripts, no loads).
-pub const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'; sandbox";
+pub(crate) const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'; sandbox";
 
 pub use crate::booth::Logo;
 
 /// Why an uploaded logo was refused (the message `/config` shows).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LogoError {
+pub(crate) enum LogoError {
     #[error("The logo is {size} bytes; at most {max} bytes are allowed (LOGO_MAX_BYTES).")]
     TooLarge { size: usize, max: usize },
     #[error("The logo must be an SVG or a PNG file.")]
@@ -40,7 +40,7 @@ pub enum LogoError {
 
 impl Logo {
     /// Checks an uploaded file and wraps it for the Booth.
-    pub fn from_upload(bytes: &[u8], max_bytes: usize) -> Result<Logo, LogoError> {
+    pub(crate) fn from_upload(bytes: &[u8], max_bytes: usize) -> Result<Logo, LogoError> {
         if bytes.len() > max_bytes {
             return Err(LogoError::TooLarge { size: bytes.len(), max: max_bytes });
         }
@@ -59,7 +59,7 @@ impl Logo {
 
     /// The file's bytes and content type, when the stored logo is still one we would accept
     /// (a Booth edited by hand is checked again before anything is served).
-    pub fn decoded(&self, max_bytes: usize) -> Option<(&'static str, Vec<u8>)> {
+    pub(crate) fn decoded(&self, max_bytes: usize) -> Option<(&'static str, Vec<u8>)> {
         let bytes = base64::engine::general_purpose::STANDARD.decode(self.data.as_bytes()).ok()?;
         let checked = Logo::from_upload(&bytes, max_bytes).ok()?;
         let content_type = if checked.content_type == PNG { PNG } else { SVG };

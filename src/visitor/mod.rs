@@ -1,5 +1,5 @@
 //! The visitor's journey beyond the bare form: the booth's branding on the visitors' pages
-//! ([`branding`], [`logo`]), the pages in the visitor's language ([`i18n`]), the raffle draw
+//! ([`branding`], [`logo`]), the pages in the visitor's language (`i18n`), the raffle draw
 //! ([`raffle`]) and the one-time press of the chaos button a sign-up earns ([`press`]), with the
 //! kiosk's announcements of both ([`announce`]).
 //!
@@ -13,7 +13,7 @@
 
 pub mod announce;
 pub mod branding;
-pub mod i18n;
+pub(crate) mod i18n;
 pub mod logo;
 pub mod press;
 pub mod raffle;

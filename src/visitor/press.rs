@@ -24,19 +24,19 @@ use std::time::Duration;
 const ATTEMPTS: usize = 8;
 
 /// A new token and the hash the Lead keeps.
-pub fn new_token() -> (String, String) {
+pub(crate) fn new_token() -> (String, String) {
     let token = hex::encode(rand::random::<[u8; 32]>());
     let hash = token_hash(&token);
     (token, hash)
 }
 
 /// The hash stored in the Lead.
-pub fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Whether `token` has the shape [`new_token`] makes (64 lowercase hex digits).
-pub fn well_formed(token: &str) -> bool {
+pub(crate) fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 

@@ -26,7 +26,7 @@ pub struct Winner {
     #[serde(skip)]
     pub lead: String,
     #[serde(skip)]
-    pub drawn_at: String,
+    pub(crate) drawn_at: String,
     #[serde(skip)]
     pub number: u32,
 }
@@ -61,14 +61,14 @@ fn drawn(lead: &Lead) -> Option<&RaffleDraw> {
 }
 
 /// The leads that may still win, in name order (so a seeded pick is reproducible).
-pub fn eligible<'a>(leads: &'a [Lead], campaign: &str) -> Vec<&'a Lead> {
+pub(crate) fn eligible<'a>(leads: &'a [Lead], campaign: &str) -> Vec<&'a Lead> {
     let mut eligible: Vec<&Lead> = leads.iter().filter(|l| takes_part(l, campaign) && drawn(l).is_none()).collect();
     eligible.sort_by_key(|l| l.name_any());
     eligible
 }
 
 /// The campaign's past winners, first draw first.
-pub fn past_winners(leads: &[Lead], campaign: &str) -> Vec<Winner> {
+pub(crate) fn past_winners(leads: &[Lead], campaign: &str) -> Vec<Winner> {
     let mut winners: Vec<Winner> = leads
         .iter()
         .filter(|l| l.spec.campaign == campaign)

@@ -25,10 +25,10 @@ use tokio_util::sync::CancellationToken;
 pub struct WorkloadArgs {
     /// Address the workload answers on.
     #[arg(long = "listen-addr", env = "LISTEN_ADDR", default_value = "0.0.0.0:8080")]
-    pub listen_addr: SocketAddr,
+    pub(crate) listen_addr: SocketAddr,
     /// The name it answers with (downward API); defaults to the host name.
     #[arg(long = "pod-name", env = "POD_NAME")]
-    pub pod_name: Option<String>,
+    pub(crate) pod_name: Option<String>,
 }
 
 /// One running workload: its name, whether it still takes traffic, and how many answers it gave.
@@ -55,7 +55,7 @@ impl Workload {
 }
 
 /// The name to answer with: `POD_NAME` if set, else the host name.
-pub fn pod_name(configured: Option<String>) -> String {
+pub(crate) fn pod_name(configured: Option<String>) -> String {
     configured.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_string()).unwrap_or_else(host_name)
 }
 

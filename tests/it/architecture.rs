@@ -7,9 +7,22 @@
 //! `mod.rs` does. These tests read every `crate::…` path in the code (imports and inline paths,
 //! tests included) and fail when a module calls one its doc does not allow, when a doc allows a
 //! module that does not exist, or when the top-level modules' rules form a cycle.
+//!
+//! And `pub` is deliberate: an item of the library is `pub` only when another target (these
+//! tests, the benchmarks, the examples, the binary) names it, everything else is `pub(crate)`, so
+//! that rustc reports what nothing uses. The scan is `.ci/visibility`'s, which rewrites what this
+//! test finds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+#[path = "../../.ci/visibility-src/scan.rs"]
+mod visibility;
+
+/// Parts of `src/` the `pub(crate)` sweep has not reached yet: their `pub` items are not held to
+/// the rule (but keep what their signatures need `pub`). Empty it once `.ci/visibility` has run
+/// on them.
+const NOT_YET_SWEPT: &[&str] = &["src/web", "src/app.rs"];
 
 /// One source file of the crate: the top-level module it belongs to, what its doc allows and
 /// what its code calls.
@@ -170,4 +183,95 @@ fn the_rules_are_read_as_written() {
     assert_eq!(may_call("No rule here."), None);
     let code = "use crate::cluster::{A, B};\nlet x = crate::booth::f(); conferenceli::crate_x; my_crate::web::f();";
     assert_eq!(crate_paths(code), ["booth".to_string(), "cluster".to_string()].into());
+}
+
+#[test]
+fn pub_is_deliberate_everything_else_is_pub_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let skip: Vec<PathBuf> = NOT_YET_SWEPT.iter().map(PathBuf::from).collect();
+    for path in &skip {
+        assert!(root.join(path).exists(), "NOT_YET_SWEPT names {}, which does not exist", path.display());
+    }
+    let unneeded = visibility::unneeded(root, &[PathBuf::from("src")], &skip);
+    let lines: Vec<String> = unneeded
+        .iter()
+        .map(|item| format!("{}:{}: pub {} {}", item.file.display(), item.line, item.kind, item.names[0]))
+        .collect();
+    assert!(
+        lines.is_empty(),
+        "pub items that no test, benchmark, example or the binary names (make them pub(crate): \
+         .ci/visibility PATH, or use them from outside):\n{}",
+        lines.join("\n")
+    );
+}
+
+/// The scan on a small crate of its own: what it finds, what it rewrites, what it leaves.
+#[test]
+fn the_visibility_scan_finds_and_rewrites_only_unneeded_pub_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src/feature")).unwrap();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::write(root.join("src/lib.rs"), "pub mod feature;\npub fn unused_at_root() {}\n").unwrap();
+    let feature = r##"//! pub fn in_a_doc_comment() {}
+pub use inner::Exported as Renamed;
+pub mod inner;
+pub(crate) fn already_crate() {}
+pub fn used(x: &Settings<'_>) -> Reply { let _ = ('"', '\'', "pub fn in_a_string() {}", r#"pub fn raw() {}"#); todo() }
+pub fn unused() {}
+pub async fn unused_async() {}
+pub const fn unused_const_fn() -> u8 { 0 }
+pub const UNUSED_CONST: u8 = 1;
+pub struct Reply(pub Inner);
+pub struct Inner;
+pub struct Settings<'a> {
+    pub named_outside: &'a str,
+    pub not_named_outside: u8,
+}
+pub struct Updated { pub a: u8, pub b: u8 }
+pub struct Unused { pub field: u8 }
+impl Unused {
+    pub fn method(&self) {}
+}
+"##;
+    std::fs::write(root.join("src/feature/mod.rs"), feature).unwrap();
+    std::fs::write(root.join("src/feature/inner.rs"), "pub struct Exported;\npub struct Hidden;\n").unwrap();
+    let test = "// Unused unused_async\nuse x::feature::{used, Renamed};\nfn t() { let u = Updated { a: 1, ..base() }; \
+                let _ = s.named_outside; let _ = \"Hidden\"; }\n";
+    std::fs::write(root.join("tests/t.rs"), test).unwrap();
+
+    let found = |paths: &[&str], skip: &[&str]| -> Vec<String> {
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        let skip: Vec<PathBuf> = skip.iter().map(PathBuf::from).collect();
+        visibility::unneeded(root, &paths, &skip).iter().map(|i| format!("{} {}", i.kind, i.names[0])).collect()
+    };
+    // By file (inner.rs, mod.rs, lib.rs), then in source order.
+    let expected = [
+        "struct Hidden",
+        "mod inner",
+        "fn unused",
+        "fn unused_async",
+        "fn unused_const_fn",
+        "const UNUSED_CONST",
+        "field not_named_outside",
+        "struct Unused",
+        "field field",
+        "fn method",
+        "fn unused_at_root",
+    ];
+    assert_eq!(found(&["src"], &[]), expected);
+    // `Reply` and `Settings` stay: `used` returns and takes them; `Inner` is in `Reply`'s tuple.
+    assert_eq!(found(&["src/feature/inner.rs"], &[]), ["struct Hidden"]);
+    assert_eq!(found(&["src"], &["src/feature"]), ["fn unused_at_root"]);
+
+    let items = visibility::unneeded(root, &[PathBuf::from("src")], &[]);
+    assert_eq!(visibility::make_crate_private(root, &items).unwrap(), expected.len());
+    let rewritten = std::fs::read_to_string(root.join("src/feature/mod.rs")).unwrap();
+    assert!(rewritten.contains("pub(crate) fn unused() {}\npub(crate) async fn unused_async"), "{rewritten}");
+    assert!(rewritten.contains("pub(crate) struct Unused { pub(crate) field: u8 }"), "{rewritten}");
+    assert!(rewritten.contains("pub fn used(x: &Settings<'_>) -> Reply"), "{rewritten}");
+    assert!(rewritten.contains("pub fn in_a_string"), "strings are left alone: {rewritten}");
+    assert!(rewritten.starts_with("//! pub fn in_a_doc_comment"), "comments are left alone: {rewritten}");
+    assert_eq!(rewritten.matches("pub(crate)").count(), 10, "{rewritten}");
+    assert!(found(&["src"], &[]).is_empty(), "a second run finds nothing");
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// A JSON-2 client.
-pub struct Json2 {
+pub(crate) struct Json2 {
     http: reqwest::Client,
     base: String,
     database: String,

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Mutex;
 
 /// A JSON-RPC client; authenticates once and keeps the user id until Odoo refuses it.
-pub struct JsonRpc {
+pub(crate) struct JsonRpc {
     http: reqwest::Client,
     base: String,
     database: String,
@@ -28,7 +28,7 @@ pub struct JsonRpc {
 
 /// A JSON-RPC 2.0 request as Odoo's `/jsonrpc` route expects it.
 #[derive(Serialize)]
-pub struct RpcRequest<'a> {
+pub(crate) struct RpcRequest<'a> {
     pub jsonrpc: &'static str,
     pub method: &'static str,
     pub params: RpcParams<'a>,

@@ -1,6 +1,6 @@
 //! The Odoo side of lead capture: one small [`Odoo`] trait with the two calls the booth needs
-//! (`search_read` and `create`), and two implementations on reqwest: [`json2::Json2`] (Odoo 19+,
-//! `POST /json/2/<model>/<method>` with an API key) and [`jsonrpc::JsonRpc`] (the legacy
+//! (`search_read` and `create`), and two implementations on reqwest: `json2::Json2` (Odoo 19+,
+//! `POST /json/2/<model>/<method>` with an API key) and `jsonrpc::JsonRpc` (the legacy
 //! `/jsonrpc` endpoint, `common.authenticate` + `object.execute_kw`, Odoo 16 to 21).
 //!
 //! Payloads are built with serde; every call has a timeout; errors say whether Odoo could not
