@@ -377,7 +377,7 @@ fn trim_allocator() {
 fn trim_allocator() {}
 
 /// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
-pub fn shutdown_on_signals() -> CancellationToken {
+pub(crate) fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();
     tokio::spawn(async move {

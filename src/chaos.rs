@@ -4,7 +4,7 @@
 //!
 //! Candidates come from [`ClusterState`] (the shared watch), never from a list call per press.
 //! The side effects go through the small [`ChaosActions`] trait so the logic is tested with an
-//! in-memory fake; [`KubeActions`] is the real one (kube API + Booth status writer). Chaos safety
+//! in-memory fake; `KubeActions` is the real one (kube API + Booth status writer). Chaos safety
 //! (`spec.chaosSafety` of the Booth: minimum pod age, dry run) is read at every press.
 //!
 //! May call: `crate::booth`, `crate::cluster`.
@@ -55,7 +55,7 @@ pub enum ChaosError {
 
 /// What a press came to, as the `outcome` label of `conferenceli_chaos_presses_total`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum PressOutcome {
+pub(crate) enum PressOutcome {
     Killed,
     DryRun,
     /// A visitor's press that was not theirs to make (setting off, unknown or used token).
@@ -272,7 +272,7 @@ pub(crate) fn kube_chaos(
 }
 
 /// The real actions: the Kubernetes API and the Booth's status writer.
-pub struct KubeActions {
+pub(crate) struct KubeActions {
     client: kube::Client,
     booth: BoothHandle,
     /// `reportingInstance` of the Events (the pod name, or `conferenceli`).

@@ -71,8 +71,7 @@ impl CountryCache {
     }
 
     /// Whether the list came from Odoo.
-    #[expect(clippy::wrong_self_convention, reason = "src/web/settings.rs calls it; rename to is_from_odoo with it")]
-    pub(crate) fn from_odoo(&self) -> bool {
+    pub(crate) fn is_from_odoo(&self) -> bool {
         self.from_odoo.load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -366,12 +365,12 @@ mod tests {
     fn the_cache_prefers_odoo_and_finds_by_id_or_code() {
         let cache = CountryCache::new();
         assert_eq!(cache.find("ch").unwrap().name, "Switzerland");
-        assert!(!cache.from_odoo());
+        assert!(!cache.is_from_odoo());
         cache.set_from_odoo(vec![
             Country { id: Some(233), code: "US".into(), name: "United States".into() },
             Country { id: Some(43), code: "CH".into(), name: "Switzerland".into() },
         ]);
-        assert!(cache.from_odoo());
+        assert!(cache.is_from_odoo());
         assert_eq!(cache.list()[0].code, "CH");
         assert_eq!(cache.find("43").unwrap().code, "CH");
         assert_eq!(cache.find("233").unwrap().value(), "233");

@@ -6,7 +6,7 @@
 //!   country list; `ratelimit`: client address and per-client submission limit;
 //! - [`controller`]: the outbox (Leads → Odoo, retries, clean-up);
 //! - [`odoo`]: the `Odoo` trait and its JSON-2 and JSON-RPC clients;
-//! - [`print_jobs`]: the Leads as the label print queue's durable job store.
+//! - `print_jobs`: the Leads as the label print queue's durable job store.
 //!
 //! The HTTP side lives in `web::public` (the form) and `web::settings` (`/config`, `/leads.csv`).
 //! This module may call the Kubernetes API (Leads in the booth namespace), the Booth handle and
@@ -22,7 +22,7 @@ pub(crate) mod export;
 pub mod form;
 pub mod metrics;
 pub mod odoo;
-pub mod print_jobs;
+pub(crate) mod print_jobs;
 pub(crate) mod ratelimit;
 
 use crate::booth::BoothHandle;

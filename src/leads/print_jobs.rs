@@ -27,7 +27,7 @@ const CONFLICT_RETRIES: usize = 5;
 
 /// The Lead-backed [`JobStore`].
 #[derive(Clone)]
-pub struct LeadPrintJobs {
+pub(crate) struct LeadPrintJobs {
     api: Api<Lead>,
 }
 

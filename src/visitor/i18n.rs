@@ -12,7 +12,7 @@
 
 /// A language of the visitors' pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
+pub(crate) enum Lang {
     #[default]
     En,
     De,

@@ -28,7 +28,7 @@ macro_rules! asset {
 }
 
 /// Everything under `templates/static/`.
-pub const ASSETS: &[Asset] = &[
+pub(crate) const ASSETS: &[Asset] = &[
     asset!("kiosk.css", "text/css; charset=utf-8"),
     asset!("kiosk.js", "text/javascript; charset=utf-8"),
     asset!("kiosk-health.js", "text/javascript; charset=utf-8"),

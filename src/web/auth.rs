@@ -6,7 +6,7 @@
 //! red button's key binding pipes every answer through `jq .message`).
 //!
 //! Guessing is slowed per client address: after `AUTH_FAILURES_PER_MINUTE` wrong credentials in
-//! a minute, [`limit_guesses`] answers that address's requests that carry credentials with 429
+//! a minute, `limit_guesses` answers that address's requests that carry credentials with 429
 //! until the oldest failure is a minute old. Per address, so a guesser on the booth LAN cannot
 //! lock the red button out for everyone.
 //!
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// The realm browsers and curl show when they ask for credentials.
-pub const REALM: &str = "conferenceli";
+pub(crate) const REALM: &str = "conferenceli";
 
 /// The credentials of the staff routes.
 #[derive(Debug, Clone)]
@@ -103,12 +103,12 @@ impl IntoResponse for AuthError {
 }
 
 /// The window in which wrong credentials are counted.
-pub const GUESS_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const GUESS_WINDOW: Duration = Duration::from_secs(60);
 /// Client addresses tracked at most (a scan from many addresses cannot grow memory without end).
 const MAX_TRACKED_CLIENTS: usize = 4096;
 
 /// Recent wrong credentials per client address.
-pub struct GuessLimiter {
+pub(crate) struct GuessLimiter {
     limit: usize,
     clients: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
 }
@@ -120,7 +120,7 @@ impl GuessLimiter {
     }
 
     /// How long `client` must wait before its credentials are looked at again, if it must.
-    pub fn blocked_for(&self, client: IpAddr, now: Instant) -> Option<Duration> {
+    pub(crate) fn blocked_for(&self, client: IpAddr, now: Instant) -> Option<Duration> {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         let failures = clients.get_mut(&client)?;
         while failures.front().is_some_and(|at| now.duration_since(*at) >= GUESS_WINDOW) {
@@ -137,7 +137,7 @@ impl GuessLimiter {
     }
 
     /// Counts a wrong guess of `client`.
-    pub fn note_failure(&self, client: IpAddr, now: Instant) {
+    pub(crate) fn note_failure(&self, client: IpAddr, now: Instant) {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if clients.len() >= MAX_TRACKED_CLIENTS && !clients.contains_key(&client) {
             clients.retain(|_, failures| failures.back().is_some_and(|at| now.duration_since(*at) < GUESS_WINDOW));
@@ -160,7 +160,7 @@ impl GuessLimiter {
 /// Middleware of the private listener: refuses the requests that carry credentials from an
 /// address that guessed wrong too often (429 with `Retry-After`), and counts every 401 answered
 /// to a request that carried credentials.
-pub async fn limit_guesses(State(limiter): State<Arc<GuessLimiter>>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit_guesses(State(limiter): State<Arc<GuessLimiter>>, request: Request, next: Next) -> Response {
     let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let Some(client) = client.filter(|_| request.headers().contains_key(header::AUTHORIZATION)) else {
         return next.run(request).await;

@@ -1,6 +1,6 @@
 //! `GET|POST /chaos` (the red button) and `GET|POST /nightmode` (scripts), both behind HTTP Basic
 //! auth with the chaos credentials; the ones that change something also refuse requests a
-//! browser says another site's page made ([`from_another_site`]). Every answer is JSON with a
+//! browser says another site's page made (`from_another_site`). Every answer is JSON with a
 //! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::chaos`]; this
 //! module maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
 //!
@@ -32,7 +32,7 @@ async fn wrong_method() -> PrivateError {
 /// Every answer of these routes.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Message {
+pub(crate) struct Message {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub night_mode: Option<bool>,
@@ -67,7 +67,7 @@ async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Result<Resp
 /// button's `curl` could not fetch one), so a browser that has cached the Basic credentials must
 /// not let another site press them. Scripts send neither header and are let in; browsers send
 /// `Sec-Fetch-Site` (`none` when someone typed the address), and an `Origin` on every POST.
-pub fn from_another_site(headers: &HeaderMap) -> bool {
+pub(crate) fn from_another_site(headers: &HeaderMap) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if matches!(fetch_site, Some(site) if site != "same-origin" && site != "none") {
         return true;

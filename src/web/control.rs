@@ -50,7 +50,7 @@ const MAX_FAILURES: usize = 10;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// The live staff sessions.
-pub struct Sessions {
+pub(crate) struct Sessions {
     key: [u8; 32],
     live: Mutex<HashMap<String, Instant>>,
     /// Recent wrong passwords (all clients together: the panel has one password to guess).
@@ -70,7 +70,7 @@ impl Sessions {
 
     /// Whether a login may be tried now: not after `MAX_FAILURES` wrong passwords in the last
     /// `FAILURE_WINDOW`.
-    pub fn login_allowed(&self, now: Instant) -> bool {
+    pub(crate) fn login_allowed(&self, now: Instant) -> bool {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         while failures.front().is_some_and(|at| now.duration_since(*at) >= FAILURE_WINDOW) {
             failures.pop_front();
@@ -78,7 +78,7 @@ impl Sessions {
         failures.len() < MAX_FAILURES
     }
 
-    pub fn note_failure(&self, now: Instant) {
+    pub(crate) fn note_failure(&self, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         failures.push_back(now);
         while failures.len() > MAX_FAILURES {

@@ -15,7 +15,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// The hidden form field that carries the token.
-pub const FIELD: &str = "csrf_token";
+pub(crate) const FIELD: &str = "csrf_token";
 const COOKIE: &str = "conferenceli_csrf";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -34,13 +34,13 @@ pub struct Csrf {
 
 /// What a page with a form needs: the token for the hidden field and, for a new visitor, the
 /// cookie to set.
-pub struct IssuedToken {
+pub(crate) struct IssuedToken {
     pub token: String,
     pub set_cookie: Option<String>,
 }
 
 /// The value of cookie `name` in a request's `Cookie` headers.
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -69,7 +69,7 @@ impl Csrf {
 
     /// The token for this request's cookie, or a new cookie and its token. `secure` adds the
     /// `Secure` attribute (the page is served over HTTPS, e.g. through the tunnel).
-    pub fn issue(&self, headers: &HeaderMap, secure: bool) -> IssuedToken {
+    pub(crate) fn issue(&self, headers: &HeaderMap, secure: bool) -> IssuedToken {
         match cookie_value(headers, COOKIE).filter(|c| c.len() == 32 && c.chars().all(|ch| ch.is_ascii_hexdigit())) {
             Some(cookie) => IssuedToken { token: self.sign(&cookie), set_cookie: None },
             None => {

@@ -28,10 +28,10 @@ use std::time::Duration;
 pub struct DashboardArgs {
     /// Seconds between two chaos kills; presses in between answer 429 (decimals allowed).
     #[arg(long, env = "CHAOS_COOLDOWN_SECONDS", default_value = "2", value_parser = parse_cooldown)]
-    pub chaos_cooldown_seconds: Duration,
+    pub(crate) chaos_cooldown_seconds: Duration,
     /// Public address of the contact form, shown on the kiosk as a QR code (http:// or https://).
     #[arg(long, env = "PUBLIC_URL", value_parser = parse_public_url)]
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
 }
 
 fn parse_cooldown(value: &str) -> Result<Duration, String> {
@@ -59,7 +59,7 @@ fn parse_public_url(value: &str) -> Result<String, String> {
 /// What the kiosk script starts from before the stream connects.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KioskState {
+pub(crate) struct KioskState {
     pub pods: Vec<PodView>,
     pub nodes: Vec<NodeView>,
     pub kill_count: u64,
@@ -87,14 +87,14 @@ impl KioskState {
 
 /// What the page needs of an event: its name and when it plays.
 #[derive(Serialize)]
-pub struct SceneEntry {
+pub(crate) struct SceneEntry {
     pub name: &'static str,
     pub kind: SceneKind,
-    pub description: &'static str,
+    pub(crate) description: &'static str,
 }
 
 /// The theatre's catalogue as `/api/scenes` and the kiosk page list it.
-pub fn scene_list() -> Vec<SceneEntry> {
+pub(crate) fn scene_list() -> Vec<SceneEntry> {
     SCENES.iter().map(|s| SceneEntry { name: s.name, kind: s.kind, description: s.description }).collect()
 }
 
@@ -105,7 +105,7 @@ async fn api_scenes() -> Json<Vec<SceneEntry>> {
 
 /// JSON that is safe inside `<script type="application/json">`: `<` never appears raw, so no
 /// `</script>` can end the element early.
-pub fn script_json<T: Serialize>(value: &T) -> String {
+pub(crate) fn script_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into()).replace('<', "\\u003c")
 }
 

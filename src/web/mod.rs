@@ -13,10 +13,10 @@
 //! `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::leds`,
 //! `crate::metrics`, `crate::secret`, `crate::theatre`, `crate::visitor`.
 
-pub mod assets;
+pub(crate) mod assets;
 pub mod auth;
 pub mod chaos;
-pub mod control;
+pub(crate) mod control;
 pub mod csrf;
 pub(crate) mod error;
 pub mod kiosk;
@@ -28,7 +28,7 @@ pub mod public;
 pub(crate) mod qr_card;
 pub mod raffle;
 pub mod settings;
-pub mod sse;
+pub(crate) mod sse;
 pub mod visitor;
 
 use crate::automations::{Fog, FogStatus};
@@ -67,7 +67,7 @@ pub struct AppState {
     /// Label printing: tape size, printer health, the print queue's wake-up.
     pub labels: crate::labels::LabelService,
     /// The Leads as print jobs (the control panel's reprint).
-    pub print_jobs: crate::leads::print_jobs::LeadPrintJobs,
+    pub(crate) print_jobs: crate::leads::print_jobs::LeadPrintJobs,
     /// The chaos button, shared with attract mode's autopilot (which presses through it too).
     pub(crate) button: Arc<Chaos<KubeActions>>,
     /// Chaos presses by outcome, open event streams.
@@ -99,7 +99,7 @@ pub enum DisplayMode {
 /// `GET /api/state`
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StateResponse {
+pub(crate) struct StateResponse {
     pub pods: Vec<PodView>,
     pub nodes: Vec<NodeView>,
     pub kill_count: u64,
@@ -118,7 +118,7 @@ impl AppState {
 }
 
 /// Routes of the private listener.
-pub fn private_router(state: AppState) -> Router {
+pub(crate) fn private_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(kiosk::routes())
         .route("/api/state", get(api_state))
@@ -136,7 +136,7 @@ pub fn private_router(state: AppState) -> Router {
 /// browsers do not guess content types, and no address leaks in a `Referer`. Only
 /// `frame-ancestors` is set: the kiosk and the control panel load their own scripts, and a
 /// fuller policy for them is a change of its own.
-pub fn with_private_headers(router: Router) -> Router {
+pub(crate) fn with_private_headers(router: Router) -> Router {
     use axum::http::{HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     router

@@ -40,14 +40,14 @@ use std::time::Instant;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Largest accepted form body: every field at its limit, URL-encoded, fits comfortably.
-pub const BODY_LIMIT: usize = 32 * 1024;
+pub(crate) const BODY_LIMIT: usize = 32 * 1024;
 
 /// The form's stylesheet, embedded.
-pub const FORM_CSS: &str = include_str!("../../templates/static/form.css");
+pub(crate) const FORM_CSS: &str = include_str!("../../templates/static/form.css");
 
 /// What the public handlers share.
 #[derive(Clone)]
-pub struct PublicState {
+pub(crate) struct PublicState {
     pub(super) inner: Arc<Inner>,
 }
 
@@ -261,7 +261,7 @@ pub(super) fn language(
 }
 
 /// A field's problem in the visitor's language.
-pub fn field_error_text(error: FieldError, t: Lang) -> String {
+pub(crate) fn field_error_text(error: FieldError, t: Lang) -> String {
     match error {
         FieldError::Required => t.t(Text::ErrRequired).into(),
         FieldError::TooLong(max) => t.t(Text::ErrTooLong).replace("{max}", &max.to_string()),
@@ -457,7 +457,7 @@ pub(super) fn rate_limited(t: Lang, wait: std::time::Duration) -> PublicError {
 }
 
 /// The redirect target: `{email_sha256}` replaced, or `email_sha256=<hash>` appended.
-pub fn redirect_url(template: &str, hash: &str) -> String {
+pub(crate) fn redirect_url(template: &str, hash: &str) -> String {
     if template.contains("{email_sha256}") {
         return template.replace("{email_sha256}", hash);
     }

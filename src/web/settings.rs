@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 /// What the staff pages share.
 #[derive(Clone)]
-pub struct SettingsState {
+pub(crate) struct SettingsState {
     inner: Arc<Inner>,
 }
 
@@ -79,13 +79,13 @@ pub struct SettingsInput {
     pub odoo_create_lead_enabled: String,
     pub call_to_action: String,
     pub title: String,
-    pub intro: String,
-    pub prize: String,
+    pub(crate) intro: String,
+    pub(crate) prize: String,
     pub accent_color: String,
-    pub draw_time: String,
-    pub visitor_chaos: String,
+    pub(crate) draw_time: String,
+    pub(crate) visitor_chaos: String,
     /// Ticked: back to the embedded logo.
-    pub logo_reset: String,
+    pub(crate) logo_reset: String,
     pub csrf_token: String,
     /// The attract-mode and chaos-safety fieldset (`crate::attract::form`).
     #[serde(flatten)]
@@ -94,7 +94,7 @@ pub struct SettingsInput {
 
 /// What happens to the logo.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LogoChange {
+pub(crate) enum LogoChange {
     Keep,
     Reset,
     Set(Logo),
@@ -140,12 +140,12 @@ pub struct SettingsChange {
     pub odoo_create_lead_enabled: bool,
     pub call_to_action: String,
     pub branding: BrandingTexts,
-    pub visitor_chaos: bool,
+    pub(crate) visitor_chaos: bool,
 }
 
 impl SettingsChange {
     /// The merge patch of the Booth's spec, with the logo's change.
-    pub fn to_patch_with_logo(&self, logo: &LogoChange) -> serde_json::Value {
+    pub(crate) fn to_patch_with_logo(&self, logo: &LogoChange) -> serde_json::Value {
         let mut patch = self.to_patch();
         match logo {
             LogoChange::Keep => {}
@@ -156,7 +156,7 @@ impl SettingsChange {
     }
 
     /// The merge patch of the Booth's spec (the logo untouched).
-    pub fn to_patch(&self) -> serde_json::Value {
+    pub(crate) fn to_patch(&self) -> serde_json::Value {
         serde_json::json!({
             "branding": self.branding.to_patch(),
             "visitorChaos": self.visitor_chaos,
@@ -265,7 +265,7 @@ impl Inner {
             Some(odoo) => format!(
                 "{} API; country list from {}",
                 odoo.api(),
-                if self.leads.countries.from_odoo() { "Odoo" } else { "the built-in list (Odoo not reached yet)" }
+                if self.leads.countries.is_from_odoo() { "Odoo" } else { "the built-in list (Odoo not reached yet)" }
             ),
             None => "not configured (ODOO_URL); leads are kept here".into(),
         }

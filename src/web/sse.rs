@@ -37,7 +37,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Interval of the heartbeat comments (proxies and browsers drop silent connections).
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long a browser waits before reconnecting.
 pub const RETRY: Duration = Duration::from_secs(2);
 

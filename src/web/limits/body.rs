@@ -1,9 +1,9 @@
 //! Body wrappers for the listeners' limits:
 //!
-//! - [`DeadlineBody`]: a request body that must arrive whole within the body read timeout,
+//! - `DeadlineBody`: a request body that must arrive whole within the body read timeout,
 //!   counted from the moment its head was read; after that it fails and says so, so the answer
 //!   becomes 408 (a client trickling one byte at a time cannot hold a request open);
-//! - [`Guarded`]: a response body that holds something (a stream's place, the connection's
+//! - `Guarded`: a response body that holds something (a stream's place, the connection's
 //!   "request in flight" mark) until it is finished or dropped.
 //!
 //! May call: nothing else of the crate.
@@ -21,10 +21,10 @@ use std::time::Duration;
 /// The error a late body ends with.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive within {0:?}")]
-pub struct BodyTimedOut(Duration);
+pub(crate) struct BodyTimedOut(Duration);
 
 /// A request body with a deadline; `timed_out` is set when it passed.
-pub struct DeadlineBody<B> {
+pub(crate) struct DeadlineBody<B> {
     inner: B,
     limit: Duration,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -68,7 +68,7 @@ where
 }
 
 /// A response body holding `guard` for as long as it lives.
-pub struct Guarded<B, G> {
+pub(crate) struct Guarded<B, G> {
     inner: B,
     _guard: G,
 }

@@ -39,11 +39,11 @@ pub struct LimitsArgs {
     /// Connections the private listener (kiosk, staff, probes) holds at once; more are answered
     /// 503 with `Retry-After` and closed.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..=100_000))]
-    pub max_connections: u32,
+    pub(crate) max_connections: u32,
     /// Connections one client address may hold on the private listener at once; more are
     /// answered 429 and closed.
     #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub max_connections_per_client: u32,
+    pub(crate) max_connections_per_client: u32,
     /// SSE streams (`/stream`, `/stream_pods`, `/stream_nodes`) open at once in total; must be
     /// below MAX_CONNECTIONS so the button and the probes always find a connection.
     #[arg(long, env = "MAX_SSE_STREAMS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -53,27 +53,27 @@ pub struct LimitsArgs {
     pub max_sse_streams_per_client: u32,
     /// Connections the public listener (the contact form, behind the tunnel) holds at once.
     #[arg(long, env = "PUBLIC_MAX_CONNECTIONS", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub public_max_connections: u32,
+    pub(crate) public_max_connections: u32,
     /// Requests one visitor (the address a trusted proxy forwards, else the peer) may have in
     /// flight on the public listener at once; more are answered 429.
     #[arg(long, env = "PUBLIC_MAX_REQUESTS_PER_CLIENT", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub public_max_requests_per_client: u32,
+    pub(crate) public_max_requests_per_client: u32,
     /// Largest request body the private listener reads (its forms: settings, control panel);
     /// larger ones are answered 413. The public form has its own, smaller limit.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
-    pub max_body_bytes: u32,
+    pub(crate) max_body_bytes: u32,
     /// Seconds a client has to send a request's head (request line and headers), counted from
     /// its first byte; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub header_read_timeout_seconds: u64,
+    pub(crate) header_read_timeout_seconds: u64,
     /// Seconds a client has to send a request's whole body once its head has arrived; then it
     /// is answered 408 and the connection is closed.
     #[arg(long, env = "BODY_READ_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub body_read_timeout_seconds: u64,
+    pub(crate) body_read_timeout_seconds: u64,
     /// Seconds a kept-alive connection with no request in flight may stay silent before it is
     /// closed. Long enough that clients rarely reuse a connection just as it closes.
     #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub idle_timeout_seconds: u64,
+    pub(crate) idle_timeout_seconds: u64,
 }
 
 impl LimitsArgs {
@@ -146,11 +146,11 @@ pub enum PerClient {
 pub struct ListenerLimits {
     /// Named in the refusals and the metrics.
     pub listener: Listener,
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Connections per TCP peer address (the private listener only).
-    pub connections_per_client: Option<clients::PeerBudget>,
+    pub(crate) connections_per_client: Option<clients::PeerBudget>,
     /// The largest body the routes read, unless a route sets its own.
-    pub body_limit: Option<usize>,
+    pub(crate) body_limit: Option<usize>,
     pub timeouts: Timeouts,
     pub per_client: PerClient,
     pub metrics: LimitMetrics,
@@ -232,7 +232,7 @@ pub struct LimitMetrics {
 }
 
 impl LimitMetrics {
-    pub fn register(registry: &mut Registry) -> Self {
+    pub(crate) fn register(registry: &mut Registry) -> Self {
         let metrics = Self::default();
         registry.register(
             "http_refused",

@@ -3,8 +3,8 @@
 //!
 //! - the connection gate: at most `max_connections` connections are served (and on the
 //!   private listener at most `connections_per_client` per TCP peer address); one more is
-//!   answered 503 (429 for the per-address limit) with `Retry-After` and closed (up to [`REFUSALS_AT_ONCE`] such answers are
-//!   written at a time, each within [`REFUSAL_TIME`]; beyond that a connection is closed
+//!   answered 503 (429 for the per-address limit) with `Retry-After` and closed (up to `REFUSALS_AT_ONCE` such answers are
+//!   written at a time, each within `REFUSAL_TIME`; beyond that a connection is closed
 //!   unanswered, so a flood costs a bounded amount of memory);
 //! - a header read timeout counted from a head's first byte (hyper's `header_read_timeout`,
 //!   with a timer, as the outer bound of idle time plus a head), the request body deadline
@@ -43,12 +43,12 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 /// Connections beyond the limit that get their 503 written at the same time.
-pub const REFUSALS_AT_ONCE: usize = 32;
+pub(crate) const REFUSALS_AT_ONCE: usize = 32;
 /// How long a refused connection may take to send its request head and read the 503.
-pub const REFUSAL_TIME: Duration = Duration::from_secs(2);
+pub(crate) const REFUSAL_TIME: Duration = Duration::from_secs(2);
 /// Largest read buffer of a connection (hyper's default is 408 KiB): a request head must fit
 /// (else 431), and it bounds what a client sending faster than the app reads can park here.
-pub const READ_BUFFER: usize = 64 * 1024;
+pub(crate) const READ_BUFFER: usize = 64 * 1024;
 /// `Retry-After` of a refusal because all connections are taken.
 const RETRY_CONNECTIONS: u64 = 5;
 /// `Retry-After` of a stream refusal (a browser's EventSource retries by itself anyway).
