@@ -1,8 +1,10 @@
-// The kiosk's self-healing display (branch "heal"): the trickle of requests reaching the
-// containers (the answering container lights up), the success rate ("12,345 requests · 3 failed
-// · 99.98 %"), the time each kill took to heal, and who pressed the button (the autopilot, or a
-// dry run that deleted nothing). Fed by the `availability` and `chaos` events of /stream; the
-// server sends `availability` at most once a second, and nothing while nothing changes.
+// The kiosk's self-healing display: the trickle of requests reaching the containers (the
+// answering container lights up), the success rate ("12,345 requests · 3 failed · 99.98 %"), and
+// who pressed the button (the autopilot, or a dry run that deleted nothing). The time each kill
+// took to heal is kiosk.js's (its banner and harbour log). Fed by the `availability` and `chaos`
+// events of kiosk.js's stream (window.kiosk.listen); the server sends `availability` at most once
+// a second, and nothing while nothing changes. Every change is written on the page's frame grid
+// (window.kiosk.onNextTick), so the display adds no frames of its own to the idle page.
 (function () {
   "use strict";
   const motion = window.matchMedia ? !window.matchMedia("(prefers-reduced-motion: reduce)").matches : true;
@@ -15,9 +17,8 @@
     "white-space:nowrap;font-variant-numeric:tabular-nums}" +
     "#health .rate b{color:#7ff0b5}#health .rate.bad b{color:#ffb4a2}" +
     "#health .note{background:rgba(5,20,40,.66);color:#fff;font-size:19px;padding:4px 14px;border-radius:999px;white-space:nowrap}" +
-    "#health .note.heal{color:#7ff0b5}#health .note.autopilot{color:#ffd166}#health .note.dry{color:#9ad1ff}" +
-    // On and off without a transition: two repaints per answer, no animation frames in between.
-    // On and off without a transition: two repaints per answer, no animation frames in between.
+    "#health .note.autopilot{color:#ffd166}#health .note.dry{color:#9ad1ff}" +
+    // On and off without a transition, each on a grid tick: no frames of its own.
     ".box.hit{box-shadow:0 0 0 3px #7ff0b5,0 0 18px 4px rgba(127,240,181,.85)}";
   document.head.appendChild(style);
 
@@ -27,6 +28,9 @@
   panel.setAttribute("aria-live", "polite");
   const rate = document.createElement("span");
   rate.className = "rate";
+  const counts = document.createTextNode("");
+  const ratio = document.createElement("b");
+  rate.append(counts, ratio);
   panel.appendChild(rate);
   const notes = document.createElement("div");
   notes.style.display = "contents";
@@ -40,13 +44,16 @@
     const ok = Math.floor(((requests - failures) / requests) * 10000) / 100;
     return ok.toFixed(2) + " %";
   }
+  // Only what changed is written: a text node's data, not new elements.
   function showRate(a) {
+    // Nothing to say with no requests: the trickle is off, or the booth's day has just begun.
+    rate.hidden = a.requests === 0;
+    if (rate.hidden) return;
     panel.hidden = false;
     rate.classList.toggle("bad", a.failures > 0 && a.failures * 100 >= a.requests);
-    rate.replaceChildren(
-      document.createTextNode(number.format(a.requests) + " requests · " + number.format(a.failures) + " failed · "),
-      Object.assign(document.createElement("b"), { textContent: percent(a.requests, a.failures) })
-    );
+    counts.data = number.format(a.requests) + " requests · " + number.format(a.failures) + " failed · ";
+    const shown = percent(a.requests, a.failures);
+    if (ratio.textContent !== shown) ratio.textContent = shown;
     rate.dataset.requests = a.requests;
     rate.dataset.failures = a.failures;
   }
@@ -66,23 +73,22 @@
     timers[kind] = setTimeout(function () { el.remove(); }, ms);
   }
 
-  // The answering containers light up briefly: one class toggle per pod and event.
-  const lit = new Map();
-  function lightUp(name) {
-    const box = document.querySelector('.box[data-pod="' + CSS.escape(name) + '"]:not(.gone)');
-    if (!box) return;
-    box.classList.add("hit");
-    clearTimeout(lit.get(name));
-    lit.set(name, setTimeout(function () { box.classList.remove("hit"); lit.delete(name); }, motion ? 450 : 900));
+  // The answering containers light up for one grid tick (two with reduced motion, which has no
+  // grid of its own to hide in): the class goes on and off in frames drawn anyway.
+  const kiosk = window.kiosk;
+  function lightUp(names) {
+    const boxes = names.map(function (name) {
+      return document.querySelector('.box[data-pod="' + CSS.escape(name) + '"]:not(.gone)');
+    }).filter(Boolean);
+    boxes.forEach(function (box) { box.classList.add("hit"); });
+    const off = function () { boxes.forEach(function (box) { box.classList.remove("hit"); }); };
+    kiosk.onNextTick(motion ? off : function () { kiosk.onNextTick(off); });
   }
 
   function onAvailability(a) {
-    showRate(a);
-    if (!document.hidden) Object.keys(a.hits || {}).forEach(lightUp);
-    (a.healed || []).forEach(function (h) {
-      note("heal", h.name + " healed in " + h.seconds.toFixed(1) + " s", 12000);
-      // For the rest of the kiosk (its harbour log): the server's measurement of the heal.
-      document.dispatchEvent(new CustomEvent("kiosk:healed", { detail: h }));
+    kiosk.onNextTick(function () {
+      showRate(a);
+      if (!document.hidden) lightUp(Object.keys(a.hits || {}));
     });
   }
 
@@ -96,20 +102,7 @@
     }
   }
 
-  let source = null;
-  function connect() {
-    if (source) source.close();
-    source = new EventSource("/stream");
-    source.addEventListener("availability", function (event) {
-      try { onAvailability(JSON.parse(event.data)); } catch (e) { console.warn("kiosk-health: bad availability event", e); }
-    });
-    source.addEventListener("chaos", function (event) {
-      try { onChaos(JSON.parse(event.data)); } catch (e) { console.warn("kiosk-health: bad chaos event", e); }
-    });
-    source.onerror = function () {
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
-    };
-  }
-  connect();
+  kiosk.listen("availability", onAvailability);
+  kiosk.listen("chaos", onChaos);
   window.kioskHealth = { onAvailability: onAvailability, onChaos: onChaos };
 })();

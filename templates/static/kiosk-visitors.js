@@ -1,5 +1,6 @@
-// conferenceli kiosk: the visitor announcements. Listens to the `announce` events of /stream
-// ({"kind": "raffleWinner"|"visitorPress", "firstName", "code"?}) and shows each one as a
+// conferenceli kiosk: the visitor announcements. Listens to the `announce` events
+// ({"kind": "raffleWinner"|"visitorPress", "firstName", "code"?}) of kiosk.js's one stream
+// (window.kiosk.listen) and shows each one as a
 // large card over the harbour for a few seconds, one after the other. First name and raffle
 // code only: the kiosk is a public screen. Text is set with textContent, never as HTML.
 "use strict";
@@ -59,18 +60,10 @@
     }, a.kind === "raffleWinner" ? SHOW_MS * 2 : SHOW_MS);
   }
 
-  function connect() {
-    const source = new EventSource("/stream");
-    source.addEventListener("announce", function (event) {
-      try {
-        const a = JSON.parse(event.data);
-        if (a.kind !== "raffleWinner" && a.kind !== "visitorPress") return;
-        queue.push(a);
-        if (!showing) next();
-      } catch (e) {
-        console.warn("announce: unreadable event", e);
-      }
-    });
-  }
-  connect();
+  // On kiosk.js's stream: one per page.
+  window.kiosk.listen("announce", function (a) {
+    if (a.kind !== "raffleWinner" && a.kind !== "visitorPress") return;
+    queue.push(a);
+    if (!showing) next();
+  });
 })();

@@ -20,7 +20,6 @@
   const nodes = new Map();  // name -> node view
   let killCount = 0;
   let animate = false;      // no animations for the very first picture
-  const restoring = new Map(); // pods killed by chaos -> when, announced when they are back
   const logEl = document.getElementById("log");
   const logEntries = []; // newest first: { name, color, at, healed }
 
@@ -214,7 +213,7 @@
     layoutShips();
     if (pod.status === "Terminating" && was !== "Terminating") explodeUnlessCued(box, pod);
     if (pod.status !== "Terminating") box.classList.remove("targeted");
-    if (pod.status === "Running" && was !== "Running" && animate) deliver(box, pod);
+    if (pod.status === "Running" && was !== "Running" && animate) deliver(box);
   }
   function removePod(name) {
     pods.delete(name);
@@ -285,15 +284,7 @@
     return svg;
   }
   // The recreated pod's container is lowered onto its ship by a drone.
-  function deliver(box, pod) {
-    const killedAt = restoring.get(pod.name);
-    if (killedAt !== undefined) {
-      restoring.delete(pod.name);
-      const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
-      showBanner(pod.name + " is back: Kubernetes healed it in " + seconds + " s", "#2a9d8f");
-      const entry = logEntries.find(function (e) { return e.name === pod.name && e.healed === null; });
-      if (entry) { entry.healed = seconds; renderLog(); }
-    }
+  function deliver(box) {
     if (!motion() || !box.isConnected) return;
     box.classList.add("incoming");
     const target = centre(box);
@@ -329,6 +320,14 @@
     // Whatever happens to the animation, the container is never left invisible.
     later(2600, function () { box.classList.remove("incoming"); });
   }
+  // A heal as the server measured it (from the kill to the replacement pod Ready, in the watch):
+  // one number for the banner, the log and /api/state, whatever this page saw or missed.
+  function healed(h) {
+    const seconds = Number(h.seconds).toFixed(1);
+    showBanner(h.name + " is back: Kubernetes healed it in " + seconds + " s", "#2a9d8f");
+    const entry = logEntries.find(function (e) { return e.name === h.name && e.healed === null; });
+    if (entry) { entry.healed = seconds; renderLog(); }
+  }
   // The harbour log: the last three kills and how long Kubernetes took to heal each.
   function logKill(name) {
     const pod = pods.get(name);
@@ -355,6 +354,58 @@
     later(2500, function () { box.classList.remove("targeted"); });
   }
 
+  // ---------- the frame grid ----------
+  // The page's slow motion steps on one shared grid: kiosk.css's stepped animations all start
+  // together and step every 500 ms (some every 250). Chromium's software compositor redraws the
+  // stage for every frame, and those frames are what the kiosk's idle CPU is made of. So changes
+  // that need not be instant (the rate line, the answering containers) are written on the grid's
+  // next tick, in the frame the stepped animations draw anyway, instead of each costing a frame
+  // of its own wherever its event happened to arrive.
+  const TICK = 500;
+  let grid0 = null, tickWrites = [], tickPending = false;
+  function gridOrigin() {
+    if (grid0 === null) {
+      const wave = document.querySelector(".waves.back");
+      const base = wave && wave.getAnimations ? wave.getAnimations()[0] : null;
+      if (base && base.startTime === null) return 0; // not started yet: ask again later
+      grid0 = base ? base.startTime : 0;
+    }
+    return grid0;
+  }
+  // Loops (CSS animations that repeat forever) of elements drawn after the page's first frame,
+  // such as a ship's bob and smoke or a NotReady lamp, start whenever their element appeared:
+  // stepping between the grid's ticks, they would double the frames of the idle kiosk. Each is
+  // moved to the nearest tick once it has started.
+  function alignLoops() {
+    const origin = gridOrigin();
+    document.getAnimations().forEach(function (a) {
+      if (!(a instanceof CSSAnimation) || a.startTime === null) return;
+      if (a.effect.getTiming().iterations !== Infinity) return;
+      const ticks = Math.round((a.startTime - origin) / TICK);
+      if (Math.abs(a.startTime - origin - ticks * TICK) > 0.5) a.startTime = origin + ticks * TICK;
+    });
+  }
+  function alignLoopsOnceStarted() {
+    Promise.allSettled(document.getAnimations().map(function (a) { return a.ready; })).then(alignLoops);
+  }
+  // `f` runs in the first frame at or after the grid's next tick (after `now`, in frame time).
+  function onNextTick(f) {
+    tickWrites.push(f);
+    if (tickPending) return;
+    tickPending = true;
+    const now = document.timeline.currentTime || performance.now();
+    const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK) + 1) * TICK;
+    function flush(frameTime) {
+      if (frameTime < tick - 1) { requestAnimationFrame(flush); return; }
+      const writes = tickWrites;
+      tickWrites = [];
+      tickPending = false;
+      writes.forEach(function (w) { try { w(); } catch (e) { console.warn("kiosk:", e); } });
+    }
+    // Woken a little early: the frame that shows the tick is then the first one checked.
+    setTimeout(function () { requestAnimationFrame(flush); }, Math.max(0, tick - performance.now() - 20));
+  }
+
   // ---------- the theatre ----------
   // Every event of the server's catalogue (/api/scenes, embedded as #scenes) is drawn here under
   // the same name. The element that plays an event carries data-scene="<name>" while it plays and
@@ -373,15 +424,9 @@
 
   // Stepped animations start on the grid of the page's own stepped CSS animations, so they add
   // no frames of their own between the grid's.
-  let grid0 = null;
   function onGrid(anim) {
     const now = document.timeline.currentTime;
-    if (grid0 === null) {
-      const wave = document.querySelector(".waves.back");
-      const base = wave && wave.getAnimations ? wave.getAnimations()[0] : null;
-      grid0 = base && base.startTime !== null ? base.startTime : 0;
-    }
-    if (now !== null) anim.startTime = grid0 + Math.ceil((now - grid0) / 250) * 250;
+    if (now !== null) anim.startTime = gridOrigin() + Math.ceil((now - gridOrigin()) / 250) * 250;
     return anim;
   }
   // `frames` over `ms`, in `fps` steps a second (4, the grid's rate, unless a motion needs more),
@@ -816,12 +861,32 @@
     booth: function (b) { setKills(b.killCount, true); setMode(b.mode); },
     chaos: function (c) {
       if (c.phase === "picked") target(c.name);
-      if (c.phase === "killed") { restoring.set(c.name, Date.now()); logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
+      if (c.phase === "killed") { logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
     },
     scene: cue,
+    availability: function (a) { (a.healed || []).forEach(healed); },
   };
 
   // ---------- the live connection ----------
+  // One stream per page: the page's other scripts (kiosk-health.js, kiosk-visitors.js) listen on
+  // it through window.kiosk.listen instead of opening their own, so every event crosses the
+  // network and the browser once.
+  const listeners = {}; // event name -> the other scripts' functions
+  function attach(target, name) {
+    target.addEventListener(name, function (event) {
+      lastHeard = Date.now();
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { console.warn("kiosk: bad " + name + " event", e); return; }
+      const fs = (handlers[name] ? [handlers[name]] : []).concat(listeners[name] || []);
+      fs.forEach(function (f) { try { f(data); } catch (e) { console.warn("kiosk: " + name + " event", e); } });
+      if (handlers[name]) alignLoopsOnceStarted();
+    });
+  }
+  function listen(name, f) {
+    const attached = handlers[name] || listeners[name];
+    (listeners[name] = listeners[name] || []).push(f);
+    if (source && !attached) attach(source, name);
+  }
   let source = null, lastHeard = Date.now(), retryMs = 1000;
   function connect() {
     if (source) source.close();
@@ -835,12 +900,8 @@
         retryMs = Math.min(retryMs * 2, 15000);
       }
     };
-    Object.keys(handlers).forEach(function (name) {
-      source.addEventListener(name, function (event) {
-        lastHeard = Date.now();
-        try { handlers[name](JSON.parse(event.data)); } catch (e) { console.warn("kiosk: bad " + name + " event", e); }
-      });
-    });
+    const names = new Set(Object.keys(handlers).concat(Object.keys(listeners)));
+    names.forEach(function (name) { attach(source, name); });
   }
   // A quiet stream is normal, but after 45 s reconnecting costs nothing and fetches a fresh
   // snapshot, so the picture can never be stale by more than that.
@@ -849,8 +910,9 @@
 
   fit();
   try { applySnapshot(JSON.parse(document.getElementById("initial").textContent)); } catch (e) { console.warn("kiosk:", e); }
+  alignLoopsOnceStarted();
   animate = true;
   connect();
   schedule(true);
-  window.kiosk = { scenes: scenes, pods: pods, nodes: nodes, playing: playing };
+  window.kiosk = { scenes: scenes, pods: pods, nodes: nodes, playing: playing, listen: listen, onNextTick: onNextTick };
 })();

@@ -1,6 +1,7 @@
 //! The kiosk's self-healing display in headless Chromium: the success rate line, the answering
-//! containers lighting up, "healed in" after a kill, and the autopilot's press announced; no
-//! console errors. Screenshots: `target/test-artifacts/kiosk-health*.png`.
+//! containers lighting up, "healed in" after a kill (the server's measurement, in the harbour
+//! log), and the autopilot's press announced; no console errors. Screenshots:
+//! `target/test-artifacts/kiosk-health*.png`.
 
 use crate::browser::Browser;
 use crate::common::{TestApp, TestCluster, eventually, fast_config, settle};
@@ -9,16 +10,18 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// Reads the display: the rate line, the notes, how many containers are lit.
-const HEALTH: &str = r#"
+/// Reads the display: the rate line, the notes, the harbour log's heals, how many containers are
+/// lit.
+const HEALTH: &str = r##"
   const panel = document.getElementById("health");
   return {
     shown: !!panel && !panel.hidden,
     rate: panel ? panel.querySelector(".rate").textContent : "",
     notes: panel ? Array.from(panel.querySelectorAll(".note")).map(function (n) { return n.className + ": " + n.textContent; }) : [],
+    healed: Array.from(document.querySelectorAll("#log .healed")).map(function (h) { return h.textContent; }),
     lit: document.querySelectorAll(".box.hit").length,
   };
-"#;
+"##;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
@@ -58,13 +61,20 @@ async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
         answer["message"].as_str().unwrap().strip_prefix("Pod ").unwrap().strip_suffix(" deleted").unwrap().to_string();
     let healed = settle(Duration::from_secs(30), "the heal on the kiosk", || async {
         let health = browser.eval(HEALTH).await;
-        let notes: Vec<String> = serde_json::from_value(health["notes"].clone()).unwrap_or_default();
-        let prefix = format!("note heal: {victim} healed in ");
-        notes.iter().find(|n| n.starts_with(&prefix) && n.ends_with(" s")).cloned().ok_or_else(|| health.to_string())
+        let heals: Vec<String> = serde_json::from_value(health["healed"].clone()).unwrap_or_default();
+        let prefix = format!("{victim} healed in ");
+        heals.iter().find(|n| n.starts_with(&prefix) && n.ends_with(" s")).cloned().ok_or_else(|| health.to_string())
     })
     .await;
     let seconds: f64 = healed.rsplit(' ').nth(1).unwrap().parse().unwrap();
     assert!(seconds >= 1.0, "the restart takes the start delay at least: {healed}");
+    // The page shows the server's number, the one /api/state keeps.
+    let state: Value = reqwest::get(format!("{}/api/state", app.url)).await.unwrap().json().await.unwrap();
+    let heal =
+        state["availability"]["heals"].as_array().unwrap().iter().find(|h| h["name"] == victim.as_str()).cloned();
+    let server =
+        heal.unwrap_or_else(|| panic!("no heal of {victim} in /api/state: {state}"))["seconds"].as_f64().unwrap();
+    assert_eq!(format!("{server:.1}"), format!("{seconds:.1}"), "{healed}");
     browser.screenshot("kiosk-health-healed.png").await;
 
     let booths: kube::Api<Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
