@@ -160,7 +160,7 @@ impl Booth {
             Arc::new(kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone()));
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let web_metrics = WebMetrics::register(metrics.registry_mut());
-        let availability = start_availability(args, &cluster, &chaos, metrics.registry_mut(), shutdown)?;
+        let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), shutdown)?;
         let theatre = crate::theatre::Theatre::new();
         tokio::spawn(crate::theatre::director::direct(chaos.clone(), theatre.clone(), shutdown.clone()));
         let fog = start_fog(args, &chaos)?;
@@ -283,6 +283,7 @@ fn start_remediation(
 fn start_availability(
     args: &AppArgs,
     cluster: &ClusterState,
+    booth: &BoothHandle,
     chaos: &ChaosBus,
     registry: &mut prometheus_client::registry::Registry,
     shutdown: &CancellationToken,
@@ -291,7 +292,9 @@ fn start_availability(
     let default_url = format!("http://critical-prod.{}.svc/", args.namespace);
     let url = settings.url_or(&default_url).map_err(|e| AppError::Availability(format!("AVAILABILITY_URL: {e}")))?;
     let availability = Availability::new(registry, settings.requests_per_second > 0.0);
-    availability.start(settings, url, cluster.clone(), chaos, shutdown.clone())?;
+    let booth = booth.clone();
+    let today = Box::new(move || booth.spec().attract.today());
+    availability.start(settings, url, cluster.clone(), chaos, today, shutdown.clone())?;
     Ok(availability)
 }
 

@@ -211,6 +211,15 @@ pub struct AttractSettings {
     pub(crate) time_zone: String,
 }
 
+impl AttractSettings {
+    /// Today's date at the booth: in `timeZone` (UTC if the zone is unknown, which `/config`
+    /// refuses to store anyway).
+    pub(crate) fn today(&self) -> jiff::civil::Date {
+        let zone = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        jiff::Timestamp::now().to_zoned(zone).date()
+    }
+}
+
 fn default_idle_minutes() -> f64 {
     5.0
 }

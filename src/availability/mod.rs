@@ -6,7 +6,10 @@
 //!
 //! The counts are in `GET /api/state` (`availability`) and `/metrics`; the kiosk gets them as the
 //! `availability` SSE event, at most once a second with the answers since the last one batched,
-//! and nothing at all while nothing changes.
+//! and nothing at all while nothing changes. The kiosk's counts are the booth's day's ("since the
+//! morning"): they start again at midnight in the booth's time zone (the Booth's
+//! `attract.timeZone`), given to [`Availability::start`] as a clock. The `/metrics` counters never
+//! start again: Prometheus counters only go up while the process lives.
 //!
 //! May call: `crate::cluster` (the pods' states and the chaos announcements) and `crate::http`.
 
@@ -78,6 +81,8 @@ impl AvailabilityArgs {
 pub struct AvailabilityView {
     /// Whether the trickle runs.
     pub enabled: bool,
+    /// The booth's day the counts are of (`2026-11-29`), once the clock has been read.
+    pub day: Option<jiff::civil::Date>,
     pub requests: u64,
     pub failures: u64,
     /// Answers by the pod that gave them.
@@ -208,6 +213,24 @@ impl Availability {
         counts.dirty = true;
     }
 
+    /// Starts the counts again when the booth's day is not the one they are of. The first day
+    /// keeps what was counted before the clock was first read (the app's first second).
+    fn roll_over(&self, today: jiff::civil::Date) {
+        let mut counts = self.counts();
+        match counts.view.day {
+            Some(day) if day == today => return,
+            Some(_) => {
+                counts.view.requests = 0;
+                counts.view.failures = 0;
+                counts.view.by_pod.clear();
+                counts.hits.clear();
+            }
+            None => {}
+        }
+        counts.view.day = Some(today);
+        counts.dirty = true;
+    }
+
     /// The notice for what changed since the last one, if anything did.
     fn take_notice(&self) -> Option<AvailabilityNotice> {
         let mut counts = self.counts();
@@ -223,13 +246,15 @@ impl Availability {
         })
     }
 
-    /// Starts the trickle (unless off), the heal timer and the kiosk's notices until `shutdown`.
+    /// Starts the trickle (unless off), the heal timer and the kiosk's notices until `shutdown`;
+    /// `today` says which day it is at the booth (read once a second).
     pub fn start(
         self: &Arc<Self>,
         args: &AvailabilityArgs,
         url: reqwest::Url,
         cluster: ClusterState,
         chaos: &ChaosBus,
+        today: Box<dyn Fn() -> jiff::civil::Date + Send>,
         shutdown: CancellationToken,
     ) -> Result<(), crate::http::HttpClientError> {
         if args.requests_per_second > 0.0 {
@@ -249,7 +274,7 @@ impl Availability {
             tokio::spawn(self.clone().trickle(client, url, period, shutdown.clone()));
         }
         tokio::spawn(self.clone().time_heals(cluster, chaos.subscribe(), shutdown.clone()));
-        tokio::spawn(self.clone().notify(shutdown));
+        tokio::spawn(self.clone().notify(today, shutdown));
         Ok(())
     }
 
@@ -319,13 +344,14 @@ impl Availability {
         }
     }
 
-    async fn notify(self: Arc<Self>, shutdown: CancellationToken) {
+    async fn notify(self: Arc<Self>, today: Box<dyn Fn() -> jiff::civil::Date + Send>, shutdown: CancellationToken) {
         let mut every = tokio::time::interval(NOTICE_INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = every.tick() => {
+                    self.roll_over(today());
                     if let Some(notice) = self.take_notice() {
                         let _ = self.notices.send(notice);
                     }
@@ -373,6 +399,34 @@ mod tests {
         assert_eq!(notice.hits, BTreeMap::from([("critical-prod-1".to_string(), 1)]), "only the new answers");
         let view = availability.view();
         assert_eq!((view.requests, view.failures, view.by_pod.len()), (4, 1, 2));
+    }
+
+    #[test]
+    fn the_kiosks_counts_start_again_each_booth_day_and_the_metrics_never_do() {
+        let mut registry = Registry::default();
+        let availability = Availability::new(&mut registry, true);
+        let (monday, tuesday) = (jiff::civil::date(2026, 11, 30), jiff::civil::date(2026, 12, 1));
+        availability.record(Some("critical-prod-0"));
+        availability.roll_over(monday);
+        availability.record(Some("critical-prod-0"));
+        availability.record(None);
+        availability.roll_over(monday);
+        let view = availability.view();
+        assert_eq!(
+            (view.day, view.requests, view.failures, view.by_pod.len()),
+            (Some(monday), 3, 1, 1),
+            "the first day keeps the first second"
+        );
+        availability.take_notice();
+        availability.roll_over(tuesday);
+        let notice = availability.take_notice().expect("the kiosk hears of the new day");
+        assert_eq!((notice.requests, notice.failures, notice.hits.len()), (0, 0, 0));
+        let view = availability.view();
+        assert_eq!((view.day, view.requests, view.by_pod.len()), (Some(tuesday), 0, 0));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("availability_requests_total 3"), "{text}");
+        assert!(text.contains("availability_failures_total 1"), "{text}");
     }
 
     #[test]
