@@ -412,6 +412,7 @@ impl BoothHandle {
         handle
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     pub fn current(&self) -> Option<Booth> {
         self.latest.borrow().clone()
     }

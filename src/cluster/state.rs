@@ -109,6 +109,7 @@ impl ClusterState {
         self.read().pods.values().cloned().collect()
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     pub fn pod_count(&self) -> usize {
         self.read().pods.len()
     }

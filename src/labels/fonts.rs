@@ -64,6 +64,7 @@ pub(crate) fn lookup(c: char, face: Face) -> GlyphSource {
     GlyphSource::Missing
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// The characters of `text` no bundled font can draw (shown as boxes on the label).
 pub fn missing_chars(text: &str) -> Vec<char> {
     text.chars().filter(|&c| !c.is_whitespace() && lookup(c, Face::Bold) == GlyphSource::Missing).collect()

@@ -27,8 +27,11 @@ use super::{LabelSize, PrinterHealth};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use serde::{Deserialize, Serialize};
+#[cfg(any(test, feature = "test-support"))]
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(any(test, feature = "test-support"))]
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -93,6 +96,7 @@ pub trait JobStore: Send + Sync + 'static {
     fn mark_failed(&self, id: &str, error: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// A [`JobStore`] in memory, or in a JSON file written atomically (temporary file, fsync,
 /// rename) on every change: the tests' stand-in for the Lead resource, restartable from its file.
 pub struct LocalStore {
@@ -100,6 +104,7 @@ pub struct LocalStore {
     jobs: Mutex<Vec<PrintJob>>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl LocalStore {
     pub fn in_memory() -> Self {
         Self { path: None, jobs: Mutex::new(Vec::new()) }
@@ -161,6 +166,7 @@ impl LocalStore {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 fn persist(path: &std::path::Path, jobs: &[PrintJob]) -> Result<(), StoreError> {
     use std::io::Write;
     let unavailable = |e: std::io::Error| StoreError::Unavailable(format!("cannot write {}: {e}", path.display()));
@@ -172,10 +178,12 @@ fn persist(path: &std::path::Path, jobs: &[PrintJob]) -> Result<(), StoreError> 
     std::fs::rename(&tmp, path).map_err(unavailable)
 }
 
+#[cfg(any(test, feature = "test-support"))]
 fn now() -> String {
     jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl JobStore for LocalStore {
     async fn open_jobs(&self) -> Result<Vec<PrintJob>, StoreError> {
         Ok(self.jobs().into_iter().filter(|j| matches!(j.state, PrintState::Pending | PrintState::Printing)).collect())

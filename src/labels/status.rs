@@ -208,6 +208,7 @@ pub fn describe(problems: &[Problem]) -> String {
     problems.iter().map(Problem::message).collect::<Vec<_>>().join("; ")
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// Builds a status reply as a QL-820NWB sends it (for the test printer and the tests).
 pub fn encode_status(errors: ErrorFlags, media_width_mm: u8, media_type: u8, kind: u8, printing: bool) -> [u8; 32] {
     let mut reply = [0u8; 32];

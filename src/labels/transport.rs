@@ -197,6 +197,7 @@ impl Printer {
         &self.url
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// Asks a `tcp://` printer's SNMP agent on `port` instead of 161.
     pub fn with_snmp_port(mut self, port: u16) -> Self {
         self.snmp_port = port;

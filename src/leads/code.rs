@@ -37,6 +37,7 @@ pub(crate) fn generate_with(rng: &mut impl Rng) -> String {
     groups.join("-")
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// Whether `code` has the shape [`generate`] produces.
 pub fn is_valid(code: &str) -> bool {
     let groups: Vec<&str> = code.split('-').collect();

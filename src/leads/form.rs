@@ -92,6 +92,7 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -57,11 +57,13 @@ impl Stats {
         *requests.entry(verb.into()).or_default().entry(resource.into()).or_default() += 1;
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// Watches open now on `resource` (`pods`, `nodes`, `booths.conferenceli.dev`).
     pub fn open_watches(&self, resource: &str) -> i64 {
         self.watches.lock().unwrap_or_else(|p| p.into_inner()).get(resource).copied().unwrap_or(0)
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// Requests served so far with `verb` on `resource`.
     pub fn requests(&self, verb: &str, resource: &str) -> u64 {
         let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,6 +158,7 @@ impl SimCluster {
         Arc::new(Self { store, workload, network, stats: Arc::new(Stats::default()), config, controllers })
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     pub fn config(&self) -> &SimConfig {
         &self.config
     }
@@ -179,6 +182,7 @@ impl SimCluster {
         Ok(SimServer { addr, stop, task })
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// Sets a node's health (also `POST /sim/nodes/<name>/<ready|not-ready|unreachable>`).
     pub fn set_node_health(&self, name: &str, health: NodeHealth) -> bool {
         self.workload.set_node_health(name, health)
@@ -191,6 +195,7 @@ impl Drop for SimCluster {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// Writes `dir/kubeconfig` for the simulated API at `url` (plain HTTP, no credentials), for
 /// `conferenceli run`, `blinkt` and kubectl in tests and benchmarks.
 pub fn write_kubeconfig(url: &str, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
@@ -211,6 +216,7 @@ pub struct SimServer {
 }
 
 impl SimServer {
+    #[cfg(any(test, feature = "test-support"))]
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

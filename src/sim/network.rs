@@ -191,6 +191,7 @@ impl Network {
         self.service_addr
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// The answers each running container gave so far, by pod name (a container is gone with its
     /// pod object).
     pub fn answered(&self) -> HashMap<String, u64> {

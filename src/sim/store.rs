@@ -471,6 +471,7 @@ impl Store {
         inner.floor = inner.rv;
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// The unknown fields pruned from writes so far (`pods ns/name: spec.colour`): a client that
     /// writes fields its CRD does not declare loses them on a real cluster, so tests check this.
     pub fn pruned_fields(&self) -> Vec<String> {
@@ -872,6 +873,7 @@ impl Store {
         Ok(Written { object: self.finish(inner, def, key, desired, event, mode), warnings })
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// PUT: replaces an object (or its status).
     pub fn replace(
         &self,
@@ -900,6 +902,7 @@ impl Store {
         self.write_over(&mut inner, def, key, &existing, desired, part, &mode, true)
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// PATCH: JSON merge patch, strategic merge patch, JSON patch, or server-side apply (as merge).
     pub fn patch(
         &self,

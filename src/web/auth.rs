@@ -61,6 +61,7 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 }
 
 impl Credentials {
+    #[cfg(any(test, feature = "test-support"))]
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
         Self { username: username.into(), password: Secret::new(password) }
     }

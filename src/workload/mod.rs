@@ -48,6 +48,7 @@ impl Workload {
         &self.name
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     /// Answers to `GET /` so far (the simulated cluster's proof of where traffic went).
     pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)
