@@ -233,25 +233,7 @@ async fn resource_request(
         }
         (&Method::PATCH, Some(name)) => {
             count("patch");
-            let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let kind = match content_type.split(';').next().unwrap_or("").trim() {
-                "application/merge-patch+json" => PatchKind::Merge,
-                // Custom resources have no Go types to carry merge keys: kube refuses this for them.
-                "application/strategic-merge-patch+json" if def.schema.is_some() => {
-                    return Err(ApiError {
-                        code: 415,
-                        reason: "UnsupportedMediaType",
-                        message: "the body of the request was in an unknown format - accepted media types include: \
-                                  application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-                            .into(),
-                        details: None,
-                    });
-                }
-                "application/strategic-merge-patch+json" => PatchKind::Strategic,
-                "application/json-patch+json" => PatchKind::Json,
-                "application/apply-patch+yaml" | "application/apply-patch+json" => PatchKind::Apply,
-                other => return Err(ApiError::unsupported_media_type(other)),
-            };
+            let kind = patch_kind(headers, &def)?;
             let options = WriteOptions::parse(&params, WriteVerb::Patch { apply: kind == PatchKind::Apply })?;
             let patch = if kind == PatchKind::Apply {
                 serde_norway::from_slice(body)
@@ -265,21 +247,62 @@ async fn resource_request(
         (&Method::DELETE, Some(name)) if part == Part::Main => {
             count("delete");
             let options: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
-            let mut write = WriteOptions::parse(&params, WriteVerb::Delete)?;
-            // DeleteOptions may carry `dryRun` in the body too (kubectl sends it there).
-            if let Some(dry_run) = delete_body_dry_run(&options)? {
-                write.dry_run |= dry_run;
-            }
-            let grace = match params.number::<i64>("gracePeriodSeconds")? {
-                Some(g) => Some(g),
-                None => options["gracePeriodSeconds"].as_i64(),
-            };
-            let uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
-            let rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
-            let object = store.delete_with(&def, &namespace, name, grace, uid, rv, write_mode(&write, headers))?;
+            let delete = DeleteRequest::parse(&params, &options, headers)?;
+            let (uid, rv) = (delete.uid.as_deref(), delete.resource_version.as_deref());
+            let object = store.delete_with(&def, &namespace, name, delete.grace, uid, rv, delete.mode)?;
             Ok(value_response(StatusCode::OK, &object))
         }
         _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on {}", uri.path()))),
+    }
+}
+
+/// The patch's format, from its `Content-Type`, as kube-apiserver accepts them for `def`.
+fn patch_kind(headers: &HeaderMap, def: &ResourceDef) -> Result<PatchKind, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    match content_type.split(';').next().unwrap_or("").trim() {
+        "application/merge-patch+json" => Ok(PatchKind::Merge),
+        // Custom resources have no Go types to carry merge keys: kube refuses this for them.
+        "application/strategic-merge-patch+json" if def.schema.is_some() => Err(ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: "the body of the request was in an unknown format - accepted media types include: \
+                      application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+                .into(),
+            details: None,
+        }),
+        "application/strategic-merge-patch+json" => Ok(PatchKind::Strategic),
+        "application/json-patch+json" => Ok(PatchKind::Json),
+        "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchKind::Apply),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// A delete's options, from the query and the `DeleteOptions` body (kubectl sends `dryRun` and
+/// the grace period in the body; the query wins where both say something).
+struct DeleteRequest {
+    grace: Option<i64>,
+    uid: Option<String>,
+    resource_version: Option<String>,
+    mode: WriteMode,
+}
+
+impl DeleteRequest {
+    fn parse(params: &Params, options: &Value, headers: &HeaderMap) -> Result<Self, ApiError> {
+        let mut write = WriteOptions::parse(params, WriteVerb::Delete)?;
+        if let Some(dry_run) = delete_body_dry_run(options)? {
+            write.dry_run |= dry_run;
+        }
+        let grace = match params.number::<i64>("gracePeriodSeconds")? {
+            Some(g) => Some(g),
+            None => options["gracePeriodSeconds"].as_i64(),
+        };
+        let precondition = |path: &str| options.pointer(path).and_then(Value::as_str).map(str::to_string);
+        Ok(Self {
+            grace,
+            uid: precondition("/preconditions/uid"),
+            resource_version: precondition("/preconditions/resourceVersion"),
+            mode: write_mode(&write, headers),
+        })
     }
 }
 
