@@ -1,10 +1,11 @@
 //! The red button on the visitor's phone: every sign-up gets a one-time token (32 random bytes,
 //! hex); the Lead keeps only its SHA-256 (`spec.pressTokenSha256`), the visitor's thank-you
-//! page the token itself. `POST /press/<token>` finds the Lead by that hash, claims the press in
-//! the Lead's status (`status.visitorPress`, written with an optimistic-concurrency check, so
-//! two requests or a restart cannot both use it), and presses the same chaos button as the red
-//! buzzer, with the visitor's first name. A press that kills nothing (cool-down, no pod) gives
-//! the claim back: the visitor may try again.
+//! page the token itself. `POST /press/<token>` finds the Lead by that hash (in the Leads'
+//! watch, or among the last tokens this process handed out, whose Lead the watch may not show
+//! yet), claims the press in the Lead's status (`status.visitorPress`, written with an
+//! optimistic-concurrency check, so two requests or a restart cannot both use it), and presses
+//! the same chaos button as the red buzzer, with the visitor's first name. A press that kills
+//! nothing (cool-down, no pod) gives the claim back: the visitor may try again.
 //!
 //! May call: `crate::booth`, `crate::chaos`, `crate::cluster`, `crate::leads`.
 
@@ -22,6 +23,28 @@ use std::time::Duration;
 
 /// Conflicting writes (the lead controller, the print queue) a claim tolerates.
 const ATTEMPTS: usize = 8;
+/// Tokens handed out lately whose Lead is remembered by name (see [`RecentTokens`]).
+const RECENT_TOKENS: usize = 64;
+
+/// The Leads of the tokens this process handed out last, by token hash. The thank-you page is
+/// answered once the API has created the Lead, but the Leads' watch hears of it a moment later
+/// (longer on a busy Pi), so a visitor quick on the button would find their token unknown. With
+/// the name, the press reads the Lead from the API instead; older tokens are found in the watch.
+#[derive(Default)]
+struct RecentTokens(std::collections::VecDeque<(String, String)>);
+
+impl RecentTokens {
+    fn remember(&mut self, hash: &str, lead: &str) {
+        if self.0.len() == RECENT_TOKENS {
+            self.0.pop_front();
+        }
+        self.0.push_back((hash.to_string(), lead.to_string()));
+    }
+
+    fn lead(&self, hash: &str) -> Option<String> {
+        self.0.iter().find(|(h, _)| h == hash).map(|(_, lead)| lead.clone())
+    }
+}
 
 /// A new token and the hash the Lead keeps.
 pub(crate) fn new_token() -> (String, String) {
@@ -74,6 +97,7 @@ pub struct Pressed {
 pub struct Presses {
     api: Api<Lead>,
     booth: BoothHandle,
+    recent: std::sync::Mutex<RecentTokens>,
 }
 
 #[derive(Debug, Serialize)]
@@ -98,7 +122,12 @@ struct PressStatus {
 
 impl Presses {
     pub fn new(api: Api<Lead>, booth: BoothHandle) -> Self {
-        Self { api, booth }
+        Self { api, booth, recent: Default::default() }
+    }
+
+    /// The sign-up that gave out the token with `hash` created Lead `lead`.
+    pub(crate) fn issued(&self, hash: &str, lead: &str) {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner()).remember(hash, lead);
     }
 
     /// Whether the Booth offers presses now.
@@ -121,12 +150,13 @@ impl Presses {
             return Err(PressRefusal::Unknown);
         }
         let hash = token_hash(token);
-        let name = leads
+        let watched = leads
             .state()
             .iter()
             .find(|lead| lead.spec.press_token_sha256.as_deref() == Some(hash.as_str()))
-            .map(|lead| lead.name_any())
-            .ok_or(PressRefusal::Unknown)?;
+            .map(|lead| lead.name_any());
+        let recent = || self.recent.lock().unwrap_or_else(|p| p.into_inner()).lead(&hash);
+        let name = watched.or_else(recent).ok_or(PressRefusal::Unknown)?;
         let lead = self.claim(&name).await?;
         let first_name = super::first_name(&lead.spec.name);
         match chaos.press(Aim::Random, Presser::Visitor { first_name: first_name.clone() }).await {
@@ -218,6 +248,22 @@ mod tests {
         assert!(!well_formed(&token[1..]));
         assert!(!well_formed(&token.to_uppercase()));
         assert!(!well_formed("../../etc/passwd"));
+    }
+
+    #[test]
+    fn the_latest_tokens_are_remembered_with_their_lead() {
+        let mut recent = RecentTokens::default();
+        recent.remember("hash-0", "lead-0");
+        for i in 1..=RECENT_TOKENS {
+            recent.remember(&format!("hash-{i}"), &format!("lead-{i}"));
+        }
+        assert_eq!(recent.lead("hash-0"), None, "the oldest is forgotten");
+        assert_eq!(recent.lead("hash-1").as_deref(), Some("lead-1"));
+        assert_eq!(
+            recent.lead(&format!("hash-{RECENT_TOKENS}")).as_deref(),
+            Some(format!("lead-{RECENT_TOKENS}").as_str())
+        );
+        assert_eq!(recent.lead("forged"), None);
     }
 
     #[test]

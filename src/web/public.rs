@@ -411,7 +411,7 @@ async fn submit(
     let email = submission.email.clone();
     let name = submission.name.clone();
     let (press_token, press_hash) = crate::visitor::press::new_token();
-    let lead = match state.leads.store.store(submission, Some(press_hash)).await {
+    let lead = match state.leads.store.store(submission, Some(press_hash.clone())).await {
         Ok(lead) => lead,
         Err(StoreError::AlreadySignedUp) => {
             metrics.submission(Submission::Duplicate);
@@ -435,6 +435,7 @@ async fn submit(
     };
     metrics.submission(Submission::Stored);
     tracing::info!(lead = %kube::ResourceExt::name_any(&lead), code = lead.spec.code, "lead stored");
+    state.visitor.presses.issued(&press_hash, &kube::ResourceExt::name_any(&lead));
     if let Some(url) = &state.redirect {
         return Ok(Redirect::to(&redirect_url(url, &crd::email_sha256(&email))).into_response());
     }
