@@ -179,10 +179,12 @@ impl Network {
             service_addr,
             store,
         });
-        network.create_service();
         let listener = tokio::net::TcpListener::from_std(listener)?;
         tokio::spawn(network.clone().proxy(listener, stop.clone()));
-        tokio::spawn(network.clone().run(stop));
+        if config.network {
+            network.create_service();
+            tokio::spawn(network.clone().run(stop));
+        }
         Ok(network)
     }
 
@@ -243,9 +245,10 @@ impl Network {
     fn run_containers(&self, pods: &[Arc<Value>]) {
         let mut containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-        refused.retain(|uid| pods.iter().any(|p| str_at(p, "/metadata/uid") == uid));
+        let uids: std::collections::HashSet<&str> = pods.iter().map(|p| str_at(p, "/metadata/uid")).collect();
+        refused.retain(|uid| uids.contains(uid.as_str()));
         containers.retain(|uid, container| {
-            let alive = pods.iter().any(|p| str_at(p, "/metadata/uid") == uid);
+            let alive = uids.contains(uid.as_str());
             if !alive {
                 container.stop.cancel();
             }
@@ -273,7 +276,7 @@ impl Network {
     /// The endpoints controllers' part: the Endpoints object and the EndpointSlice. A pod is an
     /// endpoint once its container listens, so the proxy never sends to a port not yet open.
     fn update_endpoints(&self, pods: &[Arc<Value>]) {
-        let listening: Vec<String> = {
+        let listening: std::collections::HashSet<String> = {
             let containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
             containers.values().map(|c| c.pod_ip.clone()).collect()
         };

@@ -40,6 +40,12 @@ pub struct SimConfig {
     pub bookmark_interval: Duration,
     /// Whether the initial pods start Running (a calm demo) or Pending.
     pub start_running: bool,
+    /// Whether the workload has a network: a container answering on its own port for each
+    /// running pod, its Service with Endpoints and an EndpointSlice, and the proxy
+    /// ([`super::network`]). On by default (`demo`'s trickle of requests needs it); a benchmark
+    /// of thousands of pods turns it off, as each readiness change would rewrite an Endpoints
+    /// object of thousands of addresses, every version of it kept in the watch history.
+    pub network: bool,
 }
 
 impl Default for SimConfig {
@@ -58,6 +64,7 @@ impl Default for SimConfig {
             event_ttl: Duration::from_secs(3600),
             bookmark_interval: Duration::from_secs(5),
             start_running: true,
+            network: true,
         }
     }
 }

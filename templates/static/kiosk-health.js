@@ -85,10 +85,18 @@
     kiosk.onNextTick(motion ? off : function () { kiosk.onNextTick(off); });
   }
 
+  // Events that arrive before the next tick are merged into one write: the latest totals and
+  // every pod that answered (also while the page is hidden and no frame runs).
+  let pending = null;
   function onAvailability(a) {
+    const first = pending === null;
+    pending = Object.assign({}, a, { hits: Object.assign({}, first ? {} : pending.hits, a.hits) });
+    if (!first) return;
     kiosk.onNextTick(function () {
-      showRate(a);
-      if (!document.hidden) lightUp(Object.keys(a.hits || {}));
+      const latest = pending;
+      pending = null;
+      showRate(latest);
+      if (!document.hidden) lightUp(Object.keys(latest.hits));
     });
   }
 

@@ -356,11 +356,11 @@
 
   // ---------- the frame grid ----------
   // The page's slow motion steps on one shared grid: kiosk.css's stepped animations all start
-  // together and step every 500 ms (some every 250). Chromium's software compositor redraws the
-  // stage for every frame, and those frames are what the kiosk's idle CPU is made of. So changes
-  // that need not be instant (the rate line, the answering containers) are written on the grid's
-  // next tick, in the frame the stepped animations draw anyway, instead of each costing a frame
-  // of its own wherever its event happened to arrive.
+  // together and step every 500 ms (some every 250). Every frame with a change costs Chromium an
+  // update of the page (style, paint, commit, raster), and those updates are what the kiosk's
+  // idle CPU is made of. So changes that need not be instant (the rate line, the answering
+  // containers) are written on the grid's next tick, in the frame the stepped animations update
+  // anyway, instead of each costing one of its own wherever its event happened to arrive.
   const TICK = 500;
   let grid0 = null, tickWrites = [], tickPending = false;
   function gridOrigin() {
