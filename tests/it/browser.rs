@@ -200,17 +200,7 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
     assert_eq!(scene["scroll"], false, "no scroll bars at 1280×800");
     browser.screenshot("kiosk.png").await;
 
-    let answer: Value = http
-        .post(format!("{}/chaos", app.url))
-        .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let message = answer["message"].as_str().unwrap();
-    let victim = message.strip_prefix("Pod ").and_then(|m| m.strip_suffix(" deleted")).expect(message).to_string();
+    let victim = crate::common::press_once(&app.url).await;
 
     eventually(Duration::from_secs(10), "the container to go Terminating", || async {
         (status_of(&browser.eval(SCENE).await, &victim).as_deref() == Some("Terminating")).then_some(())

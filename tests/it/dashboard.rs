@@ -3,7 +3,7 @@
 //! snapshot-first behaviour, one API watch per resource with 500 browsers connected, `/nightmode`,
 //! the control panel's login, CSRF, sessions, chaos by ordinal and scene events, and the assets.
 
-use crate::common::{TestApp, TestCluster, eventually, fast_config};
+use crate::common::{TestApp, TestCluster, eventually, fast_config, victim_of};
 use conferenceli::config::DEMO_PASSWORD;
 use conferenceli::sim::SimConfig;
 use futures::StreamExt;
@@ -123,11 +123,6 @@ async fn chaos(app: &TestApp, auth: Option<&str>) -> (StatusCode, reqwest::heade
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
-}
-
-fn victim_of(answer: &Value) -> String {
-    let message = answer["message"].as_str().expect("a message");
-    message.strip_prefix("Pod ").and_then(|m| m.strip_suffix(" deleted")).expect(message).to_string()
 }
 
 /// Pods that stay Terminating for a minute and come back late, so kills add up.

@@ -4,7 +4,7 @@
 //! `target/test-artifacts/kiosk-health*.png`.
 
 use crate::browser::Browser;
-use crate::common::{TestApp, TestCluster, eventually, fast_config, settle};
+use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once, settle};
 use conferenceli::booth::Booth;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -48,17 +48,7 @@ async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
     .await;
     browser.screenshot("kiosk-health.png").await;
 
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/chaos", app.url))
-        .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let victim =
-        answer["message"].as_str().unwrap().strip_prefix("Pod ").unwrap().strip_suffix(" deleted").unwrap().to_string();
+    let victim = press_once(&app.url).await;
     let healed = settle(Duration::from_secs(30), "the heal on the kiosk", || async {
         let health = browser.eval(HEALTH).await;
         let heals: Vec<String> = serde_json::from_value(health["healed"].clone()).unwrap_or_default();

@@ -7,7 +7,7 @@
 //! `target/test-artifacts/theatre-*.png`.
 
 use crate::browser::Browser;
-use crate::common::{TestApp, TestCluster, eventually, fast_config};
+use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once};
 use crate::dashboard::{SseReader, Staff};
 use crate::leads::{LeadsApp, post_settings};
 use conferenceli::config::DEMO_PASSWORD;
@@ -23,25 +23,6 @@ async fn ready(url: &str) {
         async move { http.get(url).send().await.ok().filter(|r| r.status() == 200).map(|_| ()) }
     })
     .await;
-}
-
-/// Presses the red button; the pod it killed.
-async fn press(url: &str) -> String {
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{url}/chaos"))
-        .basic_auth("admin", Some(DEMO_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let message = answer["message"].as_str().unwrap_or_default();
-    message
-        .strip_prefix("Pod ")
-        .and_then(|m| m.strip_suffix(" deleted"))
-        .unwrap_or_else(|| panic!("{answer}"))
-        .to_string()
 }
 
 fn kind_of(name: &str) -> Option<SceneKind> {
@@ -80,7 +61,7 @@ async fn api_scenes_lists_the_catalogue_and_every_kill_is_cued_once_with_its_pod
     let mut kiosk = SseReader::open(&http, &format!("{}/stream", app.url)).await;
     let mut played = Vec::new();
     for _ in 0..8 {
-        let victim = press(&app.url).await;
+        let victim = press_once(&app.url).await;
         let event = kiosk.until(Duration::from_secs(10), |e| e.event.as_deref() == Some("scene")).await;
         let cue: Value = serde_json::from_str(&event.data).unwrap();
         assert_eq!(cue["pod"], victim.as_str(), "{cue}");
@@ -219,7 +200,7 @@ async fn the_theatre_plays_in_the_browser() {
     let mut played: Vec<String> = Vec::new();
     for round in 0..8 {
         let from = browser.eval("return window.statusLog.length").await.as_u64().unwrap() as usize;
-        let victim = press(&app.url).await;
+        let victim = press_once(&app.url).await;
         // A new one: the previous kill's animation may still be playing on the same pod.
         let fresh = format!(
             "const e = document.querySelector('.scene[data-victim=\"{victim}\"]:not([data-test-seen])');
@@ -283,7 +264,7 @@ async fn the_theatre_plays_in_the_browser() {
     })
     .await;
     browser.screenshot("theatre-reduced-motion-night.png").await;
-    let victim = press(&app.url).await;
+    let victim = press_once(&app.url).await;
     let mut seen = BTreeSet::new();
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(6) {

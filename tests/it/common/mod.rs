@@ -153,6 +153,30 @@ pub struct TestApp {
     task: tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>,
 }
 
+/// The pod a `/chaos` answer says it deleted (`{"message": "Pod critical-prod-2 deleted"}`).
+pub fn victim_of(answer: &serde_json::Value) -> String {
+    let message = answer["message"].as_str().unwrap_or_default();
+    message
+        .strip_prefix("Pod ")
+        .and_then(|m| m.strip_suffix(" deleted"))
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_string()
+}
+
+/// Presses the red button of the app at `url` once (demo credentials); the pod it killed.
+pub async fn press_once(url: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/chaos"))
+        .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+        .send()
+        .await
+        .expect("the app answers /chaos")
+        .json()
+        .await
+        .expect("/chaos answers JSON");
+    victim_of(&answer)
+}
+
 impl TestApp {
     /// Starts the app with `demo`'s defaults plus `extra` flags (staff password: the demo one).
     pub async fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
