@@ -253,19 +253,23 @@
     if (motion()) debris(box, color, 14);
     later(3200, function () { boom.remove(); });
   }
+  // One piece of a container's debris, flung in a random direction (kiosk.css animates it).
+  function debrisPiece(color) {
+    const d = el("div", "debris");
+    const angle = rand(0, Math.PI * 2), dist = rand(80, 220);
+    d.style.setProperty("--c", color);
+    d.style.setProperty("--dx", Math.cos(angle) * dist + "px");
+    d.style.setProperty("--dy", Math.sin(angle) * dist + rand(60, 160) + "px");
+    d.style.setProperty("--r", rand(-540, 540) + "deg");
+    return d;
+  }
   function debris(box, color, count) {
     const c = centre(box);
     const group = el("div", "boom");
     group.style.left = c.x + "px";
     group.style.top = c.y + "px";
     for (let i = 0; i < count; i++) {
-      const d = el("div", "debris");
-      const angle = rand(0, Math.PI * 2), dist = rand(80, 220);
-      d.style.setProperty("--c", color);
-      d.style.setProperty("--dx", Math.cos(angle) * dist + "px");
-      d.style.setProperty("--dy", Math.sin(angle) * dist + rand(60, 160) + "px");
-      d.style.setProperty("--r", rand(-540, 540) + "deg");
-      group.appendChild(d);
+      group.appendChild(debrisPiece(color));
     }
     fx.appendChild(group);
     later(1500, function () { group.remove(); });
@@ -678,13 +682,7 @@
       }
       boom.appendChild(el("div", "fire"));
       for (let i = 0; i < 14; i++) {
-        const d = el("div", "debris");
-        const angle = rand(0, Math.PI * 2), dist = rand(80, 220);
-        d.style.setProperty("--c", color);
-        d.style.setProperty("--dx", Math.cos(angle) * dist + "px");
-        d.style.setProperty("--dy", Math.sin(angle) * dist + rand(60, 160) + "px");
-        d.style.setProperty("--r", rand(-540, 540) + "deg");
-        boom.appendChild(d);
+        boom.appendChild(debrisPiece(color));
       }
       root.appendChild(boom);
     });
