@@ -13,7 +13,7 @@ mod report;
 use clap::Parser;
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::config::{Cli, Command};
-use conferenceli::sim::{SimCluster, SimConfig};
+use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,7 @@ async fn presses(extra: &[&str]) -> Vec<Duration> {
     conferenceli::http::install_crypto_provider();
     // The button's path is measured: without the simulated network, whose Endpoints of 400
     // addresses (rewritten on every pod change, in this process) took /chaos's p99 from 2 to 45 ms.
-    let sim = SimCluster::start(SimConfig { pods: 400, nodes: 10, network: false, ..SimConfig::default() });
+    let sim = SimCluster::start(SimConfig { pods: 400, nodes: 10, network: false, ..conferenceli::demo::sim_config() });
     let server = sim.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_url = format!("http://{}", listener.local_addr().unwrap());

@@ -14,7 +14,7 @@ mod report;
 
 use clap::Parser;
 use conferenceli::cluster::client::client_for_url;
-use conferenceli::sim::{SimCluster, SimConfig};
+use kube_sim::SimCluster;
 use report::Figure;
 use std::time::{Duration, Instant};
 
@@ -140,7 +140,7 @@ async fn main() {
 }
 
 async fn run(delay: Duration) -> Run {
-    let sim = SimCluster::start(SimConfig::default());
+    let sim = SimCluster::start(conferenceli::demo::sim_config());
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_server = sim.serve(sim_listener).unwrap();
     let client = client_for_url(&sim_server.url()).unwrap();

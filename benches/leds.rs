@@ -24,7 +24,7 @@ use conferenceli::leds::driver::{DriverConfig, LedDevice, LedError, LedHealth, d
 use conferenceli::leds::frame::{Frame, GroupLayout};
 use conferenceli::leds::render::{GroupScene, render};
 use conferenceli::leds::{apa102, blinkstick};
-use conferenceli::sim::{SimCluster, SimConfig};
+use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -95,7 +95,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn serve(config: SimConfig) -> (Arc<SimCluster>, conferenceli::sim::SimServer) {
+async fn serve(config: SimConfig) -> (Arc<SimCluster>, kube_sim::SimServer) {
     let sim = SimCluster::start(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = sim.serve(listener).unwrap();
@@ -103,7 +103,7 @@ async fn serve(config: SimConfig) -> (Arc<SimCluster>, conferenceli::sim::SimSer
 }
 
 async fn blinkstick_latency() -> Vec<Duration> {
-    let (sim, server) = serve(SimConfig::default()).await;
+    let (sim, server) = serve(conferenceli::demo::sim_config()).await;
     let client = client_for_url(&server.url()).unwrap();
     let cluster = ClusterState::new();
     let scope = PodScope { namespace: Some("demopod".into()), ..PodScope::default() };
@@ -138,7 +138,7 @@ fn blinkt_args(extra: &[&str]) -> BlinktArgs {
 }
 
 async fn blinkt_latency() -> Vec<Duration> {
-    let (sim, server) = serve(SimConfig::default()).await;
+    let (sim, server) = serve(conferenceli::demo::sim_config()).await;
     let client = client_for_url(&server.url()).unwrap();
     let (tx, mut writes) = mpsc::unbounded_channel();
     let blinkt = Blinkt::start(client, &blinkt_args(&[]), Box::new(Stopwatch(tx)), DriverConfig::default());
@@ -161,9 +161,9 @@ async fn blinkt_latency() -> Vec<Duration> {
 
 /// Idle use of the `blinkt` binary over `window` after its start-up, and the frames it wrote.
 async fn blinkt_idle(window: Duration) -> (procfs::Idle, usize) {
-    let (_sim, server) = serve(SimConfig::default()).await;
+    let (_sim, server) = serve(conferenceli::demo::sim_config()).await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = conferenceli::sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
+    let kubeconfig = kube_sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
     let mut child = procfs::KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
             .args(["blinkt", "--gpio", "virtual", "--log-level", "warn"])

@@ -27,8 +27,8 @@ mod report;
 
 use clap::Parser;
 use conferenceli::config::{Cli, Command};
-use conferenceli::sim::{SimCluster, SimConfig};
 use futures::StreamExt;
+use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -149,12 +149,12 @@ async fn main() {
         nodes: 3,
         start_delay: Duration::from_millis(300),
         start_jitter: Duration::ZERO,
-        ..SimConfig::default()
+        ..conferenceli::demo::sim_config()
     };
     let sim = SimCluster::start(config);
     let server = sim.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = conferenceli::sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
+    let kubeconfig = kube_sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))

@@ -30,10 +30,10 @@ mod chromium;
 mod report;
 
 use conferenceli::cluster::client::client_for_url;
-use conferenceli::sim::{SimCluster, SimConfig};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
+use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
@@ -63,7 +63,7 @@ fn group_ticks(group: u32) -> u64 {
 }
 
 fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    conferenceli::sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
+    kube_sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
 }
 
 /// One client: reads `/stream` and reports every pod event's (name, status) with its arrival.
@@ -173,8 +173,11 @@ fn print_kiosk(kiosk: &Option<KioskCpu>) {
 async fn main() {
     // The bench's own HTTP clients (reqwest, built without a default provider) need one.
     conferenceli::http::install_crypto_provider();
-    let config =
-        SimConfig { start_delay: Duration::from_millis(300), start_jitter: Duration::ZERO, ..SimConfig::default() };
+    let config = SimConfig {
+        start_delay: Duration::from_millis(300),
+        start_jitter: Duration::ZERO,
+        ..conferenceli::demo::sim_config()
+    };
     let sim = SimCluster::start(config);
     let server = sim.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();

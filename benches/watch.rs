@@ -24,10 +24,10 @@ mod procfs;
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::cluster::watch::watch_pods;
 use conferenceli::cluster::{ClusterState, PodScope, Update, WatchRestarts};
-use conferenceli::sim::{SimCluster, SimConfig};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,10 +43,10 @@ fn free_port() -> u16 {
 }
 
 fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    conferenceli::sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
+    kube_sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
 }
 
-async fn serve(config: SimConfig) -> (Arc<SimCluster>, conferenceli::sim::SimServer) {
+async fn serve(config: SimConfig) -> (Arc<SimCluster>, kube_sim::SimServer) {
     let sim = SimCluster::start(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = sim.serve(listener).unwrap();
@@ -55,7 +55,7 @@ async fn serve(config: SimConfig) -> (Arc<SimCluster>, conferenceli::sim::SimSer
 
 async fn initial_sync() -> (Duration, u64, u64) {
     // No containers or Service endpoints for 10,000 pods: the booth's watch is measured here.
-    let config = SimConfig { pods: SYNC_PODS, nodes: 10, network: false, ..SimConfig::default() };
+    let config = SimConfig { pods: SYNC_PODS, nodes: 10, network: false, ..conferenceli::demo::sim_config() };
     let (_sim, server) = serve(config).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kubeconfig_for(&server.url(), dir.path());
@@ -126,7 +126,7 @@ fn churn(sim: &SimCluster, pods: usize) {
 async fn fan_out_api_watches() -> f64 {
     let pods = 500;
     // Pod watches are measured: no Endpoints rewritten on every readiness flip (as at 10,000).
-    let config = SimConfig { pods, history_limit: 100_000, network: false, ..SimConfig::default() };
+    let config = SimConfig { pods, history_limit: 100_000, network: false, ..conferenceli::demo::sim_config() };
     let (sim, server) = serve(config).await;
     let client = client_for_url(&server.url()).unwrap();
     let api: Api<Pod> = Api::namespaced(client, "demopod");
@@ -172,7 +172,8 @@ fn final_readiness(pods: usize) -> bool {
 /// number of catch-up snapshots handed to subscribers that fell behind).
 async fn fan_out_cluster_state() -> (f64, f64, u64, u64) {
     let pods = 500;
-    let (sim, server) = serve(SimConfig { pods, history_limit: 100_000, network: false, ..SimConfig::default() }).await;
+    let (sim, server) =
+        serve(SimConfig { pods, history_limit: 100_000, network: false, ..conferenceli::demo::sim_config() }).await;
     let client = client_for_url(&server.url()).unwrap();
     let state = ClusterState::new();
     let scope = PodScope { namespace: Some("demopod".into()), ..PodScope::default() };

@@ -2,7 +2,7 @@
 //! returns the crate's [`Error`], whose chain `main` prints as one line.
 //!
 //! May call: [`crate::app`], [`crate::automations`], [`crate::cluster`], [`crate::config`],
-//! [`crate::crds`], [`crate::error`], [`crate::labels`], [`crate::leds`], [`crate::sim`],
+//! [`crate::crds`], [`crate::demo`], [`crate::error`], [`crate::labels`], [`crate::leds`],
 //! [`crate::workload`].
 
 use crate::app;
@@ -12,7 +12,7 @@ use crate::config::{CrdArgs, DemoArgs, RunArgs};
 use crate::error::{Error, Result};
 use crate::leds::blinkt::{Blinkt, BlinktArgs};
 use crate::leds::driver::DriverConfig;
-use crate::sim::{SimCluster, SimConfig};
+use kube_sim::SimCluster;
 use std::time::Duration;
 
 /// `conferenceli run`: a real cluster, checked before anything starts.
@@ -38,17 +38,7 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     args.app.leds.mode.get_or_insert(crate::leds::LedMode::Virtual);
     let credentials = args.app.staff_credentials(true).map_err(Error::Settings)?;
     args.app.printer.printer_url = args.app.printer.resolve(Some(std::env::temp_dir().join("conferenceli-labels")));
-    let config = SimConfig {
-        pods: args.pods as usize,
-        nodes: args.nodes as usize,
-        namespace: args.app.namespace.clone(),
-        start_delay: Duration::from_millis(args.start_delay_ms),
-        start_jitter: Duration::from_millis(args.start_delay_ms * 3 / 4),
-        toleration: Duration::from_secs(args.toleration_seconds),
-        history_retention: Duration::from_secs(args.history_seconds),
-        event_ttl: Duration::from_secs(args.event_ttl_seconds),
-        ..SimConfig::default()
-    };
+    let config = args.cluster.config(&args.app.namespace);
     let listeners = app::Listeners::bind(&args.app).await?;
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await?;
     let sim = SimCluster::start(config);

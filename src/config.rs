@@ -5,7 +5,7 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 //!
-//! May call: `crate::automations`, `crate::availability`, `crate::booth`, `crate::labels`,
+//! May call: `crate::automations`, `crate::availability`, `crate::booth`, `crate::demo`, `crate::labels`,
 //! `crate::leads`, `crate::leds`, `crate::secret`, `crate::telemetry`, `crate::theatre`,
 //! `crate::visitor`, `crate::web`, `crate::workload`.
 
@@ -154,25 +154,8 @@ pub struct DemoArgs {
     /// Address of the simulated Kubernetes API (plain HTTP; `kubectl --server http://...`).
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
     pub(crate) sim_listen: SocketAddr,
-    /// Pods of the simulated StatefulSet `critical-prod`.
-    #[arg(long, env = "DEMO_PODS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100_000))]
-    pub pods: u32,
-    /// Nodes of the simulated cluster (the first is the booth Pi, the others PicoCluster nodes).
-    #[arg(long, env = "DEMO_NODES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1_000))]
-    pub nodes: u32,
-    /// Milliseconds from Pending to Running for a recreated pod (plus up to 75 % jitter).
-    #[arg(long, env = "DEMO_START_DELAY_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
-    pub(crate) start_delay_ms: u64,
-    /// Seconds a NotReady node keeps its pods before they are evicted.
-    #[arg(long, env = "DEMO_TOLERATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub(crate) toleration_seconds: u64,
-    /// Seconds the simulated API keeps changes for watches to resume from (kube-apiserver
-    /// compacts every 5 minutes); a watch resuming from before gets 410 Gone and lists again.
-    #[arg(long, env = "DEMO_HISTORY_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub(crate) history_seconds: u64,
-    /// Seconds an Event lives in the simulated API (kube-apiserver's `--event-ttl`, 1 hour).
-    #[arg(long, env = "DEMO_EVENT_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
-    pub(crate) event_ttl_seconds: u64,
+    #[command(flatten)]
+    pub cluster: crate::demo::SimArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 //! The parts, each in its own module with a doc comment that says what it owns:
 //!
 //! - [`cluster`]: the kube client, one watch per resource, the shared [`cluster::ClusterState`];
-//! - [`sim`]: the simulated Kubernetes API server for `demo` and the tests;
+//! - [`demo`]: the simulated cluster (the `kube-sim` crate) shaped as the booth's, for `demo` and the tests;
 //! - [`web`]: the HTTP listeners (kiosk, staff, probes);
 //! - [`booth`]: the `Booth` custom resource (settings and counters);
 //! - [`automations`]: what reacts to chaos kills (the fog machine);
@@ -15,7 +15,7 @@
 //! - [`config`], [`telemetry`], [`metrics`], [`app`], [`commands`]: settings, logs, metrics, wiring,
 //!   subcommands;
 //! - [`crds`]: the CRDs this project defines;
-//! - [`workload`]: the demo workload (`conferenceli workload`), also run per pod by [`sim`];
+//! - [`workload`]: the demo workload (`conferenceli workload`), also run per pod by [`demo`]'s cluster;
 //! - [`availability`]: the booth's trickle of requests to the workload and its counts;
 //! - [`attract`]: attract mode (the autopilot) and the chaos safety settings.
 
@@ -29,6 +29,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crds;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod labels;
@@ -36,7 +37,6 @@ pub mod leads;
 pub mod leds;
 pub mod metrics;
 pub mod secret;
-pub mod sim;
 pub mod telemetry;
 pub mod theatre;
 pub mod visitor;

@@ -4,7 +4,7 @@
 //! probe, and SIGTERM stops it gracefully (readiness fails at once, answers in flight finish).
 //!
 //! The simulated cluster runs this same server in process, one per Ready pod
-//! (`crate::sim::network`), so the booth's traffic in `demo` reads real answers.
+//! (`crate::demo`, through kube-sim's network), so the booth's traffic in `demo` reads real answers.
 //!
 //! It may call nothing else of the crate.
 //!
@@ -48,7 +48,6 @@ impl Workload {
         &self.name
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// Answers to `GET /` so far (the simulated cluster's proof of where traffic went).
     pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)

@@ -1,6 +1,7 @@
 //! The module rules, held to the code the way the RBAC test holds the manifests to it.
 //!
-//! Every module under `src/` says in its doc comment which other top-level modules of the crate
+//! The workspace's crates stay apart: the simulated API (`crates/kube-sim`) depends on nothing
+//! of the booth's. Within each crate, every module says in its doc comment which other top-level modules of the crate
 //! it may call: a paragraph `May call: `crate::cluster`, `crate::booth`.` or
 //! `May call: nothing else of the crate.` A module inside a feature folder names only modules
 //! outside its folder (its siblings are its own) and may name no more than its folder's
@@ -32,8 +33,10 @@ struct Module {
     calls: BTreeSet<String>,
 }
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The source folders of the workspace's crates: the booth's and the simulated API's.
+fn crate_sources() -> [PathBuf; 2] {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [root.join("src"), root.join("crates/kube-sim/src")]
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -72,7 +75,7 @@ fn may_call(doc: &str) -> Option<BTreeSet<String>> {
     Some(crate_paths(paragraph))
 }
 
-fn read_module(path: &Path) -> Module {
+fn read_module(src: &Path, path: &Path) -> Module {
     let text = std::fs::read_to_string(path).unwrap();
     let doc: String = text
         .lines()
@@ -82,7 +85,7 @@ fn read_module(path: &Path) -> Module {
         .join("\n");
     // Comments (doc comments included) may name modules freely; only code counts.
     let code: String = text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
-    let relative = path.strip_prefix(src()).unwrap();
+    let relative = path.strip_prefix(src).unwrap();
     let parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let top = parts[0].trim_end_matches(".rs").to_string();
     let is_root = parts.len() == 1 || (parts.len() == 2 && parts[1] == "mod.rs");
@@ -91,16 +94,23 @@ fn read_module(path: &Path) -> Module {
     Module { path: relative.to_path_buf(), top, is_root, allowed: may_call(&doc), calls }
 }
 
-/// Every module of the crate but the crate root and the binary (they name everything by design).
-fn modules() -> Vec<Module> {
+/// Every module of the crate under `src` but the crate root and the binary (they name
+/// everything by design). A call of an item of the crate root (`crate::SimShared`) is no call
+/// of a module.
+fn modules(src: &Path) -> Vec<Module> {
     let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    rust_files(src, &mut files);
     files.sort();
-    files
+    let mut modules: Vec<Module> = files
         .iter()
         .filter(|p| !matches!(p.file_name().and_then(|n| n.to_str()), Some("lib.rs" | "main.rs")))
-        .map(|p| read_module(p))
-        .collect()
+        .map(|p| read_module(src, p))
+        .collect();
+    let names: BTreeSet<String> = modules.iter().map(|m| m.top.clone()).collect();
+    for module in &mut modules {
+        module.calls.retain(|call| names.contains(call));
+    }
+    modules
 }
 
 /// The rule of each top-level module, from its `mod.rs` or its file.
@@ -110,7 +120,16 @@ fn top_level_rules(modules: &[Module]) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn every_module_says_what_it_may_call_and_calls_nothing_else() {
-    let modules = modules();
+    let mut problems = Vec::new();
+    for src in crate_sources() {
+        problems.extend(module_rule_problems(&src));
+    }
+    assert!(problems.is_empty(), "module rules broken:\n{}", problems.join("\n"));
+}
+
+/// What breaks the module rules in the crate under `src`, one line each.
+fn module_rule_problems(src: &Path) -> Vec<String> {
+    let modules = modules(src);
     let rules = top_level_rules(&modules);
     let mut problems = Vec::new();
     for module in &modules {
@@ -134,12 +153,18 @@ fn every_module_says_what_it_may_call_and_calls_nothing_else() {
             }
         }
     }
-    assert!(problems.is_empty(), "module rules broken:\n{}", problems.join("\n"));
+    problems
 }
 
 #[test]
 fn the_top_level_modules_form_no_cycle() {
-    let rules = top_level_rules(&modules());
+    for src in crate_sources() {
+        assert_no_cycle(&top_level_rules(&modules(&src)));
+    }
+}
+
+/// Fails on a cycle among the modules of `rules` (each module → the modules it may call).
+fn assert_no_cycle(rules: &BTreeMap<String, BTreeSet<String>>) {
     // Depth-first search; a module met again while still on the path closes a cycle.
     fn visit<'a>(
         name: &'a str,
@@ -163,9 +188,31 @@ fn the_top_level_modules_form_no_cycle() {
     }
     let mut done = BTreeSet::new();
     for name in rules.keys() {
-        if let Err(cycle) = visit(name, &rules, &mut Vec::new(), &mut done) {
+        if let Err(cycle) = visit(name, rules, &mut Vec::new(), &mut done) {
             panic!("the module rules form a cycle: {cycle}");
         }
+    }
+}
+
+/// The simulated API is a crate other projects can use: nothing of the booth in its
+/// dependencies (normal, dev or build), and no path into the booth's crate in its code.
+#[test]
+fn the_simulated_api_knows_nothing_of_the_booth() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/kube-sim");
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml")).unwrap().parse().unwrap();
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        let deps = manifest.get(section).and_then(|d| d.as_table()).cloned().unwrap_or_default();
+        assert!(!deps.contains_key("conferenceli"), "kube-sim's {section} name the booth's crate");
+        for (name, spec) in &deps {
+            let path = spec.get("path").and_then(|p| p.as_str()).unwrap_or_default();
+            assert!(path.is_empty() || path.starts_with("crates/") && path != ".", "{name}: a path dependency {path}");
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    for file in files.iter().filter(|f| !f.starts_with(root.join("target"))) {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(!text.contains("conferenceli::"), "{} names the booth's crate", file.display());
     }
 }
 

@@ -5,11 +5,11 @@
 
 use crate::binary::BIN;
 use crate::common::{TestApp, TestCluster, eventually, fast_config, free_port, settle, sigterm};
-use conferenceli::sim::SimConfig;
 use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams};
+use kube_sim::SimConfig;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;

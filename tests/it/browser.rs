@@ -162,8 +162,7 @@ fn status_of(scene: &Value, pod: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
     let config = fast_config();
-    let cluster =
-        TestCluster::start(conferenceli::sim::SimConfig { start_delay: Duration::from_millis(2500), ..config }).await;
+    let cluster = TestCluster::start(kube_sim::SimConfig { start_delay: Duration::from_millis(2500), ..config }).await;
     let app =
         TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0", "--public-url", "https://example.com/form"]).await;
     let http = reqwest::Client::new();
@@ -326,7 +325,7 @@ fn serve_app(cluster: &TestCluster, listener: tokio::net::TcpListener) -> crate:
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
     // Recreated pods stay Pending for a while, so the page must show the change it missed.
-    let config = conferenceli::sim::SimConfig { start_delay: Duration::from_secs(30), ..fast_config() };
+    let config = kube_sim::SimConfig { start_delay: Duration::from_secs(30), ..fast_config() };
     let cluster = TestCluster::start(config).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -90,7 +90,10 @@ async fn the_watch_resumes_after_the_api_server_restarts() {
     cluster
         .sim
         .store
-        .create(&pods_def, "demopod", json!({"metadata": {"name": "while-down"}, "spec": {"containers": []}}))
+        .create(
+            &kube_sim::Write::to(&pods_def, "demopod"),
+            json!({"metadata": {"name": "while-down"}, "spec": {"containers": []}}),
+        )
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.start_server().await;
@@ -110,7 +113,10 @@ async fn a_410_gone_makes_the_watch_relist() {
     cluster
         .sim
         .store
-        .create(&pods_def, "demopod", json!({"metadata": {"name": "after-compaction"}, "spec": {"containers": []}}))
+        .create(
+            &kube_sim::Write::to(&pods_def, "demopod"),
+            json!({"metadata": {"name": "after-compaction"}, "spec": {"containers": []}}),
+        )
         .unwrap();
     // The history the watch would resume from is gone: the API answers 410 and the client relists.
     cluster.sim.store.compact();
@@ -194,7 +200,7 @@ async fn pods_of_a_lost_node_are_force_deleted_and_replaced_but_cordoned_nodes_a
     use k8s_openapi::api::core::v1::Node;
     use kube::api::{ListParams, Patch, PatchParams, PostParams};
     // The simulated kubelet would evict after 30 s; remediation acts after 1 s.
-    let config = conferenceli::sim::SimConfig { toleration: Duration::from_secs(30), ..fast_config() };
+    let config = kube_sim::SimConfig { toleration: Duration::from_secs(30), ..fast_config() };
     let cluster = TestCluster::start(config).await;
     let app = TestApp::start(&cluster, &["--node-loss-threshold-seconds", "1"]).await;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
@@ -219,7 +225,7 @@ async fn pods_of_a_lost_node_are_force_deleted_and_replaced_but_cordoned_nodes_a
     let (pico1_before, pico2_before) = (on("pico-1").await, on("pico-2").await);
     assert_eq!(pico2_before.len(), 1);
     for node in ["pico-1", "pico-2"] {
-        assert!(cluster.sim.set_node_health(node, conferenceli::sim::NodeHealth::Unreachable));
+        assert!(cluster.sim.set_node_health(node, kube_sim::NodeHealth::Unreachable));
     }
     // critical-prod-2 (pico-2) is force-deleted and comes back on a Ready node.
     let replacement = eventually(WAIT, "critical-prod-2 replaced on another node", || async {

@@ -5,11 +5,11 @@
 
 use crate::common::{TestApp, TestCluster, eventually, fast_config, victim_of};
 use conferenceli::config::DEMO_PASSWORD;
-use conferenceli::sim::SimConfig;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams};
+use kube_sim::SimConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;

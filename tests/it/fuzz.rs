@@ -3,9 +3,9 @@
 //! in `fuzz_http.rs`.)
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use conferenceli::sim::selectors::{FieldSelector, LabelSelector};
 use conferenceli::web::auth::{Credentials, check_basic, parse_basic};
 use conferenceli::web::csrf::Csrf;
+use kube_sim::selectors::{FieldSelector, LabelSelector};
 use proptest::prelude::*;
 
 proptest! {

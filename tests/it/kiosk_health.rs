@@ -26,8 +26,7 @@ const HEALTH: &str = r##"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kiosk_shows_traffic_the_success_rate_heals_and_the_autopilot() {
     let cluster =
-        TestCluster::start(conferenceli::sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() })
-            .await;
+        TestCluster::start(kube_sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() }).await;
     let service = cluster.service_url();
     let flags =
         ["--availability-url", &service, "--availability-requests-per-second", "10", "--chaos-cooldown-seconds", "0"];

@@ -537,7 +537,7 @@ async fn a_restart_cuts_every_watch_refuses_connections_then_answers_410_for_old
 
 #[tokio::test]
 async fn events_expire_after_their_ttl() {
-    let config = conferenceli::sim::SimConfig { event_ttl: Duration::from_secs(1), ..fast_config() };
+    let config = kube_sim::SimConfig { event_ttl: Duration::from_secs(1), ..fast_config() };
     let cluster = TestCluster::start(config).await;
     let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(cluster.client.clone(), "demopod");
     let event = serde_json::from_value(json!({

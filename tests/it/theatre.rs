@@ -149,7 +149,7 @@ async fn box_status(browser: &Browser, pod: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_theatre_plays_in_the_browser() {
-    let config = conferenceli::sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() };
+    let config = kube_sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() };
     let cluster = TestCluster::start(config).await;
     let app =
         TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0", "--public-url", "https://example.com/form"]).await;

@@ -2,7 +2,7 @@
 //! helper that waits for a condition instead of sleeping a fixed time.
 
 use conferenceli::cluster::client::client_for_url;
-use conferenceli::sim::{SimCluster, SimConfig, SimServer};
+use kube_sim::{SimCluster, SimConfig, SimServer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ pub fn fast_config() -> SimConfig {
         start_jitter: Duration::from_millis(100),
         toleration: Duration::from_secs(2),
         bookmark_interval: Duration::from_millis(200),
-        ..SimConfig::default()
+        ..conferenceli::demo::sim_config()
     }
 }
 
@@ -218,7 +218,7 @@ impl TestApp {
 
 /// A kubeconfig in `dir` for the API at `url` (plain HTTP, no credentials), as `run` reads it.
 pub fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    conferenceli::sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
+    kube_sim::write_kubeconfig(url, dir).expect("write the kubeconfig")
 }
 
 unsafe extern "C" {

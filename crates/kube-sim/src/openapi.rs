@@ -11,12 +11,12 @@
 //! an empty protobuf document (kubectl asks for it before anything else; with no v2 schemas it
 //! leaves validation to the server, which `fieldValidation` in the v3 documents offers).
 //!
-//! It may call [`super::resources`] and [`super::merge`] (the merge keys).
+//! It may call [`crate::resources`] and [`crate::merge`] (the merge keys).
 //!
-//! May call: `crate::crds`.
+//! May call: `crate::merge`, `crate::resources`.
 
-use super::merge;
-use super::resources::{Registry, ResourceDef};
+use crate::merge;
+use crate::resources::{Registry, ResourceDef};
 use k8s_openapi::api::{apps, core, events};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -335,8 +335,8 @@ mod tests {
 
     fn registry_with_crds() -> Registry {
         let registry = Registry::default();
-        for crd in crate::crds::all() {
-            registry.register_crd(&serde_json::to_value(&crd).unwrap());
+        for crd in crate::fixture_crds() {
+            registry.register_crd(&crd);
         }
         registry
     }

@@ -1,26 +1,25 @@
 //! The simulated cluster's network: the workload's containers, its Service, the endpoints
 //! controller and kube-proxy, so the booth's traffic in `demo` and the tests is real traffic.
 //!
-//! - Containers: every pod of the StatefulSet whose container runs gets the real workload server
-//!   ([`crate::workload`]) on its own loopback port, answering with the pod's name. The pod IP in
+//! - Containers: every pod of the StatefulSet whose container runs gets the program the cluster
+//!   was given ([`crate::ContainerProgram`], the booth's demo workload) on its own loopback port. The pod IP in
 //!   its status maps to that port (the pod network). The container keeps serving while the pod
 //!   is Terminating and stops when the pod object is gone (the end of its grace period), so
 //!   traffic stops reaching a deleted pod because it left the endpoints, not because it died.
-//! - The Service `critical-prod` (ClusterIP, port 80 → 8080) and the endpoints controller: one
+//! - The Service named after the StatefulSet (ClusterIP, port 80 → 8080) and the endpoints controller: one
 //!   `Endpoints` object (Ready pods in `addresses`, not-Ready ones in `notReadyAddresses`, a pod
 //!   with a `deletionTimestamp` nowhere) and one `discovery.k8s.io/v1` EndpointSlice (every pod
 //!   with an IP, with the `ready`/`serving`/`terminating` conditions kube-controller-manager sets).
 //! - kube-proxy: the Service address is a loopback TCP proxy; each new connection goes to one
 //!   endpoint picked at random among the slice's `ready` ones, as kube-proxy's iptables mode does.
 //!
-//! It may call [`crate::workload`] and the rest of [`super`]; nothing else.
+//! Without a program, pods have no process behind them: their endpoints follow readiness alone.
 //!
-//! May call: `crate::workload`.
+//! May call: `crate::config`, `crate::resources`, `crate::store`.
 
-use super::resources::ResourceDef;
-use super::store::Store;
-use super::workload::SimConfig;
-use crate::workload::Workload;
+use crate::config::{ContainerProgram, RunningContainer, SimConfig};
+use crate::resources::ResourceDef;
+use crate::store::{Store, Write};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,9 +35,10 @@ const CLUSTER_IP: &str = "10.43.80.80";
 
 /// One pod's container: its server and where it listens.
 struct Container {
+    pod: String,
     pod_ip: String,
     addr: SocketAddr,
-    workload: Arc<Workload>,
+    running: Arc<dyn RunningContainer>,
     stop: CancellationToken,
 }
 
@@ -47,6 +47,8 @@ pub struct Network {
     store: Arc<Store>,
     namespace: String,
     service: String,
+    /// What the containers run; without it no container is started.
+    program: Option<Arc<dyn ContainerProgram>>,
     pods: Arc<ResourceDef>,
     services: Arc<ResourceDef>,
     endpoints: Arc<ResourceDef>,
@@ -170,6 +172,7 @@ impl Network {
         let network = Arc::new(Self {
             namespace: config.namespace.clone(),
             service: config.statefulset.clone(),
+            program: config.program.clone(),
             pods: find("", "pods"),
             services: find("", "services"),
             endpoints: find("", "endpoints"),
@@ -193,18 +196,17 @@ impl Network {
         self.service_addr
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// The answers each running container gave so far, by pod name (a container is gone with its
     /// pod object).
     pub fn answered(&self) -> HashMap<String, u64> {
         let containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
-        containers.values().map(|c| (c.workload.name().to_string(), c.workload.answered())).collect()
+        containers.values().map(|c| (c.pod.clone(), c.running.answered())).collect()
     }
 
     /// The loopback address of the container of the pod with this name, if it runs.
     pub fn container_addr(&self, pod: &str) -> Option<SocketAddr> {
         let containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
-        containers.values().find(|c| c.workload.name() == pod).map(|c| c.addr)
+        containers.values().find(|c| c.pod == pod).map(|c| c.addr)
     }
 
     fn create_service(&self) {
@@ -214,16 +216,16 @@ impl Network {
             "spec": {
                 "type": "ClusterIP", "clusterIP": CLUSTER_IP, "clusterIPs": [CLUSTER_IP],
                 "selector": {"app": self.service},
-                // As deploy/demo-workload/ writes it, so `kubectl apply --server-side` of that
-                // folder co-owns the fields instead of conflicting (the simulation does not
-                // default built-in types, so kube-apiserver's `protocol: TCP` is left out).
+                // As a manifest would write it, so `kubectl apply --server-side` of one co-owns
+                // the fields instead of conflicting (the simulation does not default built-in
+                // types, so kube-apiserver's `protocol: TCP` is left out).
                 "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http"}],
                 "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
             },
             "status": {"loadBalancer": {}},
         });
         // Already there when the cluster was seeded before: fine.
-        let _ = self.store.create(&self.services, &self.namespace, service);
+        let _ = self.store.create(&Write::to(&self.services, &self.namespace), service);
     }
 
     /// The workload's pods: those the Service selects.
@@ -243,6 +245,7 @@ impl Network {
     /// The kubelets' part: starts a container for every pod whose container runs, stops those
     /// whose pod object is gone.
     fn run_containers(&self, pods: &[Arc<Value>]) {
+        let Some(program) = &self.program else { return };
         let mut containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         let uids: std::collections::HashSet<&str> = pods.iter().map(|p| str_at(p, "/metadata/uid")).collect();
@@ -261,9 +264,11 @@ impl Network {
             if skip || ip.is_empty() || !container_running(pod) || terminating(pod) {
                 continue;
             }
-            match start_container(str_at(pod, "/metadata/name")) {
-                Ok((addr, workload, stop)) => {
-                    containers.insert(uid.into(), Container { pod_ip: ip.into(), addr, workload, stop });
+            let name = str_at(pod, "/metadata/name");
+            match start_container(program.as_ref(), name) {
+                Ok((addr, running, stop)) => {
+                    let container = Container { pod: name.into(), pod_ip: ip.into(), addr, running, stop };
+                    containers.insert(uid.into(), container);
                 }
                 Err(error) => {
                     tracing::warn!(%error, pod = str_at(pod, "/metadata/name"), "simulated container could not listen");
@@ -273,15 +278,19 @@ impl Network {
         }
     }
 
-    /// The endpoints controllers' part: the Endpoints object and the EndpointSlice. A pod is an
-    /// endpoint once its container listens, so the proxy never sends to a port not yet open.
+    /// The endpoints controllers' part: the Endpoints object and the EndpointSlice. With a
+    /// program, a pod is an endpoint once its container listens, so the proxy never sends to a
+    /// port not yet open.
     fn update_endpoints(&self, pods: &[Arc<Value>]) {
-        let listening: std::collections::HashSet<String> = {
+        let listening: Option<std::collections::HashSet<String>> = self.program.as_ref().map(|_| {
             let containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
             containers.values().map(|c| c.pod_ip.clone()).collect()
-        };
-        let endpoints: Vec<Endpoint> =
-            pods.iter().filter_map(|p| Endpoint::of(p)).filter(|e| listening.contains(&e.ip)).collect();
+        });
+        let endpoints: Vec<Endpoint> = pods
+            .iter()
+            .filter_map(|p| Endpoint::of(p))
+            .filter(|e| listening.as_ref().is_none_or(|l| l.contains(&e.ip)))
+            .collect();
         let subsets = endpoints_subsets(&endpoints, &self.namespace);
         match self.store.get(&self.endpoints, &self.namespace, &self.service) {
             Ok(existing) => {
@@ -292,7 +301,7 @@ impl Network {
                 let object = json!({"apiVersion": "v1", "kind": "Endpoints",
                     "metadata": {"name": self.service, "namespace": self.namespace, "labels": {"app": self.service}},
                     "subsets": subsets});
-                let _ = self.store.create(&self.endpoints, &self.namespace, object);
+                let _ = self.store.create(&Write::to(&self.endpoints, &self.namespace), object);
             }
         }
         let slice_endpoints = slice_endpoints(&endpoints, &self.namespace);
@@ -310,7 +319,7 @@ impl Network {
                     "addressType": "IPv4",
                     "ports": [{"name": "http", "port": CONTAINER_PORT, "protocol": "TCP"}],
                     "endpoints": slice_endpoints});
-                let _ = self.store.create(&self.slices, &self.namespace, object);
+                let _ = self.store.create(&Write::to(&self.slices, &self.namespace), object);
             }
         }
     }
@@ -383,16 +392,18 @@ impl Network {
     }
 }
 
-/// Starts one container: the workload server named `name` on a free loopback port.
-fn start_container(name: &str) -> std::io::Result<(SocketAddr, Arc<Workload>, CancellationToken)> {
+/// A started container: where it listens, what it reports, and what stops it.
+type Started = (SocketAddr, Arc<dyn RunningContainer>, CancellationToken);
+
+/// Starts one container: `program` as pod `name` on a free loopback port.
+fn start_container(program: &dyn ContainerProgram, name: &str) -> std::io::Result<Started> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let workload = Workload::new(name);
     let stop = CancellationToken::new();
-    tokio::spawn(crate::workload::serve(listener, workload.clone(), stop.clone()));
-    Ok((addr, workload, stop))
+    let running = program.start(name, listener, stop.clone());
+    Ok((addr, running, stop))
 }
 
 #[cfg(test)]

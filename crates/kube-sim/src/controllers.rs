@@ -1,93 +1,25 @@
-//! The simulated cluster's moving parts: the nodes, a scheduler, the kubelets and the booth's
+//! The simulated cluster's moving parts: the nodes, a scheduler, the kubelets and the
 //! StatefulSet controller, folded into one reconcile loop over the store.
 //!
-//! What it models, because the booth shows it: a deleted pod turns Terminating and disappears after
+//! What it models: a deleted pod turns Terminating and disappears after
 //! its grace period, then the StatefulSet recreates it (Pending, then Running and Ready after a
 //! start delay with jitter). A node that is NotReady or unreachable has its pods marked not Ready,
 //! and after the toleration they are evicted; its kubelet is gone, so those pods stay Terminating
 //! until they are force-deleted or the node comes back, exactly as on a real cluster.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::config`, `crate::resources`, `crate::store`.
 
-use super::resources::ResourceDef;
-use super::store::{Store, now_rfc3339};
+use crate::config::{NodeHealth, SimConfig};
+use crate::resources::ResourceDef;
+use crate::store::{Deletion, Store, Write, now_rfc3339};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// The shape and timing of the simulated cluster.
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    pub nodes: usize,
-    pub pods: usize,
-    pub namespace: String,
-    pub statefulset: String,
-    /// `terminationGracePeriodSeconds` of the workload's pods.
-    pub grace_period_seconds: i64,
-    /// Time from Pending to Running, plus up to `start_jitter`.
-    pub start_delay: Duration,
-    pub start_jitter: Duration,
-    /// How long pods stay on a NotReady node before they are evicted.
-    pub toleration: Duration,
-    /// Changes kept for watches to resume from; older versions get 410 Gone.
-    pub history_limit: usize,
-    /// How long a change stays in that history (kube-apiserver compacts etcd every 5 minutes).
-    pub history_retention: Duration,
-    /// How long an Event lives (kube-apiserver's `--event-ttl`, 1 hour by default).
-    pub event_ttl: Duration,
-    pub bookmark_interval: Duration,
-    /// Whether the initial pods start Running (a calm demo) or Pending.
-    pub start_running: bool,
-    /// Whether the workload has a network: a container answering on its own port for each
-    /// running pod, its Service with Endpoints and an EndpointSlice, and the proxy
-    /// ([`super::network`]). On by default (`demo`'s trickle of requests needs it); a benchmark
-    /// of thousands of pods turns it off, as each readiness change would rewrite an Endpoints
-    /// object of thousands of addresses, every version of it kept in the watch history.
-    pub network: bool,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            nodes: 3,
-            pods: 5,
-            namespace: "demopod".into(),
-            statefulset: "critical-prod".into(),
-            grace_period_seconds: 1,
-            start_delay: Duration::from_millis(2000),
-            start_jitter: Duration::from_millis(1500),
-            toleration: Duration::from_secs(30),
-            history_limit: 20_000,
-            history_retention: Duration::from_secs(300),
-            event_ttl: Duration::from_secs(3600),
-            bookmark_interval: Duration::from_secs(5),
-            start_running: true,
-            network: true,
-        }
-    }
-}
-
-/// The node condition the simulation can put a node in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeHealth {
-    /// Kubelet posting ready status.
-    Ready,
-    /// Kubelet up but not ready (`Ready=False`).
-    NotReady,
-    /// Kubelet unreachable, the node unplugged (`Ready=Unknown`).
-    Unreachable,
-}
-
-/// The names the booth's nodes have: the K3s server on the Pi, then the PicoCluster nodes.
-pub fn node_name(index: usize) -> String {
-    if index == 0 { "conferenceli".into() } else { format!("pico-{index}") }
-}
-
-fn node_object(index: usize) -> Value {
-    let name = node_name(index);
+fn node_object(config: &SimConfig, index: usize) -> Value {
+    let name = config.node_name(index);
     let now = now_rfc3339();
     let mut labels = json!({
         "kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": name,
@@ -97,7 +29,9 @@ fn node_object(index: usize) -> Value {
         labels["node-role.kubernetes.io/control-plane"] = json!("true");
         labels["node-role.kubernetes.io/master"] = json!("true");
     } else {
-        labels["conferenceli.dev/blinkt"] = json!("true");
+        for (key, value) in &config.worker_labels {
+            labels[key] = json!(value);
+        }
     }
     let condition = |kind: &str, status: &str, reason: &str, message: &str| {
         json!({"type": kind, "status": status, "reason": reason, "message": message,
@@ -145,7 +79,7 @@ fn pod_object(config: &SimConfig, ordinal: usize) -> Value {
                                  "uid": "5f0c1c3e-0000-4000-a000-000000000001", "controller": true, "blockOwnerDeletion": true}],
         },
         "spec": {
-            "containers": [{"name": "app", "image": "ghcr.io/conferenceli/critical-prod:1.0",
+            "containers": [{"name": "app", "image": config.image,
                             "ports": [{"containerPort": 8080, "protocol": "TCP"}],
                             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}],
             "hostname": name, "subdomain": config.statefulset,
@@ -187,7 +121,7 @@ fn set_pod_running(pod: &mut Value, node_index: usize, serial: u64) {
         "startTime": now,
         "conditions": [condition("Initialized"), condition("Ready"), condition("ContainersReady"), condition("PodScheduled")],
         "containerStatuses": [{
-            "name": container, "image": image, "imageID": "ghcr.io/conferenceli/critical-prod@sha256:5e1f",
+            "name": container, "image": image, "imageID": format!("{}@sha256:5e1f", image.as_str().unwrap_or_default().split(':').next().unwrap_or_default()),
             "containerID": format!("containerd://{serial:064x}"),
             "ready": true, "started": true, "restartCount": 0,
             "state": {"running": {"startedAt": now}},
@@ -222,7 +156,7 @@ fn str_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
 }
 
 /// The controllers of the simulated cluster.
-pub struct Workload {
+pub struct Controllers {
     store: Arc<Store>,
     config: SimConfig,
     pods: Arc<ResourceDef>,
@@ -234,7 +168,7 @@ pub struct Workload {
     serial: std::sync::atomic::AtomicU64,
 }
 
-impl Workload {
+impl Controllers {
     pub fn new(store: Arc<Store>, config: SimConfig) -> Self {
         let pods = store.registry.find("", "v1", "pods").expect("pods are built in");
         let nodes = store.registry.find("", "v1", "nodes").expect("nodes are built in");
@@ -252,18 +186,20 @@ impl Workload {
     /// Creates the nodes and the StatefulSet's pods (spread round-robin over the nodes).
     pub(crate) fn seed(&self) {
         for index in 0..self.config.nodes {
-            self.store.create(&self.nodes, "", node_object(index)).expect("seeding a fresh store");
+            self.store
+                .create(&Write::to(&self.nodes, ""), node_object(&self.config, index))
+                .expect("seeding a fresh store");
         }
         for ordinal in 0..self.config.pods {
             let mut pod = pod_object(&self.config, ordinal);
             if self.config.nodes > 0 {
                 let node_index = ordinal % self.config.nodes;
-                set_pod_scheduled(&mut pod, &node_name(node_index));
+                set_pod_scheduled(&mut pod, &self.config.node_name(node_index));
                 if self.config.start_running {
                     set_pod_running(&mut pod, node_index, self.next_serial());
                 }
             }
-            self.store.create(&self.pods, &self.config.namespace, pod).expect("seeding a fresh store");
+            self.store.create(&Write::to(&self.pods, &self.config.namespace), pod).expect("seeding a fresh store");
         }
     }
 
@@ -377,7 +313,11 @@ impl Workload {
                 }
                 match evict_at.get(node) {
                     Some(at) if wall >= *at => {
-                        let _ = self.store.delete(&self.pods, namespace, name, None, Some(uid), None);
+                        let _ = self.store.delete(
+                            &Write::to(&self.pods, namespace),
+                            name,
+                            &Deletion { uid: Some(uid.into()), ..Deletion::default() },
+                        );
                     }
                     Some(at) => {
                         due(now + Duration::from_millis((at.as_millisecond() - wall.as_millisecond()).max(1) as u64))
@@ -449,7 +389,9 @@ impl Workload {
             });
             if !exists {
                 // A pod recreated by a racing pass already exists: AlreadyExists is fine.
-                let _ = self.store.create(&self.pods, &self.config.namespace, pod_object(&self.config, ordinal));
+                let _ = self
+                    .store
+                    .create(&Write::to(&self.pods, &self.config.namespace), pod_object(&self.config, ordinal));
             }
         }
     }

@@ -24,7 +24,7 @@ pub struct ResourceDef {
     /// A CRD's `additionalPrinterColumns`, for `kubectl get`.
     pub(crate) printer_columns: Vec<PrinterColumn>,
     /// A CRD version's `openAPIV3Schema`: custom resources are pruned, defaulted and validated
-    /// against it ([`super::schema`]). `None` for the built-in types.
+    /// against it ([`crate::schema`]). `None` for the built-in types.
     pub(crate) schema: Option<Arc<Value>>,
 }
 

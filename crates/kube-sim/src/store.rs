@@ -6,245 +6,21 @@
 //! broadcasts it while that mutex is held, so a watch that reads the history and subscribes under
 //! the same lock sees every change exactly once and in resource-version order.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::apply`, `crate::error`, `crate::field`, `crate::merge`, `crate::resources`,
+//! `crate::schema`, `crate::selectors`, `crate::watch`.
 
-use super::apply;
-use super::field::{self, FieldError};
-use super::resources::{Registry, ResourceDef};
-use super::schema;
-use super::selectors::Selectors;
+use crate::apply;
+use crate::error::{ApiError, Details};
+use crate::field::{self, FieldError};
+use crate::resources::{Registry, ResourceDef};
+use crate::schema;
+use crate::selectors::Selectors;
+use crate::watch::{EventType, WatchFilter, WatchRecord, WatchStart};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
-
-/// An API error, answered as a Kubernetes `Status` object.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{reason} ({code}): {message}")]
-pub struct ApiError {
-    pub code: u16,
-    pub reason: &'static str,
-    pub message: String,
-    /// Boxed: most errors have none, and results stay small.
-    pub details: Option<Box<Details>>,
-}
-
-/// A `Status`'s `details`: what the error is about and, for Invalid, each field's cause.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Details {
-    pub name: String,
-    pub group: String,
-    /// The resource (`pods`) for NotFound/AlreadyExists/Conflict, the kind (`Booth`) for Invalid.
-    pub kind: String,
-    pub causes: Vec<Value>,
-}
-
-impl Details {
-    fn of(def: &ResourceDef, name: &str) -> Option<Box<Self>> {
-        Some(Box::new(Self {
-            name: name.into(),
-            group: def.group.clone(),
-            kind: def.plural.clone(),
-            causes: Vec::new(),
-        }))
-    }
-}
-
-impl ApiError {
-    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        Self { code: 400, reason: "BadRequest", message: message.into(), details: None }
-    }
-
-    /// 422 Invalid for an object, as `Kind.group "name" is invalid: <field errors>`.
-    pub fn invalid(def: &ResourceDef, name: &str, errors: &[FieldError]) -> Self {
-        let qualified = if def.group.is_empty() { def.kind.clone() } else { format!("{}.{}", def.kind, def.group) };
-        Self::invalid_kind(&qualified, &def.group, &def.kind, name, errors)
-    }
-
-    /// 422 Invalid for the options of a request (`ListOptions.meta.k8s.io "" is invalid: ...`).
-    pub(crate) fn invalid_options(kind: &str, errors: &[FieldError]) -> Self {
-        Self::invalid_kind(&format!("{kind}.meta.k8s.io"), "meta.k8s.io", kind, "", errors)
-    }
-
-    fn invalid_kind(qualified: &str, group: &str, kind: &str, name: &str, errors: &[FieldError]) -> Self {
-        Self {
-            code: 422,
-            reason: "Invalid",
-            message: format!("{qualified} {name:?} is invalid: {}", field::join(errors)),
-            details: Some(Box::new(Details {
-                name: name.into(),
-                group: group.into(),
-                kind: kind.into(),
-                causes: errors.iter().map(FieldError::cause).collect(),
-            })),
-        }
-    }
-
-    pub(crate) fn not_found(def: &ResourceDef, name: &str) -> Self {
-        Self {
-            code: 404,
-            reason: "NotFound",
-            message: format!("{} {name:?} not found", def.qualified_name()),
-            details: Details::of(def, name),
-        }
-    }
-
-    pub(crate) fn path_not_found(path: &str) -> Self {
-        Self {
-            code: 404,
-            reason: "NotFound",
-            message: format!("the server could not find the requested resource ({path})"),
-            details: None,
-        }
-    }
-
-    pub(crate) fn already_exists(def: &ResourceDef, name: &str) -> Self {
-        Self {
-            code: 409,
-            reason: "AlreadyExists",
-            message: format!("{} {name:?} already exists", def.qualified_name()),
-            details: Details::of(def, name),
-        }
-    }
-
-    pub fn conflict(def: &ResourceDef, name: &str) -> Self {
-        Self::conflict_because(
-            def,
-            name,
-            "the object has been modified; please apply your changes to the latest version and try again",
-        )
-    }
-
-    /// 409 Conflict: `Operation cannot be fulfilled on <resource> "<name>": <why>`.
-    pub(crate) fn conflict_because(def: &ResourceDef, name: &str, why: &str) -> Self {
-        Self {
-            code: 409,
-            reason: "Conflict",
-            message: format!("Operation cannot be fulfilled on {} {name:?}: {why}", def.qualified_name()),
-            details: Details::of(def, name),
-        }
-    }
-
-    pub(crate) fn expired(message: impl Into<String>) -> Self {
-        Self { code: 410, reason: "Expired", message: message.into(), details: None }
-    }
-
-    /// 504 for a resource version the server has not reached yet (kube's "Too large resource
-    /// version", after waiting for it a while).
-    pub(crate) fn too_large_resource_version(requested: u64, current: u64) -> Self {
-        Self {
-            code: 504,
-            reason: "Timeout",
-            message: format!("Timeout: Too large resource version: {requested}, current: {current}"),
-            details: Some(Box::new(Details {
-                causes: vec![json!({"reason": "ResourceVersionTooLarge", "message": "Too large resource version"})],
-                ..Details::default()
-            })),
-        }
-    }
-
-    pub(crate) fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self { code: 405, reason: "MethodNotAllowed", message: message.into(), details: None }
-    }
-
-    pub(crate) fn unsupported_media_type(content_type: &str) -> Self {
-        Self {
-            code: 415,
-            reason: "UnsupportedMediaType",
-            message: format!("the body of the request was in an unknown format: {content_type}"),
-            details: None,
-        }
-    }
-
-    /// The `Status` object for this error.
-    pub(crate) fn to_status(&self) -> Value {
-        let mut status = json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": self.message, "reason": self.reason, "code": self.code,
-        });
-        if let Some(details) = &self.details {
-            let mut d = Map::new();
-            for (key, value) in [("name", &details.name), ("group", &details.group), ("kind", &details.kind)] {
-                if !value.is_empty() {
-                    d.insert(key.into(), Value::String(value.clone()));
-                }
-            }
-            if !details.causes.is_empty() {
-                d.insert("causes".into(), Value::Array(details.causes.clone()));
-            }
-            status["details"] = Value::Object(d);
-        }
-        status
-    }
-}
-
-/// The type of a change as watch events name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Added,
-    Modified,
-    Deleted,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
-}
-
-/// One change in the history: the object after it and, for modifications and deletions, before
-/// it (so that a watch with a selector can tell "stopped matching" from "changed", and a list
-/// can be answered exactly at an older version).
-#[derive(Debug)]
-pub struct WatchRecord {
-    pub rv: u64,
-    /// When the change was made: the history forgets changes older than its retention.
-    pub at: std::time::Instant,
-    pub resource: String,
-    pub namespace: String,
-    pub event: EventType,
-    pub object: Arc<Value>,
-    pub previous: Option<Arc<Value>>,
-}
-
-/// What a watch is interested in.
-#[derive(Debug, Clone)]
-pub struct WatchFilter {
-    pub resource: String,
-    pub namespace: Option<String>,
-    pub selectors: Selectors,
-}
-
-impl WatchFilter {
-    /// The event this watch sees for a record, if any: an object that starts matching the
-    /// selectors is ADDED for it, one that stops matching is DELETED, as the real API does.
-    pub(crate) fn event_for(&self, record: &WatchRecord) -> Option<EventType> {
-        if record.resource != self.resource || self.namespace.as_ref().is_some_and(|ns| *ns != record.namespace) {
-            return None;
-        }
-        let now = self.selectors.matches(&record.object);
-        let before = record.previous.as_ref().map(|p| self.selectors.matches(p));
-        match (record.event, before, now) {
-            (EventType::Modified, Some(false), true) => Some(EventType::Added),
-            (EventType::Modified, Some(true), false) => Some(EventType::Deleted),
-            (EventType::Modified, Some(false), false) => None,
-            (event, _, true) => Some(event),
-            (_, _, false) => None,
-        }
-    }
-}
-
-/// The start of a watch: what to send first, and the live feed after it.
-pub struct WatchStart {
-    pub initial: Vec<(EventType, Arc<Value>)>,
-    pub(crate) start_rv: u64,
-    pub live: broadcast::Receiver<Arc<WatchRecord>>,
-}
 
 /// A page of a list.
 pub struct ListPage {
@@ -258,7 +34,7 @@ pub struct ListPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
     Merge,
-    /// Strategic merge patch (built-in types only; see `super::merge`).
+    /// Strategic merge patch (built-in types only; see `crate::merge`).
     Strategic,
     Json,
     Apply,
@@ -274,7 +50,7 @@ pub enum Part {
 /// How a write is carried out, from the request's `dryRun`, `fieldValidation`, `fieldManager`
 /// and `force`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct WriteMode {
+pub struct WriteMode {
     /// Checked and answered as if stored, but nothing is stored (`dryRun=All`).
     pub dry_run: bool,
     /// Unknown fields are refused (400) rather than pruned with a warning (`fieldValidation=Strict`).
@@ -294,6 +70,39 @@ impl WriteMode {
             now,
         }
     }
+}
+
+/// Where and how a write goes: the resource type, the namespace, the part of the object and the
+/// request's write options. What each verb needs besides (the object, the patch, the delete
+/// options) is an argument of its own.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    pub def: &'a ResourceDef,
+    /// Ignored for cluster-scoped resources.
+    pub namespace: &'a str,
+    pub part: Part,
+    pub mode: WriteMode,
+}
+
+impl<'a> Write<'a> {
+    /// A write of the main resource with the default options (what the simulation's own
+    /// controllers and a plain client send).
+    pub fn to(def: &'a ResourceDef, namespace: &'a str) -> Self {
+        Self { def, namespace, part: Part::Main, mode: WriteMode::default() }
+    }
+
+    /// The same write to the `/status` subresource.
+    pub fn status(self) -> Self {
+        Self { part: Part::Status, ..self }
+    }
+}
+
+/// A delete's options (`DeleteOptions`): the grace period and the preconditions.
+#[derive(Debug, Clone, Default)]
+pub struct Deletion {
+    pub grace_seconds: Option<i64>,
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
 }
 
 /// A write's result: the object as stored (or as it would be, for a dry run) and the warnings
@@ -419,6 +228,93 @@ fn parse_rv(value: &Value) -> Option<u64> {
     value.as_str().and_then(|s| s.parse().ok())
 }
 
+/// A PUT or PATCH may not rename the object, and a `resourceVersion` it names must be the
+/// stored one (optimistic concurrency).
+fn check_identity(def: &ResourceDef, name: &str, existing: &Value, desired: &Value) -> Result<(), ApiError> {
+    if let Some(name_in_body) = meta(desired)["name"].as_str().filter(|n| *n != name) {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({name_in_body}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(rv) = meta(desired)["resourceVersion"].as_str().filter(|rv| !rv.is_empty())
+        && Some(rv) != meta(existing)["resourceVersion"].as_str()
+    {
+        return Err(ApiError::conflict(def, name));
+    }
+    Ok(())
+}
+
+/// What a write may not touch comes from `existing`: everything but status on `/status`, the
+/// status on the main resource of a type with a status subresource.
+fn keep_untouched_part(def: &ResourceDef, existing: &Value, mut desired: Value, part: Part) -> Value {
+    let keep_status = |desired: &mut Value, status: Option<Value>| match status {
+        Some(status) => desired["status"] = status,
+        None => {
+            desired.as_object_mut().map(|o| o.remove("status"));
+        }
+    };
+    match part {
+        Part::Status => {
+            let status = desired.get("status").cloned();
+            desired = existing.clone();
+            keep_status(&mut desired, status);
+        }
+        Part::Main if def.has_status => keep_status(&mut desired, existing.get("status").cloned()),
+        Part::Main => {}
+    }
+    desired
+}
+
+/// The metadata a write cannot change is carried over from `existing`; `generation` goes up
+/// when the spec changed; the stored `resourceVersion` stays until a commit gives the new one
+/// (so a dry run answers with it).
+fn carry_metadata(existing: &Value, desired: &mut Value, part: Part) {
+    let old_meta = meta(existing);
+    let generation = old_meta["generation"].as_i64().unwrap_or(1);
+    let bump = part == Part::Main && spec_part(existing) != spec_part(desired);
+    let m = meta_mut(desired);
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "resourceVersion",
+    ] {
+        match old_meta.get(field) {
+            Some(value) => m.insert(field.into(), value.clone()),
+            None => m.remove(field),
+        };
+    }
+    m.insert("generation".into(), json!(if bump { generation + 1 } else { generation }));
+}
+
+/// `managedFields`: a request that changes them sets them (`[{}]` clears them), as kube lets
+/// clients reset ownership; otherwise, when `record`, the writer's changes are recorded.
+fn record_managed_fields(write: &Write, existing: &Value, desired: &mut Value, record: bool) {
+    let old = meta(existing).get("managedFields");
+    let requested = meta(desired).get("managedFields").cloned();
+    let reset = write.part == Part::Main && requested.is_some() && requested.as_ref() != old;
+    if reset {
+        let clears = requested
+            .as_ref()
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().all(|e| e.as_object().is_none_or(|o| o.is_empty())));
+        if clears {
+            meta_mut(desired).remove("managedFields");
+        }
+    } else if record {
+        match old {
+            Some(fields) => meta_mut(desired).insert("managedFields".into(), fields.clone()),
+            None => meta_mut(desired).remove("managedFields"),
+        };
+        let (api_version, now) = (write.def.api_version(), now_rfc3339());
+        let writer = write.mode.writer(&api_version, write.part, &now);
+        apply::record_update(Some(existing), desired, &writer, write.def.has_status);
+    }
+}
+
 /// Continue tokens are opaque to clients: hex of "rv|namespace|name".
 fn encode_continue(rv: u64, key: &ObjectKey) -> String {
     hex::encode(format!("{rv}|{}|{}", key.0, key.1))
@@ -471,7 +367,6 @@ impl Store {
         inner.floor = inner.rv;
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// The unknown fields pruned from writes so far (`pods ns/name: spec.colour`): a client that
     /// writes fields its CRD does not declare loses them on a real cluster, so tests check this.
     pub fn pruned_fields(&self) -> Vec<String> {
@@ -679,34 +574,17 @@ impl Store {
         Ok(())
     }
 
-    /// Creates an object as the API does: names generated, uid, timestamps and generation set.
-    pub fn create(&self, def: &ResourceDef, namespace: &str, object: Value) -> Result<Arc<Value>, ApiError> {
-        self.create_with(def, namespace, object, WriteMode::default()).map(|w| w.object)
-    }
-
-    /// [`Store::create`] with the request's write mode; a custom resource is admitted against
-    /// its schema, and its `status` is dropped when it has a status subresource (kube sets
-    /// status only through `/status`).
-    pub(crate) fn create_with(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        object: Value,
-        mode: WriteMode,
-    ) -> Result<Written, ApiError> {
-        self.create_inner(def, namespace, object, &mode, true)
+    /// Creates an object as the API does: names generated, uid, timestamps and generation set; a
+    /// custom resource is admitted against its schema, and its `status` is dropped when it has a
+    /// status subresource (kube sets status only through `/status`).
+    pub fn create(&self, write: &Write, object: Value) -> Result<Written, ApiError> {
+        self.create_inner(write, object, true)
     }
 
     /// Creates; `record` says whether the writer's fields are recorded as an `Update` (an apply
     /// that creates has recorded its own already).
-    fn create_inner(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        mut object: Value,
-        mode: &WriteMode,
-        record: bool,
-    ) -> Result<Written, ApiError> {
+    fn create_inner(&self, write: &Write, mut object: Value, record: bool) -> Result<Written, ApiError> {
+        let (def, namespace, mode) = (write.def, write.namespace, &write.mode);
         Self::check_kind(def, &object)?;
         let mut inner = self.lock();
         let generate = meta(&object)["generateName"].as_str().map(str::to_string);
@@ -773,94 +651,29 @@ impl Store {
     /// Writes `desired` over `existing` as PUT and PATCH do: identity fields kept, the part the
     /// request may not touch (status on the main resource, everything but status on `/status`)
     /// taken from `existing`, `resourceVersion` checked, `generation` bumped on spec changes.
-    #[allow(clippy::too_many_arguments)]
+    /// `record` says whether the writer's changes are recorded in `managedFields` (an apply has
+    /// recorded its own already).
     fn write_over(
         &self,
         inner: &mut Inner,
-        def: &ResourceDef,
+        write: &Write,
         key: ObjectKey,
         existing: &Value,
-        mut desired: Value,
-        part: Part,
-        mode: &WriteMode,
+        desired: Value,
         record: bool,
     ) -> Result<Written, ApiError> {
+        let def = write.def;
         Self::check_kind(def, &desired)?;
-        let name = &key.1;
-        if let Some(name_in_body) = meta(&desired)["name"].as_str().filter(|n| *n != name) {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({name_in_body}) does not match the name on the URL ({name})"
-            )));
-        }
-        if let Some(rv) = meta(&desired)["resourceVersion"].as_str().filter(|rv| !rv.is_empty())
-            && Some(rv) != meta(existing)["resourceVersion"].as_str()
-        {
-            return Err(ApiError::conflict(def, name));
-        }
-        match part {
-            Part::Status => {
-                let status = desired.get("status").cloned();
-                desired = existing.clone();
-                match status {
-                    Some(status) => desired["status"] = status,
-                    None => {
-                        desired.as_object_mut().map(|o| o.remove("status"));
-                    }
-                }
-            }
-            Part::Main if def.has_status => match existing.get("status") {
-                Some(status) => desired["status"] = status.clone(),
-                None => {
-                    desired.as_object_mut().map(|o| o.remove("status"));
-                }
-            },
-            Part::Main => {}
-        }
+        check_identity(def, &key.1, existing, &desired)?;
+        let mut desired = keep_untouched_part(def, existing, desired, write.part);
         desired["kind"] = Value::String(def.kind.clone());
         desired["apiVersion"] = Value::String(def.api_version());
-        let warnings = Self::admit(inner, def, &key, &mut desired, mode)?;
-        let old_meta = meta(existing).clone();
-        let generation = old_meta["generation"].as_i64().unwrap_or(1);
-        let bump = part == Part::Main && spec_part(existing) != spec_part(&desired);
-        let m = meta_mut(&mut desired);
-        for field in
-            ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"]
-        {
-            match old_meta.get(field) {
-                Some(value) => m.insert(field.into(), value.clone()),
-                None => m.remove(field),
-            };
-        }
-        m.insert("generation".into(), json!(if bump { generation + 1 } else { generation }));
-        // The stored version until a commit gives the new one (so a dry run answers with it).
-        match old_meta.get("resourceVersion") {
-            Some(rv) => m.insert("resourceVersion".into(), rv.clone()),
-            None => m.remove("resourceVersion"),
-        };
-        if part == Part::Main && def.kind == "CustomResourceDefinition" && !mode.dry_run {
+        let warnings = Self::admit(inner, def, &key, &mut desired, &write.mode)?;
+        carry_metadata(existing, &mut desired, write.part);
+        if write.part == Part::Main && def.kind == "CustomResourceDefinition" && !write.mode.dry_run {
             self.registry.register_crd(&desired);
         }
-        // managedFields: a request that changes them sets them (`[{}]` clears them), as kube
-        // lets clients reset ownership; otherwise the writer's changes are recorded.
-        let requested = meta(&desired).get("managedFields").cloned();
-        let reset = part == Part::Main && requested.is_some() && requested.as_ref() != old_meta.get("managedFields");
-        let m = meta_mut(&mut desired);
-        if reset {
-            if requested
-                .as_ref()
-                .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().all(|e| e.as_object().is_none_or(|o| o.is_empty())))
-            {
-                m.remove("managedFields");
-            }
-        } else if record {
-            match old_meta.get("managedFields") {
-                Some(fields) => m.insert("managedFields".into(), fields.clone()),
-                None => m.remove("managedFields"),
-            };
-            let (api_version, now) = (def.api_version(), now_rfc3339());
-            apply::record_update(Some(existing), &mut desired, &mode.writer(&api_version, part, &now), def.has_status);
-        }
+        record_managed_fields(write, existing, &mut desired, record);
         // Removing the last finalizer of an object being deleted completes the deletion.
         let deleting = meta(&desired).get("deletionTimestamp").is_some();
         let event = if deleting && !finalizers_empty(existing) && finalizers_empty(&desired) {
@@ -870,64 +683,21 @@ impl Store {
         } else {
             EventType::Modified
         };
-        Ok(Written { object: self.finish(inner, def, key, desired, event, mode), warnings })
+        Ok(Written { object: self.finish(inner, def, key, desired, event, &write.mode), warnings })
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// PUT: replaces an object (or its status).
-    pub fn replace(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        name: &str,
-        desired: Value,
-        part: Part,
-    ) -> Result<Arc<Value>, ApiError> {
-        self.replace_with(def, namespace, name, desired, part, WriteMode::default()).map(|w| w.object)
-    }
-
-    /// [`Store::replace`] with the request's write mode.
-    pub(crate) fn replace_with(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        name: &str,
-        desired: Value,
-        part: Part,
-        mode: WriteMode,
-    ) -> Result<Written, ApiError> {
+    pub fn replace(&self, write: &Write, name: &str, desired: Value) -> Result<Written, ApiError> {
         let mut inner = self.lock();
-        let key = Self::key(def, namespace, name);
-        let existing = Self::current(&inner, def, &key).ok_or_else(|| ApiError::not_found(def, name))?;
-        self.write_over(&mut inner, def, key, &existing, desired, part, &mode, true)
+        let key = Self::key(write.def, write.namespace, name);
+        let existing = Self::current(&inner, write.def, &key).ok_or_else(|| ApiError::not_found(write.def, name))?;
+        self.write_over(&mut inner, write, key, &existing, desired, true)
     }
 
-    #[cfg(any(test, feature = "test-support"))]
-    /// PATCH: JSON merge patch, strategic merge patch, JSON patch, or server-side apply (as merge).
-    pub fn patch(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        name: &str,
-        kind: PatchKind,
-        patch: Value,
-        part: Part,
-    ) -> Result<Arc<Value>, ApiError> {
-        self.patch_with(def, namespace, name, kind, patch, part, WriteMode::default()).map(|w| w.object)
-    }
-
-    /// [`Store::patch`] with the request's write mode.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn patch_with(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        name: &str,
-        kind: PatchKind,
-        patch: Value,
-        part: Part,
-        mode: WriteMode,
-    ) -> Result<Written, ApiError> {
+    /// PATCH: JSON merge patch, strategic merge patch, JSON patch, or server-side apply (which
+    /// creates the object when it is missing).
+    pub fn patch(&self, write: &Write, name: &str, kind: PatchKind, patch: Value) -> Result<Written, ApiError> {
+        let (def, namespace, part, mode) = (write.def, write.namespace, write.part, &write.mode);
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
         let (api_version, now) = (def.api_version(), now_rfc3339());
@@ -939,7 +709,7 @@ impl Store {
                 let mut object = apply::apply(&json!({}), &patch, &writer, true, skip_status)
                     .map_err(|conflicts| apply_conflict(def, name, &conflicts))?;
                 meta_mut(&mut object).insert("name".into(), Value::String(name.into()));
-                return self.create_inner(def, namespace, object, &mode, false);
+                return self.create_inner(write, object, false);
             }
             return Err(ApiError::not_found(def, name));
         };
@@ -959,7 +729,7 @@ impl Store {
                 json_patch::merge(&mut desired, &patch);
             }
             PatchKind::Strategic => {
-                desired = super::merge::strategic_merge(&desired, &patch).map_err(|e| ApiError {
+                desired = crate::merge::strategic_merge(&desired, &patch).map_err(|e| ApiError {
                     code: 422,
                     reason: "Invalid",
                     message: format!("the strategic merge patch could not be applied: {e}"),
@@ -982,35 +752,14 @@ impl Store {
             meta_mut(&mut desired).remove("resourceVersion");
         }
         let record = kind != PatchKind::Apply;
-        self.write_over(&mut inner, def, key, &existing, desired, part, &mode, record)
+        self.write_over(&mut inner, write, key, &existing, desired, record)
     }
 
     /// DELETE: pods on a node and objects with finalizers are marked (`deletionTimestamp`) and go
     /// later; everything else goes now. Returns the object as it is after the call.
-    pub fn delete(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        name: &str,
-        grace_seconds: Option<i64>,
-        precondition_uid: Option<&str>,
-        precondition_rv: Option<&str>,
-    ) -> Result<Arc<Value>, ApiError> {
-        self.delete_with(def, namespace, name, grace_seconds, precondition_uid, precondition_rv, WriteMode::default())
-    }
-
-    /// [`Store::delete`] with the request's write mode (a dry run deletes nothing).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn delete_with(
-        &self,
-        def: &ResourceDef,
-        namespace: &str,
-        name: &str,
-        grace_seconds: Option<i64>,
-        precondition_uid: Option<&str>,
-        precondition_rv: Option<&str>,
-        mode: WriteMode,
-    ) -> Result<Arc<Value>, ApiError> {
+    pub fn delete(&self, write: &Write, name: &str, options: &Deletion) -> Result<Arc<Value>, ApiError> {
+        let (def, namespace, mode) = (write.def, write.namespace, &write.mode);
+        let (precondition_uid, precondition_rv) = (options.uid.as_deref(), options.resource_version.as_deref());
         let mut inner = self.lock();
         let key = Self::key(def, namespace, name);
         let existing = Self::current(&inner, def, &key).ok_or_else(|| ApiError::not_found(def, name))?;
@@ -1026,7 +775,8 @@ impl Store {
             return Err(ApiError::conflict(def, name));
         }
         let grace = if def.kind == "Pod" && existing["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
-            grace_seconds
+            options
+                .grace_seconds
                 .or_else(|| meta(&existing)["deletionGracePeriodSeconds"].as_i64())
                 .or_else(|| existing["spec"]["terminationGracePeriodSeconds"].as_i64())
                 .unwrap_or(30)
@@ -1036,7 +786,7 @@ impl Store {
         };
         if grace == 0 && finalizers_empty(&existing) {
             let object = (*existing).clone();
-            return Ok(self.finish(&mut inner, def, key, object, EventType::Deleted, &mode));
+            return Ok(self.finish(&mut inner, def, key, object, EventType::Deleted, mode));
         }
         let already = meta(&existing).get("deletionTimestamp").is_some();
         let previous_grace = meta(&existing)["deletionGracePeriodSeconds"].as_i64();
@@ -1050,7 +800,7 @@ impl Store {
         let m = meta_mut(&mut object);
         m.insert("deletionTimestamp".into(), Value::String(deadline));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-        Ok(self.finish(&mut inner, def, key, object, EventType::Modified, &mode))
+        Ok(self.finish(&mut inner, def, key, object, EventType::Modified, mode))
     }
 
     /// Removes an object for good (the simulated kubelet finishing a graceful deletion).
@@ -1143,25 +893,25 @@ mod tests {
     fn create_sets_identity_and_versions_increase() {
         let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
-        let a = store.create(&def, "ns", pod("a")).unwrap();
-        let b = store.create(&def, "ns", pod("b")).unwrap();
+        let a = store.create(&Write::to(&def, "ns"), pod("a")).unwrap().object;
+        let b = store.create(&Write::to(&def, "ns"), pod("b")).unwrap().object;
         assert_eq!(a["metadata"]["namespace"], "ns");
         assert_eq!(a["metadata"]["generation"], 1);
         assert!(a["metadata"]["uid"].as_str().unwrap().len() == 36);
         assert!(Store::object_rv(&b).unwrap() > Store::object_rv(&a).unwrap());
-        assert_eq!(store.create(&def, "ns", pod("a")).unwrap_err().reason, "AlreadyExists");
+        assert_eq!(store.create(&Write::to(&def, "ns"), pod("a")).unwrap_err().reason, "AlreadyExists");
     }
 
     #[test]
     fn stale_resource_version_conflicts_and_spec_changes_bump_generation() {
         let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
-        let created = store.create(&def, "ns", pod("a")).unwrap();
+        let created = store.create(&Write::to(&def, "ns"), pod("a")).unwrap().object;
         let mut changed = (*created).clone();
         changed["spec"]["containers"][0]["image"] = json!("j");
-        let updated = store.replace(&def, "ns", "a", changed.clone(), Part::Main).unwrap();
+        let updated = store.replace(&Write::to(&def, "ns"), "a", changed.clone()).unwrap().object;
         assert_eq!(updated["metadata"]["generation"], 2);
-        let err = store.replace(&def, "ns", "a", changed, Part::Main).unwrap_err();
+        let err = store.replace(&Write::to(&def, "ns"), "a", changed).unwrap_err();
         assert_eq!((err.code, err.reason), (409, "Conflict"));
     }
 
@@ -1169,21 +919,15 @@ mod tests {
     fn status_writes_touch_only_status() {
         let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
-        store.create(&def, "ns", pod("a")).unwrap();
-        let patched = store
-            .patch(
-                &def,
-                "ns",
-                "a",
-                PatchKind::Merge,
-                json!({"status": {"phase": "Running"}, "spec": {"x": 1}}),
-                Part::Status,
-            )
-            .unwrap();
+        store.create(&Write::to(&def, "ns"), pod("a")).unwrap();
+        let status = json!({"status": {"phase": "Running"}, "spec": {"x": 1}});
+        let patched = store.patch(&Write::to(&def, "ns").status(), "a", PatchKind::Merge, status).unwrap().object;
         assert_eq!(patched["status"]["phase"], "Running");
         assert!(patched["spec"].get("x").is_none());
-        let ignored =
-            store.patch(&def, "ns", "a", PatchKind::Merge, json!({"status": {"phase": "Failed"}}), Part::Main).unwrap();
+        let ignored = store
+            .patch(&Write::to(&def, "ns"), "a", PatchKind::Merge, json!({"status": {"phase": "Failed"}}))
+            .unwrap()
+            .object;
         assert_eq!(ignored["status"]["phase"], "Running");
     }
 
@@ -1192,11 +936,11 @@ mod tests {
         let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         for i in 0..7 {
-            store.create(&def, "ns", pod(&format!("p{i}"))).unwrap();
+            store.create(&Write::to(&def, "ns"), pod(&format!("p{i}"))).unwrap();
         }
         let first = store.list(&def, Some("ns"), &Selectors::default(), Some(3), None).unwrap();
         assert_eq!((first.items.len(), first.remaining), (3, 4));
-        store.create(&def, "ns", pod("zz")).unwrap();
+        store.create(&Write::to(&def, "ns"), pod("zz")).unwrap();
         let second =
             store.list(&def, Some("ns"), &Selectors::default(), Some(3), first.continue_token.as_deref()).unwrap();
         assert_eq!(second.resource_version, first.resource_version);
@@ -1212,9 +956,9 @@ mod tests {
         let store = Store::new(100, Duration::from_secs(300));
         let def = pods(&store);
         let filter = WatchFilter { resource: def.qualified_name(), namespace: None, selectors: Selectors::default() };
-        let created = store.create(&def, "ns", pod("a")).unwrap();
+        let created = store.create(&Write::to(&def, "ns"), pod("a")).unwrap().object;
         let rv = Store::object_rv(&created).unwrap();
-        store.create(&def, "ns", pod("b")).unwrap();
+        store.create(&Write::to(&def, "ns"), pod("b")).unwrap();
         assert_eq!(store.watch(&filter, &def, Some(rv)).map(|w| w.initial.len()).ok(), Some(1));
         store.compact();
         assert_eq!(store.watch(&filter, &def, Some(rv)).err().unwrap().code, 410);
@@ -1225,12 +969,12 @@ mod tests {
         let store = Store::new(100, Duration::from_millis(50));
         let def = pods(&store);
         let filter = WatchFilter { resource: def.qualified_name(), namespace: None, selectors: Selectors::default() };
-        let created = store.create(&def, "ns", pod("a")).unwrap();
+        let created = store.create(&Write::to(&def, "ns"), pod("a")).unwrap().object;
         let rv = Store::object_rv(&created).unwrap();
-        store.create(&def, "ns", pod("b")).unwrap();
+        store.create(&Write::to(&def, "ns"), pod("b")).unwrap();
         assert_eq!(store.watch(&filter, &def, Some(rv)).map(|w| w.initial.len()).ok(), Some(1), "young enough");
         std::thread::sleep(Duration::from_millis(60));
-        let latest = store.create(&def, "ns", pod("c")).unwrap();
+        let latest = store.create(&Write::to(&def, "ns"), pod("c")).unwrap().object;
         assert_eq!(store.watch(&filter, &def, Some(rv)).err().unwrap().code, 410, "b's change is gone");
         let latest = Store::object_rv(&latest).unwrap();
         assert_eq!(store.watch(&filter, &def, Some(latest - 1)).map(|w| w.initial.len()).ok(), Some(1));
@@ -1240,10 +984,10 @@ mod tests {
     fn finalizers_hold_deletion_until_removed() {
         let store = Store::new(100, Duration::from_secs(300));
         let def = store.registry.find("", "v1", "configmaps").unwrap();
-        store.create(&def, "ns", json!({"metadata": {"name": "c", "finalizers": ["x/y"]}})).unwrap();
-        let marked = store.delete(&def, "ns", "c", None, None, None).unwrap();
+        store.create(&Write::to(&def, "ns"), json!({"metadata": {"name": "c", "finalizers": ["x/y"]}})).unwrap();
+        let marked = store.delete(&Write::to(&def, "ns"), "c", &Deletion::default()).unwrap();
         assert!(marked["metadata"]["deletionTimestamp"].is_string());
-        store.patch(&def, "ns", "c", PatchKind::Merge, json!({"metadata": {"finalizers": null}}), Part::Main).unwrap();
+        store.patch(&Write::to(&def, "ns"), "c", PatchKind::Merge, json!({"metadata": {"finalizers": null}})).unwrap();
         assert_eq!(store.get(&def, "ns", "c").unwrap_err().code, 404);
     }
 }

@@ -3,13 +3,13 @@
 //! `allowWatchBookmarks`, `timeoutSeconds`, `limit`, `continue`) and the write options (`dryRun`,
 //! `fieldManager`, `fieldValidation`, `force`), each refusal answered with the `Status` kube sends.
 //!
-//! Pure parsing: it may call [`super::field`], [`super::selectors`] and [`super::store`]'s errors.
+//! Pure parsing, on the field errors, selectors and `Status` errors.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::error`, `crate::field`, `crate::selectors`.
 
-use super::field::{FieldError, go_value};
-use super::selectors::{FieldSelector, LabelSelector, Selectors};
-use super::store::ApiError;
+use crate::error::ApiError;
+use crate::field::{FieldError, go_value};
+use crate::selectors::{FieldSelector, LabelSelector, Selectors};
 use axum::http::Uri;
 use serde_json::json;
 use std::collections::HashMap;

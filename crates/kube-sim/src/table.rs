@@ -4,9 +4,9 @@
 //! server chooses; these are the columns the real API server prints for pods and nodes (priority 1
 //! columns are the `-o wide` ones). Other types get NAME and AGE.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::resources`.
 
-use super::resources::ResourceDef;
+use crate::resources::ResourceDef;
 use serde_json::{Value, json};
 
 fn column(name: &str, kind: &str, priority: u8, description: &str) -> Value {
@@ -76,7 +76,7 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
 }
 
 /// The value at a simple JSONPath such as `.status.killCount`; dates print as ages.
-fn printer_cell(object: &Value, column: &super::resources::PrinterColumn, now: jiff::Timestamp) -> Value {
+fn printer_cell(object: &Value, column: &crate::resources::PrinterColumn, now: jiff::Timestamp) -> Value {
     let pointer = column.json_path.replace('.', "/");
     let value = object.pointer(&pointer).cloned().unwrap_or(Value::Null);
     match (column.kind.as_str(), value.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok())) {
@@ -213,7 +213,7 @@ mod tests {
         let pod = json!({"kind": "Pod", "metadata": {"name": "p", "deletionTimestamp": "2026-01-01T00:00:00Z"},
             "spec": {"containers": [{"name": "c"}], "nodeName": "n"},
             "status": {"phase": "Running", "containerStatuses": [{"ready": true, "restartCount": 2}]}});
-        let registry = super::super::resources::Registry::default();
+        let registry = crate::resources::Registry::default();
         let t = table(&registry.find("", "v1", "pods").unwrap(), &[&pod], "7", false, true);
         assert_eq!(t["rows"][0]["cells"][1], "1/1");
         assert_eq!(t["rows"][0]["cells"][2], "Terminating");

@@ -1,48 +1,83 @@
-//! The simulated Kubernetes API server used by `conferenceli demo` and by the test suite.
+//! A simulated Kubernetes API server over real HTTP, for tests and demos of Kubernetes clients
+//! and operators.
 //!
-//! It speaks the real wire format over HTTP (discovery, JSON objects, `Status` errors, chunked
-//! watch streams, resource versions, selectors, paging, patches, graceful deletion), so the app
-//! talks to it through the same kube-rs client it uses against K3s, and a stock `kubectl` works
-//! against it too. Parts:
+//! It speaks kube-apiserver's wire format (discovery, OpenAPI v3, JSON objects, `Status` errors
+//! with their causes, chunked watch streams with bookmarks, one global resource version, 410 Gone
+//! for compacted history, paging, label and field selectors, merge / JSON / strategic merge patch
+//! and server-side apply with `managedFields`, dry runs, graceful deletion, finalizers, status
+//! subresources, CRDs with their structural schemas enforced, server-side `Table` printing), so a
+//! kube-rs client, a stock `kubectl` and the official Python and JavaScript clients work against
+//! it unchanged. It also runs a small cluster's controllers: nodes, a scheduler, kubelets, one
+//! StatefulSet, and its network (containers answering HTTP, a Service, endpoints, a proxy).
 //!
-//! - [`store`]: objects, resource versions, watch history and API semantics;
-//! - [`api`]: HTTP paths and verbs onto the store, watch streaming, `/sim/...` controls;
-//! - [`workload`]: the nodes, scheduler, kubelets and the booth's StatefulSet;
-//! - [`network`]: the workload's containers (real HTTP answerers), its Service, endpoints and kube-proxy;
-//! - [`selectors`], `resources`, [`table`]: parsing, the type registry, kubectl's table form;
-//! - `params`, [`field`]: query parameters and field errors as kube-apiserver reads and words them;
-//! - `schema`: custom resources pruned, defaulted and validated against their CRD schema;
-//! - `merge`: strategic merge patch; [`apply`]: server-side apply and `managedFields`;
-//! - `openapi`: the OpenAPI v3 documents kubectl reads.
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let cluster = kube_sim::SimCluster::start(kube_sim::SimConfig::default());
+//! let server = cluster.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;
+//! println!("kubectl --server {}", server.url());
+//! # Ok(()) }
+//! ```
 //!
-//! It serves this crate's CRD definitions and runs the demo workload's server in each container.
+//! The layout, from the wire down:
 //!
-//! May call: `crate::crds`, `crate::workload`.
+//! - `api`: the routes (discovery, OpenAPI, resources by verb, `/sim/...` controls) and the
+//!   handlers that map requests onto the store; `watch` streams; `table`: kubectl's table form;
+//!   `openapi`: the OpenAPI documents kubectl reads;
+//! - `params`: query parameters as kube-apiserver reads them; [`error`]: `Status` errors;
+//! - [`store`]: objects, resource versions, watch history and API semantics, with `schema`
+//!   (custom resources pruned, defaulted, validated), `merge` (strategic merge patch) and
+//!   `apply` (server-side apply and `managedFields`) beneath it;
+//! - `resources`: the type registry; [`selectors`], `field`: parsing and field errors;
+//! - [`controllers`]: nodes, scheduler, kubelets and the StatefulSet; [`network`]: containers,
+//!   Service, endpoints and kube-proxy; [`config`]: what a cluster is made of.
+//!
+//! What it serves beyond the built-in types (the embedding project's CRDs) and what runs in
+//! its containers are given in [`SimConfig`]; the crate knows nothing of its users.
+//!
+//! May call: nothing else of the crate.
 
-pub mod api;
-pub mod apply;
-pub mod field;
-pub(crate) mod merge;
+mod api;
+mod apply;
+pub mod config;
+pub mod controllers;
+pub mod error;
+mod field;
+mod merge;
 pub mod network;
-pub(crate) mod openapi;
+mod openapi;
 mod params;
-pub(crate) mod resources;
-pub(crate) mod schema;
+mod resources;
+mod schema;
 pub mod selectors;
 pub mod store;
-pub mod table;
-pub mod workload;
+mod table;
+pub mod watch;
 
-pub use workload::{NodeHealth, SimConfig};
+pub use config::{ContainerProgram, NodeHealth, RunningContainer, SimConfig};
+pub use error::ApiError;
+pub use resources::ResourceDef;
+pub use store::{Deletion, Part, PatchKind, Store, Write, WriteMode, Written};
 
+use controllers::Controllers;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use workload::Workload;
+
+#[cfg(test)]
+/// The CRDs the unit tests serve: a real project's (conferenceli's Booth and Lead, as they stood
+/// when the simulation became a crate of its own), kept as fixtures under `tests/fixtures/`.
+pub(crate) fn fixture_crds() -> Vec<serde_json::Value> {
+    [
+        include_str!("../tests/fixtures/booths.conferenceli.dev.yaml"),
+        include_str!("../tests/fixtures/leads.conferenceli.dev.yaml"),
+    ]
+    .iter()
+    .map(|yaml| serde_norway::from_str(yaml).expect("the fixture CRDs are YAML"))
+    .collect()
+}
 
 /// Request counts per verb and resource, and open watches per resource (`GET /sim/stats`).
 #[derive(Debug, Default)]
@@ -57,13 +92,11 @@ impl Stats {
         *requests.entry(verb.into()).or_default().entry(resource.into()).or_default() += 1;
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// Watches open now on `resource` (`pods`, `nodes`, `booths.conferenceli.dev`).
     pub fn open_watches(&self, resource: &str) -> i64 {
         self.watches.lock().unwrap_or_else(|p| p.into_inner()).get(resource).copied().unwrap_or(0)
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// Requests served so far with `verb` on `resource`.
     pub fn requests(&self, verb: &str, resource: &str) -> u64 {
         let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
@@ -99,7 +132,7 @@ impl Drop for WatchGuard {
 /// What the HTTP handlers share.
 pub(crate) struct SimShared {
     pub store: Arc<Store>,
-    pub workload: Arc<Workload>,
+    pub controllers: Arc<Controllers>,
     pub stats: Arc<Stats>,
     bookmark_interval: Duration,
     /// Fires when the serving listener stops, ending its watch streams.
@@ -132,33 +165,39 @@ impl SimShared {
 /// start another on the same address ("the API server restarted") with the objects intact.
 pub struct SimCluster {
     pub store: Arc<Store>,
-    pub workload: Arc<Workload>,
+    pub controllers: Arc<Controllers>,
     /// The workload's Service, endpoints and containers.
     pub network: Arc<network::Network>,
     pub stats: Arc<Stats>,
     config: SimConfig,
-    controllers: CancellationToken,
+    /// Stops the controllers and the network when the cluster is dropped.
+    stop: CancellationToken,
 }
 
 impl SimCluster {
-    /// Builds the cluster (nodes, pods, this project's CRDs) and starts its controllers.
+    /// Builds the cluster (nodes, pods, the configured CRDs) and starts its controllers.
+    ///
+    /// # Panics
+    /// When a configured CRD is refused (invalid, or two of the same name): the configuration
+    /// is the caller's code, not input.
     pub fn start(config: SimConfig) -> Arc<Self> {
         let store = Arc::new(Store::new(config.history_limit, config.history_retention));
         let crds = store.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions").expect("built in");
-        for crd in crate::crds::all() {
-            let value = serde_json::to_value(&crd).expect("CRDs serialise");
-            store.create(&crds, "", value).expect("a fresh store accepts the project's CRDs");
+        for crd in &config.crds {
+            let value = serde_json::to_value(crd).expect("CRDs serialise");
+            if let Err(error) = store.create(&Write::to(&crds, ""), value) {
+                panic!("the simulated API refuses a configured CRD: {error}");
+            }
         }
-        let workload = Arc::new(Workload::new(store.clone(), config.clone()));
-        workload.seed();
-        let controllers = CancellationToken::new();
-        tokio::spawn(workload.clone().run(controllers.clone()));
-        let network = network::Network::start(store.clone(), &config, controllers.clone())
+        let controllers = Arc::new(Controllers::new(store.clone(), config.clone()));
+        controllers.seed();
+        let stop = CancellationToken::new();
+        tokio::spawn(controllers.clone().run(stop.clone()));
+        let network = network::Network::start(store.clone(), &config, stop.clone())
             .expect("a loopback port for the simulated Service");
-        Arc::new(Self { store, workload, network, stats: Arc::new(Stats::default()), config, controllers })
+        Arc::new(Self { store, controllers, network, stats: Arc::new(Stats::default()), config, stop })
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     pub fn config(&self) -> &SimConfig {
         &self.config
     }
@@ -170,34 +209,32 @@ impl SimCluster {
         let (restart, restarts) = tokio::sync::mpsc::channel(1);
         let shared = Arc::new(SimShared {
             store: self.store.clone(),
-            workload: self.workload.clone(),
+            controllers: self.controllers.clone(),
             stats: self.stats.clone(),
             bookmark_interval: self.config.bookmark_interval,
             stop: stop.clone(),
             restart,
         });
-        let app = axum::Router::new().fallback(api::handle).with_state(shared);
+        let app = api::router(shared);
         let server = Server { app, store: self.store.clone(), stop: stop.clone() };
         let task = tokio::spawn(server.accept_loop(listener, restarts));
         Ok(SimServer { addr, stop, task })
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     /// Sets a node's health (also `POST /sim/nodes/<name>/<ready|not-ready|unreachable>`).
     pub fn set_node_health(&self, name: &str, health: NodeHealth) -> bool {
-        self.workload.set_node_health(name, health)
+        self.controllers.set_node_health(name, health)
     }
 }
 
 impl Drop for SimCluster {
     fn drop(&mut self) {
-        self.controllers.cancel();
+        self.stop.cancel();
     }
 }
 
-#[cfg(any(test, feature = "test-support"))]
-/// Writes `dir/kubeconfig` for the simulated API at `url` (plain HTTP, no credentials), for
-/// `conferenceli run`, `blinkt` and kubectl in tests and benchmarks.
+/// Writes `dir/kubeconfig` for the simulated API at `url` (plain HTTP, no credentials), for the
+/// programs and tools a test points at it (kubectl, an operator's binary).
 pub fn write_kubeconfig(url: &str, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
     let path = dir.join("kubeconfig");
     let text = format!(
@@ -216,7 +253,6 @@ pub struct SimServer {
 }
 
 impl SimServer {
-    #[cfg(any(test, feature = "test-support"))]
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -10,11 +10,11 @@
 //! value: ...`). `metadata`, `apiVersion` and `kind` at the root are the API server's, never
 //! pruned here.
 //!
-//! It may call [`super::field`] only.
+//! It may call [`crate::field`] only.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::field`.
 
-use super::field::{FieldError, go_value};
+use crate::field::{FieldError, go_value};
 use serde_json::{Map, Value};
 
 /// What admitting an object did besides refusing it.

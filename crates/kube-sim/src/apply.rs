@@ -7,12 +7,12 @@
 //! field over.
 //!
 //! Leaf paths stand for fields: `f:<name>` steps into a map, `k:{"name":"app"}` into a list item
-//! by its merge key (`super::merge`), `v:"x"` is a member of a set-like list (`finalizers`).
-//! It may call `super::merge` and [`super::field`].
+//! by its merge key (`crate::merge`), `v:"x"` is a member of a set-like list (`finalizers`).
+//! It may call `crate::merge` and [`crate::field`].
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::merge`.
 
-use super::merge;
+use crate::merge;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
