@@ -59,10 +59,10 @@ pub struct NodeView {
     pub status: NodeStatus,
     pub(crate) kubelet_version: String,
     pub architecture: String,
-    pub kernel_version: String,
+    pub(crate) kernel_version: String,
     pub(crate) os_image: String,
     /// Cordoned for maintenance.
-    pub unschedulable: bool,
+    pub(crate) unschedulable: bool,
 }
 
 /// The StatefulSet ordinal of a pod: the number after the last `-` of its

@@ -333,7 +333,7 @@ pub(crate) fn unpackbits(data: &[u8]) -> Option<Vec<u8>> {
 /// decompressed, in the order they were sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub info: PrintInformation,
+    pub(crate) info: PrintInformation,
     pub lines: Vec<Vec<u8>>,
     /// The command that ended the page: [`Command::Print`] or [`Command::PrintAndFeed`].
     pub end: Command,

@@ -98,7 +98,7 @@ impl Look {
 pub struct Palette {
     pub ready: Rgb,
     pub not_ready: Rgb,
-    pub pending: Rgb,
+    pub(crate) pending: Rgb,
     pub terminating: Rgb,
     pub failed: Rgb,
 }

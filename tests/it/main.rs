@@ -1,5 +1,6 @@
-//! Integration tests over real HTTP: the simulated Kubernetes API driven by kube-rs and kubectl,
-//! the watch loop, and the `conferenceli` binary itself. One test binary, one link.
+//! Integration tests over real HTTP: the booth against the simulated Kubernetes API (its own
+//! conformance tests are in crates/kube-sim), the watch loop, and the `conferenceli` binary
+//! itself. One test binary, one link.
 
 mod common;
 
@@ -12,7 +13,6 @@ mod blinkt;
 mod booth_day;
 mod browser;
 mod chromium;
-mod clients;
 mod cluster_state;
 mod dashboard;
 mod form;
@@ -30,8 +30,6 @@ mod odoo_double;
 mod secrets;
 mod security;
 mod shipping;
-mod sim_api;
-mod sim_conformance;
 mod theatre;
 mod under_fire;
 mod visitor;

@@ -2,8 +2,8 @@
 //! status), selectors, paging, watches, 410 Gone, errors as `Status`, and the StatefulSet's
 //! delete/recreate timeline.
 
+use crate::common::{Booth, BoothSpec, BoothStatus};
 use crate::common::{TestCluster, eventually, fast_config};
-use conferenceli::booth::{Booth, BoothSpec, BoothStatus};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -447,7 +447,6 @@ async fn sim_stats_count_requests_and_open_watches() {
 
 #[tokio::test]
 async fn kube_runtime_reflector_and_controller_work_against_the_simulated_api() {
-    use conferenceli::booth::Booth;
     use futures::StreamExt;
     use kube::runtime::controller::{Action, Controller};
     use kube::runtime::{WatchStreamExt, reflector, watcher};
@@ -464,10 +463,7 @@ async fn kube_runtime_reflector_and_controller_work_against_the_simulated_api() 
 
     // A Controller that mirrors spec.nightMode into the kill counter, to prove reconcile + status.
     let booths: Api<Booth> = Api::namespaced(cluster.client.clone(), "conferenceli");
-    booths
-        .create(&PostParams::default(), &Booth::new("booth", BoothSpec { night_mode: true, ..BoothSpec::default() }))
-        .await
-        .unwrap();
+    booths.create(&PostParams::default(), &Booth::new("booth", BoothSpec { night_mode: true })).await.unwrap();
     async fn reconcile(booth: Arc<Booth>, api: Arc<Api<Booth>>) -> Result<Action, kube::Error> {
         let kills = if booth.spec.night_mode { 42 } else { 0 };
         let patch = Patch::Merge(json!({"status": {"killCount": kills}}));

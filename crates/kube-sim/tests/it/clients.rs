@@ -1,7 +1,8 @@
 //! Clients nobody here wrote against the simulated API: the official Python client
 //! (`kubernetes` from PyPI, pinned in tests/clients/python/requirements.txt, in a virtualenv
-//! under target/) and the official JavaScript client (`@kubernetes/client-node`, pinned in
-//! tests/clients/js/package-lock.json). `.ci/test-all` installs both when they are missing.
+//! under the workspace's target/) and the official JavaScript client (`@kubernetes/client-node`,
+//! pinned in tests/clients/js/package-lock.json). The workspace's `.ci/test-all` installs both
+//! when they are missing.
 
 use crate::common::{TestCluster, fast_config};
 use serde_json::Value;
@@ -13,8 +14,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The workspace's target directory (the parent of the tests' scratch directory).
+fn target_dir() -> PathBuf {
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    scratch.parent().expect("the target directory").to_path_buf()
+}
+
 fn python() -> PathBuf {
-    let python = repo().join("target/clients-venv/bin/python");
+    let python = target_dir().join("clients-venv/bin/python");
     let installed =
         python.is_file() && Command::new(&python).args(["-c", "import kubernetes"]).status().is_ok_and(|s| s.success());
     assert!(
