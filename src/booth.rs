@@ -8,8 +8,9 @@
 //! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
 //! retries on conflicts, so concurrent parts never overwrite each other's fields.
 //!
-//! May call: `crate::cluster`.
+//! May call: `crate::backoff`, `crate::cluster`.
 
+use crate::backoff::Backoff;
 use crate::cluster::api_calls::{ApiCall, Scope};
 use clap::Args;
 use futures::StreamExt;
@@ -526,14 +527,13 @@ async fn write_status(
         while let Ok(more) = changes.try_recv() {
             batch.push(more);
         }
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         loop {
             match write_once(&api, &name, &batch).await {
                 Ok(()) => break,
                 Err(error) => {
                     tracing::warn!(%error, "Booth status not written yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
+                    tokio::time::sleep(backoff.next_delay()).await;
                     while let Ok(more) = changes.try_recv() {
                         batch.push(more);
                     }
@@ -583,7 +583,7 @@ impl Follower {
 
     /// Retries creation with capped exponential backoff, logging once per distinct problem.
     async fn ensure_exists_with_retry(&self) {
-        let mut delay = Duration::from_millis(250);
+        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
         loop {
             match self.ensure_exists().await {
                 Ok(()) => {
@@ -599,8 +599,7 @@ impl Follower {
                     }
                 }
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(30));
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 

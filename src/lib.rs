@@ -17,12 +17,14 @@
 //! - [`crds`]: the CRDs this project defines;
 //! - [`workload`]: the demo workload (`conferenceli workload`), also run per pod by [`demo`]'s cluster;
 //! - [`availability`]: the booth's trickle of requests to the workload and its counts;
+//! - `backoff`: the capped exponential backoff every retry loop uses;
 //! - [`attract`]: attract mode (the autopilot) and the chaos safety settings.
 
 pub mod app;
 pub mod attract;
 pub mod automations;
 pub mod availability;
+mod backoff;
 pub mod booth;
 pub mod chaos;
 pub mod cluster;

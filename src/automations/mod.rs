@@ -2,7 +2,7 @@
 //! the old relay server) and chaos webhooks. They listen to `cluster::ChaosBus` and
 //! never delay a kill or its HTTP answer.
 //!
-//! May call: `crate::cluster`, `crate::http`, `crate::secret`.
+//! May call: `crate::backoff`, `crate::cluster`, `crate::http`, `crate::secret`.
 
 pub mod fog;
 pub mod relay;

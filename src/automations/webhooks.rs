@@ -7,8 +7,9 @@
 //! backoff. Failures are logged and counted, never shown to visitors. The payload and the
 //! signature are pure functions (`payload`, [`signature`]).
 //!
-//! May call: `crate::cluster`, `crate::secret`.
+//! May call: `crate::backoff`, `crate::cluster`, `crate::secret`.
 
+use crate::backoff::Backoff;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -156,7 +157,7 @@ async fn deliver(
     body: &[u8],
     signature: Option<&str>,
 ) -> bool {
-    let mut backoff = settings.first_backoff;
+    let mut backoff = Backoff::new(settings.first_backoff, settings.first_backoff * 8);
     for attempt in 1..=settings.attempts {
         let mut request = http
             .post(url.clone())
@@ -177,8 +178,7 @@ async fn deliver(
         let host = url.host_str().unwrap_or("?");
         tracing::warn!(host, attempt, attempts = settings.attempts, outcome, "chaos webhook not delivered");
         if attempt < settings.attempts {
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
     false

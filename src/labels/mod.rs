@@ -15,7 +15,7 @@
 //!
 //! It reports the printer's health to the Booth.
 //!
-//! May call: `crate::booth`.
+//! May call: `crate::backoff`, `crate::booth`.
 
 pub mod fonts;
 pub mod layout;

@@ -18,12 +18,13 @@
 //! The visitor's request only creates the job in the store; the queue runs in its own task.
 //! This module may call the label renderer, the raster compiler and a transport.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::backoff`.
 
 use super::layout::{self, Label};
 use super::raster::RasterJob;
 use super::transport::{PrinterTransport, SendError};
 use super::{LabelSize, PrinterHealth};
+use crate::backoff::Backoff;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use serde::{Deserialize, Serialize};
@@ -320,19 +321,15 @@ pub async fn run<S: JobStore, T: PrinterTransport>(
     metrics: QueueMetrics,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = config.min_backoff;
+    let mut backoff = Backoff::new(config.min_backoff, config.max_backoff);
     let context = Context { health, metrics, shutdown: shutdown.clone() };
     loop {
         let pause = match pass(&*store, &*transport, &config, &context).await {
             Outcome::Done => {
-                backoff = config.min_backoff;
+                backoff.reset();
                 config.poll
             }
-            Outcome::Blocked => {
-                let pause = backoff;
-                backoff = (backoff * 2).min(config.max_backoff);
-                pause
-            }
+            Outcome::Blocked => backoff.next_delay(),
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -476,14 +473,13 @@ fn settle(result: Result<(), StoreError>) -> Outcome {
 /// Writes `Printed` until the store takes it: leaving the job in `Printing` would make a restart
 /// mark a printed label as failed.
 async fn record_printed<S: JobStore>(store: &S, id: &str, shutdown: &CancellationToken) {
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     while let Err(error) = store.mark_printed(id).await {
         tracing::warn!(%error, job = id, "cannot record the printed job; retrying");
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
         }
-        delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
 

@@ -8,8 +8,7 @@
 //! exponential backoff with jitter; the next attempt's time is kept in the status, so the backoff
 //! survives restarts and is not cut short by the status write itself waking the controller.
 //!
-//! May call: `crate::booth` (settings, health condition), `crate::labels` (the labels a lead
-//! carries); besides, the Kubernetes API (Leads in the booth namespace) and the [`Odoo`] trait.
+//! May call: `crate::backoff`, `crate::booth`, `crate::labels`.
 
 use super::crd::{Lead, LeadCondition, LeadStatus, PrintState, SyncState};
 use super::metrics::OdooAttempt;
@@ -215,7 +214,8 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
         }
         Err(error) => {
             ctx.metrics.odoo_attempt(OdooAttempt::from(&error));
-            let delay = backoff(attempts, ctx.settings.retry_min, ctx.settings.retry_max, rand::random());
+            let delay =
+                crate::backoff::jittered(attempts, ctx.settings.retry_min, ctx.settings.retry_max, rand::random());
             let next = at.checked_add(delay).unwrap_or(at);
             tracing::warn!(lead = name, attempts, retry_in = ?delay, %error, "lead not created in Odoo yet");
             ctx.booth.report_health(BoothPart::Odoo, false, error.reason(), &error.to_string());
@@ -372,14 +372,6 @@ pub(crate) fn crm_lead_values(lead: &Lead, ids: &LinkedIds) -> Value {
         values["tag_ids"] = json!([[6, 0, [tag]]]);
     }
     values
-}
-
-/// Exponential backoff with "equal jitter": half the doubled delay fixed, half random
-/// (`jitter` in 0..1), capped at `max`.
-pub(crate) fn backoff(attempts: u32, min: Duration, max: Duration, jitter: f64) -> Duration {
-    let exponent = attempts.saturating_sub(1).min(20);
-    let full = min.saturating_mul(1 << exponent).min(max);
-    full / 2 + full.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
 }
 
 /// The lead's conditions with `type_` set; other parts' conditions are kept.
@@ -545,18 +537,6 @@ mod tests {
         );
         let bare = crm_lead_values(&lead(), &LinkedIds::default());
         assert!(bare.get("campaign_id").is_none() && bare.get("tag_ids").is_none());
-    }
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_is_capped() {
-        let (min, max) = (Duration::from_secs(1), Duration::from_secs(60));
-        assert_eq!(backoff(1, min, max, 0.0), Duration::from_millis(500));
-        assert_eq!(backoff(1, min, max, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff(3, min, max, 1.0), Duration::from_secs(4));
-        assert_eq!(backoff(30, min, max, 1.0), max);
-        assert_eq!(backoff(30, min, max, 0.0), max / 2);
-        let delay = backoff(4, min, max, 0.5);
-        assert!(delay > Duration::from_secs(4) && delay < Duration::from_secs(8));
     }
 
     #[test]

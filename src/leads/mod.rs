@@ -12,7 +12,8 @@
 //! This module may call the Kubernetes API (Leads in the booth namespace), the Booth handle and
 //! Odoo; it never blocks a visitor on Odoo.
 //!
-//! May call: `crate::booth`, `crate::cluster`, `crate::http`, `crate::labels`, `crate::secret`.
+//! May call: `crate::backoff`, `crate::booth`, `crate::cluster`, `crate::http`, `crate::labels`,
+//! `crate::secret`.
 
 pub mod code;
 pub(crate) mod controller;

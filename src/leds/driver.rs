@@ -12,9 +12,10 @@
 //!
 //! It may call the device it is given and nothing else.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::backoff`.
 
 use super::frame::Frame;
+use crate::backoff::Backoff;
 use prometheus_client::metrics::counter::Counter;
 use std::fmt;
 use std::time::Duration;
@@ -174,7 +175,7 @@ pub async fn drive(
     let mut slot: Slot = Some(device);
     let mut connected = false;
     let mut shown: Option<Frame> = None;
-    let mut backoff = config.first_backoff;
+    let mut backoff = Backoff::new(config.first_backoff, config.max_backoff);
     let mut last_write: Option<Instant> = None;
     while !shutdown.is_cancelled() {
         if !connected {
@@ -182,7 +183,7 @@ pub async fn drive(
                 Ok(()) => {
                     connected = true;
                     shown = None;
-                    backoff = config.first_backoff;
+                    backoff.reset();
                     set_health(&health, name, LedHealth::Connected);
                 }
                 Err(error) => {
@@ -190,9 +191,8 @@ pub async fn drive(
                     set_health(&health, name, LedHealth::Disconnected(error.to_string()));
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(backoff.next_delay()) => {}
                     }
-                    backoff = (backoff * 2).min(config.max_backoff);
                     continue;
                 }
             }
