@@ -10,16 +10,15 @@
 //! May call: `crate::backoff`, `crate::cluster`, `crate::secret`.
 
 use crate::backoff::Backoff;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
-use sha2::Sha256;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::cluster::ChaosTarget;
-use crate::secret::Secret;
+use crate::secret::{Secret, SigningKey};
 use clap::Args;
 
 /// Where every chaos kill is announced over HTTP.
@@ -82,10 +81,7 @@ pub(crate) fn payload(target: &ChaosTarget, at: jiff::Timestamp, kill_count: u64
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, body).
 pub fn signature(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    let digest = hex::encode(mac.finalize().into_bytes());
-    format!("sha256={digest}")
+    format!("sha256={}", SigningKey::from(secret).sign(body))
 }
 
 /// Delivery counters for `/metrics`.

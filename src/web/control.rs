@@ -10,7 +10,8 @@
 //! This module may use the chaos button, the Booth, the theatre's scene channel and the raffle's
 //! list of winners.
 //!
-//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::theatre`, `crate::visitor`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::secret`, `crate::theatre`,
+//! `crate::visitor`.
 
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
@@ -21,6 +22,7 @@ use super::page::Page;
 use crate::chaos::Aim;
 use crate::cluster::Presser;
 use crate::labels::queue::StoreError;
+use crate::secret::SigningKey;
 use crate::theatre::{SCENES, SceneInfo, SceneKind};
 use askama::Template;
 use axum::Form;
@@ -31,13 +33,10 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use subtle::ConstantTimeEq;
 
 const SESSION_COOKIE: &str = "conferenceli_session";
 /// A conference day and then some.
@@ -51,7 +50,7 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// The live staff sessions.
 pub(crate) struct Sessions {
-    key: [u8; 32],
+    key: SigningKey,
     live: Mutex<HashMap<String, Instant>>,
     /// Recent wrong passwords (all clients together: the panel has one password to guess).
     failures: Mutex<VecDeque<Instant>>,
@@ -65,7 +64,7 @@ impl Default for Sessions {
 
 impl Sessions {
     pub fn new() -> Self {
-        Self { key: rand::random(), live: Mutex::new(HashMap::new()), failures: Mutex::new(VecDeque::new()) }
+        Self { key: SigningKey::random(), live: Mutex::new(HashMap::new()), failures: Mutex::new(VecDeque::new()) }
     }
 
     /// Whether a login may be tried now: not after `MAX_FAILURES` wrong passwords in the last
@@ -86,12 +85,6 @@ impl Sessions {
         }
     }
 
-    fn sign(&self, id: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(id.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-
     /// Starts a session; returns the `Set-Cookie` value.
     pub fn start(&self, now: Instant) -> String {
         let id = hex::encode(rand::random::<[u8; 16]>());
@@ -105,7 +98,7 @@ impl Sessions {
         live.insert(id.clone(), now + SESSION_TTL);
         format!(
             "{SESSION_COOKIE}={id}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-            self.sign(&id),
+            self.key.sign(id.as_bytes()),
             SESSION_TTL.as_secs()
         )
     }
@@ -114,8 +107,7 @@ impl Sessions {
     fn id_of(&self, headers: &HeaderMap) -> Option<String> {
         let value = cookie_value(headers, SESSION_COOKIE)?;
         let (id, signature) = value.split_once('.')?;
-        let expected = self.sign(id);
-        bool::from(expected.as_bytes().ct_eq(signature.as_bytes())).then(|| id.to_string())
+        self.key.verifies(id.as_bytes(), signature).then(|| id.to_string())
     }
 
     /// Whether the request belongs to a live session.

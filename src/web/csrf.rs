@@ -7,12 +7,10 @@
 //! cookie is `SameSite=Strict` and `HttpOnly` on top. The key is per process unless configured,
 //! so a restart invalidates open forms: they answer 403 and the visitor reloads.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::secret`.
 
+use crate::secret::SigningKey;
 use axum::http::{HeaderMap, header};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 /// The hidden form field that carries the token.
 pub(crate) const FIELD: &str = "csrf_token";
@@ -29,7 +27,7 @@ pub enum CsrfError {
 /// Issues and checks tokens with one key.
 #[derive(Clone)]
 pub struct Csrf {
-    key: [u8; 32],
+    key: SigningKey,
 }
 
 /// What a page with a form needs: the token for the hidden field and, for a new visitor, the
@@ -53,7 +51,7 @@ pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 impl Csrf {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+        Self { key: SigningKey::new(key) }
     }
 
     /// A key of the process's own, for when none is configured.
@@ -62,9 +60,7 @@ impl Csrf {
     }
 
     fn sign(&self, cookie: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(cookie.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.key.sign(cookie.as_bytes())
     }
 
     /// The token for this request's cookie, or a new cookie and its token. `secure` adds the
@@ -87,8 +83,7 @@ impl Csrf {
     pub fn verify(&self, headers: &HeaderMap, submitted: Option<&str>) -> Result<(), CsrfError> {
         let submitted = submitted.filter(|t| !t.is_empty()).ok_or(CsrfError::Missing)?;
         let cookie = cookie_value(headers, COOKIE).ok_or(CsrfError::Missing)?;
-        let expected = self.sign(&cookie);
-        if expected.as_bytes().ct_eq(submitted.as_bytes()).into() { Ok(()) } else { Err(CsrfError::Invalid) }
+        if self.key.verifies(cookie.as_bytes(), submitted) { Ok(()) } else { Err(CsrfError::Invalid) }
     }
 }
 
