@@ -21,7 +21,7 @@ use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
 use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::auth::StaffCredentials;
-use crate::web::auth::{GuessLimiter, limit_guesses};
+use crate::web::auth::{guess_limiter, limit_guesses};
 use crate::web::control::Sessions;
 use crate::web::csrf::Csrf;
 use crate::web::limits::{self, LimitMetrics};
@@ -230,7 +230,7 @@ impl Booth {
         let logo_max_bytes = self.state.visitor.logo_max_bytes;
         let settings =
             crate::web::settings::router(self.leads.clone(), self.state.booth.clone(), admin, logo_max_bytes);
-        let guesses = Arc::new(GuessLimiter::new(args.auth_failures_per_minute));
+        let guesses = Arc::new(guess_limiter(args.auth_failures_per_minute));
         private_router(self.state.clone())
             .merge(settings)
             .layer(axum::middleware::from_fn_with_state(guesses, limit_guesses))

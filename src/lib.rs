@@ -17,7 +17,8 @@
 //! - [`crds`]: the CRDs this project defines;
 //! - [`workload`]: the demo workload (`conferenceli workload`), also run per pod by [`demo`]'s cluster;
 //! - [`availability`]: the booth's trickle of requests to the workload and its counts;
-//! - `backoff`: the capped exponential backoff every retry loop uses;
+//! - `backoff`: the capped exponential backoff every retry loop uses; `rate`: the sliding-window
+//!   rate limit every per-time limit uses;
 //! - [`attract`]: attract mode (the autopilot) and the chaos safety settings.
 
 pub mod app;
@@ -38,6 +39,7 @@ pub mod labels;
 pub mod leads;
 pub mod leds;
 pub mod metrics;
+mod rate;
 pub mod secret;
 pub mod telemetry;
 pub mod theatre;

@@ -13,7 +13,7 @@
 //! Odoo; it never blocks a visitor on Odoo.
 //!
 //! May call: `crate::backoff`, `crate::booth`, `crate::cluster`, `crate::http`, `crate::labels`,
-//! `crate::secret`.
+//! `crate::rate`, `crate::secret`.
 
 pub mod code;
 pub(crate) mod controller;

@@ -1,17 +1,14 @@
 //! Who is submitting, and how often: the client address behind the tunnel (trusting
-//! `X-Forwarded-For` only from configured proxies) and a per-client token bucket for form
-//! submissions.
+//! `X-Forwarded-For` only from configured proxies) and a per-client limit of form submissions
+//! (the booth's one sliding window, `crate::rate`, keyed by client: IPv6 per /64).
 //!
-//! Pure logic over addresses, headers and instants; the public router calls it. Hand-written
-//! rather than `governor`/`tower_governor`: the key (trusted-proxy aware, IPv6 per /64) is ours
-//! anyway, and the bucket is twenty lines.
+//! Pure logic over addresses, headers and instants; the public router calls it.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::rate`.
 
+use crate::rate::SlidingWindow;
 use axum::http::HeaderMap;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Networks whose `X-Forwarded-For` we believe (the tunnel's connector, a reverse proxy).
@@ -92,43 +89,18 @@ fn key(ip: IpAddr) -> IpAddr {
     }
 }
 
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-/// A token bucket per client: `per_minute` submissions in a burst, refilled evenly over a minute.
-pub(crate) struct RateLimiter {
-    per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
-}
-
-/// Buckets kept before idle, full ones are dropped.
-const MAX_TRACKED: usize = 10_000;
+/// Form submissions per client: `per_minute` in any minute (the key of [`key`]), 10,000
+/// clients tracked at most.
+pub(crate) struct RateLimiter(SlidingWindow<IpAddr>);
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, buckets: Mutex::new(HashMap::new()) }
+        Self(SlidingWindow::new(per_minute, Duration::from_secs(60), 10_000))
     }
 
-    /// Takes one token for `ip` at `now`; `Err(wait)` when the client must wait.
+    /// Counts a submission of `ip` at `now`; `Err(wait)` when the client must wait.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let capacity = f64::from(self.per_minute.max(1));
-        let per_second = capacity / 60.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= MAX_TRACKED {
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < capacity);
-        }
-        let bucket = buckets.entry(key(ip)).or_insert(Bucket { tokens: capacity, updated: now });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
-        }
+        self.0.admit(key(ip), now)
     }
 }
 
@@ -163,17 +135,16 @@ mod tests {
     }
 
     #[test]
-    fn the_bucket_allows_a_burst_then_refills() {
+    fn a_client_may_submit_per_minute_as_many_as_allowed_then_waits_for_the_oldest_to_age() {
         let limiter = RateLimiter::new(3);
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let start = Instant::now();
-        for _ in 0..3 {
-            assert_eq!(limiter.check(ip, start), Ok(()));
+        for i in 0..3 {
+            assert_eq!(limiter.check(ip, start + Duration::from_secs(i * 10)), Ok(()));
         }
-        let wait = limiter.check(ip, start).unwrap_err();
-        assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert_eq!(limiter.check(ip, start + Duration::from_secs(30)), Err(Duration::from_secs(30)));
         assert!(limiter.check("203.0.113.8".parse().unwrap(), start).is_ok(), "other clients are not affected");
-        assert_eq!(limiter.check(ip, start + Duration::from_secs(20)), Ok(()));
+        assert_eq!(limiter.check(ip, start + Duration::from_secs(60)), Ok(()));
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //! until the oldest failure is a minute old. Per address, so a guesser on the booth LAN cannot
 //! lock the red button out for everyone.
 //!
-//! May call: `crate::secret`.
+//! May call: `crate::rate`, `crate::secret`.
 
 use super::error::PrivateError;
+use crate::rate::SlidingWindow;
 use crate::secret::Secret;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -20,9 +21,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
@@ -108,54 +108,13 @@ pub(crate) const GUESS_WINDOW: Duration = Duration::from_secs(60);
 /// Client addresses tracked at most (a scan from many addresses cannot grow memory without end).
 const MAX_TRACKED_CLIENTS: usize = 4096;
 
-/// Recent wrong credentials per client address.
-pub(crate) struct GuessLimiter {
-    limit: usize,
-    clients: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
-}
+/// Recent wrong credentials per client address: at most the configured number per
+/// [`GUESS_WINDOW`], [`MAX_TRACKED_CLIENTS`] addresses tracked.
+pub(crate) type GuessLimiter = SlidingWindow<IpAddr>;
 
-impl GuessLimiter {
-    /// Allows `limit` wrong credentials per address and [`GUESS_WINDOW`].
-    pub fn new(limit: u32) -> Self {
-        Self { limit: limit.max(1) as usize, clients: Mutex::new(HashMap::new()) }
-    }
-
-    /// How long `client` must wait before its credentials are looked at again, if it must.
-    pub(crate) fn blocked_for(&self, client: IpAddr, now: Instant) -> Option<Duration> {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        let failures = clients.get_mut(&client)?;
-        while failures.front().is_some_and(|at| now.duration_since(*at) >= GUESS_WINDOW) {
-            failures.pop_front();
-        }
-        match failures.front() {
-            None => {
-                clients.remove(&client);
-                None
-            }
-            Some(oldest) if failures.len() >= self.limit => Some(GUESS_WINDOW - now.duration_since(*oldest)),
-            Some(_) => None,
-        }
-    }
-
-    /// Counts a wrong guess of `client`.
-    pub(crate) fn note_failure(&self, client: IpAddr, now: Instant) {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if clients.len() >= MAX_TRACKED_CLIENTS && !clients.contains_key(&client) {
-            clients.retain(|_, failures| failures.back().is_some_and(|at| now.duration_since(*at) < GUESS_WINDOW));
-            if clients.len() >= MAX_TRACKED_CLIENTS {
-                // Still full of recent guessers: forget the one whose last guess is oldest.
-                let stalest = clients.iter().min_by_key(|(_, failures)| failures.back().copied()).map(|(ip, _)| *ip);
-                if let Some(stalest) = stalest {
-                    clients.remove(&stalest);
-                }
-            }
-        }
-        let failures = clients.entry(client).or_default();
-        failures.push_back(now);
-        while failures.len() > self.limit {
-            failures.pop_front();
-        }
-    }
+/// Allows `limit` wrong credentials per address and [`GUESS_WINDOW`].
+pub(crate) fn guess_limiter(limit: u32) -> GuessLimiter {
+    SlidingWindow::new(limit, GUESS_WINDOW, MAX_TRACKED_CLIENTS)
 }
 
 /// Middleware of the private listener: refuses the requests that carry credentials from an
@@ -166,13 +125,13 @@ pub(crate) async fn limit_guesses(State(limiter): State<Arc<GuessLimiter>>, requ
     let Some(client) = client.filter(|_| request.headers().contains_key(header::AUTHORIZATION)) else {
         return next.run(request).await;
     };
-    if let Some(wait) = limiter.blocked_for(client, Instant::now()) {
+    if let Some(wait) = limiter.blocked_for(&client, Instant::now()) {
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         return PrivateError::TooManyGuesses { retry_after }.into_response();
     }
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {
-        limiter.note_failure(client, Instant::now());
+        limiter.record(client, Instant::now());
     }
     response
 }
@@ -180,36 +139,6 @@ pub(crate) async fn limit_guesses(State(limiter): State<Arc<GuessLimiter>>, requ
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_client_is_held_back_after_the_limit_for_the_rest_of_the_window_and_others_are_not() {
-        let limiter = GuessLimiter::new(3);
-        let (guesser, staff) = (IpAddr::from([192, 168, 1, 66]), IpAddr::from([192, 168, 1, 10]));
-        let start = Instant::now();
-        for i in 0..3 {
-            assert_eq!(limiter.blocked_for(guesser, start), None, "guess {i}");
-            limiter.note_failure(guesser, start + Duration::from_secs(i));
-        }
-        let now = start + Duration::from_secs(10);
-        assert_eq!(limiter.blocked_for(guesser, now), Some(Duration::from_secs(50)));
-        assert_eq!(limiter.blocked_for(staff, now), None);
-        assert_eq!(limiter.blocked_for(guesser, start + GUESS_WINDOW), None, "the oldest guess is a minute old");
-        assert_eq!(limiter.blocked_for(guesser, start + GUESS_WINDOW + Duration::from_secs(2)), None);
-        assert!(limiter.clients.lock().unwrap().is_empty(), "a client with no recent guess is forgotten");
-    }
-
-    #[test]
-    fn tracked_clients_are_bounded() {
-        let limiter = GuessLimiter::new(2);
-        let now = Instant::now();
-        for n in 0..(MAX_TRACKED_CLIENTS as u32 + 100) {
-            limiter.note_failure(IpAddr::from(n.to_be_bytes()), now);
-        }
-        assert_eq!(limiter.clients.lock().unwrap().len(), MAX_TRACKED_CLIENTS);
-        let last = IpAddr::from((MAX_TRACKED_CLIENTS as u32 + 99).to_be_bytes());
-        limiter.note_failure(last, now);
-        assert_eq!(limiter.blocked_for(last, now), Some(GUESS_WINDOW), "the newest guesser is tracked");
-    }
 
     fn header(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -10,8 +10,8 @@
 //! This module may use the chaos button, the Booth, the theatre's scene channel and the raffle's
 //! list of winners.
 //!
-//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::secret`, `crate::theatre`,
-//! `crate::visitor`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::rate`, `crate::secret`,
+//! `crate::theatre`, `crate::visitor`.
 
 use super::AppState;
 use super::chaos::{apply_night_mode, message, press};
@@ -22,6 +22,7 @@ use super::page::Page;
 use crate::chaos::Aim;
 use crate::cluster::Presser;
 use crate::labels::queue::StoreError;
+use crate::rate::SlidingWindow;
 use crate::secret::SigningKey;
 use crate::theatre::{SCENES, SceneInfo, SceneKind};
 use askama::Template;
@@ -34,7 +35,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ const SESSION_TTL: Duration = Duration::from_secs(14 * 3600);
 const MAX_SESSIONS: usize = 256;
 
 /// Wrong passwords allowed per [`FAILURE_WINDOW`] before logins are refused for a while.
-const MAX_FAILURES: usize = 10;
+const MAX_FAILURES: u32 = 10;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// The live staff sessions.
@@ -53,7 +54,7 @@ pub(crate) struct Sessions {
     key: SigningKey,
     live: Mutex<HashMap<String, Instant>>,
     /// Recent wrong passwords (all clients together: the panel has one password to guess).
-    failures: Mutex<VecDeque<Instant>>,
+    failures: SlidingWindow<()>,
 }
 
 impl Default for Sessions {
@@ -64,25 +65,21 @@ impl Default for Sessions {
 
 impl Sessions {
     pub fn new() -> Self {
-        Self { key: SigningKey::random(), live: Mutex::new(HashMap::new()), failures: Mutex::new(VecDeque::new()) }
+        Self {
+            key: SigningKey::random(),
+            live: Mutex::new(HashMap::new()),
+            failures: SlidingWindow::new(MAX_FAILURES, FAILURE_WINDOW, 1),
+        }
     }
 
     /// Whether a login may be tried now: not after `MAX_FAILURES` wrong passwords in the last
     /// `FAILURE_WINDOW`.
     pub(crate) fn login_allowed(&self, now: Instant) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        while failures.front().is_some_and(|at| now.duration_since(*at) >= FAILURE_WINDOW) {
-            failures.pop_front();
-        }
-        failures.len() < MAX_FAILURES
+        self.failures.blocked_for(&(), now).is_none()
     }
 
     pub(crate) fn note_failure(&self, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.push_back(now);
-        while failures.len() > MAX_FAILURES {
-            failures.pop_front();
-        }
+        self.failures.record((), now);
     }
 
     /// Starts a session; returns the `Set-Cookie` value.

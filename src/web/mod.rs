@@ -11,7 +11,7 @@
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::leds`,
-//! `crate::metrics`, `crate::secret`, `crate::theatre`, `crate::visitor`.
+//! `crate::metrics`, `crate::rate`, `crate::secret`, `crate::theatre`, `crate::visitor`.
 
 pub(crate) mod assets;
 pub mod auth;
