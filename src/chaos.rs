@@ -53,46 +53,32 @@ pub enum ChaosError {
     DryRun(String),
 }
 
-/// What a press came to, as the `outcome` label of `conferenceli_chaos_presses_total`.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+/// What a press came to, as the `outcome` label of `conferenceli_chaos_presses_total`. The
+/// variants are named as their exported label values: prometheus-client's derive writes the name
+/// as it is.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue)]
 pub(crate) enum PressOutcome {
-    Killed,
-    DryRun,
+    killed,
+    dry_run,
     /// A visitor's press that was not theirs to make (setting off, unknown or used token).
-    Refused,
-    NothingToKill,
-    CoolingDown,
-    ApiError,
+    refused,
+    nothing_to_kill,
+    cooling_down,
+    api_error,
 }
 
 impl PressOutcome {
     pub(crate) fn of<T>(result: &Result<T, ChaosError>) -> Self {
         match result {
-            Ok(_) => PressOutcome::Killed,
-            Err(ChaosError::DryRun(_)) => PressOutcome::DryRun,
+            Ok(_) => PressOutcome::killed,
+            Err(ChaosError::DryRun(_)) => PressOutcome::dry_run,
             Err(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_)) => {
-                PressOutcome::NothingToKill
+                PressOutcome::nothing_to_kill
             }
-            Err(ChaosError::CoolingDown(_)) => PressOutcome::CoolingDown,
-            Err(ChaosError::Api { .. }) => PressOutcome::ApiError,
+            Err(ChaosError::CoolingDown(_)) => PressOutcome::cooling_down,
+            Err(ChaosError::Api { .. }) => PressOutcome::api_error,
         }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PressOutcome::Killed => "killed",
-            PressOutcome::DryRun => "dry_run",
-            PressOutcome::Refused => "refused",
-            PressOutcome::NothingToKill => "nothing_to_kill",
-            PressOutcome::CoolingDown => "cooling_down",
-            PressOutcome::ApiError => "api_error",
-        }
-    }
-}
-
-impl prometheus_client::encoding::EncodeLabelValue for PressOutcome {
-    fn encode(&self, encoder: &mut prometheus_client::encoding::LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        std::fmt::Write::write_str(encoder, self.as_str())
     }
 }
 

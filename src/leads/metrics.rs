@@ -16,31 +16,19 @@ struct SubmissionLabel {
     result: Submission,
 }
 
-/// What came of one contact form submission (the `result` label).
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+/// What came of one contact form submission (the `result` label). The variants are named as
+/// their exported label values: prometheus-client's derive writes the name as it is.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 pub(crate) enum Submission {
-    Stored,
+    stored,
     /// The e-mail address had signed up for the campaign already.
-    Duplicate,
-    Invalid,
+    duplicate,
+    invalid,
     /// No valid CSRF token.
-    Forbidden,
-    RateLimited,
-    StoreFailed,
-}
-
-impl EncodeLabelValue for Submission {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        let text = match self {
-            Submission::Stored => "stored",
-            Submission::Duplicate => "duplicate",
-            Submission::Invalid => "invalid",
-            Submission::Forbidden => "forbidden",
-            Submission::RateLimited => "rate_limited",
-            Submission::StoreFailed => "store_failed",
-        };
-        std::fmt::Write::write_str(encoder, text)
-    }
+    forbidden,
+    rate_limited,
+    store_failed,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -49,7 +37,8 @@ struct OdooResultLabel {
 }
 
 /// What one attempt to put a lead into Odoo came to (the `result` label): the lead was created,
-/// was found there already, or the call failed for the [`OdooError`]'s reason.
+/// was found there already, or the call failed for the [`OdooError`]'s reason. Written by hand:
+/// the derive encodes unit variants only, and a failure carries its reason.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub(crate) enum OdooAttempt {
     Created,
@@ -138,9 +127,9 @@ mod tests {
     fn counters_are_exposed_with_their_result() {
         let mut registry = Registry::with_prefix("conferenceli");
         let metrics = LeadMetrics::register(&mut registry);
-        metrics.submission(Submission::Stored);
-        metrics.submission(Submission::Stored);
-        metrics.submission(Submission::RateLimited);
+        metrics.submission(Submission::stored);
+        metrics.submission(Submission::stored);
+        metrics.submission(Submission::rate_limited);
         metrics.odoo_attempt(OdooAttempt::from(&OdooError::Unreachable("connection refused".into())));
         metrics.odoo_attempt(OdooAttempt::Created);
         let mut text = String::new();

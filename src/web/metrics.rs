@@ -7,7 +7,7 @@
 //! May call: `crate::chaos`.
 
 use crate::chaos::PressOutcome;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -18,26 +18,17 @@ struct OutcomeLabel {
     outcome: PressOutcome,
 }
 
-/// The server-sent event streams (the `stream` label).
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+/// The server-sent event streams (the `stream` label), named as their exported label values:
+/// prometheus-client's derive writes the name as it is.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 pub(crate) enum Stream {
     /// `/stream_pods`
-    Pods,
+    pods,
     /// `/stream_nodes`
-    Nodes,
+    nodes,
     /// `/stream`, the kiosk's feed.
-    Kiosk,
-}
-
-impl EncodeLabelValue for Stream {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        let name = match self {
-            Stream::Pods => "pods",
-            Stream::Nodes => "nodes",
-            Stream::Kiosk => "kiosk",
-        };
-        std::fmt::Write::write_str(encoder, name)
-    }
+    kiosk,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -81,8 +72,8 @@ mod tests {
     fn the_label_values_are_the_exported_names() {
         let mut registry = Registry::with_prefix("conferenceli");
         let metrics = WebMetrics::register(&mut registry);
-        metrics.pressed(PressOutcome::CoolingDown);
-        for stream in [Stream::Pods, Stream::Nodes, Stream::Kiosk] {
+        metrics.pressed(PressOutcome::cooling_down);
+        for stream in [Stream::pods, Stream::nodes, Stream::kiosk] {
             metrics.sse_clients(stream).inc();
         }
         let mut text = String::new();

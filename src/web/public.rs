@@ -394,27 +394,27 @@ async fn submit(
     state
         .limiter
         .check(client, Instant::now())
-        .map_err(|wait| refused(Submission::RateLimited, rate_limited(t, wait)))?;
+        .map_err(|wait| refused(Submission::rate_limited, rate_limited(t, wait)))?;
     let input = serde_urlencoded::from_bytes::<FormInput>(&body)
-        .map_err(|_| refused(Submission::Invalid, PublicError::Unreadable(t)))?;
+        .map_err(|_| refused(Submission::invalid, PublicError::Unreadable(t)))?;
     state
         .csrf
         .verify(&headers, Some(&input.csrf_token))
-        .map_err(|error| refused(Submission::Forbidden, PublicError::BadToken(t, error)))?;
+        .map_err(|error| refused(Submission::forbidden, PublicError::BadToken(t, error)))?;
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
     let form_again = |errors: FieldErrors, problem: Option<String>| {
         render(&state.form_page(t, &input, errors, issued.token.clone(), problem))
             .with_cookie(issued.set_cookie.clone())
     };
     let submission = form::validate(&input, &state.leads.countries)
-        .map_err(|errors| refused(Submission::Invalid, PublicError::Invalid(form_again(errors, None))))?;
+        .map_err(|errors| refused(Submission::invalid, PublicError::Invalid(form_again(errors, None))))?;
     let email = submission.email.clone();
     let name = submission.name.clone();
     let (press_token, press_hash) = crate::visitor::press::new_token();
     let lead = match state.leads.store.store(submission, Some(press_hash.clone())).await {
         Ok(lead) => lead,
         Err(StoreError::AlreadySignedUp) => {
-            metrics.submission(Submission::Duplicate);
+            metrics.submission(Submission::duplicate);
             let campaign = state.booth.spec().campaign_name;
             let campaign = if campaign.is_empty() { t.t(Text::ThisEvent).to_string() } else { campaign };
             let done = DonePage {
@@ -430,10 +430,10 @@ async fn submit(
         }
         Err(error) => {
             let page = form_again(FieldErrors::default(), Some(t.t(Text::StoreFailed).to_string()));
-            return Err(refused(Submission::StoreFailed, PublicError::NotStored { error, page }));
+            return Err(refused(Submission::store_failed, PublicError::NotStored { error, page }));
         }
     };
-    metrics.submission(Submission::Stored);
+    metrics.submission(Submission::stored);
     tracing::info!(lead = %kube::ResourceExt::name_any(&lead), code = lead.spec.code, "lead stored");
     state.visitor.presses.issued(&press_hash, &kube::ResourceExt::name_any(&lead));
     if let Some(url) = &state.redirect {

@@ -193,11 +193,11 @@ fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events
 }
 
 async fn stream_pods(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(&state, StreamName::Pods, upstream(state.cluster.subscribe(), Kind::Pods))
+    sse(&state, StreamName::pods, upstream(state.cluster.subscribe(), Kind::Pods))
 }
 
 async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    sse(&state, StreamName::Nodes, upstream(state.cluster.subscribe(), Kind::Nodes))
+    sse(&state, StreamName::nodes, upstream(state.cluster.subscribe(), Kind::Nodes))
 }
 
 /// The kiosk's counter and mode.
@@ -350,7 +350,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         announcements: state.visitor.announcements.subscribe(),
         state: state.clone(),
     };
-    sse(&state, StreamName::Kiosk, stream::unfold(feed, KioskFeed::next))
+    sse(&state, StreamName::kiosk, stream::unfold(feed, KioskFeed::next))
 }
 
 #[cfg(test)]

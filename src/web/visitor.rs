@@ -74,11 +74,11 @@ pub(super) async fn press(
     let result =
         state.visitor.presses.press(&token, &state.leads.stored, &state.button, &state.visitor.announcements).await;
     let outcome = match &result {
-        Ok(_) => PressOutcome::Killed,
-        Err(PressRefusal::CoolingDown(_)) => PressOutcome::CoolingDown,
-        Err(PressRefusal::NothingToKill) => PressOutcome::NothingToKill,
-        Err(PressRefusal::Failed(_)) => PressOutcome::ApiError,
-        Err(PressRefusal::Off | PressRefusal::Unknown | PressRefusal::Used(_)) => PressOutcome::Refused,
+        Ok(_) => PressOutcome::killed,
+        Err(PressRefusal::CoolingDown(_)) => PressOutcome::cooling_down,
+        Err(PressRefusal::NothingToKill) => PressOutcome::nothing_to_kill,
+        Err(PressRefusal::Failed(_)) => PressOutcome::api_error,
+        Err(PressRefusal::Off | PressRefusal::Unknown | PressRefusal::Used(_)) => PressOutcome::refused,
     };
     state.web_metrics.pressed(outcome);
     let pressed = result.map_err(|refused| PublicError::PressRefused(t, refused))?;
