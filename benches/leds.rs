@@ -111,7 +111,7 @@ async fn blinkstick_latency() -> Vec<Duration> {
     let shutdown = CancellationToken::new();
     let scene = GroupScene::new(Colours::default(), GroupLayout::default(), "demopod");
     let (frame_tx, frames) = watch::channel(Frame::off(15));
-    tokio::spawn(render(scene, cluster.clone(), Some(ChaosBus::new().subscribe()), frame_tx, shutdown.clone()));
+    tokio::spawn(render(scene, cluster.clone(), Some(ChaosBus::new().listen()), frame_tx, shutdown.clone()));
     let (tx, mut writes) = mpsc::unbounded_channel();
     let (health, _) = watch::channel(LedHealth::Starting);
     tokio::spawn(drive("bench", Box::new(Stopwatch(tx)), frames, health, DriverConfig::default(), shutdown.clone()));

@@ -15,7 +15,7 @@ use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
 use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ChaosBus, ChaosEvent, ClusterState, PodScope, WatchRestarts};
+use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use crate::config::AppArgs;
 use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
@@ -32,7 +32,6 @@ use kube::runtime::events::{Recorder, Reporter};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// Why the app could not start or stopped with an error.
@@ -303,15 +302,11 @@ fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> 
     let spec = args.fog.spec.clone().unwrap_or(FogSpec::Off);
     let Some(relay) = relay::open(&spec, !args.fog.active_high)? else { return Ok(None) };
     let fog = Fog::start(relay, args.fog.timing());
-    let mut kills = chaos.subscribe();
+    let mut kills = chaos.listen();
     let puffing = fog.clone();
     tokio::spawn(async move {
-        loop {
-            match kills.recv().await {
-                Ok(ChaosEvent::Killed { .. }) => puffing.puff(),
-                Ok(ChaosEvent::Picked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
+        while kills.next_kill().await.is_some() {
+            puffing.puff();
         }
     });
     Ok(Some(fog))
@@ -331,17 +326,11 @@ fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<Webhook
     };
     let webhooks = Webhooks::start(crate::http::client()?, settings);
     let stats = webhooks.stats.clone();
-    let mut kills = chaos.subscribe();
+    let mut kills = chaos.listen();
     tokio::spawn(async move {
-        loop {
-            match kills.recv().await {
-                Ok(ChaosEvent::Killed { target, at, kill_count, .. }) => webhooks.notify(&target, at, kill_count),
-                Ok(ChaosEvent::Picked { .. }) => {}
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    webhooks.stats.dropped.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
+        while let Some(kill) = kills.next_kill().await {
+            webhooks.stats.dropped.store(kills.missed(), std::sync::atomic::Ordering::Relaxed);
+            webhooks.notify(&kill.target, kill.at, kill.kill_count);
         }
     });
     Ok(Some(stats))

@@ -11,7 +11,6 @@ use crate::chaos::{Aim, Chaos, ChaosActions, ChaosError};
 use crate::cluster::{ChaosBus, ChaosEvent, Presser};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// How often the autopilot looks at the clock.
@@ -24,7 +23,7 @@ pub async fn run<A: ChaosActions + 'static>(
     bus: ChaosBus,
     shutdown: CancellationToken,
 ) {
-    let mut presses = bus.subscribe();
+    let mut presses = bus.listen();
     // The idle time counts from the start: a booth that just opened waits like one just pressed.
     let mut last_press = jiff::Timestamp::now();
     let mut every = tokio::time::interval(TICK);
@@ -32,10 +31,10 @@ pub async fn run<A: ChaosActions + 'static>(
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            press = presses.recv() => match press {
-                Ok(ChaosEvent::Picked { by, .. }) if by != Presser::Autopilot => last_press = jiff::Timestamp::now(),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
+            press = presses.next() => match press {
+                Some(ChaosEvent::Picked { by, .. }) if by != Presser::Autopilot => last_press = jiff::Timestamp::now(),
+                Some(_) => {}
+                None => return,
             },
             _ = every.tick() => {
                 let now = jiff::Timestamp::now();

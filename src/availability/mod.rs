@@ -15,7 +15,7 @@
 
 pub mod heals;
 
-use crate::cluster::{ChaosBus, ChaosEvent, ClusterState, Update};
+use crate::cluster::{ChaosBus, ChaosListener, ClusterState, Kill, Update};
 use heals::{Heal, HealTracker};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -273,7 +273,7 @@ impl Availability {
             tracing::info!(%url, every = ?period, "sending a trickle of requests to the workload");
             tokio::spawn(self.clone().trickle(client, url, period, shutdown.clone()));
         }
-        tokio::spawn(self.clone().time_heals(cluster, chaos.subscribe(), shutdown.clone()));
+        tokio::spawn(self.clone().time_heals(cluster, chaos.listen(), shutdown.clone()));
         tokio::spawn(self.clone().notify(today, shutdown));
         Ok(())
     }
@@ -306,24 +306,16 @@ impl Availability {
         }
     }
 
-    async fn time_heals(
-        self: Arc<Self>,
-        cluster: ClusterState,
-        mut kills: broadcast::Receiver<ChaosEvent>,
-        shutdown: CancellationToken,
-    ) {
+    async fn time_heals(self: Arc<Self>, cluster: ClusterState, mut kills: ChaosListener, shutdown: CancellationToken) {
         let mut tracker = HealTracker::default();
         let mut pods = cluster.subscribe();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                kill = kills.recv() => match kill {
-                    Ok(ChaosEvent::Killed { target, by, .. }) => {
-                        let old_uid = cluster.pods().into_iter().find(|p| p.name == target.name && p.namespace == target.namespace).map(|p| p.uid);
-                        tracker.on_kill(&target.name, old_uid, by, Instant::now());
-                    }
-                    Ok(ChaosEvent::Picked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return,
+                kill = kills.next_kill() => {
+                    let Some(Kill { target, by, .. }) = kill else { return };
+                    let old_uid = cluster.pods().into_iter().find(|p| p.name == target.name && p.namespace == target.namespace).map(|p| p.uid);
+                    tracker.on_kill(&target.name, old_uid, by, Instant::now());
                 },
                 update = pods.next() => {
                     let Some(update) = update else { return };

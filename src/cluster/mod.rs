@@ -15,7 +15,7 @@ pub mod state;
 pub(crate) mod views;
 pub mod watch;
 
-pub use events::{ChaosBus, ChaosEvent, ChaosTarget, Presser};
+pub use events::{ChaosBus, ChaosEvent, ChaosListener, ChaosTarget, Kill, Presser};
 pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
 pub use views::{NodeStatus, NodeView, PodPhase, PodView};
 pub use watch::{PodScope, WatchRestarts};

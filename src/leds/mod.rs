@@ -163,7 +163,7 @@ pub fn start(
     let scene = render::GroupScene::new(args.colours.colours(), layout, namespace).with_booth(booth.subscribe());
     let (frame_tx, frames) = watch::channel(Frame::off(layout.total));
     let mut tasks =
-        vec![tokio::spawn(render::render(scene, cluster.clone(), Some(chaos.subscribe()), frame_tx, shutdown.clone()))];
+        vec![tokio::spawn(render::render(scene, cluster.clone(), Some(chaos.listen()), frame_tx, shutdown.clone()))];
     tokio::spawn(count_frames(frames.clone(), counters.frames.clone()));
     let initial = if mode == LedMode::Virtual { LedHealth::Virtual } else { LedHealth::Starting };
     let (health_tx, health) = watch::channel(initial);

@@ -10,10 +10,10 @@
 use super::colour::Colours;
 use super::frame::{self, FirstSeen, Frame, GroupLayout, Strobes};
 use crate::booth::Booth;
-use crate::cluster::{ChaosEvent, ClusterState, NodeStatus, PodView, Snapshot};
+use crate::cluster::{ChaosEvent, ChaosListener, ClusterState, NodeStatus, PodView, Snapshot};
 use std::future::Future;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -129,7 +129,7 @@ impl Scene for NodeScene {
 pub async fn render(
     mut scene: impl Scene,
     cluster: ClusterState,
-    mut chaos: Option<broadcast::Receiver<ChaosEvent>>,
+    mut chaos: Option<ChaosListener>,
     frames: watch::Sender<Frame>,
     shutdown: CancellationToken,
 ) {
@@ -153,12 +153,12 @@ pub async fn render(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             changed = versions.changed() => if changed.is_err() { return },
-            event = async { chaos.as_mut().expect("only polled with a bus").recv().await }, if chaos.is_some() => {
+            event = async { chaos.as_mut().expect("only polled with a bus").next().await }, if chaos.is_some() => {
                 match event {
-                    Ok(event) => scene.chaos(&event, Instant::now() - start),
-                    // Missed announcements are just missed; a closed bus is gone for good.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => chaos = None,
+                    // Missed announcements are just missed.
+                    Some(event) => scene.chaos(&event, Instant::now() - start),
+                    // A closed bus is gone for good.
+                    None => chaos = None,
                 }
             }
             _ = tick, if animating => {}

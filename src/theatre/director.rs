@@ -11,10 +11,9 @@
 
 use super::catalogue::{self, SceneKind};
 use super::{Cue, Theatre};
-use crate::cluster::{ChaosBus, ChaosEvent};
+use crate::cluster::ChaosBus;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 /// The kill animations still to play in this round, and the last one played.
@@ -45,28 +44,23 @@ impl KillDeck {
 
 /// Cues a kill animation for every kill announced on `bus` until `shutdown`.
 pub async fn direct(bus: ChaosBus, theatre: Theatre, shutdown: CancellationToken) {
-    let mut events = bus.subscribe();
+    let mut kills = bus.listen();
     let mut deck = KillDeck::default();
     let mut rng = rand::rngs::StdRng::from_os_rng();
     loop {
-        let event = tokio::select! {
+        let kill = tokio::select! {
             _ = shutdown.cancelled() => return,
-            event = events.recv() => event,
+            kill = kills.next_kill() => kill,
         };
-        match event {
-            Ok(ChaosEvent::Killed { target, .. }) => {
-                theatre.cue(Cue { name: deck.draw(&mut rng), pod: Some(target.name) });
-            }
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return,
-        }
+        let Some(kill) = kill else { return };
+        theatre.cue(Cue { name: deck.draw(&mut rng), pod: Some(kill.target.name) });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::{ChaosTarget, Presser};
+    use crate::cluster::{ChaosEvent, ChaosTarget, Presser};
     use std::collections::BTreeSet;
 
     fn kills() -> BTreeSet<&'static str> {

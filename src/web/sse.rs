@@ -22,7 +22,7 @@ use super::AppState;
 use super::kiosk::KioskState;
 use super::metrics::Stream as StreamName;
 use crate::availability::AvailabilityNotice;
-use crate::cluster::{Change, ChaosEvent, NodeView, PodView, Presser, Snapshot, Subscription, Update};
+use crate::cluster::{Change, ChaosEvent, ChaosListener, NodeView, PodView, Presser, Snapshot, Subscription, Update};
 use crate::theatre::{Cue, furniture};
 use axum::Router;
 use axum::extract::State;
@@ -237,7 +237,7 @@ struct KioskFeed {
     booth: Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>,
     last_booth: Option<BoothEvent>,
     scenes: broadcast::Receiver<Cue>,
-    chaos: broadcast::Receiver<ChaosEvent>,
+    chaos: ChaosListener,
     availability: broadcast::Receiver<AvailabilityNotice>,
     /// The visitor announcements (raffle winner, a press from a phone): `announce` events.
     announcements: broadcast::Receiver<crate::visitor::announce::Announcement>,
@@ -307,10 +307,7 @@ impl KioskFeed {
                 Ok(cue) => vec![named("scene", &cue)],
                 Err(_) => Vec::new(),
             },
-            chaos = self.chaos.recv() => match chaos {
-                Ok(event) => Self::on_chaos(&event),
-                Err(_) => Vec::new(),
-            },
+            Some(event) = self.chaos.next() => Self::on_chaos(&event),
             notice = self.availability.recv() => match notice {
                 Ok(notice) => vec![named("availability", &notice)],
                 Err(_) => Vec::new(),
@@ -345,7 +342,7 @@ async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::Int
         booth: Some(booth_changes(&state)),
         last_booth: None,
         scenes: state.theatre.subscribe(),
-        chaos: state.chaos.subscribe(),
+        chaos: state.chaos.listen(),
         availability: state.availability.subscribe(),
         announcements: state.visitor.announcements.subscribe(),
         state: state.clone(),

@@ -188,7 +188,7 @@ async fn a_chaos_pick_strobes_that_pods_group_then_the_state_shows_again() {
     let scene = GroupScene::new(Colours::default(), GroupLayout::default(), "demopod");
     let (frames_tx, mut frames) = watch::channel(Frame::default());
     let shutdown = CancellationToken::new();
-    tokio::spawn(render(scene, cluster.clone(), Some(chaos.subscribe()), frames_tx, shutdown.clone()));
+    tokio::spawn(render(scene, cluster.clone(), Some(chaos.listen()), frames_tx, shutdown.clone()));
     let all_green = solid(GREEN, 15);
     eventually(WAIT, "all green", || async { (*frames.borrow() == all_green).then_some(()) }).await;
 
