@@ -29,7 +29,8 @@ use crate::visitor::i18n::{CONSENT_EN, Lang, Text};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -245,19 +246,21 @@ pub(super) fn is_https(state: &Inner, peer: SocketAddr, headers: &HeaderMap) -> 
 
 /// `?lang=` of a page.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct LangQuery {
+struct LangQuery {
     lang: Option<String>,
 }
 
-/// The page's language: `?lang=` (the switch), else `Accept-Language`, else English. A
-/// malformed query is ignored rather than refused (the form must always open).
-pub(super) fn language(
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
-    headers: &HeaderMap,
-) -> Lang {
-    let param = query.ok().and_then(|Query(q)| q.lang);
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    Lang::choose(param.as_deref(), accept)
+/// The visitor's language, for every handler of the public listener: `?lang=` (the switch),
+/// else `Accept-Language`, else English. A malformed query is ignored rather than refused (the
+/// form must always open).
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, std::convert::Infallible> {
+        let param = Query::<LangQuery>::try_from_uri(&parts.uri).ok().and_then(|Query(q)| q.lang);
+        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        Ok(Lang::choose(param.as_deref(), accept))
+    }
 }
 
 /// A field's problem in the visitor's language.
@@ -366,11 +369,10 @@ impl Inner {
 async fn show_form(
     State(state): State<PublicState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    t: Lang,
     headers: HeaderMap,
 ) -> Page {
     let state = &state.inner;
-    let t = language(query, &headers);
     let issued = state.csrf.issue(&headers, is_https(state, peer, &headers));
     render(&state.form_page(t, &FormInput::default(), FieldErrors::default(), issued.token, None))
         .with_cookie(issued.set_cookie)
@@ -379,12 +381,11 @@ async fn show_form(
 async fn submit(
     State(state): State<PublicState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    t: Lang,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PublicError> {
     let state = &state.inner;
-    let t = language(query, &headers);
     let client = state.proxies.client_ip(peer.ip(), &headers);
     let metrics = &state.leads.metrics;
     let refused = |outcome: Submission, error: PublicError| {
@@ -470,8 +471,8 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], FORM_CSS)
 }
 
-async fn not_found(headers: HeaderMap) -> PublicError {
-    PublicError::NotFound(language(Ok(Query(LangQuery::default())), &headers))
+async fn not_found(t: Lang) -> PublicError {
+    PublicError::NotFound(t)
 }
 
 #[cfg(test)]

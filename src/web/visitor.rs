@@ -9,14 +9,14 @@
 //! May call: `crate::chaos`, `crate::visitor`.
 
 use super::error::PublicError;
-use super::public::{LangQuery, PublicState, language, problem, rate_limited};
+use super::public::{PublicState, problem, rate_limited};
 use crate::chaos::PressOutcome;
 use crate::visitor::branding::brand_css;
-use crate::visitor::i18n::Text;
+use crate::visitor::i18n::{Lang, Text};
 use crate::visitor::logo::{self, LOGO_CSP};
 use crate::visitor::press::PressRefusal;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -58,12 +58,11 @@ pub(super) async fn press(
     State(state): State<PublicState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    t: Lang,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PublicError> {
     let state = &state.inner;
-    let t = language(query, &headers);
     if !state.visitor.presses.enabled() {
         return Err(PublicError::PressRefused(t, PressRefusal::Off));
     }
