@@ -7,9 +7,10 @@
 //! and after the toleration they are evicted; its kubelet is gone, so those pods stay Terminating
 //! until they are force-deleted or the node comes back, exactly as on a real cluster.
 //!
-//! May call: `crate::config`, `crate::resources`, `crate::store`.
+//! May call: `crate::config`, `crate::object`, `crate::resources`, `crate::store`.
 
 use crate::config::{NodeHealth, SimConfig};
+use crate::object::{pod_ready, str_at, timestamp};
 use crate::resources::ResourceDef;
 use crate::store::{Deletion, Store, Write, now_rfc3339};
 use serde_json::{Value, json};
@@ -98,10 +99,6 @@ fn node_is_ready(node: &Value) -> bool {
     ready_condition(node).is_some_and(|c| c["status"] == "True")
 }
 
-fn timestamp(value: &Value) -> Option<jiff::Timestamp> {
-    value.as_str()?.parse().ok()
-}
-
 fn set_pod_scheduled(pod: &mut Value, node: &str) {
     pod["spec"]["nodeName"] = json!(node);
     pod["status"]["conditions"] =
@@ -143,16 +140,6 @@ fn set_pod_readiness(pod: &mut Value, ready: bool) {
             s["ready"] = json!(ready);
         }
     }
-}
-
-fn pod_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-}
-
-fn str_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
 /// The controllers of the simulated cluster.

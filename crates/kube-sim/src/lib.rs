@@ -28,6 +28,7 @@
 //!   (custom resources pruned, defaulted, validated), `merge` (strategic merge patch) and
 //!   `apply` (server-side apply and `managedFields`) beneath it;
 //! - `resources`: the type registry; [`selectors`], `field`: parsing and field errors;
+//!   `object`: reading objects (a pod's readiness, timestamps);
 //! - [`controllers`]: nodes, scheduler, kubelets and the StatefulSet; [`network`]: containers,
 //!   Service, endpoints and kube-proxy; [`config`]: what a cluster is made of.
 //!
@@ -44,6 +45,7 @@ pub mod error;
 mod field;
 mod merge;
 pub mod network;
+mod object;
 mod openapi;
 mod params;
 mod resources;

@@ -6,8 +6,8 @@
 //! broadcasts it while that mutex is held, so a watch that reads the history and subscribes under
 //! the same lock sees every change exactly once and in resource-version order.
 //!
-//! May call: `crate::apply`, `crate::error`, `crate::field`, `crate::merge`, `crate::resources`,
-//! `crate::schema`, `crate::selectors`, `crate::watch`.
+//! May call: `crate::apply`, `crate::error`, `crate::field`, `crate::merge`, `crate::object`,
+//! `crate::resources`, `crate::schema`, `crate::selectors`, `crate::watch`.
 
 use crate::apply;
 use crate::error::{ApiError, Details};
@@ -167,7 +167,7 @@ pub struct Store {
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+    crate::object::rfc3339(jiff::Timestamp::now())
 }
 
 fn random_suffix(len: usize) -> String {
@@ -795,8 +795,7 @@ impl Store {
             return Ok(existing);
         }
         let mut object = (*existing).clone();
-        let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-        let deadline = deadline.round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
+        let deadline = crate::object::rfc3339(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace));
         let m = meta_mut(&mut object);
         m.insert("deletionTimestamp".into(), Value::String(deadline));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));
