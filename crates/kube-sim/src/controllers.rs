@@ -1,6 +1,7 @@
 //! The simulated cluster's moving parts, run as one reconcile loop over the store with a pass
 //! per controller: the node lifecycle controller (taints, lost nodes), the scheduler, the
-//! kubelets, the StatefulSet controller and the API server's event TTL.
+//! kubelets, the StatefulSet controller, the disruption controller (PodDisruptionBudgets'
+//! status, see `crate::disruption`) and the API server's event TTL.
 //!
 //! What it models: a deleted pod turns Terminating and disappears after
 //! its grace period, then the StatefulSet recreates it (Pending, then Running and Ready after a
@@ -11,9 +12,10 @@
 //! taint and gets no new pods, and nor does a node with a `NoSchedule` taint the pod does not
 //! tolerate; its running pods stay.
 //!
-//! May call: `crate::config`, `crate::object`, `crate::resources`, `crate::store`.
+//! May call: `crate::config`, `crate::disruption`, `crate::object`, `crate::resources`, `crate::store`.
 
 use crate::config::{NodeHealth, SimConfig};
+use crate::disruption;
 use crate::object::{pod_ready, rfc3339, str_at, terminating, timestamp};
 use crate::resources::ResourceDef;
 use crate::store::{Deletion, Store, Write, now_rfc3339};
@@ -68,6 +70,9 @@ fn node_object(config: &SimConfig, index: usize) -> Value {
     })
 }
 
+/// The uid of the simulated StatefulSet its pods name as their controller.
+const STATEFULSET_UID: &str = "5f0c1c3e-0000-4000-a000-000000000001";
+
 fn pod_object(config: &SimConfig, ordinal: usize) -> Value {
     let name = format!("{}-{ordinal}", config.statefulset);
     json!({
@@ -81,7 +86,7 @@ fn pod_object(config: &SimConfig, ordinal: usize) -> Value {
                 "controller-revision-hash": format!("{}-5d8c9b7f4", config.statefulset),
             },
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": config.statefulset,
-                                 "uid": "5f0c1c3e-0000-4000-a000-000000000001", "controller": true, "blockOwnerDeletion": true}],
+                                 "uid": STATEFULSET_UID, "controller": true, "blockOwnerDeletion": true}],
         },
         "spec": {
             "containers": [{"name": "app", "image": config.image,
@@ -262,6 +267,8 @@ pub struct Controllers {
     config: SimConfig,
     pods: Arc<ResourceDef>,
     nodes: Arc<ResourceDef>,
+    budgets: Arc<ResourceDef>,
+    statefulsets: Arc<ResourceDef>,
     /// Events of both APIs (`v1` and `events.k8s.io/v1`), which expire after `event_ttl`.
     events: [Arc<ResourceDef>; 2],
     /// When each Pending pod (by uid) starts running.
@@ -277,7 +284,19 @@ impl Controllers {
             store.registry.find("", "v1", "events").expect("events are built in"),
             store.registry.find("events.k8s.io", "v1", "events").expect("events are built in"),
         ];
-        Self { store, config, pods, nodes, events, start_at: Mutex::new(HashMap::new()), serial: 0.into() }
+        let budgets = store.registry.find("policy", "v1", "poddisruptionbudgets").expect("budgets are built in");
+        let statefulsets = store.registry.find("apps", "v1", "statefulsets").expect("statefulsets are built in");
+        Self {
+            store,
+            config,
+            pods,
+            nodes,
+            budgets,
+            statefulsets,
+            events,
+            start_at: Mutex::new(HashMap::new()),
+            serial: 0.into(),
+        }
     }
 
     fn next_serial(&self) -> u64 {
@@ -344,6 +363,7 @@ impl Controllers {
         self.schedule(&pass, &pods);
         self.run_kubelets(&pass, &pods, &mut due);
         self.recreate_missing_replicas(&pods);
+        self.sync_budgets(&pass, &mut due);
         if let Some(at) = self.expire_events(pass.now, pass.wall) {
             due.at(at);
         }
@@ -461,6 +481,62 @@ impl Controllers {
                 _ => {}
             }
         }
+    }
+
+    /// The disruption controller: every PodDisruptionBudget's status from the pods as they are
+    /// now ([`disruption::sync`]), computed on the budget as stored, so that an eviction's
+    /// `disruptedPods` entry written meanwhile is never lost.
+    fn sync_budgets(&self, pass: &Pass, due: &mut Due) {
+        let budgets = self.store.all(&self.budgets);
+        if budgets.is_empty() {
+            return;
+        }
+        let pods = self.store.all(&self.pods);
+        let scales = self.controller_scales(&pods);
+        let pods: Vec<&Value> = pods.iter().map(|p| p.as_ref()).collect();
+        let scale = |controller: &Value| scales.get(str_at(controller, "/uid")).copied();
+        for pdb in budgets {
+            let (namespace, name, uid) =
+                (str_at(&pdb, "/metadata/namespace"), str_at(&pdb, "/metadata/name"), str_at(&pdb, "/metadata/uid"));
+            let mut recheck = None;
+            self.store.mutate(&self.budgets, namespace, name, uid, |pdb| {
+                let synced = disruption::sync(pdb, &pods, &scale, pass.wall);
+                pdb["status"] = synced.status;
+                recheck = synced.recheck;
+            });
+            if let Some(at) = recheck {
+                due.at(pass.instant_of(at));
+            }
+        }
+    }
+
+    /// The replicas of the controllers the pods name, by uid, as the disruption controller's
+    /// finders read them: the simulated StatefulSet has the configured replicas, a StatefulSet
+    /// stored through the API its `spec.replicas`; other kinds are not found.
+    fn controller_scales(&self, pods: &[Arc<Value>]) -> HashMap<String, i64> {
+        let mut scales = HashMap::new();
+        for pod in pods {
+            let Some(controller) = disruption::controller_of(pod) else { continue };
+            let (uid, name) = (str_at(controller, "/uid"), str_at(controller, "/name"));
+            if scales.contains_key(uid) || controller["kind"] != "StatefulSet" || controller["apiVersion"] != "apps/v1"
+            {
+                continue;
+            }
+            let namespace = str_at(pod, "/metadata/namespace");
+            let own = uid == STATEFULSET_UID && name == self.config.statefulset && namespace == self.config.namespace;
+            let replicas = if own {
+                Some(self.config.pods as i64)
+            } else {
+                let stored = self.store.get(&self.statefulsets, namespace, name).ok();
+                stored
+                    .filter(|s| str_at(s, "/metadata/uid") == uid)
+                    .map(|s| s["spec"]["replicas"].as_i64().unwrap_or(1))
+            };
+            if let Some(replicas) = replicas {
+                scales.insert(uid.to_string(), replicas);
+            }
+        }
+        scales
     }
 
     fn start_delay(&self) -> Duration {

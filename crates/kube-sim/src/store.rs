@@ -136,6 +136,7 @@ fn apply_conflict(def: &ResourceDef, name: &str, conflicts: &[apply::Conflict]) 
             group: def.group.clone(),
             kind: def.plural.clone(),
             causes,
+            ..Details::default()
         })),
     }
 }
@@ -576,7 +577,8 @@ impl Store {
 
     /// Creates an object as the API does: names generated, uid, timestamps and generation set; a
     /// custom resource is admitted against its schema, and its `status` is dropped when it has a
-    /// status subresource (kube sets status only through `/status`).
+    /// status subresource (kube sets status only through `/status`); a type whose strategy
+    /// resets the status on create (a PodDisruptionBudget) starts from its initial one.
     pub fn create(&self, write: &Write, object: Value) -> Result<Written, ApiError> {
         self.create_inner(write, object, true)
     }
@@ -618,6 +620,9 @@ impl Store {
         let key = Self::key(def, namespace, &name);
         if def.schema.is_some() && def.has_status {
             object.as_object_mut().map(|o| o.remove("status"));
+        }
+        if let Some(status) = &def.initial_status {
+            object["status"] = status.clone();
         }
         let warnings = Self::admit(&mut inner, def, &key, &mut object, mode)?;
         if Self::current(&inner, def, &key).is_some() {
