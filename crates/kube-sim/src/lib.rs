@@ -179,19 +179,19 @@ pub struct SimCluster {
 }
 
 impl SimCluster {
-    /// Builds the cluster (nodes, pods, the configured CRDs) and starts its controllers.
+    /// Builds the cluster (nodes, pods, the configured CRDs and objects) and starts its
+    /// controllers.
     ///
     /// # Panics
-    /// When a configured CRD is refused (invalid, or two of the same name): the configuration
-    /// is the caller's code, not input.
+    /// When a configured CRD or object is refused (invalid, of a kind not served, or two of the
+    /// same name): the configuration is the caller's code, not input.
     pub fn start(config: SimConfig) -> Arc<Self> {
         let store = Arc::new(Store::new(config.history_limit, config.history_retention));
-        let crds = store.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions").expect("built in");
         for crd in &config.crds {
-            let value = serde_json::to_value(crd).expect("CRDs serialise");
-            if let Err(error) = store.create(&Write::to(&crds, ""), value) {
-                panic!("the simulated API refuses a configured CRD: {error}");
-            }
+            create_configured(&store, &serde_json::to_value(crd).expect("CRDs serialise"), "");
+        }
+        for object in &config.objects {
+            create_configured(&store, object, &config.namespace);
         }
         let controllers = Arc::new(Controllers::new(store.clone(), config.clone()));
         controllers.seed();
@@ -234,6 +234,18 @@ impl SimCluster {
 impl Drop for SimCluster {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// Creates an object of the configuration, in `namespace` unless it names its own.
+fn create_configured(store: &Store, object: &serde_json::Value, namespace: &str) {
+    let (api_version, kind) = (object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""));
+    let Some(def) = store.registry.find_kind(api_version, kind) else {
+        panic!("the simulated API serves no {api_version} {kind} for a configured object");
+    };
+    let namespace = object["metadata"]["namespace"].as_str().unwrap_or(namespace);
+    if let Err(error) = store.create(&Write::to(&def, namespace), object.clone()) {
+        panic!("the simulated API refuses a configured {kind}: {error}");
     }
 }
 

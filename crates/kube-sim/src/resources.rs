@@ -239,7 +239,7 @@ impl Registry {
     }
 
     /// Finds the type of an object by its `apiVersion` and `kind`.
-    pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
+    pub(crate) fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
         self.read().iter().find(|d| d.api_version() == api_version && d.kind == kind).cloned()
     }
 

@@ -107,6 +107,15 @@ async fn a_budget_reports_its_status_as_the_disruption_controller_does() {
 }
 
 #[tokio::test]
+async fn a_configured_budget_is_there_from_the_start_in_the_workloads_namespace() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/workload/pdb.yaml"));
+    let pdb: Value = serde_norway::from_str(&manifest.unwrap()).unwrap();
+    let cluster = TestCluster::start(kube_sim::SimConfig { objects: vec![pdb], ..fast_config() }).await;
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(cluster.client.clone(), "demopod");
+    counts_when_observed(&budgets, "critical-prod", [5, 3, 5, 2]).await;
+}
+
+#[tokio::test]
 async fn evictions_answer_201_and_429_as_kube_does_and_dry_runs_change_nothing() {
     let cluster = TestCluster::start(fast_config()).await;
     let url = cluster.url();

@@ -136,7 +136,13 @@ async fn kubectl_applies_diffs_explains_and_patches_a_workload() {
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/workload");
 
     let applied = run(&server, &["apply", "-k", workload]);
-    for object in ["namespace/demopod", "service/critical-prod", "statefulset.apps/critical-prod"] {
+    let objects = [
+        "namespace/demopod",
+        "service/critical-prod",
+        "statefulset.apps/critical-prod",
+        "poddisruptionbudget.policy/critical-prod",
+    ];
+    for object in objects {
         assert!(applied.contains(object), "{applied}");
     }
     let again = run(&server, &["apply", "-k", workload]);
