@@ -8,7 +8,8 @@
 //! subresources, CRDs with their structural schemas enforced, server-side `Table` printing), so a
 //! kube-rs client, a stock `kubectl` and the official Python and JavaScript clients work against
 //! it unchanged. It also runs a small cluster's controllers: nodes, a scheduler, kubelets, one
-//! StatefulSet, and its network (containers answering HTTP, a Service, endpoints, a proxy).
+//! StatefulSet, its network (containers answering HTTP, a Service, endpoints, a proxy) and its
+//! PodDisruptionBudgets, which evictions (`kubectl drain`) honour.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -29,8 +30,10 @@
 //!   `apply` (server-side apply and `managedFields`) beneath it;
 //! - `resources`: the type registry; [`selectors`], `field`: parsing and field errors;
 //!   `object`: reading objects (a pod's readiness, timestamps);
-//! - [`controllers`]: nodes, scheduler, kubelets and the StatefulSet; [`network`]: containers,
-//!   Service, endpoints and kube-proxy; [`config`]: what a cluster is made of.
+//! - [`controllers`]: nodes (taints, cordons), scheduler, kubelets, the StatefulSet and the
+//!   disruption controller, whose arithmetic is `disruption`'s; `eviction`: the `pods/eviction`
+//!   subresource; [`network`]: containers, Service, endpoints and kube-proxy; [`config`]: what a
+//!   cluster is made of.
 //!
 //! What it serves beyond the built-in types (the embedding project's CRDs) and what runs in
 //! its containers are given in [`SimConfig`]; the crate knows nothing of its users.
