@@ -69,15 +69,7 @@ async fn kubectl_gets_deletes_and_watches() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start kubectl -w");
-    let (tx, rx) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(&mut watch);
     let initial: Vec<String> =
         (0..6).map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("initial rows")).collect();
     assert!(initial[0].starts_with("NAME"), "{initial:?}");
@@ -225,12 +217,12 @@ async fn kubectl_applies_diffs_explains_and_patches_a_workload() {
     assert!(booth.contains("voucherType") && booth.contains("campaignName"), "{booth}");
 }
 
-/// The lines a running kubectl writes (stdout and stderr), as they come.
+/// The lines a running kubectl writes (on whichever of stdout and stderr are piped), as they come.
 fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
-    let streams: [Box<dyn std::io::Read + Send>; 2] =
-        [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
-    for stream in streams {
+    let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
+    let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
+    for stream in [stdout, stderr].into_iter().flatten() {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
