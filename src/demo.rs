@@ -2,7 +2,8 @@
 //! crate (which knows nothing of the booth) given this crate's CRDs, the demo workload's server
 //! in every container, and the booth's shape: the K3s server on the Pi (`conferenceli`) and the
 //! PicoCluster nodes (`pico-1`, …, labelled for the Blinkt! DaemonSet), the StatefulSet
-//! `critical-prod` in `demopod`.
+//! `critical-prod` in `demopod` and its PodDisruptionBudget, read from the demo workload's
+//! manifest (`deploy/demo-workload/pdb.yaml`) so that K3s and the demo hold the same one.
 //!
 //! May call: `crate::crds`, `crate::workload`.
 
@@ -64,9 +65,17 @@ pub fn sim_config() -> SimConfig {
         statefulset: "critical-prod".into(),
         image: "ghcr.io/conferenceli/critical-prod:1.0".into(),
         crds: crate::crds::all(),
+        objects: vec![disruption_budget()],
         program: Some(Arc::new(DemoWorkload)),
         ..SimConfig::default()
     }
+}
+
+/// The demo workload's PodDisruptionBudget, the manifest K3s gets (kustomize gives it the
+/// namespace; the simulation puts it in the workload's).
+fn disruption_budget() -> serde_json::Value {
+    serde_norway::from_str(include_str!("../deploy/demo-workload/pdb.yaml"))
+        .expect("deploy/demo-workload/pdb.yaml is a YAML object")
 }
 
 /// The demo workload (`conferenceli workload`) as the program of every simulated container.

@@ -63,7 +63,13 @@ async fn the_demo_workloads_manifests_apply_diff_and_patch_and_the_crds_explain(
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/demo-workload");
 
     let applied = run(&server, &["apply", "-k", workload]);
-    for object in ["namespace/demopod", "service/critical-prod", "statefulset.apps/critical-prod"] {
+    let objects = [
+        "namespace/demopod",
+        "service/critical-prod",
+        "statefulset.apps/critical-prod",
+        "poddisruptionbudget.policy/critical-prod",
+    ];
+    for object in objects {
         assert!(applied.contains(object), "{applied}");
     }
     let again = run(&server, &["apply", "-k", workload]);

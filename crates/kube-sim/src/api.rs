@@ -7,8 +7,9 @@
 //! the store. Besides the Kubernetes paths, `/sim/...` offers the simulation's own controls and
 //! statistics.
 //!
-//! May call: `crate::config`, `crate::error`, `crate::field`, `crate::openapi`, `crate::params`,
-//! `crate::resources`, `crate::selectors`, `crate::store`, `crate::table`, `crate::watch`.
+//! May call: `crate::config`, `crate::error`, `crate::eviction`, `crate::field`, `crate::openapi`,
+//! `crate::params`, `crate::resources`, `crate::selectors`, `crate::store`, `crate::table`,
+//! `crate::watch`.
 
 use crate::SimShared;
 use crate::config::NodeHealth;
@@ -46,7 +47,11 @@ fn value_response(code: StatusCode, value: &Value) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        value_response(code, &self.to_status())
+        let mut response = value_response(code, &self.to_status());
+        if let Some(seconds) = self.details.as_ref().map(|d| d.retry_after_seconds).filter(|s| *s > 0) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -84,7 +89,7 @@ impl Target {
             manager,
             force: options.force,
         };
-        let part = if self.subresource.is_some() { Part::Status } else { Part::Main };
+        let part = if self.subresource.as_deref() == Some("status") { Part::Status } else { Part::Main };
         Write { def: &self.def, namespace: self.namespace(), part, mode }
     }
 }
@@ -127,7 +132,7 @@ fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Result<T
         return Err(not_found());
     }
     if let Some(sub) = &subresource
-        && !(sub == "status" && def.has_status)
+        && !def.serves(sub)
     {
         return Err(not_found());
     }
@@ -155,6 +160,7 @@ pub(crate) fn router(shared: Arc<SimShared>) -> Router {
         .route("/apis", get(groups))
         .route("/apis/{group}", get(group))
         .route("/apis/{group}/{version}", get(group_resources))
+        .route("/api/v1/namespaces/{namespace}/pods/{name}/eviction", post(evict))
         .route("/api/v1/{*rest}", resources())
         .route("/apis/{group}/{version}/{*rest}", resources())
         .route("/sim/stats", get(stats))
@@ -403,6 +409,40 @@ async fn delete(
     Ok(value_response(StatusCode::OK, &object))
 }
 
+/// POST on a pod's `eviction` subresource (verb `create`, subresource `eviction`, as an
+/// authorizer sees it), a `policy/v1` Eviction: the pod is deleted as its `deleteOptions` say
+/// unless its disruption budget forbids it (see `crate::eviction`); 201 with a `Status`.
+async fn evict(
+    State(shared): State<Arc<SimShared>>,
+    target: Target,
+    params: Params,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let name = target.named("POST")?;
+    shared.stats.count("create", "pods/eviction");
+    let options = WriteOptions::parse(&params, WriteVerb::Create)?;
+    let strict = options.field_validation == FieldValidation::Strict;
+    let warn = options.field_validation == FieldValidation::Warn;
+    let body = parse_body(&body)?;
+    let unknown = crate::eviction::unknown_fields(target.namespace(), name, &body)?;
+    let warnings: Vec<String> = unknown.iter().map(|field| format!("unknown field {field:?}")).collect();
+    if strict && !warnings.is_empty() {
+        return Err(ApiError::bad_request(format!("strict decoding error: {}", warnings.join(", "))));
+    }
+    let request = DeleteRequest::from_body(&body["deleteOptions"], options)?;
+    let eviction = crate::eviction::Eviction {
+        pods: &target.def,
+        namespace: target.namespace(),
+        name,
+        deletion: request.deletion,
+        dry_run: request.write.dry_run,
+    };
+    crate::eviction::evict(&shared.store, &eviction).await?;
+    let success = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+    let warnings = if warn { warnings } else { Vec::new() };
+    Ok(written_response(StatusCode::CREATED, Written { object: Arc::new(success), warnings }))
+}
+
 /// The patch's format, from its `Content-Type`, as kube-apiserver accepts them for `def`.
 fn patch_kind(headers: &HeaderMap, def: &ResourceDef) -> Result<PatchKind, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -433,17 +473,21 @@ struct DeleteRequest {
 
 impl DeleteRequest {
     fn parse(params: &Params, options: &Value) -> Result<Self, ApiError> {
-        let mut write = WriteOptions::parse(params, WriteVerb::Delete)?;
+        let mut request = Self::from_body(options, WriteOptions::parse(params, WriteVerb::Delete)?)?;
+        if let Some(grace) = params.number::<i64>("gracePeriodSeconds")? {
+            request.deletion.grace_seconds = Some(grace);
+        }
+        Ok(request)
+    }
+
+    /// The `DeleteOptions` of a body alone (an Eviction's), its `dryRun` joined to the request's.
+    fn from_body(options: &Value, mut write: WriteOptions) -> Result<Self, ApiError> {
         if let Some(dry_run) = delete_body_dry_run(options)? {
             write.dry_run |= dry_run;
         }
-        let grace_seconds = match params.number::<i64>("gracePeriodSeconds")? {
-            Some(g) => Some(g),
-            None => options["gracePeriodSeconds"].as_i64(),
-        };
         let precondition = |path: &str| options.pointer(path).and_then(Value::as_str).map(str::to_string);
         let deletion = Deletion {
-            grace_seconds,
+            grace_seconds: options["gracePeriodSeconds"].as_i64(),
             uid: precondition("/preconditions/uid"),
             resource_version: precondition("/preconditions/resourceVersion"),
         };

@@ -1,5 +1,5 @@
 //! What a simulated cluster is made of: its shape and timings ([`SimConfig`]), the custom
-//! resource definitions it serves from the start, and the program its workload's containers run
+//! resource definitions it serves and the objects it holds from the start, and the program its workload's containers run
 //! ([`ContainerProgram`]), which the embedding project hands in.
 //!
 //! May call: nothing else of the crate.
@@ -51,6 +51,11 @@ pub struct SimConfig {
     pub network: bool,
     /// Custom resource definitions served from the start, as if applied before anyone looked.
     pub crds: Vec<CustomResourceDefinition>,
+    /// Objects of any served kind (custom resources too) created at start, after the CRDs, as
+    /// if applied before anyone looked: the workload's PodDisruptionBudget, say. A namespaced
+    /// one without `metadata.namespace` goes to [`SimConfig::namespace`], the workload's, as
+    /// kustomize's `namespace:` puts a workload's manifests there.
+    pub objects: Vec<serde_json::Value>,
     /// What each running container of the workload runs; `None`: no process behind the pods
     /// (their endpoints follow readiness alone, and the Service's connections are refused).
     pub program: Option<Arc<dyn ContainerProgram>>,
@@ -78,6 +83,7 @@ impl Default for SimConfig {
             start_running: true,
             network: true,
             crds: Vec::new(),
+            objects: Vec::new(),
             program: None,
         }
     }

@@ -26,6 +26,8 @@ pub struct Details {
     /// The resource (`pods`) for NotFound/AlreadyExists/Conflict, the kind (`Booth`) for Invalid.
     pub kind: String,
     pub causes: Vec<Value>,
+    /// When the client may try again (`retryAfterSeconds`, and the `Retry-After` header); 0: not said.
+    pub retry_after_seconds: u32,
 }
 
 impl Details {
@@ -34,7 +36,7 @@ impl Details {
             name: name.into(),
             group: def.group.clone(),
             kind: def.plural.clone(),
-            causes: Vec::new(),
+            ..Self::default()
         }))
     }
 }
@@ -65,6 +67,7 @@ impl ApiError {
                 group: group.into(),
                 kind: kind.into(),
                 causes: errors.iter().map(FieldError::cause).collect(),
+                ..Details::default()
             })),
         }
     }
@@ -132,6 +135,40 @@ impl ApiError {
         }
     }
 
+    /// 429 TooManyRequests (`errors.NewTooManyRequests`) with its causes, `retry_after_seconds`
+    /// 0 when the server suggests no wait.
+    pub(crate) fn too_many_requests(message: &str, causes: Vec<Value>, retry_after_seconds: u32) -> Self {
+        Self {
+            code: 429,
+            reason: "TooManyRequests",
+            message: message.into(),
+            details: Some(Box::new(Details { causes, retry_after_seconds, ..Details::default() })),
+        }
+    }
+
+    /// 403 Forbidden: `<resource>.<group> "<name>" is forbidden: <why>`, the resource named
+    /// as the code that refuses names it (kube's eviction says `poddisruptionbudget`).
+    pub(crate) fn forbidden(resource: &str, group: &str, name: &str, why: &str) -> Self {
+        let qualified = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+        Self {
+            code: 403,
+            reason: "Forbidden",
+            message: format!("{qualified} {name:?} is forbidden: {why}"),
+            details: Some(Box::new(Details {
+                name: name.into(),
+                group: group.into(),
+                kind: resource.into(),
+                ..Details::default()
+            })),
+        }
+    }
+
+    /// A failure a handler answers with a `Status` of its own making: a code and a message, no
+    /// reason (kube's eviction does this for a pod under two disruption budgets).
+    pub(crate) fn failure(code: u16, message: impl Into<String>) -> Self {
+        Self { code, reason: "", message: message.into(), details: None }
+    }
+
     pub(crate) fn method_not_allowed(message: impl Into<String>) -> Self {
         Self { code: 405, reason: "MethodNotAllowed", message: message.into(), details: None }
     }
@@ -149,8 +186,11 @@ impl ApiError {
     pub(crate) fn to_status(&self) -> Value {
         let mut status = json!({
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": self.message, "reason": self.reason, "code": self.code,
+            "message": self.message, "code": self.code,
         });
+        if !self.reason.is_empty() {
+            status["reason"] = json!(self.reason);
+        }
         if let Some(details) = &self.details {
             let mut d = Map::new();
             for (key, value) in [("name", &details.name), ("group", &details.group), ("kind", &details.kind)] {
@@ -160,6 +200,9 @@ impl ApiError {
             }
             if !details.causes.is_empty() {
                 d.insert("causes".into(), Value::Array(details.causes.clone()));
+            }
+            if details.retry_after_seconds > 0 {
+                d.insert("retryAfterSeconds".into(), json!(details.retry_after_seconds));
             }
             status["details"] = Value::Object(d);
         }

@@ -8,7 +8,8 @@
 //! subresources, CRDs with their structural schemas enforced, server-side `Table` printing), so a
 //! kube-rs client, a stock `kubectl` and the official Python and JavaScript clients work against
 //! it unchanged. It also runs a small cluster's controllers: nodes, a scheduler, kubelets, one
-//! StatefulSet, and its network (containers answering HTTP, a Service, endpoints, a proxy).
+//! StatefulSet, its network (containers answering HTTP, a Service, endpoints, a proxy) and its
+//! PodDisruptionBudgets, which evictions (`kubectl drain`) honour.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -28,8 +29,11 @@
 //!   (custom resources pruned, defaulted, validated), `merge` (strategic merge patch) and
 //!   `apply` (server-side apply and `managedFields`) beneath it;
 //! - `resources`: the type registry; [`selectors`], `field`: parsing and field errors;
-//! - [`controllers`]: nodes, scheduler, kubelets and the StatefulSet; [`network`]: containers,
-//!   Service, endpoints and kube-proxy; [`config`]: what a cluster is made of.
+//!   `object`: reading objects (a pod's readiness, timestamps);
+//! - [`controllers`]: nodes (taints, cordons), scheduler, kubelets, the StatefulSet and the
+//!   disruption controller, whose arithmetic is `disruption`'s; `eviction`: the `pods/eviction`
+//!   subresource; [`network`]: containers, Service, endpoints and kube-proxy; [`config`]: what a
+//!   cluster is made of.
 //!
 //! What it serves beyond the built-in types (the embedding project's CRDs) and what runs in
 //! its containers are given in [`SimConfig`]; the crate knows nothing of its users.
@@ -40,10 +44,13 @@ mod api;
 mod apply;
 pub mod config;
 pub mod controllers;
+mod disruption;
 pub mod error;
+mod eviction;
 mod field;
 mod merge;
 pub mod network;
+mod object;
 mod openapi;
 mod params;
 mod resources;
@@ -175,19 +182,19 @@ pub struct SimCluster {
 }
 
 impl SimCluster {
-    /// Builds the cluster (nodes, pods, the configured CRDs) and starts its controllers.
+    /// Builds the cluster (nodes, pods, the configured CRDs and objects) and starts its
+    /// controllers.
     ///
     /// # Panics
-    /// When a configured CRD is refused (invalid, or two of the same name): the configuration
-    /// is the caller's code, not input.
+    /// When a configured CRD or object is refused (invalid, of a kind not served, or two of the
+    /// same name): the configuration is the caller's code, not input.
     pub fn start(config: SimConfig) -> Arc<Self> {
         let store = Arc::new(Store::new(config.history_limit, config.history_retention));
-        let crds = store.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions").expect("built in");
         for crd in &config.crds {
-            let value = serde_json::to_value(crd).expect("CRDs serialise");
-            if let Err(error) = store.create(&Write::to(&crds, ""), value) {
-                panic!("the simulated API refuses a configured CRD: {error}");
-            }
+            create_configured(&store, &serde_json::to_value(crd).expect("CRDs serialise"), "");
+        }
+        for object in &config.objects {
+            create_configured(&store, object, &config.namespace);
         }
         let controllers = Arc::new(Controllers::new(store.clone(), config.clone()));
         controllers.seed();
@@ -230,6 +237,18 @@ impl SimCluster {
 impl Drop for SimCluster {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// Creates an object of the configuration, in `namespace` unless it names its own.
+fn create_configured(store: &Store, object: &serde_json::Value, namespace: &str) {
+    let (api_version, kind) = (object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""));
+    let Some(def) = store.registry.find_kind(api_version, kind) else {
+        panic!("the simulated API serves no {api_version} {kind} for a configured object");
+    };
+    let namespace = object["metadata"]["namespace"].as_str().unwrap_or(namespace);
+    if let Err(error) = store.create(&Write::to(&def, namespace), object.clone()) {
+        panic!("the simulated API refuses a configured {kind}: {error}");
     }
 }
 

@@ -15,9 +15,10 @@
 //!
 //! Without a program, pods have no process behind them: their endpoints follow readiness alone.
 //!
-//! May call: `crate::config`, `crate::resources`, `crate::store`.
+//! May call: `crate::config`, `crate::object`, `crate::resources`, `crate::store`.
 
 use crate::config::{ContainerProgram, RunningContainer, SimConfig};
+use crate::object::{pod_ready, str_at, terminating};
 use crate::resources::ResourceDef;
 use crate::store::{Store, Write};
 use serde_json::{Value, json};
@@ -62,22 +63,8 @@ pub struct Network {
     service_addr: SocketAddr,
 }
 
-fn str_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
-fn pod_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-}
-
 fn container_running(pod: &Value) -> bool {
     pod["status"]["containerStatuses"].as_array().is_some_and(|s| s.iter().any(|s| s["state"]["running"].is_object()))
-}
-
-fn terminating(pod: &Value) -> bool {
-    pod["metadata"]["deletionTimestamp"].is_string()
 }
 
 /// An endpoint as the controllers see a pod: what the Endpoints and the slice say about it.

@@ -16,8 +16,8 @@
 //! May call: `crate::merge`, `crate::resources`.
 
 use crate::merge;
-use crate::resources::{Registry, ResourceDef};
-use k8s_openapi::api::{apps, core, events};
+use crate::resources::{Registry, ResourceDef, Subresource};
+use k8s_openapi::api::{apps, core, events, policy};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value, json};
@@ -74,7 +74,16 @@ fn builtin_schema(generator: &mut schemars::SchemaGenerator, def: &ResourceDef) 
         ("apps", "StatefulSet") => builtin::<apps::v1::StatefulSet>(generator),
         ("apps", "Deployment") => builtin::<apps::v1::Deployment>(generator),
         ("apps", "DaemonSet") => builtin::<apps::v1::DaemonSet>(generator),
+        ("policy", "PodDisruptionBudget") => builtin::<policy::v1::PodDisruptionBudget>(generator),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => builtin::<CustomResourceDefinition>(generator),
+        _ => return None,
+    })
+}
+
+/// The component name of the kind a subresource takes (`pods/eviction`: an Eviction).
+fn subresource_schema(generator: &mut schemars::SchemaGenerator, sub: &Subresource) -> Option<String> {
+    Some(match (sub.group, sub.kind) {
+        ("policy", "Eviction") => builtin::<policy::v1::Eviction>(generator),
         _ => return None,
     })
 }
@@ -175,6 +184,23 @@ fn operation(def: &ResourceDef, action: &str, id: &str, schema_ref: &Value, para
         op["requestBody"] = json!({"content": body, "required": true});
     }
     op
+}
+
+/// The path of a subresource that takes a kind of its own (`POST pods/<name>/eviction`), as
+/// kube publishes it: the operation's group-version-kind is the subresource's.
+fn subresource_path(def: &ResourceDef, sub: &Subresource, schema_name: &str, paths: &mut Map<String, Value>) {
+    let base = format!("/{}", gv_path(&def.group, &def.version));
+    let mut parameters = vec![json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}})];
+    let mut collection = format!("{base}/{}", def.plural);
+    if def.namespaced {
+        collection = format!("{base}/namespaces/{{namespace}}/{}", def.plural);
+        parameters.push(json!({"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}}));
+    }
+    let schema_ref = json!({"$ref": format!("#/components/schemas/{schema_name}")});
+    let id = format!("create{}{}{}", def.api_version().replace(['/', '.'], "_"), def.kind, sub.kind);
+    let mut post = operation(def, "post", &id, &schema_ref, write_parameters(false));
+    post["x-kubernetes-group-version-kind"] = json!({"group": sub.group, "version": sub.version, "kind": sub.kind});
+    paths.insert(format!("{collection}/{{name}}/{}", sub.name), json!({"parameters": parameters, "post": post}));
 }
 
 /// The paths of one resource: its collection, its objects and their `/status`.
@@ -300,6 +326,11 @@ pub(crate) fn group_version(registry: &Registry, group: &str, version: &str) -> 
         };
         kinds.push((name.clone(), def.clone()));
         resource_paths(def, &name, &mut paths);
+        for sub in &def.subresources {
+            if let Some(name) = subresource_schema(&mut generator, sub) {
+                subresource_path(def, sub, &name, &mut paths);
+            }
+        }
     }
     let mut schemas = generator.take_definitions(true);
     for (name, schema) in extra_schemas {
@@ -387,6 +418,17 @@ mod tests {
         );
         assert!(doc["components"]["schemas"][OBJECT_META]["properties"]["name"].is_object());
         let core = group_version(&registry_with_crds(), "", "v1").unwrap();
+        let eviction = &core["paths"]["/api/v1/namespaces/{namespace}/pods/{name}/eviction"]["post"];
+        assert_eq!(
+            eviction["x-kubernetes-group-version-kind"],
+            json!({"group": "policy", "version": "v1", "kind": "Eviction"})
+        );
+        assert!(
+            core["components"]["schemas"]["io.k8s.api.policy.v1.Eviction"]["properties"]["deleteOptions"].is_object()
+        );
+        let policy = group_version(&registry_with_crds(), "policy", "v1").unwrap();
+        let budget = &policy["components"]["schemas"]["io.k8s.api.policy.v1.PodDisruptionBudget"];
+        assert_eq!(budget["x-kubernetes-group-version-kind"][0]["kind"], "PodDisruptionBudget");
         let service_ports = &core["components"]["schemas"]["io.k8s.api.core.v1.ServiceSpec"]["properties"]["ports"];
         assert_eq!(service_ports["x-kubernetes-patch-merge-key"], "port");
         assert!(group_version(&registry_with_crds(), "nothing.example", "v1").is_none());

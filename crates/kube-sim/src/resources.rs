@@ -26,7 +26,26 @@ pub struct ResourceDef {
     /// A CRD version's `openAPIV3Schema`: custom resources are pruned, defaulted and validated
     /// against it ([`crate::schema`]). `None` for the built-in types.
     pub(crate) schema: Option<Arc<Value>>,
+    /// The subresources besides `status` (`pods/eviction`).
+    pub(crate) subresources: Vec<Subresource>,
+    /// The status a create starts from, whatever the object says, where kube's strategy resets
+    /// it (a PodDisruptionBudget's is the disruption controller's to write).
+    pub(crate) initial_status: Option<Value>,
 }
+
+/// A subresource served with a kind of its own (`pods/eviction` takes a `policy/v1` Eviction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subresource {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// `POST pods/<name>/eviction` with a `policy/v1` Eviction ([`crate::eviction`]).
+pub(crate) const EVICTION: Subresource =
+    Subresource { name: "eviction", group: "policy", version: "v1", kind: "Eviction", verbs: &["create"] };
 
 /// One `additionalPrinterColumns` entry of a CRD version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +69,29 @@ impl ResourceDef {
             has_status,
             printer_columns: Vec::new(),
             schema: None,
+            subresources: Vec::new(),
+            initial_status: None,
         }
     }
 
     fn short(mut self, names: &[&str]) -> Self {
         self.short_names = names.iter().map(|s| s.to_string()).collect();
         self
+    }
+
+    fn with_subresource(mut self, subresource: Subresource) -> Self {
+        self.subresources.push(subresource);
+        self
+    }
+
+    fn with_initial_status(mut self, status: Value) -> Self {
+        self.initial_status = Some(status);
+        self
+    }
+
+    /// Whether `<object>/<name>` is served: `status` when the type has one, and its others.
+    pub(crate) fn serves(&self, subresource: &str) -> bool {
+        (subresource == "status" && self.has_status) || self.subresources.iter().any(|s| s.name == subresource)
     }
 
     /// `v1` for the core group, `group/version` otherwise, as in an object's `apiVersion`.
@@ -85,6 +121,18 @@ impl ResourceDef {
                 "namespaced": self.namespaced,
                 "kind": self.kind,
                 "verbs": ["get", "patch", "update"],
+            }));
+        }
+        // kubectl drain evicts only when discovery lists `pods/eviction` with its group and kind.
+        for sub in &self.subresources {
+            out.push(json!({
+                "name": format!("{}/{}", self.plural, sub.name),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "group": sub.group,
+                "version": sub.version,
+                "kind": sub.kind,
+                "verbs": sub.verbs,
             }));
         }
         out
@@ -147,7 +195,7 @@ pub struct Registry {
 impl Default for Registry {
     fn default() -> Self {
         let builtin = [
-            ResourceDef::new("", "v1", "Pod", "pods", true, true).short(&["po"]),
+            ResourceDef::new("", "v1", "Pod", "pods", true, true).short(&["po"]).with_subresource(EVICTION),
             ResourceDef::new("", "v1", "Node", "nodes", false, true).short(&["no"]),
             ResourceDef::new("", "v1", "Namespace", "namespaces", false, true).short(&["ns"]),
             ResourceDef::new("", "v1", "Event", "events", true, false).short(&["ev"]),
@@ -161,6 +209,11 @@ impl Default for Registry {
             ResourceDef::new("apps", "v1", "StatefulSet", "statefulsets", true, true).short(&["sts"]),
             ResourceDef::new("apps", "v1", "Deployment", "deployments", true, true).short(&["deploy"]),
             ResourceDef::new("apps", "v1", "DaemonSet", "daemonsets", true, true).short(&["ds"]),
+            ResourceDef::new("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, true)
+                .short(&["pdb"])
+                .with_initial_status(
+                    json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
+                ),
             ResourceDef::new(
                 "apiextensions.k8s.io",
                 "v1",
@@ -183,6 +236,11 @@ impl Registry {
     /// Finds the type served at `group/version/plural`.
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceDef>> {
         self.read().iter().find(|d| d.group == group && d.version == version && d.plural == plural).cloned()
+    }
+
+    /// Finds the type of an object by its `apiVersion` and `kind`.
+    pub(crate) fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceDef>> {
+        self.read().iter().find(|d| d.api_version() == api_version && d.kind == kind).cloned()
     }
 
     /// Adds the types of a CRD (replacing earlier definitions of the same group/version/plural).

@@ -164,6 +164,51 @@ impl LabelSelector {
         split_top_level(input)?.into_iter().map(parse_label_requirement).collect::<Result<_, _>>().map(Self)
     }
 
+    /// A `metav1.LabelSelector` object (`matchLabels`, `matchExpressions`) as kube's
+    /// `LabelSelectorAsSelector` reads it: `None` for a null one (it selects nothing), no
+    /// requirements for `{}` (it selects everything).
+    pub fn from_object(selector: &Value) -> Result<Option<Self>, SelectorError> {
+        if selector.is_null() {
+            return Ok(None);
+        }
+        let mut requirements = Vec::new();
+        for (key, value) in selector["matchLabels"].as_object().into_iter().flatten() {
+            let value = value.as_str().unwrap_or_default();
+            validate_label_key(key)?;
+            validate_label_value(value)?;
+            requirements.push(LabelRequirement::Equals(key.clone(), value.into()));
+        }
+        for expression in selector["matchExpressions"].as_array().into_iter().flatten() {
+            let key = expression["key"].as_str().unwrap_or_default().to_string();
+            validate_label_key(&key)?;
+            let values: BTreeSet<String> = expression["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect();
+            for value in &values {
+                validate_label_value(value)?;
+            }
+            let operator = expression["operator"].as_str().unwrap_or_default();
+            let requirement = match operator {
+                "In" | "NotIn" if values.is_empty() => {
+                    return Err(SelectorError("for 'in', 'notin' operators, values set can't be empty".into()));
+                }
+                "Exists" | "DoesNotExist" if !values.is_empty() => {
+                    return Err(SelectorError("values set must be empty for exists and does not exist".into()));
+                }
+                "In" => LabelRequirement::In(key, values),
+                "NotIn" => LabelRequirement::NotIn(key, values),
+                "Exists" => LabelRequirement::Exists(key),
+                "DoesNotExist" => LabelRequirement::DoesNotExist(key),
+                other => return Err(SelectorError(format!("{other:?} is not a valid label selector operator"))),
+            };
+            requirements.push(requirement);
+        }
+        Ok(Some(Self(requirements)))
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|requirement| match requirement {
             LabelRequirement::Equals(k, v) => label(object, k) == Some(v.as_str()),
@@ -246,6 +291,28 @@ mod tests {
             let parsed = LabelSelector::parse(selector).unwrap_or_else(|e| panic!("{selector}: {e}"));
             assert_eq!(parsed.matches(&p), expected, "{selector}");
         }
+    }
+
+    #[test]
+    fn label_selector_objects_read_as_kube_reads_them() {
+        let web = pod(json!({"app": "web", "tier": "front"}));
+        let read = |selector: Value| LabelSelector::from_object(&selector);
+        assert_eq!(read(Value::Null), Ok(None), "null selects nothing");
+        assert!(read(json!({})).unwrap().unwrap().matches(&pod(json!({}))), "{{}} selects everything");
+        let selector = read(json!({"matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "tier", "operator": "In", "values": ["front", "back"]},
+                                 {"key": "canary", "operator": "DoesNotExist"}]}))
+        .unwrap()
+        .unwrap();
+        assert!(selector.matches(&web));
+        assert!(!selector.matches(&pod(json!({"app": "web", "tier": "front", "canary": "1"}))));
+        assert!(!selector.matches(&pod(json!({"app": "db", "tier": "front"}))));
+        assert!(read(json!({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]})).is_err());
+        assert!(read(json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})).is_err());
+        assert_eq!(
+            read(json!({"matchExpressions": [{"key": "a", "operator": "Near"}]})).unwrap_err().0,
+            r#""Near" is not a valid label selector operator"#
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! broadcasts it while that mutex is held, so a watch that reads the history and subscribes under
 //! the same lock sees every change exactly once and in resource-version order.
 //!
-//! May call: `crate::apply`, `crate::error`, `crate::field`, `crate::merge`, `crate::resources`,
-//! `crate::schema`, `crate::selectors`, `crate::watch`.
+//! May call: `crate::apply`, `crate::error`, `crate::field`, `crate::merge`, `crate::object`,
+//! `crate::resources`, `crate::schema`, `crate::selectors`, `crate::watch`.
 
 use crate::apply;
 use crate::error::{ApiError, Details};
@@ -136,6 +136,7 @@ fn apply_conflict(def: &ResourceDef, name: &str, conflicts: &[apply::Conflict]) 
             group: def.group.clone(),
             kind: def.plural.clone(),
             causes,
+            ..Details::default()
         })),
     }
 }
@@ -167,7 +168,7 @@ pub struct Store {
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+    crate::object::rfc3339(jiff::Timestamp::now())
 }
 
 fn random_suffix(len: usize) -> String {
@@ -576,7 +577,8 @@ impl Store {
 
     /// Creates an object as the API does: names generated, uid, timestamps and generation set; a
     /// custom resource is admitted against its schema, and its `status` is dropped when it has a
-    /// status subresource (kube sets status only through `/status`).
+    /// status subresource (kube sets status only through `/status`); a type whose strategy
+    /// resets the status on create (a PodDisruptionBudget) starts from its initial one.
     pub fn create(&self, write: &Write, object: Value) -> Result<Written, ApiError> {
         self.create_inner(write, object, true)
     }
@@ -618,6 +620,9 @@ impl Store {
         let key = Self::key(def, namespace, &name);
         if def.schema.is_some() && def.has_status {
             object.as_object_mut().map(|o| o.remove("status"));
+        }
+        if let Some(status) = &def.initial_status {
+            object["status"] = status.clone();
         }
         let warnings = Self::admit(&mut inner, def, &key, &mut object, mode)?;
         if Self::current(&inner, def, &key).is_some() {
@@ -795,8 +800,7 @@ impl Store {
             return Ok(existing);
         }
         let mut object = (*existing).clone();
-        let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-        let deadline = deadline.round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
+        let deadline = crate::object::rfc3339(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace));
         let m = meta_mut(&mut object);
         m.insert("deletionTimestamp".into(), Value::String(deadline));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));

@@ -1,8 +1,8 @@
 //! Server-side printing: the `meta.k8s.io/v1` `Table` form that `kubectl get` asks for.
 //!
 //! kubectl requests `application/json;as=Table;v=v1;g=meta.k8s.io` and prints the columns the
-//! server chooses; these are the columns the real API server prints for pods and nodes (priority 1
-//! columns are the `-o wide` ones). Other types get NAME and AGE.
+//! server chooses; these are the columns the real API server prints for pods, nodes and
+//! PodDisruptionBudgets (priority 1 columns are the `-o wide` ones). Other types get NAME and AGE.
 //!
 //! May call: `crate::resources`.
 
@@ -60,6 +60,18 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
             column("OS-Image", "string", 1, "OS image reported by the node."),
             column("Kernel-Version", "string", 1, "Kernel version reported by the node."),
             column("Container-Runtime", "string", 1, "Container runtime and version reported by the node."),
+        ],
+        "PodDisruptionBudget" => vec![
+            column("Name", "string", 0, "Name must be unique within a namespace."),
+            column("Min Available", "string", 0, "The minimum number of pods that must be available."),
+            column("Max Unavailable", "string", 0, "The maximum number of pods that may be unavailable."),
+            column(
+                "Allowed Disruptions",
+                "integer",
+                0,
+                "Calculated number of pods that may be disrupted at this time.",
+            ),
+            column("Age", "string", 0, "Time since the object was created."),
         ],
         _ => {
             let mut columns = vec![column("Name", "string", 0, "Name must be unique within a namespace.")];
@@ -153,10 +165,30 @@ fn node_cells(node: &Value, now: jiff::Timestamp) -> Vec<Value> {
     ]
 }
 
+/// An int-or-string as kubectl prints it (`3`, `50%`), `N/A` when unset.
+fn int_or_string(value: &Value) -> String {
+    match value {
+        Value::Null => "N/A".into(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn budget_cells(pdb: &Value, now: jiff::Timestamp) -> Vec<Value> {
+    vec![
+        json!(pdb["metadata"]["name"]),
+        json!(int_or_string(&pdb["spec"]["minAvailable"])),
+        json!(int_or_string(&pdb["spec"]["maxUnavailable"])),
+        json!(pdb["status"]["disruptionsAllowed"].as_i64().unwrap_or(0)),
+        json!(age(pdb, now)),
+    ]
+}
+
 fn row(def: &ResourceDef, object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
     let cells = match def.kind.as_str() {
         "Pod" => pod_cells(object, now),
         "Node" => node_cells(object, now),
+        "PodDisruptionBudget" => budget_cells(object, now),
         _ => {
             let mut cells = vec![json!(object["metadata"]["name"])];
             cells.extend(def.printer_columns.iter().map(|c| printer_cell(object, c, now)));
@@ -220,5 +252,19 @@ mod tests {
         assert_eq!(t["rows"][0]["cells"][3], 2);
         assert_eq!(t["rows"][0]["cells"][6], "n");
         assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), t["rows"][0]["cells"].as_array().unwrap().len());
+    }
+
+    #[test]
+    fn budget_rows_print_int_or_percent_and_na() {
+        let pdb = json!({"kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+            "spec": {"maxUnavailable": "40%"}, "status": {"disruptionsAllowed": 2}});
+        let registry = crate::resources::Registry::default();
+        let t = table(&registry.find("policy", "v1", "poddisruptionbudgets").unwrap(), &[&pdb], "7", false, true);
+        let names: Vec<&Value> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| &c["name"]).collect();
+        assert_eq!(names, ["Name", "Min Available", "Max Unavailable", "Allowed Disruptions", "Age"]);
+        assert_eq!(
+            t["rows"][0]["cells"].as_array().unwrap()[..4],
+            [json!("web"), json!("N/A"), json!("40%"), json!(2)]
+        );
     }
 }

@@ -63,7 +63,7 @@ async fn run_script(mut command: Command) -> std::collections::HashMap<String, V
 }
 
 #[tokio::test]
-async fn the_official_python_client_lists_watches_patches_status_and_deletes() {
+async fn the_official_python_client_lists_watches_patches_status_deletes_and_evicts() {
     let python = python();
     let cluster = TestCluster::start(fast_config()).await;
     let mut command = Command::new(python);
@@ -93,6 +93,18 @@ async fn the_official_python_client_lists_watches_patches_status_and_deletes() {
     assert_eq!(steps["get"]["status"], *status);
     assert_eq!((&steps["gone"]["code"], &steps["gone"]["reason"]), (&Value::from(404), &Value::from("NotFound")));
     assert_eq!(cluster.sim.store.pruned_fields(), ["leads.conferenceli.dev demopod/python-lead: spec.favouriteColour"]);
+
+    // create_namespaced_pod_eviction through a budget of 4: one goes, the next is refused.
+    assert_eq!((&steps["budget"]["current"], &steps["budget"]["desired"]), (&Value::from(5), &Value::from(4)));
+    let evict = &steps["evict"];
+    assert_eq!((&evict["pod"], &evict["deleting"]), (&Value::from("critical-prod-3"), &Value::from(true)));
+    assert!(evict["conditions"].as_array().unwrap().contains(&Value::from("DisruptionTarget")), "{evict}");
+    let refused = &steps["refused"];
+    assert_eq!((&refused["code"], &refused["reason"]), (&Value::from(429), &Value::from("TooManyRequests")));
+    assert_eq!(refused["message"], "Cannot evict pod as it would violate the pod's disruption budget.");
+    assert_eq!(refused["cause"]["reason"], "DisruptionBudget");
+    let cause = refused["cause"]["message"].as_str().unwrap();
+    assert!(cause.starts_with("The disruption budget python-budget needs 4 healthy pods and has "), "{cause}");
 }
 
 #[tokio::test]

@@ -69,15 +69,7 @@ async fn kubectl_gets_deletes_and_watches() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start kubectl -w");
-    let (tx, rx) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(&mut watch);
     let initial: Vec<String> =
         (0..6).map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("initial rows")).collect();
     assert!(initial[0].starts_with("NAME"), "{initial:?}");
@@ -136,7 +128,13 @@ async fn kubectl_applies_diffs_explains_and_patches_a_workload() {
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/workload");
 
     let applied = run(&server, &["apply", "-k", workload]);
-    for object in ["namespace/demopod", "service/critical-prod", "statefulset.apps/critical-prod"] {
+    let objects = [
+        "namespace/demopod",
+        "service/critical-prod",
+        "statefulset.apps/critical-prod",
+        "poddisruptionbudget.policy/critical-prod",
+    ];
+    for object in objects {
         assert!(applied.contains(object), "{applied}");
     }
     let again = run(&server, &["apply", "-k", workload]);
@@ -217,4 +215,123 @@ async fn kubectl_applies_diffs_explains_and_patches_a_workload() {
     );
     let booth = run(&server, &["explain", "booth.spec"]);
     assert!(booth.contains("voucherType") && booth.contains("campaignName"), "{booth}");
+}
+
+/// The lines a running kubectl writes (on whichever of stdout and stderr are piped), as they come.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
+    let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
+    for stream in [stdout, stderr].into_iter().flatten() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// Reads `lines` into `seen` until one contains `what` (25 s at most).
+fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(25);
+    while !seen.iter().any(|l| l.contains(what)) {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("kubectl never said {what:?}: {seen:#?}"),
+        }
+    }
+}
+
+/// The pods of the workload as `NAME STATUS READY NODE` rows.
+fn pod_rows(server: &str) -> Vec<String> {
+    let columns = "custom-columns=NAME:.metadata.name,PHASE:.status.phase,READY:.status.conditions[?(@.type==\"Ready\")].status,NODE:.spec.nodeName,DELETING:.metadata.deletionTimestamp";
+    let pods = run(server, &["get", "pods", "-n", "demopod", "--no-headers", "-o", columns]);
+    pods.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+// kubectl drain cordons the node, lists its pods by `spec.nodeName`, finds `pods/eviction` in
+// discovery and evicts, retrying every 5 s while the budget says 429, then waits for each pod
+// to be gone (the StatefulSet's replacement has another uid).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_gets_pdbs_drains_a_node_through_evictions_and_uncordons_it() {
+    let (_cluster, server) = cluster().await;
+    let dir = tempfile::tempdir().unwrap();
+    let budget = dir.path().join("pdb.yaml");
+    let manifest = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: critical-prod\n  namespace: demopod\n\
+                    spec:\n  minAvailable: 5\n  selector:\n    matchLabels:\n      app: critical-prod\n";
+    std::fs::write(&budget, manifest).unwrap();
+    let created = run(&server, &["apply", "-f", budget.to_str().unwrap()]);
+    assert!(created.contains("poddisruptionbudget.policy/critical-prod created"), "{created}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let table = loop {
+        let table = run(&server, &["get", "pdb", "-n", "demopod"]);
+        if table.lines().nth(1).is_some_and(|row| row.split_whitespace().nth(3) == Some("0"))
+            || Instant::now() > deadline
+        {
+            break table;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let header: Vec<&str> =
+        table.lines().next().unwrap().split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(header, ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], "{table}");
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["critical-prod", "5", "N/A", "0"], "{table}");
+
+    // pico-1 runs critical-prod-1 and critical-prod-4; the budget allows no disruption.
+    let mut drain = Command::new(kubectl())
+        .args(["--server", &server, "drain", "pico-1", "--ignore-daemonsets", "--timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kubectl drain");
+    let lines = lines_of(&mut drain);
+    let mut seen = Vec::new();
+    wait_for(&lines, &mut seen, "node/pico-1 cordoned");
+    wait_for(&lines, &mut seen, "Cannot evict pod as it would violate the pod's disruption budget.");
+    assert!(seen.iter().any(|l| l.contains("will retry after 5s")), "{seen:#?}");
+    let nodes = run(&server, &["get", "nodes"]);
+    assert!(nodes.lines().any(|l| l.starts_with("pico-1 ") && l.contains("Ready,SchedulingDisabled")), "{nodes}");
+    let taints = run(&server, &["get", "node", "pico-1", "-o", "jsonpath={.spec.taints[*].key}"]);
+    assert_eq!(taints, "node.kubernetes.io/unschedulable");
+    for pod in ["critical-prod-1 Running True pico-1 <none>", "critical-prod-4 Running True pico-1 <none>"] {
+        assert!(pod_rows(&server).contains(&pod.to_string()), "held by the budget: {:?}", pod_rows(&server));
+    }
+
+    // One disruption at a time: the second pod goes once the first one's replacement is Ready.
+    let patch = r#"{"spec":{"minAvailable":4}}"#;
+    run(&server, &["patch", "pdb", "critical-prod", "-n", "demopod", "--type", "merge", "-p", patch]);
+    wait_for(&lines, &mut seen, "node/pico-1 drained");
+    let status = drain.wait().expect("kubectl drain ends");
+    assert!(status.success(), "{seen:#?}");
+    for pod in ["critical-prod-1", "critical-prod-4"] {
+        assert!(seen.iter().any(|l| l.contains(&format!("pod/{pod} evicted"))), "{seen:#?}");
+    }
+    // Both retried together after 5 s: one went, the other was refused again.
+    let refusals = seen.iter().filter(|l| l.contains("error when evicting")).count();
+    assert!(refusals >= 3, "{seen:#?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        let rows = pod_rows(&server);
+        let settled = rows.len() == 5 && rows.iter().all(|r| r.contains(" Running True ") && r.ends_with("<none>"));
+        if settled || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(rows.iter().all(|r| r.contains(" Running True ") && !r.contains("pico-1")), "{rows:?}");
+
+    let uncordoned = run(&server, &["uncordon", "pico-1"]);
+    assert!(uncordoned.contains("node/pico-1 uncordoned"), "{uncordoned}");
+    let nodes = run(&server, &["get", "nodes"]);
+    assert!(nodes.lines().any(|l| l.starts_with("pico-1 ") && l.contains(" Ready ")), "{nodes}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !run(&server, &["get", "node", "pico-1", "-o", "jsonpath={.spec.taints}"]).is_empty() {
+        assert!(Instant::now() < deadline, "the cordon's taint stayed after uncordon");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -12,5 +12,6 @@ mod common;
 mod api;
 mod clients;
 mod conformance;
+mod disruption;
 mod kubectl;
 mod selectors;

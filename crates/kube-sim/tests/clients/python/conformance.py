@@ -1,13 +1,15 @@
 """The official Kubernetes Python client against the simulated API (driven by tests/it/clients.rs).
 
 Lists pods, watches them with the client's defaults (``watch=True``, no timeout) until a deletion
-arrives, creates a Lead, patches its status, reads it back and deletes it. Prints one JSON line
-per step; any exception fails the run with a traceback.
+arrives, creates a Lead, patches its status, reads it back and deletes it; creates a
+PodDisruptionBudget, evicts a pod through it and is refused the next. Prints one JSON line per
+step; any exception fails the run with a traceback.
 """
 
 import json
 import sys
 import threading
+import time
 
 from kubernetes import client, watch
 
@@ -71,6 +73,40 @@ def main(server, namespace):
         say("gone", code=200)
     except client.exceptions.ApiException as error:
         say("gone", code=error.status, reason=json.loads(error.body)["reason"])
+
+    evict(api_client, core, namespace, names)
+
+
+def evict(api_client, core, namespace, names):
+    """A budget of 4 of the 5 pods: one eviction goes, the next is refused (429)."""
+    policy = client.PolicyV1Api(api_client)
+    selector = client.V1LabelSelector(match_labels={"app": "critical-prod"})
+    budget = client.V1PodDisruptionBudget(
+        metadata=client.V1ObjectMeta(name="python-budget"),
+        spec=client.V1PodDisruptionBudgetSpec(min_available=4, selector=selector),
+    )
+    policy.create_namespaced_pod_disruption_budget(namespace, budget)
+    deadline = time.time() + 20
+    while True:
+        status = policy.read_namespaced_pod_disruption_budget("python-budget", namespace).status
+        if status.observed_generation == 1 and status.disruptions_allowed == 1:
+            break
+        if time.time() > deadline:
+            raise RuntimeError(f"the budget never allowed a disruption: {status}")
+        time.sleep(0.1)
+    say("budget", current=status.current_healthy, desired=status.desired_healthy, expected=status.expected_pods)
+
+    first, second = names[3], names[4]
+    core.create_namespaced_pod_eviction(first, namespace, client.V1Eviction(metadata=client.V1ObjectMeta(name=first)))
+    evicted = core.read_namespaced_pod(first, namespace)
+    conditions = [c.type for c in evicted.status.conditions or []]
+    say("evict", pod=first, deleting=evicted.metadata.deletion_timestamp is not None, conditions=conditions)
+    try:
+        core.create_namespaced_pod_eviction(second, namespace, client.V1Eviction(metadata=client.V1ObjectMeta(name=second)))
+        say("refused", code=201)
+    except client.exceptions.ApiException as error:
+        body = json.loads(error.body)
+        say("refused", code=error.status, reason=body["reason"], message=body["message"], cause=body["details"]["causes"][0])
 
 
 if __name__ == "__main__":
