@@ -125,83 +125,90 @@ impl ListOptions {
         let match_text = params.get("resourceVersionMatch");
         let send_initial_events = query_bool(params.raw("sendInitialEvents"));
         let continue_token = params.get("continue").map(str::to_string);
-        let mut errors = Vec::new();
-        let field = "resourceVersionMatch";
         let version_match = match match_text {
             None => VersionMatch::Unset,
             Some("NotOlderThan") => VersionMatch::NotOlderThan,
             Some("Exact") => VersionMatch::Exact,
             Some(_) => VersionMatch::Unset,
         };
-        if watch {
-            if send_initial_events.is_some() && version_match != VersionMatch::NotOlderThan {
-                errors.push(FieldError::forbidden(
-                    field,
-                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                ));
-            }
-            if let Some(text) = match_text {
-                if send_initial_events.is_none() {
-                    errors.push(FieldError::forbidden(
-                        field,
-                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-                    ));
-                }
-                if version_match != VersionMatch::NotOlderThan {
-                    errors.push(FieldError::not_supported(field, go_value(&json!(text)), &["NotOlderThan"]));
-                }
-                if continue_token.is_some() {
-                    errors.push(FieldError::forbidden(
-                        field,
-                        "resourceVersionMatch is forbidden when continue is provided",
-                    ));
-                }
-            }
-        } else {
-            if let Some(text) = match_text {
-                if rv_text.is_none() {
-                    errors.push(FieldError::forbidden(
-                        field,
-                        "resourceVersionMatch is forbidden unless resourceVersion is provided",
-                    ));
-                }
-                if continue_token.is_some() {
-                    errors.push(FieldError::forbidden(
-                        field,
-                        "resourceVersionMatch is forbidden when continue is provided",
-                    ));
-                }
-                if version_match == VersionMatch::Unset {
-                    errors.push(FieldError::not_supported(
-                        field,
-                        go_value(&json!(text)),
-                        &["Exact", "NotOlderThan", ""],
-                    ));
-                }
-                if version_match == VersionMatch::Exact && resource_version == Some(0) {
-                    errors.push(FieldError::forbidden(
-                        field,
-                        "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
-                    ));
-                }
-            }
-            if send_initial_events.is_some() {
-                errors.push(FieldError::forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::invalid_options("ListOptions", &errors));
-        }
-        Ok(Self {
+        let mut options = Self {
             watch,
             resource_version,
             version_match,
             send_initial_events,
             allow_bookmarks: params.flag("allowWatchBookmarks"),
-            timeout_seconds: params.number("timeoutSeconds")?,
-            limit: params.number::<i64>("limit")?.filter(|l| *l > 0).map(|l| l as usize),
+            timeout_seconds: None,
+            limit: None,
             continue_token,
-        })
+        };
+        let errors = if watch { options.watch_errors(match_text) } else { options.list_errors(match_text) };
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_options("ListOptions", &errors));
+        }
+        options.timeout_seconds = params.number("timeoutSeconds")?;
+        options.limit = params.number::<i64>("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+        Ok(options)
+    }
+
+    /// What `ValidateListOptions` refuses of a watch's options; `match_text` is the
+    /// `resourceVersionMatch` as sent.
+    fn watch_errors(&self, match_text: Option<&str>) -> Vec<FieldError> {
+        const FIELD: &str = "resourceVersionMatch";
+        let mut errors = Vec::new();
+        if self.send_initial_events.is_some() && self.version_match != VersionMatch::NotOlderThan {
+            errors.push(FieldError::forbidden(
+                FIELD,
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if let Some(text) = match_text {
+            if self.send_initial_events.is_none() {
+                errors.push(FieldError::forbidden(
+                    FIELD,
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                ));
+            }
+            if self.version_match != VersionMatch::NotOlderThan {
+                errors.push(FieldError::not_supported(FIELD, go_value(&json!(text)), &["NotOlderThan"]));
+            }
+            if self.continue_token.is_some() {
+                errors
+                    .push(FieldError::forbidden(FIELD, "resourceVersionMatch is forbidden when continue is provided"));
+            }
+        }
+        errors
+    }
+
+    /// What `ValidateListOptions` refuses of a list's options; `match_text` is the
+    /// `resourceVersionMatch` as sent.
+    fn list_errors(&self, match_text: Option<&str>) -> Vec<FieldError> {
+        const FIELD: &str = "resourceVersionMatch";
+        let mut errors = Vec::new();
+        if let Some(text) = match_text {
+            if self.resource_version.is_none() {
+                errors.push(FieldError::forbidden(
+                    FIELD,
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
+            }
+            if self.continue_token.is_some() {
+                errors
+                    .push(FieldError::forbidden(FIELD, "resourceVersionMatch is forbidden when continue is provided"));
+            }
+            if self.version_match == VersionMatch::Unset {
+                errors.push(FieldError::not_supported(FIELD, go_value(&json!(text)), &["Exact", "NotOlderThan", ""]));
+            }
+            if self.version_match == VersionMatch::Exact && self.resource_version == Some(0) {
+                errors.push(FieldError::forbidden(
+                    FIELD,
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+        }
+        if self.send_initial_events.is_some() {
+            errors.push(FieldError::forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"));
+        }
+        errors
     }
 
     /// How long a watch may stay open: the client's `timeoutSeconds`, or with none (or 0) the
