@@ -151,91 +151,87 @@ pub enum ParseError {
 pub fn parse(bytes: &[u8]) -> Result<Vec<Command>, ParseError> {
     let mut commands = Vec::new();
     let mut i = 0;
-    let need =
-        |i: usize, n: usize| if i + n <= bytes.len() { Ok(()) } else { Err(ParseError::Truncated { offset: i }) };
     while i < bytes.len() {
-        let offset = i;
-        match bytes[i] {
-            0x00 => {
-                let run = bytes[i..].iter().take_while(|&&b| b == 0).count();
-                commands.push(Command::Invalidate(run));
-                i += run;
-            }
-            0x1b => {
-                need(i, 2)?;
-                if bytes[i + 1] == b'@' {
-                    commands.push(Command::Initialize);
-                    i += 2;
-                    continue;
-                }
-                need(i, 3)?;
-                if bytes[i + 1] != b'i' {
-                    return Err(ParseError::Unknown { offset, byte: bytes[i + 1] });
-                }
-                let (command, len) = match bytes[i + 2] {
-                    b'S' => (Command::StatusRequest, 3),
-                    b'a' | b'!' | b'M' | b'A' | b'K' => {
-                        need(i, 4)?;
-                        let n = bytes[i + 3];
-                        let command = match bytes[i + 2] {
-                            b'a' => Command::CommandMode(n),
-                            b'!' => Command::StatusNotification(n),
-                            b'M' => Command::VariousMode(n),
-                            b'A' => Command::CutEvery(n),
-                            _ => Command::ExpandedMode(n),
-                        };
-                        (command, 4)
-                    }
-                    b'd' => {
-                        need(i, 5)?;
-                        (Command::Margin(u16::from_le_bytes([bytes[i + 3], bytes[i + 4]])), 5)
-                    }
-                    b'z' => {
-                        need(i, 13)?;
-                        let n = &bytes[i + 3..i + 13];
-                        let info = PrintInformation {
-                            valid: n[0],
-                            media_type: n[1],
-                            width_mm: n[2],
-                            length_mm: n[3],
-                            raster_lines: u32::from_le_bytes([n[4], n[5], n[6], n[7]]),
-                            page: n[8],
-                        };
-                        (Command::PrintInformation(info), 13)
-                    }
-                    other => return Err(ParseError::Unknown { offset: i + 2, byte: other }),
-                };
-                commands.push(command);
-                i += len;
-            }
-            b'M' => {
-                need(i, 2)?;
-                commands.push(Command::Compression(bytes[i + 1]));
-                i += 2;
-            }
-            b'g' => {
-                need(i, 3)?;
-                let n = bytes[i + 2] as usize;
-                need(i, 3 + n)?;
-                commands.push(Command::Raster(bytes[i + 3..i + 3 + n].to_vec()));
-                i += 3 + n;
-            }
-            b'Z' => {
-                commands.push(Command::ZeroRaster);
-                i += 1;
-            }
-            0x0c => {
-                commands.push(Command::Print);
-                i += 1;
-            }
-            0x1a => {
-                commands.push(Command::PrintAndFeed);
-                i += 1;
-            }
-            byte => return Err(ParseError::Unknown { offset, byte }),
-        }
+        let (command, len) = command_at(bytes, i)?;
+        commands.push(command);
+        i += len;
     }
     Ok(commands)
+}
+
+/// `Ok` when `bytes` holds `n` bytes from `i` on; a command cut short otherwise.
+fn need(bytes: &[u8], i: usize, n: usize) -> Result<(), ParseError> {
+    if i + n <= bytes.len() { Ok(()) } else { Err(ParseError::Truncated { offset: i }) }
+}
+
+/// The command at offset `i` and its length in bytes.
+fn command_at(bytes: &[u8], i: usize) -> Result<(Command, usize), ParseError> {
+    match bytes[i] {
+        0x00 => {
+            let run = bytes[i..].iter().take_while(|&&b| b == 0).count();
+            Ok((Command::Invalidate(run), run))
+        }
+        0x1b => escape_at(bytes, i),
+        b'M' => {
+            need(bytes, i, 2)?;
+            Ok((Command::Compression(bytes[i + 1]), 2))
+        }
+        b'g' => {
+            need(bytes, i, 3)?;
+            let n = bytes[i + 2] as usize;
+            need(bytes, i, 3 + n)?;
+            Ok((Command::Raster(bytes[i + 3..i + 3 + n].to_vec()), 3 + n))
+        }
+        b'Z' => Ok((Command::ZeroRaster, 1)),
+        0x0c => Ok((Command::Print, 1)),
+        0x1a => Ok((Command::PrintAndFeed, 1)),
+        byte => Err(ParseError::Unknown { offset: i, byte }),
+    }
+}
+
+/// The `ESC` command at offset `i` (`ESC @` or one of `ESC i …`) and its length in bytes.
+fn escape_at(bytes: &[u8], i: usize) -> Result<(Command, usize), ParseError> {
+    need(bytes, i, 2)?;
+    if bytes[i + 1] == b'@' {
+        return Ok((Command::Initialize, 2));
+    }
+    need(bytes, i, 3)?;
+    if bytes[i + 1] != b'i' {
+        return Err(ParseError::Unknown { offset: i, byte: bytes[i + 1] });
+    }
+    match bytes[i + 2] {
+        b'S' => Ok((Command::StatusRequest, 3)),
+        code @ (b'a' | b'!' | b'M' | b'A' | b'K') => {
+            need(bytes, i, 4)?;
+            let n = bytes[i + 3];
+            let command = match code {
+                b'a' => Command::CommandMode(n),
+                b'!' => Command::StatusNotification(n),
+                b'M' => Command::VariousMode(n),
+                b'A' => Command::CutEvery(n),
+                _ => Command::ExpandedMode(n),
+            };
+            Ok((command, 4))
+        }
+        b'd' => {
+            need(bytes, i, 5)?;
+            Ok((Command::Margin(u16::from_le_bytes([bytes[i + 3], bytes[i + 4]])), 5))
+        }
+        b'z' => {
+            need(bytes, i, 13)?;
+            let n = &bytes[i + 3..i + 13];
+            let info = PrintInformation {
+                valid: n[0],
+                media_type: n[1],
+                width_mm: n[2],
+                length_mm: n[3],
+                raster_lines: u32::from_le_bytes([n[4], n[5], n[6], n[7]]),
+                page: n[8],
+            };
+            Ok((Command::PrintInformation(info), 13))
+        }
+        other => Err(ParseError::Unknown { offset: i + 2, byte: other }),
+    }
 }
 
 /// Writes commands back as bytes (the inverse of [`parse`]).
