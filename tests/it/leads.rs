@@ -14,10 +14,12 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The app with both listeners on free ports.
+/// The app with its listeners on free ports.
 pub struct LeadsApp {
     pub private: String,
     pub public: String,
+    /// The health listener (`/healthz`, `/readyz`, `/metrics`).
+    pub health: String,
     shutdown: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>,
 }
@@ -25,11 +27,12 @@ pub struct LeadsApp {
 impl LeadsApp {
     pub async fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (addr, public_addr) = (listener.local_addr().unwrap(), public.local_addr().unwrap());
-        let listeners = conferenceli::app::Listeners { private: listener, public };
+        let addr = listener.local_addr().unwrap();
+        let listeners = crate::common::listeners_with(listener);
+        let url = |listener: &tokio::net::TcpListener| format!("http://{}", listener.local_addr().unwrap());
+        let (public, health) = (url(&listeners.public), url(&listeners.health));
         let (shutdown, task) = crate::common::spawn_app(cluster, app_args(addr, extra), listeners);
-        let app = Self { private: format!("http://{addr}"), public: format!("http://{public_addr}"), shutdown, task };
+        let app = Self { private: format!("http://{addr}"), public, health, shutdown, task };
         app.wait_for_booth().await;
         app
     }
