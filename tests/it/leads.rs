@@ -298,6 +298,58 @@ async fn an_answer_lost_after_commit_creates_no_duplicate() {
     }
 }
 
+/// A lead as the form stores it: no status yet, one raffle label to print.
+fn new_lead(name: &str) -> Lead {
+    use conferenceli::labels::layout::Label;
+    use conferenceli::leads::crd::LeadSpec;
+    let code = conferenceli::leads::code::generate();
+    Lead::new(
+        name,
+        LeadSpec {
+            name: "Ada Lovelace".into(),
+            email: format!("{name}@example.org"),
+            company: String::new(),
+            job_position: String::new(),
+            phone: String::new(),
+            country: None,
+            notes: String::new(),
+            consent: true,
+            campaign: "KubeCon".into(),
+            code: code.clone(),
+            labels: vec![Label::Raffle { name: "Ada".into(), header: "KubeCon".into(), code }],
+            submitted_at: "2026-11-29T10:00:00Z".into(),
+            press_token_sha256: None,
+        },
+    )
+}
+
+/// The booth day printed two labels twice (145 jobs for 143 leads): the controller wrote a lead's
+/// first status again from a copy read before the print queue had printed it (the first write's
+/// answer lost while the API server restarted, its retry served from a cache whose watch was
+/// still reconnecting), which set `Printed` back to `Pending`. The first status is now written
+/// only onto the version it was computed from.
+#[tokio::test]
+async fn a_stale_copy_of_a_new_lead_never_sets_its_printed_label_back_to_pending() {
+    use conferenceli::leads::controller::write_first_status;
+    use conferenceli::leads::crd::PrintState;
+    use kube::api::PostParams;
+    let cluster = TestCluster::start(fast_config()).await;
+    let leads = leads_api(&cluster);
+    let stale = leads.create(&PostParams::default(), &new_lead("lead-printed")).await.unwrap();
+    // Meanwhile the first status landed and the queue printed the label.
+    let printed = json!({"status": {"printState": "Printed", "printAttempts": 1, "syncState": "Synced"}});
+    leads.patch_status("lead-printed", &PatchParams::default(), &Patch::Merge(&printed)).await.unwrap();
+    assert_eq!(write_first_status(&leads, &stale).await.unwrap(), None, "the stale copy is refused");
+    let status = leads.get_status("lead-printed").await.unwrap().status.unwrap();
+    assert_eq!((status.print_state, status.print_attempts), (PrintState::Printed, 1), "printed once, and stays so");
+
+    // A copy that is current gets its first status.
+    let fresh = leads.create(&PostParams::default(), &new_lead("lead-new")).await.unwrap();
+    let first = write_first_status(&leads, &fresh).await.unwrap().expect("written");
+    assert_eq!(first.print_state, PrintState::Pending);
+    assert_eq!(leads.get_status("lead-new").await.unwrap().status, Some(first));
+}
+
 #[tokio::test]
 async fn leads_pending_at_a_restart_are_not_lost() {
     let cluster = TestCluster::start(fast_config()).await;
