@@ -301,26 +301,9 @@ async fn an_answer_lost_after_commit_creates_no_duplicate() {
 /// A lead as the form stores it: no status yet, one raffle label to print.
 fn new_lead(name: &str) -> Lead {
     use conferenceli::labels::layout::Label;
-    use conferenceli::leads::crd::LeadSpec;
-    let code = conferenceli::leads::code::generate();
-    Lead::new(
-        name,
-        LeadSpec {
-            name: "Ada Lovelace".into(),
-            email: format!("{name}@example.org"),
-            company: String::new(),
-            job_position: String::new(),
-            phone: String::new(),
-            country: None,
-            notes: String::new(),
-            consent: true,
-            campaign: "KubeCon".into(),
-            code: code.clone(),
-            labels: vec![Label::Raffle { name: "Ada".into(), header: "KubeCon".into(), code }],
-            submitted_at: "2026-11-29T10:00:00Z".into(),
-            press_token_sha256: None,
-        },
-    )
+    let mut lead = crate::visitor::raffle_lead(name, "Ada", "KubeCon", true);
+    lead.spec.labels = vec![Label::Raffle { name: "Ada".into(), header: "KubeCon".into(), code: lead.spec.code.clone() }];
+    lead
 }
 
 /// The booth day printed two labels twice (145 jobs for 143 leads): the controller wrote a lead's

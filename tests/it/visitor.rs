@@ -272,7 +272,8 @@ async fn branding_from_config_applies_live_and_every_bad_value_changes_nothing()
     app.stop().await;
 }
 
-fn raffle_lead(name: &str, first: &str, campaign: &str, consent: bool) -> Lead {
+/// A lead as the form stores it (no status yet), without labels.
+pub fn raffle_lead(name: &str, first: &str, campaign: &str, consent: bool) -> Lead {
     Lead::new(
         name,
         LeadSpec {
