@@ -302,7 +302,8 @@ async fn an_answer_lost_after_commit_creates_no_duplicate() {
 fn new_lead(name: &str) -> Lead {
     use conferenceli::labels::layout::Label;
     let mut lead = crate::visitor::raffle_lead(name, "Ada", "KubeCon", true);
-    lead.spec.labels = vec![Label::Raffle { name: "Ada".into(), header: "KubeCon".into(), code: lead.spec.code.clone() }];
+    lead.spec.labels =
+        vec![Label::Raffle { name: "Ada".into(), header: "KubeCon".into(), code: lead.spec.code.clone() }];
     lead
 }
 
