@@ -37,6 +37,9 @@ LABEL org.opencontainers.image.title="conferenceli" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /conferenceli /usr/local/bin/conferenceli
 USER 65532:65532
-EXPOSE 8080 8081
+# The private listener, the contact form, the health listener (probes and metrics).
+EXPOSE 8080 8081 8082
+# Kubernetes ignores HEALTHCHECK; the Deployment's probes ask /healthz and /readyz on 8082.
+# checkov:skip=CKV_DOCKER_2:Kubernetes runs the probes (deploy/base/deployment.yaml), not HEALTHCHECK
 ENTRYPOINT ["/usr/local/bin/conferenceli"]
 CMD ["run"]

@@ -61,7 +61,8 @@ async fn presses(extra: &[&str]) -> Vec<Duration> {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let kube = client_for_url(&server.url()).unwrap();
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listeners = conferenceli::app::Listeners { private: listener, public };
+    let health = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listeners = conferenceli::app::Listeners { private: listener, public, health };
     let devices = conferenceli::app::Devices::default();
     let app = tokio::spawn(conferenceli::app::serve(kube, demo.app, credentials, listeners, devices, shutdown.clone()));
     let http = reqwest::Client::new();

@@ -158,7 +158,8 @@ async fn run(delay: Duration) -> Run {
     let args = app_args(private_addr, &flags);
     let credentials = args.staff_credentials(true).unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let listeners = conferenceli::app::Listeners { private, public };
+    let health = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listeners = conferenceli::app::Listeners { private, public, health };
     let devices = conferenceli::app::Devices::default();
     let app =
         tokio::spawn(conferenceli::app::serve(client.clone(), args, credentials, listeners, devices, shutdown.clone()));

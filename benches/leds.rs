@@ -166,7 +166,7 @@ async fn blinkt_idle(window: Duration) -> (procfs::Idle, usize) {
     let kubeconfig = kube_sim::write_kubeconfig(&server.url(), dir.path()).unwrap();
     let mut child = procfs::KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_conferenceli"))
-            .args(["blinkt", "--gpio", "virtual", "--log-level", "warn"])
+            .args(["blinkt", "--gpio", "virtual", "--log-level", "warn", "--health-listen-addr", "127.0.0.1:0"])
             .env("NODE_NAME", "pico-1")
             .env("KUBECONFIG", &kubeconfig)
             .stdout(std::process::Stdio::piped())

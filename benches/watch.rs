@@ -68,6 +68,8 @@ async fn initial_sync() -> (Duration, u64, u64) {
             &format!("127.0.0.1:{port}"),
             "--public-listen-addr",
             "127.0.0.1:0",
+            "--health-listen-addr",
+            "127.0.0.1:0",
             "--log-level",
             "warn",
             "--chaos-password",

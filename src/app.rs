@@ -19,12 +19,13 @@ use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use crate::config::AppArgs;
 use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
+use crate::leds::blinkt::BlinktProbes;
 use crate::metrics::{Metrics, ScrapeTime};
 use crate::web::auth::StaffCredentials;
 use crate::web::auth::{guess_limiter, limit_guesses};
 use crate::web::control::Sessions;
 use crate::web::csrf::Csrf;
-use crate::web::limits::{self, LimitMetrics};
+use crate::web::limits::{self, LimitMetrics, ListenerLimits};
 use crate::web::metrics::WebMetrics;
 use crate::web::qr_card::QrCard;
 use crate::web::{AppState, private_router};
@@ -56,18 +57,21 @@ pub async fn bind(addr: SocketAddr, var: &'static str) -> Result<tokio::net::Tcp
     tokio::net::TcpListener::bind(addr).await.map_err(|source| AppError::Bind { addr, var, source })
 }
 
-/// The two listeners: the booth's (private) and the contact form's (public).
+/// The three listeners: the booth's (private), the contact form's (public) and the probes'
+/// (health).
 pub struct Listeners {
     pub private: tokio::net::TcpListener,
     pub public: tokio::net::TcpListener,
+    pub health: tokio::net::TcpListener,
 }
 
 impl Listeners {
-    /// Binds `LISTEN_ADDR` and `PUBLIC_LISTEN_ADDR`.
+    /// Binds `LISTEN_ADDR`, `PUBLIC_LISTEN_ADDR` and `HEALTH_LISTEN_ADDR`.
     pub async fn bind(args: &AppArgs) -> Result<Self, AppError> {
         Ok(Self {
             private: bind(args.listen_addr, "LISTEN_ADDR").await?,
             public: bind(args.leads.public_listen_addr, "PUBLIC_LISTEN_ADDR").await?,
+            health: bind(args.health.health_listen_addr, "HEALTH_LISTEN_ADDR").await?,
         })
     }
 }
@@ -79,7 +83,7 @@ pub struct Devices {
     pub blinkstick: Option<Box<dyn HidPort>>,
 }
 
-/// Runs the booth on `client` with both listeners bound and `devices`, until `shutdown` fires:
+/// Runs the booth on `client` with its listeners bound and `devices`, until `shutdown` fires:
 /// the one entry point of `run`, `demo`, the tests and the benchmarks.
 pub async fn serve(
     client: kube::Client,
@@ -92,16 +96,34 @@ pub async fn serve(
     let booth = Booth::start(client, &args, credentials, devices, &shutdown)?;
     let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
     let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
+    let health_addr = listeners.health.local_addr().map_err(AppError::Serve)?;
     tracing::info!(addr = %public_addr, "serving the contact form");
     let public_limits = args.limits.public(&args.leads.trusted_proxies, &booth.limit_metrics);
     let public_server =
         tokio::spawn(limits::serve(listeners.public, booth.public_router(&args), public_limits, shutdown.clone()));
+    tracing::info!(addr = %health_addr, "serving the probes and the metrics");
+    let health_limits = ListenerLimits::health(&booth.limit_metrics);
+    let health_router = crate::web::health::router(booth.state.clone());
+    let health_server = tokio::spawn(limits::serve(listeners.health, health_router, health_limits, shutdown.clone()));
     tracing::info!(addr = %private_addr, namespace = %args.namespace, "serving the booth");
     let private_limits = args.limits.private(&booth.limit_metrics);
     let result = limits::serve(listeners.private, booth.private_router(&args), private_limits, shutdown).await;
     booth.tasks.stop().await;
-    let public_result = public_server.await.map_err(|e| AppError::Serve(std::io::Error::other(e)))?;
-    result.and(public_result).map_err(AppError::Serve)
+    let joined = |e: tokio::task::JoinError| AppError::Serve(std::io::Error::other(e));
+    let public_result = public_server.await.map_err(joined)?;
+    let health_result = health_server.await.map_err(joined)?;
+    result.and(public_result).and(health_result).map_err(AppError::Serve)
+}
+
+/// Serves `conferenceli blinkt`'s probes on `listener` (`HEALTH_LISTEN_ADDR`) until `shutdown`.
+pub(crate) async fn serve_blinkt_probes(
+    listener: tokio::net::TcpListener,
+    probes: BlinktProbes,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let router = crate::web::health::blinkt_router(probes);
+    let limits = ListenerLimits::health(&LimitMetrics::default());
+    limits::serve(listener, router, limits, shutdown).await.map_err(AppError::Serve)
 }
 
 /// Every part of the booth, built and started for one client: what the routers serve.

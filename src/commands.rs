@@ -83,6 +83,7 @@ pub async fn blinkt(args: BlinktArgs) -> Result<()> {
     if args.node_name.is_empty() {
         return Err(Error::Settings("missing NODE_NAME (--node-name): the node whose pods to show".into()));
     }
+    let probes = app::bind(args.health.health_listen_addr, "HEALTH_LISTEN_ADDR").await?;
     let config = client::load_config(args.kubeconfig.as_deref()).await?;
     let timeout = Duration::from_secs(args.connect_timeout_seconds);
     let kube = client::connect(config, timeout).await?;
@@ -91,8 +92,11 @@ pub async fn blinkt(args: BlinktArgs) -> Result<()> {
     device.connect().map_err(Error::Blinkt)?;
     tracing::info!(node = %args.node_name, scope = ?args.pod_scope(), "showing this node's pods on the Blinkt!");
     let blinkt = Blinkt::start(kube, &args, device, DriverConfig::default());
-    app::shutdown_on_signals().cancelled().await;
+    let shutdown = app::shutdown_on_signals();
+    let probes = tokio::spawn(app::serve_blinkt_probes(probes, blinkt.probes(), shutdown.clone()));
+    shutdown.cancelled().await;
     blinkt.stop().await;
+    probes.await.map_err(|e| Error::App(app::AppError::Serve(std::io::Error::other(e))))??;
     Ok(())
 }
 

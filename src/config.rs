@@ -12,7 +12,7 @@
 use crate::automations::{FogArgs, WebhookArgs};
 use crate::booth::BoothDefaults;
 use crate::secret::Secret;
-use crate::telemetry::LogArgs;
+use crate::telemetry::{HealthArgs, LogArgs};
 use crate::web::auth::{Credentials, StaffCredentials};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -60,6 +60,8 @@ pub struct AppArgs {
     /// Address of the private listener (kiosk, staff, /chaos, /metrics).
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080", value_parser = parse_socket_addr)]
     pub(crate) listen_addr: SocketAddr,
+    #[command(flatten)]
+    pub health: HealthArgs,
     /// This pod's name (downward API): the chaos button never deletes it.
     #[arg(long, env = "POD_NAME")]
     pub(crate) pod_name: Option<String>,

@@ -1,10 +1,23 @@
 //! Logging: `tracing` with a level or filter from `LOG_LEVEL`, as text for people or JSON lines
-//! for the cluster's log collector (`--log-format json`). Owns its flags ([`LogArgs`]).
+//! for the cluster's log collector (`--log-format json`). Owns its flags ([`LogArgs`]), and the
+//! address where the kubelet's probes and Prometheus reach a process ([`HealthArgs`]: `run`,
+//! `demo` and `blinkt` serve it).
 //!
 //! May call: nothing else of the crate.
 
 use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
+
+/// Where the health listener answers (like controller-runtime's health probe address).
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// Address of the health listener: `/healthz`, `/readyz` (and `/metrics` in `run` and
+    /// `demo`) for the kubelet's probes and Prometheus, without the per-address limits of the
+    /// booth's listener.
+    #[arg(long, env = "HEALTH_LISTEN_ADDR", default_value = "0.0.0.0:8082")]
+    pub(crate) health_listen_addr: SocketAddr,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum LogFormat {

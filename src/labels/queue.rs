@@ -13,7 +13,9 @@
 //!    is never sent again by the queue; staff decide with "reprint" ([`JobStore`]'s owner sets it
 //!    back to `Pending`).
 //! 5. A job found in state `Printing` when the queue starts (the process stopped mid-attempt) is
-//!    treated like 4: it may have printed.
+//!    treated like 4: it may have printed. The one exception is a job this queue knows it sent
+//!    nothing of: its `begin_attempt` failed (the API server went away with the answer), so the
+//!    write may or may not have landed, but no byte left; it is attempted again.
 //!
 //! The visitor's request only creates the job in the store; the queue runs in its own task.
 //! This module may call the label renderer, the raster compiler and a transport.
@@ -322,9 +324,9 @@ pub async fn run<S: JobStore, T: PrinterTransport>(
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new(config.min_backoff, config.max_backoff);
-    let context = Context { health, metrics, shutdown: shutdown.clone() };
+    let mut context = Context { health, metrics, shutdown: shutdown.clone(), unsent: None };
     loop {
-        let pause = match pass(&*store, &*transport, &config, &context).await {
+        let pause = match pass(&*store, &*transport, &config, &mut context).await {
             Outcome::Done => {
                 backoff.reset();
                 config.poll
@@ -339,11 +341,13 @@ pub async fn run<S: JobStore, T: PrinterTransport>(
     }
 }
 
-/// What every step of a pass reports to.
+/// What every step of a pass reports to, and what the queue remembers between passes.
 struct Context {
     health: HealthSink,
     metrics: QueueMetrics,
     shutdown: CancellationToken,
+    /// The job whose attempt may have been recorded (`Printing`) though none of it was sent.
+    unsent: Option<String>,
 }
 
 /// One pass over the open jobs; with none, a status probe.
@@ -351,7 +355,7 @@ async fn pass<S: JobStore, T: PrinterTransport>(
     store: &S,
     transport: &T,
     config: &QueueConfig,
-    context: &Context,
+    context: &mut Context,
 ) -> Outcome {
     let jobs = match store.open_jobs().await {
         Ok(jobs) => jobs,
@@ -401,10 +405,11 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
     transport: &T,
     size: LabelSize,
     job: &PrintJob,
-    context: &Context,
+    context: &mut Context,
 ) -> Outcome {
+    let unsent = context.unsent.take_if(|id| *id == job.id).is_some();
     let (health, metrics) = (&context.health, &context.metrics);
-    if job.state == PrintState::Printing {
+    if job.state == PrintState::Printing && !unsent {
         let error = "interrupted while printing: it may have printed; reprint if it did not";
         tracing::warn!(job = job.id, "{error}");
         metrics.failed.inc();
@@ -428,6 +433,7 @@ async fn print_one<S: JobStore, T: PrinterTransport>(
     };
     if let Err(error) = store.begin_attempt(&job.id).await {
         tracing::warn!(%error, job = job.id, "cannot record the print attempt; not printing yet");
+        context.unsent = Some(job.id.clone());
         return Outcome::Blocked;
     }
     let started = std::time::Instant::now();
@@ -471,11 +477,19 @@ fn settle(result: Result<(), StoreError>) -> Outcome {
 }
 
 /// Writes `Printed` until the store takes it: leaving the job in `Printing` would make a restart
-/// mark a printed label as failed.
+/// mark a printed label as failed. A job that is gone from the store meanwhile (its lead
+/// deleted by staff) has nothing left to record: retrying it would stop the queue for good.
 async fn record_printed<S: JobStore>(store: &S, id: &str, shutdown: &CancellationToken) {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-    while let Err(error) = store.mark_printed(id).await {
-        tracing::warn!(%error, job = id, "cannot record the printed job; retrying");
+    loop {
+        match store.mark_printed(id).await {
+            Ok(()) => return,
+            Err(StoreError::UnknownJob(_)) => {
+                tracing::warn!(job = id, "printed, but the job is gone from the store; nothing to record");
+                return;
+            }
+            Err(error) => tracing::warn!(%error, job = id, "cannot record the printed job; retrying"),
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(backoff.next_delay()) => {}

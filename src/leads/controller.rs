@@ -149,11 +149,12 @@ async fn reconcile(lead: Arc<Lead>, ctx: Arc<Context>) -> Result<Action, Control
     let name = lead.name_any();
     let status = match &lead.status {
         Some(status) => status.clone(),
-        None => {
-            let status = initial_status(&lead);
-            write_status(&ctx.api, &name, json!({ "status": status })).await?;
-            status
-        }
+        None => match write_first_status(&ctx.api, &lead).await {
+            Ok(Some(status)) => status,
+            // The lead changed since this copy was read: the watch brings the new version.
+            Ok(None) => return Ok(Action::requeue(Duration::from_secs(1))),
+            Err(source) => return Err(ControllerError::Status { name, source }),
+        },
     };
     if status.print_state == PrintState::Pending {
         ctx.printing.wake();
@@ -162,6 +163,23 @@ async fn reconcile(lead: Arc<Lead>, ctx: Arc<Context>) -> Result<Action, Control
         return sync(&lead, &name, status, &ctx).await;
     }
     clean_up(&name, &status, &ctx).await
+}
+
+/// Writes the first status of `lead`, a copy without one, on the condition that the lead is
+/// still that version (its `resourceVersion`); `None` when it has changed since.
+///
+/// The status is also the print queue's record of what it printed. A copy from a cache that has
+/// not seen the queue's writes yet (the watch still reconnecting after the API server restarted,
+/// when the first write's answer was lost and its retry comes from the cache) would otherwise
+/// set a printed label back to `Pending`, and the queue would print it again.
+pub async fn write_first_status(api: &Api<Lead>, lead: &Lead) -> Result<Option<LeadStatus>, kube::Error> {
+    let status = initial_status(lead);
+    let patch = json!({ "metadata": { "resourceVersion": lead.resource_version() }, "status": status });
+    match api.patch_status(&lead.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(Some(status)),
+        Err(kube::Error::Api(refused)) if refused.code == 409 => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Sends the lead to Odoo when due, or records why it is not sent.

@@ -4,7 +4,7 @@
 //! - [`crd`]: the `Lead` resource (what the visitor entered; sync and print state);
 //! - [`form`]: validation of the form; [`code`]: pronounceable lead codes; [`countries`]: the
 //!   country list; `ratelimit`: client address and per-client submission limit;
-//! - `controller`: the outbox (Leads → Odoo, retries, clean-up);
+//! - [`controller`]: the outbox (Leads → Odoo, retries, clean-up);
 //! - [`odoo`]: the `Odoo` trait and its JSON-2 and JSON-RPC clients;
 //! - `print_jobs`: the Leads as the label print queue's durable job store.
 //!
@@ -16,7 +16,7 @@
 //! `crate::rate`, `crate::secret`.
 
 pub mod code;
-pub(crate) mod controller;
+pub mod controller;
 pub mod countries;
 pub mod crd;
 pub(crate) mod export;

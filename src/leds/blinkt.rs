@@ -4,9 +4,10 @@
 //! `i`-th pod by ordinal then name, a NotReady node dims everything red, a dying pod blinks, a
 //! new one fades in, and the LEDs go dark when the pod is stopped.
 //!
-//! It may call the Kubernetes API (through the shared watch loops) and the GPIO device.
+//! It may call the Kubernetes API (through the shared watch loops) and the GPIO device. Its
+//! probes (`/healthz`, `/readyz` on `HEALTH_LISTEN_ADDR`) read `BlinktProbes`.
 //!
-//! May call: `crate::cluster`.
+//! May call: `crate::cluster`, `crate::telemetry`.
 
 use super::ColourArgs;
 use super::driver::{self, DriverConfig, LedDevice, LedHealth};
@@ -71,6 +72,8 @@ pub struct BlinktArgs {
     pub(crate) connect_timeout_seconds: u64,
     #[command(flatten)]
     pub colours: ColourArgs,
+    #[command(flatten)]
+    pub health: crate::telemetry::HealthArgs,
 }
 
 impl BlinktArgs {
@@ -95,10 +98,39 @@ impl BlinktArgs {
     }
 }
 
+/// What `conferenceli blinkt`'s readiness probe reports: its two watches (this node's pods,
+/// this node) and its LEDs.
+#[derive(Clone)]
+pub(crate) struct BlinktProbes {
+    cluster: ClusterState,
+    leds: watch::Receiver<LedHealth>,
+}
+
+impl BlinktProbes {
+    /// Ready once this node and its pods are listed: the LEDs show the truth from then on.
+    pub(crate) fn ready(&self) -> bool {
+        self.cluster.is_synced()
+    }
+
+    pub(crate) fn pods_synced(&self) -> bool {
+        self.cluster.pods_synced()
+    }
+
+    pub(crate) fn nodes_synced(&self) -> bool {
+        self.cluster.nodes_synced()
+    }
+
+    /// The LEDs' state (informational: a Blinkt! that lost its GPIO is retried, not restarted).
+    pub(crate) fn leds(&self) -> String {
+        self.leds.borrow().to_string()
+    }
+}
+
 /// A running Blinkt! mode: its frames, and the way to stop it (LEDs off first).
 pub struct Blinkt {
     pub frames: watch::Receiver<Frame>,
     pub health: watch::Receiver<LedHealth>,
+    cluster: ClusterState,
     shutdown: CancellationToken,
     watches: Vec<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
@@ -119,10 +151,15 @@ impl Blinkt {
         let (frame_tx, frames) = watch::channel(Frame::off(BLINKT_LEDS));
         let (health_tx, health) = watch::channel(LedHealth::Starting);
         let tasks = vec![
-            tokio::spawn(render::render(scene, cluster, None, frame_tx, shutdown.clone())),
+            tokio::spawn(render::render(scene, cluster.clone(), None, frame_tx, shutdown.clone())),
             tokio::spawn(driver::drive("Blinkt", device, frames.clone(), health_tx, config, shutdown.clone())),
         ];
-        Self { frames, health, shutdown, watches, tasks }
+        Self { frames, health, cluster, shutdown, watches, tasks }
+    }
+
+    /// What its probes read.
+    pub(crate) fn probes(&self) -> BlinktProbes {
+        BlinktProbes { cluster: self.cluster.clone(), leds: self.health.clone() }
     }
 
     /// Stops rendering, turns the LEDs off, then stops the watches.

@@ -11,7 +11,7 @@
 //! It may read [`ClusterState`], listen to the [`ChaosBus`] and report health to the Booth; it
 //! changes nothing in the cluster.
 //!
-//! May call: `crate::backoff`, `crate::booth`, `crate::cluster`.
+//! May call: `crate::backoff`, `crate::booth`, `crate::cluster`, `crate::telemetry`.
 
 pub mod apa102;
 pub mod blinkstick;

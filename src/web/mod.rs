@@ -19,6 +19,7 @@ pub mod chaos;
 pub(crate) mod control;
 pub mod csrf;
 pub(crate) mod error;
+pub(crate) mod health;
 pub mod kiosk;
 pub mod labels;
 pub mod limits;
@@ -122,9 +123,7 @@ pub(crate) fn private_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(kiosk::routes())
         .route("/api/state", get(api_state))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .merge(health::routes())
         .merge(labels::routes())
         .merge(raffle::routes())
         .with_state(state);

@@ -23,7 +23,7 @@ pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
     let (app, sim) = (free_port(), free_port());
     let child = Command::new(BIN)
         .args(["demo", "--listen-addr", &format!("127.0.0.1:{app}"), "--sim-listen", &format!("127.0.0.1:{sim}")])
-        .args(["--public-listen-addr", "127.0.0.1:0"])
+        .args(["--public-listen-addr", "127.0.0.1:0", "--health-listen-addr", "127.0.0.1:0"])
         .args(extra)
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
@@ -35,7 +35,9 @@ pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
 
 fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
+    // Free ports for the listeners a case does not name, so parallel runs never clash.
     command.args(args).env_remove("KUBECONFIG");
+    command.env("PUBLIC_LISTEN_ADDR", "127.0.0.1:0").env("HEALTH_LISTEN_ADDR", "127.0.0.1:0");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -173,6 +175,7 @@ async fn run_stops_within_five_seconds_of_sigterm_and_keeps_every_lead() {
     let mut child = Command::new(BIN)
         .args(["run", "--listen-addr", &format!("127.0.0.1:{private}")])
         .args(["--public-listen-addr", &format!("127.0.0.1:{public}"), "--leds", "virtual", "--fog", "virtual"])
+        .args(["--health-listen-addr", "127.0.0.1:0"])
         .env("KUBECONFIG", &kubeconfig)
         .env("CHAOS_BASIC_AUTH_PASSWORD", "booth-secret")
         .env("LOG_LEVEL", "warn")

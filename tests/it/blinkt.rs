@@ -180,7 +180,7 @@ async fn without_usable_gpio_the_binary_stops_with_one_line() {
     let cluster = TestCluster::start(fast_config()).await;
     let dir = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new(crate::binary::BIN)
-        .args(["blinkt", "--gpio", "rppal", "--data-pin", "23"])
+        .args(["blinkt", "--gpio", "rppal", "--data-pin", "23", "--health-listen-addr", "127.0.0.1:0"])
         .env("NODE_NAME", "pico-1")
         .env("KUBECONFIG", crate::common::kubeconfig_for(&cluster.url(), dir.path()))
         .env("LOG_LEVEL", "error")
@@ -199,8 +199,9 @@ async fn the_binary_prints_one_line_per_frame_and_goes_dark_on_sigterm() {
     let cluster = TestCluster::start(fast_config()).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = crate::common::kubeconfig_for(&cluster.url(), dir.path());
+    let health = format!("127.0.0.1:{}", crate::common::free_port());
     let mut child = std::process::Command::new(crate::binary::BIN)
-        .args(["blinkt", "--gpio", "virtual"])
+        .args(["blinkt", "--gpio", "virtual", "--health-listen-addr", &health])
         .env("NODE_NAME", "pico-1")
         .env("KUBECONFIG", &kubeconfig)
         .env("LOG_LEVEL", "warn")
@@ -223,6 +224,19 @@ async fn the_binary_prints_one_line_per_frame_and_goes_dark_on_sigterm() {
         }
     }
     assert!(lines.iter().all(|l| l.starts_with("frame ") && l.split(' ').count() == 9), "{lines:?}");
+    // The DaemonSet's probes: alive, and ready since both watches have listed (the frame shows
+    // the node's two pods); nothing else answers there.
+    let probe = |path: &str| reqwest::get(format!("http://{health}{path}"));
+    let alive = probe("/healthz").await.unwrap();
+    assert_eq!((alive.status().as_u16(), alive.text().await.unwrap().as_str()), (200, "ok"));
+    let ready = probe("/readyz").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(
+        ready,
+        serde_json::json!({"ready": true, "podsWatch": "synced", "nodesWatch": "synced", "leds": "connected"})
+    );
+    assert_eq!(probe("/metrics").await.unwrap().status(), 404);
     crate::common::sigterm(child.id());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");

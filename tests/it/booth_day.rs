@@ -145,7 +145,7 @@ impl BoothHost {
         let log = dir.join("booth.log");
         let child = Command::new(host_binary())
             .args(["demo", "--listen-addr", &format!("127.0.0.1:{app}"), "--sim-listen", &format!("127.0.0.1:{sim}")])
-            .args(["--public-listen-addr", &format!("127.0.0.1:{public}")])
+            .args(["--public-listen-addr", &format!("127.0.0.1:{public}"), "--health-listen-addr", "127.0.0.1:0"])
             .args(["--start-delay-ms", "300", "--toleration-seconds", "3", "--node-loss-threshold-seconds", "4"])
             // The API server's five-minute compaction and one-hour event TTL, at the day's pace.
             .args(["--history-seconds", "5", "--event-ttl-seconds", "10"])

@@ -314,12 +314,8 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
 /// Serves the app on `listener` until the returned token is cancelled (a restartable `TestApp`).
 fn serve_app(cluster: &TestCluster, listener: tokio::net::TcpListener) -> crate::common::RunningApp {
     let args = crate::common::app_args(listener.local_addr().unwrap(), &["--chaos-cooldown-seconds", "0"]);
-    // The contact form is not what these tests look at: its listener is bound next to the kiosk's.
-    let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    public.set_nonblocking(true).unwrap();
-    let listeners =
-        conferenceli::app::Listeners { private: listener, public: tokio::net::TcpListener::from_std(public).unwrap() };
-    crate::common::spawn_app(cluster, args, listeners)
+    // The contact form and the probes are not what these tests look at.
+    crate::common::spawn_app(cluster, args, crate::common::listeners_with(listener))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

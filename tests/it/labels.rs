@@ -525,6 +525,114 @@ async fn a_printer_that_drops_away_and_reconnects_prints_the_rest_once() {
     queue.stop().await;
 }
 
+/// A store whose job `gone` is deleted while the printer has it (staff delete its lead): from
+/// then on the store knows nothing of it.
+struct DeletedWhilePrinting {
+    store: LocalStore,
+    deleted: std::sync::atomic::AtomicBool,
+}
+
+impl DeletedWhilePrinting {
+    fn known(&self, id: &str) -> Result<(), queue::StoreError> {
+        let deleted = id == "gone" && self.deleted.load(std::sync::atomic::Ordering::SeqCst);
+        if deleted { Err(queue::StoreError::UnknownJob(id.into())) } else { Ok(()) }
+    }
+}
+
+impl JobStore for DeletedWhilePrinting {
+    async fn open_jobs(&self) -> Result<Vec<PrintJob>, queue::StoreError> {
+        let jobs = self.store.open_jobs().await?;
+        Ok(jobs.into_iter().filter(|j| self.known(&j.id).is_ok()).collect())
+    }
+
+    async fn begin_attempt(&self, id: &str) -> Result<(), queue::StoreError> {
+        self.store.begin_attempt(id).await?;
+        self.deleted.store(id == "gone", std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn mark_printed(&self, id: &str) -> Result<(), queue::StoreError> {
+        self.known(id)?;
+        self.store.mark_printed(id).await
+    }
+
+    async fn mark_retry(&self, id: &str, error: &str) -> Result<(), queue::StoreError> {
+        self.known(id)?;
+        self.store.mark_retry(id, error).await
+    }
+
+    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), queue::StoreError> {
+        self.known(id)?;
+        self.store.mark_failed(id, error).await
+    }
+}
+
+#[tokio::test]
+async fn a_job_deleted_while_it_prints_does_not_stop_the_queue() {
+    let printer = TestPrinter::start(free_port(), Mode::Ready { media_mm: 54, errors: 0 }).await;
+    let store = Arc::new(DeletedWhilePrinting { store: LocalStore::in_memory(), deleted: Default::default() });
+    for id in ["gone", "next"] {
+        store.store.add(job(id)).unwrap();
+    }
+    let queue = RunningQueue::start(store.clone(), &printer.url(), fast_timeouts());
+    // Writing "printed" for a job that no longer exists used to be retried for ever.
+    eventually(Duration::from_secs(20), "the next job printed", || async {
+        (store.store.job("next")?.state == PrintState::Printed).then_some(())
+    })
+    .await;
+    assert_eq!(printed_names(&printer.jobs(), &store.store.jobs()), ["gone", "next"], "each once");
+    queue.stop().await;
+}
+
+/// A store whose first `begin_attempt` lands but whose answer is lost (the API server restarted).
+struct AttemptAnswerLost {
+    store: LocalStore,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+impl JobStore for AttemptAnswerLost {
+    async fn open_jobs(&self) -> Result<Vec<PrintJob>, queue::StoreError> {
+        self.store.open_jobs().await
+    }
+
+    async fn begin_attempt(&self, id: &str) -> Result<(), queue::StoreError> {
+        self.store.begin_attempt(id).await?;
+        if self.lost.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(queue::StoreError::Unavailable("the connection closed before the answer".into()));
+        }
+        Ok(())
+    }
+
+    async fn mark_printed(&self, id: &str) -> Result<(), queue::StoreError> {
+        self.store.mark_printed(id).await
+    }
+
+    async fn mark_retry(&self, id: &str, error: &str) -> Result<(), queue::StoreError> {
+        self.store.mark_retry(id, error).await
+    }
+
+    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), queue::StoreError> {
+        self.store.mark_failed(id, error).await
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_recorded_without_an_answer_is_printed_once_not_left_to_staff() {
+    let printer = TestPrinter::start(free_port(), Mode::Ready { media_mm: 54, errors: 0 }).await;
+    let store = Arc::new(AttemptAnswerLost { store: LocalStore::in_memory(), lost: true.into() });
+    store.store.add(job("a")).unwrap();
+    let queue = RunningQueue::start(store.clone(), &printer.url(), fast_timeouts());
+    // The job reads `Printing` on the next pass, but this queue knows it sent nothing of it.
+    let printed = eventually(Duration::from_secs(20), "a printed", || async {
+        store.store.job("a").filter(|j| j.state == PrintState::Printed)
+    })
+    .await;
+    assert_eq!(printed.attempts, 2);
+    assert_eq!(printed_names(&printer.jobs(), &store.store.jobs()), ["a"], "sent once");
+    assert_eq!((queue.metrics.printed.get(), queue.metrics.failed.get()), (1, 0));
+    queue.stop().await;
+}
+
 #[tokio::test]
 async fn when_the_answer_never_comes_the_job_is_failed_and_never_resent() {
     let printer = TestPrinter::start(free_port(), Mode::Silent).await;

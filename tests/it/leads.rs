@@ -14,10 +14,12 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The app with both listeners on free ports.
+/// The app with its listeners on free ports.
 pub struct LeadsApp {
     pub private: String,
     pub public: String,
+    /// The health listener (`/healthz`, `/readyz`, `/metrics`).
+    pub health: String,
     shutdown: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>,
 }
@@ -25,11 +27,12 @@ pub struct LeadsApp {
 impl LeadsApp {
     pub async fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (addr, public_addr) = (listener.local_addr().unwrap(), public.local_addr().unwrap());
-        let listeners = conferenceli::app::Listeners { private: listener, public };
+        let addr = listener.local_addr().unwrap();
+        let listeners = crate::common::listeners_with(listener);
+        let url = |listener: &tokio::net::TcpListener| format!("http://{}", listener.local_addr().unwrap());
+        let (public, health) = (url(&listeners.public), url(&listeners.health));
         let (shutdown, task) = crate::common::spawn_app(cluster, app_args(addr, extra), listeners);
-        let app = Self { private: format!("http://{addr}"), public: format!("http://{public_addr}"), shutdown, task };
+        let app = Self { private: format!("http://{addr}"), public, health, shutdown, task };
         app.wait_for_booth().await;
         app
     }
@@ -293,6 +296,42 @@ async fn an_answer_lost_after_commit_creates_no_duplicate() {
         assert!(metrics.contains("conferenceli_lead_odoo_attempts_total{result=\"found\"} 1"), "{metrics}");
         app.stop().await;
     }
+}
+
+/// A lead as the form stores it: no status yet, one raffle label to print.
+fn new_lead(name: &str) -> Lead {
+    use conferenceli::labels::layout::Label;
+    let mut lead = crate::visitor::raffle_lead(name, "Ada", "KubeCon", true);
+    lead.spec.labels =
+        vec![Label::Raffle { name: "Ada".into(), header: "KubeCon".into(), code: lead.spec.code.clone() }];
+    lead
+}
+
+/// The booth day printed two labels twice (145 jobs for 143 leads): the controller wrote a lead's
+/// first status again from a copy read before the print queue had printed it (the first write's
+/// answer lost while the API server restarted, its retry served from a cache whose watch was
+/// still reconnecting), which set `Printed` back to `Pending`. The first status is now written
+/// only onto the version it was computed from.
+#[tokio::test]
+async fn a_stale_copy_of_a_new_lead_never_sets_its_printed_label_back_to_pending() {
+    use conferenceli::leads::controller::write_first_status;
+    use conferenceli::leads::crd::PrintState;
+    use kube::api::PostParams;
+    let cluster = TestCluster::start(fast_config()).await;
+    let leads = leads_api(&cluster);
+    let stale = leads.create(&PostParams::default(), &new_lead("lead-printed")).await.unwrap();
+    // Meanwhile the first status landed and the queue printed the label.
+    let printed = json!({"status": {"printState": "Printed", "printAttempts": 1, "syncState": "Synced"}});
+    leads.patch_status("lead-printed", &PatchParams::default(), &Patch::Merge(&printed)).await.unwrap();
+    assert_eq!(write_first_status(&leads, &stale).await.unwrap(), None, "the stale copy is refused");
+    let status = leads.get_status("lead-printed").await.unwrap().status.unwrap();
+    assert_eq!((status.print_state, status.print_attempts), (PrintState::Printed, 1), "printed once, and stays so");
+
+    // A copy that is current gets its first status.
+    let fresh = leads.create(&PostParams::default(), &new_lead("lead-new")).await.unwrap();
+    let first = write_first_status(&leads, &fresh).await.unwrap().expect("written");
+    assert_eq!(first.print_state, PrintState::Pending);
+    assert_eq!(leads.get_status("lead-new").await.unwrap().status, Some(first));
 }
 
 #[tokio::test]

@@ -1,11 +1,16 @@
 //! The listeners' limits over real sockets: more SSE streams than allowed from one address and
-//! from many (127.0.0.2 and up are other clients), refused with 429/503 and `Retry-After`, while
-//! `/chaos`, `/readyz`, `/metrics` and the contact form keep answering and the open streams keep
-//! streaming; connections beyond the limit get 503; a slow request head is cut after the header
-//! timeout, a slow body answered 408, an idle kept-alive connection closed; on the public
-//! listener a visitor behind the trusted proxy is limited by the address it forwards.
+//! from many (127.0.0.2 and up are other clients; 127.0.0.1 is the kiosk's own address, which
+//! the per-address limits never refuse), refused with 429/503 and `Retry-After` and closed,
+//! while `/chaos`, `/readyz`, `/metrics` and the contact form keep answering and the open streams
+//! keep streaming; a crowd at its stream limits and a thousand more stream attempts never lock
+//! out the button, the probes (on the health listener) or the form; the reserved share of the
+//! connections keeps a press, a page and the control panel admitted while streams and idle
+//! connections hold the rest; connections beyond the limit get 503; a slow request head is cut
+//! after the header timeout, a slow body answered 408, an idle kept-alive connection closed; on
+//! the public listener a visitor behind the trusted proxy is limited by the address it forwards.
 
-use crate::common::{TestCluster, eventually, fast_config};
+use crate::binary::{BIN, Running};
+use crate::common::{TestCluster, eventually, fast_config, free_port, kubeconfig_for};
 use crate::dashboard::SseReader;
 use crate::leads::{LeadsApp, Visitor, as_refs, complete};
 use conferenceli::config::DEMO_PASSWORD;
@@ -84,23 +89,30 @@ async fn streams_beyond_the_limits_are_refused_while_the_button_probes_and_form_
     // One address: two streams, the third refused (429) and the two still streaming.
     let mut open = Vec::new();
     for _ in 0..2 {
-        open.push(SseReader::reading(stream("127.0.0.1").await));
+        open.push(SseReader::reading(stream("127.0.0.7").await));
     }
-    assert_refused(stream("127.0.0.1").await, 429, "at most 2").await;
-    // Other addresses: two each until six are open in all; then everyone is refused (503).
-    for source in ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"] {
-        let response = stream(source).await;
-        assert_eq!(response.status(), 200, "{source}");
+    assert_refused(stream("127.0.0.7").await, 429, "at most 2").await;
+    // The kiosk's own address is never held to the per-address limit: three streams.
+    for _ in 0..3 {
+        let response = stream("127.0.0.1").await;
+        assert_eq!(response.status(), 200, "the kiosk's address");
         open.push(SseReader::reading(response));
     }
-    for source in ["127.0.0.4", "127.0.0.5", "127.0.0.1"] {
+    // Another address takes the sixth; then everyone is refused (503), the kiosk's address too.
+    open.push(SseReader::reading(stream("127.0.0.2").await));
+    for source in ["127.0.0.4", "127.0.0.5", "127.0.0.7", "127.0.0.1"] {
         let response = stream(source).await;
-        if source == "127.0.0.1" {
+        if source == "127.0.0.7" {
             assert_refused(response, 429, "at most 2").await;
         } else {
             assert_refused(response, 503, "All 6 streams").await;
         }
     }
+    // A refused stream's connection is closed by the server right after the refusal.
+    let mut raw = connect_from("127.0.0.5", &app.private).await;
+    raw.write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let answer = read_until_closed(&mut raw, WAIT).await;
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("connection: close"), "{answer}");
     // The upstream streams share the same budget.
     let upstream = client_from("127.0.0.6").get(format!("{}/stream_pods", app.private)).send().await.unwrap();
     assert_refused(upstream, 503, "All 6 streams").await;
@@ -132,7 +144,7 @@ async fn streams_beyond_the_limits_are_refused_while_the_button_probes_and_form_
     // A closed stream frees its place for the same address.
     drop(open.remove(0));
     eventually(WAIT, "the closed stream's place back", || async {
-        (stream("127.0.0.1").await.status() == 200).then_some(())
+        (stream("127.0.0.7").await.status() == 200).then_some(())
     })
     .await;
     let metrics = http.get(format!("{}/metrics", app.private)).send().await.unwrap().text().await.unwrap();
@@ -164,13 +176,13 @@ async fn connections_beyond_the_limit_get_503_and_the_connected_keep_working() {
         "60",
     ])
     .await;
-    for (base, limit) in [(&app.private, 4), (&app.public, 2)] {
+    for (base, limit, listener) in [(&app.private, 4, "private"), (&app.public, 2, "public")] {
         let mut held = Vec::new();
         for n in 0..limit {
             held.push(connect_from(&format!("127.0.0.{}", 10 + n), base).await);
         }
-        // The gate counts a connection when it accepts it: give the accept loop its turn.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The gate counts a connection when it accepts it: wait until the server holds them all.
+        until_connections(&app, listener, limit).await;
         let refused = client_from("127.0.0.20").get(format!("{base}/healthz")).send().await.unwrap();
         assert_refused(refused, 503, &format!("all its {limit} connections")).await;
         // The ones already connected are served.
@@ -183,13 +195,15 @@ async fn connections_beyond_the_limit_get_503_and_the_connected_keep_working() {
         let answer = read_until_closed(first, WAIT).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         drop(held);
+        // Once the server has seen them go (a refusal holds none), every place is free again.
+        until_connections(&app, listener, 0).await;
         if base == &app.private {
             // One address holds at most 3 of the private listener's connections.
             let mut own = Vec::new();
             for _ in 0..3 {
                 own.push(connect_from("127.0.0.50", base).await);
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            until_connections(&app, listener, 3).await;
             let refused = client_from("127.0.0.50").get(format!("{base}/healthz")).send().await.unwrap();
             assert_refused(refused, 429, "connections from your address (at most 3)").await;
             let other = client_from("127.0.0.51").get(format!("{base}/healthz")).send().await.unwrap();
@@ -201,6 +215,277 @@ async fn connections_beyond_the_limit_get_503_and_the_connected_keep_working() {
         })
         .await;
     }
+    app.stop().await;
+}
+
+/// `conferenceli_http_connections{listener=…}` as the health listener's `/metrics` says it: the
+/// connections a listener serves now (refused ones are never among them).
+async fn open_connections(health: &str, listener: &str) -> Option<u64> {
+    let metrics = reqwest::get(format!("{health}/metrics")).await.ok()?.text().await.ok()?;
+    let line = format!("conferenceli_http_connections{{listener=\"{listener}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&line)).and_then(|v| v.trim().parse().ok())
+}
+
+/// Waits until the server serves exactly `count` connections on `listener`.
+async fn until_connections(app: &LeadsApp, listener: &str, count: u64) {
+    eventually(WAIT, &format!("{count} connections on the {listener} listener"), || async {
+        (open_connections(&app.health, listener).await? == count).then_some(())
+    })
+    .await;
+}
+
+/// Phones in the booth's crowd: each of these addresses opens its stream limit (8).
+const PHONES: u8 = 40;
+/// Stream attempts from one more address, on top of the phones.
+const ATTEMPTS: usize = 1000;
+/// The Deployment's memory limit (deploy/base/deployment.yaml).
+const MEMORY_LIMIT_MIB: u64 = 128;
+
+/// What became of one stream request on a connection of its own.
+enum Attempt {
+    /// Streaming: the connection, kept open by the phone.
+    Admitted(TcpStream),
+    /// Refused with this status, and closed by the server after the refusal.
+    Refused(u16),
+    /// Closed by the server without an answer (beyond the refusals written at once).
+    ClosedUnanswered,
+}
+
+/// Asks for `/stream` from `source` on a connection of its own; a refusal must be followed by
+/// the server closing the connection (the client reads to the end).
+async fn ask_for_stream(source: String, url: String) -> Attempt {
+    let mut stream = connect_from(&source, &url).await;
+    if stream.write_all(b"GET /stream HTTP/1.1\r\nHost: booth\r\n\r\n").await.is_err() {
+        return Attempt::ClosedUnanswered;
+    }
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(WAIT, stream.read(&mut buffer)).await.expect("an answer or the end in time") {
+            Ok(0) | Err(_) if head.is_empty() => return Attempt::ClosedUnanswered,
+            Ok(0) | Err(_) => panic!("closed in the middle of an answer: {}", String::from_utf8_lossy(&head)),
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("a status line: {head}"));
+    if status == 200 {
+        return Attempt::Admitted(stream);
+    }
+    let rest = read_until_closed(&mut stream, WAIT).await;
+    assert!(head.contains("retry-after:"), "{head}{rest}");
+    Attempt::Refused(status)
+}
+
+/// Counts of what a batch of attempts became.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Outcomes {
+    admitted: usize,
+    refused: std::collections::BTreeMap<u16, usize>,
+    closed_unanswered: usize,
+}
+
+impl Outcomes {
+    fn add(&mut self, attempt: &Attempt) {
+        match attempt {
+            Attempt::Admitted(_) => self.admitted += 1,
+            Attempt::Refused(status) => *self.refused.entry(*status).or_default() += 1,
+            Attempt::ClosedUnanswered => self.closed_unanswered += 1,
+        }
+    }
+}
+
+/// Resident memory of process `pid`, in MiB.
+fn resident_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the app runs");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    kib / 1024
+}
+
+/// Every `pause`, until `stop`: `/healthz` and `/readyz` on the health listener, a press from the
+/// kiosk's address and the contact form (page and submission), each answered within a second.
+/// Returns how many rounds ran.
+async fn keep_checking(urls: [String; 3], pause: Duration, stop: tokio_util::sync::CancellationToken) -> usize {
+    let [private, public, health] = urls;
+    let kiosk = client_from("127.0.0.1");
+    let mut rounds = 0;
+    while !stop.is_cancelled() {
+        for path in ["/healthz", "/readyz"] {
+            let started = Instant::now();
+            let status = kiosk.get(format!("{health}{path}")).send().await.expect(path).status();
+            assert_eq!(status, 200, "{path} on the health listener in round {rounds}");
+            assert!(started.elapsed() < Duration::from_secs(1), "{path} took {:?}", started.elapsed());
+        }
+        let started = Instant::now();
+        let pressed = kiosk.post(format!("{private}/chaos")).header("authorization", basic_admin()).send().await;
+        let status = pressed.expect("the press is answered").status().as_u16();
+        // 404 once every pod is gone: an answer all the same.
+        assert!(status == 200 || status == 404, "the press answered {status} in round {rounds}");
+        assert!(started.elapsed() < Duration::from_secs(1), "the press took {:?}", started.elapsed());
+        let started = Instant::now();
+        let visitor = Visitor::open(&public).await;
+        let fields = complete(&format!("crowd{rounds}@example.org"));
+        let submitted = visitor.submit(&as_refs(&fields)).await;
+        assert_eq!(submitted.status(), 200, "the form in round {rounds}");
+        assert!(started.elapsed() < Duration::from_secs(1), "the form took {:?}", started.elapsed());
+        rounds += 1;
+        tokio::time::sleep(pause).await;
+    }
+    rounds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_at_its_stream_limits_never_locks_out_the_button_the_probes_or_the_form() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_for(&cluster.url(), dir.path());
+    let (private, public, health) = (free_port(), free_port(), free_port());
+    let url = |port: u16| format!("http://127.0.0.1:{port}");
+    // The shipped binary with its default limits, so its memory is the booth's alone.
+    let app = Running(
+        std::process::Command::new(BIN)
+            .args(["run", "--listen-addr", &format!("127.0.0.1:{private}")])
+            .args(["--public-listen-addr", &format!("127.0.0.1:{public}")])
+            .args(["--health-listen-addr", &format!("127.0.0.1:{health}")])
+            .args(["--leds", "virtual", "--fog", "virtual", "--chaos-cooldown-seconds", "0"])
+            // Every round of the checks signs a visitor up; their rate is not what is tested here.
+            .args(["--form-rate-limit-per-minute", "10000"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("CHAOS_BASIC_AUTH_PASSWORD", DEMO_PASSWORD)
+            .env("LOG_LEVEL", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start conferenceli run"),
+    );
+    eventually(WAIT, "the app ready", || async {
+        (reqwest::get(format!("{}/readyz", url(health))).await.ok()?.status() == 200).then_some(())
+    })
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let checks =
+        tokio::spawn(keep_checking([url(private), url(public), url(health)], Duration::from_millis(200), stop.clone()));
+
+    // The phones: 40 addresses, each asking for its 8 streams at once.
+    let phones = (1..=PHONES).flat_map(|phone| (0..8).map(move |_| format!("127.0.4.{phone}")));
+    let attempts = futures::future::join_all(phones.map(|source| ask_for_stream(source, url(private)))).await;
+    let mut phones = Outcomes::default();
+    let mut admitted = Vec::new();
+    for attempt in attempts {
+        phones.add(&attempt);
+        if let Attempt::Admitted(stream) = attempt {
+            admitted.push(stream);
+        }
+    }
+    assert_eq!(phones.admitted, 64, "the stream limit's worth admitted: {phones:?}");
+    assert_eq!(phones.refused.values().sum::<usize>() + phones.closed_unanswered, 256, "{phones:?}");
+    // Refused connections hold nothing: the listener serves the streams and little else.
+    let serving = open_connections(&url(health), "private").await.expect("the private listener's gauge");
+    assert!(serving <= 64 + 4, "{serving} connections held after the refusals");
+
+    // A thousand more attempts from one address, a hundred at a time.
+    let mut flood = Outcomes::default();
+    for _ in 0..ATTEMPTS / 100 {
+        let batch = (0..100).map(|_| ask_for_stream("127.0.5.1".into(), url(private)));
+        for attempt in futures::future::join_all(batch).await {
+            flood.add(&attempt);
+        }
+    }
+    assert_eq!(flood.admitted, 0, "{flood:?}");
+    let pid = app.0.id();
+    let resident = resident_mib(pid);
+    // The crowd stays a while longer, the checks going on.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.cancel();
+    let rounds = checks.await.expect("the checks held");
+    let resident = resident.max(resident_mib(pid));
+    eprintln!(
+        "crowd: phones {phones:?}; {ATTEMPTS} more attempts {flood:?}; {rounds} rounds of checks; {resident} MiB resident"
+    );
+    assert!(rounds >= 10, "the checks ran again and again while the crowd stayed: {rounds}");
+    assert!(
+        resident < MEMORY_LIMIT_MIB / 2,
+        "{resident} MiB resident, against the Deployment's {MEMORY_LIMIT_MIB} MiB limit"
+    );
+    // The admitted streams are still open and streaming (the checks' kills among their events).
+    let serving = open_connections(&url(health), "private").await.expect("the private listener's gauge");
+    assert!(serving >= 64, "{serving} connections: an admitted stream was closed");
+    for mut stream in admitted {
+        let mut buffer = [0u8; 4096];
+        let read = tokio::time::timeout(WAIT, stream.read(&mut buffer)).await.expect("a stream's events");
+        assert!(read.is_ok_and(|n| n > 0), "an admitted stream ended");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reserved_connections_admit_a_press_a_page_and_the_panel_never_a_stream_or_an_idle_one() {
+    let (_cluster, app) = started(&[
+        "--max-connections",
+        "8",
+        "--reserved-connections",
+        "2",
+        "--max-sse-streams",
+        "4",
+        "--max-sse-streams-per-client",
+        "4",
+        "--header-read-timeout-seconds",
+        "2",
+        "--chaos-cooldown-seconds",
+        "0",
+    ])
+    .await;
+    // Streams at their limit and two idle kept-alive connections: the six general places taken.
+    let crowd = client_from("127.0.0.2");
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let response = crowd.get(format!("{}/stream", app.private)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        streams.push(SseReader::reading(response));
+    }
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let mut connection = connect_from("127.0.0.3", &app.private).await;
+        connection.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut answer = [0u8; 1024];
+        let n = connection.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+        idle.push(connection);
+    }
+    until_connections(&app, "private", 6).await;
+
+    // A stream on a reserved place is refused and its connection closed at once.
+    let mut refused = connect_from("127.0.0.4", &app.private).await;
+    refused.write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let answer = read_until_closed(&mut refused, WAIT).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("keeps its last 2 connections for short requests"), "{answer}");
+    // A press, a page and the control panel are admitted, one request per reserved connection.
+    let kiosk = client_from("127.0.0.1");
+    let pressed = kiosk.post(format!("{}/chaos", app.private)).header("authorization", basic_admin()).send().await;
+    let pressed = pressed.unwrap();
+    assert_eq!(pressed.status(), 200);
+    assert_eq!(pressed.headers()["connection"], "close", "a reserved connection serves one request");
+    for path in ["/", "/control"] {
+        let page = client_from("127.0.0.4").get(format!("{}{path}", app.private)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+    }
+    // Silent connections on the reserved places are cut after the header timeout, not idled on.
+    until_connections(&app, "private", 6).await;
+    let silent: Vec<_> = futures::future::join_all((0..2).map(|_| connect_from("127.0.0.5", &app.private))).await;
+    until_connections(&app, "private", 8).await;
+    let full = client_from("127.0.0.6").get(format!("{}/healthz", app.private)).send().await.unwrap();
+    assert_refused(full, 503, "all its 8 connections").await;
+    until_connections(&app, "private", 6).await;
+    assert_eq!(client_from("127.0.0.6").get(format!("{}/healthz", app.private)).send().await.unwrap().status(), 200);
+    let metrics = reqwest::get(format!("{}/metrics", app.health)).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("conferenceli_http_refused_total{listener=\"private\",limit=\"stream_connections\"} 1"),
+        "{metrics}"
+    );
+    drop((streams, idle, silent));
     app.stop().await;
 }
 

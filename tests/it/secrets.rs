@@ -119,6 +119,7 @@ async fn one_run(json2: bool) {
     command
         .args(["run", "--listen-addr", &format!("127.0.0.1:{private_port}")])
         .args(["--public-listen-addr", &format!("127.0.0.1:{public_port}"), "--leds", "virtual", "--fog", "virtual"])
+        .args(["--health-listen-addr", "127.0.0.1:0"])
         .args(["--odoo-retry-min-ms", "100", "--chaos-webhook-timeout-seconds", "1"])
         // Wrong credentials on every route from one address: past the guess limiter's default.
         .args(["--auth-failures-per-minute", "1000"])

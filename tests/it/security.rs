@@ -70,6 +70,10 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
 /// The paths only the public listener serves (`/` is on both: the kiosk and the form).
 pub const PUBLIC_PATHS: &[&str] = &["/", "/static/form.css", "/static/brand.css", "/static/logo", "/press/{token}"];
 
+/// The paths the health listener (`HEALTH_LISTEN_ADDR`, the kubelet's probes and Prometheus)
+/// serves, open like on the private listener; nothing else answers there.
+pub const HEALTH_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
 /// Every (method, path) the source declares with `.route(path, get(..).post(..))`.
 fn declared_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
@@ -194,6 +198,14 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
         .unwrap();
     assert_eq!(without_token.status(), 403, "the public form needs its CSRF token");
     assert!(crate::leads::all_leads(&cluster).await.is_empty(), "and stores nothing without it");
+
+    // The health listener answers the probes and the metrics, and nothing else.
+    for (method, path, _) in ROUTES {
+        let url = format!("{}{}", app.health, concrete(path));
+        let response = http.request(method.parse().unwrap(), url).send().await.unwrap();
+        let expected = if HEALTH_PATHS.contains(path) && *method == "GET" { 200 } else { 404 };
+        assert_eq!(response.status(), expected, "{method} {path} on the health listener");
+    }
     app.stop().await;
 }
 

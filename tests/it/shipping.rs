@@ -1,4 +1,6 @@
-//! What ships: the Dockerfile builds what the crate builds.
+//! What ships: the Dockerfile builds what the crate builds; the manifests set only what the
+//! binary reads, grant exactly what it calls, point the probes and the scrapes at the health
+//! listener and let each listener be reached only by its audience.
 
 use std::path::Path;
 
@@ -266,10 +268,14 @@ async fn crds_workload_and_booth_objects_are_accepted_by_the_api() {
     );
     let applied = kubectl(&["--server", &server, "apply", "-f", "-"], Some(&workload));
     assert!(applied.contains("statefulset.apps/critical-prod created"), "{applied}");
-    // The booth's own objects, without RBAC (the simulated API has no authorisation).
+    // The booth's own objects, without RBAC (the simulated API has no authorisation) and the
+    // NetworkPolicies (it serves no networking.k8s.io: it has no network to police).
     let base: Vec<serde_json::Value> = rendered("deploy/base")
         .into_iter()
-        .filter(|d| !d["apiVersion"].as_str().unwrap().starts_with("rbac.authorization.k8s.io"))
+        .filter(|d| {
+            let api = d["apiVersion"].as_str().unwrap();
+            !api.starts_with("rbac.authorization.k8s.io") && !api.starts_with("networking.k8s.io")
+        })
         .collect();
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": base});
     let applied = kubectl(&["--server", &server, "apply", "-f", "-"], Some(&list.to_string()));
@@ -289,4 +295,91 @@ async fn crds_workload_and_booth_objects_are_accepted_by_the_api() {
         None,
     );
     assert_eq!(sts, "5");
+}
+
+/// The first container of the rendered workload `kind` named `name`.
+fn container<'a>(docs: &'a [serde_json::Value], kind: &str, name: &str) -> &'a serde_json::Value {
+    let workload = docs
+        .iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("{kind} {name} in the manifests"));
+    &workload["spec"]["template"]["spec"]["containers"][0]
+}
+
+/// The port `HEALTH_LISTEN_ADDR` listens on by default, as `--help` would say.
+fn health_port() -> u64 {
+    let command = <conferenceli::config::Cli as clap::CommandFactory>::command();
+    let run = command.find_subcommand("run").expect("run");
+    let arg = run.get_arguments().find(|a| a.get_long() == Some("health-listen-addr")).expect("--health-listen-addr");
+    let default = arg.get_default_values()[0].to_string_lossy().into_owned();
+    default.rsplit_once(':').and_then(|(_, port)| port.parse().ok()).expect("a port")
+}
+
+#[test]
+fn the_probes_and_the_scrapes_reach_the_health_listener() {
+    let docs = rendered("deploy/base");
+    let port = health_port();
+    for (kind, name) in [("Deployment", "conferenceli"), ("DaemonSet", "conferenceli-blinkt")] {
+        let container = container(&docs, kind, name);
+        let ports = container["ports"].as_array().expect("ports");
+        let health = ports.iter().find(|p| p["name"] == "health").unwrap_or_else(|| panic!("{name}: a health port"));
+        assert_eq!(health["containerPort"], port, "{name}: the health port is HEALTH_LISTEN_ADDR's");
+        for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+            let get = &container[probe]["httpGet"];
+            assert_eq!((get["path"].as_str(), get["port"].as_str()), (Some(path), Some("health")), "{name} {probe}");
+        }
+    }
+    let booth = docs.iter().find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "conferenceli").unwrap();
+    let annotations = &booth["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/port"], port.to_string());
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    // The node's address is trusted: kube-proxy may present the Pi's own clients from it.
+    let env = container(&docs, "Deployment", "conferenceli")["env"].as_array().unwrap();
+    let trusted = env.iter().find(|e| e["name"] == "TRUSTED_CLIENTS").expect("TRUSTED_CLIENTS");
+    assert_eq!(trusted["valueFrom"]["fieldRef"]["fieldPath"], "status.hostIP");
+    // What calls no API mounts no token.
+    let plugin =
+        docs.iter().find(|d| d["metadata"]["name"] == "conferenceli-device-plugin" && d["kind"] == "DaemonSet");
+    let workload = rendered("deploy/demo-workload").into_iter().find(|d| d["kind"] == "StatefulSet").unwrap();
+    for pod in [&plugin.unwrap()["spec"]["template"]["spec"], &workload["spec"]["template"]["spec"]] {
+        assert_eq!(pod["automountServiceAccountToken"], false, "{pod}");
+    }
+}
+
+#[test]
+fn each_listener_of_the_booth_is_reached_only_by_its_audience() {
+    let docs = rendered("deploy/base");
+    let policies: Vec<&serde_json::Value> = docs.iter().filter(|d| d["kind"] == "NetworkPolicy").collect();
+    let deny = policies.iter().find(|p| p["metadata"]["name"] == "default-deny-ingress").expect("a default deny");
+    assert_eq!(deny["spec"]["podSelector"], serde_json::json!({}));
+    assert!(deny["spec"]["ingress"].is_null(), "lets nothing in");
+    let booth = policies.iter().find(|p| p["metadata"]["name"] == "conferenceli").expect("the booth's policy");
+    assert_eq!(booth["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"], "booth");
+    let rules = booth["spec"]["ingress"].as_array().unwrap();
+    let from = |port: &str| -> Vec<serde_json::Value> {
+        let rule = rules.iter().filter(|r| r["ports"].as_array().unwrap().iter().any(|p| p["port"] == port));
+        let rule: Vec<_> = rule.collect();
+        assert_eq!(rule.len(), 1, "one rule for port {port}");
+        assert_eq!(rule[0]["ports"].as_array().unwrap().len(), 1, "the {port} rule opens no other port");
+        rule[0]["from"].as_array().unwrap().clone()
+    };
+    // The form: only the tunnel client's pods. The private listener: only an address range (the
+    // booth LAN). The health listener: pods of an in-cluster Prometheus (the node always passes),
+    // never an address range.
+    let public = from("public");
+    assert!(public.iter().all(|f| f["podSelector"]["matchLabels"]["conferenceli.dev/tunnel"] == "true"), "{public:?}");
+    let private = from("http");
+    assert!(private.iter().all(|f| f["ipBlock"]["cidr"].is_string() && f.get("podSelector").is_none()), "{private:?}");
+    let health = from("health");
+    assert!(health.iter().all(|f| f.get("ipBlock").is_none() && f["podSelector"].is_object()), "{health:?}");
+    // Every port the booth's container opens has its rule, and the rules open no other.
+    let ports: std::collections::BTreeSet<String> = container(&docs, "Deployment", "conferenceli")["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    let opened: std::collections::BTreeSet<String> =
+        rules.iter().flat_map(|r| r["ports"].as_array().unwrap()).map(|p| p["port"].as_str().unwrap().into()).collect();
+    assert_eq!(ports, opened);
 }

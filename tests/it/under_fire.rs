@@ -18,6 +18,7 @@ fn start_run(kubeconfig: &std::path::Path, private: u16, public: u16, odoo: &Odo
     let child = Command::new(BIN)
         .args(["run", "--listen-addr", &format!("127.0.0.1:{private}"), "--public-listen-addr"])
         .arg(format!("127.0.0.1:{public}"))
+        .args(["--health-listen-addr", "127.0.0.1:0"])
         .args(odoo.app_flags(true))
         .args(["--printer-url", &format!("tcp://127.0.0.1:{printer}"), "--print-raffle-ticket", "true"])
         .args(["--label-header", "KubeCon", "--leds", "virtual", "--odoo-retry-min-ms", "50"])

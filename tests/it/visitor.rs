@@ -272,7 +272,8 @@ async fn branding_from_config_applies_live_and_every_bad_value_changes_nothing()
     app.stop().await;
 }
 
-fn raffle_lead(name: &str, first: &str, campaign: &str, consent: bool) -> Lead {
+/// A lead as the form stores it (no status yet), without labels.
+pub fn raffle_lead(name: &str, first: &str, campaign: &str, consent: bool) -> Lead {
     Lead::new(
         name,
         LeadSpec {
@@ -466,10 +467,13 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     .await;
     assert!(after_restart.text().await.unwrap().contains("Already pressed"));
     set_spec(&cluster, json!({"visitorChaos": false})).await;
+    // Asked with a forged token: until the app has read the change, Dee's would still press.
     eventually(WAIT, "presses switched off", || async {
-        (press(&visitor, &dee, &csrf).await.status() == 404).then_some(())
+        let page = press(&visitor, &forged, &csrf).await.text().await.ok()?;
+        page.contains("The button is resting").then_some(())
     })
     .await;
+    assert_eq!(press(&visitor, &dee, &csrf).await.status(), 404, "a valid token is refused while it is off");
     assert_eq!(cluster.sim.stats.requests("delete", "pods"), 2, "refusals deleted nothing");
     app.stop().await;
 }

@@ -6,8 +6,13 @@
 //! names the limit (429 or 503 with `Retry-After`); what is already connected keeps working.
 //!
 //! Streams may use only part of the private listener's connections (`MAX_SSE_STREAMS` below
-//! `MAX_CONNECTIONS`), so the red button, the probes, `/metrics` and the control panel always
-//! find a connection while the streams are saturated.
+//! `MAX_CONNECTIONS`), and neither streams nor idle kept-alive connections may take its last
+//! `RESERVED_CONNECTIONS`: a connection on that reserved share serves one short request and is
+//! closed, so the red button, a page load and the control panel are admitted while the streams
+//! and a crowd's idle connections hold all they may. A refusal closes its connection, so it
+//! never holds a place. The booth's own clients (`127.0.0.1`, `::1`, `TRUSTED_CLIENTS`) are
+//! never refused by the per-address limits. The kubelet and Prometheus have a listener of their
+//! own (`HEALTH_LISTEN_ADDR`, [`ListenerLimits::health`]) without any per-address limit.
 //!
 //! - this file: the settings (`LimitsArgs`), each listener's limits and the refusal counters;
 //! - [`mod@serve`]: the accept loop with the connection gate and the timeouts;
@@ -24,14 +29,20 @@ use crate::leads::ratelimit::TrustedProxies;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clap::Args;
+use clients::TrustedClients;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::net::IpAddr;
 use std::time::Duration;
 
 pub use serve::serve;
+
+/// Connections the health listener serves at once: the kubelet's probes and Prometheus need a
+/// few, and only the node may reach it (deploy/base/networkpolicy.yaml).
+const HEALTH_MAX_CONNECTIONS: usize = 32;
 
 /// The listeners' limits (`--help` lists them; the README's Configuration table explains them).
 #[derive(Debug, Clone, Args)]
@@ -40,10 +51,20 @@ pub struct LimitsArgs {
     /// 503 with `Retry-After` and closed.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..=100_000))]
     pub(crate) max_connections: u32,
+    /// Of MAX_CONNECTIONS, how many are kept for short requests (a press, a page, the control
+    /// panel): SSE streams and idle kept-alive connections never take them (at most half of
+    /// MAX_CONNECTIONS is kept).
+    #[arg(long, env = "RESERVED_CONNECTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub(crate) reserved_connections: u32,
     /// Connections one client address may hold on the private listener at once; more are
     /// answered 429 and closed.
     #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub(crate) max_connections_per_client: u32,
+    /// Comma-separated addresses that the private listener's per-address limits never refuse,
+    /// besides 127.0.0.1 and ::1 (the Deployment sets the node's address: kube-proxy may present
+    /// the kiosk's and the button's traffic on the Pi from it).
+    #[arg(long, env = "TRUSTED_CLIENTS", value_delimiter = ',')]
+    pub(crate) trusted_clients: Vec<IpAddr>,
     /// SSE streams (`/stream`, `/stream_pods`, `/stream_nodes`) open at once in total; must be
     /// below MAX_CONNECTIONS so the button and the probes always find a connection.
     #[arg(long, env = "MAX_SSE_STREAMS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -85,22 +106,28 @@ impl LimitsArgs {
         }
     }
 
-    /// The private listener's limits: connections, and streams as part of them.
+    /// The private listener's limits: connections with a reserved share, and streams as part of
+    /// the rest.
     pub fn private(&self, metrics: &LimitMetrics) -> ListenerLimits {
-        let streams = self.max_sse_streams.min(self.max_connections - 1);
+        let reserved = self.reserved_connections.min(self.max_connections / 2);
+        let streams = self.max_sse_streams.min(self.max_connections - reserved);
+        let trusted = TrustedClients::new(&self.trusted_clients);
         ListenerLimits {
             listener: Listener::Private,
             max_connections: self.max_connections as usize,
+            reserved_connections: reserved as usize,
             connections_per_client: Some(clients::PeerBudget::new(
                 self.max_connections as usize,
                 self.max_connections_per_client as usize,
+                trusted.clone(),
             )),
             body_limit: Some(self.max_body_bytes as usize),
             timeouts: self.timeouts(),
-            per_client: PerClient::Streams(clients::PeerBudget::new(
+            per_client: Some(PerClient::Streams(clients::PeerBudget::new(
                 streams as usize,
                 self.max_sse_streams_per_client as usize,
-            )),
+                trusted,
+            ))),
             metrics: metrics.clone(),
         }
     }
@@ -110,15 +137,40 @@ impl LimitsArgs {
         ListenerLimits {
             listener: Listener::Public,
             max_connections: self.public_max_connections as usize,
+            // The tunnel pools its connections to us; there are no streams to keep apart from them.
+            reserved_connections: 0,
             // Behind the tunnel every visitor's connection comes from the tunnel client's address.
             connections_per_client: None,
             // The form's router limits its bodies itself (`web::public::BODY_LIMIT`).
             body_limit: None,
             timeouts: self.timeouts(),
-            per_client: PerClient::Requests(
+            per_client: Some(PerClient::Requests(
                 clients::RequestBudget::new(self.public_max_requests_per_client as usize),
                 proxies.clone(),
-            ),
+            )),
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+impl ListenerLimits {
+    /// The health listener's limits: a connection cap and the default timeouts, no per-address
+    /// limit (the kubelet and Prometheus come from the node's address, and only the node may
+    /// reach the port).
+    pub fn health(metrics: &LimitMetrics) -> Self {
+        Self {
+            listener: Listener::Health,
+            max_connections: HEALTH_MAX_CONNECTIONS,
+            reserved_connections: 0,
+            connections_per_client: None,
+            // Probes and scrapes send no body.
+            body_limit: Some(1024),
+            timeouts: Timeouts {
+                header: Duration::from_secs(10),
+                body: Duration::from_secs(15),
+                idle: Duration::from_secs(60),
+            },
+            per_client: None,
             metrics: metrics.clone(),
         }
     }
@@ -147,22 +199,27 @@ pub struct ListenerLimits {
     /// Named in the refusals and the metrics.
     pub listener: Listener,
     pub(crate) max_connections: usize,
+    /// Of `max_connections`, kept for short requests: a connection admitted on this share
+    /// serves one request without a stream and is closed.
+    pub(crate) reserved_connections: usize,
     /// Connections per TCP peer address (the private listener only).
     pub(crate) connections_per_client: Option<clients::PeerBudget>,
     /// The largest body the routes read, unless a route sets its own.
     pub(crate) body_limit: Option<usize>,
     pub timeouts: Timeouts,
-    pub per_client: PerClient,
+    pub per_client: Option<PerClient>,
     pub metrics: LimitMetrics,
 }
 
-/// One of the two listeners (the `listener` label).
+/// One of the listeners (the `listener` label).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Listener {
     /// The booth's: kiosk, staff, probes.
     Private,
     /// The contact form's, behind the tunnel.
     Public,
+    /// The kubelet's probes and Prometheus's scrapes.
+    Health,
 }
 
 impl Listener {
@@ -170,6 +227,7 @@ impl Listener {
         match self {
             Listener::Private => "private",
             Listener::Public => "public",
+            Listener::Health => "health",
         }
     }
 }
@@ -190,6 +248,8 @@ impl EncodeLabelValue for Listener {
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 enum Limit {
     Connections,
+    /// A stream asked for on a connection of the reserved share.
+    StreamConnections,
     ConnectionsPerClient,
     Streams,
     StreamsPerClient,
@@ -202,6 +262,7 @@ impl EncodeLabelValue for Limit {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
         let name = match self {
             Limit::Connections => "connections",
+            Limit::StreamConnections => "stream_connections",
             Limit::ConnectionsPerClient => "connections_per_client",
             Limit::Streams => "streams",
             Limit::StreamsPerClient => "streams_per_client",
@@ -236,7 +297,7 @@ impl LimitMetrics {
         let metrics = Self::default();
         registry.register(
             "http_refused",
-            "Requests and connections refused or cut by a listener limit (limit: connections, connections_per_client, streams, streams_per_client, requests_per_client, header_timeout, body_timeout)",
+            "Requests and connections refused or cut by a listener limit (limit: connections, stream_connections, connections_per_client, streams, streams_per_client, requests_per_client, header_timeout, body_timeout)",
             metrics.refused.clone(),
         );
         registry.register("http_connections", "Open connections per listener", metrics.connections.clone());

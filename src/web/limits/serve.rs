@@ -2,16 +2,22 @@
 //! and no timeouts): HTTP/1.1 through hyper, one task per connection, with
 //!
 //! - the connection gate: at most `max_connections` connections are served (and on the
-//!   private listener at most `connections_per_client` per TCP peer address); one more is
-//!   answered 503 (429 for the per-address limit) with `Retry-After` and closed (up to `REFUSALS_AT_ONCE` such answers are
-//!   written at a time, each within `REFUSAL_TIME`; beyond that a connection is closed
-//!   unanswered, so a flood costs a bounded amount of memory);
+//!   private listener at most `connections_per_client` per TCP peer address, trusted clients
+//!   aside); one more is answered 503 (429 for the per-address limit) with `Retry-After` as soon
+//!   as its request head is in, and closed (up to `REFUSALS_AT_ONCE` such answers are written at
+//!   a time, each within `REFUSAL_TIME`; beyond that a connection is closed at once, unanswered,
+//!   so a flood costs a bounded amount of memory);
+//! - the reserved share (`Gate`): the last `reserved_connections` go only to connections that
+//!   the rest cannot take; such a connection serves one request, is refused a stream, gets only
+//!   the header timeout to start its request, and is closed after its answer, so neither streams
+//!   nor idle kept-alive connections ever hold it;
 //! - a header read timeout counted from a head's first byte (hyper's `header_read_timeout`,
 //!   with a timer, as the outer bound of idle time plus a head), the request body deadline
 //!   (408), and an idle keep-alive timeout (no request in flight and no byte received);
 //! - the per-client budgets of [`super::clients`]: SSE streams on the private listener (any
 //!   `text/event-stream` answer takes a place, so a new stream route is limited too), requests
-//!   in flight per visitor on the public one;
+//!   in flight per visitor on the public one; a refused stream's connection is closed once its
+//!   refusal is written, so a refusal never holds a connection;
 //! - graceful shutdown: no new connections, idle ones closed, running requests finished.
 //!
 //! May call: `web::limits` (its settings, budgets and bodies), `leads::ratelimit` (through
@@ -64,8 +70,7 @@ pub async fn serve(
     limits: ListenerLimits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let max_connections = limits.max_connections;
-    let connections = Arc::new(Semaphore::new(max_connections));
+    let gate = Gate::new(limits.max_connections, limits.reserved_connections);
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let router = match limits.body_limit {
         Some(bytes) => router.layer(axum::extract::DefaultBodyLimit::max(bytes)),
@@ -84,7 +89,7 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
+        let Some(slot) = gate.admit() else {
             limits.metrics.refused(limits.listener, Limit::Connections);
             let message = format!(
                 "The booth's {} listener has all its {} connections in use; try again in {RETRY_CONNECTIONS} s.\n",
@@ -108,13 +113,55 @@ pub async fn serve(
             },
             None => None,
         };
-        let held = (permit, place);
-        tokio::spawn(connection(stream, peer, router.clone(), limits.clone(), shutdown.clone(), held));
+        tokio::spawn(connection(stream, peer, router.clone(), limits.clone(), shutdown.clone(), slot, place));
     }
     drop(listener);
-    // Every served connection holds a permit: all of them back means every connection ended.
-    let _all_back = connections.acquire_many(u32::try_from(max_connections).unwrap_or(u32::MAX)).await;
+    gate.all_back().await;
     Ok(())
+}
+
+/// The connection budget: a general share that any connection may take, and the reserved share
+/// that a connection gets only when the general one is full.
+struct Gate {
+    general: Arc<Semaphore>,
+    reserved: Arc<Semaphore>,
+    sizes: (u32, u32),
+}
+
+/// A served connection's place in the [`Gate`], given back when the connection ends.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    /// On the reserved share: one request, no stream, no idling.
+    reserved: bool,
+}
+
+impl Gate {
+    fn new(max_connections: usize, reserved: usize) -> Self {
+        let reserved = reserved.min(max_connections);
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let sizes = (count(max_connections - reserved), count(reserved));
+        Self {
+            general: Arc::new(Semaphore::new(sizes.0 as usize)),
+            reserved: Arc::new(Semaphore::new(sizes.1 as usize)),
+            sizes,
+        }
+    }
+
+    /// A place for a new connection, from the general share while it has one; `None`: full.
+    fn admit(&self) -> Option<Slot> {
+        match self.general.clone().try_acquire_owned() {
+            Ok(permit) => Some(Slot { _permit: permit, reserved: false }),
+            Err(_) => {
+                self.reserved.clone().try_acquire_owned().ok().map(|permit| Slot { _permit: permit, reserved: true })
+            }
+        }
+    }
+
+    /// Resolves once every place is back, i.e. every served connection has ended.
+    async fn all_back(&self) {
+        let _general = self.general.acquire_many(self.sizes.0).await;
+        let _reserved = self.reserved.acquire_many(self.sizes.1).await;
+    }
 }
 
 /// A failed accept: the client gave up (go on) or the process is out of file descriptors
@@ -127,15 +174,18 @@ async fn wait_after_accept_error(error: std::io::Error) {
     }
 }
 
-/// Serves one connection until it closes, times out, idles out or the app shuts down.
+/// Serves one connection until it closes, times out, idles out or the app shuts down; a
+/// connection on the reserved share ends after one answer and may not idle.
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     limits: Arc<ListenerLimits>,
     shutdown: CancellationToken,
-    _held: (OwnedSemaphorePermit, Option<Held>),
+    slot: Slot,
+    _place: Option<Held>,
 ) {
+    let reserved = slot.reserved;
     let open = limits.metrics.connections(limits.listener);
     open.inc();
     let activity = Arc::new(Activity::new());
@@ -145,12 +195,15 @@ async fn connection(
         let activity = activity.clone();
         hyper::service::service_fn(move |request: Request<Incoming>| {
             let busy = activity.begin();
-            let answer = answer(request, peer, router.clone(), limits.clone(), busy);
+            let answer = answer(request, peer, router.clone(), limits.clone(), busy, reserved);
             async move { Ok::<_, Infallible>(answer.await) }
         })
     };
     let Timeouts { header, idle, .. } = limits.timeouts;
+    // On the reserved share a connection must start its request within the header timeout.
+    let idle = if reserved { header } else { idle };
     let mut builder = http1::Builder::new();
+    builder.keep_alive(!reserved);
     // hyper's header timer runs from the moment the connection waits for a request, idle time
     // included: as the outer bound (idle, then a head) it backs up the watch below, which
     // counts a head's time from its first byte (closing a kept-alive connection after only
@@ -180,23 +233,26 @@ async fn connection(
         limits.metrics.refused(limits.listener, Limit::HeaderTimeout);
     }
     open.dec();
+    drop(slot);
 }
 
 /// One request: its body on a deadline, the client's address for the handlers, the per-client
-/// budgets, and the marks that keep the connection busy while the answer is sent.
+/// budgets, and the marks that keep the connection busy while the answer is sent. `reserved`:
+/// the connection is on the reserved share (no stream there).
 async fn answer(
     request: Request<Incoming>,
     peer: SocketAddr,
     router: Router,
     limits: Arc<ListenerLimits>,
     busy: Busy,
+    reserved: bool,
 ) -> Response {
     let timed_out = Arc::new(AtomicBool::new(false));
     let body_time = limits.timeouts.body;
     let mut request = request.map(|body| Body::new(DeadlineBody::new(body, body_time, timed_out.clone())));
     request.extensions_mut().insert(ConnectInfo(peer));
     let mut held = None;
-    if let PerClient::Requests(budget, proxies) = &limits.per_client {
+    if let Some(PerClient::Requests(budget, proxies)) = &limits.per_client {
         let visitor = proxies.client_ip(peer.ip(), request.headers());
         match budget.take(visitor) {
             Ok(place) => held = Some(place),
@@ -215,13 +271,23 @@ async fn answer(
         limits.metrics.refused(limits.listener, Limit::BodyTimeout);
         let message =
             format!("The request body did not arrive within {} s; please send it again.\n", body_time.as_secs());
-        let mut late = refusal(StatusCode::REQUEST_TIMEOUT, None, message);
-        late.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return guarded(late, busy, held);
+        return guarded(closing(refusal(StatusCode::REQUEST_TIMEOUT, None, message)), busy, held);
     }
-    if let PerClient::Streams(budget) = &limits.per_client
-        && is_event_stream(&response)
-    {
+    if !is_event_stream(&response) {
+        return guarded(response, busy, held);
+    }
+    // Dropping a refused stream's response ends its subscription at once; its connection is
+    // closed after the refusal, so that a crowd retrying streams holds no connection.
+    if reserved {
+        limits.metrics.refused(limits.listener, Limit::StreamConnections);
+        let message = format!(
+            "The booth's {} listener keeps its last {} connections for short requests and has none left for a stream; try again in {RETRY_STREAMS} s.\n",
+            limits.listener, limits.reserved_connections
+        );
+        let refused = refusal(StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_STREAMS), message);
+        return guarded(closing(refused), busy, None);
+    }
+    if let Some(PerClient::Streams(budget)) = &limits.per_client {
         match budget.take(peer.ip()) {
             Ok(place) => held = Some(place),
             Err(refused) => {
@@ -244,12 +310,17 @@ async fn answer(
                     ),
                 };
                 limits.metrics.refused(limits.listener, limit);
-                // Dropping the stream's response here ends its subscription at once.
-                return guarded(refusal(status, Some(RETRY_STREAMS), message), busy, None);
+                return guarded(closing(refusal(status, Some(RETRY_STREAMS), message)), busy, None);
             }
         }
     }
     guarded(response, busy, held)
+}
+
+/// `response` with `Connection: close`: hyper closes the connection once it is written.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn is_event_stream(response: &Response) -> bool {
@@ -273,8 +344,7 @@ fn refuse_connection(
 ) {
     let Ok(permit) = refusals.clone().try_acquire_owned() else { return };
     let service = hyper::service::service_fn(move |_: Request<Incoming>| {
-        let mut response = refusal(status, Some(RETRY_CONNECTIONS), message.clone());
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        let response = closing(refusal(status, Some(RETRY_CONNECTIONS), message.clone()));
         std::future::ready(Ok::<_, Infallible>(response))
     });
     let mut builder = http1::Builder::new();
@@ -432,6 +502,22 @@ impl AsyncWrite for Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_gate_hands_out_the_general_share_first_then_the_reserved_one() {
+        let gate = Gate::new(4, 1);
+        let general: Vec<Slot> = (0..3).map(|_| gate.admit().expect("a general place")).collect();
+        assert!(general.iter().all(|slot| !slot.reserved));
+        let reserved = gate.admit().expect("the reserved place");
+        assert!(reserved.reserved);
+        assert!(gate.admit().is_none(), "full");
+        drop(reserved);
+        assert!(gate.admit().is_some_and(|slot| slot.reserved), "a reserved place comes back as one");
+        drop(general);
+        assert!(gate.admit().is_some_and(|slot| !slot.reserved));
+        let all_back = tokio::time::timeout(Duration::from_secs(1), gate.all_back()).await;
+        assert!(all_back.is_ok(), "every place is back once every slot is dropped");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_connection_is_cut_when_idle_or_when_a_head_is_slow_never_while_answering() {

@@ -122,6 +122,17 @@ pub fn app_args(listen: SocketAddr, extra: &[&str]) -> conferenceli::config::App
     }
 }
 
+/// The app's listeners: `private` as given, the contact form's and the probes' on free loopback
+/// ports (apps in parallel tests never clash).
+pub fn listeners_with(private: tokio::net::TcpListener) -> conferenceli::app::Listeners {
+    let loopback = || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        tokio::net::TcpListener::from_std(listener).expect("a tokio listener")
+    };
+    conferenceli::app::Listeners { private, public: loopback(), health: loopback() }
+}
+
 /// A running app: the token that stops it and its task.
 pub type RunningApp =
     (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>);
@@ -182,9 +193,7 @@ impl TestApp {
     pub async fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let listeners = conferenceli::app::Listeners { private: listener, public };
-        let (shutdown, task) = spawn_app(cluster, app_args(addr, extra), listeners);
+        let (shutdown, task) = spawn_app(cluster, app_args(addr, extra), listeners_with(listener));
         Self { url: format!("http://{addr}"), shutdown, task }
     }
 
