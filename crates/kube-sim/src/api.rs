@@ -315,7 +315,7 @@ async fn read(
     let Some(name) = &target.name else {
         shared.stats.count("list", &def.qualified_name());
         let options = ListOptions::parse(&params, false)?;
-        let selectors = params.selectors()?;
+        let selectors = params.selectors(def.fields)?;
         let page = list(&shared.store, def, target.namespace.as_deref(), &selectors, &options).await?;
         return Ok(list_response(def, page, as_table, include_object));
     };
@@ -688,10 +688,10 @@ async fn watch(
     options: &ListOptions,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let mut selectors = params.selectors()?;
+    let mut selectors = params.selectors(target.def.fields)?;
     if let Some(name) = &target.name {
         selectors.fields.0.push(crate::selectors::FieldRequirement {
-            field: "metadata.name".into(),
+            field: crate::selectors::METADATA_NAME,
             value: name.clone(),
             negated: false,
         });

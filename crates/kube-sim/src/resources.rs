@@ -1,12 +1,14 @@
 //! The resource types the simulated API serves, and the discovery documents that describe them.
 //!
 //! Storage in the simulated API is generic (every object is JSON); this registry is what tells a
-//! pod from a node: its group, version, plural, kind, scope and whether it has a `status`
-//! subresource. Core types are built in; custom resources come from `CustomResourceDefinition`s,
-//! both this project's own (registered at start) and any a client creates through the API.
+//! pod from a node: its group, version, plural, kind, scope, whether it has a `status`
+//! subresource and which fields its field selectors may name. Core types are built in; custom
+//! resources come from `CustomResourceDefinition`s, both this project's own (registered at start)
+//! and any a client creates through the API.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::selectors`.
 
+use crate::selectors::{self, SelectableField};
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +33,8 @@ pub struct ResourceDef {
     /// The status a create starts from, whatever the object says, where kube's strategy resets
     /// it (a PodDisruptionBudget's is the disruption controller's to write).
     pub(crate) initial_status: Option<Value>,
+    /// The fields its field selectors may name.
+    pub(crate) fields: &'static [SelectableField],
 }
 
 /// A subresource served with a kind of its own (`pods/eviction` takes a `policy/v1` Eviction).
@@ -71,6 +75,7 @@ impl ResourceDef {
             schema: None,
             subresources: Vec::new(),
             initial_status: None,
+            fields: selectors::DEFAULT_FIELDS,
         }
     }
 
