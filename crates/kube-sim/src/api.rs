@@ -658,7 +658,8 @@ impl WatchStream {
                         self.last_rv = record.rv;
                         if let Some(event) = self.filter.event_for(&record) {
                             self.sent_rv = record.rv;
-                            return Some(self.line(event.as_str(), &record.object));
+                            let object = self.def.served(&record.object);
+                            return Some(self.line(event.as_str(), &object));
                         }
                     }
                     // A watcher that cannot keep up is cut off; it resumes from its last version.
@@ -696,7 +697,8 @@ async fn watch(
             negated: false,
         });
     }
-    let filter = WatchFilter { resource: target.def.qualified_name(), namespace: target.namespace.clone(), selectors };
+    // A view of another resource's storage watches that storage's changes.
+    let filter = WatchFilter { resource: target.def.storage_name(), namespace: target.namespace.clone(), selectors };
     let requested = options.resource_version.filter(|rv| *rv > 0);
     if let Some(rv) = requested {
         wait_for_version(&shared.store, rv).await?;

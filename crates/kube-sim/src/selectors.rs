@@ -7,7 +7,9 @@
 //!
 //! Which fields a field selector may name depends on the resource, as kube's field label
 //! conversions decide: each resource has a table of [`SelectableField`]s, whose values are read
-//! from the object as stored.
+//! from the object as stored (so a resource served as a view of another's storage names its own
+//! labels for the stored fields, as `events.k8s.io` names `regarding.kind` what is stored as
+//! `involvedObject.kind`).
 //!
 //! May call: nothing else of the crate.
 
