@@ -12,6 +12,7 @@
 use crate::conversion::{self, View};
 use crate::selectors::{self, SelectableField};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 
 /// One served resource type.
@@ -121,6 +122,11 @@ impl ResourceDef {
             Some(view) => view.to_storage(&object),
             None => object,
         }
+    }
+
+    /// One of its objects as stored, without a copy when it is stored as it is.
+    pub(crate) fn stored_form<'a>(&self, object: &'a Value) -> Cow<'a, Value> {
+        self.view.map_or(Cow::Borrowed(object), |view| Cow::Owned(view.to_storage(object)))
     }
 
     /// A stored object as this resource serves it.
