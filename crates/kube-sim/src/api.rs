@@ -315,7 +315,7 @@ async fn read(
     let Some(name) = &target.name else {
         shared.stats.count("list", &def.qualified_name());
         let options = ListOptions::parse(&params, false)?;
-        let selectors = params.selectors()?;
+        let selectors = params.selectors(def.fields)?;
         let page = list(&shared.store, def, target.namespace.as_deref(), &selectors, &options).await?;
         return Ok(list_response(def, page, as_table, include_object));
     };
@@ -658,7 +658,8 @@ impl WatchStream {
                         self.last_rv = record.rv;
                         if let Some(event) = self.filter.event_for(&record) {
                             self.sent_rv = record.rv;
-                            return Some(self.line(event.as_str(), &record.object));
+                            let object = self.def.served(&record.object);
+                            return Some(self.line(event.as_str(), &object));
                         }
                     }
                     // A watcher that cannot keep up is cut off; it resumes from its last version.
@@ -688,15 +689,16 @@ async fn watch(
     options: &ListOptions,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let mut selectors = params.selectors()?;
+    let mut selectors = params.selectors(target.def.fields)?;
     if let Some(name) = &target.name {
         selectors.fields.0.push(crate::selectors::FieldRequirement {
-            field: "metadata.name".into(),
+            field: crate::selectors::METADATA_NAME,
             value: name.clone(),
             negated: false,
         });
     }
-    let filter = WatchFilter { resource: target.def.qualified_name(), namespace: target.namespace.clone(), selectors };
+    // A view of another resource's storage watches that storage's changes.
+    let filter = WatchFilter { resource: target.def.storage_name(), namespace: target.namespace.clone(), selectors };
     let requested = options.resource_version.filter(|rv| *rv > 0);
     if let Some(rv) = requested {
         wait_for_version(&shared.store, rv).await?;

@@ -269,8 +269,9 @@ pub struct Controllers {
     nodes: Arc<ResourceDef>,
     budgets: Arc<ResourceDef>,
     statefulsets: Arc<ResourceDef>,
-    /// Events of both APIs (`v1` and `events.k8s.io/v1`), which expire after `event_ttl`.
-    events: [Arc<ResourceDef>; 2],
+    /// Events, which expire after `event_ttl` (those of `events.k8s.io/v1` are the same objects,
+    /// served from this storage).
+    events: Arc<ResourceDef>,
     /// When each Pending pod (by uid) starts running.
     start_at: Mutex<HashMap<String, Instant>>,
     serial: std::sync::atomic::AtomicU64,
@@ -280,10 +281,7 @@ impl Controllers {
     pub fn new(store: Arc<Store>, config: SimConfig) -> Self {
         let pods = store.registry.find("", "v1", "pods").expect("pods are built in");
         let nodes = store.registry.find("", "v1", "nodes").expect("nodes are built in");
-        let events = [
-            store.registry.find("", "v1", "events").expect("events are built in"),
-            store.registry.find("events.k8s.io", "v1", "events").expect("events are built in"),
-        ];
+        let events = store.registry.find("", "v1", "events").expect("events are built in");
         let budgets = store.registry.find("policy", "v1", "poddisruptionbudgets").expect("budgets are built in");
         let statefulsets = store.registry.find("apps", "v1", "statefulsets").expect("statefulsets are built in");
         Self {
@@ -550,18 +548,16 @@ impl Controllers {
     fn expire_events(&self, now: Instant, wall: jiff::Timestamp) -> Option<Instant> {
         let ttl = jiff::SignedDuration::try_from(self.config.event_ttl).ok()?;
         let mut next: Option<Instant> = None;
-        for def in &self.events {
-            for event in self.store.all(def) {
-                let Some(expires) = timestamp(&event["metadata"]["creationTimestamp"]).map(|t| t + ttl) else {
-                    continue;
-                };
-                if wall >= expires {
-                    let (namespace, name) = (str_at(&event, "/metadata/namespace"), str_at(&event, "/metadata/name"));
-                    self.store.remove(def, namespace, name, str_at(&event, "/metadata/uid"));
-                } else {
-                    let left = Duration::try_from(expires.duration_since(wall)).unwrap_or_default();
-                    next = Some(next.map_or(now + left, |n| n.min(now + left)));
-                }
+        for event in self.store.all(&self.events) {
+            let Some(expires) = timestamp(&event["metadata"]["creationTimestamp"]).map(|t| t + ttl) else {
+                continue;
+            };
+            if wall >= expires {
+                let (namespace, name) = (str_at(&event, "/metadata/namespace"), str_at(&event, "/metadata/name"));
+                self.store.remove(&self.events, namespace, name, str_at(&event, "/metadata/uid"));
+            } else {
+                let left = Duration::try_from(expires.duration_since(wall)).unwrap_or_default();
+                next = Some(next.map_or(now + left, |n| n.min(now + left)));
             }
         }
         next

@@ -28,8 +28,9 @@
 //! - [`store`]: objects, resource versions, watch history and API semantics, with `schema`
 //!   (custom resources pruned, defaulted, validated), `merge` (strategic merge patch) and
 //!   `apply` (server-side apply and `managedFields`) beneath it;
-//! - `resources`: the type registry; [`selectors`], `field`: parsing and field errors;
-//!   `object`: reading objects (a pod's readiness, timestamps);
+//! - `resources`: the type registry, with `conversion` for the types served as a converted view
+//!   of another's storage (`events.k8s.io` Events are the core Events); [`selectors`], `field`:
+//!   parsing and field errors; `object`: reading objects (a pod's readiness, timestamps);
 //! - [`controllers`]: nodes (taints, cordons), scheduler, kubelets, the StatefulSet and the
 //!   disruption controller, whose arithmetic is `disruption`'s; `eviction`: the `pods/eviction`
 //!   subresource; [`network`]: containers, Service, endpoints and kube-proxy; [`config`]: what a
@@ -44,6 +45,7 @@ mod api;
 mod apply;
 pub mod config;
 pub mod controllers;
+mod conversion;
 mod disruption;
 pub mod error;
 mod eviction;

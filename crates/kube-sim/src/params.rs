@@ -9,7 +9,7 @@
 
 use crate::error::ApiError;
 use crate::field::{FieldError, go_value};
-use crate::selectors::{FieldSelector, LabelSelector, Selectors};
+use crate::selectors::{FieldSelector, LabelSelector, SelectableField, Selectors};
 use axum::http::Uri;
 use serde_json::json;
 use std::collections::HashMap;
@@ -79,10 +79,11 @@ impl Params {
             .transpose()
     }
 
-    pub(crate) fn selectors(&self) -> Result<Selectors, ApiError> {
+    /// The label and field selectors, for a resource whose field selectors may name `fields`.
+    pub(crate) fn selectors(&self, fields: &[SelectableField]) -> Result<Selectors, ApiError> {
         let labels = LabelSelector::parse(self.get("labelSelector").unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("unable to parse labelSelector: {e}")))?;
-        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""))
+        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""), fields)
             .map_err(|e| ApiError::bad_request(format!("unable to parse fieldSelector: {e}")))?;
         Ok(Selectors { labels, fields })
     }

@@ -1,13 +1,18 @@
 //! The resource types the simulated API serves, and the discovery documents that describe them.
 //!
 //! Storage in the simulated API is generic (every object is JSON); this registry is what tells a
-//! pod from a node: its group, version, plural, kind, scope and whether it has a `status`
-//! subresource. Core types are built in; custom resources come from `CustomResourceDefinition`s,
-//! both this project's own (registered at start) and any a client creates through the API.
+//! pod from a node: its group, version, plural, kind, scope, whether it has a `status`
+//! subresource, which fields its field selectors may name, and whether it is a view of another
+//! resource's storage (`events.k8s.io` Events, see `crate::conversion`). Core types are built in;
+//! custom resources come from `CustomResourceDefinition`s, both this project's own (registered at
+//! start) and any a client creates through the API.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::conversion`, `crate::selectors`.
 
+use crate::conversion::{self, View};
+use crate::selectors::{self, SelectableField};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 
 /// One served resource type.
@@ -31,6 +36,10 @@ pub struct ResourceDef {
     /// The status a create starts from, whatever the object says, where kube's strategy resets
     /// it (a PodDisruptionBudget's is the disruption controller's to write).
     pub(crate) initial_status: Option<Value>,
+    /// The fields its field selectors may name.
+    pub(crate) fields: &'static [SelectableField],
+    /// Whose storage its objects live in, converted, when not its own.
+    pub(crate) view: Option<&'static View>,
 }
 
 /// A subresource served with a kind of its own (`pods/eviction` takes a `policy/v1` Eviction).
@@ -71,6 +80,8 @@ impl ResourceDef {
             schema: None,
             subresources: Vec::new(),
             initial_status: None,
+            fields: selectors::DEFAULT_FIELDS,
+            view: None,
         }
     }
 
@@ -87,6 +98,40 @@ impl ResourceDef {
     fn with_initial_status(mut self, status: Value) -> Self {
         self.initial_status = Some(status);
         self
+    }
+
+    fn with_fields(mut self, fields: &'static [SelectableField]) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    fn view_of(mut self, view: &'static View) -> Self {
+        self.view = Some(view);
+        self
+    }
+
+    /// The storage its objects live in: the qualified name of its own, or of the resource it is
+    /// a view of.
+    pub(crate) fn storage_name(&self) -> String {
+        self.view.map_or_else(|| self.qualified_name(), |view| view.storage.into())
+    }
+
+    /// One of its objects as stored.
+    pub(crate) fn to_storage(&self, object: Value) -> Value {
+        match self.view {
+            Some(view) => view.to_storage(&object),
+            None => object,
+        }
+    }
+
+    /// One of its objects as stored, without a copy when it is stored as it is.
+    pub(crate) fn stored_form<'a>(&self, object: &'a Value) -> Cow<'a, Value> {
+        self.view.map_or(Cow::Borrowed(object), |view| Cow::Owned(view.to_storage(object)))
+    }
+
+    /// A stored object as this resource serves it.
+    pub(crate) fn served(&self, stored: &Arc<Value>) -> Arc<Value> {
+        self.view.map_or_else(|| stored.clone(), |view| Arc::new(view.to_view(stored)))
     }
 
     /// Whether `<object>/<name>` is served: `status` when the type has one, and its others.
@@ -198,14 +243,20 @@ impl Default for Registry {
             ResourceDef::new("", "v1", "Pod", "pods", true, true).short(&["po"]).with_subresource(EVICTION),
             ResourceDef::new("", "v1", "Node", "nodes", false, true).short(&["no"]),
             ResourceDef::new("", "v1", "Namespace", "namespaces", false, true).short(&["ns"]),
-            ResourceDef::new("", "v1", "Event", "events", true, false).short(&["ev"]),
+            ResourceDef::new("", "v1", "Event", "events", true, false)
+                .short(&["ev"])
+                .with_fields(conversion::EVENT_FIELDS),
             ResourceDef::new("", "v1", "Service", "services", true, true).short(&["svc"]),
             ResourceDef::new("", "v1", "Endpoints", "endpoints", true, false).short(&["ep"]),
             ResourceDef::new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, false),
             ResourceDef::new("", "v1", "ConfigMap", "configmaps", true, false).short(&["cm"]),
             ResourceDef::new("", "v1", "Secret", "secrets", true, false),
             ResourceDef::new("", "v1", "ServiceAccount", "serviceaccounts", true, false).short(&["sa"]),
-            ResourceDef::new("events.k8s.io", "v1", "Event", "events", true, false).short(&["ev"]),
+            // kube-apiserver serves these from the core Event registry: one storage, two APIs.
+            ResourceDef::new("events.k8s.io", "v1", "Event", "events", true, false)
+                .short(&["ev"])
+                .with_fields(conversion::EVENTS_V1_FIELDS)
+                .view_of(&conversion::EVENTS_V1),
             ResourceDef::new("apps", "v1", "StatefulSet", "statefulsets", true, true).short(&["sts"]),
             ResourceDef::new("apps", "v1", "Deployment", "deployments", true, true).short(&["deploy"]),
             ResourceDef::new("apps", "v1", "DaemonSet", "daemonsets", true, true).short(&["ds"]),

@@ -5,6 +5,12 @@
 //! a 400 `BadRequest` Status) and the store asks [`Selectors::matches`] for every object it lists or
 //! streams.
 //!
+//! Which fields a field selector may name depends on the resource, as kube's field label
+//! conversions decide: each resource has a table of [`SelectableField`]s, whose values are read
+//! from the object as stored (so a resource served as a view of another's storage names its own
+//! labels for the stored fields, as `events.k8s.io` names `regarding.kind` what is stored as
+//! `involvedObject.kind`).
+//!
 //! May call: nothing else of the crate.
 
 use serde_json::Value;
@@ -30,13 +36,41 @@ pub enum LabelRequirement {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LabelSelector(pub Vec<LabelRequirement>);
 
-/// The object fields a `fieldSelector` may name (as the real API server allows for pods).
-const SUPPORTED_FIELDS: [&str; 4] = ["metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"];
+/// A field a `fieldSelector` may name, and where its value is read in the stored object: the
+/// first of `paths` that is not empty (kube's `ToSelectableFields` computes some, as an Event's
+/// `source`: its `source.component`, else its `reportingComponent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectableField {
+    pub(crate) label: &'static str,
+    pub(crate) paths: &'static [&'static str],
+}
+
+impl SelectableField {
+    /// The field a selector names `label`, read at `paths`.
+    pub(crate) const fn at(label: &'static str, paths: &'static [&'static str]) -> Self {
+        Self { label, paths }
+    }
+}
+
+/// `metadata.name`, which every resource's field selectors may name.
+pub(crate) const METADATA_NAME: SelectableField = SelectableField::at("metadata.name", &["metadata.name"]);
+/// `metadata.namespace`, which every resource's field selectors may name.
+pub(crate) const METADATA_NAMESPACE: SelectableField =
+    SelectableField::at("metadata.namespace", &["metadata.namespace"]);
+
+/// The fields of resources without a table of their own: the metadata and the pods' fields (as
+/// the real API server allows for pods).
+pub const DEFAULT_FIELDS: &[SelectableField] = &[
+    METADATA_NAME,
+    METADATA_NAMESPACE,
+    SelectableField::at("spec.nodeName", &["spec.nodeName"]),
+    SelectableField::at("status.phase", &["status.phase"]),
+];
 
 /// One requirement of a field selector: `field=value` or `field!=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRequirement {
-    pub field: String,
+    pub field: SelectableField,
     pub value: String,
     pub(crate) negated: bool,
 }
@@ -222,13 +256,14 @@ impl LabelSelector {
 }
 
 /// The value of a selectable field; absent fields compare as the empty string, as in Kubernetes.
-fn field_value<'a>(object: &'a Value, field: &str) -> &'a str {
-    let pointer = format!("/{}", field.replace('.', "/"));
-    object.pointer(&pointer).and_then(Value::as_str).unwrap_or("")
+fn field_value<'a>(object: &'a Value, field: &SelectableField) -> &'a str {
+    let read = |path: &str| object.pointer(&format!("/{}", path.replace('.', "/"))).and_then(Value::as_str);
+    field.paths.iter().filter_map(|path| read(path)).find(|value| !value.is_empty()).unwrap_or("")
 }
 
 impl FieldSelector {
-    pub fn parse(input: &str) -> Result<Self, SelectorError> {
+    /// Parses a `fieldSelector` for a resource whose field selectors may name `fields`.
+    pub fn parse(input: &str, fields: &[SelectableField]) -> Result<Self, SelectorError> {
         if input.trim().is_empty() {
             return Ok(Self::default());
         }
@@ -245,10 +280,10 @@ impl FieldSelector {
                 return Err(SelectorError(format!("invalid field selector requirement {term:?}")));
             };
             let field = field.trim();
-            if !SUPPORTED_FIELDS.contains(&field) {
+            let Some(field) = fields.iter().find(|f| f.label == field).copied() else {
                 return Err(SelectorError(format!("field label not supported: {field}")));
-            }
-            requirements.push(FieldRequirement { field: field.into(), value: value.trim().into(), negated });
+            };
+            requirements.push(FieldRequirement { field, value: value.trim().into(), negated });
         }
         Ok(Self(requirements))
     }
@@ -327,17 +362,17 @@ mod tests {
         let p = pod(json!({}));
         let matching = ["metadata.name=p", "metadata.namespace==ns", "spec.nodeName=n1", "status.phase!=Pending"];
         for selector in matching {
-            assert!(FieldSelector::parse(selector).unwrap().matches(&p), "{selector}");
+            assert!(FieldSelector::parse(selector, DEFAULT_FIELDS).unwrap().matches(&p), "{selector}");
         }
-        assert!(!FieldSelector::parse("spec.nodeName=n2").unwrap().matches(&p));
+        assert!(!FieldSelector::parse("spec.nodeName=n2", DEFAULT_FIELDS).unwrap().matches(&p));
     }
 
     #[test]
     fn unknown_fields_and_operators_are_rejected() {
         assert_eq!(
-            FieldSelector::parse("spec.foo=bar").unwrap_err().to_string(),
+            FieldSelector::parse("spec.foo=bar", DEFAULT_FIELDS).unwrap_err().to_string(),
             "field label not supported: spec.foo"
         );
-        assert!(FieldSelector::parse("metadata.name").is_err());
+        assert!(FieldSelector::parse("metadata.name", DEFAULT_FIELDS).is_err());
     }
 }

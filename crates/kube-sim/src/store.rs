@@ -6,6 +6,12 @@
 //! broadcasts it while that mutex is held, so a watch that reads the history and subscribes under
 //! the same lock sees every change exactly once and in resource-version order.
 //!
+//! Objects are kept per storage, in the shape of the resource that owns it. A resource served as
+//! a view of another's storage (`events.k8s.io` Events of the core Events) is converted where
+//! objects come out of the storage (`current`, reads, lists, watches) and go in (`commit`), so a
+//! write through a view works in the view's shape from end to end (its patches, `managedFields`
+//! and answers) and is stored, versioned, recorded and watched as the owner's object.
+//!
 //! May call: `crate::apply`, `crate::error`, `crate::field`, `crate::merge`, `crate::object`,
 //! `crate::resources`, `crate::schema`, `crate::selectors`, `crate::watch`.
 
@@ -419,20 +425,23 @@ impl Store {
         (if def.namespaced { namespace.to_string() } else { String::new() }, name.to_string())
     }
 
-    /// Stores `object` (or removes it, for `Deleted`) under a new resource version and records it.
+    /// Stores `object` (or removes it, for `Deleted`) under a new resource version and records it;
+    /// it comes and is answered in `def`'s shape, and is stored in its storage's.
     fn commit(
         &self,
         inner: &mut Inner,
         def: &ResourceDef,
         key: ObjectKey,
-        mut object: Value,
+        object: Value,
         event: EventType,
     ) -> Arc<Value> {
         inner.rv += 1;
         let rv = inner.rv;
+        let mut object = def.to_storage(object);
         meta_mut(&mut object).insert("resourceVersion".into(), Value::String(rv.to_string()));
         let object = Arc::new(object);
-        let objects = inner.objects.entry(def.qualified_name()).or_default();
+        let storage = def.storage_name();
+        let objects = inner.objects.entry(storage.clone()).or_default();
         let previous = if event == EventType::Deleted {
             objects.remove(&key)
         } else {
@@ -442,7 +451,7 @@ impl Store {
         let record = Arc::new(WatchRecord {
             rv,
             at,
-            resource: def.qualified_name(),
+            resource: storage,
             namespace: key.0,
             event,
             object: object.clone(),
@@ -459,11 +468,17 @@ impl Store {
         }
         let _ = self.feed.send(record);
         self.changed.notify_waiters();
-        object
+        def.served(&object)
     }
 
+    /// The stored objects of `def`'s storage, in the storage's shape.
+    fn stored<'a>(inner: &'a Inner, def: &ResourceDef) -> Option<&'a BTreeMap<ObjectKey, Arc<Value>>> {
+        inner.objects.get(&def.storage_name())
+    }
+
+    /// The object at `key` as `def` serves it.
     fn current(inner: &Inner, def: &ResourceDef, key: &ObjectKey) -> Option<Arc<Value>> {
-        inner.objects.get(&def.qualified_name()).and_then(|m| m.get(key)).cloned()
+        Self::stored(inner, def).and_then(|m| m.get(key)).map(|stored| def.served(stored))
     }
 
     pub fn get(&self, def: &ResourceDef, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
@@ -489,7 +504,7 @@ impl Store {
         };
         let inner = self.lock();
         let resource_version = list_rv.unwrap_or(inner.rv);
-        let Some(objects) = inner.objects.get(&def.qualified_name()) else {
+        let Some(objects) = Self::stored(&inner, def) else {
             return Ok(ListPage { items: Vec::new(), resource_version, continue_token: None, remaining: 0 });
         };
         let range = match &after {
@@ -503,7 +518,7 @@ impl Store {
         let mut items = Vec::new();
         let mut last_key = None;
         for (key, object) in matching.by_ref() {
-            items.push(object.clone());
+            items.push(def.served(object));
             last_key = Some(key.clone());
             if items.len() == limit {
                 break;
@@ -537,10 +552,10 @@ impl Store {
                 inner.floor
             )));
         }
-        let mut objects: BTreeMap<ObjectKey, Arc<Value>> =
-            inner.objects.get(&def.qualified_name()).cloned().unwrap_or_default();
+        let mut objects: BTreeMap<ObjectKey, Arc<Value>> = Self::stored(&inner, def).cloned().unwrap_or_default();
+        let storage = def.storage_name();
         for record in inner.history.iter().rev().take_while(|r| r.rv > at) {
-            if record.resource != def.qualified_name() {
+            if record.resource != storage {
                 continue;
             }
             let key = (record.namespace.clone(), meta(&record.object)["name"].as_str().unwrap_or_default().to_string());
@@ -553,7 +568,7 @@ impl Store {
             .iter()
             .filter(|((ns, _), _)| namespace.is_none_or(|want| !def.namespaced || want == ns))
             .filter(|(_, object)| selectors.matches(object))
-            .map(|(_, object)| object.clone())
+            .map(|(_, object)| def.served(object))
             .collect();
         Ok(ListPage { items, resource_version: at, continue_token: None, remaining: 0 })
     }
@@ -844,23 +859,24 @@ impl Store {
 
     /// Every object of one type (the simulation's controllers read through this).
     pub fn all(&self, def: &ResourceDef) -> Vec<Arc<Value>> {
-        self.lock().objects.get(&def.qualified_name()).map(|m| m.values().cloned().collect()).unwrap_or_default()
+        let inner = self.lock();
+        Self::stored(&inner, def).map(|m| m.values().map(|o| def.served(o)).collect()).unwrap_or_default()
     }
 
     /// Starts a watch. `from` is the client's resource version: `None` (or 0) starts with the
     /// current objects as ADDED events; a version older than the retained history is 410 Gone.
+    /// The initial events are in `def`'s shape; the live records, like the history, are in its
+    /// storage's (the filter matches them there), for the watcher to convert.
     pub fn watch(&self, filter: &WatchFilter, def: &ResourceDef, from: Option<u64>) -> Result<WatchStart, ApiError> {
         let inner = self.lock();
         let live = self.feed.subscribe();
         let initial = match from.filter(|rv| *rv > 0) {
-            None => inner
-                .objects
-                .get(&def.qualified_name())
+            None => Self::stored(&inner, def)
                 .into_iter()
                 .flat_map(|m| m.iter())
                 .filter(|((ns, _), _)| filter.namespace.as_ref().is_none_or(|want| want == ns || !def.namespaced))
                 .filter(|(_, object)| filter.selectors.matches(object))
-                .map(|(_, object)| (EventType::Added, object.clone()))
+                .map(|(_, object)| (EventType::Added, def.served(object)))
                 .collect(),
             Some(rv) if rv < inner.floor => {
                 return Err(ApiError::expired(format!("too old resource version: {rv} ({})", inner.floor)));
@@ -869,7 +885,7 @@ impl Store {
                 .history
                 .iter()
                 .filter(|record| record.rv > rv)
-                .filter_map(|record| filter.event_for(record).map(|event| (event, record.object.clone())))
+                .filter_map(|record| filter.event_for(record).map(|event| (event, def.served(&record.object))))
                 .collect(),
         };
         Ok(WatchStart { initial, start_rv: inner.rv, live })
@@ -982,6 +998,53 @@ mod tests {
         assert_eq!(store.watch(&filter, &def, Some(rv)).err().unwrap().code, 410, "b's change is gone");
         let latest = Store::object_rv(&latest).unwrap();
         assert_eq!(store.watch(&filter, &def, Some(latest - 1)).map(|w| w.initial.len()).ok(), Some(1));
+    }
+
+    #[test]
+    fn a_view_shares_its_storage_converted_both_ways() {
+        let store = Store::new(100, Duration::from_secs(300));
+        let core = store.registry.find("", "v1", "events").unwrap();
+        let viewed = store.registry.find("events.k8s.io", "v1", "events").unwrap();
+        let filter = |def: &ResourceDef| WatchFilter {
+            resource: def.storage_name(),
+            namespace: Some("ns".into()),
+            selectors: Selectors::default(),
+        };
+        let start = store.watch(&filter(&core), &core, Some(store.resource_version())).unwrap();
+        let mut live = start.live;
+        let event = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
+            "regarding": {"kind": "Pod", "name": "p"}, "note": "hello", "reportingController": "me"});
+        let created = store.create(&Write::to(&viewed, "ns"), event).unwrap().object;
+        assert_eq!(
+            (created["apiVersion"].as_str(), created["note"].as_str()),
+            (Some("events.k8s.io/v1"), Some("hello"))
+        );
+        let record = live.try_recv().expect("recorded in the core storage");
+        assert_eq!((record.resource.as_str(), record.object["message"].as_str()), ("events", Some("hello")));
+
+        let read = store.get(&core, "ns", "e").unwrap();
+        assert_eq!(read["apiVersion"], "v1");
+        assert_eq!(read["involvedObject"]["name"], "p");
+        assert_eq!(read["reportingComponent"], "me");
+        assert_eq!(read["metadata"]["uid"], created["metadata"]["uid"]);
+        assert_eq!(read["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+
+        let patch = json!({"message": "changed", "count": 2});
+        let patched = store.patch(&Write::to(&core, "ns"), "e", PatchKind::Merge, patch).unwrap().object;
+        let listed = store.list(&viewed, Some("ns"), &Selectors::default(), None, None).unwrap();
+        assert_eq!(listed.items.len(), 1);
+        let item = &listed.items[0];
+        assert_eq!((item["note"].as_str(), item["deprecatedCount"].as_i64()), (Some("changed"), Some(2)));
+        assert_eq!(item["metadata"]["resourceVersion"], patched["metadata"]["resourceVersion"]);
+        let at_creation = Store::object_rv(&created).unwrap();
+        let then = store.list_exact(&viewed, Some("ns"), &Selectors::default(), at_creation).unwrap();
+        assert_eq!(then.items[0]["note"], "hello", "the history is the one storage's too");
+        assert_eq!(store.all(&viewed)[0]["note"], "changed");
+
+        let gone = store.delete(&Write::to(&viewed, "ns"), "e", &Deletion::default()).unwrap();
+        assert_eq!(gone["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(store.get(&core, "ns", "e").unwrap_err().code, 404);
+        assert_eq!(store.get(&viewed, "ns", "e").unwrap_err().reason, "NotFound");
     }
 
     #[test]

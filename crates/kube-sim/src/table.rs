@@ -1,8 +1,10 @@
 //! Server-side printing: the `meta.k8s.io/v1` `Table` form that `kubectl get` asks for.
 //!
 //! kubectl requests `application/json;as=Table;v=v1;g=meta.k8s.io` and prints the columns the
-//! server chooses; these are the columns the real API server prints for pods, nodes and
+//! server chooses; these are the columns the real API server prints for pods, nodes, Events and
 //! PodDisruptionBudgets (priority 1 columns are the `-o wide` ones). Other types get NAME and AGE.
+//! Rows are printed from the object as stored, as kube prints its internal version: Events look
+//! the same through `v1` and `events.k8s.io/v1`.
 //!
 //! May call: `crate::resources`.
 
@@ -28,12 +30,14 @@ pub(crate) fn human_age(seconds: i64) -> String {
     }
 }
 
+/// The time since a timestamp, `None` when it is unset (or unreadable).
+fn since(time: &Value, now: jiff::Timestamp) -> Option<String> {
+    let time = time.as_str()?.parse::<jiff::Timestamp>().ok()?;
+    Some(human_age(now.as_second() - time.as_second()))
+}
+
 fn age(object: &Value, now: jiff::Timestamp) -> String {
-    object["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map(|created| human_age(now.as_second() - created.as_second()))
-        .unwrap_or_else(|| "<unknown>".into())
+    since(&object["metadata"]["creationTimestamp"], now).unwrap_or_else(|| "<unknown>".into())
 }
 
 fn columns(def: &ResourceDef) -> Vec<Value> {
@@ -60,6 +64,43 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
             column("OS-Image", "string", 1, "OS image reported by the node."),
             column("Kernel-Version", "string", 1, "Kernel version reported by the node."),
             column("Container-Runtime", "string", 1, "Container runtime and version reported by the node."),
+        ],
+        "Event" => vec![
+            column(
+                "Last Seen",
+                "string",
+                0,
+                "The time at which the most recent occurrence of this event was recorded.",
+            ),
+            column("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future"),
+            column(
+                "Reason",
+                "string",
+                0,
+                "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+            ),
+            column("Object", "string", 0, "The object that this event is about."),
+            column(
+                "Subobject",
+                "string",
+                1,
+                "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.",
+            ),
+            column(
+                "Source",
+                "string",
+                1,
+                "The component reporting this event. Should be a short machine understandable string.",
+            ),
+            column("Message", "string", 0, "A human-readable description of the status of this operation."),
+            column(
+                "First Seen",
+                "string",
+                1,
+                "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
+            ),
+            column("Count", "string", 1, "The number of times this event has occurred."),
+            column("Name", "string", 1, "Name must be unique within a namespace."),
         ],
         "PodDisruptionBudget" => vec![
             column("Name", "string", 0, "Name must be unique within a namespace."),
@@ -184,16 +225,60 @@ fn budget_cells(pdb: &Value, now: jiff::Timestamp) -> Vec<Value> {
     ]
 }
 
+/// An Event's cells as kube's `printEvent` makes them (the wide form, which the server always
+/// sends): times fall back from `lastTimestamp` to `firstTimestamp` to `eventTime`, a series
+/// gives the last time and the count (a singleton of the new API counts 1), the source falls back
+/// to the reporting controller and instance.
+fn event_cells(event: &Value, now: jiff::Timestamp) -> Vec<Value> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let unknown = || "<unknown>".to_string();
+    let first =
+        since(&event["firstTimestamp"], now).or_else(|| since(&event["eventTime"], now)).unwrap_or_else(unknown);
+    let mut last = since(&event["lastTimestamp"], now).unwrap_or_else(|| first.clone());
+    let mut count = event["count"].as_i64().unwrap_or(0);
+    if let Some(series) = event["series"].as_object() {
+        last = series.get("lastObservedTime").and_then(|t| since(t, now)).unwrap_or_else(unknown);
+        count = series.get("count").and_then(Value::as_i64).unwrap_or(0);
+    } else if count == 0 {
+        count = 1;
+    }
+    let involved = &event["involvedObject"];
+    let kind = text(&involved["kind"]).to_lowercase();
+    let target = match involved["name"].as_str().filter(|n| !n.is_empty()) {
+        Some(name) => format!("{kind}/{name}"),
+        None => kind,
+    };
+    let first_set = |a: &Value, b: &Value| Some(text(a)).filter(|s| !s.is_empty()).unwrap_or_else(|| text(b));
+    let component = first_set(&event["source"]["component"], &event["reportingComponent"]);
+    let instance = first_set(&event["source"]["host"], &event["reportingInstance"]);
+    let source = if instance.is_empty() { component } else { format!("{component}, {instance}") };
+    vec![
+        json!(last),
+        json!(text(&event["type"])),
+        json!(text(&event["reason"])),
+        json!(target),
+        json!(text(&involved["fieldPath"])),
+        json!(source),
+        json!(text(&event["message"]).trim()),
+        json!(first),
+        json!(count),
+        json!(event["metadata"]["name"]),
+    ]
+}
+
 fn row(def: &ResourceDef, object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
+    // Printed from the stored form; embedded as served.
+    let stored = def.stored_form(object);
     let cells = match def.kind.as_str() {
-        "Pod" => pod_cells(object, now),
-        "Node" => node_cells(object, now),
-        "PodDisruptionBudget" => budget_cells(object, now),
+        "Pod" => pod_cells(&stored, now),
+        "Node" => node_cells(&stored, now),
+        "Event" => event_cells(&stored, now),
+        "PodDisruptionBudget" => budget_cells(&stored, now),
         _ => {
-            let mut cells = vec![json!(object["metadata"]["name"])];
-            cells.extend(def.printer_columns.iter().map(|c| printer_cell(object, c, now)));
+            let mut cells = vec![json!(stored["metadata"]["name"])];
+            cells.extend(def.printer_columns.iter().map(|c| printer_cell(&stored, c, now)));
             if !def.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
-                cells.push(json!(age(object, now)));
+                cells.push(json!(age(&stored, now)));
             }
             cells
         }
@@ -252,6 +337,65 @@ mod tests {
         assert_eq!(t["rows"][0]["cells"][3], 2);
         assert_eq!(t["rows"][0]["cells"][6], "n");
         assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), t["rows"][0]["cells"].as_array().unwrap().len());
+    }
+
+    #[test]
+    fn event_rows_print_alike_through_both_apis_as_kube_does() {
+        let registry = crate::resources::Registry::default();
+        let core = registry.find("", "v1", "events").unwrap();
+        let viewed = registry.find("events.k8s.io", "v1", "events").unwrap();
+        let now: jiff::Timestamp = "2026-05-01T12:00:00Z".parse().unwrap();
+        let ago = |s: i64| json!((now - jiff::SignedDuration::from_secs(s)).to_string());
+        // As kube-rs's Recorder writes it, the second time: a series, no count, no source.
+        let recorded = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "pico-2.17a", "namespace": "demo"}, "eventTime": ago(300),
+            "series": {"count": 2, "lastObservedTime": ago(30)},
+            "regarding": {"kind": "Node", "name": "pico-2"}, "note": " lost \n", "reason": "NodeLost",
+            "type": "Warning", "action": "Evicting", "reportingController": "conferenceli", "reportingInstance": "booth-1"});
+        let through_core = (*core.served(&std::sync::Arc::new(viewed.to_storage(recorded.clone())))).clone();
+        let expected = [
+            json!("30s"),
+            json!("Warning"),
+            json!("NodeLost"),
+            json!("node/pico-2"),
+            json!(""),
+            json!("conferenceli, booth-1"),
+            json!("lost"),
+            json!("5m0s"),
+            json!(2),
+            json!("pico-2.17a"),
+        ];
+        for (def, event) in [(&viewed, &recorded), (&core, &through_core)] {
+            assert_eq!(row(def, event, false, now)["cells"].as_array().unwrap()[..], expected, "{}", def.api_version());
+            let t = table(def, &[event], "7", false, true);
+            let names: Vec<&Value> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| &c["name"]).collect();
+            assert_eq!(
+                names,
+                [
+                    "Last Seen",
+                    "Type",
+                    "Reason",
+                    "Object",
+                    "Subobject",
+                    "Source",
+                    "Message",
+                    "First Seen",
+                    "Count",
+                    "Name"
+                ]
+            );
+        }
+        // The old API's way: timestamps, a count, a source; a singleton of the new one counts 1.
+        let old = json!({"kind": "Event", "metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p", "fieldPath": "spec.containers{c}"},
+            "firstTimestamp": ago(7200), "lastTimestamp": ago(60), "count": 5, "source": {"component": "kubelet"}});
+        let cells = &row(&core, &old, false, now)["cells"];
+        assert_eq!(
+            (&cells[0], &cells[4], &cells[5], &cells[7], &cells[8]),
+            (&json!("60s"), &json!("spec.containers{c}"), &json!("kubelet"), &json!("120m"), &json!(5))
+        );
+        let single = json!({"kind": "Event", "metadata": {"name": "s"}, "involvedObject": {"kind": "Namespace"}, "eventTime": ago(10)});
+        let cells = &row(&core, &single, false, now)["cells"];
+        assert_eq!((&cells[0], &cells[3], &cells[8]), (&json!("10s"), &json!("namespace"), &json!(1)));
     }
 
     #[test]

@@ -63,7 +63,7 @@ async fn run_script(mut command: Command) -> std::collections::HashMap<String, V
 }
 
 #[tokio::test]
-async fn the_official_python_client_lists_watches_patches_status_deletes_and_evicts() {
+async fn the_official_python_client_lists_watches_patches_status_records_deletes_and_evicts() {
     let python = python();
     let cluster = TestCluster::start(fast_config()).await;
     let mut command = Command::new(python);
@@ -93,6 +93,14 @@ async fn the_official_python_client_lists_watches_patches_status_deletes_and_evi
     assert_eq!(steps["get"]["status"], *status);
     assert_eq!((&steps["gone"]["code"], &steps["gone"]["reason"]), (&Value::from(404), &Value::from("NotFound")));
     assert_eq!(cluster.sim.store.pruned_fields(), ["leads.conferenceli.dev demopod/python-lead: spec.favouriteColour"]);
+
+    // An Event created through events.k8s.io/v1, listed through v1 by its core field labels.
+    let events = &steps["events"];
+    assert_eq!((&events["found"], &events["sameVersion"]), (&Value::from(1), &Value::from(true)), "{events}");
+    assert_eq!(
+        (&events["message"], &events["reportingComponent"]),
+        (&Value::from("recorded from Python"), &Value::from("python-client"))
+    );
 
     // create_namespaced_pod_eviction through a budget of 4: one goes, the next is refused.
     assert_eq!((&steps["budget"]["current"], &steps["budget"]["desired"]), (&Value::from(5), &Value::from(4)));

@@ -335,3 +335,44 @@ async fn kubectl_gets_pdbs_drains_a_node_through_evictions_and_uncordons_it() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+// kubectl prints Events with the server's columns (kube's printEvent), the same through both
+// APIs, whichever wrote them: here kube-rs's Recorder (events.k8s.io), twice (a series).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_gets_events_a_recorder_made_through_both_apis() {
+    use crate::events::{node_lost, pod_reference, recorder};
+    let (cluster, server) = cluster().await;
+    let reference = pod_reference(&cluster.client, "critical-prod-3").await;
+    let recorder = recorder(&cluster.client);
+    recorder.publish(&node_lost(), &reference).await.unwrap();
+    recorder.publish(&node_lost(), &reference).await.unwrap();
+
+    let events = run(&server, &["get", "events", "-n", "demopod"]);
+    let header: Vec<&str> = events.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "{events}");
+    let row = events.lines().find(|l| l.contains("NodeLost")).unwrap_or_else(|| panic!("no NodeLost: {events}"));
+    for cell in ["Warning", "pod/critical-prod-3", "node pico-2 is unreachable"] {
+        assert!(row.contains(cell), "{cell} in {row}");
+    }
+
+    let wide = run(&server, &["get", "events.events.k8s.io", "-n", "demopod", "-o", "wide"]);
+    let header = wide.lines().next().unwrap();
+    for column in ["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"] {
+        assert!(header.contains(column), "{column} in {header}");
+    }
+    let row = wide.lines().find(|l| l.contains("NodeLost")).unwrap_or_else(|| panic!("no NodeLost: {wide}"));
+    assert!(row.contains("conferenceli, booth-1"), "the reporting controller and instance: {row}");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert!(
+        cells.ends_with(&["2", cells[cells.len() - 1]]) && cells[cells.len() - 1].starts_with("critical-prod-3."),
+        "{row}"
+    );
+
+    let selected = run(&server, &["get", "events", "-n", "demopod", "--field-selector", "involvedObject.kind=Node"]);
+    assert!(!selected.contains("NodeLost"), "{selected}");
+    let selected = run(
+        &server,
+        &["get", "ev.events.k8s.io", "-n", "demopod", "--field-selector", "regarding.name=critical-prod-3"],
+    );
+    assert!(selected.contains("NodeLost"), "{selected}");
+}

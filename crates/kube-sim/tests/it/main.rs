@@ -13,5 +13,6 @@ mod api;
 mod clients;
 mod conformance;
 mod disruption;
+mod events;
 mod kubectl;
 mod selectors;

@@ -1,7 +1,7 @@
 //! Property tests of the selectors clients send: whatever the text, the parsers answer with a
 //! selector or a clear error, never a panic, and generated selectors mean what they say.
 
-use kube_sim::selectors::{FieldSelector, LabelSelector};
+use kube_sim::selectors::{DEFAULT_FIELDS, FieldSelector, LabelSelector};
 use proptest::prelude::*;
 
 proptest! {
@@ -10,7 +10,7 @@ proptest! {
     #[test]
     fn selectors_parse_or_refuse_without_panicking(input in "\\PC{0,60}") {
         let _ = LabelSelector::parse(&input);
-        let _ = FieldSelector::parse(&input);
+        let _ = FieldSelector::parse(&input, DEFAULT_FIELDS);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 """The official Kubernetes Python client against the simulated API (driven by tests/it/clients.rs).
 
 Lists pods, watches them with the client's defaults (``watch=True``, no timeout) until a deletion
-arrives, creates a Lead, patches its status, reads it back and deletes it; creates a
+arrives, creates a Lead, patches its status, reads it back and deletes it; records an Event
+through events.k8s.io/v1 and finds it through core v1 by a field selector; creates a
 PodDisruptionBudget, evicts a pod through it and is refused the next. Prints one JSON line per
 step; any exception fails the run with a traceback.
 """
 
+import datetime
 import json
 import sys
 import threading
@@ -74,7 +76,34 @@ def main(server, namespace):
     except client.exceptions.ApiException as error:
         say("gone", code=error.status, reason=json.loads(error.body)["reason"])
 
+    record(api_client, core, namespace, names[0])
     evict(api_client, core, namespace, names)
+
+
+def record(api_client, core, namespace, pod):
+    """An Event written through events.k8s.io/v1 is a core v1 Event, under the core names."""
+    events = client.EventsV1Api(api_client)
+    event = client.EventsV1Event(
+        metadata=client.V1ObjectMeta(name="python-event"),
+        event_time=datetime.datetime.now(datetime.timezone.utc),
+        regarding=client.V1ObjectReference(kind="Pod", name=pod, namespace=namespace),
+        note="recorded from Python",
+        reason="PythonSaysHello",
+        type="Normal",
+        action="Greeting",
+        reporting_controller="python-client",
+        reporting_instance="python-client-1",
+    )
+    created = events.create_namespaced_event(namespace, event)
+    found = core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={pod},reason=PythonSaysHello")
+    same = found.items[0]
+    say(
+        "events",
+        found=len(found.items),
+        message=same.message,
+        reportingComponent=same.reporting_component,
+        sameVersion=same.metadata.resource_version == created.metadata.resource_version,
+    )
 
 
 def evict(api_client, core, namespace, names):
