@@ -11,6 +11,7 @@
 //! May call: `crate::cluster`.
 
 use crate::cluster::api_calls::{ApiCall, Scope};
+use crate::cluster::resource::{Condition, ConditionStatus, now, set_condition};
 use clap::Args;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -18,7 +19,6 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, CustomResource};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -331,20 +331,6 @@ impl BoothPart {
     }
 }
 
-/// The health of one part of the booth (BlinkStick, printer, Odoo, ...).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BoothCondition {
-    /// The part: `BlinkStick`, `Printer`, `Odoo`, ...
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// `True` when the part works.
-    pub status: String,
-    pub reason: String,
-    pub message: String,
-    pub(crate) last_transition_time: String,
-}
-
 /// What the booth has done and how its parts are.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -352,9 +338,10 @@ pub struct BoothStatus {
     /// Pods destroyed by the chaos button since the counter was last set.
     #[serde(default)]
     pub kill_count: u64,
-    /// One condition per part of the booth.
+    /// One condition per part of the booth (`BlinkStick`, `Printer`, `Odoo`: `True` when it
+    /// works).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<BoothCondition>,
+    pub conditions: Vec<Condition>,
 }
 
 /// Errors of the Booth resource's upkeep.
@@ -480,30 +467,22 @@ impl BoothHandle {
     }
 }
 
-/// Applies changes to a status: the pure part of the writer.
-fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: &str) {
+/// Applies changes to a status at `now`: the pure part of the writer.
+fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: jiff::Timestamp) {
     for change in changes {
         match change {
             StatusChange::AddKills(n) => status.kill_count = status.kill_count.saturating_add(*n),
             StatusChange::SetKillCount(n) => status.kill_count = *n,
             StatusChange::Health { part, healthy, reason, message } => {
-                let state = if *healthy { "True" } else { "False" };
-                let mut conditions: BTreeMap<String, BoothCondition> =
-                    status.conditions.drain(..).map(|c| (c.type_.clone(), c)).collect();
-                let entry = conditions.entry(part.condition_type().into()).or_insert_with(|| BoothCondition {
+                let condition = Condition {
                     type_: part.condition_type().into(),
-                    status: String::new(),
-                    reason: String::new(),
-                    message: String::new(),
-                    last_transition_time: now.to_string(),
-                });
-                if entry.status != state {
-                    entry.last_transition_time = now.to_string();
-                }
-                entry.status = state.into();
-                entry.reason = reason.clone();
-                entry.message = message.clone();
-                status.conditions = conditions.into_values().collect();
+                    status: ConditionStatus::from(*healthy),
+                    observed_generation: None,
+                    last_transition_time: now,
+                    reason: reason.clone(),
+                    message: message.clone(),
+                };
+                set_condition(&mut status.conditions, condition);
             }
         }
     }
@@ -547,8 +526,7 @@ async fn write_once(api: &Api<Booth>, name: &str, batch: &[StatusChange]) -> Res
     let mut booth = api.get_status(name).await.map_err(BoothError::Status)?;
     let before = booth.status.clone().unwrap_or_default();
     let mut status = before.clone();
-    let now = jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
-    apply_changes(&mut status, batch, &now);
+    apply_changes(&mut status, batch, now());
     if status == before {
         return Ok(());
     }
@@ -631,10 +609,15 @@ impl Follower {
 mod tests {
     use super::*;
 
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn status_changes_accumulate_and_health_records_transitions() {
         let mut status = BoothStatus::default();
-        apply_changes(&mut status, &[StatusChange::AddKills(2), StatusChange::AddKills(3)], "t1");
+        let t = |minute: u8| at(&format!("2026-11-30T09:{minute:02}:00Z"));
+        apply_changes(&mut status, &[StatusChange::AddKills(2), StatusChange::AddKills(3)], t(1));
         assert_eq!(status.kill_count, 5);
         let health = |healthy, message: &str| StatusChange::Health {
             part: BoothPart::Printer,
@@ -642,16 +625,13 @@ mod tests {
             reason: if healthy { "Ready" } else { "NoMedia" }.into(),
             message: message.into(),
         };
-        apply_changes(&mut status, &[health(false, "out of labels")], "t2");
-        apply_changes(&mut status, &[health(false, "still out of labels")], "t3");
+        apply_changes(&mut status, &[health(false, "out of labels")], t(2));
+        apply_changes(&mut status, &[health(false, "still out of labels")], t(3));
         let printer = &status.conditions[0];
-        assert_eq!((printer.status.as_str(), printer.last_transition_time.as_str()), ("False", "t2"));
+        assert_eq!((printer.status.as_str(), printer.last_transition_time), ("False", t(2)));
         assert_eq!(printer.message, "still out of labels");
-        apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], "t4");
-        assert_eq!(
-            (status.conditions[0].status.as_str(), status.conditions[0].last_transition_time.as_str()),
-            ("True", "t4")
-        );
+        apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], t(4));
+        assert_eq!((status.conditions[0].status.as_str(), status.conditions[0].last_transition_time), ("True", t(4)));
         assert_eq!(status.kill_count, 1);
     }
 

@@ -287,7 +287,7 @@ fn raffle_lead(name: &str, first: &str, campaign: &str, consent: bool) -> Lead {
             campaign: campaign.into(),
             code: conferenceli::leads::code::generate(),
             labels: Vec::new(),
-            submitted_at: "2026-11-29T10:00:00Z".into(),
+            submitted_at: "2026-11-29T10:00:00Z".parse().unwrap(),
             press_token_sha256: None,
         },
     )
