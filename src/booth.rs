@@ -8,10 +8,18 @@
 //! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
 //! retries on conflicts, so concurrent parts never overwrite each other's fields.
 //!
+//! Each setting is declared once, here, with a type of its own ([`values`]: times of day,
+//! weekdays, time zones, colours, voucher types, [`IdleMinutes`]), so the CRD schema, the watch,
+//! `/config` and every reader agree on what a value is.
+//!
 //! May call: `crate::cluster`.
 
+pub mod values;
+
+pub use values::{Colour, TimeOfDay, TimeZoneName, VoucherType, Weekday};
+
 use crate::cluster::api_calls::{ApiCall, Scope};
-use crate::cluster::resource::{Condition, ConditionStatus, now, set_condition};
+use crate::cluster::resource::{Condition, ConditionStatus, SpecPatch, Version, merge_diff, now, set_condition};
 use clap::Args;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -33,16 +41,6 @@ pub(crate) const API_CALLS: [ApiCall; 6] = [
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths/status", "get"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths/status", "update"),
 ];
-
-/// Which voucher label the booth prints after a sign-up.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum VoucherType {
-    #[default]
-    None,
-    Appuio,
-    Servala,
-}
 
 /// The booth's settings. Created from the environment (`CAMPAIGN_NAME`, `LABEL_HEADER`, ...) when
 /// the Booth does not exist yet; from then on the resource is the truth and `/config` changes it.
@@ -83,7 +81,7 @@ pub struct BoothSpec {
     #[serde(default = "enabled")]
     pub odoo_create_lead_enabled: bool,
     /// Attract mode: the autopilot presses the chaos button when nobody has for a while.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "AttractSettings::deserialize_checked")]
     pub attract: AttractSettings,
     /// Chaos safety: minimum pod age, dry run.
     #[serde(default)]
@@ -195,56 +193,122 @@ pub struct AttractSettings {
     #[serde(default)]
     pub enabled: bool,
     /// Minutes without a press (decimals allowed) before the autopilot presses; also its pace.
-    #[serde(default = "default_idle_minutes")]
-    pub idle_minutes: f64,
+    #[serde(default)]
+    pub idle_minutes: IdleMinutes,
     /// When the booth opens, `HH:MM` in `timeZone`.
     #[serde(default = "default_opens")]
-    pub opens: String,
+    pub opens: TimeOfDay,
     /// When the booth closes, `HH:MM` in `timeZone` (`24:00` for midnight); after `opens`.
     #[serde(default = "default_closes")]
-    pub closes: String,
+    pub closes: TimeOfDay,
     /// Days the booth is open: `mon` ... `sun`.
     #[serde(default = "default_weekdays")]
-    pub weekdays: Vec<String>,
+    pub weekdays: Vec<Weekday>,
     /// IANA time zone of the booth hours (`Europe/Zurich`).
-    #[serde(default = "default_time_zone")]
-    pub(crate) time_zone: String,
+    #[serde(default = "TimeZoneName::utc")]
+    pub(crate) time_zone: TimeZoneName,
+}
+
+/// Booth hours that end before they begin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the booth must close after it opens (on the same day), not open from {opens} to {closes}")]
+pub(crate) struct ClosesBeforeOpening {
+    opens: TimeOfDay,
+    closes: TimeOfDay,
 }
 
 impl AttractSettings {
-    /// Today's date at the booth: in `timeZone` (UTC if the zone is unknown, which `/config`
-    /// refuses to store anyway).
+    /// What one value cannot say: the booth closes after it opens.
+    pub(crate) fn check(&self) -> Result<(), ClosesBeforeOpening> {
+        if self.closes > self.opens {
+            Ok(())
+        } else {
+            Err(ClosesBeforeOpening { opens: self.opens, closes: self.closes })
+        }
+    }
+
+    /// Reads the settings and refuses them as a whole when [`Self::check`] does.
+    fn deserialize_checked<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let settings = Self::deserialize(deserializer)?;
+        settings.check().map_err(serde::de::Error::custom)?;
+        Ok(settings)
+    }
+
+    /// Today's date at the booth, in its time zone.
     pub(crate) fn today(&self) -> jiff::civil::Date {
-        let zone = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        jiff::Timestamp::now().to_zoned(zone).date()
+        jiff::Timestamp::now().to_zoned(self.time_zone.zone().clone()).date()
     }
 }
 
-fn default_idle_minutes() -> f64 {
-    5.0
+/// Minutes without a press before the autopilot presses: a number from
+/// [`IdleMinutes::MIN`] to [`IdleMinutes::MAX`] (decimals allowed).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, PartialOrd, JsonSchema)]
+#[schemars(transparent)]
+pub struct IdleMinutes(#[schemars(range(min = IdleMinutes::MIN, max = IdleMinutes::MAX))] f64);
+
+/// An idle time out of bounds.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the idle time must be a number of minutes from {min} to {max} (decimals allowed, such as 2.5), not {0}",
+    min = IdleMinutes::MIN,
+    max = IdleMinutes::MAX
+)]
+pub struct IdleOutOfBounds(f64);
+
+impl IdleMinutes {
+    /// Shortest idle time, in minutes (3 s: for rehearsals and tests).
+    pub const MIN: f64 = 0.05;
+    /// Longest idle time, in minutes (a day).
+    pub const MAX: f64 = 1440.0;
+
+    pub fn new(minutes: f64) -> Result<Self, IdleOutOfBounds> {
+        if (Self::MIN..=Self::MAX).contains(&minutes) {
+            Ok(IdleMinutes(minutes))
+        } else {
+            Err(IdleOutOfBounds(minutes))
+        }
+    }
+
+    pub(crate) fn duration(self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_secs_f64(self.0 * 60.0)
+    }
+
+    pub fn minutes(self) -> f64 {
+        self.0
+    }
 }
-fn default_opens() -> String {
-    "09:00".into()
+
+impl Default for IdleMinutes {
+    fn default() -> Self {
+        IdleMinutes(5.0)
+    }
 }
-fn default_closes() -> String {
-    "18:00".into()
+
+impl<'de> Deserialize<'de> for IdleMinutes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IdleMinutes::new(f64::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
-fn default_weekdays() -> Vec<String> {
-    WEEKDAYS.iter().map(|(name, _)| name.to_string()).collect()
+
+fn default_opens() -> TimeOfDay {
+    TimeOfDay::on_the_hour(9)
 }
-fn default_time_zone() -> String {
-    "UTC".into()
+fn default_closes() -> TimeOfDay {
+    TimeOfDay::on_the_hour(18)
+}
+fn default_weekdays() -> Vec<Weekday> {
+    Weekday::ALL.to_vec()
 }
 
 impl Default for AttractSettings {
     fn default() -> Self {
         Self {
             enabled: false,
-            idle_minutes: default_idle_minutes(),
+            idle_minutes: IdleMinutes::default(),
             opens: default_opens(),
             closes: default_closes(),
             weekdays: default_weekdays(),
-            time_zone: default_time_zone(),
+            time_zone: TimeZoneName::utc(),
         }
     }
 }
@@ -253,8 +317,9 @@ impl Default for AttractSettings {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChaosSafety {
-    /// Pods younger than this many seconds are never picked (0: any age).
+    /// Pods younger than this many seconds are never picked (0: any age, at most a day).
     #[serde(default)]
+    #[schemars(range(max = ChaosSafety::MAX_MINIMUM_AGE_SECONDS))]
     pub minimum_age_seconds: u64,
     /// Announce the pick without deleting anything (rehearsals).
     #[serde(default)]
@@ -262,21 +327,13 @@ pub struct ChaosSafety {
 }
 
 impl ChaosSafety {
+    /// The largest minimum pod age, in seconds (a day).
+    pub(crate) const MAX_MINIMUM_AGE_SECONDS: u64 = 86_400;
+
     pub(crate) fn minimum_age(&self) -> Duration {
         Duration::from_secs(self.minimum_age_seconds)
     }
 }
-
-/// The weekday names the settings use.
-pub const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
-    ("mon", jiff::civil::Weekday::Monday),
-    ("tue", jiff::civil::Weekday::Tuesday),
-    ("wed", jiff::civil::Weekday::Wednesday),
-    ("thu", jiff::civil::Weekday::Thursday),
-    ("fri", jiff::civil::Weekday::Friday),
-    ("sat", jiff::civil::Weekday::Saturday),
-    ("sun", jiff::civil::Weekday::Sunday),
-];
 
 /// How the visitors' pages look. Stored in the Booth; every text may be empty (the default).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -291,9 +348,10 @@ pub struct Branding {
     /// What the raffle wins.
     #[serde(default)]
     pub(crate) prize: String,
-    /// `#rrggbb`: buttons, the prize card and links.
-    #[serde(default)]
-    pub accent_color: String,
+    /// `#rrggbb`: buttons, the prize card and links; empty for the default.
+    #[serde(default, with = "values::colour_or_empty")]
+    #[schemars(schema_with = "values::colour_or_empty::schema")]
+    pub accent_color: Option<Colour>,
     /// When and where the draw is, shown on the thank-you page.
     #[serde(default)]
     pub(crate) draw_time: String,
@@ -343,6 +401,10 @@ pub struct BoothStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }
+
+/// How often a change of the settings is read and tried again when the Booth changed under it
+/// (the status writer's counters change it too).
+const CHANGE_ATTEMPTS: u32 = 8;
 
 /// Errors of the Booth resource's upkeep.
 #[derive(Debug, thiserror::Error)]
@@ -460,10 +522,30 @@ impl BoothHandle {
         });
     }
 
-    /// Changes the settings with a merge patch of `spec` (the `/config` page, night mode).
-    pub async fn patch_spec(&self, spec_patch: serde_json::Value) -> Result<Booth, kube::Error> {
-        let patch = serde_json::json!({ "spec": spec_patch });
-        self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await
+    /// Changes the settings (the `/config` page, night mode): `change` is applied to the spec
+    /// as stored, and the merge patch of the spec is what it changed, serialised from the typed
+    /// spec and applied only to the version read (read again and retried when the Booth changed
+    /// meanwhile, so a change is never lost nor computed from a stale view). The spec is read
+    /// through the status subresource, whose `get` the status writer needs anyway. Returns the
+    /// settings from then on.
+    pub async fn change_spec(&self, change: impl Fn(&mut BoothSpec)) -> Result<BoothSpec, kube::Error> {
+        let mut attempts = 0;
+        loop {
+            let booth = self.api.get_status(&self.name).await?;
+            let mut changed = booth.spec.clone();
+            change(&mut changed);
+            let serialised = |spec: &BoothSpec| serde_json::to_value(spec).map_err(kube::Error::SerdeError);
+            let version = booth.metadata.resource_version.unwrap_or_default();
+            let patch = SpecPatch {
+                metadata: Version { resource_version: &version },
+                spec: merge_diff(&serialised(&booth.spec)?, &serialised(&changed)?),
+            };
+            match self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(booth) => return Ok(booth.spec),
+                Err(kube::Error::Api(status)) if status.code == 409 && attempts < CHANGE_ATTEMPTS => attempts += 1,
+                Err(error) => return Err(error),
+            }
+        }
     }
 }
 
@@ -633,6 +715,38 @@ mod tests {
         apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], t(4));
         assert_eq!((status.conditions[0].status.as_str(), status.conditions[0].last_transition_time), ("True", t(4)));
         assert_eq!(status.kill_count, 1);
+    }
+
+    #[test]
+    fn every_setting_reads_back_as_written_in_the_crds_spelling() {
+        let wire = serde_json::json!({
+            "nightMode": true, "campaignName": "KubeCon", "labelHeader": "KubeCon EU", "voucherType": "servala",
+            "servalaVoucherCode": "BOOTH-26", "printRaffleTicket": true, "odooCreateLeadEnabled": false,
+            "attract": {"enabled": true, "idleMinutes": 2.5, "opens": "10:00", "closes": "24:00",
+                        "weekdays": ["mon", "sat"], "timeZone": "Europe/Zurich"},
+            "chaosSafety": {"minimumAgeSeconds": 45, "dryRun": true},
+            "branding": {"title": "KubeCon", "intro": "Break it.", "prize": "A Pi", "accentColor": "#1b5e8c",
+                         "drawTime": "17:00", "logo": {"contentType": "image/png", "data": "iVBORw0KGgo="}},
+            "visitorChaos": true, "callToAction": "Win a Pi",
+        });
+        let spec: BoothSpec = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&spec).unwrap(), wire);
+        assert_eq!(spec.voucher_type, VoucherType::Servala);
+        assert_eq!(spec.attract.weekdays, [Weekday::Mon, Weekday::Sat]);
+        assert_eq!((spec.attract.opens, spec.attract.closes), (TimeOfDay::new(10, 0).unwrap(), TimeOfDay::END_OF_DAY));
+        assert_eq!(spec.attract.idle_minutes.duration(), jiff::SignedDuration::from_secs(150));
+        assert_eq!(spec.branding.accent_color, Some(Colour([0x1b, 0x5e, 0x8c])));
+        let zurich_date = || jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Europe/Zurich").unwrap()).date();
+        let (before, today, after) = (zurich_date(), spec.attract.today(), zurich_date());
+        assert!(today == before || today == after, "the booth's day is Zurich's");
+        // A spec read from the API is a checked one: hours that end before they begin are no spec.
+        let mut inverted = wire.clone();
+        inverted["attract"]["opens"] = serde_json::json!("24:00");
+        let error = serde_json::from_value::<BoothSpec>(inverted).unwrap_err().to_string();
+        assert!(error.contains("the booth must close after it opens"), "{error}");
+        assert!(
+            IdleMinutes::new(0.0).is_err() && IdleMinutes::new(f64::NAN).is_err() && IdleMinutes::new(1440.0).is_ok()
+        );
     }
 
     #[test]

@@ -87,6 +87,14 @@ pub(crate) fn set_condition(conditions: &mut Vec<Condition>, mut condition: Cond
     }
 }
 
+/// A merge patch of a resource's `spec`, typed, applied only to the version it was worked out
+/// from (optimistic concurrency: 409 Conflict if the resource changed since).
+#[derive(Serialize, Debug)]
+pub(crate) struct SpecPatch<'a, T> {
+    pub(crate) metadata: Version<'a>,
+    pub(crate) spec: T,
+}
+
 /// A merge patch of a resource's status subresource, typed; with a `resourceVersion`, the API
 /// server applies it only to that version (optimistic concurrency).
 #[derive(Serialize, Debug)]
@@ -204,5 +212,7 @@ mod tests {
             json!({"metadata": {"resourceVersion": "7"}, "status": {"n": 1}})
         );
         assert_eq!(serde_json::to_value(StatusPatch::of(1)).unwrap(), json!({"status": 1}));
+        let patch = SpecPatch { metadata: Version { resource_version: "8" }, spec: 2 };
+        assert_eq!(serde_json::to_value(patch).unwrap(), json!({"metadata": {"resourceVersion": "8"}, "spec": 2}));
     }
 }

@@ -193,7 +193,7 @@ async fn branding_from_config_applies_live_and_every_bad_value_changes_nothing()
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Saved.") && page.contains("your own (image/svg+xml"), "{page}");
     let stored = booths(&cluster).get("booth").await.unwrap().spec.branding;
-    assert_eq!((stored.title.as_str(), stored.accent_color.as_str()), ("KubeCon Europe", "#1b5e8c"));
+    assert_eq!((stored.title.as_str(), stored.accent_color.unwrap().to_string()), ("KubeCon Europe", "#1b5e8c".into()));
     // Live, without a restart.
     let form = eventually(WAIT, "the form to show the new branding", || async {
         let page = http.get(format!("{}/", app.public)).send().await.ok()?.text().await.ok()?;
