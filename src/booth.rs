@@ -10,19 +10,24 @@
 //!
 //! Each setting is declared once, here, with a type of its own ([`values`]: times of day,
 //! weekdays, time zones, colours, voucher types, [`IdleMinutes`]), so the CRD schema, the watch,
-//! `/config` and every reader agree on what a value is.
+//! `/config` and every reader agree on what a value is. A value the schema cannot refuse (a time
+//! zone the database does not know, a booth that closes before it opens) is refused when the
+//! Booth is read (`usable`): the booth keeps the value it ran on and says so in the log and in
+//! the `Settings` condition of the Booth's status.
 //!
 //! May call: `crate::cluster`.
 
+mod usable;
 pub mod values;
 
+pub use usable::Refusal;
 pub use values::{Colour, TimeOfDay, TimeZoneName, VoucherType, Weekday};
 
 use crate::cluster::api_calls::{ApiCall, Scope};
-use crate::cluster::resource::{Condition, ConditionStatus, SpecPatch, Version, merge_diff, now, set_condition};
+use crate::cluster::resource::{Condition, ConditionStatus, SpecPatch, Version, now, set_condition};
 use clap::Args;
 use futures::StreamExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, CustomResource};
 use schemars::JsonSchema;
@@ -206,7 +211,7 @@ pub struct AttractSettings {
     pub weekdays: Vec<Weekday>,
     /// IANA time zone of the booth hours (`Europe/Zurich`).
     #[serde(default = "TimeZoneName::utc")]
-    pub(crate) time_zone: TimeZoneName,
+    pub time_zone: TimeZoneName,
 }
 
 /// Booth hours that end before they begin.
@@ -389,6 +394,10 @@ impl BoothPart {
     }
 }
 
+/// The condition type of the spec's own health: `False` while the booth refuses a value of the
+/// Booth's spec (see [`usable`]).
+const SETTINGS_CONDITION: &str = "Settings";
+
 /// What the booth has done and how its parts are.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -397,10 +406,15 @@ pub struct BoothStatus {
     #[serde(default)]
     pub kill_count: u64,
     /// One condition per part of the booth (`BlinkStick`, `Printer`, `Odoo`: `True` when it
-    /// works).
+    /// works), and `Settings` (`False` while a value of the spec is refused, naming it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }
+
+/// The Booth as the API stores it: the spec as written (which may hold a value the booth
+/// refuses), the status as the booth writes it. The watch and the status writer read this, so
+/// that a bad value written with kubectl never stops them.
+type StoredBooth = kube::core::Object<serde_json::Value, BoothStatus>;
 
 /// How often a change of the settings is read and tried again when the Booth changed under it
 /// (the status writer's counters change it too).
@@ -425,7 +439,17 @@ pub(crate) enum BoothError {
 enum StatusChange {
     AddKills(u64),
     SetKillCount(u64),
-    Health { part: BoothPart, healthy: bool, reason: String, message: String },
+    Health {
+        part: BoothPart,
+        healthy: bool,
+        reason: String,
+        message: String,
+    },
+    /// The values of generation `generation` of the spec that the booth refuses (none: all in use).
+    Settings {
+        refused: Vec<String>,
+        generation: Option<i64>,
+    },
 }
 
 /// The latest Booth object as the app sees it (`None` until it has been read once), and the way
@@ -433,8 +457,10 @@ enum StatusChange {
 #[derive(Clone)]
 pub struct BoothHandle {
     api: Api<Booth>,
+    stored: Api<StoredBooth>,
     name: String,
     latest: watch::Receiver<Option<Booth>>,
+    refused: Arc<Mutex<Vec<Refusal>>>,
     problem: Arc<Mutex<Option<String>>>,
     status_changes: mpsc::UnboundedSender<StatusChange>,
 }
@@ -444,20 +470,30 @@ impl BoothHandle {
     /// Runs in the background and retries with backoff, so an API that is down at start-up
     /// delays readiness, never the listeners.
     pub fn start(client: Client, namespace: &str, name: &str, defaults: BoothSpec) -> Self {
-        let api: Api<Booth> = Api::namespaced(client, namespace);
+        let api: Api<Booth> = Api::namespaced(client.clone(), namespace);
+        let stored: Api<StoredBooth> = Api::namespaced_with(client, namespace, &ApiResource::erase::<Booth>(&()));
         let (tx, latest) = watch::channel(None);
         let problem = Arc::new(Mutex::new(None));
+        let refused = Arc::new(Mutex::new(Vec::new()));
         let (status_changes, status_rx) = mpsc::unbounded_channel();
-        let handle = Self { api: api.clone(), name: name.into(), latest, problem: problem.clone(), status_changes };
+        let handle = Self {
+            api: api.clone(),
+            stored: stored.clone(),
+            name: name.into(),
+            latest,
+            refused: refused.clone(),
+            problem: problem.clone(),
+            status_changes: status_changes.clone(),
+        };
         let (namespace, name) = (namespace.to_string(), name.to_string());
-        let follower = Follower { api: api.clone(), namespace, name: name.clone(), defaults, problem };
+        let follower = Follower { api, namespace, name: name.clone(), defaults, problem, refused, status_changes };
         tokio::spawn(async move {
             follower.ensure_exists_with_retry().await;
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let stream = watcher::watcher(api, config).default_backoff();
+            let stream = watcher::watcher(stored, config).default_backoff();
             follower.follow(stream, tx).await;
         });
-        tokio::spawn(write_status(handle.api.clone(), handle.name.clone(), handle.latest.clone(), status_rx));
+        tokio::spawn(write_status(handle.stored.clone(), handle.name.clone(), handle.latest.clone(), status_rx));
         handle
     }
 
@@ -466,9 +502,16 @@ impl BoothHandle {
         self.latest.borrow().clone()
     }
 
-    /// The settings now (defaults until the Booth has been read).
+    /// The settings the booth runs on now (defaults until the Booth has been read): the Booth's
+    /// spec, but for the values it refuses (see [`Self::refused`]).
     pub fn spec(&self) -> BoothSpec {
         self.latest.borrow().as_ref().map(|b| b.spec.clone()).unwrap_or_default()
+    }
+
+    /// The values of the Booth's spec the booth refuses, each saying why and what it runs on
+    /// instead.
+    pub fn refused(&self) -> Vec<Refusal> {
+        self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn kill_count(&self) -> u64 {
@@ -523,25 +566,25 @@ impl BoothHandle {
     }
 
     /// Changes the settings (the `/config` page, night mode): `change` is applied to the spec
-    /// as stored, and the merge patch of the spec is what it changed, serialised from the typed
-    /// spec and applied only to the version read (read again and retried when the Booth changed
-    /// meanwhile, so a change is never lost nor computed from a stale view). The spec is read
-    /// through the status subresource, whose `get` the status writer needs anyway. Returns the
-    /// settings from then on.
+    /// as stored (as the booth can use it), and the merge patch of the spec carries what it
+    /// changed and, in place of every value the booth refused, the one it runs on, so that
+    /// afterwards the Booth says what the booth does. The patch is applied only to the version
+    /// read (read again and retried when the Booth changed meanwhile, so a change is never lost
+    /// nor computed from the watch's possibly stale view); the spec is read through the status
+    /// subresource, whose `get` the status writer needs anyway. Returns the settings the booth
+    /// runs on from then on.
     pub async fn change_spec(&self, change: impl Fn(&mut BoothSpec)) -> Result<BoothSpec, kube::Error> {
         let mut attempts = 0;
         loop {
-            let booth = self.api.get_status(&self.name).await?;
-            let mut changed = booth.spec.clone();
+            let stored = self.stored.get_status(&self.name).await?;
+            let (running, refused) = usable::usable_spec(&stored.spec, &self.spec());
+            let mut changed = running.clone();
             change(&mut changed);
-            let serialised = |spec: &BoothSpec| serde_json::to_value(spec).map_err(kube::Error::SerdeError);
-            let version = booth.metadata.resource_version.unwrap_or_default();
-            let patch = SpecPatch {
-                metadata: Version { resource_version: &version },
-                spec: merge_diff(&serialised(&booth.spec)?, &serialised(&changed)?),
-            };
-            match self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                Ok(booth) => return Ok(booth.spec),
+            let version = stored.metadata.resource_version.unwrap_or_default();
+            let spec = usable::spec_patch(&running, &changed, &refused).map_err(kube::Error::SerdeError)?;
+            let patch = SpecPatch { metadata: Version { resource_version: &version }, spec };
+            match self.stored.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(stored) => return Ok(usable::usable_spec(&stored.spec, &changed).0),
                 Err(kube::Error::Api(status)) if status.code == 409 && attempts < CHANGE_ATTEMPTS => attempts += 1,
                 Err(error) => return Err(error),
             }
@@ -566,6 +609,26 @@ fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: jiff::
                 };
                 set_condition(&mut status.conditions, condition);
             }
+            StatusChange::Settings { refused, generation } => {
+                // Nothing to say about settings that were never refused.
+                if refused.is_empty() && !status.conditions.iter().any(|c| c.type_ == SETTINGS_CONDITION) {
+                    continue;
+                }
+                let (reason, message) = if refused.is_empty() {
+                    ("Valid", "every value of the spec is in use".to_string())
+                } else {
+                    ("InvalidValue", refused.join("; "))
+                };
+                let condition = Condition {
+                    type_: SETTINGS_CONDITION.into(),
+                    status: ConditionStatus::from(refused.is_empty()),
+                    observed_generation: *generation,
+                    last_transition_time: now,
+                    reason: reason.into(),
+                    message,
+                };
+                set_condition(&mut status.conditions, condition);
+            }
         }
     }
 }
@@ -574,7 +637,7 @@ fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: jiff::
 /// status and replaces it with an optimistic-concurrency check, retrying on conflict. It starts
 /// writing once the Booth has been read (the follower creates it first).
 async fn write_status(
-    api: Api<Booth>,
+    api: Api<StoredBooth>,
     name: String,
     mut latest: watch::Receiver<Option<Booth>>,
     mut changes: mpsc::UnboundedReceiver<StatusChange>,
@@ -604,7 +667,7 @@ async fn write_status(
     }
 }
 
-async fn write_once(api: &Api<Booth>, name: &str, batch: &[StatusChange]) -> Result<(), BoothError> {
+async fn write_once(api: &Api<StoredBooth>, name: &str, batch: &[StatusChange]) -> Result<(), BoothError> {
     let mut booth = api.get_status(name).await.map_err(BoothError::Status)?;
     let before = booth.status.clone().unwrap_or_default();
     let mut status = before.clone();
@@ -624,6 +687,8 @@ struct Follower {
     name: String,
     defaults: BoothSpec,
     problem: Arc<Mutex<Option<String>>>,
+    refused: Arc<Mutex<Vec<Refusal>>>,
+    status_changes: mpsc::UnboundedSender<StatusChange>,
 }
 
 impl Follower {
@@ -664,17 +729,38 @@ impl Follower {
         }
     }
 
-    /// Feeds the Booth's watch into `tx`; a deleted Booth is created again with the defaults.
+    /// Feeds the Booth's watch into `tx`, each spec as the booth can use it (see [`usable`]):
+    /// a refused value keeps the one before, which the log and the `Settings` condition say;
+    /// a deleted Booth is created again with the defaults.
     async fn follow(
         &self,
-        stream: impl futures::Stream<Item = watcher::Result<watcher::Event<Booth>>> + Send,
+        stream: impl futures::Stream<Item = watcher::Result<watcher::Event<StoredBooth>>> + Send,
         tx: watch::Sender<Option<Booth>>,
     ) {
         let mut stream = std::pin::pin!(stream);
+        let mut last_good = self.defaults.clone();
+        let mut reported = None;
         while let Some(event) = stream.next().await {
             match event {
-                Ok(watcher::Event::Apply(booth) | watcher::Event::InitApply(booth)) => {
-                    tx.send_replace(Some(booth));
+                Ok(watcher::Event::Apply(stored) | watcher::Event::InitApply(stored)) => {
+                    let (spec, refusals) = usable::usable_spec(&stored.spec, &last_good);
+                    let refused: Vec<String> = refusals.iter().map(Refusal::to_string).collect();
+                    let generation = stored.metadata.generation;
+                    if reported.as_ref() != Some(&(refused.clone(), generation)) {
+                        let was_refusing =
+                            reported.as_ref().is_some_and(|(lines, _): &(Vec<String>, _)| !lines.is_empty());
+                        match refused.as_slice() {
+                            [] if was_refusing => tracing::info!("every Booth setting is in use again"),
+                            [] => {}
+                            lines => tracing::warn!(refused = lines.join("; "), "Booth settings refused"),
+                        }
+                        let change = StatusChange::Settings { refused: refused.clone(), generation };
+                        let _ = self.status_changes.send(change);
+                        reported = Some((refused, generation));
+                    }
+                    *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = refusals;
+                    last_good = spec.clone();
+                    tx.send_replace(Some(Booth { metadata: stored.metadata, spec, status: stored.status }));
                 }
                 Ok(watcher::Event::Delete(_)) => {
                     tracing::warn!(booth = self.name, "the Booth resource was deleted; creating it again");
@@ -715,6 +801,30 @@ mod tests {
         apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], t(4));
         assert_eq!((status.conditions[0].status.as_str(), status.conditions[0].last_transition_time), ("True", t(4)));
         assert_eq!(status.kill_count, 1);
+    }
+
+    #[test]
+    fn the_settings_condition_appears_with_a_refusal_and_stays_to_say_it_is_over() {
+        let mut status = BoothStatus::default();
+        let settings = |refused: &[&str], generation| StatusChange::Settings {
+            refused: refused.iter().map(|r| r.to_string()).collect(),
+            generation: Some(generation),
+        };
+        apply_changes(&mut status, &[settings(&[], 1)], at("2026-11-30T09:00:00Z"));
+        assert!(status.conditions.is_empty(), "nothing to say");
+        let refusal = "spec.attract.timeZone: unknown time zone \"Mars/Base\"";
+        apply_changes(&mut status, &[settings(&[refusal], 2)], at("2026-11-30T09:01:00Z"));
+        let condition = status.conditions[0].clone();
+        assert_eq!((condition.type_.as_str(), condition.status.as_str()), ("Settings", "False"));
+        assert_eq!((condition.reason.as_str(), condition.message.as_str()), ("InvalidValue", refusal));
+        assert_eq!(condition.observed_generation, Some(2));
+        apply_changes(&mut status, &[settings(&[], 3)], at("2026-11-30T09:02:00Z"));
+        let condition = &status.conditions[0];
+        assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Valid"));
+        assert_eq!(
+            (condition.observed_generation, condition.last_transition_time),
+            (Some(3), at("2026-11-30T09:02:00Z"))
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! The form is read into the Booth's typed settings and applied with
 //! `BoothHandle::change_spec`, which writes the merge patch: no key of the spec is typed here.
 //! Bad settings are refused with a message naming the field (422) and change nothing; the
-//! campaign name is checked against Odoo when Odoo answers. The visitors' pages' branding and the visitor press switch are a fieldset of their own,
+//! campaign name is checked against Odoo when Odoo answers. Values of the Booth the booth
+//! refuses (written with kubectl) are listed above the form, which shows the ones in use. The
+//! visitors' pages' branding and the visitor press switch are a fieldset of their own,
 //! validated by `visitor::branding` and `visitor::logo`; the form is sent as
 //! `multipart/form-data` for the logo upload (URL-encoded bodies are read as well, for scripts).
 //!
@@ -113,6 +115,8 @@ struct SettingsPage {
     voucher_type: String,
     voucher_options: [&'static str; 3],
     servala_voucher_code: String,
+    /// The values of the Booth the booth refuses (written with kubectl), each with what it keeps.
+    refused: Vec<String>,
     print_raffle_ticket: bool,
     odoo_create_lead_enabled: bool,
     call_to_action: String,
@@ -245,6 +249,10 @@ fn validate_all(input: &SettingsInput) -> Result<(SettingsChange, Option<Attract
 type AttractChange = (AttractSettings, ChaosSafety);
 
 impl Inner {
+    fn refused(&self) -> Vec<String> {
+        self.booth.refused().iter().map(ToString::to_string).collect()
+    }
+
     fn odoo_description(&self) -> String {
         match &self.leads.odoo {
             Some(odoo) => format!(
@@ -266,6 +274,7 @@ impl Inner {
             voucher_type: spec.voucher_type.to_string(),
             voucher_options: VoucherType::ALL.map(VoucherType::name),
             servala_voucher_code: spec.servala_voucher_code.clone(),
+            refused: self.refused(),
             print_raffle_ticket: spec.print_raffle_ticket,
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
             call_to_action: furniture::call_to_action(spec),
@@ -304,6 +313,7 @@ impl Inner {
             voucher_type: input.voucher_type.clone(),
             voucher_options: VoucherType::ALL.map(VoucherType::name),
             servala_voucher_code: input.servala_voucher_code.clone(),
+            refused: self.refused(),
             print_raffle_ticket: checked(&input.print_raffle_ticket),
             odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
             call_to_action: input.call_to_action.clone(),
