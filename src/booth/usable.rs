@@ -12,6 +12,7 @@ use super::BoothSpec;
 use crate::cluster::resource::merge_diff;
 use serde_json::Value;
 use serde_path_to_error::Segment;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A spec has fewer values than this, so reading it takes fewer rounds (one per refusal).
@@ -71,16 +72,18 @@ fn put(value: &mut Value, keys: &[String], new: Option<Value>) -> bool {
 /// reads the spec; a refused value is replaced by the one of `last_good` (or removed, for its
 /// default) and the spec read again.
 pub(crate) fn usable_spec(stored: &Value, last_good: &BoothSpec) -> (BoothSpec, Vec<Refusal>) {
-    // Without it (it cannot fail: a spec has no map with other keys than strings), refused
-    // values are removed and take their defaults.
-    let fallback = serde_json::to_value(last_good).unwrap_or(Value::Null);
-    let mut spec = stored.clone();
+    // A good spec, the common case, is read once and nothing is copied.
+    let mut spec = Cow::Borrowed(stored);
+    let mut fallback = None;
     let mut refusals = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let error = match serde_path_to_error::deserialize::<_, BoothSpec>(&spec) {
+        let error = match serde_path_to_error::deserialize::<_, BoothSpec>(spec.as_ref()) {
             Ok(usable) => return (usable, refusals),
             Err(error) => error,
         };
+        // It cannot fail (a spec has no map with other keys than strings); without it, refused
+        // values would be removed and take their defaults.
+        let fallback = fallback.get_or_insert_with(|| serde_json::to_value(last_good).unwrap_or(Value::Null));
         // Down to the value, or to the list holding it: a list is kept or replaced whole.
         let keys: Vec<String> = error
             .path()
@@ -90,8 +93,8 @@ pub(crate) fn usable_spec(stored: &Value, last_good: &BoothSpec) -> (BoothSpec, 
                 _ => None,
             })
             .collect();
-        let kept = pointer(&fallback, &keys).cloned();
-        let replaced = put(&mut spec, &keys, kept.clone());
+        let kept = pointer(fallback, &keys).cloned();
+        let replaced = put(spec.to_mut(), &keys, kept.clone());
         let at = if error.path().iter().next().is_none() { "spec".into() } else { format!("spec.{}", error.path()) };
         refusals.push(Refusal { at, why: error.inner().to_string(), keys, kept });
         if !replaced {
