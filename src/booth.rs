@@ -8,18 +8,32 @@
 //! ([`BoothHandle::add_kills`], [`BoothHandle::report_health`], ...), which coalesces them and
 //! retries on conflicts, so concurrent parts never overwrite each other's fields.
 //!
+//! Each setting is declared once, here, with a type of its own ([`values`]: times of day,
+//! weekdays, time zones, colours, voucher types, [`IdleMinutes`]), so the CRD schema, the watch,
+//! `/config` and every reader agree on what a value is. A value the schema cannot refuse (a time
+//! zone the database does not know, a booth that closes before it opens) is refused when the
+//! Booth is read (`usable`): the booth keeps the value it ran on and says so in the log and in
+//! the `Settings` condition of the Booth's status.
+//!
 //! May call: `crate::backoff`, `crate::cluster`.
 
+mod usable;
+pub mod values;
+
+pub use usable::Refusal;
+pub use values::{Colour, TimeOfDay, TimeZoneName, VoucherType, Weekday};
+
 use crate::backoff::Backoff;
+
 use crate::cluster::api_calls::{ApiCall, Scope};
+use crate::cluster::resource::{Condition, ConditionStatus, SpecPatch, Version, now, set_condition};
 use clap::Args;
 use futures::StreamExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, CustomResource};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -34,16 +48,6 @@ pub(crate) const API_CALLS: [ApiCall; 6] = [
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths/status", "get"),
     ApiCall::new(Scope::Own, "conferenceli.dev", "booths/status", "update"),
 ];
-
-/// Which voucher label the booth prints after a sign-up.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum VoucherType {
-    #[default]
-    None,
-    Appuio,
-    Servala,
-}
 
 /// The booth's settings. Created from the environment (`CAMPAIGN_NAME`, `LABEL_HEADER`, ...) when
 /// the Booth does not exist yet; from then on the resource is the truth and `/config` changes it.
@@ -84,7 +88,7 @@ pub struct BoothSpec {
     #[serde(default = "enabled")]
     pub odoo_create_lead_enabled: bool,
     /// Attract mode: the autopilot presses the chaos button when nobody has for a while.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "AttractSettings::deserialize_checked")]
     pub attract: AttractSettings,
     /// Chaos safety: minimum pod age, dry run.
     #[serde(default)]
@@ -196,56 +200,122 @@ pub struct AttractSettings {
     #[serde(default)]
     pub enabled: bool,
     /// Minutes without a press (decimals allowed) before the autopilot presses; also its pace.
-    #[serde(default = "default_idle_minutes")]
-    pub idle_minutes: f64,
+    #[serde(default)]
+    pub idle_minutes: IdleMinutes,
     /// When the booth opens, `HH:MM` in `timeZone`.
     #[serde(default = "default_opens")]
-    pub opens: String,
+    pub opens: TimeOfDay,
     /// When the booth closes, `HH:MM` in `timeZone` (`24:00` for midnight); after `opens`.
     #[serde(default = "default_closes")]
-    pub closes: String,
+    pub closes: TimeOfDay,
     /// Days the booth is open: `mon` ... `sun`.
     #[serde(default = "default_weekdays")]
-    pub weekdays: Vec<String>,
+    pub weekdays: Vec<Weekday>,
     /// IANA time zone of the booth hours (`Europe/Zurich`).
-    #[serde(default = "default_time_zone")]
-    pub(crate) time_zone: String,
+    #[serde(default = "TimeZoneName::utc")]
+    pub time_zone: TimeZoneName,
+}
+
+/// Booth hours that end before they begin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the booth must close after it opens (on the same day), not open from {opens} to {closes}")]
+pub(crate) struct ClosesBeforeOpening {
+    opens: TimeOfDay,
+    closes: TimeOfDay,
 }
 
 impl AttractSettings {
-    /// Today's date at the booth: in `timeZone` (UTC if the zone is unknown, which `/config`
-    /// refuses to store anyway).
+    /// What one value cannot say: the booth closes after it opens.
+    pub(crate) fn check(&self) -> Result<(), ClosesBeforeOpening> {
+        if self.closes > self.opens {
+            Ok(())
+        } else {
+            Err(ClosesBeforeOpening { opens: self.opens, closes: self.closes })
+        }
+    }
+
+    /// Reads the settings and refuses them as a whole when [`Self::check`] does.
+    fn deserialize_checked<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let settings = Self::deserialize(deserializer)?;
+        settings.check().map_err(serde::de::Error::custom)?;
+        Ok(settings)
+    }
+
+    /// Today's date at the booth, in its time zone.
     pub(crate) fn today(&self) -> jiff::civil::Date {
-        let zone = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        jiff::Timestamp::now().to_zoned(zone).date()
+        jiff::Timestamp::now().to_zoned(self.time_zone.zone().clone()).date()
     }
 }
 
-fn default_idle_minutes() -> f64 {
-    5.0
+/// Minutes without a press before the autopilot presses: a number from
+/// [`IdleMinutes::MIN`] to [`IdleMinutes::MAX`] (decimals allowed).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, PartialOrd, JsonSchema)]
+#[schemars(transparent)]
+pub struct IdleMinutes(#[schemars(range(min = IdleMinutes::MIN, max = IdleMinutes::MAX))] f64);
+
+/// An idle time out of bounds.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the idle time must be a number of minutes from {min} to {max} (decimals allowed, such as 2.5), not {0}",
+    min = IdleMinutes::MIN,
+    max = IdleMinutes::MAX
+)]
+pub struct IdleOutOfBounds(f64);
+
+impl IdleMinutes {
+    /// Shortest idle time, in minutes (3 s: for rehearsals and tests).
+    pub const MIN: f64 = 0.05;
+    /// Longest idle time, in minutes (a day).
+    pub const MAX: f64 = 1440.0;
+
+    pub fn new(minutes: f64) -> Result<Self, IdleOutOfBounds> {
+        if (Self::MIN..=Self::MAX).contains(&minutes) {
+            Ok(IdleMinutes(minutes))
+        } else {
+            Err(IdleOutOfBounds(minutes))
+        }
+    }
+
+    pub(crate) fn duration(self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_secs_f64(self.0 * 60.0)
+    }
+
+    pub fn minutes(self) -> f64 {
+        self.0
+    }
 }
-fn default_opens() -> String {
-    "09:00".into()
+
+impl Default for IdleMinutes {
+    fn default() -> Self {
+        IdleMinutes(5.0)
+    }
 }
-fn default_closes() -> String {
-    "18:00".into()
+
+impl<'de> Deserialize<'de> for IdleMinutes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IdleMinutes::new(f64::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
-fn default_weekdays() -> Vec<String> {
-    WEEKDAYS.iter().map(|(name, _)| name.to_string()).collect()
+
+fn default_opens() -> TimeOfDay {
+    TimeOfDay::on_the_hour(9)
 }
-fn default_time_zone() -> String {
-    "UTC".into()
+fn default_closes() -> TimeOfDay {
+    TimeOfDay::on_the_hour(18)
+}
+fn default_weekdays() -> Vec<Weekday> {
+    Weekday::ALL.to_vec()
 }
 
 impl Default for AttractSettings {
     fn default() -> Self {
         Self {
             enabled: false,
-            idle_minutes: default_idle_minutes(),
+            idle_minutes: IdleMinutes::default(),
             opens: default_opens(),
             closes: default_closes(),
             weekdays: default_weekdays(),
-            time_zone: default_time_zone(),
+            time_zone: TimeZoneName::utc(),
         }
     }
 }
@@ -254,8 +324,9 @@ impl Default for AttractSettings {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChaosSafety {
-    /// Pods younger than this many seconds are never picked (0: any age).
+    /// Pods younger than this many seconds are never picked (0: any age, at most a day).
     #[serde(default)]
+    #[schemars(range(max = ChaosSafety::MAX_MINIMUM_AGE_SECONDS))]
     pub minimum_age_seconds: u64,
     /// Announce the pick without deleting anything (rehearsals).
     #[serde(default)]
@@ -263,21 +334,13 @@ pub struct ChaosSafety {
 }
 
 impl ChaosSafety {
+    /// The largest minimum pod age, in seconds (a day).
+    pub(crate) const MAX_MINIMUM_AGE_SECONDS: u64 = 86_400;
+
     pub(crate) fn minimum_age(&self) -> Duration {
         Duration::from_secs(self.minimum_age_seconds)
     }
 }
-
-/// The weekday names the settings use.
-pub const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
-    ("mon", jiff::civil::Weekday::Monday),
-    ("tue", jiff::civil::Weekday::Tuesday),
-    ("wed", jiff::civil::Weekday::Wednesday),
-    ("thu", jiff::civil::Weekday::Thursday),
-    ("fri", jiff::civil::Weekday::Friday),
-    ("sat", jiff::civil::Weekday::Saturday),
-    ("sun", jiff::civil::Weekday::Sunday),
-];
 
 /// How the visitors' pages look. Stored in the Booth; every text may be empty (the default).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -292,9 +355,10 @@ pub struct Branding {
     /// What the raffle wins.
     #[serde(default)]
     pub(crate) prize: String,
-    /// `#rrggbb`: buttons, the prize card and links.
-    #[serde(default)]
-    pub accent_color: String,
+    /// `#rrggbb`: buttons, the prize card and links; empty for the default.
+    #[serde(default, with = "values::colour_or_empty")]
+    #[schemars(schema_with = "values::colour_or_empty::schema")]
+    pub accent_color: Option<Colour>,
     /// When and where the draw is, shown on the thank-you page.
     #[serde(default)]
     pub(crate) draw_time: String,
@@ -332,19 +396,9 @@ impl BoothPart {
     }
 }
 
-/// The health of one part of the booth (BlinkStick, printer, Odoo, ...).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BoothCondition {
-    /// The part: `BlinkStick`, `Printer`, `Odoo`, ...
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// `True` when the part works.
-    pub status: String,
-    pub reason: String,
-    pub message: String,
-    pub(crate) last_transition_time: String,
-}
+/// The condition type of the spec's own health: `False` while the booth refuses a value of the
+/// Booth's spec (see [`usable`]).
+const SETTINGS_CONDITION: &str = "Settings";
 
 /// What the booth has done and how its parts are.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -353,10 +407,20 @@ pub struct BoothStatus {
     /// Pods destroyed by the chaos button since the counter was last set.
     #[serde(default)]
     pub kill_count: u64,
-    /// One condition per part of the booth.
+    /// One condition per part of the booth (`BlinkStick`, `Printer`, `Odoo`: `True` when it
+    /// works), and `Settings` (`False` while a value of the spec is refused, naming it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<BoothCondition>,
+    pub conditions: Vec<Condition>,
 }
+
+/// The Booth as the API stores it: the spec as written (which may hold a value the booth
+/// refuses), the status as the booth writes it. The watch and the status writer read this, so
+/// that a bad value written with kubectl never stops them.
+type StoredBooth = kube::core::Object<serde_json::Value, BoothStatus>;
+
+/// How often a change of the settings is read and tried again when the Booth changed under it
+/// (the status writer's counters change it too).
+const CHANGE_ATTEMPTS: u32 = 8;
 
 /// Errors of the Booth resource's upkeep.
 #[derive(Debug, thiserror::Error)]
@@ -377,7 +441,17 @@ pub(crate) enum BoothError {
 enum StatusChange {
     AddKills(u64),
     SetKillCount(u64),
-    Health { part: BoothPart, healthy: bool, reason: String, message: String },
+    Health {
+        part: BoothPart,
+        healthy: bool,
+        reason: String,
+        message: String,
+    },
+    /// The values of generation `generation` of the spec that the booth refuses (none: all in use).
+    Settings {
+        refused: Vec<String>,
+        generation: Option<i64>,
+    },
 }
 
 /// The latest Booth object as the app sees it (`None` until it has been read once), and the way
@@ -385,8 +459,10 @@ enum StatusChange {
 #[derive(Clone)]
 pub struct BoothHandle {
     api: Api<Booth>,
+    stored: Api<StoredBooth>,
     name: String,
     latest: watch::Receiver<Option<Booth>>,
+    refused: Arc<Mutex<Vec<Refusal>>>,
     problem: Arc<Mutex<Option<String>>>,
     status_changes: mpsc::UnboundedSender<StatusChange>,
 }
@@ -396,20 +472,30 @@ impl BoothHandle {
     /// Runs in the background and retries with backoff, so an API that is down at start-up
     /// delays readiness, never the listeners.
     pub fn start(client: Client, namespace: &str, name: &str, defaults: BoothSpec) -> Self {
-        let api: Api<Booth> = Api::namespaced(client, namespace);
+        let api: Api<Booth> = Api::namespaced(client.clone(), namespace);
+        let stored: Api<StoredBooth> = Api::namespaced_with(client, namespace, &ApiResource::erase::<Booth>(&()));
         let (tx, latest) = watch::channel(None);
         let problem = Arc::new(Mutex::new(None));
+        let refused = Arc::new(Mutex::new(Vec::new()));
         let (status_changes, status_rx) = mpsc::unbounded_channel();
-        let handle = Self { api: api.clone(), name: name.into(), latest, problem: problem.clone(), status_changes };
+        let handle = Self {
+            api: api.clone(),
+            stored: stored.clone(),
+            name: name.into(),
+            latest,
+            refused: refused.clone(),
+            problem: problem.clone(),
+            status_changes: status_changes.clone(),
+        };
         let (namespace, name) = (namespace.to_string(), name.to_string());
-        let follower = Follower { api: api.clone(), namespace, name: name.clone(), defaults, problem };
+        let follower = Follower { api, namespace, name: name.clone(), defaults, problem, refused, status_changes };
         tokio::spawn(async move {
             follower.ensure_exists_with_retry().await;
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let stream = watcher::watcher(api, config).default_backoff();
+            let stream = watcher::watcher(stored, config).default_backoff();
             follower.follow(stream, tx).await;
         });
-        tokio::spawn(write_status(handle.api.clone(), handle.name.clone(), handle.latest.clone(), status_rx));
+        tokio::spawn(write_status(handle.stored.clone(), handle.name.clone(), handle.latest.clone(), status_rx));
         handle
     }
 
@@ -418,9 +504,16 @@ impl BoothHandle {
         self.latest.borrow().clone()
     }
 
-    /// The settings now (defaults until the Booth has been read).
+    /// The settings the booth runs on now (defaults until the Booth has been read): the Booth's
+    /// spec, but for the values it refuses (see [`Self::refused`]).
     pub fn spec(&self) -> BoothSpec {
         self.latest.borrow().as_ref().map(|b| b.spec.clone()).unwrap_or_default()
+    }
+
+    /// The values of the Booth's spec the booth refuses, each saying why and what it runs on
+    /// instead.
+    pub fn refused(&self) -> Vec<Refusal> {
+        self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn kill_count(&self) -> u64 {
@@ -474,37 +567,69 @@ impl BoothHandle {
         });
     }
 
-    /// Changes the settings with a merge patch of `spec` (the `/config` page, night mode).
-    pub async fn patch_spec(&self, spec_patch: serde_json::Value) -> Result<Booth, kube::Error> {
-        let patch = serde_json::json!({ "spec": spec_patch });
-        self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await
+    /// Changes the settings (the `/config` page, night mode): `change` is applied to the spec
+    /// as stored (as the booth can use it), and the merge patch of the spec carries what it
+    /// changed and, in place of every value the booth refused, the one it runs on, so that
+    /// afterwards the Booth says what the booth does. The patch is applied only to the version
+    /// read (read again and retried when the Booth changed meanwhile, so a change is never lost
+    /// nor computed from the watch's possibly stale view); the spec is read through the status
+    /// subresource, whose `get` the status writer needs anyway. Returns the settings the booth
+    /// runs on from then on.
+    pub async fn change_spec(&self, change: impl Fn(&mut BoothSpec)) -> Result<BoothSpec, kube::Error> {
+        let mut attempts = 0;
+        loop {
+            let stored = self.stored.get_status(&self.name).await?;
+            let (running, refused) = usable::usable_spec(&stored.spec, &self.spec());
+            let mut changed = running.clone();
+            change(&mut changed);
+            let version = stored.metadata.resource_version.unwrap_or_default();
+            let spec = usable::spec_patch(&running, &changed, &refused).map_err(kube::Error::SerdeError)?;
+            let patch = SpecPatch { metadata: Version { resource_version: &version }, spec };
+            match self.stored.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(stored) => return Ok(usable::usable_spec(&stored.spec, &changed).0),
+                Err(kube::Error::Api(status)) if status.code == 409 && attempts < CHANGE_ATTEMPTS => attempts += 1,
+                Err(error) => return Err(error),
+            }
+        }
     }
 }
 
-/// Applies changes to a status: the pure part of the writer.
-fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: &str) {
+/// Applies changes to a status at `now`: the pure part of the writer.
+fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: jiff::Timestamp) {
     for change in changes {
         match change {
             StatusChange::AddKills(n) => status.kill_count = status.kill_count.saturating_add(*n),
             StatusChange::SetKillCount(n) => status.kill_count = *n,
             StatusChange::Health { part, healthy, reason, message } => {
-                let state = if *healthy { "True" } else { "False" };
-                let mut conditions: BTreeMap<String, BoothCondition> =
-                    status.conditions.drain(..).map(|c| (c.type_.clone(), c)).collect();
-                let entry = conditions.entry(part.condition_type().into()).or_insert_with(|| BoothCondition {
+                let condition = Condition {
                     type_: part.condition_type().into(),
-                    status: String::new(),
-                    reason: String::new(),
-                    message: String::new(),
-                    last_transition_time: now.to_string(),
-                });
-                if entry.status != state {
-                    entry.last_transition_time = now.to_string();
+                    status: ConditionStatus::from(*healthy),
+                    observed_generation: None,
+                    last_transition_time: now,
+                    reason: reason.clone(),
+                    message: message.clone(),
+                };
+                set_condition(&mut status.conditions, condition);
+            }
+            StatusChange::Settings { refused, generation } => {
+                // Nothing to say about settings that were never refused.
+                if refused.is_empty() && !status.conditions.iter().any(|c| c.type_ == SETTINGS_CONDITION) {
+                    continue;
                 }
-                entry.status = state.into();
-                entry.reason = reason.clone();
-                entry.message = message.clone();
-                status.conditions = conditions.into_values().collect();
+                let (reason, message) = if refused.is_empty() {
+                    ("Valid", "every value of the spec is in use".to_string())
+                } else {
+                    ("InvalidValue", refused.join("; "))
+                };
+                let condition = Condition {
+                    type_: SETTINGS_CONDITION.into(),
+                    status: ConditionStatus::from(refused.is_empty()),
+                    observed_generation: *generation,
+                    last_transition_time: now,
+                    reason: reason.into(),
+                    message,
+                };
+                set_condition(&mut status.conditions, condition);
             }
         }
     }
@@ -514,7 +639,7 @@ fn apply_changes(status: &mut BoothStatus, changes: &[StatusChange], now: &str) 
 /// status and replaces it with an optimistic-concurrency check, retrying on conflict. It starts
 /// writing once the Booth has been read (the follower creates it first).
 async fn write_status(
-    api: Api<Booth>,
+    api: Api<StoredBooth>,
     name: String,
     mut latest: watch::Receiver<Option<Booth>>,
     mut changes: mpsc::UnboundedReceiver<StatusChange>,
@@ -543,12 +668,11 @@ async fn write_status(
     }
 }
 
-async fn write_once(api: &Api<Booth>, name: &str, batch: &[StatusChange]) -> Result<(), BoothError> {
+async fn write_once(api: &Api<StoredBooth>, name: &str, batch: &[StatusChange]) -> Result<(), BoothError> {
     let mut booth = api.get_status(name).await.map_err(BoothError::Status)?;
     let before = booth.status.clone().unwrap_or_default();
     let mut status = before.clone();
-    let now = jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
-    apply_changes(&mut status, batch, &now);
+    apply_changes(&mut status, batch, now());
     if status == before {
         return Ok(());
     }
@@ -564,6 +688,8 @@ struct Follower {
     name: String,
     defaults: BoothSpec,
     problem: Arc<Mutex<Option<String>>>,
+    refused: Arc<Mutex<Vec<Refusal>>>,
+    status_changes: mpsc::UnboundedSender<StatusChange>,
 }
 
 impl Follower {
@@ -603,17 +729,38 @@ impl Follower {
         }
     }
 
-    /// Feeds the Booth's watch into `tx`; a deleted Booth is created again with the defaults.
+    /// Feeds the Booth's watch into `tx`, each spec as the booth can use it (see [`usable`]):
+    /// a refused value keeps the one before, which the log and the `Settings` condition say;
+    /// a deleted Booth is created again with the defaults.
     async fn follow(
         &self,
-        stream: impl futures::Stream<Item = watcher::Result<watcher::Event<Booth>>> + Send,
+        stream: impl futures::Stream<Item = watcher::Result<watcher::Event<StoredBooth>>> + Send,
         tx: watch::Sender<Option<Booth>>,
     ) {
         let mut stream = std::pin::pin!(stream);
+        let mut last_good = self.defaults.clone();
+        let mut reported = None;
         while let Some(event) = stream.next().await {
             match event {
-                Ok(watcher::Event::Apply(booth) | watcher::Event::InitApply(booth)) => {
-                    tx.send_replace(Some(booth));
+                Ok(watcher::Event::Apply(stored) | watcher::Event::InitApply(stored)) => {
+                    let (spec, refusals) = usable::usable_spec(&stored.spec, &last_good);
+                    let refused: Vec<String> = refusals.iter().map(Refusal::to_string).collect();
+                    let generation = stored.metadata.generation;
+                    if reported.as_ref() != Some(&(refused.clone(), generation)) {
+                        let was_refusing =
+                            reported.as_ref().is_some_and(|(lines, _): &(Vec<String>, _)| !lines.is_empty());
+                        match refused.as_slice() {
+                            [] if was_refusing => tracing::info!("every Booth setting is in use again"),
+                            [] => {}
+                            lines => tracing::warn!(refused = lines.join("; "), "Booth settings refused"),
+                        }
+                        let change = StatusChange::Settings { refused: refused.clone(), generation };
+                        let _ = self.status_changes.send(change);
+                        reported = Some((refused, generation));
+                    }
+                    *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = refusals;
+                    last_good = spec.clone();
+                    tx.send_replace(Some(Booth { metadata: stored.metadata, spec, status: stored.status }));
                 }
                 Ok(watcher::Event::Delete(_)) => {
                     tracing::warn!(booth = self.name, "the Booth resource was deleted; creating it again");
@@ -630,10 +777,15 @@ impl Follower {
 mod tests {
     use super::*;
 
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn status_changes_accumulate_and_health_records_transitions() {
         let mut status = BoothStatus::default();
-        apply_changes(&mut status, &[StatusChange::AddKills(2), StatusChange::AddKills(3)], "t1");
+        let t = |minute: u8| at(&format!("2026-11-30T09:{minute:02}:00Z"));
+        apply_changes(&mut status, &[StatusChange::AddKills(2), StatusChange::AddKills(3)], t(1));
         assert_eq!(status.kill_count, 5);
         let health = |healthy, message: &str| StatusChange::Health {
             part: BoothPart::Printer,
@@ -641,17 +793,70 @@ mod tests {
             reason: if healthy { "Ready" } else { "NoMedia" }.into(),
             message: message.into(),
         };
-        apply_changes(&mut status, &[health(false, "out of labels")], "t2");
-        apply_changes(&mut status, &[health(false, "still out of labels")], "t3");
+        apply_changes(&mut status, &[health(false, "out of labels")], t(2));
+        apply_changes(&mut status, &[health(false, "still out of labels")], t(3));
         let printer = &status.conditions[0];
-        assert_eq!((printer.status.as_str(), printer.last_transition_time.as_str()), ("False", "t2"));
+        assert_eq!((printer.status.as_str(), printer.last_transition_time), ("False", t(2)));
         assert_eq!(printer.message, "still out of labels");
-        apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], "t4");
-        assert_eq!(
-            (status.conditions[0].status.as_str(), status.conditions[0].last_transition_time.as_str()),
-            ("True", "t4")
-        );
+        apply_changes(&mut status, &[health(true, ""), StatusChange::SetKillCount(1)], t(4));
+        assert_eq!((status.conditions[0].status.as_str(), status.conditions[0].last_transition_time), ("True", t(4)));
         assert_eq!(status.kill_count, 1);
+    }
+
+    #[test]
+    fn the_settings_condition_appears_with_a_refusal_and_stays_to_say_it_is_over() {
+        let mut status = BoothStatus::default();
+        let settings = |refused: &[&str], generation| StatusChange::Settings {
+            refused: refused.iter().map(|r| r.to_string()).collect(),
+            generation: Some(generation),
+        };
+        apply_changes(&mut status, &[settings(&[], 1)], at("2026-11-30T09:00:00Z"));
+        assert!(status.conditions.is_empty(), "nothing to say");
+        let refusal = "spec.attract.timeZone: unknown time zone \"Mars/Base\"";
+        apply_changes(&mut status, &[settings(&[refusal], 2)], at("2026-11-30T09:01:00Z"));
+        let condition = status.conditions[0].clone();
+        assert_eq!((condition.type_.as_str(), condition.status.as_str()), ("Settings", "False"));
+        assert_eq!((condition.reason.as_str(), condition.message.as_str()), ("InvalidValue", refusal));
+        assert_eq!(condition.observed_generation, Some(2));
+        apply_changes(&mut status, &[settings(&[], 3)], at("2026-11-30T09:02:00Z"));
+        let condition = &status.conditions[0];
+        assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Valid"));
+        assert_eq!(
+            (condition.observed_generation, condition.last_transition_time),
+            (Some(3), at("2026-11-30T09:02:00Z"))
+        );
+    }
+
+    #[test]
+    fn every_setting_reads_back_as_written_in_the_crds_spelling() {
+        let wire = serde_json::json!({
+            "nightMode": true, "campaignName": "KubeCon", "labelHeader": "KubeCon EU", "voucherType": "servala",
+            "servalaVoucherCode": "BOOTH-26", "printRaffleTicket": true, "odooCreateLeadEnabled": false,
+            "attract": {"enabled": true, "idleMinutes": 2.5, "opens": "10:00", "closes": "24:00",
+                        "weekdays": ["mon", "sat"], "timeZone": "Europe/Zurich"},
+            "chaosSafety": {"minimumAgeSeconds": 45, "dryRun": true},
+            "branding": {"title": "KubeCon", "intro": "Break it.", "prize": "A Pi", "accentColor": "#1b5e8c",
+                         "drawTime": "17:00", "logo": {"contentType": "image/png", "data": "iVBORw0KGgo="}},
+            "visitorChaos": true, "callToAction": "Win a Pi",
+        });
+        let spec: BoothSpec = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&spec).unwrap(), wire);
+        assert_eq!(spec.voucher_type, VoucherType::Servala);
+        assert_eq!(spec.attract.weekdays, [Weekday::Mon, Weekday::Sat]);
+        assert_eq!((spec.attract.opens, spec.attract.closes), (TimeOfDay::new(10, 0).unwrap(), TimeOfDay::END_OF_DAY));
+        assert_eq!(spec.attract.idle_minutes.duration(), jiff::SignedDuration::from_secs(150));
+        assert_eq!(spec.branding.accent_color, Some(Colour([0x1b, 0x5e, 0x8c])));
+        let zurich_date = || jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Europe/Zurich").unwrap()).date();
+        let (before, today, after) = (zurich_date(), spec.attract.today(), zurich_date());
+        assert!(today == before || today == after, "the booth's day is Zurich's");
+        // A spec read from the API is a checked one: hours that end before they begin are no spec.
+        let mut inverted = wire.clone();
+        inverted["attract"]["opens"] = serde_json::json!("24:00");
+        let error = serde_json::from_value::<BoothSpec>(inverted).unwrap_err().to_string();
+        assert!(error.contains("the booth must close after it opens"), "{error}");
+        assert!(
+            IdleMinutes::new(0.0).is_err() && IdleMinutes::new(f64::NAN).is_err() && IdleMinutes::new(1440.0).is_ok()
+        );
     }
 
     #[test]

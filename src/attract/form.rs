@@ -1,17 +1,12 @@
-//! The attract-mode and chaos-safety fieldset of `/config`: what the form submits, its checks
-//! (pure, with a clear message per problem), and the Booth spec patch it becomes.
+//! The attract-mode and chaos-safety fieldset of `/config`: what the form submits and how it
+//! is read into the Booth's typed settings (pure, with a clear message per problem).
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::booth` (the settings' types).
 
-use super::{AttractSettings, ChaosSafety, WEEKDAYS, minutes_of_day};
+use super::{AttractSettings, ChaosSafety};
+use crate::booth::values::sentence;
+use crate::booth::{IdleMinutes, TimeOfDay, TimeZoneName, Weekday};
 use serde::Deserialize;
-
-/// Longest idle time the autopilot may wait, in minutes (a day).
-const MAX_IDLE_MINUTES: f64 = 1440.0;
-/// Shortest idle time, in minutes (3 s: for rehearsals and tests).
-const MIN_IDLE_MINUTES: f64 = 0.05;
-/// Largest minimum pod age, in seconds (a day).
-const MAX_MINIMUM_AGE_SECONDS: u64 = 86_400;
 
 /// The fieldset as submitted (checkboxes are absent when unticked).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -42,28 +37,28 @@ fn ticked(value: &str) -> bool {
 impl AttractInput {
     /// The form's values for these settings (to show them).
     pub(crate) fn from_settings(attract: &AttractSettings, safety: &ChaosSafety) -> Self {
-        let day =
-            |name: &str| if attract.weekdays.iter().any(|d| d == name) { "on".to_string() } else { String::new() };
         let flag = |on: bool| if on { "on".to_string() } else { String::new() };
+        let day = |day: Weekday| flag(attract.weekdays.contains(&day));
         Self {
             attract_enabled: flag(attract.enabled),
-            attract_idle_minutes: attract.idle_minutes.to_string(),
-            attract_opens: attract.opens.clone(),
-            attract_closes: attract.closes.clone(),
-            attract_time_zone: attract.time_zone.clone(),
-            attract_mon: day("mon"),
-            attract_tue: day("tue"),
-            attract_wed: day("wed"),
-            attract_thu: day("thu"),
-            attract_fri: day("fri"),
-            attract_sat: day("sat"),
-            attract_sun: day("sun"),
+            attract_idle_minutes: attract.idle_minutes.minutes().to_string(),
+            attract_opens: attract.opens.to_string(),
+            attract_closes: attract.closes.to_string(),
+            attract_time_zone: attract.time_zone.to_string(),
+            attract_mon: day(Weekday::Mon),
+            attract_tue: day(Weekday::Tue),
+            attract_wed: day(Weekday::Wed),
+            attract_thu: day(Weekday::Thu),
+            attract_fri: day(Weekday::Fri),
+            attract_sat: day(Weekday::Sat),
+            attract_sun: day(Weekday::Sun),
             chaos_minimum_age_seconds: safety.minimum_age_seconds.to_string(),
             chaos_dry_run: flag(safety.dry_run),
             attract_fieldset: "1".into(),
         }
     }
 
+    /// The checkbox of each weekday, Monday first.
     fn day_values(&self) -> [&str; 7] {
         [
             &self.attract_mon,
@@ -77,13 +72,14 @@ impl AttractInput {
     }
 
     /// `(name, label, ticked)` per weekday, for the form's checkboxes.
-    pub(crate) fn days(&self) -> Vec<(&'static str, &'static str, bool)> {
-        const LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        WEEKDAYS
-            .iter()
-            .zip(LABELS)
+    pub(crate) fn days(&self) -> Vec<(&'static str, String, bool)> {
+        Weekday::ALL
+            .into_iter()
             .zip(self.day_values())
-            .map(|(((name, _), label), v)| (*name, label, ticked(v)))
+            .map(|(day, value)| {
+                let name = day.name();
+                (name, name[..1].to_uppercase() + &name[1..], ticked(value))
+            })
             .collect()
     }
 
@@ -101,70 +97,55 @@ impl AttractInput {
     }
 }
 
-/// Checks the fieldset; every problem gets its own message, and nothing is returned unless all
-/// is well.
+/// Reads the fieldset into the settings; every problem gets its own message naming the field,
+/// and nothing is returned unless all is well.
 pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), Vec<String>> {
     let mut errors = Vec::new();
-    let idle_minutes = match input.attract_idle_minutes.trim().parse::<f64>() {
-        Ok(m) if m.is_finite() && (MIN_IDLE_MINUTES..=MAX_IDLE_MINUTES).contains(&m) => m,
-        _ => {
-            errors.push(format!(
-                "The idle time must be a number of minutes from {MIN_IDLE_MINUTES} to {MAX_IDLE_MINUTES} (decimals allowed, such as 2.5)."
-            ));
-            0.0
-        }
-    };
-    let opens = minutes_of_day(&input.attract_opens);
-    let closes = minutes_of_day(&input.attract_closes);
-    if opens.is_none_or(|m| m >= 1440) {
+    let idle_minutes = input.attract_idle_minutes.trim().parse().ok().and_then(|m| IdleMinutes::new(m).ok());
+    if idle_minutes.is_none() {
+        errors.push(format!(
+            "The idle time must be a number of minutes from {} to {} (decimals allowed, such as 2.5).",
+            IdleMinutes::MIN,
+            IdleMinutes::MAX
+        ));
+    }
+    let opens = input.attract_opens.trim().parse::<TimeOfDay>().ok();
+    if opens.is_none() {
         errors.push("The opening time must be a time of day such as 09:00.".into());
     }
+    let closes = input.attract_closes.trim().parse::<TimeOfDay>().ok();
     if closes.is_none() {
         errors.push("The closing time must be a time of day such as 18:00 (24:00 for midnight).".into());
     }
-    if let (Some(opens), Some(closes)) = (opens, closes)
-        && closes <= opens
-    {
-        errors.push("The booth must close after it opens (on the same day).".into());
-    }
-    let time_zone = input.attract_time_zone.trim().to_string();
-    if jiff::tz::TimeZone::get(&time_zone).is_err() || time_zone.is_empty() || time_zone.len() > 64 {
-        errors.push(format!("Unknown time zone {time_zone:?}: use an IANA name such as Europe/Zurich or UTC."));
-    }
-    let weekdays: Vec<String> =
-        input.days().into_iter().filter(|(_, _, on)| *on).map(|(n, _, _)| n.to_string()).collect();
+    let time_zone = input.attract_time_zone.trim().parse::<TimeZoneName>().map_err(|e| errors.push(sentence(&e))).ok();
+    let weekdays: Vec<Weekday> =
+        Weekday::ALL.into_iter().zip(input.day_values()).filter(|(_, v)| ticked(v)).map(|(day, _)| day).collect();
     if input.enabled() && weekdays.is_empty() {
         errors.push("Attract mode needs at least one weekday.".into());
     }
     let minimum_age_seconds = match input.chaos_minimum_age_seconds.trim() {
-        "" => 0,
-        text => match text.parse::<u64>() {
-            Ok(s) if s <= MAX_MINIMUM_AGE_SECONDS => s,
-            _ => {
-                errors.push(format!(
-                    "The minimum pod age must be a whole number of seconds from 0 to {MAX_MINIMUM_AGE_SECONDS}."
-                ));
-                0
-            }
-        },
+        "" => Some(0),
+        text => text.parse::<u64>().ok().filter(|s| *s <= ChaosSafety::MAX_MINIMUM_AGE_SECONDS),
     };
+    if minimum_age_seconds.is_none() {
+        errors.push(format!(
+            "The minimum pod age must be a whole number of seconds from 0 to {}.",
+            ChaosSafety::MAX_MINIMUM_AGE_SECONDS
+        ));
+    }
+    let (Some(idle_minutes), Some(opens), Some(closes), Some(time_zone), Some(minimum_age_seconds)) =
+        (idle_minutes, opens, closes, time_zone, minimum_age_seconds)
+    else {
+        return Err(errors);
+    };
+    let attract = AttractSettings { enabled: input.enabled(), idle_minutes, opens, closes, weekdays, time_zone };
+    if let Err(hours) = attract.check() {
+        errors.push(sentence(&hours));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let attract = AttractSettings {
-        enabled: input.enabled(),
-        idle_minutes,
-        opens: input.attract_opens.trim().into(),
-        closes: input.attract_closes.trim().into(),
-        weekdays,
-        time_zone,
-    };
     Ok((attract, ChaosSafety { minimum_age_seconds, dry_run: input.dry_run() }))
-}
-
-/// The Booth spec merge patch of these settings.
-pub(crate) fn to_patch(attract: &AttractSettings, safety: &ChaosSafety) -> serde_json::Value {
-    serde_json::json!({"attract": attract, "chaosSafety": safety})
 }
 
 #[cfg(test)]
@@ -187,14 +168,13 @@ mod tests {
     }
 
     #[test]
-    fn good_settings_become_the_patch() {
+    fn good_settings_become_typed_settings() {
         let (attract, safety) = validate(&good()).unwrap();
-        assert_eq!(attract.weekdays, ["mon", "fri"]);
-        assert_eq!(attract.idle_minutes, 0.5);
+        assert_eq!(attract.weekdays, [Weekday::Mon, Weekday::Fri]);
+        assert_eq!(attract.idle_minutes.minutes(), 0.5);
         assert_eq!(safety, ChaosSafety { minimum_age_seconds: 30, dry_run: true });
-        let patch = to_patch(&attract, &safety);
-        assert_eq!(patch["attract"]["timeZone"], "Europe/Zurich");
-        assert_eq!(patch["chaosSafety"]["minimumAgeSeconds"], 30);
+        assert_eq!(attract.time_zone.to_string(), "Europe/Zurich");
+        assert_eq!((attract.opens.to_string(), attract.closes.to_string()), ("09:00".into(), "24:00".into()));
         let back = AttractInput::from_settings(&attract, &safety);
         assert_eq!(validate(&back).unwrap(), (attract, safety));
     }
@@ -210,7 +190,10 @@ mod tests {
         assert!(bad(|i| i.attract_idle_minutes = "NaN".into()).contains("idle time"));
         assert!(bad(|i| i.attract_opens = "9am".into()).contains("opening time"));
         assert!(bad(|i| i.attract_closes = "08:00".into()).contains("close after it opens"));
+        assert!(bad(|i| i.attract_opens = "24:00".into()).contains("close after it opens"));
+        assert!(bad(|i| i.attract_closes = "25:00".into()).contains("closing time"));
         assert!(bad(|i| i.attract_time_zone = "Mars/Olympus".into()).contains("Unknown time zone"));
+        assert!(bad(|i| i.attract_time_zone = String::new()).contains("Unknown time zone"));
         assert!(
             bad(|i| {
                 i.attract_mon.clear();

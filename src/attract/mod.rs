@@ -7,8 +7,9 @@
 //!   `--minimum-age`), and `dryRun` makes a press announce its pick without deleting anything.
 //!
 //! The rules are pure functions of the settings and the time (`in_booth_hours`,
-//! `autopilot_due`); [`form`] checks what `/config` submits. The settings' types are the
-//! Booth's ([`crate::booth::AttractSettings`], [`crate::booth::ChaosSafety`]).
+//! `autopilot_due`); [`form`] reads what `/config` submits into them. The settings and their
+//! types are the Booth's ([`crate::booth::AttractSettings`], [`crate::booth::ChaosSafety`]):
+//! whatever reaches these rules is a valid time of day, weekday and time zone.
 //!
 //! May call: `crate::booth`, `crate::chaos` (the button the autopilot presses), `crate::cluster`
 //! (the chaos announcements).
@@ -16,61 +17,38 @@
 pub mod autopilot;
 pub mod form;
 
-pub use crate::booth::{AttractSettings, ChaosSafety, WEEKDAYS};
-use jiff::civil::Time;
-use jiff::tz::TimeZone;
-
-/// `HH:MM` as minutes since midnight; `24:00` is 1440.
-pub(crate) fn minutes_of_day(text: &str) -> Option<u32> {
-    let (hours, minutes) = text.trim().split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 {
-        return None;
-    }
-    let (hours, minutes): (u32, u32) = (hours.parse().ok()?, minutes.parse().ok()?);
-    match (hours, minutes) {
-        (24, 0) => Some(1440),
-        (0..=23, 0..=59) => Some(hours * 60 + minutes),
-        _ => None,
-    }
-}
-
-fn minute_of(time: Time) -> u32 {
-    time.hour() as u32 * 60 + time.minute() as u32
-}
+pub use crate::booth::{AttractSettings, ChaosSafety};
+use crate::booth::{TimeOfDay, Weekday};
 
 /// Whether `now` falls in the booth hours: a listed weekday, at or after `opens` and before
-/// `closes`, both in the settings' time zone. Settings that do not parse are never booth hours.
+/// `closes`, both in the settings' time zone.
 pub(crate) fn in_booth_hours(settings: &AttractSettings, now: jiff::Timestamp) -> bool {
-    let Ok(zone) = TimeZone::get(&settings.time_zone) else { return false };
-    let (Some(opens), Some(closes)) = (minutes_of_day(&settings.opens), minutes_of_day(&settings.closes)) else {
-        return false;
-    };
-    let local = now.to_zoned(zone);
-    let today = local.weekday();
-    let open_today = WEEKDAYS.iter().any(|(name, day)| *day == today && settings.weekdays.iter().any(|w| w == name));
-    let minute = minute_of(local.time());
-    open_today && opens <= minute && minute < closes
+    let local = now.to_zoned(settings.time_zone.zone().clone());
+    let minute = TimeOfDay::of(local.time());
+    settings.weekdays.contains(&Weekday::of(local.weekday())) && settings.opens <= minute && minute < settings.closes
 }
 
 /// Whether the autopilot presses now: attract mode on, booth hours, and nobody (neither a person
 /// nor the autopilot) pressed for the idle time since `last_press`.
 pub(crate) fn autopilot_due(settings: &AttractSettings, now: jiff::Timestamp, last_press: jiff::Timestamp) -> bool {
-    let Ok(idle) = jiff::SignedDuration::try_from_secs_f64(settings.idle_minutes * 60.0) else { return false };
-    settings.enabled && in_booth_hours(settings, now) && now.duration_since(last_press) >= idle
+    settings.enabled
+        && in_booth_hours(settings, now)
+        && now.duration_since(last_press) >= settings.idle_minutes.duration()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::booth::IdleMinutes;
 
     fn hours(opens: &str, closes: &str, days: &[&str], zone: &str) -> AttractSettings {
         AttractSettings {
             enabled: true,
-            idle_minutes: 1.0,
-            opens: opens.into(),
-            closes: closes.into(),
-            weekdays: days.iter().map(|d| d.to_string()).collect(),
-            time_zone: zone.into(),
+            idle_minutes: IdleMinutes::new(1.0).unwrap(),
+            opens: opens.parse().unwrap(),
+            closes: closes.parse().unwrap(),
+            weekdays: days.iter().map(|d| d.parse().unwrap()).collect(),
+            time_zone: zone.parse().unwrap(),
         }
     }
 
@@ -102,8 +80,10 @@ mod tests {
         let weekend = hours("00:00", "24:00", &["sat", "sun"], "UTC");
         assert!(!in_booth_hours(&weekend, at("2026-11-30T12:00:00Z")), "Monday");
         assert!(in_booth_hours(&weekend, at("2026-11-29T23:59:00Z")), "Sunday");
-        assert!(!in_booth_hours(&hours("00:00", "24:00", &["sun"], "Mars/Olympus"), at("2026-11-29T12:00:00Z")));
-        assert!(!in_booth_hours(&hours("9:00", "24:00", &["sun"], "UTC"), at("2026-11-29T12:00:00Z")));
+        assert!(in_booth_hours(&weekend, at("2026-11-29T00:00:00Z")), "from midnight");
+        // Bad settings never reach the rule: they are no settings (see `crate::booth::usable`).
+        assert!("Mars/Olympus".parse::<crate::booth::TimeZoneName>().is_err());
+        assert!("9:00".parse::<TimeOfDay>().is_err());
     }
 
     #[test]
@@ -115,16 +95,7 @@ mod tests {
         assert!(!autopilot_due(&settings, at("2026-11-30T19:00:00Z"), at("2026-11-30T12:00:00Z")), "closed");
         let off = AttractSettings { enabled: false, ..settings.clone() };
         assert!(!autopilot_due(&off, now, at("2026-11-30T10:00:00Z")));
-        let seconds = AttractSettings { idle_minutes: 0.05, ..settings };
+        let seconds = AttractSettings { idle_minutes: IdleMinutes::new(0.05).unwrap(), ..settings };
         assert!(autopilot_due(&seconds, now, at("2026-11-30T11:59:57Z")), "3 s idle");
-    }
-
-    #[test]
-    fn times_of_day_parse_strictly() {
-        assert_eq!(minutes_of_day("09:30"), Some(570));
-        assert_eq!(minutes_of_day("24:00"), Some(1440));
-        for bad in ["9:30", "24:01", "12:60", "noon", "12-00", ""] {
-            assert_eq!(minutes_of_day(bad), None, "{bad}");
-        }
     }
 }

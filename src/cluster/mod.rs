@@ -3,7 +3,8 @@
 //!
 //! Everything that shows or acts on the cluster (web, LEDs, controllers) reads [`ClusterState`]
 //! rather than asking the API, so a thousand browsers cost the API server nothing. This module
-//! calls the Kubernetes API.
+//! calls the Kubernetes API. [`resource`] holds what the booth's own resources share in the
+//! Kubernetes convention (conditions, timestamps, merge patches).
 //!
 //! May call: nothing else of the crate.
 
@@ -11,11 +12,13 @@ pub mod api_calls;
 pub mod client;
 pub mod events;
 pub(crate) mod remediation;
+pub mod resource;
 pub mod state;
 pub(crate) mod views;
 pub mod watch;
 
 pub use events::{ChaosBus, ChaosEvent, ChaosListener, ChaosTarget, Kill, Presser};
+pub use resource::{Condition, ConditionStatus};
 pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
 pub use views::{NodeStatus, NodeView, PodPhase, PodView};
 pub use watch::{PodScope, WatchRestarts};

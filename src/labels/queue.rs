@@ -66,7 +66,7 @@ pub struct PrintJob {
     #[serde(default)]
     pub last_error: Option<String>,
     #[serde(default)]
-    pub(crate) printed_at: Option<String>,
+    pub(crate) printed_at: Option<jiff::Timestamp>,
 }
 
 impl PrintJob {
@@ -182,11 +182,6 @@ fn persist(path: &std::path::Path, jobs: &[PrintJob]) -> Result<(), StoreError> 
 }
 
 #[cfg(any(test, feature = "test-support"))]
-fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
-}
-
-#[cfg(any(test, feature = "test-support"))]
 impl JobStore for LocalStore {
     async fn open_jobs(&self) -> Result<Vec<PrintJob>, StoreError> {
         Ok(self.jobs().into_iter().filter(|j| matches!(j.state, PrintState::Pending | PrintState::Printing)).collect())
@@ -202,7 +197,7 @@ impl JobStore for LocalStore {
     async fn mark_printed(&self, id: &str) -> Result<(), StoreError> {
         self.update(id, |job| {
             job.state = PrintState::Printed;
-            job.printed_at = Some(now());
+            job.printed_at = Some(jiff::Timestamp::now());
             job.last_error = None;
         })
     }

@@ -8,12 +8,17 @@
 //! exponential backoff with jitter; the next attempt's time is kept in the status, so the backoff
 //! survives restarts and is not cut short by the status write itself waking the controller.
 //!
-//! May call: `crate::backoff`, `crate::booth`, `crate::labels`.
+//! May call: `crate::backoff` (the retries' delays), `crate::booth` (settings, health
+//! condition), `crate::cluster` (conditions, timestamps, status patches), `crate::labels` (the
+//! labels a lead carries); besides, the Kubernetes API (Leads in the booth namespace) and the
+//! [`Odoo`] trait.
 
-use super::crd::{Lead, LeadCondition, LeadStatus, PrintState, SyncState};
+use super::crd::{Lead, LeadStatus, PrintState, SyncState};
 use super::metrics::OdooAttempt;
 use super::odoo::{Odoo, OdooError, SearchRead};
 use crate::booth::{BoothHandle, BoothPart};
+use crate::cluster::resource::{StatusPatch, Version, merge_diff, now, set_condition, to_the_second};
+use crate::cluster::{Condition, ConditionStatus};
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
@@ -122,18 +127,6 @@ fn error_policy(_lead: Arc<Lead>, error: &ControllerError, _ctx: Arc<Context>) -
     Action::requeue(Duration::from_secs(5))
 }
 
-fn now() -> jiff::Timestamp {
-    jiff::Timestamp::now()
-}
-
-fn timestamp(t: jiff::Timestamp) -> String {
-    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
-}
-
-fn parse_time(value: Option<&str>) -> Option<jiff::Timestamp> {
-    value.and_then(|v| v.parse().ok())
-}
-
 /// The status a lead starts with.
 pub(crate) fn initial_status(lead: &Lead) -> LeadStatus {
     LeadStatus {
@@ -174,7 +167,8 @@ async fn reconcile(lead: Arc<Lead>, ctx: Arc<Context>) -> Result<Action, Control
 /// set a printed label back to `Pending`, and the queue would print it again.
 pub async fn write_first_status(api: &Api<Lead>, lead: &Lead) -> Result<Option<LeadStatus>, kube::Error> {
     let status = initial_status(lead);
-    let patch = json!({ "metadata": { "resourceVersion": lead.resource_version() }, "status": status });
+    let version = lead.resource_version().unwrap_or_default();
+    let patch = StatusPatch { metadata: Some(Version { resource_version: &version }), status: &status };
     match api.patch_status(&lead.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
         Ok(_) => Ok(Some(status)),
         Err(kube::Error::Api(refused)) if refused.code == 409 => Ok(None),
@@ -195,7 +189,7 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
         return park(name, &status, SyncState::Disabled, "lead creation in Odoo is switched off on the Booth", ctx)
             .await;
     }
-    if let Some(next) = parse_time(status.next_attempt_at.as_deref()) {
+    if let Some(next) = status.next_attempt_at {
         let wait = now().duration_until(next);
         if wait.is_positive() {
             return Ok(Action::requeue(Duration::try_from(wait).unwrap_or(Duration::from_secs(1))));
@@ -221,9 +215,9 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
                 odoo_id: Some(id),
                 attempts,
                 last_error: None,
-                last_attempt_at: Some(timestamp(at)),
+                last_attempt_at: Some(at),
                 next_attempt_at: None,
-                synced_at: Some(timestamp(at)),
+                synced_at: Some(at),
                 conditions: conditions(lead, "Synced", true, "Created", &format!("crm.lead {id}"), at),
                 ..status.clone()
             };
@@ -241,8 +235,8 @@ async fn sync(lead: &Lead, name: &str, status: LeadStatus, ctx: &Context) -> Res
                 sync_state: SyncState::Pending,
                 attempts,
                 last_error: Some(error.to_string()),
-                last_attempt_at: Some(timestamp(at)),
-                next_attempt_at: Some(timestamp(next)),
+                last_attempt_at: Some(at),
+                next_attempt_at: Some(to_the_second(next)),
                 conditions: conditions(lead, "Synced", false, error.reason(), &error.to_string(), at),
                 ..status.clone()
             };
@@ -266,32 +260,6 @@ async fn park(
         write_changes(&ctx.api, name, status, &parked).await?;
     }
     Ok(Action::await_change())
-}
-
-/// The JSON merge patch (RFC 7386) that turns `from` into `to`: changed members with their new
-/// value (objects recursively), vanished members as `null`, arrays whole.
-fn merge_diff(from: &Value, to: &Value) -> Value {
-    match (from, to) {
-        (Value::Object(from), Value::Object(to)) => {
-            let mut patch = serde_json::Map::new();
-            for (key, old) in from {
-                match to.get(key) {
-                    None => {
-                        patch.insert(key.clone(), Value::Null);
-                    }
-                    Some(new) if new != old => {
-                        patch.insert(key.clone(), merge_diff(old, new));
-                    }
-                    Some(_) => {}
-                }
-            }
-            for (key, new) in to.iter().filter(|(key, _)| !from.contains_key(*key)) {
-                patch.insert(key.clone(), new.clone());
-            }
-            Value::Object(patch)
-        }
-        (_, to) => to.clone(),
-    }
 }
 
 /// The marker that identifies this lead's `crm.lead` in Odoo.
@@ -393,33 +361,17 @@ pub(crate) fn crm_lead_values(lead: &Lead, ids: &LinkedIds) -> Value {
 }
 
 /// The lead's conditions with `type_` set; other parts' conditions are kept.
-fn conditions(
-    lead: &Lead,
-    type_: &str,
-    ok: bool,
-    reason: &str,
-    message: &str,
-    at: jiff::Timestamp,
-) -> Vec<LeadCondition> {
-    let mut list: Vec<LeadCondition> = lead.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
-    let state = if ok { "True" } else { "False" };
-    match list.iter_mut().find(|c| c.type_ == type_) {
-        Some(condition) => {
-            if condition.status != state {
-                condition.last_transition_time = timestamp(at);
-            }
-            condition.status = state.into();
-            condition.reason = reason.into();
-            condition.message = message.into();
-        }
-        None => list.push(LeadCondition {
-            type_: type_.into(),
-            status: state.into(),
-            reason: reason.into(),
-            message: message.into(),
-            last_transition_time: timestamp(at),
-        }),
-    }
+fn conditions(lead: &Lead, type_: &str, ok: bool, reason: &str, message: &str, at: jiff::Timestamp) -> Vec<Condition> {
+    let mut list = lead.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
+    let condition = Condition {
+        type_: type_.into(),
+        status: ConditionStatus::from(ok),
+        observed_generation: None,
+        last_transition_time: at,
+        reason: reason.into(),
+        message: message.into(),
+    };
+    set_condition(&mut list, condition);
     list
 }
 
@@ -432,11 +384,11 @@ async fn clean_up(name: &str, status: &LeadStatus, ctx: &Context) -> Result<Acti
         }
         return Ok(Action::await_change());
     }
-    let processed = match parse_time(status.processed_at.as_deref()) {
+    let processed = match status.processed_at {
         Some(at) => at,
         None => {
             let at = now();
-            let processed = LeadStatus { processed_at: Some(timestamp(at)), ..status.clone() };
+            let processed = LeadStatus { processed_at: Some(at), ..status.clone() };
             write_changes(&ctx.api, name, status, &processed).await?;
             at
         }
@@ -464,11 +416,20 @@ async fn write_changes(
     current: &LeadStatus,
     next: &LeadStatus,
 ) -> Result<(), ControllerError> {
-    write_status(api, name, json!({ "status": merge_diff(&json!(current), &json!(next)) })).await
+    let status_error = |error| ControllerError::Status { name: name.into(), source: kube::Error::SerdeError(error) };
+    let changes = merge_diff(
+        &serde_json::to_value(current).map_err(status_error)?,
+        &serde_json::to_value(next).map_err(status_error)?,
+    );
+    write_status(api, name, &StatusPatch::of(changes)).await
 }
 
-async fn write_status(api: &Api<Lead>, name: &str, patch: Value) -> Result<(), ControllerError> {
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+async fn write_status(
+    api: &Api<Lead>,
+    name: &str,
+    patch: &(impl serde::Serialize + std::fmt::Debug),
+) -> Result<(), ControllerError> {
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
         .map(|_| ())
         .map_err(|source| ControllerError::Status { name: name.into(), source })
@@ -498,7 +459,7 @@ mod tests {
                     header: "KubeCon".into(),
                     code: "BAKO-RIMU-TEZA".into(),
                 }],
-                submitted_at: "2026-11-21T09:00:00Z".into(),
+                submitted_at: "2026-11-21T09:00:00Z".parse().unwrap(),
                 press_token_sha256: None,
             },
         )
@@ -509,7 +470,7 @@ mod tests {
         let current = LeadStatus {
             attempts: 2,
             last_error: Some("timeout".into()),
-            next_attempt_at: Some("2026-11-21T09:01:00Z".into()),
+            next_attempt_at: Some("2026-11-21T09:01:00Z".parse().unwrap()),
             print_attempts: 1,
             ..LeadStatus::default()
         };

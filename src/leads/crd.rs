@@ -7,8 +7,9 @@
 //! Kubernetes API itself refuses a second sign-up of the same person for the same campaign
 //! (409 Conflict), atomically, across restarts and replicas.
 //!
-//! May call: `crate::labels`.
+//! May call: `crate::cluster` (the conditions), `crate::labels`.
 
+use crate::cluster::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -58,8 +59,8 @@ pub struct LeadSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "labels_schema")]
     pub labels: Vec<crate::labels::layout::Label>,
-    /// When the visitor submitted the form (RFC 3339).
-    pub submitted_at: String,
+    /// When the visitor submitted the form.
+    pub submitted_at: jiff::Timestamp,
     /// Hex SHA-256 of the one-time token that lets the visitor press the chaos button from their
     /// phone (`POST /press/<token>`); the token itself is only ever on the visitor's page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,18 +127,6 @@ pub enum PrintState {
     NotRequested,
 }
 
-/// One condition of a lead (`Synced`, `Printed`), in the Kubernetes convention.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LeadCondition {
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub status: String,
-    pub reason: String,
-    pub message: String,
-    pub(crate) last_transition_time: String,
-}
-
 /// What the booth did with the lead.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -153,26 +142,27 @@ pub struct LeadStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) last_attempt_at: Option<String>,
+    pub(crate) last_attempt_at: Option<jiff::Timestamp>,
     /// When the controller tries again (exponential backoff with jitter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) next_attempt_at: Option<String>,
+    pub(crate) next_attempt_at: Option<jiff::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) synced_at: Option<String>,
+    pub(crate) synced_at: Option<jiff::Timestamp>,
     #[serde(default)]
     pub print_state: PrintState,
     #[serde(default)]
     pub print_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) printed_at: Option<String>,
+    pub(crate) printed_at: Option<jiff::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_print_error: Option<String>,
     /// When both the sync and the print were final; the lead is deleted `LEAD_RETENTION_SECONDS`
     /// later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) processed_at: Option<String>,
+    pub(crate) processed_at: Option<jiff::Timestamp>,
+    /// `Synced`: whether the lead is in Odoo, and why not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<LeadCondition>,
+    pub conditions: Vec<Condition>,
     /// The raffle draw that picked this lead: a lead is drawn at most once, across restarts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raffle: Option<RaffleDraw>,
@@ -185,8 +175,8 @@ pub struct LeadStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RaffleDraw {
-    /// When it was drawn (RFC 3339).
-    pub(crate) drawn_at: String,
+    /// When it was drawn.
+    pub(crate) drawn_at: jiff::Timestamp,
     /// The campaign's draw number: 1 for the first winner.
     pub number: u32,
 }
@@ -195,8 +185,8 @@ pub struct RaffleDraw {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VisitorPress {
-    /// When the press was claimed (RFC 3339).
-    pub(crate) pressed_at: String,
+    /// When the press was claimed.
+    pub(crate) pressed_at: jiff::Timestamp,
     /// The pod it deleted; empty while the press is under way.
     #[serde(default)]
     pub pod: String,

@@ -55,7 +55,7 @@ pub(crate) fn csv_row(lead: &Lead) -> String {
     };
     let cells = [
         lead.name_any(),
-        spec.submitted_at.clone(),
+        spec.submitted_at.to_string(),
         spec.campaign.clone(),
         spec.code.clone(),
         spec.name.clone(),
@@ -72,7 +72,7 @@ pub(crate) fn csv_row(lead: &Lead) -> String {
         status.last_error.unwrap_or_default(),
         print_state.as_str().to_string(),
         status.print_attempts.to_string(),
-        status.printed_at.unwrap_or_default(),
+        status.printed_at.map(|at| at.to_string()).unwrap_or_default(),
         status.last_print_error.unwrap_or_default(),
     ];
     cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",")

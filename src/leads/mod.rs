@@ -188,7 +188,7 @@ impl LeadStore {
             campaign: booth.campaign_name.clone(),
             code,
             labels,
-            submitted_at: jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default(),
+            submitted_at: crate::cluster::resource::now(),
             press_token_sha256,
         };
         match self.api.create(&PostParams::default(), &Lead::new(&name, spec)).await {

@@ -10,6 +10,7 @@
 
 use super::crd::{Lead, PrintState};
 use crate::cluster::api_calls::{ApiCall, Scope};
+use crate::cluster::resource::now;
 use crate::labels::queue::{self, JobStore, PrintJob, StoreError};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
@@ -57,12 +58,8 @@ pub(crate) fn open_job(lead: &Lead) -> Option<PrintJob> {
         state: queue_state(status.print_state),
         attempts: status.print_attempts,
         last_error: status.last_print_error.clone(),
-        printed_at: status.printed_at.clone(),
+        printed_at: status.printed_at,
     })
-}
-
-fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
 
 impl LeadPrintJobs {

@@ -7,6 +7,7 @@
 //! May call: `crate::booth`.
 
 pub use crate::booth::Branding;
+use crate::booth::Colour;
 
 /// Longest title, in characters.
 pub(crate) const MAX_TITLE: usize = 80;
@@ -17,7 +18,7 @@ pub(crate) const MAX_PRIZE: usize = 120;
 /// Longest draw time text ("Today at 17:00 at the booth").
 pub(crate) const MAX_DRAW_TIME: usize = 120;
 /// The accent colour when none is set: a red that keeps white text readable (contrast 5.9:1).
-pub(crate) const DEFAULT_ACCENT: &str = "#c8102e";
+pub(crate) const DEFAULT_ACCENT: Colour = Colour([0xc8, 0x10, 0x2e]);
 
 /// The branding fields as the `/config` form sends them.
 #[derive(Debug, Clone, Default)]
@@ -29,44 +30,29 @@ pub struct BrandingForm<'a> {
     pub(crate) draw_time: &'a str,
 }
 
-/// The branding texts after validation (the logo is checked and changed on its own).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrandingTexts {
-    pub title: String,
-    pub(crate) intro: String,
-    pub(crate) prize: String,
-    pub accent_color: String,
-    pub(crate) draw_time: String,
-}
-
-impl BrandingTexts {
-    /// The merge patch of `spec.branding` (the logo untouched).
-    pub(crate) fn to_patch(&self) -> serde_json::Value {
-        serde_json::json!({
-            "title": self.title,
-            "intro": self.intro,
-            "prize": self.prize,
-            "accentColor": self.accent_color,
-            "drawTime": self.draw_time,
-        })
-    }
-}
-
-/// Checks the branding texts; every problem is reported, naming the field.
-pub fn validate(form: &BrandingForm) -> Result<BrandingTexts, Vec<String>> {
+/// Checks the branding texts; every problem is reported, naming the field. The logo is checked
+/// and changed on its own: the branding returned has none.
+pub fn validate(form: &BrandingForm) -> Result<Branding, Vec<String>> {
     let mut errors = Vec::new();
     let title = text(&mut errors, "The title", form.title, MAX_TITLE, false);
     let intro = text(&mut errors, "The intro", form.intro, MAX_INTRO, true);
     let prize = text(&mut errors, "The prize", form.prize, MAX_PRIZE, false);
     let draw_time = text(&mut errors, "The draw time", form.draw_time, MAX_DRAW_TIME, false);
-    let accent_color = form.accent_color.trim().to_ascii_lowercase();
-    if !accent_color.is_empty() && parse_colour(&accent_color).is_none() {
-        errors.push(format!(
-            "The accent colour must be written #rrggbb (six hex digits, e.g. {DEFAULT_ACCENT}); got {:?}.",
-            form.accent_color.trim()
-        ));
+    let accent = form.accent_color.trim();
+    let accent_color = if accent.is_empty() { Ok(None) } else { accent.parse::<Colour>().map(Some) };
+    let accent_color = accent_color
+        .map_err(|_| {
+            errors.push(format!(
+                "The accent colour must be written #rrggbb (six hex digits, e.g. {DEFAULT_ACCENT}); got {accent:?}."
+            ))
+        })
+        .ok()
+        .flatten();
+    if errors.is_empty() {
+        Ok(Branding { title, intro, prize, accent_color, draw_time, logo: None })
+    } else {
+        Err(errors)
     }
-    if errors.is_empty() { Ok(BrandingTexts { title, intro, prize, accent_color, draw_time }) } else { Err(errors) }
 }
 
 fn text(errors: &mut Vec<String>, label: &str, value: &str, max: usize, multi_line: bool) -> String {
@@ -79,18 +65,8 @@ fn text(errors: &mut Vec<String>, label: &str, value: &str, max: usize, multi_li
     value
 }
 
-/// `#rrggbb` as three bytes.
-pub(crate) fn parse_colour(value: &str) -> Option<[u8; 3]> {
-    let hex = value.strip_prefix('#')?;
-    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
-    Some([byte(0)?, byte(2)?, byte(4)?])
-}
-
 /// WCAG relative luminance of an sRGB colour.
-fn luminance([r, g, b]: [u8; 3]) -> f64 {
+fn luminance(Colour([r, g, b]): Colour) -> f64 {
     let channel = |c: u8| {
         let c = f64::from(c) / 255.0;
         if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
@@ -99,7 +75,7 @@ fn luminance([r, g, b]: [u8; 3]) -> f64 {
 }
 
 /// WCAG contrast ratio of two colours (1 to 21).
-pub(crate) fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+pub(crate) fn contrast(a: Colour, b: Colour) -> f64 {
     let (la, lb) = (luminance(a), luminance(b));
     (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
@@ -114,24 +90,19 @@ pub struct Palette {
     pub(crate) accent_text: String,
 }
 
-const INK: [u8; 3] = [0x10, 0x20, 0x2f];
-const WHITE: [u8; 3] = [0xff, 0xff, 0xff];
+const INK: Colour = Colour([0x10, 0x20, 0x2f]);
+const WHITE: Colour = Colour([0xff, 0xff, 0xff]);
 
 impl Branding {
     pub fn palette(&self) -> Palette {
-        let accent =
-            parse_colour(&self.accent_color).or_else(|| parse_colour(DEFAULT_ACCENT)).unwrap_or([0xc8, 0x10, 0x2e]);
+        let accent = self.accent_color.unwrap_or(DEFAULT_ACCENT);
         let on_accent = if contrast(accent, WHITE) >= contrast(accent, INK) { "#ffffff" } else { "#10202f" };
         let mut text = accent;
         while contrast(text, WHITE) < 4.5 {
-            text = text.map(|c| (f64::from(c) * 0.85) as u8);
+            text = Colour(text.0.map(|c| (f64::from(c) * 0.85) as u8));
         }
-        Palette { accent: hex(accent), on_accent, accent_text: hex(text) }
+        Palette { accent: accent.to_string(), on_accent, accent_text: text.to_string() }
     }
-}
-
-fn hex([r, g, b]: [u8; 3]) -> String {
-    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 /// The stylesheet carrying the accent (the public pages' CSP allows no inline styles).
@@ -158,12 +129,13 @@ mod tests {
 
     #[test]
     fn good_branding_is_trimmed_and_the_colour_lowercased() {
-        let texts = validate(&form()).unwrap();
-        assert_eq!(texts.title, "KubeCon Europe");
-        assert_eq!(texts.accent_color, "#1b5e8c");
-        assert_eq!(texts.to_patch()["accentColor"], "#1b5e8c");
+        let branding = validate(&form()).unwrap();
+        assert_eq!(branding.title, "KubeCon Europe");
+        assert_eq!(branding.accent_color.unwrap().to_string(), "#1b5e8c");
+        assert_eq!(serde_json::to_value(&branding).unwrap()["accentColor"], "#1b5e8c");
         let empty = validate(&BrandingForm::default()).unwrap();
-        assert_eq!(empty.accent_color, "", "empty means the default");
+        assert_eq!(empty.accent_color, None, "empty means the default");
+        assert_eq!(serde_json::to_value(&empty).unwrap()["accentColor"], "", "stored as it always was");
     }
 
     #[test]
@@ -188,13 +160,13 @@ mod tests {
     #[test]
     fn any_accent_gives_readable_text() {
         for accent in ["#c8102e", "#ffff00", "#ffffff", "#000000", "#1b5e8c", "#7fff7f", ""] {
-            let branding = Branding { accent_color: accent.into(), ..Branding::default() };
+            let branding = Branding { accent_color: accent.parse().ok(), ..Branding::default() };
             let palette = branding.palette();
-            let bg = parse_colour(&palette.accent).unwrap();
-            let on = parse_colour(palette.on_accent).unwrap();
+            let bg: Colour = palette.accent.parse().unwrap();
+            let on: Colour = palette.on_accent.parse().unwrap();
             // The worst accent (a mid grey) still gets 4.08:1 with the better of the two.
             assert!(contrast(bg, on) >= 4.0, "{accent}: {palette:?}");
-            assert!(contrast(parse_colour(&palette.accent_text).unwrap(), WHITE) >= 4.5, "{accent}");
+            assert!(contrast(palette.accent_text.parse().unwrap(), WHITE) >= 4.5, "{accent}");
         }
         assert_eq!(Branding::default().palette().on_accent, "#ffffff");
         assert!(brand_css(&Branding::default().palette()).contains("--accent:#c8102e"));

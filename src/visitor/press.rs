@@ -13,6 +13,7 @@ use super::announce::{Announcement, AnnouncementKind, Announcements};
 use crate::booth::BoothHandle;
 use crate::chaos::{Aim, Chaos, ChaosActions, ChaosError};
 use crate::cluster::events::Presser;
+use crate::cluster::resource::{StatusPatch, Version, now};
 use crate::leads::crd::{Lead, VisitorPress};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::Store;
@@ -74,7 +75,7 @@ pub enum PressRefusal {
     Unknown,
     /// The token was used before (410).
     #[error("this token was used at {0}")]
-    Used(String),
+    Used(jiff::Timestamp),
     /// The button is cooling down (429); the press was given back.
     #[error("cooling down")]
     CoolingDown(Duration),
@@ -98,18 +99,6 @@ pub struct Presses {
     api: Api<Lead>,
     booth: BoothHandle,
     recent: std::sync::Mutex<RecentTokens>,
-}
-
-#[derive(Debug, Serialize)]
-struct ClaimPatch<'a> {
-    metadata: Version<'a>,
-    status: PressStatus,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Version<'a> {
-    resource_version: &'a str,
 }
 
 /// `visitorPress`: `Some(press)` records it, `None` serialises as `null` (a merge patch's
@@ -200,7 +189,7 @@ impl Presses {
                 Err(error) => return Err(PressRefusal::Failed(error.to_string())),
             };
             if let Some(used) = lead.status.as_ref().and_then(|s| s.visitor_press.as_ref()) {
-                return Err(PressRefusal::Used(used.pressed_at.clone()));
+                return Err(PressRefusal::Used(used.pressed_at));
             }
             let version = lead.resource_version().unwrap_or_default();
             let claim = VisitorPress { pressed_at: now(), pod: String::new() };
@@ -215,23 +204,12 @@ impl Presses {
     }
 
     async fn write(&self, name: &str, version: Option<&str>, press: Option<VisitorPress>) -> Result<(), kube::Error> {
-        let status = PressStatus { visitor_press: press };
-        let result = match version {
-            Some(resource_version) => {
-                let patch = ClaimPatch { metadata: Version { resource_version }, status };
-                self.api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await
-            }
-            None => {
-                let patch = serde_json::json!({ "status": status });
-                self.api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await
-            }
+        let patch = StatusPatch {
+            metadata: version.map(|resource_version| Version { resource_version }),
+            status: PressStatus { visitor_press: press },
         };
-        result.map(|_| ())
+        self.api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ())
     }
-}
-
-fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -268,10 +246,13 @@ mod tests {
 
     #[test]
     fn the_claim_is_conditional_and_the_release_is_a_null() {
-        let claim = ClaimPatch {
-            metadata: Version { resource_version: "7" },
+        let claim = StatusPatch {
+            metadata: Some(Version { resource_version: "7" }),
             status: PressStatus {
-                visitor_press: Some(VisitorPress { pressed_at: "2026-11-29T15:00:00Z".into(), pod: String::new() }),
+                visitor_press: Some(VisitorPress {
+                    pressed_at: "2026-11-29T15:00:00Z".parse().unwrap(),
+                    pod: String::new(),
+                }),
             },
         };
         assert_eq!(

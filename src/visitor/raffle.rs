@@ -3,10 +3,11 @@
 //! (`status.raffle`) with an optimistic-concurrency check before it is announced, so a restart,
 //! a second replica or two staff pressing "draw" at once never pick the same person twice.
 //!
-//! May call: `crate::booth`, `crate::leads`.
+//! May call: `crate::booth`, `crate::cluster` (the status patch, the time), `crate::leads`.
 
 use super::announce::{Announcement, AnnouncementKind, Announcements};
 use crate::booth::BoothHandle;
+use crate::cluster::resource::{StatusPatch, Version, now};
 use crate::leads::crd::{Lead, RaffleDraw};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
@@ -26,7 +27,7 @@ pub struct Winner {
     #[serde(skip)]
     pub lead: String,
     #[serde(skip)]
-    pub(crate) drawn_at: String,
+    pub(crate) drawn_at: jiff::Timestamp,
     #[serde(skip)]
     pub number: u32,
 }
@@ -78,7 +79,7 @@ pub(crate) fn past_winners(leads: &[Lead], campaign: &str) -> Vec<Winner> {
                 name: l.spec.name.clone(),
                 code: l.spec.code.clone(),
                 lead: l.name_any(),
-                drawn_at: draw.drawn_at.clone(),
+                drawn_at: draw.drawn_at,
                 number: draw.number,
             })
         })
@@ -87,20 +88,8 @@ pub(crate) fn past_winners(leads: &[Lead], campaign: &str) -> Vec<Winner> {
     winners
 }
 
-/// The merge patch that records a draw, conditional on the lead's `resourceVersion`; built
-/// from the status types so the field names are the CRD's.
-#[derive(Debug, Serialize)]
-struct DrawPatch<'a> {
-    metadata: Version<'a>,
-    status: DrawStatus,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Version<'a> {
-    resource_version: &'a str,
-}
-
+/// The status of a draw, for the merge patch that records it, conditional on the lead's
+/// `resourceVersion`; built from the status types so the field names are the CRD's.
 #[derive(Debug, Serialize)]
 struct DrawStatus {
     raffle: RaffleDraw,
@@ -139,8 +128,8 @@ impl Raffle {
             let number = past_winners(&leads, &campaign).iter().map(|w| w.number).max().unwrap_or(0) + 1;
             let draw = RaffleDraw { drawn_at: now(), number };
             let version = lead.resource_version().unwrap_or_default();
-            let patch = DrawPatch {
-                metadata: Version { resource_version: &version },
+            let patch = StatusPatch {
+                metadata: Some(Version { resource_version: &version }),
                 status: DrawStatus { raffle: draw.clone() },
             };
             let name = lead.name_any();
@@ -170,10 +159,6 @@ impl Raffle {
     }
 }
 
-fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,12 +179,12 @@ mod tests {
                 campaign: campaign.into(),
                 code: format!("CODE-{name}"),
                 labels: Vec::new(),
-                submitted_at: "2026-11-29T10:00:00Z".into(),
+                submitted_at: "2026-11-29T10:00:00Z".parse().unwrap(),
                 press_token_sha256: None,
             },
         );
         lead.status = drawn.map(|number| LeadStatus {
-            raffle: Some(RaffleDraw { drawn_at: format!("2026-11-29T1{number}:00:00Z"), number }),
+            raffle: Some(RaffleDraw { drawn_at: format!("2026-11-29T1{number}:00:00Z").parse().unwrap(), number }),
             ..LeadStatus::default()
         });
         lead
@@ -224,9 +209,9 @@ mod tests {
 
     #[test]
     fn the_draw_patch_is_conditional_and_names_the_crd_fields() {
-        let patch = DrawPatch {
-            metadata: Version { resource_version: "42" },
-            status: DrawStatus { raffle: RaffleDraw { drawn_at: "2026-11-29T17:00:00Z".into(), number: 3 } },
+        let patch = StatusPatch {
+            metadata: Some(Version { resource_version: "42" }),
+            status: DrawStatus { raffle: RaffleDraw { drawn_at: "2026-11-29T17:00:00Z".parse().unwrap(), number: 3 } },
         };
         assert_eq!(
             serde_json::to_value(&patch).unwrap(),
@@ -236,7 +221,7 @@ mod tests {
             name: "Ada Lovelace".into(),
             code: "BAKO".into(),
             lead: "lead-1".into(),
-            drawn_at: String::new(),
+            drawn_at: jiff::Timestamp::UNIX_EPOCH,
             number: 1,
         };
         assert_eq!(serde_json::to_value(&winner).unwrap(), serde_json::json!({"name": "Ada Lovelace", "code": "BAKO"}));

@@ -86,12 +86,8 @@ pub(super) fn refuse_other_sites(headers: &HeaderMap, use_instead: &'static str)
 
 /// Sets night mode in the Booth's spec, answering with the mode now in force.
 pub(super) async fn apply_night_mode(state: &AppState, on: bool) -> Result<Response, PrivateError> {
-    let booth = state
-        .booth
-        .patch_spec(serde_json::json!({ "nightMode": on }))
-        .await
-        .map_err(PrivateError::NightModeUnchanged)?;
-    Ok(night_mode_answer(booth.spec.night_mode))
+    let spec = state.booth.change_spec(|spec| spec.night_mode = on).await.map_err(PrivateError::NightModeUnchanged)?;
+    Ok(night_mode_answer(spec.night_mode))
 }
 
 fn night_mode_answer(on: bool) -> Response {

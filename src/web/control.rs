@@ -186,7 +186,7 @@ async fn latest_leads(state: &AppState) -> Vec<LeadRow> {
         }
     };
     leads.retain(|lead| !lead.spec.labels.is_empty());
-    leads.sort_by(|a, b| b.spec.submitted_at.cmp(&a.spec.submitted_at));
+    leads.sort_by_key(|lead| std::cmp::Reverse(lead.spec.submitted_at));
     leads
         .into_iter()
         .take(LEADS_SHOWN)

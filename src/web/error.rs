@@ -386,8 +386,10 @@ mod tests {
         let cooling = PublicError::PressRefused(Lang::En, PressRefusal::CoolingDown(Duration::from_millis(200)));
         let (status, headers, _) = answer(cooling.into_response()).await;
         assert_eq!((status, &headers[header::RETRY_AFTER]), (StatusCode::TOO_MANY_REQUESTS, &HeaderValue::from(1)));
-        let (status, _, _) =
-            answer(PublicError::PressRefused(Lang::En, PressRefusal::Used("noon".into())).into_response()).await;
+        let (status, _, _) = answer(
+            PublicError::PressRefused(Lang::En, PressRefusal::Used(jiff::Timestamp::UNIX_EPOCH)).into_response(),
+        )
+        .await;
         assert_eq!(status, StatusCode::GONE);
     }
 }

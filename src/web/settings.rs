@@ -2,11 +2,14 @@
 //! credentials: `/config` (the booth settings stored in the Booth resource, applied live) and
 //! `GET /leads.csv` (every lead with its sync and print state).
 //!
-//! Bad settings are refused with a message and change nothing; the campaign name is checked
-//! against Odoo when Odoo answers. The visitors' pages' branding and the visitor press switch
-//! are a fieldset of their own, validated by `visitor::branding` and `visitor::logo`; the form
-//! is sent as `multipart/form-data` for the logo upload (URL-encoded bodies are read as well,
-//! for scripts).
+//! The form is read into the Booth's typed settings and applied with
+//! `BoothHandle::change_spec`, which writes the merge patch: no key of the spec is typed here.
+//! Bad settings are refused with a message naming the field (422) and change nothing; the
+//! campaign name is checked against Odoo when Odoo answers. Values of the Booth the booth
+//! refuses (written with kubectl) are listed above the form, which shows the ones in use. The
+//! visitors' pages' branding and the visitor press switch are a fieldset of their own,
+//! validated by `visitor::branding` and `visitor::logo`; the form is sent as
+//! `multipart/form-data` for the logo upload (URL-encoded bodies are read as well, for scripts).
 //!
 //! May call: `crate::booth` (the Booth handle), `crate::attract` (its fieldset), `crate::leads`
 //! (the Lead API, the `Odoo` trait), `crate::theatre` (the kiosk card's call to action),
@@ -17,12 +20,13 @@ use super::csrf::Csrf;
 use super::error::PrivateError;
 use super::page::Page;
 use super::public::FORM_CSS;
-use crate::attract::{self, form::AttractInput};
-use crate::booth::{BoothHandle, BoothSpec, VoucherType};
+use crate::attract::{self, AttractSettings, ChaosSafety, form::AttractInput};
+use crate::booth::values::sentence;
+use crate::booth::{BoothHandle, BoothSpec, Branding, VoucherType};
 use crate::leads::Leads;
 use crate::leads::odoo::{OdooError, SearchRead};
 use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, check_call_to_action};
-use crate::visitor::branding::{self, BrandingForm, BrandingTexts};
+use crate::visitor::branding::{self, BrandingForm};
 use crate::visitor::logo::Logo;
 use askama::Template;
 use axum::Router;
@@ -111,6 +115,8 @@ struct SettingsPage {
     voucher_type: String,
     voucher_options: [&'static str; 3],
     servala_voucher_code: String,
+    /// The values of the Booth the booth refuses (written with kubectl), each with what it keeps.
+    refused: Vec<String>,
     print_raffle_ticket: bool,
     odoo_create_lead_enabled: bool,
     call_to_action: String,
@@ -121,7 +127,7 @@ struct SettingsPage {
     intro: String,
     prize: String,
     accent_color: String,
-    accent_default: &'static str,
+    accent_default: String,
     draw_time: String,
     visitor_chaos: bool,
     /// The logo in use: "the embedded default" or its type and size.
@@ -129,7 +135,7 @@ struct SettingsPage {
     logo_max_bytes: usize,
 }
 
-/// The settings' changes, checked: only these fields of the Booth spec are touched.
+/// The settings' changes, checked and typed: only these fields of the Booth spec are touched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsChange {
     pub campaign_name: String,
@@ -139,35 +145,28 @@ pub struct SettingsChange {
     pub print_raffle_ticket: bool,
     pub odoo_create_lead_enabled: bool,
     pub call_to_action: String,
-    pub branding: BrandingTexts,
+    /// The branding's texts and colour; its logo is the `LogoChange`'s.
+    pub branding: Branding,
     pub(crate) visitor_chaos: bool,
 }
 
 impl SettingsChange {
-    /// The merge patch of the Booth's spec, with the logo's change.
-    pub(crate) fn to_patch_with_logo(&self, logo: &LogoChange) -> serde_json::Value {
-        let mut patch = self.to_patch();
-        match logo {
-            LogoChange::Keep => {}
-            LogoChange::Reset => patch["branding"]["logo"] = serde_json::Value::Null,
-            LogoChange::Set(logo) => patch["branding"]["logo"] = serde_json::json!(logo),
-        }
-        patch
-    }
-
-    /// The merge patch of the Booth's spec (the logo untouched).
-    pub(crate) fn to_patch(&self) -> serde_json::Value {
-        serde_json::json!({
-            "branding": self.branding.to_patch(),
-            "visitorChaos": self.visitor_chaos,
-            "campaignName": self.campaign_name,
-            "labelHeader": self.label_header,
-            "voucherType": self.voucher_type,
-            "servalaVoucherCode": self.servala_voucher_code,
-            "printRaffleTicket": self.print_raffle_ticket,
-            "odooCreateLeadEnabled": self.odoo_create_lead_enabled,
-            "callToAction": self.call_to_action,
-        })
+    /// Makes the change, and the logo's, to `spec`.
+    pub(crate) fn apply(&self, logo: &LogoChange, spec: &mut BoothSpec) {
+        let logo = match logo {
+            LogoChange::Keep => spec.branding.logo.take(),
+            LogoChange::Reset => None,
+            LogoChange::Set(logo) => Some(logo.clone()),
+        };
+        spec.campaign_name.clone_from(&self.campaign_name);
+        spec.label_header.clone_from(&self.label_header);
+        spec.voucher_type = self.voucher_type;
+        spec.servala_voucher_code.clone_from(&self.servala_voucher_code);
+        spec.print_raffle_ticket = self.print_raffle_ticket;
+        spec.odoo_create_lead_enabled = self.odoo_create_lead_enabled;
+        spec.call_to_action.clone_from(&self.call_to_action);
+        spec.branding = Branding { logo, ..self.branding.clone() };
+        spec.visitor_chaos = self.visitor_chaos;
     }
 }
 
@@ -191,13 +190,11 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
     let campaign_name = check_text(&mut errors, "The campaign", &input.campaign_name, 100);
     let label_header = check_text(&mut errors, "The label header", &input.label_header, 60);
     let voucher_type = match input.voucher_type.trim() {
-        "none" | "" => VoucherType::None,
-        "appuio" => VoucherType::Appuio,
-        "servala" => VoucherType::Servala,
-        other => {
-            errors.push(format!("Unknown voucher type {other:?}: choose none, appuio or servala."));
+        "" => VoucherType::None,
+        text => text.parse().unwrap_or_else(|error| {
+            errors.push(sentence(&error));
             VoucherType::None
-        }
+        }),
     };
     let servala_voucher_code = input.servala_voucher_code.trim().to_string();
     if servala_voucher_code.chars().count() > 40
@@ -249,17 +246,13 @@ fn validate_all(input: &SettingsInput) -> Result<(SettingsChange, Option<Attract
     }
 }
 
-type AttractChange = (crate::attract::AttractSettings, crate::attract::ChaosSafety);
-
-fn voucher_name(voucher: VoucherType) -> &'static str {
-    match voucher {
-        VoucherType::None => "none",
-        VoucherType::Appuio => "appuio",
-        VoucherType::Servala => "servala",
-    }
-}
+type AttractChange = (AttractSettings, ChaosSafety);
 
 impl Inner {
+    fn refused(&self) -> Vec<String> {
+        self.booth.refused().iter().map(ToString::to_string).collect()
+    }
+
     fn odoo_description(&self) -> String {
         match &self.leads.odoo {
             Some(odoo) => format!(
@@ -278,9 +271,10 @@ impl Inner {
             csrf_token: token,
             campaign_name: spec.campaign_name.clone(),
             label_header: spec.label_header.clone(),
-            voucher_type: voucher_name(spec.voucher_type).into(),
-            voucher_options: ["none", "appuio", "servala"],
+            voucher_type: spec.voucher_type.to_string(),
+            voucher_options: VoucherType::ALL.map(VoucherType::name),
             servala_voucher_code: spec.servala_voucher_code.clone(),
+            refused: self.refused(),
             print_raffle_ticket: spec.print_raffle_ticket,
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
             call_to_action: furniture::call_to_action(spec),
@@ -290,8 +284,8 @@ impl Inner {
             title: spec.branding.title.clone(),
             intro: spec.branding.intro.clone(),
             prize: spec.branding.prize.clone(),
-            accent_color: spec.branding.accent_color.clone(),
-            accent_default: branding::DEFAULT_ACCENT,
+            accent_color: spec.branding.accent_color.map(|c| c.to_string()).unwrap_or_default(),
+            accent_default: branding::DEFAULT_ACCENT.to_string(),
             draw_time: spec.branding.draw_time.clone(),
             visitor_chaos: spec.visitor_chaos,
             logo: self.logo_description(spec),
@@ -317,8 +311,9 @@ impl Inner {
             campaign_name: input.campaign_name.clone(),
             label_header: input.label_header.clone(),
             voucher_type: input.voucher_type.clone(),
-            voucher_options: ["none", "appuio", "servala"],
+            voucher_options: VoucherType::ALL.map(VoucherType::name),
             servala_voucher_code: input.servala_voucher_code.clone(),
+            refused: self.refused(),
             print_raffle_ticket: checked(&input.print_raffle_ticket),
             odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
             call_to_action: input.call_to_action.clone(),
@@ -329,7 +324,7 @@ impl Inner {
             intro: input.intro.clone(),
             prize: input.prize.clone(),
             accent_color: input.accent_color.clone(),
-            accent_default: branding::DEFAULT_ACCENT,
+            accent_default: branding::DEFAULT_ACCENT.to_string(),
             draw_time: input.draw_time.clone(),
             visitor_chaos: checked(&input.visitor_chaos),
             logo: self.logo_description(&self.booth.spec()),
@@ -426,12 +421,18 @@ async fn save(State(state): State<SettingsState>, request: Request) -> Result<Pa
         }
     };
     let warning = state.check_campaign(&change.campaign_name).await.map_err(|refusal| refused(vec![refusal]))?;
-    let mut patch = change.to_patch_with_logo(&logo);
-    if let (Some((attract, safety)), Some(patch)) = (attract, patch.as_object_mut()) {
-        patch.extend(attract::form::to_patch(&attract, &safety).as_object().cloned().unwrap_or_default());
-    }
-    let booth = match state.booth.patch_spec(patch).await {
-        Ok(booth) => booth,
+    let stored = state
+        .booth
+        .change_spec(|spec| {
+            change.apply(&logo, spec);
+            if let Some((attract, safety)) = &attract {
+                spec.attract = attract.clone();
+                spec.chaos_safety = safety.clone();
+            }
+        })
+        .await;
+    let spec = match stored {
+        Ok(spec) => spec,
         Err(error) => {
             let errors = vec![format!("The settings could not be stored in the Booth resource: {error}")];
             let page = Page::render(&state.page_for_input(&input, issued.token, errors))?;
@@ -443,7 +444,7 @@ async fn save(State(state): State<SettingsState>, request: Request) -> Result<Pa
         Some(warning) => format!("Saved. {warning}"),
         None => "Saved.".to_string(),
     };
-    Page::render(&state.page_for_spec(&booth.spec, issued.token, Some(notice)))
+    Page::render(&state.page_for_spec(&spec, issued.token, Some(notice)))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -480,7 +481,10 @@ mod tests {
         let change = validate(&input).unwrap();
         assert_eq!(change.campaign_name, "KubeCon 2026");
         assert!(change.print_raffle_ticket && !change.odoo_create_lead_enabled);
-        assert_eq!(change.to_patch()["voucherType"], "servala");
+        let mut spec = BoothSpec::default();
+        change.apply(&LogoChange::Keep, &mut spec);
+        let stored = serde_json::to_value(&spec).unwrap();
+        assert_eq!(stored["voucherType"], "servala");
         let bad = |change: fn(&mut SettingsInput)| {
             let mut input = input.clone();
             change(&mut input);
@@ -493,7 +497,7 @@ mod tests {
         assert!(bad(|i| i.label_header = "a\nb".into())[0].contains("single line"));
         // The kiosk card's call to action: bounded, one line; empty means the default.
         assert_eq!(change.call_to_action, crate::booth::DEFAULT_CALL_TO_ACTION);
-        assert_eq!(change.to_patch()["callToAction"], "Scan to win a prize");
+        assert_eq!(stored["callToAction"], "Scan to win a prize");
         let long = bad(|i| i.call_to_action = "x".repeat(61));
         assert_eq!(long, ["The call to action must be at most 60 characters."]);
         let mut own = input.clone();

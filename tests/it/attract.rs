@@ -214,9 +214,9 @@ async fn config_refuses_bad_attract_and_safety_settings_with_nothing_stored() {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Saved.") && page.contains("value=\"Europe/Zurich\""), "{page}");
     let stored = api.get("booth").await.unwrap().spec;
-    assert_eq!(stored.attract.idle_minutes, 2.5);
-    assert_eq!(stored.attract.weekdays, ["mon", "sat"]);
-    assert_eq!((stored.attract.opens.as_str(), stored.attract.closes.as_str()), ("10:00", "17:30"));
+    assert_eq!(stored.attract.idle_minutes.minutes(), 2.5);
+    assert_eq!(stored.attract.weekdays.iter().map(|d| d.name()).collect::<Vec<_>>(), ["mon", "sat"]);
+    assert_eq!((stored.attract.opens.to_string(), stored.attract.closes.to_string()), ("10:00".into(), "17:30".into()));
     assert_eq!((stored.chaos_safety.minimum_age_seconds, stored.chaos_safety.dry_run), (45, true));
     assert_eq!(stored.campaign_name, before.spec.campaign_name, "the other settings kept");
     app.stop().await;

@@ -191,7 +191,7 @@ async fn booth_status_writes_from_many_parts_never_lose_an_increment() {
     let status = booth.current().unwrap().status.unwrap();
     let parts: Vec<_> = status.conditions.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect();
     assert_eq!(parts, [("BlinkStick", "True"), ("Printer", "True")]);
-    booth.patch_spec(serde_json::json!({"nightMode": true})).await.unwrap();
+    booth.change_spec(|spec| spec.night_mode = true).await.unwrap();
     eventually(WAIT, "night mode", || async { booth.night_mode().then_some(()) }).await;
 }
 

@@ -29,6 +29,7 @@ mod observability;
 mod odoo_double;
 mod secrets;
 mod security;
+mod settings;
 mod shipping;
 mod theatre;
 mod under_fire;
