@@ -2,7 +2,7 @@
 //! resource definitions it serves from the start, and the program its workload's containers run
 //! ([`ContainerProgram`]), which the embedding project hands in.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::auth`.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use std::collections::BTreeMap;
@@ -54,6 +54,10 @@ pub struct SimConfig {
     /// What each running container of the workload runs; `None`: no process behind the pods
     /// (their endpoints follow readiness alone, and the Service's connections are refused).
     pub program: Option<Arc<dyn ContainerProgram>>,
+    /// kube-apiserver's static token file (`--token-auth-file`): with it every request needs a
+    /// known bearer token (401 otherwise) and is authorised by RBAC (403); without it (the
+    /// default) everything is allowed.
+    pub tokens: Option<crate::auth::TokenFile>,
 }
 
 impl Default for SimConfig {
@@ -79,6 +83,7 @@ impl Default for SimConfig {
             network: true,
             crds: Vec::new(),
             program: None,
+            tokens: None,
         }
     }
 }
