@@ -1,4 +1,4 @@
-//! The subcommands: what `conferenceli run`, `demo`, `crd`, `blinkt` and `label` do. Each
+//! The subcommands: what `conferenceli run`, `demo`, `sim`, `crd`, `blinkt` and `label` do. Each
 //! returns the crate's [`Error`], whose chain `main` prints as one line.
 //!
 //! May call: [`crate::app`], [`crate::automations`], [`crate::cluster`], [`crate::config`],
@@ -8,7 +8,7 @@
 use crate::app;
 use crate::automations::FogSpec;
 use crate::cluster::client;
-use crate::config::{CrdArgs, DemoArgs, RunArgs};
+use crate::config::{CrdArgs, DemoArgs, RunArgs, SimServeArgs};
 use crate::error::{Error, Result};
 use crate::leds::blinkt::{Blinkt, BlinktArgs};
 use crate::leds::driver::DriverConfig;
@@ -53,6 +53,42 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     let result = app::serve(kube, args.app, credentials, listeners, devices, shutdown).await;
     server.shutdown().await;
     Ok(result?)
+}
+
+/// `conferenceli sim`: the simulated cluster `demo` runs, alone, until SIGTERM or Ctrl-C; with a
+/// token file, authenticated, authorised by RBAC and over HTTPS with a certificate of its own.
+pub async fn sim(args: SimServeArgs) -> Result<()> {
+    let tokens = args.token_auth_file.as_deref().map(kube_sim::TokenFile::read).transpose()?;
+    let secure = tokens.is_some();
+    let config = kube_sim::SimConfig { tokens, ..args.cluster.config(&args.namespace) };
+    let listener = app::bind(args.listen, "SIM_LISTEN").await?;
+    let port = listener.local_addr().map_err(Error::Sim)?.port();
+    let sim = SimCluster::start(config);
+    let server = if secure {
+        let mut hosts = vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()];
+        if !args.listen.ip().is_unspecified() {
+            hosts.push(args.listen.ip().to_string());
+        }
+        let cert = kube_sim::ServingCert::generate(&hosts)?;
+        let dir = args.cert_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("conferenceli-sim-{port}")));
+        let files = cert.write(&dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
+        let server = sim.serve_tls(listener, &cert).map_err(Error::Sim)?;
+        tracing::info!(
+            url = %server.url(),
+            ca = %files.ca.display(),
+            "simulated Kubernetes API with authentication and RBAC (kubectl --server {} --certificate-authority {} --token <a token of the file>)",
+            server.url(),
+            files.ca.display()
+        );
+        server
+    } else {
+        let server = sim.serve(listener).map_err(Error::Sim)?;
+        tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
+        server
+    };
+    app::shutdown_on_signals().cancelled().await;
+    server.shutdown().await;
+    Ok(())
 }
 
 /// `conferenceli crd`: prints every CRD, or writes one file each.

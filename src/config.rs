@@ -35,6 +35,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run the booth against an embedded simulated cluster: no cluster or hardware needed.
     Demo(DemoArgs),
+    /// Serve the simulated Kubernetes API alone (demo's cluster and workload, no booth), for
+    /// kubectl and other tools; with --token-auth-file, over HTTPS with authentication and RBAC.
+    Sim(SimServeArgs),
     /// Print the CustomResourceDefinitions as YAML (crds/ is generated from this).
     Crd(CrdArgs),
     /// DaemonSet mode: show this node's pods on its Blinkt! (NODE_NAME).
@@ -154,6 +157,27 @@ pub struct DemoArgs {
     /// Address of the simulated Kubernetes API (plain HTTP; `kubectl --server http://...`).
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
     pub(crate) sim_listen: SocketAddr,
+    #[command(flatten)]
+    pub cluster: crate::demo::SimArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// Address of the simulated Kubernetes API.
+    #[arg(long = "listen", env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
+    pub(crate) listen: SocketAddr,
+    /// kube-apiserver's static token file (CSV `token,user,uid,"group1,group2"`): every request
+    /// then needs a bearer token from it and is authorised by RBAC, and the API is served over
+    /// HTTPS (kubectl sends tokens only over TLS).
+    #[arg(long, env = "TOKEN_AUTH_FILE")]
+    pub(crate) token_auth_file: Option<PathBuf>,
+    /// Where the HTTPS certificates are written (`ca.crt` for `kubectl --certificate-authority`);
+    /// default `<temp dir>/conferenceli-sim-<port>`.
+    #[arg(long, env = "SIM_CERT_DIR")]
+    pub(crate) cert_dir: Option<PathBuf>,
+    /// Namespace of the simulated workload (the StatefulSet `critical-prod`).
+    #[arg(long = "namespace", env = "K8S_NAMESPACE", default_value = "demopod", value_parser = parse_namespace)]
+    pub(crate) namespace: String,
     #[command(flatten)]
     pub cluster: crate::demo::SimArgs,
 }
@@ -298,7 +322,9 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) | Command::Workload(_) => unreachable!(),
+            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) | Command::Workload(_) | Command::Sim(_) => {
+                unreachable!()
+            }
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));
