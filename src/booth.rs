@@ -318,6 +318,8 @@ pub enum BoothPart {
     BlinkStick,
     Printer,
     Odoo,
+    /// The health checks as a whole (`crate::health`'s monitor): true when none fails.
+    HealthChecks,
 }
 
 impl BoothPart {
@@ -327,6 +329,7 @@ impl BoothPart {
             BoothPart::BlinkStick => "BlinkStick",
             BoothPart::Printer => "Printer",
             BoothPart::Odoo => "Odoo",
+            BoothPart::HealthChecks => "HealthChecks",
         }
     }
 }
@@ -412,7 +415,7 @@ impl BoothHandle {
         handle
     }
 
-    #[cfg(any(test, feature = "test-support"))]
+    /// The Booth as last read (`None` until it has been).
     pub fn current(&self) -> Option<Booth> {
         self.latest.borrow().clone()
     }

@@ -1,15 +1,19 @@
-//! The subcommands: what `conferenceli run`, `demo`, `sim`, `crd`, `blinkt` and `label` do. Each
+//! The subcommands: what `conferenceli run`, `demo`, `sim`, `check`, `crd`, `blinkt` and `label`
+//! do. Each
 //! returns the crate's [`Error`], whose chain `main` prints as one line.
 //!
 //! May call: [`crate::app`], [`crate::automations`], [`crate::cluster`], [`crate::config`],
-//! [`crate::crds`], [`crate::demo`], [`crate::error`], [`crate::labels`], [`crate::leds`],
-//! [`crate::workload`].
+//! [`crate::crds`], [`crate::demo`], [`crate::error`], [`crate::health`], [`crate::labels`],
+//! [`crate::leds`], [`crate::workload`].
 
 use crate::app;
 use crate::automations::FogSpec;
 use crate::cluster::client;
-use crate::config::{CrdArgs, DemoArgs, RunArgs, SimServeArgs};
+use crate::config::{CheckArgs, CrdArgs, DemoArgs, OutputFormat, RunArgs, SimServeArgs};
 use crate::error::{Error, Result};
+use crate::health::hardware::{Hardware, PortFactory};
+use crate::health::kubernetes::Cluster;
+use crate::health::{BoothSource, Context, Report};
 use crate::leds::blinkt::{Blinkt, BlinktArgs};
 use crate::leds::driver::DriverConfig;
 use kube_sim::SimCluster;
@@ -53,6 +57,39 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     let result = app::serve(kube, args.app, credentials, listeners, devices, shutdown).await;
     server.shutdown().await;
     Ok(result?)
+}
+
+/// `conferenceli check`: prints the report; fails (exit 1) when a check failed.
+pub async fn check(args: CheckArgs) -> Result<()> {
+    let report = check_report(&args, None).await;
+    match args.output {
+        OutputFormat::Text => print!("{}", report.to_text()),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+    }
+    match report.failed() {
+        0 => Ok(()),
+        failed => Err(Error::ChecksFailed(failed)),
+    }
+}
+
+/// The checks `conferenceli check` runs, with the settings and kubeconfig `run` reads; the
+/// BlinkStick is looked for on `blinkstick` (the hidraw node the settings name when `None`).
+pub async fn check_report(args: &CheckArgs, blinkstick: Option<PortFactory>) -> Report {
+    let app = &args.run.app;
+    let settings = app.health_settings(app.leds.mode.unwrap_or(crate::leds::LedMode::Blinkstick));
+    let timeout = settings.timeout;
+    let kube = match client::load_config(args.run.kubeconfig.as_deref()).await {
+        Ok(mut config) => {
+            config.connect_timeout = Some(timeout);
+            config.read_timeout = Some(timeout);
+            let url = config.cluster_url.to_string();
+            kube::Client::try_from(config).map(|c| Cluster::new(c, Some(url))).map_err(|e| e.to_string())
+        }
+        Err(error) => Err(error.to_string()),
+    };
+    let context = Context::new(settings, kube, BoothSource::Read, Hardware::Probe { blinkstick });
+    let scope = if args.pre { crate::health::Scope::Install } else { crate::health::Scope::Full };
+    crate::health::run(&context, scope).await
 }
 
 /// `conferenceli sim`: the simulated cluster `demo` runs, alone, until SIGTERM or Ctrl-C; with a

@@ -34,6 +34,9 @@ pub enum Error {
     Label(#[from] LabelError),
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    /// `conferenceli check` found problems (the report says which).
+    #[error("{0} of the checks failed")]
+    ChecksFailed(usize),
 }
 
 /// What [`crate::commands`] return.

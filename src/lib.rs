@@ -17,7 +17,8 @@
 //! - [`crds`]: the CRDs this project defines;
 //! - [`workload`]: the demo workload (`conferenceli workload`), also run per pod by [`demo`]'s cluster;
 //! - [`availability`]: the booth's trickle of requests to the workload and its counts;
-//! - [`attract`]: attract mode (the autopilot) and the chaos safety settings.
+//! - [`attract`]: attract mode (the autopilot) and the chaos safety settings;
+//! - [`health`]: the setup checks (`conferenceli check`, the control panel's Booth health card).
 
 pub mod app;
 pub mod attract;
@@ -31,6 +32,7 @@ pub mod config;
 pub mod crds;
 pub mod demo;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod labels;
 pub mod leads;
@@ -57,6 +59,7 @@ pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
     calls.extend(booth::API_CALLS);
     calls.extend(leads::API_CALLS);
     calls.extend(leads::print_jobs::API_CALLS);
+    calls.extend(health::API_CALLS);
     calls.sort();
     calls.dedup();
     calls

@@ -12,6 +12,7 @@ mod binary;
 mod blinkt;
 mod booth_day;
 mod browser;
+mod check;
 mod chromium;
 mod cluster_state;
 mod dashboard;
