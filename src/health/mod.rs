@@ -6,15 +6,15 @@
 //!
 //! One set of checks, two callers: `conferenceli check` runs them once from the command line
 //! (`commands`), probing the devices itself; the running booth runs them in the background and
-//! for the control panel's Booth health card, reading its own devices' health instead of
-//! opening them a second time. Either way they go through the clients and traits the
+//! for the control panel's Booth health card ([`monitor`]), reading its own devices' health
+//! instead of opening them a second time. Either way they go through the clients and traits the
 //! booth uses: the kube client, `SelfSubjectAccessReview`s for every entry of the booth's
 //! [`crate::cluster::api_calls`] list, the `HidPort` of the BlinkStick, the printer transport,
 //! the Odoo client, the shared HTTP client. Every network check has a short timeout and the
 //! groups run concurrently, so a whole run takes about as long as its slowest answer.
 //!
 //! The parts: [`kubernetes`], [`permissions`], [`hardware`], [`services`], [`clock`] (one group
-//! each); the report's text form is a pure function here.
+//! each), [`monitor`] (the live runs); the report's text form is a pure function here.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::booth`, `crate::cluster`,
 //! `crate::crds`, `crate::http`, `crate::labels`, `crate::leads`, `crate::leds`.
@@ -22,6 +22,7 @@
 pub(crate) mod clock;
 pub mod hardware;
 pub mod kubernetes;
+pub mod monitor;
 pub mod permissions;
 pub mod services;
 
