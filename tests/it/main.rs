@@ -26,6 +26,7 @@ mod labels;
 mod leads;
 mod leds;
 mod limits;
+mod manifests;
 mod observability;
 mod odoo_double;
 mod secrets;

@@ -250,3 +250,12 @@ pub fn kubeconfig_with_token(
     path
 }
 
+/// A kube-rs client for the API at `url` as the user of bearer `token`.
+pub async fn client_with_token(url: &str, token: &str) -> kube::Client {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = kubeconfig_with_token(url, token, None, dir.path());
+    conferenceli::http::install_crypto_provider();
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("the kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("a config");
+    kube::Client::try_from(config).expect("a client")
+}
