@@ -106,6 +106,12 @@ async fn who_am_i(cluster: &Cluster, timeout: Duration) -> Option<String> {
 /// A verb and whether it is allowed (or why that could not be asked).
 type Answer<'a> = (&'a str, Result<bool, String>);
 
+/// The API server, if it answered (else the Kubernetes group says why, and nothing is asked).
+async fn answering(context: &Context, api: SharedApi) -> Option<&Cluster> {
+    let cluster = context.kube.as_ref().ok()?;
+    api.await.ok().map(|_| cluster)
+}
+
 /// The verbs as kubectl lists them: `list, watch, delete`.
 fn verbs(list: &[&str]) -> String {
     list.join(", ")
@@ -133,10 +139,7 @@ async fn account(context: &Context, cluster: &Cluster) -> Option<Check> {
 /// Every request the booth sends, asked; one line per resource and namespace (nothing when the
 /// API does not answer: the Kubernetes group says so).
 pub(crate) async fn booth(context: &Context, api: SharedApi) -> Vec<Check> {
-    let Ok(cluster) = &context.kube else { return Vec::new() };
-    if api.await.is_err() {
-        return Vec::new();
-    }
+    let Some(cluster) = answering(context, api).await else { return Vec::new() };
     let settings = &context.settings;
     let namespace = |scope: Scope| match scope {
         Scope::Target => Some(settings.namespace.as_str()),
@@ -196,10 +199,7 @@ fn rule_hint(scope: Scope, group: &str, resource: &str, denied: &[&str], namespa
 
 /// `--pre`: may the caller create and patch everything an install writes?
 pub(crate) async fn install(context: &Context, api: SharedApi) -> Vec<Check> {
-    let Ok(cluster) = &context.kube else { return Vec::new() };
-    if api.await.is_err() {
-        return Vec::new();
-    }
+    let Some(cluster) = answering(context, api).await else { return Vec::new() };
     let settings = &context.settings;
     let namespace = |place: Place| match place {
         Place::Cluster => None,

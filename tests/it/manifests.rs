@@ -71,24 +71,11 @@ impl SimProcess {
 
     /// kubectl as the user of `token`: exit code and output.
     fn kubectl(&self, token: &str, args: &[&str], stdin: Option<&str>) -> (i32, String) {
-        use std::io::Write;
-        let mut child = Command::new("kubectl")
-            .args(["--server", &self.url, "--certificate-authority"])
-            .arg(&self.ca)
-            .args(["--token", token, "--request-timeout", "10s"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl is installed (.ci/test-all installs it)");
-        if let Some(text) = stdin {
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-        }
-        drop(child.stdin.take());
-        let output = child.wait_with_output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        (output.status.code().unwrap_or(-1), text)
+        let ca = self.ca.to_string_lossy();
+        let mut all =
+            vec!["--server", &self.url, "--certificate-authority", &ca, "--token", token, "--request-timeout", "10s"];
+        all.extend_from_slice(args);
+        crate::kubectl::run_with_input(&all, stdin)
     }
 
     /// `kubectl auth can-i` as the booth: `yes` or `no`.
