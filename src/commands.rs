@@ -42,7 +42,7 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     args.app.leds.mode.get_or_insert(crate::leds::LedMode::Virtual);
     let credentials = args.app.staff_credentials(true).map_err(Error::Settings)?;
     args.app.printer.printer_url = args.app.printer.resolve(Some(std::env::temp_dir().join("conferenceli-labels")));
-    let config = args.cluster.config(&args.app.namespace);
+    let config = args.cluster.config(&args.app.namespace, &args.app.booth_namespace);
     let listeners = app::Listeners::bind(&args.app).await?;
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await?;
     let sim = SimCluster::start(config);
@@ -97,7 +97,7 @@ pub async fn check_report(args: &CheckArgs, blinkstick: Option<PortFactory>) -> 
 pub async fn sim(args: SimServeArgs) -> Result<()> {
     let tokens = args.token_auth_file.as_deref().map(kube_sim::TokenFile::read).transpose()?;
     let secure = tokens.is_some();
-    let config = kube_sim::SimConfig { tokens, ..args.cluster.config(&args.namespace) };
+    let config = kube_sim::SimConfig { tokens, ..args.cluster.config(&args.namespace, &args.booth_namespace) };
     let listener = app::bind(args.listen, "SIM_LISTEN").await?;
     let port = listener.local_addr().map_err(Error::Sim)?.port();
     let sim = SimCluster::start(config);

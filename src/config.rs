@@ -233,6 +233,9 @@ pub struct SimServeArgs {
     /// Namespace of the simulated workload (the StatefulSet `critical-prod`).
     #[arg(long = "namespace", env = "K8S_NAMESPACE", default_value = "demopod", value_parser = parse_namespace)]
     pub(crate) namespace: String,
+    /// The booth's own namespace, which exists from the start as in `demo`.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "conferenceli", value_parser = parse_namespace)]
+    pub(crate) booth_namespace: String,
     #[command(flatten)]
     pub cluster: crate::demo::SimArgs,
 }

@@ -107,9 +107,10 @@ fn log_changes(previous: Option<&Report>, report: &Report) {
             continue;
         }
         let (group, name, hint) = (check.group.title(), check.name.as_str(), check.hint.as_deref().unwrap_or(""));
+        // Warnings, not errors: the booth runs on, and these are for the operator to fix.
         match check.status {
-            Status::Fail => tracing::error!(group, check = name, hint, "health check failed: {}", check.message),
-            Status::Warn => tracing::warn!(group, check = name, hint, "health check warns: {}", check.message),
+            Status::Fail => tracing::warn!(group, check = name, hint, "health check failed: {}", check.message),
+            Status::Warn => tracing::info!(group, check = name, hint, "health check warns: {}", check.message),
             Status::Ok => tracing::info!(group, check = name, "health check passes again: {}", check.message),
         }
     }

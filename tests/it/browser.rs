@@ -379,9 +379,6 @@ async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
 async fn the_booth_health_card_shows_each_check_with_its_fix_and_follows_the_booth() {
     use crate::labels::{Mode, TestPrinter};
     let cluster = TestCluster::start(fast_config()).await;
-    let namespace: k8s_openapi::api::core::v1::Namespace =
-        serde_json::from_value(json!({"metadata": {"name": "conferenceli"}})).unwrap();
-    kube::Api::all(cluster.client.clone()).create(&Default::default(), &namespace).await.unwrap();
     let printer_port = free_port();
     let printer = TestPrinter::start(printer_port, Mode::Ready { media_mm: 54, errors: 0x0002 }).await;
     let private = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -80,7 +80,8 @@ async fn create_namespace(client: &kube::Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_checks_pass_on_a_ready_cluster_and_name_what_is_missing() {
-    let cluster = TestCluster::start(fast_config()).await;
+    // No namespace for the booth yet, as before deploy/base is applied.
+    let cluster = TestCluster::start(kube_sim::SimConfig { namespaces: Vec::new(), ..fast_config() }).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kubeconfig_for(&cluster.url(), dir.path());
     let k = Group::Kubernetes;
@@ -467,7 +468,6 @@ async fn clock_and_hours_checks_read_the_api_servers_date_and_the_booth() {
         assert_line(&report, c, "clock", status, message, "sudo timedatectl set-ntp true");
     }
 
-    create_namespace(&cluster.client, "conferenceli").await;
     let mut spec = conferenceli::booth::BoothSpec::default();
     spec.attract.opens = "19:00".into();
     spec.attract.closes = "18:00".into();
@@ -489,7 +489,7 @@ async fn clock_and_hours_checks_read_the_api_servers_date_and_the_booth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_text_or_json_and_exits_1_when_a_check_fails() {
-    let cluster = TestCluster::start(fast_config()).await;
+    let cluster = TestCluster::start(kube_sim::SimConfig { namespaces: Vec::new(), ..fast_config() }).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kubeconfig_for(&cluster.url(), dir.path());
     let run = |extra: &[&str]| {

@@ -1,5 +1,5 @@
 //! What a cluster holds before anyone writes to it, as kube-apiserver creates it at start: the
-//! system namespaces (and the workload's), and the bootstrap RBAC policy that lets
+//! system namespaces (and the workload's and those configured), and the bootstrap RBAC policy that lets
 //! `system:masters` do anything (`cluster-admin`), lets every authenticated user read discovery,
 //! OpenAPI and the version (`system:discovery`, `system:public-info-viewer`) and ask about
 //! themselves (`system:basic-user`: `SelfSubjectAccessReview`, `SelfSubjectRulesReview`,
@@ -14,8 +14,10 @@ use serde_json::{Value, json};
 pub(crate) fn objects(config: &SimConfig) -> Vec<(&'static str, &'static str, Value)> {
     let mut out = Vec::new();
     let mut namespaces = vec!["default", "kube-node-lease", "kube-public", "kube-system"];
-    if !namespaces.contains(&config.namespace.as_str()) {
-        namespaces.push(&config.namespace);
+    for name in std::iter::once(&config.namespace).chain(&config.namespaces) {
+        if !namespaces.contains(&name.as_str()) {
+            namespaces.push(name);
+        }
     }
     for name in namespaces {
         let namespace = json!({"apiVersion": "v1", "kind": "Namespace",

@@ -23,6 +23,9 @@ pub struct SimConfig {
     /// Replicas of the StatefulSet the cluster runs.
     pub pods: usize,
     pub namespace: String,
+    /// Namespaces that exist from the start besides the system ones and the workload's (the
+    /// embedding project's own, as if applied before anyone looked).
+    pub namespaces: Vec<String>,
     pub statefulset: String,
     /// The image the StatefulSet's pods name (what `kubectl get pods -o wide` and the container
     /// statuses show; what runs is [`SimConfig::program`]).
@@ -69,6 +72,7 @@ impl Default for SimConfig {
             worker_labels: BTreeMap::new(),
             pods: 5,
             namespace: "default".into(),
+            namespaces: Vec::new(),
             statefulset: "web".into(),
             image: "registry.example/web:1.0".into(),
             grace_period_seconds: 1,
