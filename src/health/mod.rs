@@ -13,7 +13,7 @@
 //! the Odoo client, the shared HTTP client. Every network check has a short timeout and the
 //! groups run concurrently, so a whole run takes about as long as its slowest answer.
 //!
-//! The parts: [`kubernetes`], [`permissions`], [`hardware`], [`services`], [`clock`] (one group
+//! The parts: [`kubernetes`], [`permissions`], [`hardware`], [`services`], `clock` (one group
 //! each), [`monitor`] (the live runs); the report's text form is a pure function here.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::booth`, `crate::cluster`,

@@ -34,7 +34,7 @@ struct Inner {
 }
 
 impl HealthMonitor {
-    /// Runs the checks now and every [`EVERY`] until `shutdown`.
+    /// Runs the checks now and every five minutes until `shutdown`.
     pub fn start(context: Context, booth: BoothHandle, shutdown: CancellationToken) -> Self {
         let monitor = Self {
             inner: Arc::new(Inner { context, booth, latest: Mutex::new(None), running: tokio::sync::Mutex::new(()) }),
@@ -62,7 +62,7 @@ impl HealthMonitor {
         latest.as_ref().filter(|(at, _)| at.elapsed() < FRESH).map(|(_, r)| r.clone())
     }
 
-    /// A report at most [`FRESH`] old: the last one, or a new run.
+    /// A report at most ten seconds old: the last one, or a new run.
     pub async fn report(&self) -> Report {
         if let Some(report) = self.fresh() {
             return report;

@@ -1,8 +1,8 @@
 //! Authorisation as kube-apiserver's RBAC authorizer decides it, over the Role, ClusterRole,
 //! RoleBinding and ClusterRoleBinding objects in the store: what a request asks
-//! ([`Attributes`], kube's `RequestInfo`), whether a user may ([`authorize`]), everything a
-//! user may do in a namespace ([`rules_for`], `SelfSubjectRulesReview`), and kube's 403 answer
-//! ([`forbidden`]).
+//! (`Attributes`, kube's `RequestInfo`), whether a user may (`authorize`), everything a user
+//! may do in a namespace (`rules_for`, `SelfSubjectRulesReview`), and kube's 403 answer
+//! (`forbidden`).
 //!
 //! As in kube: members of `system:masters` may do anything; ClusterRoleBindings are visited
 //! first, then the RoleBindings of the request's namespace; a rule matches on its verbs,
