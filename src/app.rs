@@ -20,7 +20,7 @@ use crate::config::AppArgs;
 use crate::health::hardware::Hardware;
 use crate::health::kubernetes::Cluster;
 use crate::health::monitor::HealthMonitor;
-use crate::health::{self, BoothSource};
+use crate::health::{self, BoothSource, PodSource};
 use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
 use crate::metrics::{Metrics, ScrapeTime};
@@ -189,7 +189,7 @@ impl Booth {
         let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
         let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
         let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
-        let health = start_health(&client, args, &booth, &leds, &labels, &fog, shutdown);
+        let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), shutdown);
         let state = AppState {
             cluster,
             booth,
@@ -269,16 +269,15 @@ impl BackgroundTasks {
 fn start_health(
     client: &kube::Client,
     args: &AppArgs,
-    booth: &BoothHandle,
-    leds: &crate::leds::LedHandle,
-    labels: &crate::labels::LabelService,
-    fog: &Option<Fog>,
+    (booth, pods): (&BoothHandle, &ClusterState),
+    (leds, labels, fog): (&crate::leds::LedHandle, &crate::labels::LabelService, &Option<Fog>),
     shutdown: &CancellationToken,
 ) -> HealthMonitor {
     let settings = args.health_settings(args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual));
     let hardware = Hardware::Live { leds: leds.clone(), printer: labels.health.clone(), fog: fog.clone() };
     let cluster = Cluster::new(client.clone(), None);
-    let context = health::Context::new(settings, Ok(cluster), BoothSource::Live(Box::new(booth.clone())), hardware);
+    let sources = (BoothSource::Live(Box::new(booth.clone())), PodSource::Watched(pods.clone()));
+    let context = health::Context::new(settings, Ok(cluster), sources, hardware);
     HealthMonitor::start(context, booth.clone(), shutdown.clone())
 }
 

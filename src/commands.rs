@@ -13,7 +13,7 @@ use crate::config::{CheckArgs, CrdArgs, DemoArgs, OutputFormat, RunArgs, SimServ
 use crate::error::{Error, Result};
 use crate::health::hardware::{Hardware, PortFactory};
 use crate::health::kubernetes::Cluster;
-use crate::health::{BoothSource, Context, Report};
+use crate::health::{BoothSource, Context, PodSource, Report};
 use crate::leds::blinkt::{Blinkt, BlinktArgs};
 use crate::leds::driver::DriverConfig;
 use kube_sim::SimCluster;
@@ -87,7 +87,7 @@ pub async fn check_report(args: &CheckArgs, blinkstick: Option<PortFactory>) -> 
         }
         Err(error) => Err(error.to_string()),
     };
-    let context = Context::new(settings, kube, BoothSource::Read, Hardware::Probe { blinkstick });
+    let context = Context::new(settings, kube, (BoothSource::Read, PodSource::List), Hardware::Probe { blinkstick });
     let scope = if args.pre { crate::health::Scope::Install } else { crate::health::Scope::Full };
     crate::health::run(&context, scope).await
 }

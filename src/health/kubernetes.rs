@@ -4,10 +4,11 @@
 //! authenticated user may read), the namespaces exist, the workload's pods are there, and the
 //! Booth can be read.
 //!
-//! May call: `crate::booth`, `crate::crds`.
+//! May call: `crate::booth`, `crate::cluster`, `crate::crds`.
 
-use super::{Check, Context, Group, SharedBooth, timed_out};
+use super::{Check, Context, Group, PodSource, SharedBooth, timed_out};
 use crate::booth::Booth;
+use crate::cluster::PodPhase;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
@@ -186,7 +187,7 @@ pub(crate) async fn checks(context: &Context, api: SharedApi, booth: SharedBooth
         crds(cluster, settings.timeout),
         namespace(cluster, &namespaces[0], settings.timeout),
         namespace(cluster, &namespaces[1], settings.timeout),
-        workload(cluster, &settings.namespace, settings.timeout),
+        workload(context, cluster),
         booth_readable(booth, &settings.booth_namespace, &settings.booth_name),
     );
     checks.extend(crds);
@@ -321,21 +322,41 @@ async fn namespace(cluster: &Cluster, name: &str, timeout: std::time::Duration) 
     }
 }
 
-/// The pods the booth shows and the chaos button takes away.
-async fn workload(cluster: &Cluster, namespace: &str, timeout: std::time::Duration) -> Check {
+/// The pods the booth shows and the chaos button takes away: listed from the command line; in
+/// the running booth, read from its one pod watch (no request per run).
+async fn workload(context: &Context, cluster: &Cluster) -> Check {
+    let (namespace, timeout) = (&context.settings.namespace, context.settings.timeout);
     let check = format!("pods in {namespace}");
-    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
-    let pods = match tokio::time::timeout(timeout, api.list(&ListParams::default())).await {
-        Err(_) => return Check::fail(GROUP, check, timed_out(timeout), KUBECONFIG_HINT),
-        Ok(Err(error)) => return Check::fail(GROUP, check, describe_error(&error), FORBIDDEN_HINT),
-        Ok(Ok(pods)) => pods.items,
+    // (all, running)
+    let counts = match &context.pods {
+        PodSource::Watched(state) => {
+            if !state.pods_synced() {
+                return Check::warn(
+                    GROUP,
+                    check,
+                    "the booth's pod watch has not listed them yet",
+                    "wait a moment; if it stays so, see the Permissions group (list and watch pods)",
+                );
+            }
+            let pods: Vec<_> = state.pods().into_iter().filter(|p| &p.namespace == namespace).collect();
+            (pods.len(), pods.iter().filter(|p| p.status == PodPhase::Running).count())
+        }
+        PodSource::List => {
+            let api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
+            let pods = match tokio::time::timeout(timeout, api.list(&ListParams::default())).await {
+                Err(_) => return Check::fail(GROUP, check, timed_out(timeout), KUBECONFIG_HINT),
+                Ok(Err(error)) => return Check::fail(GROUP, check, describe_error(&error), FORBIDDEN_HINT),
+                Ok(Ok(pods)) => pods.items,
+            };
+            let running = pods
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+                .count();
+            (pods.len(), running)
+        }
     };
-    let running = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-        .count();
-    match (pods.len(), running) {
+    match counts {
         (0, _) => Check::fail(
             GROUP,
             check,

@@ -28,6 +28,7 @@ pub mod services;
 
 use crate::automations::FogSpec;
 use crate::booth::{Booth, BoothHandle, BoothSpec};
+use crate::cluster::ClusterState;
 use crate::cluster::api_calls::{ApiCall, Scope as ApiScope};
 use crate::labels::transport::PrinterUrl;
 use crate::labels::{LabelSize, PrinterModel};
@@ -230,6 +231,15 @@ pub enum BoothSource {
     Live(Box<BoothHandle>),
 }
 
+/// Where the workload's pods come from.
+#[derive(Clone)]
+pub enum PodSource {
+    /// List them (the command line).
+    List,
+    /// The running booth's one pod watch.
+    Watched(ClusterState),
+}
+
 /// Why the Booth could not be read.
 #[derive(Debug, Clone)]
 pub(crate) struct Unread {
@@ -247,6 +257,7 @@ pub struct Context {
     /// The API server and its client, or why there is none (no kubeconfig).
     pub(crate) kube: Result<kubernetes::Cluster, String>,
     pub(crate) booth: BoothSource,
+    pub(crate) pods: PodSource,
     pub(crate) hardware: hardware::Hardware,
 }
 
@@ -254,10 +265,10 @@ impl Context {
     pub fn new(
         settings: Settings,
         kube: Result<kubernetes::Cluster, String>,
-        booth: BoothSource,
+        (booth, pods): (BoothSource, PodSource),
         hardware: hardware::Hardware,
     ) -> Self {
-        Self { settings, kube, booth, hardware }
+        Self { settings, kube, booth, pods, hardware }
     }
 
     /// The Booth, read once per run and shared by the groups that need its settings.
@@ -266,12 +277,17 @@ impl Context {
         async move {
             let unread = |message: String| Unread { not_found: false, message };
             match source {
-                BoothSource::Live(handle) => match handle.current() {
-                    Some(booth) => Ok(booth),
-                    None => {
-                        Err(unread(handle.problem().unwrap_or_else(|| "not read yet: the booth is starting".into())))
+                BoothSource::Live(handle) => {
+                    // Just after start the follower may still be reading it: a moment's grace.
+                    let mut latest = handle.subscribe();
+                    let _ = tokio::time::timeout(settings.timeout, latest.wait_for(Option::is_some)).await;
+                    match handle.current() {
+                        Some(booth) => Ok(booth),
+                        None => Err(unread(
+                            handle.problem().unwrap_or_else(|| "not read yet: the booth is starting".into()),
+                        )),
                     }
-                },
+                }
                 BoothSource::Read => {
                     let cluster = kube.map_err(unread)?;
                     let api: kube::Api<Booth> = kube::Api::namespaced(cluster.client, &settings.booth_namespace);
