@@ -3,7 +3,7 @@
 //! cluster or for the simulated one: the same code path either way.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
-//! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::http`, `crate::labels`,
+//! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::health`, `crate::http`, `crate::labels`,
 //! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::theatre`, `crate::visitor`,
 //! `crate::web`.
 
@@ -17,6 +17,10 @@ use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
 use crate::config::AppArgs;
+use crate::health::hardware::Hardware;
+use crate::health::kubernetes::Cluster;
+use crate::health::monitor::HealthMonitor;
+use crate::health::{self, BoothSource, PodSource};
 use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
 use crate::leds::blinkt::BlinktProbes;
@@ -206,6 +210,7 @@ impl Booth {
         let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
         let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
         let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
+        let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), shutdown);
         let state = AppState {
             cluster,
             booth,
@@ -226,6 +231,7 @@ impl Booth {
             availability,
             theatre,
             visitor,
+            health,
         };
         let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
         Ok(Self { state, limit_metrics, leads, tasks })
@@ -277,6 +283,23 @@ impl BackgroundTasks {
             queue.abort();
         }
     }
+}
+
+/// Runs the health checks now and every few minutes (the log, the Booth condition) and for the
+/// control panel's Booth health card, reading the devices' health from their drivers.
+fn start_health(
+    client: &kube::Client,
+    args: &AppArgs,
+    (booth, pods): (&BoothHandle, &ClusterState),
+    (leds, labels, fog): (&crate::leds::LedHandle, &crate::labels::LabelService, &Option<Fog>),
+    shutdown: &CancellationToken,
+) -> HealthMonitor {
+    let settings = args.health_settings(args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual));
+    let hardware = Hardware::Live { leds: leds.clone(), printer: labels.health.clone(), fog: fog.clone() };
+    let cluster = Cluster::new(client.clone(), None);
+    let sources = (BoothSource::Live(Box::new(booth.clone())), PodSource::Watched(pods.clone()));
+    let context = health::Context::new(settings, Ok(cluster), sources, hardware);
+    HealthMonitor::start(context, booth.clone(), shutdown.clone())
 }
 
 /// Force-deletes the pods of a lost node after `NODE_LOSS_THRESHOLD_SECONDS` (0: off).

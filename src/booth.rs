@@ -383,6 +383,8 @@ pub enum BoothPart {
     BlinkStick,
     Printer,
     Odoo,
+    /// The health checks as a whole (`crate::health`'s monitor): true when none fails.
+    HealthChecks,
 }
 
 impl BoothPart {
@@ -392,6 +394,7 @@ impl BoothPart {
             BoothPart::BlinkStick => "BlinkStick",
             BoothPart::Printer => "Printer",
             BoothPart::Odoo => "Odoo",
+            BoothPart::HealthChecks => "HealthChecks",
         }
     }
 }
@@ -499,7 +502,22 @@ impl BoothHandle {
         handle
     }
 
-    #[cfg(any(test, feature = "test-support"))]
+    /// Reads the Booth `name` once as the API stores it, with the spec the booth would run on
+    /// (`defaults` in place of each refused value) and what it refuses: what
+    /// `conferenceli check` reads without a running booth.
+    pub(crate) async fn read(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        defaults: &BoothSpec,
+    ) -> Result<(Booth, Vec<Refusal>), kube::Error> {
+        let stored: Api<StoredBooth> = Api::namespaced_with(client, namespace, &ApiResource::erase::<Booth>(&()));
+        let stored = stored.get_status(name).await?;
+        let (spec, refused) = usable::usable_spec(&stored.spec, defaults);
+        Ok((Booth { metadata: stored.metadata, spec, status: stored.status }, refused))
+    }
+
+    /// The Booth as last read (`None` until it has been).
     pub fn current(&self) -> Option<Booth> {
         self.latest.borrow().clone()
     }

@@ -1,15 +1,19 @@
-//! The subcommands: what `conferenceli run`, `demo`, `crd`, `blinkt` and `label` do. Each
+//! The subcommands: what `conferenceli run`, `demo`, `sim`, `check`, `crd`, `blinkt` and `label`
+//! do. Each
 //! returns the crate's [`Error`], whose chain `main` prints as one line.
 //!
 //! May call: [`crate::app`], [`crate::automations`], [`crate::cluster`], [`crate::config`],
-//! [`crate::crds`], [`crate::demo`], [`crate::error`], [`crate::labels`], [`crate::leds`],
-//! [`crate::workload`].
+//! [`crate::crds`], [`crate::demo`], [`crate::error`], [`crate::health`], [`crate::labels`],
+//! [`crate::leds`], [`crate::workload`].
 
 use crate::app;
 use crate::automations::FogSpec;
 use crate::cluster::client;
-use crate::config::{CrdArgs, DemoArgs, RunArgs};
+use crate::config::{CheckArgs, CrdArgs, DemoArgs, OutputFormat, RunArgs, SimServeArgs};
 use crate::error::{Error, Result};
+use crate::health::hardware::{Hardware, PortFactory};
+use crate::health::kubernetes::Cluster;
+use crate::health::{BoothSource, Context, PodSource, Report};
 use crate::leds::blinkt::{Blinkt, BlinktArgs};
 use crate::leds::driver::DriverConfig;
 use kube_sim::SimCluster;
@@ -38,7 +42,7 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     args.app.leds.mode.get_or_insert(crate::leds::LedMode::Virtual);
     let credentials = args.app.staff_credentials(true).map_err(Error::Settings)?;
     args.app.printer.printer_url = args.app.printer.resolve(Some(std::env::temp_dir().join("conferenceli-labels")));
-    let config = args.cluster.config(&args.app.namespace);
+    let config = args.cluster.config(&args.app.namespace, &args.app.booth_namespace);
     let listeners = app::Listeners::bind(&args.app).await?;
     let sim_listener = app::bind(args.sim_listen, "SIM_LISTEN").await?;
     let sim = SimCluster::start(config);
@@ -53,6 +57,75 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     let result = app::serve(kube, args.app, credentials, listeners, devices, shutdown).await;
     server.shutdown().await;
     Ok(result?)
+}
+
+/// `conferenceli check`: prints the report; fails (exit 1) when a check failed.
+pub async fn check(args: CheckArgs) -> Result<()> {
+    let report = check_report(&args, None).await;
+    match args.output {
+        OutputFormat::Text => print!("{}", report.to_text()),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+    }
+    match report.failed() {
+        0 => Ok(()),
+        failed => Err(Error::ChecksFailed(failed)),
+    }
+}
+
+/// The checks `conferenceli check` runs, with the settings and kubeconfig `run` reads; the
+/// BlinkStick is looked for on `blinkstick` (the hidraw node the settings name when `None`).
+pub async fn check_report(args: &CheckArgs, blinkstick: Option<PortFactory>) -> Report {
+    let app = &args.run.app;
+    let settings = app.health_settings(app.leds.mode.unwrap_or(crate::leds::LedMode::Blinkstick));
+    let timeout = settings.timeout;
+    let kube = match client::load_config(args.run.kubeconfig.as_deref()).await {
+        Ok(mut config) => {
+            config.connect_timeout = Some(timeout);
+            config.read_timeout = Some(timeout);
+            let url = config.cluster_url.to_string();
+            kube::Client::try_from(config).map(|c| Cluster::new(c, Some(url))).map_err(|e| e.to_string())
+        }
+        Err(error) => Err(error.to_string()),
+    };
+    let context = Context::new(settings, kube, (BoothSource::Read, PodSource::List), Hardware::Probe { blinkstick });
+    let scope = if args.pre { crate::health::Scope::Install } else { crate::health::Scope::Full };
+    crate::health::run(&context, scope).await
+}
+
+/// `conferenceli sim`: the simulated cluster `demo` runs, alone, until SIGTERM or Ctrl-C; with a
+/// token file, authenticated, authorised by RBAC and over HTTPS with a certificate of its own.
+pub async fn sim(args: SimServeArgs) -> Result<()> {
+    let tokens = args.token_auth_file.as_deref().map(kube_sim::TokenFile::read).transpose()?;
+    let secure = tokens.is_some();
+    let config = kube_sim::SimConfig { tokens, ..args.cluster.config(&args.namespace, &args.booth_namespace) };
+    let listener = app::bind(args.listen, "SIM_LISTEN").await?;
+    let port = listener.local_addr().map_err(Error::Sim)?.port();
+    let sim = SimCluster::start(config);
+    let server = if secure {
+        let mut hosts = vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()];
+        if !args.listen.ip().is_unspecified() {
+            hosts.push(args.listen.ip().to_string());
+        }
+        let cert = kube_sim::ServingCert::generate(&hosts)?;
+        let dir = args.cert_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("conferenceli-sim-{port}")));
+        let files = cert.write(&dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
+        let server = sim.serve_tls(listener, &cert).map_err(Error::Sim)?;
+        tracing::info!(
+            url = %server.url(),
+            ca = %files.ca.display(),
+            "simulated Kubernetes API with authentication and RBAC (kubectl --server {} --certificate-authority {} --token <a token of the file>)",
+            server.url(),
+            files.ca.display()
+        );
+        server
+    } else {
+        let server = sim.serve(listener).map_err(Error::Sim)?;
+        tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
+        server
+    };
+    app::shutdown_on_signals().cancelled().await;
+    server.shutdown().await;
+    Ok(())
 }
 
 /// `conferenceli crd`: prints every CRD, or writes one file each.

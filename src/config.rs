@@ -5,9 +5,9 @@
 //! A missing or malformed value stops start-up with exactly one line on stderr that names the
 //! variable (and its flag) and says what is expected; a secret's value is never echoed.
 //!
-//! May call: `crate::automations`, `crate::availability`, `crate::booth`, `crate::demo`, `crate::labels`,
-//! `crate::leads`, `crate::leds`, `crate::secret`, `crate::telemetry`, `crate::theatre`,
-//! `crate::visitor`, `crate::web`, `crate::workload`.
+//! May call: `crate::automations`, `crate::availability`, `crate::booth`, `crate::demo`,
+//! `crate::health`, `crate::labels`, `crate::leads`, `crate::leds`, `crate::secret`,
+//! `crate::telemetry`, `crate::theatre`, `crate::visitor`, `crate::web`, `crate::workload`.
 
 use crate::automations::{FogArgs, WebhookArgs};
 use crate::booth::BoothDefaults;
@@ -35,6 +35,12 @@ pub enum Command {
     Run(RunArgs),
     /// Run the booth against an embedded simulated cluster: no cluster or hardware needed.
     Demo(DemoArgs),
+    /// Check the booth's setup (cluster, permissions, hardware, services, clock) like
+    /// `linkerd check`: exit 1 when a check fails.
+    Check(CheckArgs),
+    /// Serve the simulated Kubernetes API alone (demo's cluster and workload, no booth), for
+    /// kubectl and other tools; with --token-auth-file, over HTTPS with authentication and RBAC.
+    Sim(SimServeArgs),
     /// Print the CustomResourceDefinitions as YAML (crds/ is generated from this).
     Crd(CrdArgs),
     /// DaemonSet mode: show this node's pods on its Blinkt! (NODE_NAME).
@@ -83,6 +89,10 @@ pub struct AppArgs {
     pub(crate) auth_failures_per_minute: u32,
     #[command(flatten)]
     pub(crate) booth_defaults: BoothDefaults,
+    /// Seconds each network health check may take (`conferenceli check`, the control panel's
+    /// Booth health card).
+    #[arg(long, env = "CHECK_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub(crate) check_timeout_seconds: u64,
     /// Seconds a node may be NotReady/Unknown before the target namespace's pods on it are
     /// force-deleted so the StatefulSet replaces them; 0 switches node-loss remediation off.
     #[arg(long, env = "NODE_LOSS_THRESHOLD_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
@@ -137,6 +147,31 @@ impl AppArgs {
     }
 }
 
+impl AppArgs {
+    /// What the health checks read of these settings (`leds`: the LED mode in effect, as `run`
+    /// and `demo` default it differently).
+    pub(crate) fn health_settings(&self, leds: crate::leds::LedMode) -> crate::health::Settings {
+        crate::health::Settings {
+            namespace: self.namespace.clone(),
+            booth_namespace: self.booth_namespace.clone(),
+            booth_name: self.booth_name.clone(),
+            leds,
+            blinkstick_device: self.leds.blinkstick_device.clone(),
+            printer: self.printer.resolve(None),
+            printer_model: self.printer.printer_model,
+            label_size: self.printer.label_size,
+            fog: self.fog.spec.clone().unwrap_or(crate::automations::FogSpec::Off),
+            odoo: self.leads.odoo_settings(),
+            source_name: self.leads.source_name.clone(),
+            tag_name: self.leads.tag_name.clone(),
+            default_campaign: self.booth_defaults.campaign_name.clone(),
+            public_url: self.dashboard.public_url.clone(),
+            webhooks: self.webhooks.urls.clone(),
+            timeout: std::time::Duration::from_secs(self.check_timeout_seconds),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -156,6 +191,53 @@ pub struct DemoArgs {
     /// Address of the simulated Kubernetes API (plain HTTP; `kubectl --server http://...`).
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
     pub(crate) sim_listen: SocketAddr,
+    #[command(flatten)]
+    pub cluster: crate::demo::SimArgs,
+}
+
+/// How `conferenceli check` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A line per check with ✓, ‼ or ✗, and the hint under each problem.
+    Text,
+    /// `{"checks": [{"group", "name", "status", "message", "hint"}]}`.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The settings `run` reads (the same environment), and the same kubeconfig.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Only what installing needs: the API, its version, the clock, and the rights to create
+    /// what crds/ and deploy/base hold.
+    #[arg(long)]
+    pub pre: bool,
+    /// text (✓ ‼ ✗ lines) or json.
+    #[arg(long, env = "CHECK_OUTPUT", value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// Address of the simulated Kubernetes API.
+    #[arg(long = "listen", env = "SIM_LISTEN", default_value = "127.0.0.1:6443", value_parser = parse_socket_addr)]
+    pub(crate) listen: SocketAddr,
+    /// kube-apiserver's static token file (CSV `token,user,uid,"group1,group2"`): every request
+    /// then needs a bearer token from it and is authorised by RBAC, and the API is served over
+    /// HTTPS (kubectl sends tokens only over TLS).
+    #[arg(long, env = "TOKEN_AUTH_FILE")]
+    pub(crate) token_auth_file: Option<PathBuf>,
+    /// Where the HTTPS certificates are written (`ca.crt` for `kubectl --certificate-authority`);
+    /// default `<temp dir>/conferenceli-sim-<port>`.
+    #[arg(long, env = "SIM_CERT_DIR")]
+    pub(crate) cert_dir: Option<PathBuf>,
+    /// Namespace of the simulated workload (the StatefulSet `critical-prod`).
+    #[arg(long = "namespace", env = "K8S_NAMESPACE", default_value = "demopod", value_parser = parse_namespace)]
+    pub(crate) namespace: String,
+    /// The booth's own namespace, which exists from the start as in `demo`.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "conferenceli", value_parser = parse_namespace)]
+    pub(crate) booth_namespace: String,
     #[command(flatten)]
     pub cluster: crate::demo::SimArgs,
 }
@@ -300,7 +382,10 @@ mod tests {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run(run) => run.app,
             Command::Demo(demo) => demo.app,
-            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) | Command::Workload(_) => unreachable!(),
+            Command::Check(check) => check.run.app,
+            Command::Crd(_) | Command::Blinkt(_) | Command::Label(_) | Command::Workload(_) | Command::Sim(_) => {
+                unreachable!()
+            }
         };
         let run = parse(&["conferenceli", "run"]);
         assert!(run.staff_credentials(false).unwrap_err().contains("CHAOS_BASIC_AUTH_PASSWORD"));

@@ -38,12 +38,14 @@ pub struct SimArgs {
 }
 
 impl SimArgs {
-    /// The booth's simulated cluster shaped by these settings, its workload in `namespace`.
-    pub(crate) fn config(&self, namespace: &str) -> SimConfig {
+    /// The booth's simulated cluster shaped by these settings, its workload in `namespace`,
+    /// the booth's own namespace `booth_namespace` there too.
+    pub(crate) fn config(&self, namespace: &str, booth_namespace: &str) -> SimConfig {
         SimConfig {
             pods: self.pods as usize,
             nodes: self.nodes as usize,
             namespace: namespace.into(),
+            namespaces: vec![booth_namespace.into()],
             start_delay: Duration::from_millis(self.start_delay_ms),
             start_jitter: Duration::from_millis(self.start_delay_ms * 3 / 4),
             toleration: Duration::from_secs(self.toleration_seconds),
@@ -62,6 +64,8 @@ pub fn sim_config() -> SimConfig {
         worker_prefix: "pico".into(),
         worker_labels: [("conferenceli.dev/blinkt".to_string(), "true".to_string())].into(),
         namespace: "demopod".into(),
+        // The booth's own (`POD_NAMESPACE`'s default): its Booth and Leads live there.
+        namespaces: vec!["conferenceli".into()],
         statefulset: "critical-prod".into(),
         image: "ghcr.io/conferenceli/critical-prod:1.0".into(),
         crds: crate::crds::all(),

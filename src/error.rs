@@ -22,6 +22,10 @@ pub enum Error {
     App(#[from] AppError),
     #[error("the simulated Kubernetes API could not start: {0}")]
     Sim(#[source] std::io::Error),
+    #[error("invalid TOKEN_AUTH_FILE (--token-auth-file): {0}")]
+    TokenFile(#[from] kube_sim::TokenFileError),
+    #[error("the simulated Kubernetes API has no HTTPS certificate: {0}")]
+    Tls(#[from] kube_sim::TlsError),
     #[error("the workload server failed: {0}")]
     Workload(#[source] std::io::Error),
     #[error("cannot drive the Blinkt!: {0}")]
@@ -30,6 +34,9 @@ pub enum Error {
     Label(#[from] LabelError),
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    /// `conferenceli check` found problems (the report says which).
+    #[error("{0} of the checks failed")]
+    ChecksFailed(usize),
 }
 
 /// What [`crate::commands`] return.

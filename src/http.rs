@@ -25,3 +25,13 @@ pub fn client() -> Result<reqwest::Client, HttpClientError> {
         .build()
         .map_err(|e| HttpClientError(e.to_string()))
 }
+
+/// The innermost error of a chain (a refused connection, a DNS failure): what went wrong, not
+/// which layers it passed.
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

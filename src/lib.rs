@@ -19,7 +19,8 @@
 //! - [`availability`]: the booth's trickle of requests to the workload and its counts;
 //! - `backoff`: the capped exponential backoff every retry loop uses; `rate`: the sliding-window
 //!   rate limit every per-time limit uses;
-//! - [`attract`]: attract mode (the autopilot) and the chaos safety settings.
+//! - [`attract`]: attract mode (the autopilot) and the chaos safety settings;
+//! - [`health`]: the setup checks (`conferenceli check`, the control panel's Booth health card).
 
 pub mod app;
 pub mod attract;
@@ -34,6 +35,7 @@ pub mod config;
 pub mod crds;
 pub mod demo;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod labels;
 pub mod leads;
@@ -61,6 +63,7 @@ pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
     calls.extend(booth::API_CALLS);
     calls.extend(leads::API_CALLS);
     calls.extend(leads::print_jobs::API_CALLS);
+    calls.extend(health::API_CALLS);
     calls.sort();
     calls.dedup();
     calls

@@ -21,6 +21,8 @@ fn main() -> ExitCode {
                 match command {
                     Command::Run(args) => conferenceli::commands::run(args).await,
                     Command::Demo(args) => conferenceli::commands::demo(args).await,
+                    Command::Sim(args) => conferenceli::commands::sim(args).await,
+                    Command::Check(args) => conferenceli::commands::check(args).await,
                     Command::Blinkt(args) => conferenceli::commands::blinkt(args).await,
                     Command::Label(args) => conferenceli::commands::label(args).await,
                     Command::Workload(args) => conferenceli::commands::workload(args).await,

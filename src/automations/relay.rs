@@ -122,9 +122,15 @@ pub(crate) struct GpioRelay {
     active_low: bool,
 }
 
+/// Opens the Pi's GPIO chip without claiming a pin: the relay's first step, and what
+/// `conferenceli check` tries (claiming the pin could click the relay).
+pub(crate) fn open_gpio_chip() -> Result<rppal::gpio::Gpio, FogError> {
+    rppal::gpio::Gpio::new().map_err(|e| FogError::Gpio(e.to_string()))
+}
+
 impl GpioRelay {
     pub fn open(bcm: u8, active_low: bool) -> Result<Self, FogError> {
-        let gpio = rppal::gpio::Gpio::new().map_err(|e| FogError::Gpio(e.to_string()))?;
+        let gpio = open_gpio_chip()?;
         let pin = gpio.get(bcm).map_err(|e| FogError::Gpio(e.to_string()))?;
         // Start in the off level so the relay never clicks on while the pin is configured.
         let mut pin = if active_low { pin.into_output_high() } else { pin.into_output_low() };

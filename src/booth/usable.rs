@@ -31,6 +31,13 @@ pub struct Refusal {
     kept: Option<Value>,
 }
 
+impl Refusal {
+    /// Where the refused value is (`spec.attract.timeZone`).
+    pub(crate) fn at(&self) -> &str {
+        &self.at
+    }
+}
+
 impl fmt::Display for Refusal {
     /// `spec.attract.timeZone: unknown time zone "Mars/Base": use an IANA name such as
     /// Europe/Zurich or UTC (the booth keeps "Europe/Zurich")`.

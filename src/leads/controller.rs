@@ -321,8 +321,7 @@ async fn lookup(
     if let Some(id) = ctx.ids.get(model, value) {
         return Ok(id);
     }
-    let found = odoo.search_read(SearchRead::new(model, json!([[field, "=", value]]), &["id"]).limit(1)).await?;
-    let id = found.first().and_then(|r| r.get("id")).and_then(Value::as_i64);
+    let id = super::odoo::find_id(odoo, model, field, value).await?;
     if id.is_none() {
         tracing::warn!(model, value, "not found in Odoo; leads are created without it");
     }

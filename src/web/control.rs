@@ -1,14 +1,16 @@
 //! The staff control panel (`/control`, for phones): password login, a signed session cookie,
 //! logout, and buttons for random chaos, chaos by ordinal, night mode, the kill counter and the
-//! kiosk's scene events, with a live list of the pods (from `/stream`).
+//! kiosk's scene events, with a live list of the pods (from `/stream`) and, at the top, the Booth
+//! health card: the setup checks (`crate::health`), refreshed from `/control/health` while the
+//! panel is open.
 //!
 //! Sessions: a random id, signed with a per-process HMAC key, sent as an `HttpOnly`,
 //! `SameSite=Strict` cookie and remembered server-side until logout or expiry, so logging out
 //! really ends a session. A restart logs staff out. Every form carries a CSRF token
 //! ([`super::csrf`]); action answers are JSON `{"message"}` like `/chaos`.
 //!
-//! This module may use the chaos button, the Booth, the theatre's scene channel and the raffle's
-//! list of winners.
+//! This module may use the chaos button, the Booth, the theatre's scene channel, the raffle's
+//! list of winners and the health checks.
 //!
 //! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::rate`, `crate::secret`,
 //! `crate::theatre`, `crate::visitor`.
@@ -135,6 +137,7 @@ pub fn routes() -> Router<AppState> {
         .route("/control/scene/{name}", post(scene))
         .route("/control/fog", post(fog))
         .route("/control/leads/{name}/reprint", post(reprint))
+        .route("/control/health", get(health))
 }
 
 #[derive(Template)]
@@ -163,6 +166,8 @@ struct PanelPage {
     leads: Vec<LeadRow>,
     /// The current campaign's raffle winners, first draw first.
     winners: Vec<crate::visitor::raffle::Winner>,
+    /// The last health report (`null` before the first run ends), for the Booth health card.
+    health_json: String,
 }
 
 /// One sign-up in the panel's label list.
@@ -233,6 +238,7 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Result<Page
             tracing::warn!(%error, "control panel: cannot list the raffle winners");
             Vec::new()
         }),
+        health_json: script_json(&state.health.latest()),
     };
     Ok(Page::render(&page)?.with_cookie(issued.set_cookie))
 }
@@ -385,6 +391,15 @@ async fn scene(
         format!("Playing {name} on the kiosk")
     };
     Ok(message(StatusCode::OK, text))
+}
+
+/// `GET /control/health`: the Booth health card's report, at most a few seconds old.
+async fn health(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
+    if !state.sessions.is_valid(&headers, Instant::now()) {
+        return Err(PrivateError::NotLoggedIn);
+    }
+    let report = state.health.report().await;
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(report)).into_response())
 }
 
 async fn fog(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {

@@ -10,8 +10,8 @@
 //! builds and hands over in [`AppState`].
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
-//! `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::leds`,
-//! `crate::metrics`, `crate::rate`, `crate::secret`, `crate::theatre`, `crate::visitor`.
+//! `crate::chaos`, `crate::cluster`, `crate::health`, `crate::labels`, `crate::leads`,
+//! `crate::leds`, `crate::metrics`, `crate::rate`, `crate::secret`, `crate::theatre`, `crate::visitor`.
 
 pub(crate) mod assets;
 pub mod auth;
@@ -87,6 +87,8 @@ pub struct AppState {
     pub theatre: crate::theatre::Theatre,
     /// The raffle and the kiosk's visitor announcements.
     pub visitor: crate::visitor::Visitor,
+    /// The setup checks, live (the control panel's Booth health card).
+    pub health: crate::health::monitor::HealthMonitor,
 }
 
 /// The kiosk's display mode.

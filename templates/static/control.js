@@ -1,5 +1,6 @@
 // The control panel's forms are sent with fetch so the phone stays on the page and shows the
-// answer's message; the live pod list and the ordinal buttons follow /stream.
+// answer's message; the live pod list and the ordinal buttons follow /stream; the Booth health
+// card follows /control/health.
 "use strict";
 (function () {
   const csrf = document.querySelector('meta[name="csrf"]').content;
@@ -100,4 +101,74 @@
   }
   try { handlers.snapshot(JSON.parse(document.getElementById("initial").textContent)); } catch (e) { console.warn(e); }
   connect();
+
+  // The Booth health card: the problems first, each with its fix; the checks that passed folded
+  // away. Refreshed every 15 s while the panel is in view (the server reuses a report a few
+  // seconds old, so two phones do not double the checks).
+  const GROUPS = { kubernetes: "Kubernetes", permissions: "Permissions", hardware: "Hardware", services: "Services", clock: "Clock and hours" };
+  const MARKS = { ok: "✓", warn: "‼", fail: "✗" };
+  const WORDS = { ok: "passed", warn: "warning", fail: "failed" };
+  const RANK = { fail: 0, warn: 1, ok: 2 };
+  const health = {
+    summary: document.getElementById("health-summary"),
+    problems: document.getElementById("health-problems"),
+    passed: document.getElementById("health-passed"),
+    when: document.getElementById("health-when"),
+  };
+  function checkItem(check) {
+    const li = document.createElement("li");
+    li.className = check.status;
+    const mark = document.createElement("span");
+    mark.className = "mark";
+    mark.textContent = MARKS[check.status] || "?";
+    mark.title = WORDS[check.status] || check.status;
+    const body = document.createElement("div");
+    const title = document.createElement("strong");
+    title.textContent = (GROUPS[check.group] || check.group) + " · " + check.name;
+    const message = document.createElement("span");
+    message.className = "msg";
+    message.textContent = check.message;
+    body.append(title, message);
+    if (check.hint && check.status !== "ok") {
+      const fix = document.createElement("p");
+      fix.className = "fix";
+      fix.textContent = check.hint;
+      body.append(fix);
+    }
+    li.append(mark, body);
+    return li;
+  }
+  function renderHealth(report) {
+    if (!report || !Array.isArray(report.checks)) return;
+    const problems = report.checks.filter(function (c) { return c.status !== "ok"; })
+      .sort(function (a, b) { return RANK[a.status] - RANK[b.status]; });
+    const passed = report.checks.filter(function (c) { return c.status === "ok"; });
+    health.problems.replaceChildren.apply(health.problems, problems.map(checkItem));
+    health.passed.hidden = passed.length === 0;
+    health.passed.querySelector("summary").textContent = passed.length + (passed.length === 1 ? " check passed" : " checks passed");
+    const list = health.passed.querySelector("ul");
+    list.replaceChildren.apply(list, passed.map(checkItem));
+    const failed = problems.filter(function (c) { return c.status === "fail"; }).length;
+    const warned = problems.length - failed;
+    health.summary.className = "badge " + (failed ? "fail" : warned ? "warn" : "ok");
+    health.summary.textContent = failed ? failed + " failed" : warned ? warned + (warned === 1 ? " warning" : " warnings") : "all good";
+    health.when.textContent = "Checked at " + new Date().toLocaleTimeString() + ", again every 15 s while this page is open.";
+  }
+  async function refreshHealth() {
+    if (document.visibilityState !== "visible") return;
+    try {
+      const response = await fetch("/control/health", {
+        headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
+      });
+      if (response.status === 401) { location.reload(); return; }
+      if (!response.ok) throw new Error(response.status + " " + response.statusText);
+      renderHealth(await response.json());
+    } catch (e) {
+      health.when.textContent = "The health checks did not answer (" + e.message + "); trying again in 15 s.";
+    }
+  }
+  try { renderHealth(JSON.parse(document.getElementById("health-initial").textContent)); } catch (e) { console.warn(e); }
+  refreshHealth();
+  setInterval(refreshHealth, 15000);
+  document.addEventListener("visibilitychange", refreshHealth);
 })();

@@ -33,6 +33,19 @@ pub fn start_demo(extra: &[&str]) -> (Running, String, String) {
     (Running(child), format!("http://127.0.0.1:{app}"), format!("http://127.0.0.1:{sim}"))
 }
 
+/// Sends SIGTERM to `child` (as Kubernetes stops a pod) and waits for it to exit, at most 5 s.
+pub async fn stop_within_five_seconds(child: &mut Child) -> std::process::ExitStatus {
+    crate::common::sigterm(child.id());
+    let stopped = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(5), "exits within 5 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
     // Free ports for the listeners a case does not name, so parallel runs never clash.
@@ -151,22 +164,14 @@ async fn demo_serves_three_nodes_and_five_pods_within_ten_seconds_and_stops_on_s
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {taken} (LISTEN_ADDR)")));
 
-    crate::common::sigterm(demo.0.id());
-    let stopped = Instant::now();
-    loop {
-        if let Some(status) = demo.0.try_wait().unwrap() {
-            assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
-            break;
-        }
-        assert!(stopped.elapsed() < Duration::from_secs(5), "exits within 5 s of SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let status = stop_within_five_seconds(&mut demo.0).await;
+    assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
 }
 
 /// `run` against this test's simulated API: a visitor signs up, then Kubernetes stops the pod.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_stops_within_five_seconds_of_sigterm_and_keeps_every_lead() {
-    use crate::common::{TestCluster, eventually, fast_config, kubeconfig_for, sigterm};
+    use crate::common::{TestCluster, eventually, fast_config, kubeconfig_for};
     use crate::leads::{Visitor, all_leads, as_refs, complete};
     let cluster = TestCluster::start(fast_config()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -194,18 +199,45 @@ async fn run_stops_within_five_seconds_of_sigterm_and_keeps_every_lead() {
     let fields = complete("hedy@example.org");
     assert_eq!(visitor.submit(&as_refs(&fields)).await.status(), 200);
 
-    sigterm(child.id());
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(stopped.elapsed() < Duration::from_secs(5), "exits within 5 s of SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = stop_within_five_seconds(&mut child).await;
     assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
     drop(stream);
     let leads = all_leads(&cluster).await;
     assert_eq!(leads.len(), 1, "the lead the visitor was thanked for is kept");
     assert_eq!(leads[0].spec.email, "hedy@example.org");
+}
+
+/// `conferenceli sim`: the demo's cluster and workload alone, for kubectl; without a token file
+/// everyone may do anything; SIGTERM stops it; a broken token file is one line naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_serves_the_demo_cluster_alone_and_stops_on_sigterm() {
+    conferenceli::http::install_crypto_provider();
+    let port = free_port();
+    let server = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["sim", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::kubectl::wait_for_api(&server).await;
+    let pods = crate::kubectl::run(&server, &["get", "pods", "-n", "demopod", "-o", "name"]);
+    assert_eq!(pods.lines().count(), 5, "{pods}");
+    let nodes = crate::kubectl::run(&server, &["get", "nodes", "-o", "name"]);
+    assert_eq!(nodes.lines().collect::<Vec<_>>(), ["node/conferenceli", "node/pico-1", "node/pico-2"]);
+    let answer = crate::kubectl::run(&server, &["auth", "can-i", "delete", "nodes"]);
+    assert_eq!(answer.trim(), "yes", "no token file: everything is allowed");
+
+    let status = stop_within_five_seconds(&mut child).await;
+    assert!(status.success(), "{status:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("tokens.csv");
+    std::fs::write(&broken, "only-a-token,and-a-user\n").unwrap();
+    let output = run_with_env(&["sim", "--listen", "127.0.0.1:0", "--token-auth-file", broken.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("TOKEN_AUTH_FILE") && lines[0].contains("must have at least 3 columns"), "{lines:?}");
 }

@@ -367,3 +367,96 @@ async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+/// The Booth health card at the top of the control panel: the printer out of labels is its one
+/// failing line, with the fix; loading a roll clears it while the panel stays open; the Booth's
+/// status says the same. Screenshots at 390×844 (a phone) and 1280×800.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_booth_health_card_shows_each_check_with_its_fix_and_follows_the_booth() {
+    use crate::labels::{Mode, TestPrinter};
+    let cluster = TestCluster::start(fast_config()).await;
+    let printer_port = free_port();
+    let printer = TestPrinter::start(printer_port, Mode::Ready { media_mm: 54, errors: 0x0002 }).await;
+    let private = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (url, form) =
+        (format!("http://{}", private.local_addr().unwrap()), format!("http://{}/", public.local_addr().unwrap()));
+    let printer_url = format!("tcp://127.0.0.1:{printer_port}");
+    let extra = ["--printer-url", printer_url.as_str(), "--public-url", form.as_str()];
+    let args = crate::common::app_args(private.local_addr().unwrap(), &extra);
+    let (shutdown, task) = crate::common::spawn_app(
+        &cluster,
+        args,
+        conferenceli::app::Listeners {
+            private,
+            public,
+            health: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        },
+    );
+
+    let (_, staff) = crate::dashboard::Staff::login(&url, conferenceli::config::DEMO_PASSWORD).await;
+    let browser = Browser::start().await;
+    browser.set_viewport(390, 844).await;
+    browser.goto(&format!("{url}/control")).await;
+    let session = staff.cookies.iter().find_map(|c| c.strip_prefix("conferenceli_session=")).expect("session");
+    let cookie = json!({"cookie": {"name": "conferenceli_session", "value": session, "path": "/"}});
+    browser.command(reqwest::Method::POST, "/cookie", Some(cookie)).await;
+    browser.goto(&format!("{url}/control")).await;
+    const CARD: &str = r#"
+const item = li => ({ status: li.className, title: li.querySelector('strong').textContent,
+  message: li.querySelector('.msg').textContent, fix: li.querySelector('.fix') ? li.querySelector('.fix').textContent : null });
+return { badge: document.getElementById('health-summary').textContent,
+  problems: Array.from(document.querySelectorAll('#health-problems li')).map(item),
+  passed: document.querySelectorAll('#health-passed li').length,
+  first: document.querySelector('main > section').id,
+  overflow: document.documentElement.scrollWidth > innerWidth };
+"#;
+    let card = eventually(Duration::from_secs(20), "the card with the printer failing", || async {
+        let card = browser.eval(CARD).await;
+        let failing: Vec<&Value> = card["problems"].as_array()?.iter().filter(|p| p["status"] == "fail").collect();
+        (failing.len() == 1 && failing[0]["title"] == "Hardware · printer").then_some(card)
+    })
+    .await;
+    assert_eq!(card["first"], "health", "the card is at the top of the panel");
+    assert_eq!(card["badge"], "1 failed");
+    let failing = &card["problems"][0];
+    assert!(failing["message"].as_str().unwrap().contains("the label roll is used up"), "{card}");
+    assert!(failing["fix"].as_str().unwrap().contains("load a roll of 54 mm endless tape"), "{card}");
+    assert!(card["passed"].as_u64().unwrap() >= 15, "the passed checks are folded below: {card}");
+    assert_eq!(card["overflow"], false, "no sideways scrolling on a phone");
+    let phone = browser.screenshot("control-health-phone.png").await;
+    browser.eval("document.getElementById('health-passed').open = true; return null").await;
+    browser.set_viewport(1280, 800).await;
+    let desktop = browser.screenshot("control-health-desktop.png").await;
+    eprintln!("screenshots: {} {}", phone.display(), desktop.display());
+
+    let booths: kube::Api<conferenceli::booth::Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
+    let condition = |booth: conferenceli::booth::Booth| {
+        booth.status?.conditions.into_iter().find(|c| c.type_ == "HealthChecks").map(|c| (c.status.as_str(), c.message))
+    };
+    let (status, message) = eventually(Duration::from_secs(20), "the Booth's HealthChecks condition", || async {
+        condition(booths.get("booth").await.ok()?).filter(|(status, _)| *status == "False")
+    })
+    .await;
+    assert_eq!((status, message.as_str()), ("False", "failed: Hardware: printer"));
+
+    // A new roll: the panel, still open, shows it within its refreshes; so does the Booth.
+    printer.set_mode(Mode::Ready { media_mm: 54, errors: 0 });
+    eventually(Duration::from_secs(40), "the card without failures", || async {
+        let card = browser.eval(CARD).await;
+        let failing = card["problems"].as_array()?.iter().filter(|p| p["status"] == "fail").count();
+        (failing == 0 && card["badge"] != "1 failed").then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(20), "the condition True again", || async {
+        condition(booths.get("booth").await.ok()?).filter(|(status, _)| *status == "True").map(|_| ())
+    })
+    .await;
+
+    let noise: Vec<Value> =
+        browser.console().await.into_iter().filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING").collect();
+    assert!(noise.is_empty(), "console warnings or errors: {noise:?}");
+    drop(browser);
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+}

@@ -45,11 +45,28 @@ fn kubectl_minor() -> u32 {
 
 /// Runs kubectl and returns its exit code and output, whether it succeeded or not.
 fn run_status(server: &str, args: &[&str]) -> (i32, String) {
-    let output = Command::new(kubectl())
-        .args(["--server", server, "--request-timeout", "10s"])
+    let mut all = vec!["--server", server, "--request-timeout", "10s"];
+    all.extend_from_slice(args);
+    run_with_input(&all, None)
+}
+
+/// Runs kubectl with `args` (and `stdin`, for `apply -f -`): its exit code and its output,
+/// stdout then stderr.
+pub fn run_with_input(args: &[&str], stdin: Option<&str>) -> (i32, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(kubectl())
         .args(args)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run kubectl");
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let output = child.wait_with_output().expect("run kubectl");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.code().unwrap_or(-1), text)
 }

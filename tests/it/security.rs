@@ -58,6 +58,7 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/control/fog", Guard::Session),
     ("POST", "/control/leads/{name}/reprint", Guard::Session),
     ("POST", "/control/raffle/draw", Guard::Session),
+    ("GET", "/control/health", Guard::Session),
     ("POST", "/raffle/draw", Guard::BasicNotCrossSite),
     // The public listener.
     ("GET", "/static/form.css", Guard::Open),

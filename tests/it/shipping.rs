@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-fn repo_file(path: &str) -> String {
+pub fn repo_file(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -88,7 +88,7 @@ fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn documents(text: &str) -> Vec<serde_json::Value> {
+pub fn documents(text: &str) -> Vec<serde_json::Value> {
     use serde::Deserialize;
     serde_norway::Deserializer::from_str(text)
         .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML"))
@@ -268,18 +268,17 @@ async fn crds_workload_and_booth_objects_are_accepted_by_the_api() {
     );
     let applied = kubectl(&["--server", &server, "apply", "-f", "-"], Some(&workload));
     assert!(applied.contains("statefulset.apps/critical-prod created"), "{applied}");
-    // The booth's own objects, without RBAC (the simulated API has no authorisation) and the
-    // NetworkPolicies (it serves no networking.k8s.io: it has no network to police).
+    // The booth's own objects, RBAC included (served like any resource; tests/it/manifests.rs
+    // has an API server that enforces it), without the NetworkPolicies (it serves no
+    // networking.k8s.io: it has no network to police).
     let base: Vec<serde_json::Value> = rendered("deploy/base")
         .into_iter()
-        .filter(|d| {
-            let api = d["apiVersion"].as_str().unwrap();
-            !api.starts_with("rbac.authorization.k8s.io") && !api.starts_with("networking.k8s.io")
-        })
+        .filter(|d| !d["apiVersion"].as_str().unwrap().starts_with("networking.k8s.io"))
         .collect();
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": base});
     let applied = kubectl(&["--server", &server, "apply", "-f", "-"], Some(&list.to_string()));
     assert!(applied.contains("deployment.apps/conferenceli created"), "{applied}");
+    assert!(applied.contains("clusterrolebinding.rbac.authorization.k8s.io/conferenceli-nodes created"), "{applied}");
     let sts = kubectl(
         &[
             "--server",
@@ -382,4 +381,49 @@ fn each_listener_of_the_booth_is_reached_only_by_its_audience() {
     let opened: std::collections::BTreeSet<String> =
         rules.iter().flat_map(|r| r["ports"].as_array().unwrap()).map(|p| p["port"].as_str().unwrap().into()).collect();
     assert_eq!(ports, opened);
+}
+
+/// `conferenceli check --pre` asks for the right to create every kind an install writes, where
+/// it writes it; and the roles its permission hints name are the manifest's, bound to the
+/// booth's service account.
+#[test]
+fn check_names_the_manifests_as_they_are() {
+    use conferenceli::cluster::api_calls::{SERVICE_ACCOUNT, Scope};
+    use conferenceli::health::permissions::{INSTALL, Place};
+    let mut docs = rendered("deploy/base");
+    for file in yaml_files("crds") {
+        docs.extend(documents(&std::fs::read_to_string(file).unwrap()));
+    }
+    for doc in &docs {
+        let api_version = doc["apiVersion"].as_str().unwrap();
+        let group = api_version.split_once('/').map_or("", |(group, _)| group);
+        // The plural as kube makes it of these kinds (NetworkPolicy: networkpolicies).
+        let kind = doc["kind"].as_str().unwrap().to_lowercase();
+        let resource = match kind.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{kind}s"),
+        };
+        let place = match doc["metadata"]["namespace"].as_str() {
+            None => Place::Cluster,
+            Some("conferenceli") => Place::Own,
+            Some("demopod") => Place::Target,
+            Some("kube-system") => Place::KubeSystem,
+            Some(other) => panic!("an object in an unexpected namespace: {other}"),
+        };
+        assert!(
+            INSTALL.contains(&(group, resource.as_str(), place)),
+            "check --pre does not ask for {group}/{resource} ({place:?})"
+        );
+    }
+    let rbac = documents(&repo_file(conferenceli::cluster::api_calls::RBAC_MANIFEST));
+    for scope in [Scope::Target, Scope::Own, Scope::Cluster] {
+        let (kind, name) = scope.manifest_role();
+        assert!(rbac.iter().any(|d| d["kind"] == kind && d["metadata"]["name"] == name), "no {kind} {name}");
+        let bound = rbac.iter().any(|d| {
+            d["roleRef"]["kind"] == kind
+                && d["roleRef"]["name"] == name
+                && d["subjects"].as_array().unwrap().iter().any(|s| s["name"] == SERVICE_ACCOUNT)
+        });
+        assert!(bound, "{kind} {name} is not bound to the service account {SERVICE_ACCOUNT}");
+    }
 }

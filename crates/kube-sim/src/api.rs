@@ -7,9 +7,12 @@
 //! the store. Besides the Kubernetes paths, `/sim/...` offers the simulation's own controls and
 //! statistics.
 //!
-//! May call: `crate::config`, `crate::error`, `crate::eviction`, `crate::field`, `crate::openapi`,
-//! `crate::params`, `crate::resources`, `crate::selectors`, `crate::store`, `crate::table`,
-//! `crate::watch`.
+//! Every request passes `crate::auth`'s layer first (authentication and RBAC, with a token
+//! file); the reviews a client asks about itself have routes of their own (`crate::reviews`).
+//!
+//! May call: `crate::auth`, `crate::config`, `crate::error`, `crate::eviction`, `crate::field`,
+//! `crate::openapi`, `crate::params`, `crate::resources`, `crate::reviews`, `crate::selectors`,
+//! `crate::store`, `crate::table`, `crate::watch`.
 
 use crate::SimShared;
 use crate::config::NodeHealth;
@@ -167,8 +170,11 @@ pub(crate) fn router(shared: Arc<SimShared>) -> Router {
         .route("/sim/compact", post(compact))
         .route("/sim/restart", post(restart))
         .route("/sim/nodes/{name}/{health}", post(node_health))
+        .merge(crate::reviews::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        // Authentication and RBAC before any route, the fallbacks included (`crate::auth`).
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::auth::guard))
         .with_state(shared)
 }
 

@@ -2,7 +2,7 @@
 //! resource definitions it serves and the objects it holds from the start, and the program its workload's containers run
 //! ([`ContainerProgram`]), which the embedding project hands in.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::auth`.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use std::collections::BTreeMap;
@@ -23,6 +23,9 @@ pub struct SimConfig {
     /// Replicas of the StatefulSet the cluster runs.
     pub pods: usize,
     pub namespace: String,
+    /// Namespaces that exist from the start besides the system ones and the workload's (the
+    /// embedding project's own, as if applied before anyone looked).
+    pub namespaces: Vec<String>,
     pub statefulset: String,
     /// The image the StatefulSet's pods name (what `kubectl get pods -o wide` and the container
     /// statuses show; what runs is [`SimConfig::program`]).
@@ -59,6 +62,10 @@ pub struct SimConfig {
     /// What each running container of the workload runs; `None`: no process behind the pods
     /// (their endpoints follow readiness alone, and the Service's connections are refused).
     pub program: Option<Arc<dyn ContainerProgram>>,
+    /// kube-apiserver's static token file (`--token-auth-file`): with it every request needs a
+    /// known bearer token (401 otherwise) and is authorised by RBAC (403); without it (the
+    /// default) everything is allowed.
+    pub tokens: Option<crate::auth::TokenFile>,
 }
 
 impl Default for SimConfig {
@@ -70,6 +77,7 @@ impl Default for SimConfig {
             worker_labels: BTreeMap::new(),
             pods: 5,
             namespace: "default".into(),
+            namespaces: Vec::new(),
             statefulset: "web".into(),
             image: "registry.example/web:1.0".into(),
             grace_period_seconds: 1,
@@ -85,6 +93,7 @@ impl Default for SimConfig {
             crds: Vec::new(),
             objects: Vec::new(),
             program: None,
+            tokens: None,
         }
     }
 }

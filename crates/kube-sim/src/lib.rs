@@ -28,6 +28,10 @@
 //! - [`store`]: objects, resource versions, watch history and API semantics, with `schema`
 //!   (custom resources pruned, defaulted, validated), `merge` (strategic merge patch) and
 //!   `apply` (server-side apply and `managedFields`) beneath it;
+//! - [`auth`] and [`rbac`]: with a token file ([`SimConfig::tokens`]), every request is
+//!   authenticated (401) and authorised by RBAC (403), as kube-apiserver does it; `reviews`:
+//!   `SelfSubjectAccessReview`, `SelfSubjectRulesReview`, `SelfSubjectReview`; `bootstrap`:
+//!   the system namespaces and the bootstrap RBAC policy every cluster starts with;
 //! - `resources`: the type registry, with `conversion` for the types served as a converted view
 //!   of another's storage (`events.k8s.io` Events are the core Events); [`selectors`], `field`:
 //!   parsing and field errors; `object`: reading objects (a pod's readiness, timestamps);
@@ -43,6 +47,8 @@
 
 mod api;
 mod apply;
+pub mod auth;
+mod bootstrap;
 pub mod config;
 pub mod controllers;
 mod conversion;
@@ -55,17 +61,23 @@ pub mod network;
 mod object;
 mod openapi;
 mod params;
+mod protobuf;
+pub mod rbac;
 mod resources;
+mod reviews;
 mod schema;
 pub mod selectors;
 pub mod store;
 mod table;
+pub mod tls;
 pub mod watch;
 
+pub use auth::{TokenFile, TokenFileError};
 pub use config::{ContainerProgram, NodeHealth, RunningContainer, SimConfig};
 pub use error::ApiError;
 pub use resources::ResourceDef;
 pub use store::{Deletion, Part, PatchKind, Store, Write, WriteMode, Written};
+pub use tls::{CertFiles, ServingCert, TlsError};
 
 use controllers::Controllers;
 use std::collections::BTreeMap;
@@ -144,6 +156,9 @@ pub(crate) struct SimShared {
     pub controllers: Arc<Controllers>,
     pub stats: Arc<Stats>,
     bookmark_interval: Duration,
+    /// Who may do what: with a token file every request is authenticated and authorised
+    /// (`crate::auth`, `crate::rbac`); without one everything is allowed.
+    pub tokens: Option<Arc<auth::TokenFile>>,
     /// Fires when the serving listener stops, ending its watch streams.
     stop: CancellationToken,
     /// Asks the server to restart, down for the given time (`POST /sim/restart`).
@@ -192,6 +207,10 @@ impl SimCluster {
     /// same name): the configuration is the caller's code, not input.
     pub fn start(config: SimConfig) -> Arc<Self> {
         let store = Arc::new(Store::new(config.history_limit, config.history_retention));
+        for (group, plural, object) in bootstrap::objects(&config) {
+            let def = store.registry.find(group, "v1", plural).expect("built in");
+            store.create(&Write::to(&def, ""), object).expect("the bootstrap objects are valid");
+        }
         for crd in &config.crds {
             create_configured(&store, &serde_json::to_value(crd).expect("CRDs serialise"), "");
         }
@@ -211,8 +230,23 @@ impl SimCluster {
         &self.config
     }
 
-    /// Serves the API on `listener` until the returned server is shut down.
+    /// Serves the API on `listener` (plain HTTP) until the returned server is shut down.
     pub fn serve(self: &Arc<Self>, listener: TcpListener) -> std::io::Result<SimServer> {
+        self.serve_with(listener, None)
+    }
+
+    /// Serves the API over HTTPS with `cert`, as kube-apiserver's secure port: what kubectl
+    /// needs to send a bearer token (it sends none over plain HTTP).
+    pub fn serve_tls(self: &Arc<Self>, listener: TcpListener, cert: &ServingCert) -> std::io::Result<SimServer> {
+        let acceptor = cert.acceptor().map_err(std::io::Error::other)?;
+        self.serve_with(listener, Some((acceptor, cert.ca_pem().to_string())))
+    }
+
+    fn serve_with(
+        self: &Arc<Self>,
+        listener: TcpListener,
+        tls: Option<(tokio_rustls::TlsAcceptor, String)>,
+    ) -> std::io::Result<SimServer> {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let (restart, restarts) = tokio::sync::mpsc::channel(1);
@@ -221,13 +255,15 @@ impl SimCluster {
             controllers: self.controllers.clone(),
             stats: self.stats.clone(),
             bookmark_interval: self.config.bookmark_interval,
+            tokens: self.config.tokens.clone().map(Arc::new),
             stop: stop.clone(),
             restart,
         });
         let app = api::router(shared);
-        let server = Server { app, store: self.store.clone(), stop: stop.clone() };
+        let (acceptor, ca_pem) = tls.unzip();
+        let server = Server { app, store: self.store.clone(), stop: stop.clone(), tls: acceptor };
         let task = tokio::spawn(server.accept_loop(listener, restarts));
-        Ok(SimServer { addr, stop, task })
+        Ok(SimServer { addr, ca_pem, stop, task })
     }
 
     /// Sets a node's health (also `POST /sim/nodes/<name>/<ready|not-ready|unreachable>`).
@@ -257,10 +293,30 @@ fn create_configured(store: &Store, object: &serde_json::Value, namespace: &str)
 /// Writes `dir/kubeconfig` for the simulated API at `url` (plain HTTP, no credentials), for the
 /// programs and tools a test points at it (kubectl, an operator's binary).
 pub fn write_kubeconfig(url: &str, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    kubeconfig(url, None, None, dir)
+}
+
+fn kubeconfig(
+    url: &str,
+    ca_pem: Option<&str>,
+    token: Option<&str>,
+    dir: &std::path::Path,
+) -> std::io::Result<std::path::PathBuf> {
+    use base64::Engine;
     let path = dir.join("kubeconfig");
+    let user = match token {
+        Some(token) => format!("{{token: {}}}", serde_json::to_string(token).unwrap_or_default()),
+        None => "{}".to_string(),
+    };
+    let ca = match ca_pem {
+        Some(pem) => {
+            format!("\n    certificate-authority-data: {}", base64::engine::general_purpose::STANDARD.encode(pem))
+        }
+        None => String::new(),
+    };
     let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  \
-         context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: sim\n  \
+         context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user: {user}\n"
     );
     std::fs::write(&path, text)?;
     Ok(path)
@@ -269,6 +325,8 @@ pub fn write_kubeconfig(url: &str, dir: &std::path::Path) -> std::io::Result<std
 /// A running HTTP server of the simulated API.
 pub struct SimServer {
     addr: SocketAddr,
+    /// The CA of its certificate, when it serves HTTPS.
+    ca_pem: Option<String>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -278,9 +336,16 @@ impl SimServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`
+    /// `http://127.0.0.1:<port>`, or `https://` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Writes `dir/kubeconfig` for this server as the user of bearer `token` (or none), with
+    /// its CA when it serves HTTPS.
+    pub fn write_kubeconfig(&self, token: Option<&str>, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+        kubeconfig(&self.url(), self.ca_pem.as_deref(), token, dir)
     }
 
     /// Stops listening and drops every open connection and watch at once, like a crashed server.
@@ -295,6 +360,8 @@ struct Server {
     app: axum::Router,
     store: Arc<Store>,
     stop: CancellationToken,
+    /// The TLS handshake before HTTP, when it serves HTTPS.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Server {
@@ -349,17 +416,39 @@ impl Server {
     }
 
     fn serve_connection(&self, socket: tokio::net::TcpStream, cut: CancellationToken) {
-        use hyper_util::rt::{TokioExecutor, TokioIo};
-        use hyper_util::service::TowerToHyperService;
         let _ = socket.set_nodelay(true);
-        let service = TowerToHyperService::new(self.app.clone());
+        let app = self.app.clone();
+        let tls = self.tls.clone();
         tokio::spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection(TokioIo::new(socket), service);
-            tokio::select! {
-                _ = connection => {}
-                _ = cut.cancelled() => {}
+            match tls {
+                None => serve_io(socket, app, cut).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        handshake = acceptor.accept(socket) => handshake,
+                        _ = cut.cancelled() => return,
+                    };
+                    match handshake {
+                        Ok(stream) => serve_io(stream, app, cut).await,
+                        Err(error) => tracing::debug!(%error, "simulated API: TLS handshake failed"),
+                    }
+                }
             }
         });
+    }
+}
+
+/// Serves HTTP on one connection until it ends or `cut` fires.
+async fn serve_io<I>(io: I, app: axum::Router, cut: CancellationToken)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    let service = TowerToHyperService::new(app);
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = cut.cancelled() => {}
     }
 }

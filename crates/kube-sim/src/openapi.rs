@@ -17,7 +17,7 @@
 
 use crate::merge;
 use crate::resources::{Registry, ResourceDef, Subresource};
-use k8s_openapi::api::{apps, core, events, policy};
+use k8s_openapi::api::{apps, authentication, authorization, core, events, policy, rbac};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value, json};
@@ -76,6 +76,17 @@ fn builtin_schema(generator: &mut schemars::SchemaGenerator, def: &ResourceDef) 
         ("apps", "DaemonSet") => builtin::<apps::v1::DaemonSet>(generator),
         ("policy", "PodDisruptionBudget") => builtin::<policy::v1::PodDisruptionBudget>(generator),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => builtin::<CustomResourceDefinition>(generator),
+        ("rbac.authorization.k8s.io", "Role") => builtin::<rbac::v1::Role>(generator),
+        ("rbac.authorization.k8s.io", "ClusterRole") => builtin::<rbac::v1::ClusterRole>(generator),
+        ("rbac.authorization.k8s.io", "RoleBinding") => builtin::<rbac::v1::RoleBinding>(generator),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => builtin::<rbac::v1::ClusterRoleBinding>(generator),
+        ("authorization.k8s.io", "SelfSubjectAccessReview") => {
+            builtin::<authorization::v1::SelfSubjectAccessReview>(generator)
+        }
+        ("authorization.k8s.io", "SelfSubjectRulesReview") => {
+            builtin::<authorization::v1::SelfSubjectRulesReview>(generator)
+        }
+        ("authentication.k8s.io", "SelfSubjectReview") => builtin::<authentication::v1::SelfSubjectReview>(generator),
         _ => return None,
     })
 }
@@ -219,6 +230,12 @@ fn resource_paths(def: &ResourceDef, schema_name: &str, paths: &mut Map<String, 
             .push(json!({"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}}));
     }
     let id = |verb: &str| format!("{verb}{}{}", def.api_version().replace(['/', '.'], "_"), def.kind);
+    if def.verbs == crate::resources::CREATE_ONLY {
+        // A review: created and answered, never stored, so there is nothing to read back.
+        let create = operation(def, "post", &id("create"), &schema_ref, write_parameters(false));
+        paths.insert(collection, json!({"parameters": path_parameters, "post": create}));
+        return;
+    }
     paths.insert(
         collection.clone(),
         json!({

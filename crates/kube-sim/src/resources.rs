@@ -26,6 +26,9 @@ pub struct ResourceDef {
     pub namespaced: bool,
     pub(crate) short_names: Vec<String>,
     pub(crate) has_status: bool,
+    /// The verbs discovery lists for it: every verb, or `create` alone for the reviews that are
+    /// answered and never stored (`SelfSubjectAccessReview`, ...).
+    pub(crate) verbs: &'static [&'static str],
     /// A CRD's `additionalPrinterColumns`, for `kubectl get`.
     pub(crate) printer_columns: Vec<PrinterColumn>,
     /// A CRD version's `openAPIV3Schema`: custom resources are pruned, defaulted and validated
@@ -56,6 +59,11 @@ pub(crate) struct Subresource {
 pub(crate) const EVICTION: Subresource =
     Subresource { name: "eviction", group: "policy", version: "v1", kind: "Eviction", verbs: &["create"] };
 
+/// The verbs of a stored resource type.
+const ALL_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+/// The verb of a review: created, answered in its `status`, not stored.
+pub(crate) const CREATE_ONLY: &[&str] = &["create"];
+
 /// One `additionalPrinterColumns` entry of a CRD version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PrinterColumn {
@@ -76,6 +84,7 @@ impl ResourceDef {
             namespaced,
             short_names: Vec::new(),
             has_status,
+            verbs: ALL_VERBS,
             printer_columns: Vec::new(),
             schema: None,
             subresources: Vec::new(),
@@ -83,6 +92,11 @@ impl ResourceDef {
             fields: selectors::DEFAULT_FIELDS,
             view: None,
         }
+    }
+
+    /// A review type: only `create`, answered and not stored.
+    fn review(group: &str, kind: &str, plural: &str) -> Self {
+        Self { verbs: CREATE_ONLY, ..Self::new(group, "v1", kind, plural, false, false) }
     }
 
     fn short(mut self, names: &[&str]) -> Self {
@@ -150,13 +164,12 @@ impl ResourceDef {
     }
 
     fn api_resources(&self) -> Vec<Value> {
-        let verbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
         let mut out = vec![json!({
             "name": self.plural,
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": verbs,
+            "verbs": self.verbs,
             "shortNames": self.short_names,
         })];
         if self.has_status {
@@ -231,6 +244,9 @@ impl ResourceDef {
     }
 }
 
+/// The group of Role, ClusterRole, RoleBinding and ClusterRoleBinding.
+pub(crate) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
 /// The resource types served now; grows when a CRD is created.
 #[derive(Debug)]
 pub struct Registry {
@@ -274,6 +290,15 @@ impl Default for Registry {
                 true,
             )
             .short(&["crd", "crds"]),
+            // RBAC, enforced when the cluster has a token file (`crate::rbac`).
+            ResourceDef::new(RBAC_GROUP, "v1", "Role", "roles", true, false),
+            ResourceDef::new(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", false, false),
+            ResourceDef::new(RBAC_GROUP, "v1", "RoleBinding", "rolebindings", true, false),
+            ResourceDef::new(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", false, false),
+            // What `kubectl auth can-i` and `kubectl auth whoami` ask (`crate::reviews`).
+            ResourceDef::review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+            ResourceDef::review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
+            ResourceDef::review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews"),
         ];
         Self { defs: RwLock::new(builtin.into_iter().map(Arc::new).collect()) }
     }

@@ -255,20 +255,15 @@ impl LabelSelector {
     }
 }
 
-/// The value of a selectable field; absent fields compare as the empty string, as in Kubernetes.
-fn field_value<'a>(object: &'a Value, field: &SelectableField) -> &'a str {
-    let read = |path: &str| object.pointer(&format!("/{}", path.replace('.', "/"))).and_then(Value::as_str);
-    field.paths.iter().filter_map(|path| read(path)).find(|value| !value.is_empty()).unwrap_or("")
-}
-
-impl FieldSelector {
-    /// Parses a `fieldSelector` for a resource whose field selectors may name `fields`.
-    pub fn parse(input: &str, fields: &[SelectableField]) -> Result<Self, SelectorError> {
-        if input.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        let mut requirements = Vec::new();
-        for term in input.split(',') {
+/// The terms of a field selector, `(field, value, negated)`, as `fields.ParseSelector` reads
+/// them (`=`, `==`, `!=`, comma-separated), whichever fields they name.
+fn field_terms(input: &str) -> Result<Vec<(&str, &str, bool)>, SelectorError> {
+    if input.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    input
+        .split(',')
+        .map(|term| {
             let term = term.trim();
             let (field, value, negated) = if let Some((f, v)) = term.split_once("!=") {
                 (f, v, true)
@@ -279,13 +274,39 @@ impl FieldSelector {
             } else {
                 return Err(SelectorError(format!("invalid field selector requirement {term:?}")));
             };
-            let field = field.trim();
+            Ok((field.trim(), value.trim(), negated))
+        })
+        .collect()
+}
+
+/// The value of a selectable field; absent fields compare as the empty string, as in Kubernetes.
+fn field_value<'a>(object: &'a Value, field: &SelectableField) -> &'a str {
+    let read = |path: &str| object.pointer(&format!("/{}", path.replace('.', "/"))).and_then(Value::as_str);
+    field.paths.iter().filter_map(|path| read(path)).find(|value| !value.is_empty()).unwrap_or("")
+}
+
+impl FieldSelector {
+    /// Parses a `fieldSelector` for a resource whose field selectors may name `fields`.
+    pub fn parse(input: &str, fields: &[SelectableField]) -> Result<Self, SelectorError> {
+        let mut requirements = Vec::new();
+        for (field, value, negated) in field_terms(input)? {
             let Some(field) = fields.iter().find(|f| f.label == field).copied() else {
                 return Err(SelectorError(format!("field label not supported: {field}")));
             };
-            requirements.push(FieldRequirement { field, value: value.trim().into(), negated });
+            requirements.push(FieldRequirement { field, value: value.into(), negated });
         }
         Ok(Self(requirements))
+    }
+
+    /// The name a selector pins (`metadata.name=x`, whatever other fields it names), as
+    /// `RequiresExactMatch("metadata.name")` reads it for authorisation; `None` when it pins none
+    /// or does not parse.
+    pub(crate) fn exact_name(input: &str) -> Option<String> {
+        let terms = field_terms(input).ok()?;
+        terms
+            .into_iter()
+            .find(|(field, _, negated)| *field == METADATA_NAME.label && !negated)
+            .map(|(_, v, _)| v.into())
     }
 
     pub fn matches(&self, object: &Value) -> bool {

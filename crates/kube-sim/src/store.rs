@@ -203,6 +203,21 @@ fn is_dns_subdomain(name: &str) -> bool {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
+/// The rule a new object's name breaks, if any: RBAC objects need only be a path segment
+/// (`system:discovery` is a ClusterRole's name), everything else a DNS subdomain.
+fn name_rule_broken(def: &ResourceDef, name: &str) -> Option<&'static str> {
+    if def.group == crate::resources::RBAC_GROUP {
+        return match name {
+            "" => Some("name or generateName is required"),
+            "." | ".." => Some("may not be '.' or '..'"),
+            n if n.contains('/') => Some("may not contain '/'"),
+            n if n.contains('%') => Some("may not contain '%'"),
+            _ => None,
+        };
+    }
+    (!is_dns_subdomain(name)).then_some(SUBDOMAIN_RULE)
+}
+
 fn meta(object: &Value) -> &Value {
     &object["metadata"]
 }
@@ -618,8 +633,8 @@ impl Store {
                 return Err(ApiError::invalid(def, "", &[error]));
             }
         };
-        if !is_dns_subdomain(&name) {
-            let error = FieldError::invalid("metadata.name", field::go_value(&json!(name)), SUBDOMAIN_RULE);
+        if let Some(rule) = name_rule_broken(def, &name) {
+            let error = FieldError::invalid("metadata.name", field::go_value(&json!(name)), rule);
             return Err(ApiError::invalid(def, &name, &[error]));
         }
         if def.namespaced {

@@ -1,10 +1,10 @@
 //! Server-side printing: the `meta.k8s.io/v1` `Table` form that `kubectl get` asks for.
 //!
 //! kubectl requests `application/json;as=Table;v=v1;g=meta.k8s.io` and prints the columns the
-//! server chooses; these are the columns the real API server prints for pods, nodes, Events and
-//! PodDisruptionBudgets (priority 1 columns are the `-o wide` ones). Other types get NAME and AGE.
-//! Rows are printed from the object as stored, as kube prints its internal version: Events look
-//! the same through `v1` and `events.k8s.io/v1`.
+//! server chooses; these are the columns the real API server prints for pods, nodes, Events,
+//! PodDisruptionBudgets, roles and role bindings (priority 1 columns are the `-o wide` ones).
+//! Other types get NAME and AGE. Rows are printed from the object as stored, as kube prints its
+//! internal version: Events look the same through `v1` and `events.k8s.io/v1`.
 //!
 //! May call: `crate::resources`.
 
@@ -113,6 +113,28 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
                 "Calculated number of pods that may be disrupted at this time.",
             ),
             column("Age", "string", 0, "Time since the object was created."),
+        ],
+        "Role" | "ClusterRole" => vec![
+            column("Name", "string", 0, "Name must be unique within a namespace."),
+            column(
+                "Created At",
+                "date",
+                0,
+                "CreationTimestamp is a timestamp representing the server time when this object was created.",
+            ),
+        ],
+        "RoleBinding" | "ClusterRoleBinding" => vec![
+            column("Name", "string", 0, "Name must be unique within a namespace."),
+            column(
+                "Role",
+                "string",
+                0,
+                "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.",
+            ),
+            column("Age", "string", 0, "Time since the object was created."),
+            column("Users", "string", 1, "Users in the roleBinding"),
+            column("Groups", "string", 1, "Groups in the roleBinding"),
+            column("ServiceAccounts", "string", 1, "ServiceAccounts in the roleBinding"),
         ],
         _ => {
             let mut columns = vec![column("Name", "string", 0, "Name must be unique within a namespace.")];
@@ -266,6 +288,37 @@ fn event_cells(event: &Value, now: jiff::Timestamp) -> Vec<Value> {
     ]
 }
 
+/// A role's name and creation time (kube prints the time itself, not an age).
+fn role_cells(role: &Value) -> Vec<Value> {
+    vec![json!(role["metadata"]["name"]), json!(role["metadata"]["creationTimestamp"])]
+}
+
+/// A binding's name, `Kind/name` of its role, age, and its subjects by kind (`-o wide`); a
+/// service account reads `namespace/name`.
+fn binding_cells(binding: &Value, now: jiff::Timestamp) -> Vec<Value> {
+    let role = &binding["roleRef"];
+    let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
+    let of_kind = |kind: &str| {
+        let names: Vec<String> = subjects
+            .iter()
+            .filter(|s| s["kind"] == kind)
+            .map(|s| match (kind, s["namespace"].as_str()) {
+                ("ServiceAccount", Some(ns)) => format!("{ns}/{}", s["name"].as_str().unwrap_or_default()),
+                _ => s["name"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect();
+        json!(names.join(", "))
+    };
+    vec![
+        json!(binding["metadata"]["name"]),
+        json!(format!("{}/{}", role["kind"].as_str().unwrap_or_default(), role["name"].as_str().unwrap_or_default())),
+        json!(age(binding, now)),
+        of_kind("User"),
+        of_kind("Group"),
+        of_kind("ServiceAccount"),
+    ]
+}
+
 fn row(def: &ResourceDef, object: &Value, include_object: bool, now: jiff::Timestamp) -> Value {
     // Printed from the stored form; embedded as served.
     let stored = def.stored_form(object);
@@ -274,6 +327,8 @@ fn row(def: &ResourceDef, object: &Value, include_object: bool, now: jiff::Times
         "Node" => node_cells(&stored, now),
         "Event" => event_cells(&stored, now),
         "PodDisruptionBudget" => budget_cells(&stored, now),
+        "Role" | "ClusterRole" => role_cells(&stored),
+        "RoleBinding" | "ClusterRoleBinding" => binding_cells(&stored, now),
         _ => {
             let mut cells = vec![json!(stored["metadata"]["name"])];
             cells.extend(def.printer_columns.iter().map(|c| printer_cell(&stored, c, now)));
@@ -410,5 +465,24 @@ mod tests {
             t["rows"][0]["cells"].as_array().unwrap()[..4],
             [json!("web"), json!("N/A"), json!("40%"), json!(2)]
         );
+    }
+
+    #[test]
+    fn binding_rows_name_the_role_and_subjects() {
+        let binding = json!({"kind": "RoleBinding", "metadata": {"name": "b", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "roleRef": {"kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "app", "namespace": "c"}, {"kind": "Group", "name": "g"}]});
+        let registry = crate::resources::Registry::default();
+        let t = table(
+            &registry.find("rbac.authorization.k8s.io", "v1", "rolebindings").unwrap(),
+            &[&binding],
+            "7",
+            false,
+            true,
+        );
+        let cells = &t["rows"][0]["cells"];
+        assert_eq!((cells[0].as_str(), cells[1].as_str()), (Some("b"), Some("Role/r")));
+        assert_eq!((cells[3].as_str(), cells[4].as_str(), cells[5].as_str()), (Some(""), Some("g"), Some("c/app")));
+        assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), cells.as_array().unwrap().len());
     }
 }

@@ -95,6 +95,13 @@ pub trait Odoo: Send + Sync {
     fn create(&self, model: &str, values: Value) -> BoxFuture<'_, Result<i64, OdooError>>;
 }
 
+/// The id of the record of `model` whose `field` equals `value`, `None` when Odoo has none.
+pub(crate) async fn find_id(odoo: &dyn Odoo, model: &str, field: &str, value: &str) -> Result<Option<i64>, OdooError> {
+    let query = SearchRead::new(model, serde_json::json!([[field, "=", value]]), &["id"]).limit(1);
+    let found = odoo.search_read(query).await?;
+    Ok(found.first().and_then(|r| r.get("id")).and_then(Value::as_i64))
+}
+
 /// How to reach Odoo.
 #[derive(Debug, Clone)]
 pub struct OdooSettings {
@@ -148,19 +155,11 @@ fn transport_error(error: &reqwest::Error, secrets: &[&Secret]) -> OdooError {
     let kind = if error.is_timeout() {
         "the call timed out".to_string()
     } else if error.is_connect() {
-        format!("cannot connect ({})", root_cause(error))
+        format!("cannot connect ({})", crate::http::root_cause(error))
     } else {
-        root_cause(error)
+        crate::http::root_cause(error)
     };
     OdooError::Unreachable(redact(&kind, secrets))
-}
-
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// Replaces every occurrence of a secret in a message that came from elsewhere.

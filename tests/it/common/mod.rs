@@ -240,3 +240,31 @@ pub fn sigterm(pid: u32) {
     // SAFETY: kill(2) on a process id this test owns; no memory is shared.
     unsafe { libc_kill(pid as i32, 15) };
 }
+
+/// A kubeconfig in `dir` for the API at `url` as the user of bearer `token`, trusting the CA
+/// certificate file `ca` (an HTTPS `conferenceli sim`), as `run` and `check` read it.
+pub fn kubeconfig_with_token(
+    url: &str,
+    token: &str,
+    ca: Option<&std::path::Path>,
+    dir: &std::path::Path,
+) -> std::path::PathBuf {
+    let ca = ca.map(|path| format!("\n    certificate-authority: {}", path.display())).unwrap_or_default();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: sim\n  \
+         context:\n    cluster: sim\n    user: u\ncurrent-context: sim\nusers:\n- name: u\n  user:\n    token: {token}\n"
+    );
+    let path = dir.join(format!("kubeconfig-{token}"));
+    std::fs::write(&path, text).expect("write the kubeconfig");
+    path
+}
+
+/// A kube-rs client for the API at `url` as the user of bearer `token`.
+pub async fn client_with_token(url: &str, token: &str) -> kube::Client {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = kubeconfig_with_token(url, token, None, dir.path());
+    conferenceli::http::install_crypto_provider();
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("the kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("a config");
+    kube::Client::try_from(config).expect("a client")
+}

@@ -10,6 +10,7 @@
 mod common;
 
 mod api;
+mod auth;
 mod clients;
 mod conformance;
 mod disruption;
