@@ -659,6 +659,43 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_figures_live_only_in_the_performance_page() {
+        // Every other page links to docs/performance.md instead of copying a figure, which the
+        // next run would leave behind, stale or contradicting the report.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let page = read(&root.join("docs/performance.md")).unwrap();
+        replace_between(Path::new("docs/performance.md"), &page, DOC_MARKERS, "").expect("the page keeps its markers");
+        let report = read_previous(&root.join("docs/performance.json")).unwrap().expect("docs/performance.json exists");
+        let mut pages =
+            vec![root.join("README.md"), root.join("ARCHITECTURE.md"), root.join("crates/kube-sim/README.md")];
+        pages.extend(
+            std::fs::read_dir(root.join("docs"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("performance.md")),
+        );
+        // Small whole numbers (2 watches, 0 % of a core) are not worth telling apart from prose.
+        let telling = report.figures.iter().filter(|f| f.value.fract() != 0.0 || f.value.abs() >= 10.0);
+        let shown: Vec<String> = telling.map(value_with_unit).collect();
+        assert!(shown.len() > 20, "{shown:?}");
+        for path in pages {
+            let text = read(&path).unwrap();
+            assert!(
+                !text.contains("<!-- perf-"),
+                "{}: the report's markers belong to docs/performance.md",
+                path.display()
+            );
+            for figure in &shown {
+                assert!(
+                    !text.contains(figure.as_str()),
+                    "{} copies the figure \"{figure}\" of docs/performance.md: link to it instead",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_committed_report_parses() {
         // docs/performance.json is the next run's "previous report": it must stay readable.
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/performance.json");
