@@ -11,7 +11,7 @@
 # only needs glibc and runs on distroless/cc as a non-root user. tests/it/shipping.rs checks
 # this file against Cargo.toml. The binary is not stripped further here: the release profile
 # already drops debug info and keeps the symbol table, so a panic's backtrace names its functions
-# (README "The Pi's binary", which `.ci/aarch64` cross-builds and tests without Docker).
+# (docs/pi.md, which also says how `.ci/aarch64` cross-builds and tests it without Docker).
 
 ARG RUST_VERSION=1.95
 

@@ -196,7 +196,7 @@ async fn main() {
             "bench",
         ])
         .args(["--public-listen-addr", "127.0.0.1:0", "--chaos-cooldown-seconds", "0"])
-        // Idle means idle: no availability trickle (its cost is measured on its own, README).
+        // Idle means idle: no availability trickle (its cost is measured on its own, docs/performance.md).
         .args(["--availability-requests-per-second", "0"])
         // 1,000 streams from one address: the limits raised for the benchmark (benches/limits.rs
         // measures the defaults).

@@ -5,7 +5,7 @@
 //! `{"bench":"watch","key":"initial_sync_10k_ms","what":"…","value":210.0,"unit":"ms","better":"lower","method":"…"}`
 //!
 //! `.ci/perf-report` sets the variable, runs every benchmark, and renders docs/performance.md and
-//! the README's table from the file with `render.rs` in this folder (the `perf_report` example).
+//! docs/performance.json from the file with `render.rs` in this folder (the `perf_report` example).
 //! Without the variable nothing is written, so `cargo bench --bench <name>` works as before.
 //!
 //! Included with `#[path = "report/mod.rs"] mod report;` (a folder, so that Cargo does not take
@@ -21,7 +21,7 @@ pub struct Figure {
     /// Stable name within the benchmark: reports are compared figure by figure on (bench, key),
     /// so a key changes only when what it measures changes.
     pub key: &'static str,
-    /// What was measured, in the words of the README table.
+    /// What was measured, as the report's table says it.
     pub what: String,
     pub value: f64,
     pub unit: &'static str,

@@ -8,12 +8,12 @@
 //! - `docs/performance.json`: this report's machine and figures, the next report's "previous";
 //! - `docs/performance.md`, between `<!-- perf-report:start -->` and `<!-- perf-report:end -->`:
 //!   both machines side by side and, per benchmark, each figure with its method, the previous
-//!   value and the ratio between them;
-//! - `README.md`, between `<!-- perf-table:start -->` and `<!-- perf-table:end -->`: the summary
-//!   table.
+//!   value and the ratio between them.
 //!
-//! The hand-written text around the markers stays as it is. Nothing is written unless every
-//! input was read and every output rendered.
+//! Those are the only places a benchmark's figure is written: every other page links to
+//! docs/performance.md rather than copying a number that the next run would make stale. The
+//! hand-written text around the markers stays as it is. Nothing is written unless every input
+//! was read and every output rendered.
 //!
 //! It lives under `benches/`, next to the writer of the format it reads, because DESIGN.md's
 //! layout has no `examples/` folder; Cargo.toml declares it as the example `perf_report` with
@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 const DOC_MARKERS: (&str, &str) = ("<!-- perf-report:start -->", "<!-- perf-report:end -->");
-const README_MARKERS: (&str, &str) = ("<!-- perf-table:start -->", "<!-- perf-table:end -->");
 /// Shown where there is nothing to compare with.
 const NONE: &str = "—";
 
@@ -45,10 +44,9 @@ struct Args {
     /// The machine-readable report: read as the previous one, then replaced by this one.
     #[arg(long, default_value = "docs/performance.json")]
     figures: PathBuf,
+    /// The report's page: its part between the markers is replaced.
     #[arg(long, default_value = "docs/performance.md")]
     doc: PathBuf,
-    #[arg(long, default_value = "README.md")]
-    readme: PathBuf,
 }
 
 /// What can stop a report; each names the file and what is wrong with it.
@@ -139,12 +137,15 @@ fn run(args: &Args) -> Result<(), ReportError> {
     };
     let json = serde_json::to_string_pretty(&report).expect("a report serialises") + "\n";
     let doc = replace_between(&args.doc, &read(&args.doc)?, DOC_MARKERS, &render_doc(&report, previous.as_ref()))?;
-    let table = render_readme(&report, previous.as_ref());
-    let readme = replace_between(&args.readme, &read(&args.readme)?, README_MARKERS, &table)?;
     write_atomically(&args.figures, &json)?;
     write_atomically(&args.doc, &doc)?;
-    write_atomically(&args.readme, &readme)?;
-    println!("{table}");
+    println!(
+        "perf_report: {} figures of {} benchmarks written to {} and {}",
+        report.figures.len(),
+        by_bench(&report.figures).len(),
+        args.doc.display(),
+        args.figures.display()
+    );
     Ok(())
 }
 
@@ -334,39 +335,6 @@ fn render_doc(report: &Report, previous: Option<&Report>) -> String {
     out
 }
 
-/// The README's summary table and the line that says where and when it was measured.
-fn render_readme(report: &Report, previous: Option<&Report>) -> String {
-    let mut out = String::from("| what | figure | vs previous report | bench |\n| --- | ---: | --- | --- |\n");
-    for figure in &report.figures {
-        let before = previous.and_then(|p| p.figure(&figure.bench, &figure.key));
-        out.push_str(&format!(
-            "| {} | {} | {} | `{}` |\n",
-            cell(&figure.what),
-            value_with_unit(figure),
-            compare(figure, before),
-            figure.bench
-        ));
-    }
-    let machine = &report.machine;
-    out.push_str(&format!(
-        "\nMeasured {} on {}, {} cores, {} memory, Linux {}, {}; commit `{}`; load average {} at the start. ",
-        report.ran,
-        machine.cpu,
-        machine.cores,
-        machine.memory,
-        machine.kernel,
-        machine.rustc,
-        report.commit,
-        report.load_average_start
-    ));
-    match previous {
-        Some(previous) => out.push_str(&format!("Previous report: {}, commit `{}`. ", previous.ran, previous.commit)),
-        None => out.push_str("No previous report. "),
-    }
-    out.push_str("Methods and both machines: [docs/performance.md](docs/performance.md).\n");
-    out
-}
-
 /// The CPU's name in /proc/cpuinfo: `model name` on x86, `Model` on a Raspberry Pi.
 fn cpu_model(cpuinfo: &str) -> Option<String> {
     ["model name", "Model", "Hardware"].iter().find_map(|wanted| {
@@ -551,20 +519,22 @@ mod tests {
     }
 
     #[test]
-    fn readme_table_has_a_row_per_figure_with_its_ratio() {
+    fn doc_has_a_row_per_figure_with_its_ratio_and_both_runs_in_the_machine_table() {
         let previous = report("before", vec![figure("watch", "sync", 200.0, "ms", Better::Lower)]);
         let mut new = figure("watch", "sync", 210.0, "ms", Better::Lower);
         new.what = "initial sync | `run`".into();
         let now = report("now", vec![new, figure("sse", "rss", 67.26, "MiB", Better::Lower)]);
-        let table = render_readme(&now, Some(&previous));
-        let rows: Vec<&str> = table.lines().collect();
-        assert_eq!(rows[0], "| what | figure | vs previous report | bench |");
-        assert_eq!(rows[2], "| initial sync \\| `run` | 210 ms | 1.05× worse | `watch` |");
-        assert_eq!(rows[3], "| rss measured | 67.3 MiB | — | `sse` |");
-        assert!(table.contains("Measured now on cpu-now, 2 cores"), "{table}");
-        assert!(table.contains("commit `commit-now`; load average 0.50 0.40 0.30 at the start"), "{table}");
-        assert!(table.contains("Previous report: before, commit `commit-before`."), "{table}");
-        assert!(render_readme(&now, None).contains("No previous report."));
+        let doc = render_doc(&now, Some(&previous));
+        assert!(doc.contains("| benchmarks ran | now | before |"), "{doc}");
+        assert!(doc.contains("| commit | `commit-now` | `commit-before` |"), "{doc}");
+        assert!(doc.contains("| load average at end | 1.50 1.40 1.30 | 1.50 1.40 1.30 |"), "{doc}");
+        assert!(
+            doc.contains("| initial sync \\| `run` | 210 ms | 200 ms | 1.05× worse | how sync is measured |"),
+            "a `|` in a description stays inside its cell: {doc}"
+        );
+        assert!(doc.contains("| rss measured | 67.3 MiB | — | — | how rss is measured |"), "{doc}");
+        let first = render_doc(&now, None);
+        assert!(first.contains("| commit | `commit-now` | — |"), "{first}");
     }
 
     #[test]
@@ -626,6 +596,103 @@ mod tests {
         let text = serde_json::to_string_pretty(&original).unwrap();
         assert!(text.contains("\"better\": \"lower\""));
         assert_eq!(serde_json::from_str::<Report>(&text).unwrap(), original);
+    }
+
+    /// A results file, a report page with its markers and nothing else, in a folder of its own.
+    fn report_folder(page: &str) -> (tempfile::TempDir, Args) {
+        let dir = tempfile::tempdir().unwrap();
+        let line =
+            |key: &str, value: f64| serde_json::to_string(&figure("watch", key, value, "ms", Better::Lower)).unwrap();
+        std::fs::write(
+            dir.path().join("results.jsonl"),
+            format!("{}\n{}\n", line("sync", 210.0), line("fan_out", 5.5)),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("performance.md"), page).unwrap();
+        let args = Args {
+            results: dir.path().join("results.jsonl"),
+            started: "2026-12-07T10:00:00Z".parse().unwrap(),
+            load_average: "0.50 0.40 0.30".into(),
+            commit: "abc1234".into(),
+            figures: dir.path().join("performance.json"),
+            doc: dir.path().join("performance.md"),
+        };
+        (dir, args)
+    }
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_run_writes_the_report_page_and_its_figures_and_nothing_else() {
+        let page = "# Report\n\nmethod\n<!-- perf-report:start -->\nstale table\n<!-- perf-report:end -->\n\n## Measured by hand\n";
+        let (dir, args) = report_folder(page);
+        run(&args).unwrap();
+        assert_eq!(files_in(dir.path()), ["performance.json", "performance.md", "results.jsonl"]);
+        let doc = std::fs::read_to_string(&args.doc).unwrap();
+        assert!(doc.starts_with("# Report\n\nmethod\n<!-- perf-report:start -->\n"), "{doc}");
+        assert!(doc.ends_with("<!-- perf-report:end -->\n\n## Measured by hand\n"), "{doc}");
+        assert!(!doc.contains("stale table"), "{doc}");
+        assert!(doc.contains("| commit | `abc1234` | — |"), "{doc}");
+        assert!(doc.contains("| sync measured | 210 ms | — | — | how sync is measured |"), "{doc}");
+        let report = read_previous(&args.figures).unwrap().expect("the figures were written");
+        assert_eq!(report.figures.len(), 2);
+
+        // The next run compares against this one.
+        run(&args).unwrap();
+        let doc = std::fs::read_to_string(&args.doc).unwrap();
+        assert!(doc.contains("| sync measured | 210 ms | 210 ms | 1.00× | how sync is measured |"), "{doc}");
+        assert_eq!(files_in(dir.path()), ["performance.json", "performance.md", "results.jsonl"]);
+    }
+
+    #[test]
+    fn a_page_without_its_markers_stops_the_run_before_anything_is_written() {
+        let (dir, args) = report_folder("# Report without markers\n");
+        let error = run(&args).unwrap_err();
+        assert!(matches!(error, ReportError::Markers { .. }), "{error}");
+        assert_eq!(files_in(dir.path()), ["performance.md", "results.jsonl"], "no figures written either");
+        assert_eq!(std::fs::read_to_string(&args.doc).unwrap(), "# Report without markers\n");
+    }
+
+    #[test]
+    fn the_committed_figures_live_only_in_the_performance_page() {
+        // Every other page links to docs/performance.md instead of copying a figure, which the
+        // next run would leave behind, stale or contradicting the report.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let page = read(&root.join("docs/performance.md")).unwrap();
+        replace_between(Path::new("docs/performance.md"), &page, DOC_MARKERS, "").expect("the page keeps its markers");
+        let report = read_previous(&root.join("docs/performance.json")).unwrap().expect("docs/performance.json exists");
+        let mut pages =
+            vec![root.join("README.md"), root.join("ARCHITECTURE.md"), root.join("crates/kube-sim/README.md")];
+        pages.extend(
+            std::fs::read_dir(root.join("docs"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("performance.md")),
+        );
+        // Small whole numbers (2 watches, 0 % of a core) are not worth telling apart from prose.
+        let telling = report.figures.iter().filter(|f| f.value.fract() != 0.0 || f.value.abs() >= 10.0);
+        let shown: Vec<String> = telling.map(value_with_unit).collect();
+        assert!(shown.len() > 20, "{shown:?}");
+        for path in pages {
+            let text = read(&path).unwrap();
+            assert!(
+                !text.contains("<!-- perf-"),
+                "{}: the report's markers belong to docs/performance.md",
+                path.display()
+            );
+            for figure in &shown {
+                assert!(
+                    !text.contains(figure.as_str()),
+                    "{} copies the figure \"{figure}\" of docs/performance.md: link to it instead",
+                    path.display()
+                );
+            }
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod check;
 mod chromium;
 mod cluster_state;
 mod dashboard;
+mod docs;
 mod form;
 mod fuzz;
 mod fuzz_http;

@@ -146,17 +146,7 @@ fn every_kustomization_renders() {
 
 /// Every environment variable the binary reads, from its command-line definition.
 fn variables_the_binary_reads() -> std::collections::BTreeSet<String> {
-    fn walk(command: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
-        for arg in command.get_arguments() {
-            if let Some(env) = arg.get_env() {
-                out.insert(env.to_string_lossy().into_owned());
-            }
-        }
-        command.get_subcommands().for_each(|sub| walk(sub, out));
-    }
-    let mut out = std::collections::BTreeSet::new();
-    walk(&<conferenceli::config::Cli as clap::CommandFactory>::command(), &mut out);
-    out
+    super::docs::variables_and_flags().into_keys().collect()
 }
 
 #[test]

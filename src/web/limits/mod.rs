@@ -44,7 +44,7 @@ pub use serve::serve;
 /// few, and only the node may reach it (deploy/base/networkpolicy.yaml).
 const HEALTH_MAX_CONNECTIONS: usize = 32;
 
-/// The listeners' limits (`--help` lists them; the README's Configuration table explains them).
+/// The listeners' limits (`--help` and docs/configuration.md list them; docs/security.md explains them).
 #[derive(Debug, Clone, Args)]
 pub struct LimitsArgs {
     /// Connections the private listener (kiosk, staff, probes) holds at once; more are answered
