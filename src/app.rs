@@ -13,6 +13,7 @@ use crate::automations::{Fog, FogSpec};
 use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
+use crate::cluster::client::Clients;
 use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
@@ -79,17 +80,17 @@ pub struct Devices {
     pub blinkstick: Option<Box<dyn HidPort>>,
 }
 
-/// Runs the booth on `client` with both listeners bound and `devices`, until `shutdown` fires:
+/// Runs the booth on `clients` with both listeners bound and `devices`, until `shutdown` fires:
 /// the one entry point of `run`, `demo`, the tests and the benchmarks.
 pub async fn serve(
-    client: kube::Client,
+    clients: Clients,
     args: AppArgs,
     credentials: StaffCredentials,
     listeners: Listeners,
     devices: Devices,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let booth = Booth::start(client, &args, credentials, devices, &shutdown)?;
+    let booth = Booth::start(clients, &args, credentials, devices, &shutdown)?;
     let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
     let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
     tracing::info!(addr = %public_addr, "serving the contact form");
@@ -126,12 +127,13 @@ impl Booth {
     /// Starts the watches, the Booth follower, the chaos button, the automations, the LEDs, the
     /// lead controller and the print queue.
     fn start(
-        client: kube::Client,
+        clients: Clients,
         args: &AppArgs,
         credentials: StaffCredentials,
         devices: Devices,
         shutdown: &CancellationToken,
     ) -> Result<Self, AppError> {
+        let client = clients.client.clone();
         let cluster = ClusterState::new();
         let restarts = Arc::new(WatchRestarts::default());
         let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };

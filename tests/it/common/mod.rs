@@ -1,7 +1,7 @@
 //! Fixtures: a simulated cluster on a free port with a kube client for it, fast timings, and a
 //! helper that waits for a condition instead of sleeping a fixed time.
 
-use conferenceli::cluster::client::client_for_url;
+use conferenceli::cluster::client::{Clients, client_for_url, clients_for_url};
 use kube_sim::{SimCluster, SimConfig, SimServer};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,6 +40,11 @@ impl TestCluster {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The app's clients of this API server (the second one retries nothing by itself).
+    pub fn clients(&self) -> Clients {
+        clients_for_url(&self.url()).expect("clients")
     }
 
     /// The simulated workload Service (`--availability-url` for an app that sends it traffic).
@@ -136,7 +141,7 @@ pub fn spawn_app(
     let shutdown = tokio_util::sync::CancellationToken::new();
     let devices = conferenceli::app::Devices::default();
     let task = tokio::spawn(conferenceli::app::serve(
-        cluster.client.clone(),
+        cluster.clients(),
         args,
         credentials,
         listeners,
