@@ -86,7 +86,7 @@ pub struct BoothSpec {
     /// Attract mode: the autopilot presses the chaos button when nobody has for a while.
     #[serde(default)]
     pub attract: AttractSettings,
-    /// Chaos safety: minimum pod age, dry run.
+    /// Chaos safety: minimum pod age, dry run, evict or delete.
     #[serde(default)]
     pub chaos_safety: ChaosSafety,
     /// How the visitors' pages look (see `crate::visitor::branding`).
@@ -260,6 +260,22 @@ pub struct ChaosSafety {
     /// Announce the pick without deleting anything (rehearsals).
     #[serde(default)]
     pub dry_run: bool,
+    /// How a press takes the pod away: an eviction (the default), which the pod's disruption
+    /// budget may refuse, or a plain delete, which no budget stops.
+    #[serde(default)]
+    pub mode: ChaosMode,
+}
+
+/// How the chaos button takes a pod away (`spec.chaosSafety.mode`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChaosMode {
+    /// A `policy/v1` Eviction, as `kubectl drain` does: refused (429) while the pod's
+    /// PodDisruptionBudget allows no disruption.
+    #[default]
+    Evict,
+    /// A plain delete, as the button did before evictions: disruption budgets do not apply.
+    Delete,
 }
 
 impl ChaosSafety {

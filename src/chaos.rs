@@ -522,7 +522,7 @@ mod tests {
         old.created = Some(now - jiff::SignedDuration::from_secs(120));
         state.replace_pods(vec![young.clone(), old]);
         let fake = Fake::default();
-        *fake.safety.lock().unwrap() = ChaosSafety { minimum_age_seconds: 60, dry_run: false };
+        *fake.safety.lock().unwrap() = ChaosSafety { minimum_age_seconds: 60, ..ChaosSafety::default() };
         let chaos = Chaos::new(settings(0), state.clone(), ChaosBus::new(), fake.clone());
         for _ in 0..5 {
             assert_eq!(chaos.press(Aim::Random, Presser::Autopilot).await.unwrap().name, "critical-prod-5");

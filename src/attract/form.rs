@@ -3,7 +3,7 @@
 //!
 //! May call: nothing else of the crate.
 
-use super::{AttractSettings, ChaosSafety, WEEKDAYS, minutes_of_day};
+use super::{AttractSettings, ChaosMode, ChaosSafety, WEEKDAYS, minutes_of_day};
 use serde::Deserialize;
 
 /// Longest idle time the autopilot may wait, in minutes (a day).
@@ -31,6 +31,8 @@ pub struct AttractInput {
     pub(crate) attract_sun: String,
     pub(crate) chaos_minimum_age_seconds: String,
     pub(crate) chaos_dry_run: String,
+    /// `evict` or `delete` (empty: `evict`, the default).
+    pub(crate) chaos_mode: String,
     /// Present when the form carried this fieldset: a form without it leaves these settings alone.
     pub(crate) attract_fieldset: String,
 }
@@ -60,6 +62,7 @@ impl AttractInput {
             attract_sun: day("sun"),
             chaos_minimum_age_seconds: safety.minimum_age_seconds.to_string(),
             chaos_dry_run: flag(safety.dry_run),
+            chaos_mode: mode_name(safety.mode).into(),
             attract_fieldset: "1".into(),
         }
     }
@@ -99,6 +102,25 @@ impl AttractInput {
     pub fn dry_run(&self) -> bool {
         ticked(&self.chaos_dry_run)
     }
+
+    /// `(value, label, selected)` per chaos mode, for the form's choice.
+    pub(crate) fn modes(&self) -> [(&'static str, &'static str, bool); 2] {
+        let chosen = match self.chaos_mode.trim() {
+            "" => "evict",
+            other => other,
+        };
+        MODES.map(|(value, _, label)| (value, label, value == chosen))
+    }
+}
+
+/// The chaos modes as the form names and describes them.
+const MODES: [(&str, ChaosMode, &str); 2] = [
+    ("evict", ChaosMode::Evict, "Evict: the disruption budget may say no"),
+    ("delete", ChaosMode::Delete, "Delete: no disruption budget applies"),
+];
+
+fn mode_name(mode: ChaosMode) -> &'static str {
+    MODES.iter().find(|(_, m, _)| *m == mode).map_or("evict", |(name, _, _)| name)
 }
 
 /// Checks the fieldset; every problem gets its own message, and nothing is returned unless all
@@ -148,6 +170,13 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
             }
         },
     };
+    let mode = match input.chaos_mode.trim() {
+        "" => ChaosMode::Evict,
+        text => MODES.iter().find(|(name, _, _)| *name == text).map(|(_, mode, _)| *mode).unwrap_or_else(|| {
+            errors.push(format!("Unknown chaos mode {text:?}: choose evict or delete."));
+            ChaosMode::Evict
+        }),
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -159,7 +188,7 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
         weekdays,
         time_zone,
     };
-    Ok((attract, ChaosSafety { minimum_age_seconds, dry_run: input.dry_run() }))
+    Ok((attract, ChaosSafety { minimum_age_seconds, dry_run: input.dry_run(), mode }))
 }
 
 /// The Booth spec merge patch of these settings.
@@ -182,6 +211,7 @@ mod tests {
             attract_fri: "on".into(),
             chaos_minimum_age_seconds: "30".into(),
             chaos_dry_run: "on".into(),
+            chaos_mode: "delete".into(),
             ..AttractInput::default()
         }
     }
@@ -191,10 +221,11 @@ mod tests {
         let (attract, safety) = validate(&good()).unwrap();
         assert_eq!(attract.weekdays, ["mon", "fri"]);
         assert_eq!(attract.idle_minutes, 0.5);
-        assert_eq!(safety, ChaosSafety { minimum_age_seconds: 30, dry_run: true });
+        assert_eq!(safety, ChaosSafety { minimum_age_seconds: 30, dry_run: true, mode: ChaosMode::Delete });
         let patch = to_patch(&attract, &safety);
         assert_eq!(patch["attract"]["timeZone"], "Europe/Zurich");
         assert_eq!(patch["chaosSafety"]["minimumAgeSeconds"], 30);
+        assert_eq!(patch["chaosSafety"]["mode"], "delete");
         let back = AttractInput::from_settings(&attract, &safety);
         assert_eq!(validate(&back).unwrap(), (attract, safety));
     }
@@ -220,5 +251,20 @@ mod tests {
         );
         assert!(bad(|i| i.chaos_minimum_age_seconds = "-5".into()).contains("minimum pod age"));
         assert!(bad(|i| i.chaos_minimum_age_seconds = "999999".into()).contains("minimum pod age"));
+        assert!(
+            bad(|i| i.chaos_mode = "explode".into()).contains("Unknown chaos mode \"explode\": choose evict or delete")
+        );
+    }
+
+    #[test]
+    fn the_chaos_mode_is_evict_unless_the_form_says_delete() {
+        let mut input = good();
+        input.chaos_mode.clear();
+        assert_eq!(validate(&input).unwrap().1.mode, ChaosMode::Evict, "a script that does not know the field");
+        assert_eq!(input.modes().map(|(value, _, on)| (value, on)), [("evict", true), ("delete", false)]);
+        input.chaos_mode = "delete".into();
+        assert_eq!(input.modes().map(|(_, _, on)| on), [false, true]);
+        let default = AttractInput::from_settings(&AttractSettings::default(), &ChaosSafety::default());
+        assert_eq!(default.chaos_mode, "evict");
     }
 }
