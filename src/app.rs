@@ -158,7 +158,7 @@ impl Booth {
             cooldown: args.dashboard.chaos_cooldown_seconds,
         };
         let button =
-            Arc::new(kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+            Arc::new(kube_chaos(chaos_settings, clients.clone(), cluster.clone(), booth.clone(), chaos.clone()));
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let web_metrics = WebMetrics::register(metrics.registry_mut());
         let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), shutdown)?;

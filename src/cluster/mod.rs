@@ -3,19 +3,22 @@
 //!
 //! Everything that shows or acts on the cluster (web, LEDs, controllers) reads [`ClusterState`]
 //! rather than asking the API, so a thousand browsers cost the API server nothing. This module
-//! calls the Kubernetes API.
+//! calls the Kubernetes API, and owns evicting a pod the way its disruption budget allows
+//! (`eviction`).
 //!
 //! May call: nothing else of the crate.
 
 pub mod api_calls;
 pub mod client;
 pub mod events;
+pub(crate) mod eviction;
 pub(crate) mod remediation;
 pub mod state;
 pub(crate) mod views;
 pub mod watch;
 
 pub use events::{ChaosBus, ChaosEvent, ChaosListener, ChaosTarget, Kill, Presser};
+pub use eviction::{BudgetRefusal, EvictError};
 pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
 pub use views::{NodeStatus, NodeView, PodPhase, PodView};
 pub use watch::{PodScope, WatchRestarts};

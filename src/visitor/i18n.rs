@@ -160,11 +160,13 @@ pub enum Text {
     PressNothingText,
     PressFailedTitle,
     PressFailedText,
+    PressHeldTitle,
+    PressHeldText,
 }
 
 impl Text {
     #[cfg(test)]
-    const ALL: [Text; 63] = [
+    const ALL: [Text; 65] = [
         Text::DefaultTitle,
         Text::DefaultIntro,
         Text::DefaultPrize,
@@ -228,6 +230,8 @@ impl Text {
         Text::PressNothingText,
         Text::PressFailedTitle,
         Text::PressFailedText,
+        Text::PressHeldTitle,
+        Text::PressHeldText,
     ];
 }
 
@@ -317,6 +321,11 @@ const EN: &[(Text, &str)] = &[
     (Text::PressNothingText, "No pod can be deleted right now. Try again in a moment: your press is still yours."),
     (Text::PressFailedTitle, "The button did not work"),
     (Text::PressFailedText, "The cluster refused this time. Try again in a moment: your press is still yours."),
+    (Text::PressHeldTitle, "Kubernetes said no"),
+    (
+        Text::PressHeldText,
+        "The disruption budget {budget} keeps enough pods healthy, and right now it needs every one it has. Watch the big screen: the budget held. Your press is still yours: try again in a few seconds, once Kubernetes has brought the others back.",
+    ),
 ];
 
 const DE: &[(Text, &str)] = &[
@@ -416,6 +425,11 @@ const DE: &[(Text, &str)] = &[
     ),
     (Text::PressFailedTitle, "Der Knopf hat nicht funktioniert"),
     (Text::PressFailedText, "Der Cluster hat abgelehnt. Versuchen Sie es gleich noch einmal: Ihr Druck bleibt Ihnen."),
+    (Text::PressHeldTitle, "Kubernetes sagt Nein"),
+    (
+        Text::PressHeldText,
+        "Das Disruption Budget {budget} hält genug Pods gesund, und gerade braucht es jeden, den es hat. Schauen Sie auf den Bildschirm: Das Budget hat gehalten. Ihr Druck bleibt Ihnen: Versuchen Sie es in ein paar Sekunden erneut, wenn Kubernetes die anderen zurückgeholt hat.",
+    ),
 ];
 
 const FR: &[(Text, &str)] = &[
@@ -503,6 +517,11 @@ const FR: &[(Text, &str)] = &[
     ),
     (Text::PressFailedTitle, "Le bouton n'a pas fonctionné"),
     (Text::PressFailedText, "Le cluster a refusé. Réessayez dans un instant : votre pression vous reste."),
+    (Text::PressHeldTitle, "Kubernetes a dit non"),
+    (
+        Text::PressHeldText,
+        "Le budget de perturbation {budget} garde assez de pods en bonne santé, et il a besoin de chacun d'eux en ce moment. Regardez le grand écran : le budget a tenu. Votre pression vous reste : réessayez dans quelques secondes, quand Kubernetes aura relancé les autres.",
+    ),
 ];
 
 #[cfg(test)]
@@ -516,7 +535,7 @@ mod tests {
                 let text = lookup(lang, key).unwrap_or_else(|| panic!("{key:?} missing in {lang:?}"));
                 assert!(!text.trim().is_empty(), "{key:?} empty in {lang:?}");
                 // The same placeholders in every language.
-                for placeholder in ["{max}", "{seconds}", "{name}", "{pod}", "{campaign}"] {
+                for placeholder in ["{max}", "{seconds}", "{name}", "{pod}", "{campaign}", "{budget}"] {
                     assert_eq!(
                         text.contains(placeholder),
                         lookup(Lang::En, key).unwrap().contains(placeholder),

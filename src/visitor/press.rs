@@ -5,13 +5,16 @@
 //! yet), claims the press in the Lead's status (`status.visitorPress`, written with an
 //! optimistic-concurrency check, so two requests or a restart cannot both use it), and presses
 //! the same chaos button as the red buzzer, with the visitor's first name. A press that kills
-//! nothing (cool-down, no pod) gives the claim back: the visitor may try again.
+//! nothing (cool-down, no pod, the disruption budget saying no) gives the claim back: the
+//! visitor may try again. A visitor came to take a pod down; Kubernetes refusing is the booth's
+//! lesson, shown on the kiosk and on their phone, but it did not spend what they earned.
 //!
 //! May call: `crate::booth`, `crate::chaos`, `crate::cluster`, `crate::leads`.
 
 use super::announce::{Announcement, AnnouncementKind, Announcements};
 use crate::booth::BoothHandle;
 use crate::chaos::{Aim, Chaos, ChaosActions, ChaosError};
+use crate::cluster::BudgetRefusal;
 use crate::cluster::events::Presser;
 use crate::leads::crd::{Lead, VisitorPress};
 use kube::api::{Patch, PatchParams};
@@ -81,6 +84,9 @@ pub enum PressRefusal {
     /// No pod can be deleted (503); the press was given back.
     #[error("nothing to delete")]
     NothingToKill,
+    /// The disruption budget refused the eviction (429); the press was given back.
+    #[error("Kubernetes said no: {0}")]
+    BudgetHeld(BudgetRefusal),
     /// The cluster refused the delete or the Lead could not be written (502/503).
     #[error("{0}")]
     Failed(String),
@@ -160,7 +166,8 @@ impl Presses {
         let lead = self.claim(&name).await?;
         let first_name = super::first_name(&lead.spec.name);
         match chaos.press(Aim::Random, Presser::Visitor { first_name: first_name.clone() }).await {
-            Ok(pod) => {
+            Ok(taken) => {
+                let pod = taken.pod;
                 let done = VisitorPress { pressed_at: now(), pod: pod.name.clone() };
                 if let Err(error) = self.write(&name, None, Some(done)).await {
                     // The claim stays: the press is used whatever the record of its pod says.
@@ -185,6 +192,7 @@ impl Presses {
                     | ChaosError::NoSuchOrdinal(_)
                     | ChaosError::AllTooYoung(_)
                     | ChaosError::DryRun(_) => PressRefusal::NothingToKill,
+                    ChaosError::BudgetHeld { budget, .. } => PressRefusal::BudgetHeld(budget),
                     ChaosError::Api { .. } => PressRefusal::Failed(error.to_string()),
                 })
             }

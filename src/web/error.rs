@@ -67,7 +67,8 @@ pub(crate) enum PrivateError {
     #[error("no voucher configured (voucher type: none)")]
     NoVoucher,
     /// The chaos button did not kill: 404 (nothing to kill), 429 with `Retry-After` (cooling
-    /// down) or 502 (the API refused the delete).
+    /// down), 429 without (the disruption budget refused the eviction: nobody knows when the
+    /// replacements will be Ready) or 502 (the API failed otherwise).
     #[error(transparent)]
     Chaos(#[from] ChaosError),
     /// Night mode could not be written to the Booth: 502.
@@ -163,7 +164,7 @@ impl PrivateError {
                 }
                 // A rehearsal did what was asked (the button answers it as a success).
                 ChaosError::DryRun(_) => StatusCode::OK,
-                ChaosError::CoolingDown(_) => StatusCode::TOO_MANY_REQUESTS,
+                ChaosError::CoolingDown(_) | ChaosError::BudgetHeld { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
             },
             PrivateError::NightModeUnchanged(_) => StatusCode::BAD_GATEWAY,
@@ -279,7 +280,8 @@ pub(crate) enum PublicError {
     #[error("no such page")]
     NotFound(Lang),
     /// A refused visitor's press: 404 (off or unknown token), 410 (used), 429 with
-    /// `Retry-After` (cooling down), 503 (nothing to kill), 502 (failed).
+    /// `Retry-After` (cooling down), 429 (the disruption budget said no), 503 (nothing to
+    /// kill), 502 (failed).
     #[error("{1}")]
     PressRefused(Lang, PressRefusal),
 }
@@ -320,6 +322,7 @@ fn press_refusal(t: Lang, refused: PressRefusal) -> Response {
         PressRefusal::NothingToKill => {
             (StatusCode::SERVICE_UNAVAILABLE, Text::PressNothingTitle, Text::PressNothingText)
         }
+        PressRefusal::BudgetHeld(_) => (StatusCode::TOO_MANY_REQUESTS, Text::PressHeldTitle, Text::PressHeldText),
         PressRefusal::Failed(reason) => {
             tracing::warn!(%reason, "a visitor's press failed");
             (StatusCode::BAD_GATEWAY, Text::PressFailedTitle, Text::PressFailedText)
@@ -329,6 +332,10 @@ fn press_refusal(t: Lang, refused: PressRefusal) -> Response {
         let seconds = retry_after_seconds(left);
         let message = t.t(text).replace("{seconds}", &seconds.to_string());
         return with_retry_after(problem(status, t, title, message), seconds);
+    }
+    if let PressRefusal::BudgetHeld(budget) = &refused {
+        let name = budget.budget.as_deref().unwrap_or("?");
+        return problem(status, t, title, t.t(text).replace("{budget}", name));
     }
     problem(status, t, title, t.t(text))
 }

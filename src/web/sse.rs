@@ -6,7 +6,8 @@
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
 //!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode, flag, call to action), `chaos` (a pod was picked / killed, by whom, dry run or not),
+//!   mode, flag, call to action), `chaos` (a pod was picked / killed / refused by its disruption
+//!   budget, by whom, dry run or not, the budget that held),
 //!   `scene` (an event of [`crate::theatre`] to play: `{"name"}`, and `"pod"` for a kill
 //!   animation), `availability` (the workload's answers and heal times, at most once a second),
 //!   `announce` (a raffle winner or a visitor's press: first name and raffle code only).
@@ -221,6 +222,9 @@ struct ChaosNotice<'a> {
     /// Chaos safety's rehearsal: picked, never deleted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     dry_run: bool,
+    /// `refused`: the disruption budget that held (`{budget, needs, has, message}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget: Option<&'a crate::cluster::BudgetRefusal>,
 }
 
 #[derive(Serialize)]
@@ -288,12 +292,20 @@ impl KioskFeed {
     }
 
     fn on_chaos(event: &ChaosEvent) -> Events {
-        let (phase, target, by, dry_run) = match event {
-            ChaosEvent::Picked { target, by, dry_run } => ("picked", target, by, *dry_run),
-            ChaosEvent::Killed { target, by, .. } => ("killed", target, by, false),
+        let (phase, target, by, dry_run, budget) = match event {
+            ChaosEvent::Picked { target, by, dry_run } => ("picked", target, by, *dry_run, None),
+            ChaosEvent::Killed { target, by, .. } => ("killed", target, by, false, None),
+            ChaosEvent::Refused { target, by, budget } => ("refused", target, by, false, Some(budget)),
         };
-        let notice =
-            ChaosNotice { phase, name: &target.name, index: target.index, node: target.node.as_deref(), by, dry_run };
+        let notice = ChaosNotice {
+            phase,
+            name: &target.name,
+            index: target.index,
+            node: target.node.as_deref(),
+            by,
+            dry_run,
+            budget,
+        };
         vec![named("chaos", &notice)]
     }
 

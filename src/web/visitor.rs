@@ -77,6 +77,7 @@ pub(super) async fn press(
         Err(PressRefusal::CoolingDown(_)) => PressOutcome::cooling_down,
         Err(PressRefusal::NothingToKill) => PressOutcome::nothing_to_kill,
         Err(PressRefusal::Failed(_)) => PressOutcome::api_error,
+        Err(PressRefusal::BudgetHeld(_)) => PressOutcome::budget_refused,
         Err(PressRefusal::Off | PressRefusal::Unknown | PressRefusal::Used(_)) => PressOutcome::refused,
     };
     state.web_metrics.pressed(outcome);

@@ -547,10 +547,10 @@ fn any_press_token_or_body_is_refused_without_a_5xx_and_only_the_real_token_pres
             if with_csrf {
                 raw.extend(format!("&csrf_token={}", visitor.token).bytes());
             }
-            let deletes = cluster.sim.stats.requests("delete", "pods");
+            let deletes = cluster.takes();
             let response = visitor.post_to(url.path(), raw.clone()).await;
             let status = response.status().as_u16();
-            let deleted = cluster.sim.stats.requests("delete", "pods") - deletes;
+            let deleted = cluster.takes() - deletes;
             prop_assert!(status < 500, "{:?} answered {}", token, status);
             #[derive(serde::Deserialize, Default)]
             #[serde(default)]

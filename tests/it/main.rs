@@ -15,6 +15,7 @@ mod browser;
 mod chromium;
 mod cluster_state;
 mod dashboard;
+mod evictions;
 mod form;
 mod fuzz;
 mod fuzz_http;

@@ -405,12 +405,12 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     let token = press_token_on(&thanks).expect("the press offered");
     let csrf = csrf_token(&thanks);
     assert_eq!(press(&visitor, &token, "").await.status(), 403, "the CSRF token is needed");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
+    assert_eq!(cluster.takes(), 0);
     let pressed = press(&visitor, &token, &csrf).await;
     assert_eq!(pressed.status(), 200);
     let page = pressed.text().await.unwrap();
     assert!(page.contains("Boom!") && page.contains("You deleted pod critical-prod-"), "{page}");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1, "exactly one pod deleted");
+    assert_eq!(cluster.takes(), 1, "exactly one pod deleted");
     let announced = kiosk.until(WAIT, |e| e.event.as_deref() == Some("announce")).await;
     assert_eq!(
         serde_json::from_str::<Value>(&announced.data).unwrap(),
@@ -435,10 +435,10 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     assert_eq!(cooling.status(), 429);
     let retry: u64 = cooling.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=3).contains(&retry), "{retry}");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1);
+    assert_eq!(cluster.takes(), 1);
     tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(300)).await;
     assert_eq!(press(&visitor, &bob, &csrf).await.status(), 200, "the press was given back");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 2);
+    assert_eq!(cluster.takes(), 2);
 
     // The token of a deleted lead is 404.
     let thanks = sign_up(&visitor, "Cyd Gone", "cyd@example.org").await;
@@ -466,11 +466,59 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     .await;
     assert!(after_restart.text().await.unwrap().contains("Already pressed"));
     set_spec(&cluster, json!({"visitorChaos": false})).await;
+    // Probed with a forged token, so that no press goes through while the switch travels.
     eventually(WAIT, "presses switched off", || async {
-        (press(&visitor, &dee, &csrf).await.status() == 404).then_some(())
+        let page = press(&visitor, &forged, &csrf).await.text().await.ok()?;
+        page.contains("The button is resting").then_some(())
     })
     .await;
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 2, "refusals deleted nothing");
+    assert_eq!(press(&visitor, &dee, &csrf).await.status(), 404);
+    assert_eq!(cluster.takes(), 2, "refusals deleted nothing");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_press_the_disruption_budget_refuses_says_so_and_stays_the_visitors() {
+    // Evicted pods stay Terminating for a minute: two evictions spend the demo's budget.
+    let slow = kube_sim::SimConfig { grace_period_seconds: 60, start_delay: Duration::from_secs(60), ..fast_config() };
+    let cluster = TestCluster::start(slow).await;
+    let app =
+        LeadsApp::start(&cluster, &["--chaos-cooldown-seconds", "0", "--form-rate-limit-per-minute", "1000"]).await;
+    set_spec(&cluster, json!({"visitorChaos": true})).await;
+    let visitor = Visitor::open(&app.public).await;
+    let forged = "0123456789abcdef".repeat(4);
+    eventually(WAIT, "presses switched on", || async {
+        let page = press(&visitor, &forged, &visitor.token).await.text().await.ok()?;
+        page.contains("Unknown link").then_some(())
+    })
+    .await;
+    let thanks = sign_up(&visitor, "Eve Evicted", "eve@example.org").await;
+    let (token, csrf) = (press_token_on(&thanks).expect("the press offered"), csrf_token(&thanks));
+    for _ in 0..2 {
+        let answer = crate::common::press_once(&app.private).await;
+        assert!(answer.starts_with("critical-prod-"), "{answer}");
+    }
+    let refused = press(&visitor, &token, &csrf).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().get("retry-after").is_none(), "nobody knows when the budget allows one");
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Kubernetes said no") && page.contains("critical-prod"), "{page}");
+    assert!(page.contains("Your press is still yours"), "{page}");
+    let eve = all_leads(&cluster).await.into_iter().find(|l| l.spec.name == "Eve Evicted").unwrap();
+    assert!(eve.status.and_then(|s| s.visitor_press).is_none(), "the claim was given back");
+    let metrics = http().get(format!("{}/metrics", app.private)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"budget_refused\"} 1"), "{metrics}");
+    // In German, too.
+    let german = visitor.post_to(&format!("/press/{token}?lang=de"), format!("csrf_token={csrf}")).await;
+    assert!(german.text().await.unwrap().contains("Kubernetes sagt Nein"));
+
+    // In delete mode the budget does not apply: the same press now goes through.
+    set_spec(&cluster, json!({"chaosSafety": {"mode": "delete"}})).await;
+    eventually(WAIT, "the press in delete mode", || async {
+        (press(&visitor, &token, &csrf).await.status().is_success()).then_some(())
+    })
+    .await;
+    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1);
     app.stop().await;
 }
 
@@ -533,7 +581,7 @@ return true;"#,
     assert_eq!(layout, json!(false));
     phone.screenshot("visitor-thanks.png").await;
 
-    let deletes = cluster.sim.stats.requests("delete", "pods");
+    let deletes = cluster.takes();
     let press_form = phone
         .eval("const f = document.querySelector('button.red').form; return [f.action, f.elements.csrf_token.value]")
         .await;
@@ -544,7 +592,7 @@ return true;"#,
     })
     .await;
     assert!(pressed.contains("You deleted pod critical-prod-"), "{pressed}");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), deletes + 1, "exactly one pod");
+    assert_eq!(cluster.takes(), deletes + 1, "exactly one pod");
     phone.screenshot("visitor-pressed.png").await;
     let shown = eventually(WAIT, "the kiosk to announce the press", || async {
         let text = kiosk.eval("const a = document.getElementById('announce'); return a ? a.textContent : ''").await;
@@ -567,7 +615,7 @@ return true;"#,
         text.as_str().filter(|t| t.contains("Already pressed")).map(|_| ())
     })
     .await;
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), deletes + 1, "still one pod");
+    assert_eq!(cluster.takes(), deletes + 1, "still one pod");
     phone.screenshot("visitor-second-press.png").await;
     app.stop().await;
 }

@@ -42,6 +42,12 @@ impl TestCluster {
         format!("http://{}", self.addr)
     }
 
+    /// Requests to take a pod away the API has received: evictions (what the chaos button sends
+    /// by default, refused ones included) and deletes.
+    pub fn takes(&self) -> u64 {
+        self.sim.stats.requests("create", "pods/eviction") + self.sim.stats.requests("delete", "pods")
+    }
+
     /// The app's clients of this API server (the second one retries nothing by itself).
     pub fn clients(&self) -> Clients {
         clients_for_url(&self.url()).expect("clients")
@@ -158,12 +164,13 @@ pub struct TestApp {
     task: tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>,
 }
 
-/// The pod a `/chaos` answer says it deleted (`{"message": "Pod critical-prod-2 deleted"}`).
+/// The pod a `/chaos` answer says it took (`{"message": "Pod critical-prod-2 evicted"}`, or
+/// `deleted` with `chaosSafety.mode: delete`).
 pub fn victim_of(answer: &serde_json::Value) -> String {
     let message = answer["message"].as_str().unwrap_or_default();
     message
         .strip_prefix("Pod ")
-        .and_then(|m| m.strip_suffix(" deleted"))
+        .and_then(|m| m.strip_suffix(" evicted").or_else(|| m.strip_suffix(" deleted")))
         .unwrap_or_else(|| panic!("{answer}"))
         .to_string()
 }
