@@ -14,6 +14,7 @@ use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
 use crate::cluster::client::Clients;
+use crate::cluster::drain::Drains;
 use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
@@ -121,6 +122,8 @@ struct BackgroundTasks {
     fog: Option<Fog>,
     leds: crate::leds::LedTasks,
     print_queue: Option<tokio::task::JoinHandle<()>>,
+    /// Node drains in progress (ended by the shutdown token they hold).
+    drains: Arc<Drains>,
 }
 
 impl Booth {
@@ -159,6 +162,7 @@ impl Booth {
         };
         let button =
             Arc::new(kube_chaos(chaos_settings, clients.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+        let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, shutdown.child_token()));
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let web_metrics = WebMetrics::register(metrics.registry_mut());
         let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), shutdown)?;
@@ -206,8 +210,9 @@ impl Booth {
             availability,
             theatre,
             visitor,
+            drains: drains.clone(),
         };
-        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
+        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue, drains };
         Ok(Self { state, limit_metrics, leads, tasks })
     }
 
@@ -250,6 +255,7 @@ impl BackgroundTasks {
             remediation.abort();
         }
         self.leds.finish(Duration::from_secs(3)).await;
+        self.drains.stopped().await;
         for watch in self.watches {
             watch.abort();
         }

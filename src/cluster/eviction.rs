@@ -50,7 +50,7 @@ static PROCESSING: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 impl BudgetRefusal {
     /// The refusal a 429 `Status` carries; `None` for any other answer.
-    pub fn of(status: &Status) -> Option<Self> {
+    pub(crate) fn of(status: &Status) -> Option<Self> {
         if status.code != 429 {
             return None;
         }
@@ -115,7 +115,7 @@ pub(crate) fn eviction(namespace: &str, name: &str, uid: &str) -> Eviction {
 
 /// Evicts pod `name` of `namespace`, only if it still has `uid`. `client` must be one that does
 /// not retry 429 by itself ([`super::client::Clients::evictions`]).
-pub async fn evict(client: &kube::Client, namespace: &str, name: &str, uid: &str) -> Result<(), EvictError> {
+pub(crate) async fn evict(client: &kube::Client, namespace: &str, name: &str, uid: &str) -> Result<(), EvictError> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let body = eviction(namespace, name, uid);
     match api.create_subresource::<_, Status>("eviction", name, &PostParams::default(), &body).await {

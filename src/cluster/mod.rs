@@ -10,6 +10,7 @@
 
 pub mod api_calls;
 pub mod client;
+pub(crate) mod drain;
 pub mod events;
 pub(crate) mod eviction;
 pub(crate) mod remediation;

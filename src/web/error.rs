@@ -10,7 +10,8 @@
 //! get pages in their language. Failures of the server's side (the Kubernetes API, Odoo's lead
 //! store, a template) are logged here, once, with their cause; what a client did wrong is not.
 //!
-//! May call: `crate::chaos`, `crate::labels`, `crate::leads`, `crate::theatre`, `crate::visitor`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::theatre`,
+//! `crate::visitor`.
 
 use super::auth::AuthError;
 use super::chaos::message;
@@ -18,6 +19,7 @@ use super::csrf::CsrfError;
 use super::page::Page;
 use super::public::{csrf_text, problem};
 use crate::chaos::ChaosError;
+use crate::cluster::drain::DrainError;
 use crate::visitor::i18n::{Lang, Text};
 use crate::visitor::press::PressRefusal;
 use crate::visitor::raffle::DrawError;
@@ -71,6 +73,10 @@ pub(crate) enum PrivateError {
     /// replacements will be Ready) or 502 (the API failed otherwise).
     #[error(transparent)]
     Chaos(#[from] ChaosError),
+    /// A node the control panel asked to drain or uncordon: 404 (no such node), 502 (the API
+    /// did not change it).
+    #[error(transparent)]
+    Drain(#[from] crate::cluster::drain::DrainError),
     /// Night mode could not be written to the Booth: 502.
     #[error("The Booth resource could not be changed; try again")]
     NightModeUnchanged(#[source] kube::Error),
@@ -168,6 +174,10 @@ impl PrivateError {
                 ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
             },
             PrivateError::NightModeUnchanged(_) => StatusCode::BAD_GATEWAY,
+            PrivateError::Drain(error) => match error {
+                DrainError::NoSuchNode(_) => StatusCode::NOT_FOUND,
+                DrainError::Api { .. } => StatusCode::BAD_GATEWAY,
+            },
             PrivateError::Draw(error) => match error {
                 DrawError::NobodySignedUp(_) => StatusCode::NOT_FOUND,
                 DrawError::EverybodyDrawn { .. } => StatusCode::CONFLICT,
@@ -194,6 +204,9 @@ impl PrivateError {
     fn log(&self) {
         match self {
             PrivateError::NightModeUnchanged(error) => tracing::warn!(%error, "could not change night mode"),
+            PrivateError::Drain(error @ DrainError::Api { .. }) => {
+                tracing::warn!(%error, "could not drain or uncordon")
+            }
             PrivateError::Draw(error @ (DrawError::Api(_) | DrawError::KeptChanging)) => {
                 tracing::warn!(%error, "raffle draw failed");
             }
@@ -249,6 +262,7 @@ impl IntoResponse for PrivateError {
             | PrivateError::NoSuchLead(_)
             | PrivateError::NoVoucher
             | PrivateError::Chaos(_)
+            | PrivateError::Drain(_)
             | PrivateError::NightModeUnchanged(_)
             | PrivateError::Draw(_)
             | PrivateError::ReprintNotRecorded(_)

@@ -23,6 +23,7 @@ pub mod kiosk;
 pub mod labels;
 pub mod limits;
 pub(crate) mod metrics;
+pub(crate) mod nodes;
 pub(crate) mod page;
 pub mod public;
 pub(crate) mod qr_card;
@@ -86,6 +87,8 @@ pub struct AppState {
     pub theatre: crate::theatre::Theatre,
     /// The raffle and the kiosk's visitor announcements.
     pub visitor: crate::visitor::Visitor,
+    /// Node drains started from the control panel.
+    pub(crate) drains: Arc<crate::cluster::drain::Drains>,
 }
 
 /// The kiosk's display mode.
@@ -127,6 +130,7 @@ pub(crate) fn private_router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(labels::routes())
         .merge(raffle::routes())
+        .merge(nodes::routes())
         .with_state(state);
     with_private_headers(router)
 }

@@ -194,3 +194,83 @@ async fn rapid_presses_with_the_cool_down_off_never_take_the_ready_pods_below_th
     assert!(refused >= 3, "the budget refused the presses in between: {refused}");
     assert_eq!(lowest, min_available, "the budget was spent down to its minimum, never below");
 }
+
+/// The pods of `node` as the app sees them: `(name, status)`.
+fn pods_on(state: &Value, node: &str) -> Vec<(String, String)> {
+    let pods = state["pods"].as_array().unwrap();
+    pods.iter()
+        .filter(|p| p["node"] == node)
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+// kubectl runs as a blocking child process: the simulated API needs a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_drains_a_node_at_the_budgets_pace_and_uncordons_it_as_kubectl_shows() {
+    // Replacements take 2 s to get Ready: long enough for the budget to refuse one of the drain's
+    // evictions, which the drain asks for again 5 s later.
+    let config = SimConfig { start_delay: Duration::from_secs(2), start_jitter: Duration::ZERO, ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0"]).await;
+    all_ready(&app.url).await;
+    let server = cluster.url();
+    let (status, staff) = crate::dashboard::Staff::login(&app.url, conferenceli::config::DEMO_PASSWORD).await;
+    assert_eq!(status, 303);
+    let state = api_state(&app.url).await;
+    let nodes: Vec<String> =
+        state["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_string()).collect();
+    let node = nodes.iter().max_by_key(|n| pods_on(&state, n).len()).unwrap().clone();
+    let aboard: Vec<String> = pods_on(&state, &node).into_iter().map(|(name, _)| name).collect();
+    assert!(aboard.len() >= 2, "{node} carries {aboard:?}");
+
+    // A pod elsewhere is evicted first: the budget then allows one disruption, not two.
+    let elsewhere = state["pods"].as_array().unwrap().iter().find(|p| p["node"] != node.as_str()).unwrap();
+    let (status, body) = staff.post(&format!("/control/chaos/{}", elsewhere["index"]), &[], true).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(staff.post("/control/nodes/atlantis/drain", &[], true).await.0, 404, "no such node");
+    let (status, body) = staff.post(&format!("/control/nodes/{node}/drain"), &[], true).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["message"],
+        format!("Draining {node}: cordoned, evicting its {} pods as the disruption budget allows", aboard.len())
+    );
+    let (_, again) = staff.post(&format!("/control/nodes/{node}/drain"), &[], true).await;
+    assert_eq!(again["message"], format!("{node} is being drained already"));
+    let listed = crate::kubectl::run(&server, &["get", "nodes", node.as_str()]);
+    assert!(listed.contains("Ready,SchedulingDisabled"), "{listed}");
+
+    // The budget refuses one; the drain asks again and finishes once the replacements are Ready.
+    let evictions = || cluster.sim.stats.requests("create", "pods/eviction");
+    eventually(WAIT, "every pod of the node evicted, one after a refusal", || async {
+        let state = api_state(&app.url).await;
+        let left = pods_on(&state, &node);
+        (left.iter().all(|(_, status)| status == "Terminating") && evictions() > 1 + aboard.len() as u64).then_some(())
+    })
+    .await;
+    eventually(WAIT, "the node's pods back Ready on the other nodes", || async {
+        let state = api_state(&app.url).await;
+        let pods = state["pods"].as_array()?;
+        let back = aboard.iter().all(|name| {
+            pods.iter().any(|p| {
+                p["name"] == name.as_str()
+                    && p["node"] != node.as_str()
+                    && p["status"] == "Running"
+                    && p["ready"] == true
+            })
+        });
+        back.then_some(())
+    })
+    .await;
+    let wide = crate::kubectl::run(&server, &["get", "pods", "-n", "demopod", "-o", "wide"]);
+    assert!(!wide.contains(&format!(" {node} ")), "nothing runs on the drained node: {wide}");
+
+    let (status, body) = staff.post(&format!("/control/nodes/{node}/uncordon"), &[], true).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"], format!("{node} uncordoned: it takes new pods again"));
+    let listed = crate::kubectl::run(&server, &["get", "nodes", node.as_str()]);
+    assert!(listed.contains(" Ready ") && !listed.contains("SchedulingDisabled"), "{listed}");
+    let unschedulable =
+        crate::kubectl::run(&server, &["get", "node", node.as_str(), "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(unschedulable, "", "unset, as kubectl uncordon leaves it");
+    app.stop().await;
+}

@@ -58,6 +58,8 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/control/fog", Guard::Session),
     ("POST", "/control/leads/{name}/reprint", Guard::Session),
     ("POST", "/control/raffle/draw", Guard::Session),
+    ("POST", "/control/nodes/{name}/drain", Guard::Session),
+    ("POST", "/control/nodes/{name}/uncordon", Guard::Session),
     ("POST", "/raffle/draw", Guard::BasicNotCrossSite),
     // The public listener.
     ("GET", "/static/form.css", Guard::Open),
@@ -180,6 +182,8 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
     assert_eq!((state["killCount"].as_u64(), state["mode"].as_str()), (Some(0), Some("day")));
     assert_eq!(state["fog"]["puffs"], 0);
     assert_eq!(cluster.takes(), 0);
+    assert!(state["nodes"].as_array().unwrap().iter().all(|n| n["unschedulable"] == false), "no node cordoned");
+    assert_eq!(cluster.sim.stats.requests("patch", "nodes"), 0);
 
     // The public listener answers the form and nothing else.
     for (_, path, _) in ROUTES.iter().filter(|(_, p, _)| !PUBLIC_PATHS.contains(p)) {
