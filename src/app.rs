@@ -190,6 +190,12 @@ impl Booth {
         let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
         let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
         let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
+        tokio::spawn(crate::visitor::press::record_heals(
+            availability.subscribe(),
+            leads.store.api().clone(),
+            leads.stored.clone(),
+            shutdown.clone(),
+        ));
         let state = AppState {
             cluster,
             booth,

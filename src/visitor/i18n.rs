@@ -53,6 +53,15 @@ impl Lang {
     }
 
     /// The text `key` in this language (English when a translation were missing).
+    /// Milliseconds as seconds to a tenth, written the language's way ("3.4", "3,4").
+    pub(crate) fn seconds(self, milliseconds: u64) -> String {
+        let text = format!("{:.1}", milliseconds as f64 / 1000.0);
+        match self {
+            Lang::En => text,
+            Lang::De | Lang::Fr => text.replace('.', ","),
+        }
+    }
+
     pub fn t(self, key: Text) -> &'static str {
         lookup(self, key).or_else(|| lookup(Lang::En, key)).unwrap_or("")
     }
@@ -162,11 +171,20 @@ pub enum Text {
     PressFailedText,
     PressHeldTitle,
     PressHeldText,
+    PressPressingTitle,
+    PressPressingText,
+    PressUpdates,
+    PressYourPod,
+    PressHealedTitle,
+    PressBackIn,
+    PressHealedText,
+    PressUntimedTitle,
+    PressUntimedText,
 }
 
 impl Text {
     #[cfg(test)]
-    const ALL: [Text; 65] = [
+    const ALL: [Text; 74] = [
         Text::DefaultTitle,
         Text::DefaultIntro,
         Text::DefaultPrize,
@@ -232,6 +250,15 @@ impl Text {
         Text::PressFailedText,
         Text::PressHeldTitle,
         Text::PressHeldText,
+        Text::PressPressingTitle,
+        Text::PressPressingText,
+        Text::PressUpdates,
+        Text::PressYourPod,
+        Text::PressHealedTitle,
+        Text::PressBackIn,
+        Text::PressHealedText,
+        Text::PressUntimedTitle,
+        Text::PressUntimedText,
     ];
 }
 
@@ -326,6 +353,18 @@ const EN: &[(Text, &str)] = &[
         Text::PressHeldText,
         "The disruption budget {budget} keeps enough pods healthy, and right now it needs every one it has. Watch the big screen: the budget held. Your press is still yours: try again in a few seconds, once Kubernetes has brought the others back.",
     ),
+    (Text::PressPressingTitle, "Pressing…"),
+    (Text::PressPressingText, "Your press is under way."),
+    (Text::PressUpdates, "This page updates by itself."),
+    (Text::PressYourPod, "The pod your press took"),
+    (Text::PressHealedTitle, "Kubernetes healed it"),
+    (Text::PressBackIn, "Back in"),
+    (
+        Text::PressHealedText,
+        "Kubernetes noticed the pod was gone, started a new one of the same name and had it Ready again in {seconds} seconds, with nobody touching a thing.",
+    ),
+    (Text::PressUntimedTitle, "Back again"),
+    (Text::PressUntimedText, "Kubernetes brought it back, but this once the booth could not time how long it took."),
 ];
 
 const DE: &[(Text, &str)] = &[
@@ -430,6 +469,21 @@ const DE: &[(Text, &str)] = &[
         Text::PressHeldText,
         "Das Disruption Budget {budget} hält genug Pods gesund, und gerade braucht es jeden, den es hat. Schauen Sie auf den Bildschirm: Das Budget hat gehalten. Ihr Druck bleibt Ihnen: Versuchen Sie es in ein paar Sekunden erneut, wenn Kubernetes die anderen zurückgeholt hat.",
     ),
+    (Text::PressPressingTitle, "Wird gedrückt …"),
+    (Text::PressPressingText, "Ihr Druck ist unterwegs."),
+    (Text::PressUpdates, "Diese Seite aktualisiert sich selbst."),
+    (Text::PressYourPod, "Der Pod, den Ihr Druck traf"),
+    (Text::PressHealedTitle, "Kubernetes hat ihn geheilt"),
+    (Text::PressBackIn, "Zurück in"),
+    (
+        Text::PressHealedText,
+        "Kubernetes hat bemerkt, dass der Pod fehlte, einen neuen mit demselben Namen gestartet und ihn in {seconds} Sekunden wieder bereit gemacht, ohne dass jemand etwas anfassen musste.",
+    ),
+    (Text::PressUntimedTitle, "Wieder da"),
+    (
+        Text::PressUntimedText,
+        "Kubernetes hat ihn zurückgeholt, aber diesmal konnte der Stand nicht messen, wie lange es dauerte.",
+    ),
 ];
 
 const FR: &[(Text, &str)] = &[
@@ -521,6 +575,21 @@ const FR: &[(Text, &str)] = &[
     (
         Text::PressHeldText,
         "Le budget de perturbation {budget} garde assez de pods en bonne santé, et il a besoin de chacun d'eux en ce moment. Regardez le grand écran : le budget a tenu. Votre pression vous reste : réessayez dans quelques secondes, quand Kubernetes aura relancé les autres.",
+    ),
+    (Text::PressPressingTitle, "Pression en cours…"),
+    (Text::PressPressingText, "Votre pression est en route."),
+    (Text::PressUpdates, "Cette page se met à jour toute seule."),
+    (Text::PressYourPod, "Le pod touché par votre pression"),
+    (Text::PressHealedTitle, "Kubernetes l'a guéri"),
+    (Text::PressBackIn, "De retour en"),
+    (
+        Text::PressHealedText,
+        "Kubernetes a remarqué que le pod manquait, en a démarré un nouveau du même nom et l'a remis en service en {seconds} secondes, sans que personne ne touche à rien.",
+    ),
+    (Text::PressUntimedTitle, "De retour"),
+    (
+        Text::PressUntimedText,
+        "Kubernetes l'a relancé, mais cette fois le stand n'a pas pu mesurer combien de temps cela a pris.",
     ),
 ];
 

@@ -24,6 +24,9 @@ pub enum Guard {
     Csrf,
     /// The visitors' form on the public listener: a CSRF token on POST.
     PublicForm,
+    /// A visitor's press page on the public listener: the one-time token of their sign-up in
+    /// the path (404 for any other), and only that press is shown.
+    PublicToken,
 }
 
 /// (method, path as written in `.route`, what it needs)
@@ -67,6 +70,7 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/static/logo", Guard::Open),
     ("POST", "/", Guard::PublicForm),
     ("POST", "/press/{token}", Guard::PublicForm),
+    ("GET", "/press/{token}", Guard::PublicToken),
 ];
 
 /// The paths only the public listener serves (`/` is on both: the kiosk and the form).
@@ -172,7 +176,7 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
             }
             Guard::Session => assert_eq!(status, 401, "{method} {path} without a session"),
             Guard::Csrf => assert_eq!(status, 403, "{method} {path} without a CSRF token"),
-            Guard::PublicForm => unreachable!("filtered out"),
+            Guard::PublicForm | Guard::PublicToken => unreachable!("filtered out"),
         }
     }
     // Nothing changed: no pod deleted, counter and night mode untouched, no fog.

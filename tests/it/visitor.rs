@@ -407,9 +407,12 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     assert_eq!(press(&visitor, &token, "").await.status(), 403, "the CSRF token is needed");
     assert_eq!(cluster.takes(), 0);
     let pressed = press(&visitor, &token, &csrf).await;
-    assert_eq!(pressed.status(), 200);
-    let page = pressed.text().await.unwrap();
+    assert_eq!(pressed.status(), 303, "to the press's page");
+    let location = pressed.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/press/{token}?lang=en"));
+    let page = visitor.http.get(format!("{}{location}", app.public)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Boom!") && page.contains("You deleted pod critical-prod-"), "{page}");
+    assert!(page.contains(r#"<meta http-equiv="refresh" content="2">"#), "it updates itself until the heal: {page}");
     assert_eq!(cluster.takes(), 1, "exactly one pod deleted");
     let announced = kiosk.until(WAIT, |e| e.event.as_deref() == Some("announce")).await;
     assert_eq!(
@@ -421,6 +424,35 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     assert!(page.contains(&recorded.pod), "the recorded pod is the deleted one");
     assert!(!ada.spec.press_token_sha256.unwrap().contains(&token), "only the hash is stored");
 
+    // The same link, once Kubernetes has the pod back: the heal time, the booth's measurement.
+    let healed = eventually(WAIT, "the heal on the press's page", || async {
+        let page = visitor.http.get(format!("{}{location}", app.public)).send().await.ok()?.text().await.ok()?;
+        page.contains("data-heal").then_some(page)
+    })
+    .await;
+    assert!(!healed.contains("http-equiv=\"refresh\""), "no more reloads: {healed}");
+    let ada = all_leads(&cluster).await.into_iter().find(|l| l.spec.name == "Ada Lovelace").unwrap();
+    let millis = ada.status.unwrap().visitor_press.unwrap().heal_milliseconds.expect("the heal recorded in the Lead");
+    let seconds = format!("{:.1}", millis as f64 / 1000.0);
+    assert!(healed.contains("Kubernetes healed it") && healed.contains(&recorded.pod), "{healed}");
+    assert!(
+        healed.contains(&format!("data-heal>{seconds}<")) && healed.contains(&format!("in {seconds} seconds")),
+        "{healed}"
+    );
+    assert!(!healed.contains("Ada") && !healed.contains("Lovelace"), "the page shows the press, not the person");
+    let german = visitor.http.get(format!("{}/press/{token}?lang=de", app.public)).send().await.unwrap();
+    let german = german.text().await.unwrap();
+    assert!(
+        german.contains("Zurück in") && german.contains(&format!("data-heal>{}<", seconds.replace('.', ","))),
+        "{german}"
+    );
+    let api_state: Value = http.get(format!("{}/api/state", app.private)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        api_state["availability"]["fastest"]["seconds"].as_f64(),
+        Some(millis as f64 / 1000.0),
+        "the day's fastest"
+    );
+
     // Refusals: used 410, forged and malformed 404.
     let again = press(&visitor, &token, &csrf).await;
     assert_eq!(again.status(), 410);
@@ -431,13 +463,22 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     // During the cool-down: 429 with Retry-After, and the press stays the visitor's.
     let thanks = sign_up(&visitor, "Bob Builder", "bob@example.org").await;
     let bob = press_token_on(&thanks).unwrap();
+    // Not pressed yet, the link offers the button.
+    let waiting = visitor.http.get(format!("{}/press/{bob}", app.public)).send().await.unwrap();
+    assert_eq!(waiting.status(), 200);
+    let waiting = waiting.text().await.unwrap();
+    assert!(
+        waiting.contains("Press the red button") && waiting.contains(&format!("action=\"/press/{bob}?lang=en\"")),
+        "{waiting}"
+    );
+    assert_eq!(visitor.http.get(format!("{}/press/{forged}", app.public)).send().await.unwrap().status(), 404);
     let cooling = press(&visitor, &bob, &csrf).await;
     assert_eq!(cooling.status(), 429);
     let retry: u64 = cooling.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=3).contains(&retry), "{retry}");
     assert_eq!(cluster.takes(), 1);
     tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(300)).await;
-    assert_eq!(press(&visitor, &bob, &csrf).await.status(), 200, "the press was given back");
+    assert_eq!(press(&visitor, &bob, &csrf).await.status(), 303, "the press was given back");
     assert_eq!(cluster.takes(), 2);
 
     // The token of a deleted lead is 404.
@@ -515,7 +556,7 @@ async fn a_press_the_disruption_budget_refuses_says_so_and_stays_the_visitors() 
     // In delete mode the budget does not apply: the same press now goes through.
     set_spec(&cluster, json!({"chaosSafety": {"mode": "delete"}})).await;
     eventually(WAIT, "the press in delete mode", || async {
-        (press(&visitor, &token, &csrf).await.status().is_success()).then_some(())
+        (press(&visitor, &token, &csrf).await.status() == 303).then_some(())
     })
     .await;
     assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1);
@@ -593,7 +634,24 @@ return true;"#,
     .await;
     assert!(pressed.contains("You deleted pod critical-prod-"), "{pressed}");
     assert_eq!(cluster.takes(), deletes + 1, "exactly one pod");
+    let at = phone.eval("return location.pathname + location.search").await;
+    assert!(at.as_str().is_some_and(|p| p.starts_with("/press/") && p.ends_with("?lang=en")), "the press's page: {at}");
     phone.screenshot("visitor-pressed.png").await;
+    // The page reloads itself until Kubernetes has the pod back, then says how long it took.
+    let healed = eventually(WAIT, "the heal time on the phone", || async {
+        let text = phone.eval("return document.body.innerText").await;
+        text.as_str().filter(|t| t.contains("Kubernetes healed it")).map(String::from)
+    })
+    .await;
+    assert!(healed.contains("The pod your press took") && pressed.contains("critical-prod-"), "{healed}");
+    let layout = phone
+        .eval("return [document.documentElement.scrollWidth > innerWidth, !!document.querySelector('[data-heal]')]")
+        .await;
+    assert_eq!(layout, json!([false, true]), "the heal figure, and no horizontal scrolling at 390 px");
+    phone.screenshot("visitor-healed.png").await;
+    let warnings: Vec<Value> =
+        phone.console().await.into_iter().filter(|e| e["level"] != "INFO" && e["level"] != "DEBUG").collect();
+    assert!(warnings.is_empty(), "the phone's console: {warnings:?}");
     let shown = eventually(WAIT, "the kiosk to announce the press", || async {
         let text = kiosk.eval("const a = document.getElementById('announce'); return a ? a.textContent : ''").await;
         text.as_str().filter(|t| t.contains("Ada pressed the button!")).map(String::from)
