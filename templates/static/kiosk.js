@@ -118,6 +118,7 @@
     return ship;
   }
   function updateShip(ship, node) {
+    if (ship.dataset.status !== node.status) loopsMayStart = true; // a new ship's bob and smoke, a NotReady lamp
     ship.classList.remove("KubeletReady", "NotReady", "Unknown");
     ship.classList.add(node.status);
     ship.classList.toggle("cordoned", !!node.unschedulable);
@@ -233,6 +234,7 @@
     box.dataset.node = pod.node || "";
     box.classList.remove("Pending", "Running", "Terminating", "Succeeded", "Failed", "Unknown");
     box.classList.add(pod.status);
+    if (was !== pod.status) loopsMayStart = true; // a Pending pulse, a Terminating flash
     box.style.setProperty("--c", colorOf(pod));
     box.title = pod.name + " · " + pod.status + (pod.node ? " on " + pod.node : "");
     updateTally();
@@ -423,7 +425,8 @@
   // main thread) redraws the big animated layers, waves and ships, whole. So the script writes
   // the page only on the grid's ticks, in the frame the waves redraw anyway: stream events are
   // handled there, timers (`later`) fire there, and what an effect needs to know of the layout
-  // is read there, once, after all the tick's writes (`whereNext`). A write waits at most 500 ms.
+  // is read just before, between two frames, while it costs nothing (`measureBoxes`,
+  // `whereNext`). A write waits at most 500 ms.
   const TICK = 500;
   let grid0 = null, tickWrites = [], tickPending = false, writing = null;
   function gridOrigin() {
@@ -497,13 +500,15 @@
   // frames to the idle kiosk. The ones a tick's writes started begin on that tick; the page's
   // first picture's once they have started. Each is moved once.
   const aligned = new WeakSet();
+  let loopsMayStart = false; // set by the writes that can start one (a container's or ship's state, night, the storm)
   function newLoops() {
     return document.getAnimations().filter(function (a) {
       return !aligned.has(a) && a instanceof CSSAnimation && a.effect.getTiming().iterations === Infinity;
     });
   }
   function alignNewLoops() {
-    if (grid0 === null) return; // the first picture's loops are aligned once they have started
+    if (grid0 === null || !loopsMayStart) return; // the first picture's loops are aligned once they have started
+    loopsMayStart = false;
     const now = document.timeline.currentTime;
     if (now === null) return;
     const tick = grid0 + Math.round((now - grid0) / TICK) * TICK;
@@ -750,8 +755,9 @@
       step(lightning, keys(4000, [[0, { opacity: HIDDEN }, "step-end"], [250, { opacity: 0.85 }, "step-end"], [500, { opacity: HIDDEN }, "step-end"],
         [750, { opacity: 0.6 }, "step-end"], [1000, { opacity: HIDDEN }], [4000, { opacity: HIDDEN }]]), 4000, 4, { delay: 750, iterations: 3 });
       document.body.classList.add("storm");
+      loopsMayStart = true; // the ships' roll
       showBanner("Storm warning! Will the cluster hold?", "#33415c");
-      later(12000, function () { document.body.classList.remove("storm"); });
+      later(12000, function () { document.body.classList.remove("storm"); loopsMayStart = true; });
     },
     fireworks: function () {
       const root = begin("fireworks", fx, 10500);
@@ -952,6 +958,7 @@
   function clearShows() {
     playing.forEach(function (info, root) { if (info.kind !== "kill") end(root); });
     document.body.classList.remove("storm");
+    loopsMayStart = true;
   }
   function cue(c) {
     if (!motion() || document.hidden) return;
@@ -1002,6 +1009,7 @@
     });
   }
   function setMode(mode) {
+    if (document.body.classList.contains("night") !== (mode === "night")) loopsMayStart = true; // the beam
     document.body.classList.toggle("night", mode === "night");
     document.body.classList.toggle("day", mode !== "night");
   }
