@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 /// Kills the soak waits for, and the app restarts among them.
 const KILLS: usize = 300;
 const RESTARTS: usize = 3;
+/// Kills before the reference is measured: the page's first kills grow the heap by what V8
+/// keeps of the code it ran (about 70 KiB over the first hundred, then about 10 KiB a hundred).
+const WARM_UP: usize = 60;
 
 fn serve(cluster: &TestCluster, listener: tokio::net::TcpListener) -> RunningApp {
     let args = app_args(listener.local_addr().unwrap(), &["--chaos-cooldown-seconds", "0"]);
@@ -84,10 +87,10 @@ async fn the_kiosk_lives_through_hundreds_of_kills_and_restarts_and_its_dom_and_
         answer.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
     };
 
-    // Warm-up: the page has drawn everything a kill draws once; then the reference, at rest
-    // (the still pace, so that no ambient event is on stage while it is measured).
+    // Warm-up: the page has drawn everything a kill draws and run its code warm; then the
+    // reference, at rest (the still pace, so that no ambient event is on stage meanwhile).
     let mut kills = 0;
-    while kills < 20 {
+    while kills < WARM_UP {
         if press().await == 200 {
             kills += 1;
         }
@@ -139,7 +142,7 @@ async fn the_kiosk_lives_through_hundreds_of_kills_and_restarts_and_its_dom_and_
     assert!(number(&after, "animations") <= number(&before, "animations"), "no animations left: {before} → {after}");
     let (heap_before, heap_after) = (number(&before, "heap"), number(&after, "heap"));
     assert!(
-        heap_after <= heap_before * 1.1 + 256.0 * 1024.0,
+        heap_after <= heap_before * 1.05 + 64.0 * 1024.0,
         "the JavaScript heap is back where it was: {heap_before} → {heap_after} bytes"
     );
     drop(browser);
