@@ -98,6 +98,23 @@ pub struct BoothSpec {
     /// The kiosk's QR card text, a call to action pointing at `PUBLIC_URL`.
     #[serde(default = "default_call_to_action")]
     pub call_to_action: String,
+    /// How often the kiosk plays events of its own (`lively`, `calm`, `still`): calm for a busy Pi.
+    #[serde(default)]
+    pub show_pace: ShowPace,
+}
+
+/// How often the kiosk's theatre plays events of its own (`crate::theatre` and kiosk.js decide
+/// what each means); kill animations and what staff start play at any pace.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShowPace {
+    /// About one ambient event a minute, now and then a cameo.
+    #[default]
+    Lively,
+    /// About one ambient event in five minutes, no cameos: for a Pi with other work to do.
+    Calm,
+    /// None: the harbour's own slow motion only.
+    Still,
 }
 
 /// What the kiosk's QR card says unless the Booth says otherwise.
@@ -126,6 +143,7 @@ impl Default for BoothSpec {
             visitor_chaos: false,
             call_to_action: default_call_to_action(),
             chaos_safety: Default::default(),
+            show_pace: ShowPace::Lively,
         }
     }
 }

@@ -5,9 +5,10 @@
 //!   per `data:` line with the upstream field names; a new client first receives every current
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
-//!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode, flag, call to action), `chaos` (a pod was picked / killed / refused by its disruption
-//!   budget, by whom, dry run or not, the budget that held),
+//!   the page shows, and the page's build: a kiosk served another one reloads itself),
+//!   `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and mode, flag, call to
+//!   action, show pace), `chaos` (a pod was picked / killed / refused by its disruption budget,
+//!   by whom, dry run or not, the budget that held),
 //!   `scene` (an event of [`crate::theatre`] to play: `{"name"}`, and `"pod"` for a kill
 //!   animation), `availability` (the workload's answers and heal times, at most once a second),
 //!   `announce` (a raffle winner or a visitor's press: first name and raffle code only).
@@ -209,6 +210,7 @@ struct BoothEvent {
     mode: super::DisplayMode,
     flag: String,
     call_to_action: String,
+    show_pace: crate::booth::ShowPace,
 }
 
 #[derive(Serialize)]
@@ -255,6 +257,7 @@ impl KioskFeed {
             mode: self.state.mode(),
             flag: furniture::flag_name(&spec),
             call_to_action: furniture::call_to_action(&spec),
+            show_pace: spec.show_pace,
         }
     }
 
@@ -268,6 +271,7 @@ impl KioskFeed {
                     mode: now.mode,
                     flag: now.flag.clone(),
                     call_to_action: now.call_to_action.clone(),
+                    show_pace: now.show_pace,
                 });
                 vec![named("snapshot", &now)]
             }

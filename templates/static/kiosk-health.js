@@ -4,7 +4,7 @@
 // took to heal is kiosk.js's (its banner and harbour log). Fed by the `availability` and `chaos`
 // events of kiosk.js's stream (window.kiosk.listen); the server sends `availability` at most once
 // a second, and nothing while nothing changes. Every change is written on the page's frame grid
-// (window.kiosk.onNextTick), so the display adds no frames of its own to the idle page.
+// (window.kiosk.onTick, onNextTick), so the display adds no frames of its own to the idle page.
 (function () {
   "use strict";
   const motion = window.matchMedia ? !window.matchMedia("(prefers-reduced-motion: reduce)").matches : true;
@@ -70,7 +70,7 @@
     el.textContent = text;
     panel.hidden = false;
     clearTimeout(timers[kind]);
-    timers[kind] = setTimeout(function () { el.remove(); }, ms);
+    timers[kind] = setTimeout(function () { kiosk.onTick(function () { el.remove(); }); }, ms);
   }
 
   // The answering containers light up for one grid tick (two with reduced motion, which has no
@@ -92,7 +92,7 @@
     const first = pending === null;
     pending = Object.assign({}, a, { hits: Object.assign({}, first ? {} : pending.hits, a.hits) });
     if (!first) return;
-    kiosk.onNextTick(function () {
+    kiosk.onTick(function () {
       const latest = pending;
       pending = null;
       showRate(latest);

@@ -7,7 +7,7 @@
 //! `target/test-artifacts/theatre-*.png`.
 
 use crate::browser::Browser;
-use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once};
+use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once, settle};
 use crate::dashboard::{SseReader, Staff};
 use crate::leads::{LeadsApp, post_settings};
 use conferenceli::config::DEMO_PASSWORD;
@@ -285,6 +285,123 @@ async fn the_theatre_plays_in_the_browser() {
 
     let errors: Vec<Value> = browser.console().await.into_iter().filter(|entry| entry["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(browser);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_kill_animation_plays_on_a_container_without_a_warning_and_a_broken_one_fails_the_test() {
+    let config = kube_sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0"]).await;
+    ready(&app.url).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.url)).await;
+    eventually(Duration::from_secs(20), "5 containers", || async {
+        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
+    })
+    .await;
+    assert_eq!(browser.eval(STATUS_LOG).await, true);
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(cluster.client.clone(), "demopod");
+    // Each kill animation on a container, as the director would cue it for a kill (the pod is
+    // deleted through the API: no chaos press, so no other animation is cued for it).
+    for scene in SCENES.iter().filter(|s| s.kind == SceneKind::Kill) {
+        let victim = eventually(Duration::from_secs(30), "a running container", || async {
+            let name = browser
+                .eval("const b = document.querySelector('.box[data-pod][data-status=Running]:not(.gone)'); return b ? b.dataset.pod : null;")
+                .await;
+            name.as_str().map(String::from)
+        })
+        .await;
+        let from = browser.eval("return window.statusLog.length").await.as_u64().unwrap() as usize;
+        browser.eval(&format!("window.kiosk.cue({{ name: {:?}, pod: {victim:?} }}); return true", scene.name)).await;
+        pods.delete(&victim, &Default::default()).await.unwrap();
+        let playing = format!(
+            "return !!document.querySelector('.scene[data-scene=\"{}\"][data-victim=\"{victim}\"]')",
+            scene.name
+        );
+        eventually(Duration::from_secs(5), &format!("{} to play", scene.name), || async {
+            (browser.eval(&playing).await == true).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        browser.screenshot(&format!("kill-{}-strike.png", scene.name)).await;
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        browser.screenshot(&format!("kill-{}-blast.png", scene.name)).await;
+        let problems = browser.console_problems().await;
+        assert!(problems.is_empty(), "{} logged {problems:?}", scene.name);
+        eventually(Duration::from_secs(30), "the container to go and come back Running", || async {
+            returned(&browser, &victim, from).await.then_some(())
+        })
+        .await;
+    }
+
+    // The console rule sees a kill animation that throws (the page only logs it).
+    browser
+        .eval(
+            "const animate = Element.prototype.animate;
+             Element.prototype.animate = function (keyframes, options) {
+               if (this.classList.contains('meteor')) throw new Error('a broken meteor');
+               return animate.call(this, keyframes, options);
+             };
+             window.kiosk.scenes.meteor(); return true",
+        )
+        .await;
+    let problems = settle(Duration::from_secs(5), "the broken meteor in the console", || async {
+        let problems = browser.console_problems().await;
+        if problems.iter().any(|p| p["message"].as_str().unwrap_or_default().contains("a broken meteor")) {
+            Ok(problems)
+        } else {
+            Err(format!("{problems:?}"))
+        }
+    })
+    .await;
+    assert!(problems.iter().all(|p| p["level"] == "WARNING"), "{problems:?}");
+    browser.allow_console("a broken meteor"); // seen: this session may end
+    drop(browser);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_show_pace_is_set_on_config_checked_and_calms_the_kiosk_live() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = LeadsApp::start(&cluster, &[]).await;
+    let (code, page) = post_settings(&app, &[("show_pace", "frantic")]).await;
+    assert_eq!(code, 422);
+    assert!(
+        page.contains("Unknown show pace &#34;frantic&#34;: choose lively, calm or still.")
+            || page.contains("Unknown show pace &quot;frantic&quot;"),
+        "{page}"
+    );
+    let (code, page) = post_settings(&app, &[("show_pace", "still")]).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("<option value=\"still\" selected>"), "{page}");
+    let booths: kube::Api<conferenceli::booth::Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
+    assert_eq!(booths.get("booth").await.unwrap().spec.show_pace, conferenceli::booth::ShowPace::Still);
+
+    // Still: with the page's pauses fifty times shorter, nothing plays of its own.
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/?theatre=fast", app.private)).await;
+    eventually(Duration::from_secs(20), "the harbour", || async {
+        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
+    })
+    .await;
+    for _ in 0..40 {
+        assert_eq!(browser.eval(PLAYING).await, serde_json::json!([]), "nothing plays at the still pace");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Lively again, live: an ambient event plays within seconds.
+    let (code, page) = post_settings(&app, &[("show_pace", "lively")]).await;
+    assert_eq!(code, 200, "{page}");
+    eventually(Duration::from_secs(20), "an ambient event", || async {
+        let playing = browser.eval(PLAYING).await;
+        playing
+            .as_array()?
+            .iter()
+            .any(|p| p["name"].as_str().and_then(kind_of) == Some(SceneKind::Ambient))
+            .then_some(())
+    })
+    .await;
     drop(browser);
     app.stop().await;
 }

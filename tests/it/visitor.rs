@@ -660,7 +660,8 @@ return true;"#,
     assert!(!shown.contains("Lovelace"), "first name only: {shown}");
     kiosk.screenshot("visitor-press-on-kiosk.png").await;
 
-    // The same press form sent again (as a reload would): refused.
+    // The same press form sent again (as a reload would): refused, a 410 in the phone's console.
+    phone.allow_console("status of 410 (Gone)");
     let resend = format!(
         "const f = document.createElement('form'); f.method = 'post'; f.action = {};
          const t = document.createElement('input'); t.type = 'hidden'; t.name = 'csrf_token'; t.value = {};
