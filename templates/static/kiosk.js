@@ -105,16 +105,21 @@
     }
     return svg;
   }
+  // A ship: what sails (.sail: a drained node's ship leaves its berth and comes back) holds
+  // what bobs (.bob: hull, bridge, cargo); the berth's sign (.berth) stays while it is away.
   function makeShip(node) {
     const ship = el("div", "ship");
     ship.dataset.node = node.name;
-    const bob = el("div", "bob");
+    const sail = el("div", "sail"), bob = el("div", "bob");
     const bridge = el("div", "bridge");
     bridge.append(el("div", "puff"), el("div", "funnel"), el("div", "house"), el("div", "lamp"));
     const placard = el("div", "placard", node.name);
     placard.dataset.role = "name";
-    bob.append(el("div", "cargo"), bridge, hullSvg(), el("div", "meta"), placard);
-    ship.appendChild(bob);
+    bob.append(el("div", "cargo"), bridge, hullSvg(), el("div", "meta"), el("div", "cordon", "cordoned"), placard);
+    sail.appendChild(bob);
+    const berth = el("div", "berth");
+    berth.append(el("span", "buoy"), el("span", "berth-sign", node.name + " is out: cordoned for maintenance"));
+    ship.append(sail, berth);
     return ship;
   }
   function updateShip(ship, node) {
@@ -167,6 +172,7 @@
     updateShip(ship, node);
     layoutShips();
     updateTally();
+    settleShip(ship);
   }
   function removeNode(name) {
     nodes.delete(name);
@@ -185,6 +191,82 @@
       ship.remove();
     }
     layoutShips();
+  }
+
+  // ---------- a drained node: its ship sails out of the harbour, and back in ----------
+  // A cordoned node's ship stays at its berth while it still carries containers (a cordon alone
+  // moves no pod); once the last is off (`lift`) it sails out of the harbour past the
+  // lighthouse (`ship-departs`), leaving its berth's sign; uncordoned, it sails back in
+  // (`ship-returns`). The ship's `data-away` is the state the watch says, its class `away` the
+  // picture once the voyage is over.
+  function settleShip(ship) {
+    if (ship.classList.contains("drill")) return;
+    const node = nodes.get(ship.dataset.node);
+    const away = !!(node && node.unschedulable) && ship.querySelector(".cargo .box:not(.gone)") === null;
+    if (away === (ship.dataset.away === "1")) return;
+    ship.dataset.away = away ? "1" : "";
+    if (!motion()) { ship.classList.toggle("away", away); return; }
+    if (away) sailOut(ship, "ship-departs"); else sailIn(ship, "ship-returns");
+  }
+  // The ship's voyage between its berth and the horizon by the lighthouse, getting smaller and
+  // fainter out at sea, as keyframes a step apart (one easing over all of it, as `path`).
+  function voyage(ship, outward, ms) {
+    const centre = parseFloat(ship.style.left || "0") + parseFloat(ship.style.width || "0") / 2;
+    const sea = { x: 1190 - centre, y: -96, scale: 0.3 };
+    const steps = Math.max(1, Math.round(ms * FLYING / 1000)), frames = [];
+    for (let i = 0; i <= steps; i++) {
+      const t = i / steps, p = outward ? EASE_IN(t) : 1 - EASE_OUT(t); // 0 at the berth, 1 at sea
+      const faint = Math.min(1, Math.max(0, (p - 0.7) / 0.3)); // fades over the last stretch
+      frames.push({ transform: "translate(" + sea.x * p + "px," + sea.y * p + "px) scale(" + (1 - (1 - sea.scale) * p) + ")",
+        opacity: Math.max(HIDDEN, 1 - faint) });
+    }
+    return frames;
+  }
+  const VOYAGE = 3200;
+  // Scene `name` on a ship for `ms`; `done` on the tick after, unless another scene took over.
+  function onShip(name, ship, ms, done) {
+    ship.dataset.scene = name;
+    playing.set(ship, { name: name, kind: "node" });
+    later(ms, function () {
+      if (ship.dataset.scene !== name) return;
+      playing.delete(ship);
+      ship.removeAttribute("data-scene");
+      done();
+    });
+  }
+  function sailOut(ship, name, done) {
+    const sail = ship.querySelector(".sail");
+    sail.getAnimations().forEach(function (a) { a.cancel(); });
+    ship.classList.add("at-sea"); // behind the other ships, a layer of its own
+    step(sail, voyage(ship, true, VOYAGE), VOYAGE, FLYING);
+    onShip(name, ship, VOYAGE + 100, function () {
+      if (done) { done(); return; }
+      if (ship.dataset.away !== "1") return;
+      ship.classList.add("away"); // hidden: nothing left to draw
+      ship.classList.remove("at-sea");
+      sail.getAnimations().forEach(function (a) { a.cancel(); });
+    });
+  }
+  function sailIn(ship, name, done) {
+    const sail = ship.querySelector(".sail");
+    sail.getAnimations().forEach(function (a) { a.cancel(); });
+    ship.classList.remove("away");
+    ship.classList.add("at-sea");
+    step(sail, voyage(ship, false, VOYAGE), VOYAGE, FLYING);
+    onShip(name, ship, VOYAGE + 100, function () {
+      ship.classList.remove("at-sea");
+      sail.getAnimations().forEach(function (a) { a.cancel(); });
+      if (done) done();
+    });
+  }
+  // Staff's preview of a node scene: a grey drill ship in the middle berth, removed afterwards.
+  function drillShip() {
+    const ship = makeShip({ name: "drill ship" });
+    ship.classList.add("drill", "KubeletReady");
+    ship.style.left = "440px";
+    ship.style.width = "400px";
+    fx.appendChild(ship);
+    return ship;
   }
 
   // ---------- containers ----------
@@ -208,15 +290,16 @@
     const next = siblings.find(function (b) { const other = pods.get(b.dataset.pod); return other && before(pod, other); });
     if (box.parentElement !== holder || box.nextSibling !== (next || null)) holder.insertBefore(box, next || null);
     updateQuay();
+    if (ship) settleShip(ship);
   }
   // "5 / 5 pods running · 3 / 3 nodes ready": the health of the harbour in one line.
   function updateTally() {
-    let running = 0, ready = 0;
+    let running = 0, ready = 0, cordoned = 0;
     pods.forEach(function (p) { if (p.status === "Running") running++; });
-    nodes.forEach(function (n) { if (n.status === "KubeletReady") ready++; });
+    nodes.forEach(function (n) { if (n.status === "KubeletReady") ready++; if (n.unschedulable) cordoned++; });
     const podsEl = document.getElementById("tally-pods"), nodesEl = document.getElementById("tally-nodes");
     podsEl.textContent = running + " / " + pods.size + " pods running";
-    nodesEl.textContent = ready + " / " + nodes.size + " nodes ready";
+    nodesEl.textContent = ready + " / " + nodes.size + " nodes ready" + (cordoned ? " · " + cordoned + " cordoned" : "");
     podsEl.classList.toggle("short", running < pods.size);
     nodesEl.classList.toggle("short", ready < nodes.size);
   }
@@ -250,11 +333,23 @@
     const box = boxFor(name);
     if (!box) return;
     box.classList.add("gone");
+    // A kill's cue is spent with the pod it was for: its successor of the same name is another.
+    const killed = cued(name);
+    killCues.delete(name);
+    // Off a ship being drained (an eviction, not a chaos kill): a drone lifts it away, for
+    // another ship to take its replacement; the ship leaves once the last one is off.
+    const ship = box.closest(".ship");
+    if (ship && ship.classList.contains("cordoned") && !killed) {
+      box.classList.remove("Terminating"); // gone from the node: what is lifted is the container
+      if (motion()) lift(box, name); else later(0, function () { box.remove(); updateQuay(); });
+      later(motion() ? 1500 : 0, function () { settleShip(ship); });
+      return;
+    }
     if (!reduced.matches) {
       step(box, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "translateY(30px) scale(.6) rotate(12deg)", opacity: 0 }], 700, SWIFT);
     }
     if (motion()) debris(box, box.style.getPropertyValue("--c"), 10);
-    later(700, function () { box.remove(); updateQuay(); layoutShips(); });
+    later(700, function () { box.remove(); updateQuay(); layoutShips(); if (ship) settleShip(ship); });
   }
 
   // ---------- effects ----------
@@ -271,12 +366,14 @@
   const HIDDEN = 0.002; // invisible, yet painted and composited
 
   // A pod killed by the chaos button gets its kill animation from the server's cue; any other
-  // deletion (kubectl, a drained node) explodes plainly once the cue had time to arrive.
+  // deletion (kubectl) explodes plainly once the cue had time to arrive; a pod evicted from a
+  // node being drained does not explode at all: it is lifted off once it is gone (`lift`).
+  function cued(name) { const at = killCues.get(name); return at !== undefined && Date.now() - at < 15000; }
+  function drained(pod) { const node = pod.node && nodes.get(pod.node); return !!(node && node.unschedulable); }
   function explodeUnlessCued(box, pod) {
-    const cued = function () { const at = killCues.get(pod.name); return at !== undefined && Date.now() - at < 15000; };
-    if (cued()) return;
-    if (reduced.matches) { explode(box, colorOf(pod)); return; }
-    later(900, function () { if (!cued() && box.isConnected) explode(box, colorOf(pod)); });
+    if (cued(pod.name)) return;
+    if (reduced.matches) { if (!drained(pod)) explode(box, colorOf(pod)); return; }
+    later(900, function () { if (!cued(pod.name) && !drained(pod) && box.isConnected) explode(box, colorOf(pod)); });
   }
   function explode(box, color) {
     if (!animate) return;
@@ -337,41 +434,76 @@
       '<rect x="56" y="32" width="8" height="10" fill="#2b2d42"/>';
     return svg;
   }
+  // A drone carrying a copy of `box` (measured at `target`) under its cable, in the effects
+  // layer; the rotors spin while it flies. `at`: where its top-left corner is when the copy
+  // sits exactly on the container.
+  function droneWith(box, target) {
+    const drone = el("div", "drone");
+    const load = box.cloneNode(true);
+    load.classList.remove("Pending", "Terminating", "gone", "targeted");
+    load.classList.add("load");
+    load.removeAttribute("data-pod");
+    load.style.width = target.w + "px";
+    load.style.height = target.h + "px";
+    // The rotors are HTML, not SVG: a transform of an SVG shape is never composited.
+    const craft = el("div", "craft-wrap"), cable = el("div", "cable");
+    craft.append(droneSvg(), el("div", "rotor left"), el("div", "rotor right"));
+    drone.append(craft, cable, load);
+    const dw = Math.max(target.w, 120), dh = 44 + 26 + target.h;
+    drone.style.width = dw + "px";
+    fx.appendChild(drone);
+    craft.querySelectorAll(".rotor").forEach(function (r) {
+      step(r, [{ transform: "scaleX(1)" }, { transform: "scaleX(-1)" }], 267, FLYING, { iterations: Infinity, direction: "alternate" });
+    });
+    return { drone: drone, cable: cable, load: load, at: { x: target.x - dw / 2, y: target.y + target.h / 2 - dh } };
+  }
   // The recreated pod's container is lowered onto its ship by a drone. The container waits
   // invisible in its slot until the drone sets its copy down, then the drone lifts off: one
   // flight, the copy and its cable fading out at the landing, nothing added or removed meanwhile.
   function deliver(box) {
     if (!motion() || !box.isConnected) return;
     whereNext(box, function (target) {
-      const drone = el("div", "drone");
-      const load = box.cloneNode(true);
-      load.classList.remove("Pending");
-      load.classList.add("load");
-      load.removeAttribute("data-pod");
-      load.style.width = target.w + "px";
-      load.style.height = target.h + "px";
-      // The rotors are HTML, not SVG: a transform of an SVG shape is never composited.
-      const craft = el("div", "craft-wrap"), cable = el("div", "cable");
-      craft.append(droneSvg(), el("div", "rotor left"), el("div", "rotor right"));
-      drone.append(craft, cable, load);
-      drone.style.width = Math.max(target.w, 120) + "px";
-      fx.appendChild(drone);
-      craft.querySelectorAll(".rotor").forEach(function (r) {
-        step(r, [{ transform: "scaleX(1)" }, { transform: "scaleX(-1)" }], 267, FLYING, { iterations: Infinity, direction: "alternate" });
-      });
-      const dw = Math.max(target.w, 120), dh = 44 + 26 + target.h;
-      const endX = target.x - dw / 2, endY = target.y + target.h / 2 - dh;
+      const d = droneWith(box, target), endX = d.at.x, endY = d.at.y;
       // In from the left, low over the water, then sideways into the slot (never through a
       // stack); released, the drone drops onto the container and climbs away to the right.
       const down = path([[0, endX - 520, endY - 260], [0.6, endX - 240, endY], [1, endX, endY]], 1900, FLYING, EASE_OUT);
       const up = path([[0, endX, endY + target.h + 26], [0.3, endX, endY - 60], [1, endX + 420, -260]], 1400, FLYING, EASE_IN);
       const q = 1000 / FLYING, landing = (down.length - 1) * q, total = (down.length + up.length - 1) * q;
-      step(drone, down.concat(up), total, FLYING);
-      [cable, load].forEach(function (e) {
+      step(d.drone, down.concat(up), total, FLYING);
+      [d.cable, d.load].forEach(function (e) {
         step(e, keys(total, [[0, { opacity: 1 }, "step-end"], [landing, { opacity: 0 }], [total, { opacity: 0 }]]), total, FLYING);
       });
       step(box, keys(landing + q, [[0, { opacity: HIDDEN }, "step-end"], [landing, { opacity: 1 }], [landing + q, { opacity: 1 }]]), landing + q, FLYING, { fill: "backwards" });
-      later(total, function () { drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); }); drone.remove(); });
+      later(total, function () { d.drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); }); d.drone.remove(); });
+    });
+  }
+  // The other half of a drained node's story (`container-lift`): a container whose pod was
+  // evicted from a cordoned node is gone from the watch, so a drone comes down, hooks it and
+  // carries it off to the left, while its replacement is scheduled onto another ship (and
+  // delivered by a drone when it runs). The container stays in its slot until the drone has
+  // it: the drone's copy appears as it goes. `name` is the pod (none for a drill).
+  function lift(box, name, done) {
+    whereNext(box, function (target) {
+      const d = droneWith(box, target), endX = d.at.x, endY = d.at.y;
+      d.drone.classList.add("lift");
+      d.drone.dataset.scene = "container-lift";
+      if (name) d.drone.dataset.victim = name; // not data-pod: that names containers
+      playing.set(d.drone, { name: "container-lift", kind: "node" });
+      const down = path([[0, endX + 360, -280], [1, endX, endY]], 1200, FLYING, EASE_OUT);
+      const up = path([[0, endX, endY], [0.35, endX, endY - 160], [1, endX - 620, -320]], 1600, FLYING, EASE_IN);
+      const q = 1000 / FLYING, hooked = (down.length - 1) * q, total = (down.length + up.length - 1) * q;
+      step(d.drone, down.concat(up), total, FLYING);
+      [d.cable, d.load].forEach(function (e) {
+        step(e, keys(total, [[0, { opacity: HIDDEN }, "step-end"], [hooked, { opacity: 1 }], [total, { opacity: 1 }]]), total, FLYING);
+      });
+      step(box, keys(hooked + q, [[0, { opacity: 1 }, "step-end"], [hooked, { opacity: HIDDEN }], [hooked + q, { opacity: HIDDEN }]]), hooked + q, FLYING);
+      later(hooked + q, function () { box.remove(); updateQuay(); layoutShips(); });
+      later(total, function () {
+        playing.delete(d.drone);
+        d.drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); });
+        d.drone.remove();
+        if (done) done();
+      });
     });
   }
   // A heal as the server measured it (from the kill to the replacement pod Ready, in the watch):
@@ -922,41 +1054,110 @@
     },
   };
 
-  // Plays kill animation `name` over the container of `pod` (a drill crate when staff preview it).
-  function playKill(name, pod) {
-    const play = kills[name];
-    if (!play) return;
-    let box = pod ? boxFor(pod) : null, drill = null;
-    if (!pod) {
-      drill = place(el("div", "box drill"), 616, 598);
-      drill.style.setProperty("--c", "#8d99ae");
-      drill.append(el("span", "ord", "⚠"), el("span", "name", "drill crate"));
-      fx.appendChild(drill);
-      box = drill;
-    }
+  // ---------- the guard: the disruption budget held ----------
+  // Played over the container of a pod whose eviction the budget refused (the `chaos` event's
+  // `refused`): a shield springs up around it, a ring rings out, and a plaque over it says
+  // "Kubernetes said no" and which budget held with its numbers (near the action, rather than
+  // the banner at the top: a frame of the whole screen). The pop and the ring are quick (30
+  // steps a second, half a second); then the shield stands still and only fades away on the
+  // grid's 4 steps a second, so the seconds it is shown cost no frames. Its glow is in its
+  // gradients, no filter.
+  const SHIELD = svgOf(40, 46, "0 0 40 46", '<path d="M20 2 L37 8 V22 Q37 36 20 44 Q3 36 3 22 V8z" fill="#326ce5" stroke="#fff" stroke-width="3"/>' +
+    '<path d="M12 23 L18 29 L29 16" fill="none" stroke="#fff" stroke-width="4" stroke-linecap="round" stroke-linejoin="round"/>');
+  const guards = {
+    shield: function (root, t, budget) {
+      const w = Math.max(t.w + 44, 140), h = t.h + 56, ms = 3000;
+      const pop = part(root, "dome-pop"), dome = el("div", "dome"), ring = part(root, "ring");
+      pop.appendChild(dome);
+      place(pop, -w / 2, -h / 2 - 12);
+      pop.style.width = dome.style.width = w + "px";
+      pop.style.height = dome.style.height = h + "px";
+      place(ring, -w / 2, -w / 2 - 12);
+      ring.style.width = ring.style.height = w + "px";
+      swift(pop, keys(450, [[0, { transform: "scale(.25)", opacity: HIDDEN }, "ease-out"], [300, { transform: "scale(1.08)", opacity: 1 }, "ease-in-out"], [450, { transform: "scale(1)", opacity: 1 }]]), 450);
+      step(dome, keys(ms, [[0, { opacity: 1 }], [2500, { opacity: 1 }], [ms, { opacity: 0 }]]), ms, 4);
+      swift(ring, keys(850, [[0, { transform: "scale(.6)", opacity: HIDDEN }, "step-end"], [250, { transform: "scale(.6)", opacity: 0.9 }, "ease-out"], [850, { transform: "scale(1.7)", opacity: 0 }]]), 850);
+      const plaque = part(root, "budget");
+      const name = budget && budget.budget ? budget.budget : "the disruption budget";
+      const said = budget && budget.needs !== undefined && budget.needs !== null
+        ? name + " needs " + budget.needs + " healthy, has " + budget.has : name + " held";
+      plaque.innerHTML = SHIELD;
+      plaque.append(el("span", "budget-text"));
+      plaque.lastChild.append(el("span", "budget-no", "Kubernetes said no"), el("span", "budget-said", said));
+      // Over the shield, kept on the stage and below the header.
+      const pw = 440, top = Math.max(150 - t.y, -h / 2 - 12 - 74);
+      place(plaque, Math.min(Math.max(-pw / 2, 16 - t.x), W - 16 - pw - t.x), top);
+      plaque.style.width = pw + "px";
+      step(plaque, keys(ms, [[0, { opacity: HIDDEN }], [250, { opacity: 1 }], [2500, { opacity: 1 }], [ms, { opacity: 0 }]]), ms, 4);
+      return ms + 100;
+    },
+  };
+
+  // A staff preview's stand-in for a container: a grey drill crate over the water.
+  function drillCrate() {
+    const drill = place(el("div", "box drill"), 616, 598);
+    drill.style.setProperty("--c", "#8d99ae");
+    drill.append(el("span", "ord", "⚠"), el("span", "name", "drill crate"));
+    fx.appendChild(drill);
+    return drill;
+  }
+  // Plays `play` (a kill animation or the guard) as scene `name` of `kind` over the container of
+  // `pod` (a drill crate when staff preview it); `extra` goes to `play` (the guard's budget).
+  function playOver(name, kind, play, pod, extra) {
+    let box = pod ? boxFor(pod) : null;
+    const drill = pod ? null : drillCrate();
+    box = box || drill;
     if (!box) return;
     whereNext(box, function (c) {
       const target = { x: c.x, y: c.y, w: c.w, h: c.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
-      const root = el("div", "scene kill " + name);
+      const root = el("div", "scene " + kind + " " + name);
       root.dataset.scene = name;
       if (pod) root.dataset.victim = pod; // not data-pod: that names containers
       place(root, c.x, c.y);
       fx.appendChild(root);
-      playing.set(root, { name: name, kind: "kill" });
-      const ms = play(root, target);
+      playing.set(root, { name: name, kind: kind });
+      const ms = play(root, target, extra);
       later(ms, function () { end(root); if (drill) drill.remove(); });
     });
   }
+  function playKill(name, pod) {
+    if (kills[name]) playOver(name, "kill", kills[name], pod);
+  }
+  // Kubernetes said no: the shield over the picked container, and the reticle gone. (The budget's
+  // words in full are kiosk-health.js's note.)
+  function guard(c) {
+    if (!motion()) return;
+    const box = boxFor(c.name);
+    if (box) afterTicks(1, function () { box.classList.remove("targeted"); });
+    playOver("shield", "guard", guards.shield, c.name, c.budget);
+  }
+  const nodeScenes = {
+    "ship-departs": function () {
+      const ship = drillShip();
+      sailOut(ship, "ship-departs", function () { ship.remove(); });
+    },
+    "ship-returns": function () {
+      const ship = drillShip();
+      sailIn(ship, "ship-returns", function () { later(1000, function () { ship.remove(); }); });
+    },
+    "container-lift": function () {
+      const drill = drillCrate();
+      lift(drill, null, function () { drill.remove(); });
+    },
+  };
 
   // Every event starts with a tick's writes (see "the frame grid").
   const scenes = {};
   Object.keys(ambient).forEach(function (k) { scenes[k] = function () { onTick(ambient[k]); }; });
   Object.keys(cameos).forEach(function (k) { scenes[k] = function () { onTick(cameos[k]); }; });
   Object.keys(kills).forEach(function (k) { scenes[k] = function () { onTick(function () { playKill(k, null); }); }; });
+  Object.keys(guards).forEach(function (k) { scenes[k] = function () { onTick(function () { playOver(k, "guard", guards[k], null); }); }; });
+  Object.keys(nodeScenes).forEach(function (k) { scenes[k] = function () { onTick(nodeScenes[k]); }; });
 
-  // Stops ambient events and cameos (staff asked for another one).
+  // Stops ambient events and cameos (staff asked for another one); kill, guard and node scenes
+  // play on.
   function clearShows() {
-    playing.forEach(function (info, root) { if (info.kind !== "kill") end(root); });
+    playing.forEach(function (info, root) { if (info.kind === "ambient" || info.kind === "cameo") end(root); });
     document.body.classList.remove("storm");
     loopsMayStart = true;
   }
@@ -965,7 +1166,7 @@
     if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod); return; }
     const play = scenes[c.name];
     if (!play) return;
-    if (kindOf[c.name] !== "kill") clearShows();
+    if (kindOf[c.name] === "ambient" || kindOf[c.name] === "cameo") clearShows();
     play();
   }
   // The page's own schedule: one ambient event at a time, at the Booth's pace (`showPace`, live
@@ -1036,6 +1237,7 @@
     chaos: function (c) {
       if (c.phase === "picked") target(c.name);
       if (c.phase === "killed") { logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
+      if (c.phase === "refused") guard(c);
     },
     scene: cue,
     availability: function (a) { (a.healed || []).forEach(healed); },

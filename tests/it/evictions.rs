@@ -274,3 +274,177 @@ async fn the_panel_drains_a_node_at_the_budgets_pace_and_uncordons_it_as_kubectl
     assert_eq!(unschedulable, "", "unset, as kubectl uncordon leaves it");
     app.stop().await;
 }
+
+/// Presses `/chaos` until the disruption budget refuses (429); the refusals' message.
+async fn press_until_refused(url: &str) -> String {
+    for _ in 0..10 {
+        let (status, body) = press(url).await;
+        if status == 429 && body["message"].as_str().is_some_and(|m| m.starts_with("Kubernetes said no")) {
+            return body["message"].as_str().unwrap().to_string();
+        }
+        assert_eq!(status, 200, "{body}");
+    }
+    panic!("the budget never refused");
+}
+
+/// What the kiosk shows of `node`'s ship: `[scene, away, at sea, containers aboard, berth sign]`.
+fn ship_of(node: &str) -> String {
+    format!(
+        "const s = document.querySelector('.ship[data-node=\"{node}\"]'); if (!s) return null;
+         return [s.dataset.scene || null, s.classList.contains('away'), s.classList.contains('at-sea'),
+           s.querySelectorAll('.cargo .box:not(.gone)').length, getComputedStyle(s.querySelector('.berth')).display !== 'none'];"
+    )
+}
+
+async fn night(url: &str, on: bool) {
+    let state = if on { "on" } else { "off" };
+    let response = reqwest::Client::new()
+        .post(format!("{url}/nightmode?state={state}"))
+        .basic_auth("admin", Some(conferenceli::config::DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// The guard scene on a refused press, over the container that was picked, with the budget's
+/// words; `shot` is its screenshot.
+async fn guard_on_the_kiosk(browser: &crate::browser::Browser, url: &str, shot: &str) {
+    let message = press_until_refused(url).await;
+    let shield = eventually(WAIT, "the shield over the picked container", || async {
+        let found = browser
+            .eval(
+                "const e = document.querySelector('.scene.guard[data-scene=\"shield\"]:not([data-test-seen])');
+                 if (!e) return null; e.dataset.testSeen = '1';
+                 return [e.dataset.victim, e.querySelector('.budget').textContent];",
+            )
+            .await;
+        found.as_array().cloned()
+    })
+    .await;
+    let victim = shield[0].as_str().expect("played over a pod's container").to_string();
+    assert!(victim.starts_with("critical-prod-"), "{shield:?}");
+    let plaque = shield[1].as_str().unwrap();
+    assert!(
+        plaque.contains("Kubernetes said no") && plaque.contains("critical-prod needs 3 healthy, has "),
+        "{plaque}"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    browser.screenshot(shot).await;
+    let note = browser.eval("return document.getElementById('health').textContent").await;
+    assert!(note.as_str().unwrap().contains(&message), "the note says it in the budget's words: {note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kiosk_shows_the_budget_holding_and_a_drained_ship_sailing_out_and_back_day_and_night() {
+    // Replacements take a few seconds, so the budget stays spent and the drone's deliveries show.
+    let config = SimConfig { start_delay: Duration::from_millis(2500), start_jitter: Duration::ZERO, ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0"]).await;
+    all_ready(&app.url).await;
+    let browser = crate::browser::Browser::start().await;
+    browser.goto(&format!("{}/", app.url)).await;
+    let boxes = "return document.querySelectorAll('.box[data-pod]:not(.gone)').length";
+    eventually(WAIT, "5 containers", || async { (browser.eval(boxes).await == 5).then_some(()) }).await;
+
+    // The budget holds: by day, and by night.
+    guard_on_the_kiosk(&browser, &app.url, "kiosk-guard.png").await;
+    all_ready(&app.url).await;
+    night(&app.url, true).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    guard_on_the_kiosk(&browser, &app.url, "kiosk-guard-night.png").await;
+    night(&app.url, false).await;
+    all_ready(&app.url).await;
+
+    // A drain from the control panel: the containers are lifted off, the ship sails out.
+    let (_, staff) = crate::dashboard::Staff::login(&app.url, conferenceli::config::DEMO_PASSWORD).await;
+    let state = api_state(&app.url).await;
+    let node = state["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .max_by_key(|n| pods_on(&state, n).len())
+        .unwrap();
+    let (status, body) = staff.post(&format!("/control/nodes/{node}/drain"), &[], true).await;
+    assert_eq!(status, 200, "{body}");
+    let script = ship_of(&node);
+    let mut shots = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if tokio::time::Instant::now() > deadline {
+            let ship = browser.eval(&script).await;
+            panic!("the ship never sailed out: {shots:?} {ship} {:?}", browser.console_problems().await);
+        }
+        let lifting = browser.eval("return !!document.querySelector('.drone[data-scene=\"container-lift\"]')").await;
+        if lifting == true && !shots.contains_key("lift") {
+            tokio::time::sleep(Duration::from_millis(2000)).await;
+            shots.insert("lift", browser.screenshot("kiosk-node-lift.png").await);
+        }
+        let ship = browser.eval(&script).await;
+        if ship[0] == "ship-departs" && !shots.contains_key("departs") {
+            assert_eq!(ship[3], 0, "it sails once its containers are off");
+            tokio::time::sleep(Duration::from_millis(1600)).await;
+            shots.insert("departs", browser.screenshot("kiosk-node-departing.png").await);
+        }
+        if ship[1] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(shots.contains_key("lift") && shots.contains_key("departs"), "{shots:?}");
+    assert_eq!(browser.eval(&script).await[4], true, "its berth's sign stays");
+    all_ready(&app.url).await;
+    eventually(WAIT, "the drained node's containers on the other ships", || async {
+        let aboard = browser.eval(&format!(
+            "return Array.from(document.querySelectorAll('.box[data-pod]:not(.gone)')).filter(b => b.dataset.status === 'Running' && b.closest('.ship').dataset.node !== '{node}').length"
+        )).await;
+        (aboard == 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(3500)).await; // the last drone gone
+    let tally = browser.eval("return document.getElementById('tally-nodes').textContent").await;
+    assert_eq!(tally, "3 / 3 nodes ready · 1 cordoned");
+    browser.screenshot("kiosk-node-away.png").await;
+
+    // Uncordoned, it sails back in.
+    let (status, body) = staff.post(&format!("/control/nodes/{node}/uncordon"), &[], true).await;
+    assert_eq!(status, 200, "{body}");
+    eventually(WAIT, "the ship sailing back in", || async {
+        (browser.eval(&script).await[0] == "ship-returns").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    browser.screenshot("kiosk-node-returning.png").await;
+    eventually(WAIT, "the ship back at its berth", || async {
+        let ship = browser.eval(&script).await;
+        (ship[0].is_null() && ship[1] == false && ship[2] == false && ship[4] == false).then_some(())
+    })
+    .await;
+    browser.screenshot("kiosk-node-back.png").await;
+
+    // By night, drained by hand with kubectl: the kiosk follows the node watch, whoever drains.
+    night(&app.url, true).await;
+    let server = cluster.url();
+    let drained = tokio::task::spawn_blocking({
+        let (server, node) = (server.clone(), node.clone());
+        move || crate::kubectl::run(&server, &["drain", &node, "--ignore-daemonsets", "--timeout", "60s"])
+    });
+    eventually(WAIT, "the ship away again", || async { (browser.eval(&script).await[1] == true).then_some(()) }).await;
+    let output = drained.await.unwrap();
+    assert!(output.contains(&format!("node/{node} drained")), "{output}");
+    all_ready(&app.url).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    browser.screenshot("kiosk-node-away-night.png").await;
+    crate::kubectl::run(&server, &["uncordon", &node]);
+    eventually(WAIT, "back in at night", || async {
+        let ship = browser.eval(&script).await;
+        (ship[0] == "ship-returns").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    browser.screenshot("kiosk-node-returning-night.png").await;
+    night(&app.url, false).await;
+    drop(browser); // the console rule: no warning or error on the page
+    app.stop().await;
+}

@@ -7,7 +7,7 @@
 //! `target/test-artifacts/theatre-*.png`.
 
 use crate::browser::Browser;
-use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once, settle};
+use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once, settle, victim_of};
 use crate::dashboard::{SseReader, Staff};
 use crate::leads::{LeadsApp, post_settings};
 use conferenceli::config::DEMO_PASSWORD;
@@ -45,7 +45,12 @@ async fn api_scenes_lists_the_catalogue_and_every_kill_is_cued_once_with_its_pod
     assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len(), "unique names");
     let count = |kind: &str| scenes.iter().filter(|s| s["kind"] == kind).count();
     assert!(count("ambient") >= 11 && count("cameo") >= 8 && count("kill") >= 6, "{scenes:?}");
-    assert_eq!(count("ambient") + count("cameo") + count("kill"), scenes.len(), "no other kind");
+    assert!(count("guard") >= 1 && count("node") >= 2, "the budget's and the drained node's scenes: {scenes:?}");
+    assert_eq!(
+        count("ambient") + count("cameo") + count("kill") + count("guard") + count("node"),
+        scenes.len(),
+        "no other kind"
+    );
     assert!(scenes.iter().all(|s| s["description"].as_str().is_some_and(|d| d.len() > 20)));
     let refused = http.post(format!("{}/api/scenes", app.url)).send().await.unwrap();
     assert_eq!(refused.status(), 405, "read-only");
@@ -57,11 +62,12 @@ async fn api_scenes_lists_the_catalogue_and_every_kill_is_cued_once_with_its_pod
         assert!(panel.contains(&format!("action=\"/control/scene/{name}\"")), "{name} on the panel");
     }
 
-    // Every kill is cued once, with its pod and a kill animation, never the same twice in a row.
+    // Every kill is cued once, with its pod and a kill animation, never the same twice in a row;
+    // a press the disruption budget refuses (the kills come faster than the pods heal) is none.
     let mut kiosk = SseReader::open(&http, &format!("{}/stream", app.url)).await;
     let mut played = Vec::new();
     for _ in 0..8 {
-        let victim = press_once(&app.url).await;
+        let victim = victim_of(&app.press_until_answered("a kill").await);
         let event = kiosk.until(Duration::from_secs(10), |e| e.event.as_deref() == Some("scene")).await;
         let cue: Value = serde_json::from_str(&event.data).unwrap();
         assert_eq!(cue["pod"], victim.as_str(), "{cue}");
@@ -236,7 +242,12 @@ async fn the_theatre_plays_in_the_browser() {
             playing.as_array()?.iter().any(|p| p["name"] == scene.name).then_some(())
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(if scene.kind == SceneKind::Kill { 1000 } else { 2500 })).await;
+        let moment = match scene.kind {
+            SceneKind::Kill | SceneKind::Guard => 1000,
+            SceneKind::Node => 1500,
+            SceneKind::Ambient | SceneKind::Cameo => 2500,
+        };
+        tokio::time::sleep(Duration::from_millis(moment)).await;
         browser.screenshot(&format!("theatre-{}.png", scene.name)).await;
     }
     let tally = browser.eval("return document.getElementById('tally-pods').textContent").await;
