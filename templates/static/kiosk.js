@@ -234,7 +234,7 @@
     box.dataset.node = pod.node || "";
     box.classList.remove("Pending", "Running", "Terminating", "Succeeded", "Failed", "Unknown");
     box.classList.add(pod.status);
-    if (was !== pod.status) loopsMayStart = true; // a Pending pulse, a Terminating flash
+    if (was !== pod.status) stateLoop(box, pod.status);
     box.style.setProperty("--c", colorOf(pod));
     box.title = pod.name + " · " + pod.status + (pod.node ? " on " + pod.node : "");
     updateTally();
@@ -243,6 +243,19 @@
     if (pod.status === "Terminating" && was !== "Terminating") explodeUnlessCued(box, pod);
     if (pod.status !== "Terminating") box.classList.remove("targeted");
     if (pod.status === "Running" && was !== "Running" && animate) deliver(box);
+  }
+  // A Pending container's pulse and a Terminating one's flash, on the grid from the tick they
+  // start on (not CSS animations: finding new CSS animations to align takes a style update).
+  const PULSE = [{ opacity: 1 }, { opacity: 0.15, offset: 0.5 }, { opacity: 1 }];
+  const FLASH = [{ opacity: 1, easing: "step-end" }, { opacity: 0, offset: 0.5, easing: "step-end" }, { opacity: 0 }];
+  const stateLoops = new WeakMap(); // container -> its loop
+  function stateLoop(box, status) {
+    const old = stateLoops.get(box);
+    if (old) old.cancel();
+    stateLoops.delete(box);
+    if (reduced.matches || (status !== "Pending" && status !== "Terminating")) return;
+    const loop = { pseudoElement: "::after", iterations: Infinity };
+    stateLoops.set(box, status === "Pending" ? step(box, PULSE, 2000, 2, loop) : step(box, FLASH, 500, 4, loop));
   }
   function removePod(name) {
     pods.delete(name);
@@ -254,7 +267,8 @@
       step(box, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "translateY(30px) scale(.6) rotate(12deg)", opacity: 0 }], 700, SWIFT);
     }
     if (motion()) debris(box, box.style.getPropertyValue("--c"), 10);
-    later(700, function () { box.remove(); updateQuay(); layoutShips(); });
+    // An endless animation keeps its element alive after it left the page: its loop goes with it.
+    later(700, function () { stateLoop(box, "gone"); box.remove(); updateQuay(); layoutShips(); });
   }
 
   // ---------- effects ----------
@@ -560,7 +574,7 @@
     const steps = Math.max(1, Math.round(ms / quantum));
     const timing = Object.assign({ easing: "steps(" + steps + ", end)", fill: "both" }, options || {}, { duration: steps * quantum });
     if (timing.delay) timing.delay = Math.round(timing.delay / quantum) * quantum;
-    return onGrid(e.animate(frames, timing), Math.min(quantum, 250));
+    return onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
   }
   // A kill's fast motion at 30 steps a second; `options.easing` (default ease-in-out, as in CSS)
   // shapes every stretch between two keyframes that names none of its own.
@@ -842,9 +856,14 @@
   // animations play over it and end on their own. Each is built whole when it starts (parts
   // wait in their keyframes), its strike steps at 30 frames a second, and every element has one
   // animation per property (see `keys`), so the compositor runs all of it.
-  // The blast `ms` into the animation, made with the rest of it.
+  // The blast `ms` into the animation: made on the last tick before it goes off, waiting in its
+  // keyframes for the rest, so that a kill's elements are made over two ticks, not one (a
+  // frame's work stays short on a slow core).
   function blast(root, color, ms) {
-    fireball(root.appendChild(el("div", "boom")), color, ms);
+    const ticks = Math.floor(ms / TICK);
+    const make = function (wait) { if (root.isConnected) fireball(root.appendChild(el("div", "boom")), color, wait); };
+    if (ticks === 0) make(ms);
+    else later(ticks * TICK - TICK / 2, function () { make(ms - ticks * TICK); });
   }
   function part(root, cls, html) { const e = el("div", cls); if (html) e.innerHTML = html; root.appendChild(e); return e; }
   const kills = {
