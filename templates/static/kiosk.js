@@ -486,7 +486,11 @@
     }
     // Woken at the tick, so that the frame that shows it is the first one asked for (a frame of
     // the script's own, even an empty one, is a commit: the waves and ships drawn again).
-    setTimeout(function () { measureBoxes(); requestAnimationFrame(flush); }, Math.max(0, tick - performance.now()));
+    setTimeout(function () {
+      measureBoxes();
+      toPrepare.splice(0).forEach(function (c) { guarded(prepareKill, c); });
+      requestAnimationFrame(flush);
+    }, Math.max(0, tick - performance.now()));
   }
   function flushNow() {
     if (!tickPending) return;
@@ -494,6 +498,7 @@
     tickWrites = [];
     tickPending = false;
     flushWrites(writes);
+    built.clear(); // a cue that came after its animation was built for the tick: unused
   }
   // A hidden page draws no frames: what waits for a tick is written at once.
   document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
@@ -942,9 +947,15 @@
   };
 
   // Plays kill animation `name` over the container of `pod` (a drill crate when staff preview it).
-  function playKill(name, pod) {
-    const play = kills[name];
-    if (!play) return;
+  // `c`: the cue, whose animation may have been built before the tick (`prepareKill`).
+  function playKill(name, pod, c) {
+    if (!kills[name]) return;
+    const ready = c && built.get(c);
+    if (ready) {
+      built.delete(c);
+      showKill(ready, null);
+      return;
+    }
     let box = pod ? boxFor(pod) : null, drill = null;
     if (!pod) {
       drill = place(el("div", "box drill"), 616, 598);
@@ -954,17 +965,31 @@
       box = drill;
     }
     if (!box) return;
-    whereNext(box, function (c) {
-      const target = { x: c.x, y: c.y, w: c.w, h: c.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
-      const root = el("div", "scene kill " + name);
-      root.dataset.scene = name;
-      if (pod) root.dataset.victim = pod; // not data-pod: that names containers
-      place(root, c.x, c.y);
-      fx.appendChild(root);
-      playing.set(root, { name: name, kind: "kill" });
-      const ms = play(root, target);
-      later(ms, function () { end(root); if (drill) drill.remove(); });
-    });
+    whereNext(box, function (at) { showKill(buildKill(name, pod, box, at), drill); });
+  }
+  // Kill animation `name` over `box` at `at`, built (not yet on the page).
+  function buildKill(name, pod, box, at) {
+    const target = { x: at.x, y: at.y, w: at.w, h: at.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
+    const root = el("div", "scene kill " + name);
+    root.dataset.scene = name;
+    if (pod) root.dataset.victim = pod; // not data-pod: that names containers
+    place(root, at.x, at.y);
+    return { root: root, ms: kills[name](root, target) };
+  }
+  function showKill(kill, drill) {
+    fx.appendChild(kill.root);
+    playing.set(kill.root, { name: kill.root.dataset.scene, kind: "kill" });
+    later(kill.ms, function () { end(kill.root); if (drill) drill.remove(); });
+  }
+  // The kill animations cued for the next tick are built between two frames, just before it (with
+  // the containers' positions, `onNextTick`): the tick's frame only puts them on the page, so a
+  // kill's work is not all in one frame (a long task on a slow core).
+  let toPrepare = [];
+  const built = new Map(); // cue -> its animation, built, for this tick
+  function prepareKill(c) {
+    const box = boxFor(c.pod);
+    const at = box && placed && placed.get(box);
+    if (at && kills[c.name] && motion()) built.set(c, buildKill(c.name, c.pod, box, at));
   }
 
   // Every event starts with a tick's writes (see "the frame grid").
@@ -981,7 +1006,7 @@
   }
   function cue(c) {
     if (!motion() || document.hidden) return;
-    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod); return; }
+    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod, c); return; }
     const play = scenes[c.name];
     if (!play) return;
     if (kindOf[c.name] !== "kill") clearShows();
@@ -1072,6 +1097,7 @@
       let data;
       try { data = JSON.parse(event.data); } catch (e) { console.warn("kiosk: bad " + name + " event", e); return; }
       const fs = (handlers[name] ? [handlers[name]] : []).concat(listeners[name] || []);
+      if (name === "scene" && data.pod && animate && !document.hidden) toPrepare.push(data);
       onTick(function () {
         fs.forEach(function (f) { try { f(data); } catch (e) { console.warn("kiosk: " + name + " event", e); } });
       });
