@@ -317,7 +317,7 @@
     box.dataset.node = pod.node || "";
     box.classList.remove("Pending", "Running", "Terminating", "Succeeded", "Failed", "Unknown");
     box.classList.add(pod.status);
-    if (was !== pod.status) loopsMayStart = true; // a Pending pulse, a Terminating flash
+    if (was !== pod.status) stateLoop(box, pod.status);
     box.style.setProperty("--c", colorOf(pod));
     box.title = pod.name + " · " + pod.status + (pod.node ? " on " + pod.node : "");
     updateTally();
@@ -326,6 +326,19 @@
     if (pod.status === "Terminating" && was !== "Terminating") explodeUnlessCued(box, pod);
     if (pod.status !== "Terminating") box.classList.remove("targeted");
     if (pod.status === "Running" && was !== "Running" && animate) deliver(box);
+  }
+  // A Pending container's pulse and a Terminating one's flash, on the grid from the tick they
+  // start on (not CSS animations: finding new CSS animations to align takes a style update).
+  const PULSE = [{ opacity: 1 }, { opacity: 0.15, offset: 0.5 }, { opacity: 1 }];
+  const FLASH = [{ opacity: 1, easing: "step-end" }, { opacity: 0, offset: 0.5, easing: "step-end" }, { opacity: 0 }];
+  const stateLoops = new WeakMap(); // container -> its loop
+  function stateLoop(box, status) {
+    const old = stateLoops.get(box);
+    if (old) old.cancel();
+    stateLoops.delete(box);
+    if (reduced.matches || (status !== "Pending" && status !== "Terminating")) return;
+    const loop = { pseudoElement: "::after", iterations: Infinity };
+    stateLoops.set(box, status === "Pending" ? step(box, PULSE, 2000, 2, loop) : step(box, FLASH, 500, 4, loop));
   }
   function removePod(name) {
     pods.delete(name);
@@ -341,6 +354,7 @@
     const ship = box.closest(".ship");
     if (ship && ship.classList.contains("cordoned") && !killed) {
       box.classList.remove("Terminating"); // gone from the node: what is lifted is the container
+      stateLoop(box, "gone");
       if (motion()) lift(box, name); else later(0, function () { box.remove(); updateQuay(); });
       later(motion() ? 1500 : 0, function () { settleShip(ship); });
       return;
@@ -349,7 +363,8 @@
       step(box, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "translateY(30px) scale(.6) rotate(12deg)", opacity: 0 }], 700, SWIFT);
     }
     if (motion()) debris(box, box.style.getPropertyValue("--c"), 10);
-    later(700, function () { box.remove(); updateQuay(); layoutShips(); if (ship) settleShip(ship); });
+    // An endless animation keeps its element alive after it left the page: its loop goes with it.
+    later(700, function () { stateLoop(box, "gone"); box.remove(); updateQuay(); layoutShips(); if (ship) settleShip(ship); });
   }
 
   // ---------- effects ----------
@@ -604,7 +619,11 @@
     }
     // Woken at the tick, so that the frame that shows it is the first one asked for (a frame of
     // the script's own, even an empty one, is a commit: the waves and ships drawn again).
-    setTimeout(function () { measureBoxes(); requestAnimationFrame(flush); }, Math.max(0, tick - performance.now()));
+    setTimeout(function () {
+      measureBoxes();
+      toPrepare.splice(0).forEach(function (c) { guarded(prepareKill, c); });
+      requestAnimationFrame(flush);
+    }, Math.max(0, tick - performance.now()));
   }
   function flushNow() {
     if (!tickPending) return;
@@ -612,6 +631,7 @@
     tickWrites = [];
     tickPending = false;
     flushWrites(writes);
+    built.clear(); // a cue that came after its animation was built for the tick: unused
   }
   // A hidden page draws no frames: what waits for a tick is written at once.
   document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
@@ -692,7 +712,7 @@
     const steps = Math.max(1, Math.round(ms / quantum));
     const timing = Object.assign({ easing: "steps(" + steps + ", end)", fill: "both" }, options || {}, { duration: steps * quantum });
     if (timing.delay) timing.delay = Math.round(timing.delay / quantum) * quantum;
-    return onGrid(e.animate(frames, timing), Math.min(quantum, 250));
+    return onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
   }
   // A kill's fast motion at 30 steps a second; `options.easing` (default ease-in-out, as in CSS)
   // shapes every stretch between two keyframes that names none of its own.
@@ -974,9 +994,14 @@
   // animations play over it and end on their own. Each is built whole when it starts (parts
   // wait in their keyframes), its strike steps at 30 frames a second, and every element has one
   // animation per property (see `keys`), so the compositor runs all of it.
-  // The blast `ms` into the animation, made with the rest of it.
+  // The blast `ms` into the animation: made on the last tick before it goes off, waiting in its
+  // keyframes for the rest, so that a kill's elements are made over two ticks, not one (a
+  // frame's work stays short on a slow core).
   function blast(root, color, ms) {
-    fireball(root.appendChild(el("div", "boom")), color, ms);
+    const ticks = Math.floor(ms / TICK);
+    const make = function (wait) { if (root.isConnected) fireball(root.appendChild(el("div", "boom")), color, wait); };
+    if (ticks === 0) make(ms);
+    else later(ticks * TICK - TICK / 2, function () { make(ms - ticks * TICK); });
   }
   function part(root, cls, html) { const e = el("div", cls); if (html) e.innerHTML = html; root.appendChild(e); return e; }
   const kills = {
@@ -1101,27 +1126,49 @@
     fx.appendChild(drill);
     return drill;
   }
+  // Plays kill animation `name` over the container of `pod` (a drill crate when staff preview it).
+  // `c`: the cue, whose animation may have been built before the tick (`prepareKill`).
+  function playKill(name, pod, c) {
+    if (!kills[name]) return;
+    const ready = c && built.get(c);
+    if (ready) {
+      built.delete(c);
+      showOver(ready, null);
+      return;
+    }
+    playOver(name, "kill", kills[name], pod);
+  }
   // Plays `play` (a kill animation or the guard) as scene `name` of `kind` over the container of
   // `pod` (a drill crate when staff preview it); `extra` goes to `play` (the guard's budget).
   function playOver(name, kind, play, pod, extra) {
-    let box = pod ? boxFor(pod) : null;
     const drill = pod ? null : drillCrate();
-    box = box || drill;
+    const box = pod ? boxFor(pod) : drill;
     if (!box) return;
-    whereNext(box, function (c) {
-      const target = { x: c.x, y: c.y, w: c.w, h: c.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
-      const root = el("div", "scene " + kind + " " + name);
-      root.dataset.scene = name;
-      if (pod) root.dataset.victim = pod; // not data-pod: that names containers
-      place(root, c.x, c.y);
-      fx.appendChild(root);
-      playing.set(root, { name: name, kind: kind });
-      const ms = play(root, target, extra);
-      later(ms, function () { end(root); if (drill) drill.remove(); });
-    });
+    whereNext(box, function (at) { showOver(buildOver(name, kind, play, pod, box, at, extra), drill); });
   }
-  function playKill(name, pod) {
-    if (kills[name]) playOver(name, "kill", kills[name], pod);
+  // Scene `name` over `box` at `at`, built (not yet on the page).
+  function buildOver(name, kind, play, pod, box, at, extra) {
+    const target = { x: at.x, y: at.y, w: at.w, h: at.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
+    const root = el("div", "scene " + kind + " " + name);
+    root.dataset.scene = name;
+    if (pod) root.dataset.victim = pod; // not data-pod: that names containers
+    place(root, at.x, at.y);
+    return { root: root, kind: kind, ms: play(root, target, extra) };
+  }
+  function showOver(built, drill) {
+    fx.appendChild(built.root);
+    playing.set(built.root, { name: built.root.dataset.scene, kind: built.kind });
+    later(built.ms, function () { end(built.root); if (drill) drill.remove(); });
+  }
+  // The kill animations cued for the next tick are built between two frames, just before it (with
+  // the containers' positions, `onNextTick`): the tick's frame only puts them on the page, so a
+  // kill's work is not all in one frame (a long task on a slow core).
+  let toPrepare = [];
+  const built = new Map(); // cue -> its animation, built, for this tick
+  function prepareKill(c) {
+    const box = boxFor(c.pod);
+    const at = box && placed && placed.get(box);
+    if (at && kills[c.name] && motion()) built.set(c, buildOver(c.name, "kill", kills[c.name], c.pod, box, at));
   }
   // Kubernetes said no: the shield over the picked container, and the reticle gone. (The budget's
   // words in full are kiosk-health.js's note.)
@@ -1163,7 +1210,7 @@
   }
   function cue(c) {
     if (!motion() || document.hidden) return;
-    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod); return; }
+    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod, c); return; }
     const play = scenes[c.name];
     if (!play) return;
     if (kindOf[c.name] === "ambient" || kindOf[c.name] === "cameo") clearShows();
@@ -1255,6 +1302,7 @@
       let data;
       try { data = JSON.parse(event.data); } catch (e) { console.warn("kiosk: bad " + name + " event", e); return; }
       const fs = (handlers[name] ? [handlers[name]] : []).concat(listeners[name] || []);
+      if (name === "scene" && data.pod && animate && !document.hidden) toPrepare.push(data);
       onTick(function () {
         fs.forEach(function (f) { try { f(data); } catch (e) { console.warn("kiosk: " + name + " event", e); } });
       });

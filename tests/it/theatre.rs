@@ -135,6 +135,14 @@ new MutationObserver(ms => ms.forEach(m => {
 return true;
 "#;
 
+/// Waits until the page shows the demo's five containers.
+async fn five_containers(browser: &Browser) {
+    eventually(Duration::from_secs(20), "5 containers", || async {
+        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
+    })
+    .await;
+}
+
 /// Whether `pod`'s container left Running and came back Running since log entry `from`.
 async fn returned(browser: &Browser, pod: &str, from: usize) -> bool {
     let log = browser.eval(&format!("return window.statusLog.slice({from})")).await;
@@ -162,10 +170,7 @@ async fn the_theatre_plays_in_the_browser() {
     ready(&app.url).await;
     let browser = Browser::start().await;
     browser.goto(&format!("{}/?theatre=fast", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
 
     // The page draws exactly the server's catalogue.
     let drawn = browser.eval("return Object.keys(window.kiosk.scenes).sort()").await;
@@ -198,10 +203,7 @@ async fn the_theatre_plays_in_the_browser() {
 
     // Eight kills: a kill animation over each killed container, then the container is back.
     browser.goto(&format!("{}/", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
     assert_eq!(browser.eval(STATUS_LOG).await, true);
     let mut played: Vec<String> = Vec::new();
     for round in 0..8 {
@@ -270,10 +272,7 @@ async fn the_theatre_plays_in_the_browser() {
     // Reduced motion: every state readable, no event at all, even with the fast switch and a kill.
     browser.reduce_motion().await;
     browser.goto(&format!("{}/?theatre=fast", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
     browser.screenshot("theatre-reduced-motion-night.png").await;
     let victim = press_once(&app.url).await;
     let mut seen = BTreeSet::new();
@@ -308,10 +307,7 @@ async fn every_kill_animation_plays_on_a_container_without_a_warning_and_a_broke
     ready(&app.url).await;
     let browser = Browser::start().await;
     browser.goto(&format!("{}/", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
     assert_eq!(browser.eval(STATUS_LOG).await, true);
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(cluster.client.clone(), "demopod");
     // Each kill animation on a container, as the director would cue it for a kill (the pod is
@@ -393,10 +389,7 @@ async fn the_show_pace_is_set_on_config_checked_and_calms_the_kiosk_live() {
     // Still: with the page's pauses fifty times shorter, nothing plays of its own.
     let browser = Browser::start().await;
     browser.goto(&format!("{}/?theatre=fast", app.private)).await;
-    eventually(Duration::from_secs(20), "the harbour", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
     for _ in 0..40 {
         assert_eq!(browser.eval(PLAYING).await, serde_json::json!([]), "nothing plays at the still pace");
         tokio::time::sleep(Duration::from_millis(150)).await;
