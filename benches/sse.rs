@@ -14,10 +14,13 @@
 //! Chromium at the booth's 1280×800 (`tests/it/webdriver.rs`): its CPU (every process of the
 //! browser) idle over `BENCH_KIOSK_SECONDS` (default 60, long enough for the theatre's own
 //! ambient events to play) after a 10 s settle, then while kill animations play (a chaos press
-//! every 4 s, five presses), then the frame timing of every scene of the timed kinds (`TIMED`,
-//! kill animations) with Chromium's CPU throttled 4× (`Emulation.setCPUThrottlingRate`, a
-//! Pi-class core): frames a second and the longest gap between two (requestAnimationFrame) and
-//! the longest task (the Long Tasks API) while each plays, its first time.
+//! every 4 s, five presses), while the disruption budget refuses presses (its `minAvailable`
+//! raised to every pod: the guard scene, five presses 4 s apart), and through a node's drain
+//! and uncordon (the node scenes: containers lifted off, the ship out and back); then the frame
+//! timing of every scene of the timed kinds (`trigger`: kill animations, the guard, the node
+//! scenes) with Chromium's CPU throttled 4× (`Emulation.setCPUThrottlingRate`, a Pi-class
+//! core): frames a second and the longest gap between two (requestAnimationFrame) and the
+//! longest task (the Long Tasks API) while each plays, its first time.
 //!
 //! `BENCH_KIOSK_ONLY=1` measures only the kiosk page (no SSE clients, nothing recorded), and
 //! `BENCH_APP_BIN=<path>` runs another build of `conferenceli` (say, main's) so two pages can be
@@ -39,8 +42,9 @@ mod webdriver;
 use conferenceli::cluster::client::client_for_url;
 use conferenceli::theatre::{SCENES, SceneKind};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams};
 use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
 use std::time::{Duration, Instant};
@@ -114,6 +118,12 @@ struct KioskCpu {
     idle_span: Duration,
     kills: f64,
     kills_span: Duration,
+    /// While the disruption budget refuses every press (the guard scene).
+    guards: f64,
+    guards_span: Duration,
+    /// Through a drain and an uncordon of one node (the node scenes).
+    drain: f64,
+    drain_span: Duration,
     /// Per scene timed under throttling, in the catalogue's order.
     frames: Vec<SceneFrames>,
 }
@@ -142,6 +152,11 @@ const THROTTLE: f64 = 4.0;
 enum Trigger {
     /// A chaos press: the director cues a kill animation for the pod it killed.
     Press,
+    /// A chaos press the disruption budget refuses: the guard scene over the picked container.
+    Refused,
+    /// A node drained as `kubectl drain` does (cordon, then an eviction per pod): its
+    /// containers lifted off, its ship sailing out; the next time, its uncordon: back in.
+    Drain,
 }
 
 /// The kinds of scene the bench times, and how (ambient events and cameos run at 4 frames a
@@ -149,16 +164,56 @@ enum Trigger {
 fn trigger(kind: SceneKind) -> Option<Trigger> {
     match kind {
         SceneKind::Kill => Some(Trigger::Press),
-        SceneKind::Ambient | SceneKind::Cameo | SceneKind::Guard | SceneKind::Node => None,
+        SceneKind::Guard => Some(Trigger::Refused),
+        SceneKind::Node => Some(Trigger::Drain),
+        SceneKind::Ambient | SceneKind::Cameo => None,
     }
 }
 
-async fn fire(trigger: Trigger, app: &str, http: &reqwest::Client) {
+/// The demo workload's disruption budget made to want `min_available` pods (every pod: no
+/// eviction allowed), as its controller sees the change.
+async fn set_budget(kube: &kube::Client, min_available: i32) {
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(kube.clone(), "demopod");
+    let patch = serde_json::json!({"spec": {"minAvailable": min_available}});
+    budgets.patch("critical-prod", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("the budget patched");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// A drain of the node with the most of the workload's pods (cordon, then evict each through
+/// kube-rs's retrying client, waiting for the budget as kubectl does), or, when a node is
+/// cordoned, its uncordon. Returns once the drained node's ship has had time to sail out.
+async fn drain_or_uncordon(kube: &kube::Client) {
+    let nodes: Api<Node> = Api::all(kube.clone());
+    let pods: Api<Pod> = Api::namespaced(kube.clone(), "demopod");
+    let listed = nodes.list(&ListParams::default()).await.expect("nodes");
+    if let Some(cordoned) = listed.items.iter().find(|n| n.spec.as_ref().and_then(|s| s.unschedulable) == Some(true)) {
+        let patch = serde_json::json!({"spec": {"unschedulable": null}});
+        let name = cordoned.metadata.name.clone().unwrap_or_default();
+        nodes.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("uncordon");
+        return;
+    }
+    let all = pods.list(&ListParams::default()).await.expect("pods").items;
+    let on =
+        |node: &str| all.iter().filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)).count();
+    let node = listed.items.iter().filter_map(|n| n.metadata.name.clone()).max_by_key(|n| on(n)).expect("a node");
+    let patch = serde_json::json!({"spec": {"unschedulable": true}});
+    nodes.patch(&node, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("cordon");
+    for pod in all.iter().filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node.as_str())) {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        pods.evict(&name, &EvictParams::default()).await.expect("evicted as the budget allows");
+    }
+    // The last container lifted off, then the voyage out.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+}
+
+async fn fire(trigger: Trigger, app: &str, http: &reqwest::Client, kube: &kube::Client) {
     match trigger {
-        Trigger::Press => {
+        Trigger::Press | Trigger::Refused => {
             let press = http.post(format!("{app}/chaos")).basic_auth("admin", Some("bench")).send().await;
-            assert!(press.is_ok_and(|r| r.status() == 200), "a chaos press during the kiosk measurement");
+            let want = if matches!(trigger, Trigger::Press) { 200 } else { 429 };
+            assert!(press.is_ok_and(|r| r.status() == want), "a chaos press during the kiosk measurement");
         }
+        Trigger::Drain => drain_or_uncordon(kube).await,
     }
 }
 
@@ -168,12 +223,13 @@ const RECORDER: &str = r#"
 const timed = arguments[0], tasks = [], runs = {};
 window.benchFrames = runs;
 new PerformanceObserver(l => l.getEntries().forEach(e => tasks.push([e.startTime, e.duration]))).observe({ type: 'longtask' });
-new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
+// A scene's element is added with its data-scene, or an element of the page takes one (a ship's voyage).
+new MutationObserver(ms => ms.forEach(m => (m.type === 'attributes' ? [m.target] : Array.from(m.addedNodes)).forEach(n => {
   if (n.nodeType !== 1 || !n.dataset || !timed.includes(n.dataset.scene) || runs[n.dataset.scene]) return;
-  const run = runs[n.dataset.scene] = { done: false }, times = [];
+  const name = n.dataset.scene, run = runs[name] = { done: false }, times = [];
   const frame = t => {
     times.push(t);
-    if (n.isConnected && t - times[0] < 6000) { requestAnimationFrame(frame); return; }
+    if (n.isConnected && n.dataset.scene === name && t - times[0] < 6000) { requestAnimationFrame(frame); return; }
     const gaps = times.slice(1).map((x, i) => x - times[i]);
     const end = times[times.length - 1];
     run.fps = (times.length - 1) / ((end - times[0]) / 1000);
@@ -182,7 +238,7 @@ new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
     run.done = true;
   };
   requestAnimationFrame(frame);
-}))).observe(document.body, { childList: true, subtree: true });
+}))).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-scene'] });
 return true;
 "#;
 
@@ -194,7 +250,7 @@ fn browser_ticks(driver: u32) -> u64 {
 
 /// The kiosk page in headless Chromium (idle, with kill animations, frame timing under
 /// throttling), if Chromium and chromedriver are installed.
-async fn kiosk_cpu(app: &str, http: &reqwest::Client) -> Option<KioskCpu> {
+async fn kiosk_cpu(app: &str, http: &reqwest::Client, kube: &kube::Client) -> Option<KioskCpu> {
     let installed = ["/usr/bin/chromium", "/usr/bin/chromedriver"].iter().all(|p| std::path::Path::new(p).exists());
     if !installed {
         return None;
@@ -212,11 +268,31 @@ async fn kiosk_cpu(app: &str, http: &reqwest::Client) -> Option<KioskCpu> {
     let before = browser_ticks(driver);
     let started = Instant::now();
     for _ in 0..KIOSK_PRESSES {
-        fire(Trigger::Press, app, http).await;
+        fire(Trigger::Press, app, http, kube).await;
         tokio::time::sleep(KIOSK_PRESS_GAP).await;
     }
     let kills_span = started.elapsed();
     let kills = procfs::cpu_percent(browser_ticks(driver).saturating_sub(before), kills_span);
+    // The budget refusing every press: the guard scene, and nothing else.
+    tokio::time::sleep(Duration::from_secs(6)).await; // the last kill's replacement delivered
+    set_budget(kube, 5).await;
+    let before = browser_ticks(driver);
+    let started = Instant::now();
+    for _ in 0..KIOSK_PRESSES {
+        fire(Trigger::Refused, app, http, kube).await;
+        tokio::time::sleep(KIOSK_PRESS_GAP).await;
+    }
+    let guards_span = started.elapsed();
+    let guards = procfs::cpu_percent(browser_ticks(driver).saturating_sub(before), guards_span);
+    set_budget(kube, 3).await;
+    // A drain and an uncordon: containers lifted off, deliveries elsewhere, the ship out and back.
+    let before = browser_ticks(driver);
+    let started = Instant::now();
+    fire(Trigger::Drain, app, http, kube).await;
+    fire(Trigger::Drain, app, http, kube).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let drain_span = started.elapsed();
+    let drain = procfs::cpu_percent(browser_ticks(driver).saturating_sub(before), drain_span);
 
     // Frame timing under throttling, each scene of the timed kinds its first time.
     let timed: Vec<_> = SCENES.iter().filter_map(|s| trigger(s.kind).map(|t| (s, t))).collect();
@@ -226,10 +302,15 @@ async fn kiosk_cpu(app: &str, http: &reqwest::Client) -> Option<KioskCpu> {
     browser.command(reqwest::Method::POST, "/execute/sync", Some(recorder)).await;
     let done = |runs: &serde_json::Value, name: &str| runs[name]["done"] == true;
     let mut runs = serde_json::Value::Null;
+    let mut budget_spent = false;
     for _ in 0..4 * timed.len() {
         let left: Vec<_> = timed.iter().filter(|(s, _)| !done(&runs, s.name)).collect();
         let Some((_, how)) = left.first() else { break };
-        fire(*how, app, http).await;
+        if matches!(how, Trigger::Refused) != budget_spent {
+            budget_spent = !budget_spent;
+            set_budget(kube, if budget_spent { 5 } else { 3 }).await;
+        }
+        fire(*how, app, http, kube).await;
         tokio::time::sleep(Duration::from_secs(7)).await;
         runs = browser.eval("return window.benchFrames").await;
     }
@@ -254,7 +335,7 @@ async fn kiosk_cpu(app: &str, http: &reqwest::Client) -> Option<KioskCpu> {
     // The console rule of the tests holds here too: a scene that throws is no figure.
     assert_eq!(browser.console_problems().await, Vec::<serde_json::Value>::new(), "the kiosk's console");
     drop(browser);
-    Some(KioskCpu { idle, idle_span, kills, kills_span, frames })
+    Some(KioskCpu { idle, idle_span, kills, kills_span, guards, guards_span, drain, drain_span, frames })
 }
 
 fn print_kiosk(kiosk: &Option<KioskCpu>) {
@@ -270,6 +351,17 @@ fn print_kiosk(kiosk: &Option<KioskCpu>) {
                 KIOSK_PRESS_GAP.as_secs(),
                 k.kills_span.as_secs_f64(),
                 k.kills
+            );
+            println!(
+                "| kiosk page while the disruption budget refuses ({KIOSK_PRESSES} refusals, one every {} s, {:.0} s) | {:.1} % of one core |",
+                KIOSK_PRESS_GAP.as_secs(),
+                k.guards_span.as_secs_f64(),
+                k.guards
+            );
+            println!(
+                "| kiosk page through a node's drain and uncordon ({:.0} s) | {:.1} % of one core |",
+                k.drain_span.as_secs_f64(),
+                k.drain
             );
             for f in &k.frames {
                 println!(
@@ -297,6 +389,7 @@ async fn main() {
     };
     let sim = SimCluster::start(config);
     let server = sim.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+    let kube = client_for_url(&server.url()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kubeconfig_for(&server.url(), dir.path());
     let port = free_port();
@@ -340,7 +433,7 @@ async fn main() {
     // Left alone once ready: start-up work (Booth, status writer) is over after the settle.
     tokio::time::sleep(IDLE_SETTLE).await;
     if std::env::var("BENCH_KIOSK_ONLY").is_ok_and(|v| v == "1") {
-        let kiosk = kiosk_cpu(&app, &http).await;
+        let kiosk = kiosk_cpu(&app, &http, &kube).await;
         println!("| measure ({binary}) | value |");
         println!("| --- | --- |");
         print_kiosk(&kiosk);
@@ -367,8 +460,7 @@ async fn main() {
         }
     }
     let connect_time = connect_started.elapsed();
-    let kube = client_for_url(&server.url()).unwrap();
-    let pods: Api<Pod> = Api::namespaced(kube, "demopod");
+    let pods: Api<Pod> = Api::namespaced(kube.clone(), "demopod");
     let rss_connected = procfs::status_kib(pid, "VmRSS:");
     let connected = procfs::measure_idle(pid, Duration::from_secs(5)).await;
     while reports.try_recv().is_ok() {}
@@ -416,7 +508,7 @@ async fn main() {
     let node_watches = sim.stats.open_watches("nodes");
     let pod_lists = sim.stats.requests("list", "pods");
 
-    let kiosk = kiosk_cpu(&app, &http).await;
+    let kiosk = kiosk_cpu(&app, &http, &kube).await;
     drop(child);
     server.shutdown().await;
 
@@ -525,6 +617,29 @@ async fn main() {
                 "{browser} over {:.0} s while `/chaos` is pressed every {} s ({KIOSK_PRESSES} kills: kill animation, explosion, drone)",
                 k.kills_span.as_secs_f64(),
                 KIOSK_PRESS_GAP.as_secs()
+            ),
+        });
+        figures.push(Figure {
+            key: "kiosk_guard_cpu_percent_every_4s",
+            what: "kiosk page with a press the disruption budget refuses every 4 s in headless Chromium".into(),
+            value: k.guards,
+            unit: "% of a core",
+            higher_is_better: false,
+            method: format!(
+                "{browser} over {:.0} s while `/chaos` is pressed every {} s and the budget's minAvailable is every pod ({KIOSK_PRESSES} refusals: the guard scene)",
+                k.guards_span.as_secs_f64(),
+                KIOSK_PRESS_GAP.as_secs()
+            ),
+        });
+        figures.push(Figure {
+            key: "kiosk_drain_cpu_percent",
+            what: "kiosk page through a node's drain and uncordon in headless Chromium".into(),
+            value: k.drain,
+            unit: "% of a core",
+            higher_is_better: false,
+            method: format!(
+                "{browser} over {:.0} s: the node with the most pods cordoned and its pods evicted (containers lifted off, replacements delivered, the ship sailing out), then uncordoned (the ship back)",
+                k.drain_span.as_secs_f64()
             ),
         });
         let throttled = format!(
