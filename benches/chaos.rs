@@ -11,7 +11,7 @@
 mod report;
 
 use clap::Parser;
-use conferenceli::cluster::client::client_for_url;
+use conferenceli::cluster::client::clients_for_url;
 use conferenceli::config::{Cli, Command};
 use kube_sim::{SimCluster, SimConfig};
 use report::Figure;
@@ -59,7 +59,7 @@ async fn presses(extra: &[&str]) -> Vec<Duration> {
     let Command::Demo(demo) = Cli::try_parse_from(args).unwrap().command else { unreachable!() };
     let credentials = demo.app.staff_credentials(true).unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let kube = client_for_url(&server.url()).unwrap();
+    let kube = clients_for_url(&server.url()).unwrap();
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let health = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listeners = conferenceli::app::Listeners { private: listener, public, health };

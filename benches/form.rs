@@ -13,7 +13,7 @@ mod odoo_double;
 mod report;
 
 use clap::Parser;
-use conferenceli::cluster::client::client_for_url;
+use conferenceli::cluster::client::clients_for_url;
 use kube_sim::SimCluster;
 use report::Figure;
 use std::time::{Duration, Instant};
@@ -143,7 +143,7 @@ async fn run(delay: Duration) -> Run {
     let sim = SimCluster::start(conferenceli::demo::sim_config());
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_server = sim.serve(sim_listener).unwrap();
-    let client = client_for_url(&sim_server.url()).unwrap();
+    let clients = clients_for_url(&sim_server.url()).unwrap();
     let odoo = odoo_double::OdooDouble::start().await;
     odoo.set_delay(delay);
 
@@ -161,8 +161,7 @@ async fn run(delay: Duration) -> Run {
     let health = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listeners = conferenceli::app::Listeners { private, public, health };
     let devices = conferenceli::app::Devices::default();
-    let app =
-        tokio::spawn(conferenceli::app::serve(client.clone(), args, credentials, listeners, devices, shutdown.clone()));
+    let app = tokio::spawn(conferenceli::app::serve(clients, args, credentials, listeners, devices, shutdown.clone()));
     let http = reqwest::Client::new();
     loop {
         let ready = http.get(format!("http://{private_addr}/readyz")).send().await;

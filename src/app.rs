@@ -13,6 +13,8 @@ use crate::automations::{Fog, FogSpec};
 use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
+use crate::cluster::client::Clients;
+use crate::cluster::drain::Drains;
 use crate::cluster::remediation::Remediation;
 use crate::cluster::watch::{watch_nodes, watch_pods};
 use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
@@ -87,17 +89,17 @@ pub struct Devices {
     pub blinkstick: Option<Box<dyn HidPort>>,
 }
 
-/// Runs the booth on `client` with its listeners bound and `devices`, until `shutdown` fires:
+/// Runs the booth on `clients` with its listeners bound and `devices`, until `shutdown` fires:
 /// the one entry point of `run`, `demo`, the tests and the benchmarks.
 pub async fn serve(
-    client: kube::Client,
+    clients: Clients,
     args: AppArgs,
     credentials: StaffCredentials,
     listeners: Listeners,
     devices: Devices,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let booth = Booth::start(client, &args, credentials, devices, &shutdown)?;
+    let booth = Booth::start(clients, &args, credentials, devices, &shutdown)?;
     let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
     let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
     let health_addr = listeners.health.local_addr().map_err(AppError::Serve)?;
@@ -146,18 +148,21 @@ struct BackgroundTasks {
     fog: Option<Fog>,
     leds: crate::leds::LedTasks,
     print_queue: Option<tokio::task::JoinHandle<()>>,
+    /// Node drains in progress (ended by the shutdown token they hold).
+    drains: Arc<Drains>,
 }
 
 impl Booth {
     /// Starts the watches, the Booth follower, the chaos button, the automations, the LEDs, the
     /// lead controller and the print queue.
     fn start(
-        client: kube::Client,
+        clients: Clients,
         args: &AppArgs,
         credentials: StaffCredentials,
         devices: Devices,
         shutdown: &CancellationToken,
     ) -> Result<Self, AppError> {
+        let client = clients.client.clone();
         let cluster = ClusterState::new();
         let restarts = Arc::new(WatchRestarts::default());
         let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
@@ -182,7 +187,8 @@ impl Booth {
             cooldown: args.dashboard.chaos_cooldown_seconds,
         };
         let button =
-            Arc::new(kube_chaos(chaos_settings, client.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+            Arc::new(kube_chaos(chaos_settings, clients.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+        let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, shutdown.child_token()));
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let web_metrics = WebMetrics::register(metrics.registry_mut());
         let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), shutdown)?;
@@ -211,6 +217,12 @@ impl Booth {
         let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
         let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
         let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), shutdown);
+        tokio::spawn(crate::visitor::press::record_heals(
+            availability.subscribe(),
+            leads.store.api().clone(),
+            leads.stored.clone(),
+            shutdown.clone(),
+        ));
         let state = AppState {
             cluster,
             booth,
@@ -232,8 +244,9 @@ impl Booth {
             theatre,
             visitor,
             health,
+            drains: drains.clone(),
         };
-        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue };
+        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue, drains };
         Ok(Self { state, limit_metrics, leads, tasks })
     }
 
@@ -276,6 +289,7 @@ impl BackgroundTasks {
             remediation.abort();
         }
         self.leds.finish(Duration::from_secs(3)).await;
+        self.drains.stopped().await;
         for watch in self.watches {
             watch.abort();
         }

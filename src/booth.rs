@@ -90,7 +90,7 @@ pub struct BoothSpec {
     /// Attract mode: the autopilot presses the chaos button when nobody has for a while.
     #[serde(default, deserialize_with = "AttractSettings::deserialize_checked")]
     pub attract: AttractSettings,
-    /// Chaos safety: minimum pod age, dry run.
+    /// Chaos safety: minimum pod age, dry run, evict or delete.
     #[serde(default)]
     pub chaos_safety: ChaosSafety,
     /// How the visitors' pages look (see `crate::visitor::branding`).
@@ -102,6 +102,23 @@ pub struct BoothSpec {
     /// The kiosk's QR card text, a call to action pointing at `PUBLIC_URL`.
     #[serde(default = "default_call_to_action")]
     pub call_to_action: String,
+    /// How often the kiosk plays events of its own (`lively`, `calm`, `still`): calm for a busy Pi.
+    #[serde(default)]
+    pub show_pace: ShowPace,
+}
+
+/// How often the kiosk's theatre plays events of its own (`crate::theatre` and kiosk.js decide
+/// what each means); kill animations and what staff start play at any pace.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShowPace {
+    /// About one ambient event a minute, now and then a cameo.
+    #[default]
+    Lively,
+    /// About one ambient event in five minutes, no cameos: for a Pi with other work to do.
+    Calm,
+    /// None: the harbour's own slow motion only.
+    Still,
 }
 
 /// What the kiosk's QR card says unless the Booth says otherwise.
@@ -130,6 +147,7 @@ impl Default for BoothSpec {
             visitor_chaos: false,
             call_to_action: default_call_to_action(),
             chaos_safety: Default::default(),
+            show_pace: ShowPace::Lively,
         }
     }
 }
@@ -331,6 +349,22 @@ pub struct ChaosSafety {
     /// Announce the pick without deleting anything (rehearsals).
     #[serde(default)]
     pub dry_run: bool,
+    /// How a press takes the pod away: an eviction (the default), which the pod's disruption
+    /// budget may refuse, or a plain delete, which no budget stops.
+    #[serde(default)]
+    pub mode: ChaosMode,
+}
+
+/// How the chaos button takes a pod away (`spec.chaosSafety.mode`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChaosMode {
+    /// A `policy/v1` Eviction, as `kubectl drain` does: refused (429) while the pod's
+    /// PodDisruptionBudget allows no disruption.
+    #[default]
+    Evict,
+    /// A plain delete, as the button did before evictions: disruption budgets do not apply.
+    Delete,
 }
 
 impl ChaosSafety {

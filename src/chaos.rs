@@ -1,17 +1,28 @@
 //! The chaos button's logic, without HTTP: which pods may be killed, the uniform pick, the
-//! cool-down, and the kill itself (delete with a uid precondition, a `ChaosKill` Event on the
-//! pod, the Booth's kill counter, announcements on the [`ChaosBus`]).
+//! cool-down, and the kill itself (an eviction, or with `chaosSafety.mode: delete` a delete,
+//! with a uid precondition; a `ChaosKill` Event on the pod, the Booth's kill counter,
+//! announcements on the [`ChaosBus`]).
+//!
+//! An eviction may be refused: the pod's PodDisruptionBudget allows no disruption now. That is
+//! Kubernetes saying no, and the press says so ([`ChaosError::BudgetHeld`], 429) and announces
+//! [`ChaosEvent::Refused`] instead of a kill; it keeps the cool-down slot, like a dry run (the
+//! refusal is a show of its own on the kiosk, and a button mashed during it must not hammer the
+//! API), and it does not try another pod: the budget's answer is the lesson.
 //!
 //! Candidates come from [`ClusterState`] (the shared watch), never from a list call per press.
 //! The side effects go through the small [`ChaosActions`] trait so the logic is tested with an
 //! in-memory fake; `KubeActions` is the real one (kube API + Booth status writer). Chaos safety
-//! (`spec.chaosSafety` of the Booth: minimum pod age, dry run) is read at every press.
+//! (`spec.chaosSafety` of the Booth: minimum pod age, dry run, evict or delete) is read at every
+//! press.
 //!
 //! May call: `crate::booth`, `crate::cluster`.
 
-use crate::booth::{BoothHandle, ChaosSafety};
+use crate::booth::{BoothHandle, ChaosMode, ChaosSafety};
 use crate::cluster::api_calls::{ApiCall, Scope};
-use crate::cluster::{ChaosBus, ChaosEvent, ChaosTarget, ClusterState, PodPhase, PodView, Presser};
+use crate::cluster::client::Clients;
+use crate::cluster::{
+    BudgetRefusal, ChaosBus, ChaosEvent, ChaosTarget, ClusterState, EvictError, PodPhase, PodView, Presser, eviction,
+};
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
@@ -20,10 +31,10 @@ use rand::seq::IndexedRandom;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The Event reason recorded on every pod the button deletes.
+/// The Event reason recorded on every pod the button evicts or deletes.
 pub(crate) const EVENT_REASON: &str = "ChaosKill";
 
-/// How many picks one press tries when the chosen pod vanished between pick and delete.
+/// How many picks one press tries when the chosen pod vanished between pick and kill.
 const ATTEMPTS: usize = 3;
 
 /// Which pod a press aims at.
@@ -44,8 +55,11 @@ pub enum ChaosError {
     NoSuchOrdinal(u32),
     #[error("Cooling down, try again in {:.1} s", .0.as_secs_f64())]
     CoolingDown(Duration),
-    #[error("The Kubernetes API refused to delete pod {name}: {reason}")]
+    #[error("The Kubernetes API did not take pod {name} away: {reason}")]
     Api { name: String, reason: String },
+    /// The pod's disruption budget allows no disruption now: nothing was killed.
+    #[error("Kubernetes said no: {budget}")]
+    BudgetHeld { pod: String, budget: BudgetRefusal },
     #[error("Every running pod is younger than the minimum age of {0} s (chaos safety); try again later")]
     AllTooYoung(u64),
     /// Chaos safety's dry run: the pick was announced, nothing was deleted.
@@ -66,6 +80,8 @@ pub(crate) enum PressOutcome {
     nothing_to_kill,
     cooling_down,
     api_error,
+    /// The eviction was refused: the pod's disruption budget held.
+    budget_refused,
 }
 
 impl PressOutcome {
@@ -78,34 +94,31 @@ impl PressOutcome {
             }
             Err(ChaosError::CoolingDown(_)) => PressOutcome::cooling_down,
             Err(ChaosError::Api { .. }) => PressOutcome::api_error,
+            Err(ChaosError::BudgetHeld { .. }) => PressOutcome::budget_refused,
         }
     }
 }
 
-/// How a delete can fail.
-#[derive(Debug, thiserror::Error)]
-pub enum DeleteError {
-    /// The pod is already gone or was replaced (404, or 409 on the uid precondition): pick again.
-    #[error("the pod is gone")]
-    Gone,
-    #[error("{0}")]
-    Refused(String),
-}
-
-/// The API requests of the chaos button (see [`super::api_calls`]): the delete, and a core
-/// Event on the pod.
-pub(crate) const API_CALLS: [ApiCall; 2] =
-    [ApiCall::new(Scope::Target, "", "pods", "delete"), ApiCall::new(Scope::Target, "", "events", "create")];
+/// The API requests of the chaos button (see [`super::api_calls`]): the eviction (the
+/// default), the delete (`chaosSafety.mode: delete`, so the Role keeps `delete pods`), and a
+/// core Event on the pod.
+pub(crate) const API_CALLS: [ApiCall; 3] = [
+    eviction::API_CALLS[0],
+    ApiCall::new(Scope::Target, "", "pods", "delete"),
+    ApiCall::new(Scope::Target, "", "events", "create"),
+];
 
 /// What a kill does to the world.
 pub trait ChaosActions: Send + Sync {
-    /// Deletes the pod only if it still has `pod.uid` (never its successor of the same name).
-    fn delete_pod(&self, pod: &PodView) -> impl Future<Output = Result<(), DeleteError>> + Send;
-    /// Records the kill as a Kubernetes Event on the pod; failures are only logged.
-    fn record_event(&self, pod: &PodView, message: &str) -> impl Future<Output = ()> + Send;
+    /// Evicts or deletes the pod, as `mode` says, only if it still has `pod.uid` (never its
+    /// successor of the same name). [`EvictError::Gone`] makes the press pick again.
+    fn remove_pod(&self, pod: &PodView, mode: ChaosMode) -> impl Future<Output = Result<(), EvictError>> + Send;
+    /// Records the kill as a Kubernetes Event on the pod (one per kill, evicted or deleted);
+    /// failures are only logged.
+    fn record_event(&self, pod: &PodView, message: &str, mode: ChaosMode) -> impl Future<Output = ()> + Send;
     /// Counts the kill in the Booth status; returns the counter including this kill.
     fn count_kill(&self) -> u64;
-    /// Chaos safety as set now (minimum pod age, dry run).
+    /// Chaos safety as set now (minimum pod age, dry run, evict or delete).
     fn safety(&self) -> ChaosSafety {
         ChaosSafety::default()
     }
@@ -177,11 +190,12 @@ impl<A: ChaosActions> Chaos<A> {
 
     /// One press by `by`: reserves the cool-down slot first (so concurrent presses cannot both
     /// kill), kills, and gives the slot back if nothing was killed (a dry run keeps it: it
-    /// rehearses the pace too). Returns the killed pod.
-    pub async fn press(&self, aim: Aim, by: Presser) -> Result<PodView, ChaosError> {
+    /// rehearses the pace too; so does a refusal by the disruption budget, a show of its own).
+    /// Returns the killed pod.
+    pub async fn press(&self, aim: Aim, by: Presser) -> Result<Taken, ChaosError> {
         let previous = self.reserve(Instant::now())?;
         let result = self.kill(aim, by).await;
-        if result.as_ref().is_err_and(|e| !matches!(e, ChaosError::DryRun(_))) {
+        if result.as_ref().is_err_and(|e| !matches!(e, ChaosError::DryRun(_) | ChaosError::BudgetHeld { .. })) {
             *self.cooling_until.lock().unwrap_or_else(|p| p.into_inner()) = previous;
         }
         result
@@ -199,7 +213,7 @@ impl<A: ChaosActions> Chaos<A> {
         Ok(previous)
     }
 
-    async fn kill(&self, aim: Aim, by: Presser) -> Result<PodView, ChaosError> {
+    async fn kill(&self, aim: Aim, by: Presser) -> Result<Taken, ChaosError> {
         let safety = self.actions.safety();
         let mut tried: Vec<String> = Vec::new();
         for _ in 0..ATTEMPTS {
@@ -218,24 +232,30 @@ impl<A: ChaosActions> Chaos<A> {
                 tracing::info!(pod = %pod.name, "chaos: dry run, nothing deleted");
                 return Err(ChaosError::DryRun(pod.name));
             }
-            match self.actions.delete_pod(&pod).await {
+            match self.actions.remove_pod(&pod, safety.mode).await {
                 Ok(()) => {
                     let kill_count = self.actions.count_kill();
                     let at = jiff::Timestamp::now();
                     self.bus.announce(ChaosEvent::Killed { target: target_of(&pod), at, kill_count, by: by.clone() });
+                    let done = removed(safety.mode);
                     let message = match &by {
                         Presser::Visitor { first_name } => {
-                            format!("Pod {} deleted by the chaos button, pressed by visitor {first_name}", pod.name)
+                            format!("Pod {} {done} by the chaos button, pressed by visitor {first_name}", pod.name)
                         }
-                        Presser::Autopilot => format!("Pod {} deleted by the chaos autopilot", pod.name),
-                        Presser::Button => format!("Pod {} deleted by the chaos button", pod.name),
+                        Presser::Autopilot => format!("Pod {} {done} by the chaos autopilot", pod.name),
+                        Presser::Button => format!("Pod {} {done} by the chaos button", pod.name),
                     };
-                    self.actions.record_event(&pod, &message).await;
-                    tracing::info!(pod = %pod.name, "chaos: pod deleted");
-                    return Ok(pod);
+                    self.actions.record_event(&pod, &message, safety.mode).await;
+                    tracing::info!(pod = %pod.name, how = done, "chaos: pod taken away");
+                    return Ok(Taken { pod, mode: safety.mode });
                 }
-                Err(DeleteError::Gone) => tried.push(pod.name.clone()),
-                Err(DeleteError::Refused(reason)) => return Err(ChaosError::Api { name: pod.name, reason }),
+                Err(EvictError::Gone) => tried.push(pod.name.clone()),
+                Err(EvictError::Refused(budget)) => {
+                    tracing::info!(pod = %pod.name, %budget, "chaos: the disruption budget refused the eviction");
+                    self.bus.announce(ChaosEvent::Refused { target: target_of(&pod), by, budget: budget.clone() });
+                    return Err(ChaosError::BudgetHeld { pod: pod.name, budget });
+                }
+                Err(EvictError::Failed(reason)) => return Err(ChaosError::Api { name: pod.name, reason }),
             }
         }
         Err(match aim {
@@ -245,34 +265,56 @@ impl<A: ChaosActions> Chaos<A> {
     }
 }
 
+/// What a kill did to the pod, as its messages say it.
+fn removed(mode: ChaosMode) -> &'static str {
+    match mode {
+        ChaosMode::Evict => "evicted",
+        ChaosMode::Delete => "deleted",
+    }
+}
+
+/// A press that killed: the pod, and whether it was evicted or deleted.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub pod: PodView,
+    pub mode: ChaosMode,
+}
+
+impl Taken {
+    /// What `/chaos` answers: "Pod critical-prod-3 evicted".
+    pub fn message(&self) -> String {
+        format!("Pod {} {}", self.pod.name, removed(self.mode))
+    }
+}
+
 /// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
 pub(crate) fn kube_chaos(
     settings: ChaosSettings,
-    client: kube::Client,
+    clients: Clients,
     cluster: ClusterState,
     booth: BoothHandle,
     bus: ChaosBus,
 ) -> Chaos<KubeActions> {
     let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
-    Chaos::new(settings, cluster, bus, KubeActions::new(client, booth, instance))
+    Chaos::new(settings, cluster, bus, KubeActions::new(clients, booth, instance))
 }
 
 /// The real actions: the Kubernetes API and the Booth's status writer.
 pub(crate) struct KubeActions {
-    client: kube::Client,
+    clients: Clients,
     booth: BoothHandle,
     /// `reportingInstance` of the Events (the pod name, or `conferenceli`).
     instance: String,
 }
 
 impl KubeActions {
-    pub fn new(client: kube::Client, booth: BoothHandle, instance: String) -> Self {
-        Self { client, booth, instance }
+    pub fn new(clients: Clients, booth: BoothHandle, instance: String) -> Self {
+        Self { clients, booth, instance }
     }
 }
 
 /// The Event recorded on a killed pod (pure, so its fields are tested).
-pub(crate) fn kill_event(pod: &PodView, message: &str, instance: &str, now: jiff::Timestamp) -> Event {
+pub(crate) fn kill_event(pod: &PodView, message: &str, mode: ChaosMode, instance: &str, now: jiff::Timestamp) -> Event {
     Event {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}.chaos-", pod.name)),
@@ -296,28 +338,37 @@ pub(crate) fn kill_event(pod: &PodView, message: &str, instance: &str, now: jiff
         source: Some(EventSource { component: Some("conferenceli".into()), host: None }),
         reporting_component: Some("conferenceli".into()),
         reporting_instance: Some(instance.into()),
-        action: Some("Delete".into()),
+        action: Some(
+            match mode {
+                ChaosMode::Evict => "Evict",
+                ChaosMode::Delete => "Delete",
+            }
+            .into(),
+        ),
         ..Event::default()
     }
 }
 
 impl ChaosActions for KubeActions {
-    async fn delete_pod(&self, pod: &PodView) -> Result<(), DeleteError> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace);
+    async fn remove_pod(&self, pod: &PodView, mode: ChaosMode) -> Result<(), EvictError> {
+        if mode == ChaosMode::Evict {
+            return eviction::evict(&self.clients.evictions, &pod.namespace, &pod.name, &pod.uid).await;
+        }
+        let api: Api<Pod> = Api::namespaced(self.clients.client.clone(), &pod.namespace);
         let params = DeleteParams {
             preconditions: Some(Preconditions { uid: Some(pod.uid.clone()), resource_version: None }),
             ..DeleteParams::default()
         };
         match api.delete(&pod.name, &params).await {
             Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Err(DeleteError::Gone),
-            Err(error) => Err(DeleteError::Refused(error.to_string())),
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Err(EvictError::Gone),
+            Err(error) => Err(EvictError::Failed(error.to_string())),
         }
     }
 
-    async fn record_event(&self, pod: &PodView, message: &str) {
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &pod.namespace);
-        let event = kill_event(pod, message, &self.instance, jiff::Timestamp::now());
+    async fn record_event(&self, pod: &PodView, message: &str, mode: ChaosMode) {
+        let api: Api<Event> = Api::namespaced(self.clients.client.clone(), &pod.namespace);
+        let event = kill_event(pod, message, mode, &self.instance, jiff::Timestamp::now());
         if let Err(error) = api.create(&PostParams::default(), &event).await {
             tracing::warn!(pod = %pod.name, %error, "could not record the ChaosKill event");
         }
@@ -384,7 +435,8 @@ mod tests {
         state
     }
 
-    /// Deletes from a shared in-memory set; names in `gone` answer "already gone" once.
+    /// Deletes from a shared in-memory set; names in `gone` answer "already gone" once; while
+    /// `budget` is set, evictions are refused by it (deletes are not).
     #[derive(Default, Clone)]
     struct Fake {
         deleted: Arc<Mutex<Vec<String>>>,
@@ -392,19 +444,23 @@ mod tests {
         kills: Arc<Mutex<u64>>,
         gone: Arc<Mutex<Vec<String>>>,
         safety: Arc<Mutex<ChaosSafety>>,
+        budget: Arc<Mutex<Option<BudgetRefusal>>>,
     }
 
     impl ChaosActions for Fake {
-        async fn delete_pod(&self, pod: &PodView) -> Result<(), DeleteError> {
+        async fn remove_pod(&self, pod: &PodView, mode: ChaosMode) -> Result<(), EvictError> {
             let mut gone = self.gone.lock().unwrap();
             if let Some(i) = gone.iter().position(|n| n == &pod.name) {
                 gone.remove(i);
-                return Err(DeleteError::Gone);
+                return Err(EvictError::Gone);
+            }
+            if let (ChaosMode::Evict, Some(budget)) = (mode, self.budget.lock().unwrap().clone()) {
+                return Err(EvictError::Refused(budget));
             }
             self.deleted.lock().unwrap().push(pod.name.clone());
             Ok(())
         }
-        async fn record_event(&self, pod: &PodView, message: &str) {
+        async fn record_event(&self, pod: &PodView, message: &str, _: ChaosMode) {
             self.events.lock().unwrap().push((pod.name.clone(), message.into()));
         }
         fn count_kill(&self) -> u64 {
@@ -449,7 +505,7 @@ mod tests {
         let fake = Fake::default();
         let chaos = Chaos::new(settings(0), cluster(), bus, fake.clone());
         let killed = chaos.press(Aim::Ordinal(5), Presser::Button).await.unwrap();
-        assert_eq!(killed.name, "critical-prod-5");
+        assert_eq!(killed.message(), "Pod critical-prod-5 evicted");
         assert_eq!(*fake.deleted.lock().unwrap(), ["critical-prod-5"]);
         assert_eq!(*fake.kills.lock().unwrap(), 1);
         assert_eq!(fake.events.lock().unwrap()[0].0, "critical-prod-5");
@@ -501,8 +557,9 @@ mod tests {
     fn the_event_names_the_pod_and_the_reason() {
         let p = pod("critical-prod-2", 2, PodPhase::Running);
         let now: jiff::Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
-        let event = serde_json::to_value(kill_event(&p, "boom", "booth-pod", now)).unwrap();
+        let event = serde_json::to_value(kill_event(&p, "boom", ChaosMode::Evict, "booth-pod", now)).unwrap();
         assert_eq!(event["reason"], "ChaosKill");
+        assert_eq!(event["action"], "Evict");
         assert_eq!(event["type"], "Warning");
         assert_eq!(event["involvedObject"]["kind"], "Pod");
         assert_eq!(event["involvedObject"]["name"], "critical-prod-2");
@@ -522,10 +579,10 @@ mod tests {
         old.created = Some(now - jiff::SignedDuration::from_secs(120));
         state.replace_pods(vec![young.clone(), old]);
         let fake = Fake::default();
-        *fake.safety.lock().unwrap() = ChaosSafety { minimum_age_seconds: 60, dry_run: false };
+        *fake.safety.lock().unwrap() = ChaosSafety { minimum_age_seconds: 60, ..ChaosSafety::default() };
         let chaos = Chaos::new(settings(0), state.clone(), ChaosBus::new(), fake.clone());
         for _ in 0..5 {
-            assert_eq!(chaos.press(Aim::Random, Presser::Autopilot).await.unwrap().name, "critical-prod-5");
+            assert_eq!(chaos.press(Aim::Random, Presser::Autopilot).await.unwrap().pod.name, "critical-prod-5");
         }
         state.replace_pods(vec![young]);
         let refused = chaos.press(Aim::Random, Presser::Button).await.unwrap_err();
@@ -556,6 +613,48 @@ mod tests {
         assert!(
             matches!(chaos.press(Aim::Random, Presser::Button).await, Err(ChaosError::CoolingDown(_))),
             "a rehearsal keeps the pace"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_eviction_kills_nothing_says_why_and_keeps_the_pace() {
+        let bus = ChaosBus::new();
+        let mut announcements = bus.listen();
+        let fake = Fake::default();
+        let budget = BudgetRefusal {
+            budget: Some("critical-prod".into()),
+            needs: Some(3),
+            has: Some(3),
+            message: "The disruption budget critical-prod needs 3 healthy pods and has 3 currently".into(),
+        };
+        *fake.budget.lock().unwrap() = Some(budget.clone());
+        let chaos = Chaos::new(settings(60_000), cluster(), bus, fake.clone());
+        let refused = chaos.press(Aim::Ordinal(5), Presser::Button).await.unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "Kubernetes said no: the disruption budget critical-prod needs 3 healthy pods and has 3"
+        );
+        assert_eq!(PressOutcome::of::<()>(&Err(refused)), PressOutcome::budget_refused);
+        assert!(fake.deleted.lock().unwrap().is_empty() && fake.events.lock().unwrap().is_empty(), "no kill, no Event");
+        assert_eq!(*fake.kills.lock().unwrap(), 0, "not counted as a kill");
+        assert!(matches!(announcements.try_next(), Some(ChaosEvent::Picked { dry_run: false, .. })));
+        match announcements.try_next() {
+            Some(ChaosEvent::Refused { target, by, budget: said }) => {
+                assert_eq!((target.name.as_str(), by, said), ("critical-prod-5", Presser::Button, budget))
+            }
+            other => panic!("expected Refused, got {other:?}"),
+        }
+        assert!(announcements.try_next().is_none(), "no Killed");
+        assert!(matches!(chaos.press(Aim::Random, Presser::Button).await, Err(ChaosError::CoolingDown(_))));
+
+        // With chaosSafety.mode delete, no budget applies.
+        fake.safety.lock().unwrap().mode = ChaosMode::Delete;
+        let chaos = Chaos::new(settings(0), cluster(), ChaosBus::new(), fake.clone());
+        assert_eq!(chaos.press(Aim::Ordinal(5), Presser::Autopilot).await.unwrap().pod.name, "critical-prod-5");
+        let (pod, message) = fake.events.lock().unwrap()[0].clone();
+        assert_eq!(
+            (pod.as_str(), message.as_str()),
+            ("critical-prod-5", "Pod critical-prod-5 deleted by the chaos autopilot")
         );
     }
 }

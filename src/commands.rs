@@ -52,7 +52,7 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     let service = service.parse().map_err(|e| Error::Settings(format!("the simulated Service: {e}")))?;
     args.app.availability.url.get_or_insert(service);
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
-    let kube = client::client_for_url(&server.url())?;
+    let kube = client::clients_for_url(&server.url())?;
     let shutdown = app::shutdown_on_signals();
     let result = app::serve(kube, args.app, credentials, listeners, devices, shutdown).await;
     server.shutdown().await;
@@ -159,7 +159,7 @@ pub async fn blinkt(args: BlinktArgs) -> Result<()> {
     let probes = app::bind(args.health.health_listen_addr, "HEALTH_LISTEN_ADDR").await?;
     let config = client::load_config(args.kubeconfig.as_deref()).await?;
     let timeout = Duration::from_secs(args.connect_timeout_seconds);
-    let kube = client::connect(config, timeout).await?;
+    let kube = client::connect(config, timeout).await?.client;
     // Fail fast on a GPIO that cannot work at all (wrong pins, no access); later losses are retried.
     let mut device = args.device();
     device.connect().map_err(Error::Blinkt)?;

@@ -60,6 +60,7 @@ pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
     let mut calls: Vec<_> = cluster::watch::API_CALLS.iter().flatten().copied().collect();
     calls.extend(cluster::remediation::API_CALLS);
     calls.extend(chaos::API_CALLS);
+    calls.extend(cluster::drain::API_CALLS);
     calls.extend(booth::API_CALLS);
     calls.extend(leads::API_CALLS);
     calls.extend(leads::print_jobs::API_CALLS);

@@ -44,7 +44,7 @@ pub async fn run<A: ChaosActions + 'static>(
                 // Whatever the outcome, the next try waits a whole idle time (a relaxed pace).
                 last_press = now;
                 match chaos.press(Aim::Random, Presser::Autopilot).await {
-                    Ok(pod) => tracing::info!(pod = %pod.name, "attract mode: the autopilot pressed the button"),
+                    Ok(taken) => tracing::info!(pod = %taken.pod.name, "attract mode: the autopilot pressed the button"),
                     Err(error @ ChaosError::DryRun(_)) => tracing::info!(%error, "attract mode: the autopilot pressed the button"),
                     Err(error) => tracing::info!(%error, "attract mode: the autopilot's press killed nothing"),
                 }

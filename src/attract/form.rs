@@ -3,7 +3,7 @@
 //!
 //! May call: `crate::booth` (the settings' types).
 
-use super::{AttractSettings, ChaosSafety};
+use super::{AttractSettings, ChaosMode, ChaosSafety};
 use crate::booth::values::sentence;
 use crate::booth::{IdleMinutes, TimeOfDay, TimeZoneName, Weekday};
 use serde::Deserialize;
@@ -26,6 +26,8 @@ pub struct AttractInput {
     pub(crate) attract_sun: String,
     pub(crate) chaos_minimum_age_seconds: String,
     pub(crate) chaos_dry_run: String,
+    /// `evict` or `delete` (empty: `evict`, the default).
+    pub(crate) chaos_mode: String,
     /// Present when the form carried this fieldset: a form without it leaves these settings alone.
     pub(crate) attract_fieldset: String,
 }
@@ -54,6 +56,7 @@ impl AttractInput {
             attract_sun: day(Weekday::Sun),
             chaos_minimum_age_seconds: safety.minimum_age_seconds.to_string(),
             chaos_dry_run: flag(safety.dry_run),
+            chaos_mode: mode_name(safety.mode).into(),
             attract_fieldset: "1".into(),
         }
     }
@@ -95,6 +98,25 @@ impl AttractInput {
     pub fn dry_run(&self) -> bool {
         ticked(&self.chaos_dry_run)
     }
+
+    /// `(value, label, selected)` per chaos mode, for the form's choice.
+    pub(crate) fn modes(&self) -> [(&'static str, &'static str, bool); 2] {
+        let chosen = match self.chaos_mode.trim() {
+            "" => "evict",
+            other => other,
+        };
+        MODES.map(|(value, _, label)| (value, label, value == chosen))
+    }
+}
+
+/// The chaos modes as the form names and describes them.
+const MODES: [(&str, ChaosMode, &str); 2] = [
+    ("evict", ChaosMode::Evict, "Evict: the disruption budget may say no"),
+    ("delete", ChaosMode::Delete, "Delete: no disruption budget applies"),
+];
+
+fn mode_name(mode: ChaosMode) -> &'static str {
+    MODES.iter().find(|(_, m, _)| *m == mode).map_or("evict", |(name, _, _)| name)
 }
 
 /// Reads the fieldset into the settings; every problem gets its own message naming the field,
@@ -133,8 +155,15 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
             ChaosSafety::MAX_MINIMUM_AGE_SECONDS
         ));
     }
-    let (Some(idle_minutes), Some(opens), Some(closes), Some(time_zone), Some(minimum_age_seconds)) =
-        (idle_minutes, opens, closes, time_zone, minimum_age_seconds)
+    let mode = match input.chaos_mode.trim() {
+        "" => Some(ChaosMode::Evict),
+        text => MODES.iter().find(|(name, _, _)| *name == text).map(|(_, mode, _)| *mode).or_else(|| {
+            errors.push(format!("Unknown chaos mode {text:?}: choose evict or delete."));
+            None
+        }),
+    };
+    let (Some(idle_minutes), Some(opens), Some(closes), Some(time_zone), Some(minimum_age_seconds), Some(mode)) =
+        (idle_minutes, opens, closes, time_zone, minimum_age_seconds, mode)
     else {
         return Err(errors);
     };
@@ -145,7 +174,7 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok((attract, ChaosSafety { minimum_age_seconds, dry_run: input.dry_run() }))
+    Ok((attract, ChaosSafety { minimum_age_seconds, dry_run: input.dry_run(), mode }))
 }
 
 #[cfg(test)]
@@ -163,6 +192,7 @@ mod tests {
             attract_fri: "on".into(),
             chaos_minimum_age_seconds: "30".into(),
             chaos_dry_run: "on".into(),
+            chaos_mode: "delete".into(),
             ..AttractInput::default()
         }
     }
@@ -172,7 +202,7 @@ mod tests {
         let (attract, safety) = validate(&good()).unwrap();
         assert_eq!(attract.weekdays, [Weekday::Mon, Weekday::Fri]);
         assert_eq!(attract.idle_minutes.minutes(), 0.5);
-        assert_eq!(safety, ChaosSafety { minimum_age_seconds: 30, dry_run: true });
+        assert_eq!(safety, ChaosSafety { minimum_age_seconds: 30, dry_run: true, mode: ChaosMode::Delete });
         assert_eq!(attract.time_zone.to_string(), "Europe/Zurich");
         assert_eq!((attract.opens.to_string(), attract.closes.to_string()), ("09:00".into(), "24:00".into()));
         let back = AttractInput::from_settings(&attract, &safety);
@@ -203,5 +233,20 @@ mod tests {
         );
         assert!(bad(|i| i.chaos_minimum_age_seconds = "-5".into()).contains("minimum pod age"));
         assert!(bad(|i| i.chaos_minimum_age_seconds = "999999".into()).contains("minimum pod age"));
+        assert!(
+            bad(|i| i.chaos_mode = "explode".into()).contains("Unknown chaos mode \"explode\": choose evict or delete")
+        );
+    }
+
+    #[test]
+    fn the_chaos_mode_is_evict_unless_the_form_says_delete() {
+        let mut input = good();
+        input.chaos_mode.clear();
+        assert_eq!(validate(&input).unwrap().1.mode, ChaosMode::Evict, "a script that does not know the field");
+        assert_eq!(input.modes().map(|(value, _, on)| (value, on)), [("evict", true), ("delete", false)]);
+        input.chaos_mode = "delete".into();
+        assert_eq!(input.modes().map(|(_, _, on)| on), [false, true]);
+        let default = AttractInput::from_settings(&AttractSettings::default(), &ChaosSafety::default());
+        assert_eq!(default.chaos_mode, "evict");
     }
 }

@@ -4,7 +4,8 @@
 //!   (`opens`..`closes` on `weekdays`, in `timeZone`), the [`autopilot`] presses it through the
 //!   same code path as the button, once per idle period, and stops the moment a person presses.
 //! - Chaos safety: a pod younger than `minimumAgeSeconds` is never picked (chaoskube's
-//!   `--minimum-age`), and `dryRun` makes a press announce its pick without deleting anything.
+//!   `--minimum-age`), `dryRun` makes a press announce its pick without deleting anything, and
+//!   `mode` says whether a press evicts the pod (its disruption budget may refuse) or deletes it.
 //!
 //! The rules are pure functions of the settings and the time (`in_booth_hours`,
 //! `autopilot_due`); [`form`] reads what `/config` submits into them. The settings and their
@@ -17,7 +18,7 @@
 pub mod autopilot;
 pub mod form;
 
-pub use crate::booth::{AttractSettings, ChaosSafety};
+pub use crate::booth::{AttractSettings, ChaosMode, ChaosSafety};
 use crate::booth::{TimeOfDay, Weekday};
 
 /// Whether `now` falls in the booth hours: a listed weekday, at or after `opens` and before

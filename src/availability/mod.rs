@@ -6,8 +6,8 @@
 //!
 //! The counts are in `GET /api/state` (`availability`) and `/metrics`; the kiosk gets them as the
 //! `availability` SSE event, at most once a second with the answers since the last one batched,
-//! and nothing at all while nothing changes. The kiosk's counts are the booth's day's ("since the
-//! morning"): they start again at midnight in the booth's time zone (the Booth's
+//! and nothing at all while nothing changes. The kiosk's counts and its fastest heal are the
+//! booth's day's ("since the morning"): they start again at midnight in the booth's time zone (the Booth's
 //! `attract.timeZone`), given to [`Availability::start`] as a clock. The `/metrics` counters never
 //! start again: Prometheus counters only go up while the process lives.
 //!
@@ -89,6 +89,8 @@ pub struct AvailabilityView {
     pub(crate) by_pod: BTreeMap<String, u64>,
     /// The latest kills' heal times, newest last.
     pub heals: Vec<Heal>,
+    /// The booth day's fastest heal (the kiosk shows it), once there was one.
+    pub(crate) fastest: Option<Heal>,
 }
 
 /// The kiosk's `availability` event: the totals, the answers since the previous event, and the
@@ -100,6 +102,8 @@ pub struct AvailabilityNotice {
     pub failures: u64,
     pub(crate) hits: BTreeMap<String, u64>,
     pub healed: Vec<Heal>,
+    /// The booth day's fastest heal so far.
+    pub(crate) fastest: Option<Heal>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -206,6 +210,9 @@ impl Availability {
     fn record_heal(&self, heal: Heal) {
         tracing::info!(pod = %heal.name, seconds = heal.seconds, "healed");
         let mut counts = self.counts();
+        if counts.view.fastest.as_ref().is_none_or(|fastest| heal.seconds < fastest.seconds) {
+            counts.view.fastest = Some(heal.clone());
+        }
         counts.view.heals.push(heal.clone());
         let excess = counts.view.heals.len().saturating_sub(KEPT_HEALS);
         counts.view.heals.drain(..excess);
@@ -223,6 +230,7 @@ impl Availability {
                 counts.view.requests = 0;
                 counts.view.failures = 0;
                 counts.view.by_pod.clear();
+                counts.view.fastest = None;
                 counts.hits.clear();
             }
             None => {}
@@ -243,6 +251,7 @@ impl Availability {
             failures: counts.view.failures,
             hits: std::mem::take(&mut counts.hits),
             healed: std::mem::take(&mut counts.healed),
+            fastest: counts.view.fastest.clone(),
         })
     }
 
@@ -415,6 +424,7 @@ mod tests {
         assert_eq!((notice.requests, notice.failures, notice.hits.len()), (0, 0, 0));
         let view = availability.view();
         assert_eq!((view.day, view.requests, view.by_pod.len()), (Some(tuesday), 0, 0));
+        assert_eq!(view.fastest, None, "a new day, no heal yet");
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(text.contains("availability_requests_total 3"), "{text}");
@@ -430,5 +440,21 @@ mod tests {
         }
         assert!(parse_url("ftp://x/").is_err());
         assert!(parse_url("http://critical-prod.demopod.svc/").is_ok());
+    }
+
+    #[test]
+    fn the_fastest_heal_of_the_day_is_kept_and_sent_with_every_notice() {
+        let availability = Availability::new(&mut Registry::default(), true);
+        let heal = |name: &str, seconds| Heal { name: name.into(), seconds, by: crate::cluster::Presser::Button };
+        availability.roll_over(jiff::civil::date(2026, 11, 30));
+        availability.record_heal(heal("critical-prod-1", 4.2));
+        availability.record_heal(heal("critical-prod-2", 2.9));
+        availability.record_heal(heal("critical-prod-3", 3.5));
+        let notice = availability.take_notice().unwrap();
+        assert_eq!(notice.healed.len(), 3);
+        assert_eq!(notice.fastest, Some(heal("critical-prod-2", 2.9)));
+        assert_eq!(availability.view().fastest, Some(heal("critical-prod-2", 2.9)));
+        availability.roll_over(jiff::civil::date(2026, 12, 1));
+        assert_eq!(availability.view().fastest, None, "the next booth day starts afresh");
     }
 }

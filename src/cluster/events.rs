@@ -1,9 +1,11 @@
 //! Announcements of what the chaos button does, for everything that reacts to a kill (the LEDs'
-//! strobe, the fog machine, webhooks). A bounded broadcast: a slow listener misses
-//! announcements, it never delays a kill or the HTTP answer.
+//! strobe, the fog machine, webhooks) or to a kill the disruption budget refused (the kiosk's
+//! guard scene). A bounded broadcast: a slow listener misses announcements, it never delays a
+//! kill or the HTTP answer.
 //!
 //! May call: nothing else of the crate.
 
+use super::eviction::BudgetRefusal;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -40,8 +42,12 @@ pub enum ChaosEvent {
     /// A pod was picked; its delete is about to be sent, unless this is a dry run (chaos
     /// safety's rehearsal setting), which deletes nothing.
     Picked { target: ChaosTarget, by: Presser, dry_run: bool },
-    /// The API accepted the delete; `kill_count` is the booth's counter including this kill.
+    /// The API accepted the eviction or delete; `kill_count` is the booth's counter including
+    /// this kill.
     Killed { target: ChaosTarget, at: jiff::Timestamp, kill_count: u64, by: Presser },
+    /// The API refused the picked pod's eviction: its disruption budget held. Nothing was
+    /// killed, so nothing that reacts to kills (the LEDs' strobe, the fog, webhooks) reacts.
+    Refused { target: ChaosTarget, by: Presser, budget: BudgetRefusal },
 }
 
 /// The process-wide channel of chaos announcements. Cheap to clone.

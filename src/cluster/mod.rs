@@ -3,14 +3,17 @@
 //!
 //! Everything that shows or acts on the cluster (web, LEDs, controllers) reads [`ClusterState`]
 //! rather than asking the API, so a thousand browsers cost the API server nothing. This module
-//! calls the Kubernetes API. [`resource`] holds what the booth's own resources share in the
-//! Kubernetes convention (conditions, timestamps, merge patches).
+//! calls the Kubernetes API, and owns evicting a pod the way its disruption budget allows
+//! (`eviction`). [`resource`] holds what the booth's own resources share in the Kubernetes
+//! convention (conditions, timestamps, merge patches).
 //!
 //! May call: nothing else of the crate.
 
 pub mod api_calls;
 pub mod client;
+pub(crate) mod drain;
 pub mod events;
+pub(crate) mod eviction;
 pub(crate) mod remediation;
 pub mod resource;
 pub mod state;
@@ -18,6 +21,7 @@ pub(crate) mod views;
 pub mod watch;
 
 pub use events::{ChaosBus, ChaosEvent, ChaosListener, ChaosTarget, Kill, Presser};
+pub use eviction::{BudgetRefusal, EvictError};
 pub use resource::{Condition, ConditionStatus};
 pub use state::{Change, ClusterState, Snapshot, Subscription, Update};
 pub use views::{NodeStatus, NodeView, PodPhase, PodView};

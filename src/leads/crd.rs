@@ -190,6 +190,10 @@ pub struct VisitorPress {
     /// The pod it deleted; empty while the press is under way.
     #[serde(default)]
     pub pod: String,
+    /// How long Kubernetes took to bring that pod back (the booth's own measurement: from the
+    /// kill until the replacement was Running and Ready), once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal_milliseconds: Option<u64>,
 }
 
 /// The object name of a lead: `lead-` and the first 20 hex digits of

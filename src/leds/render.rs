@@ -81,9 +81,14 @@ impl Scene for GroupScene {
         frame::group_animating(&snapshot.pods, &self.strobes)
     }
 
+    /// The strobe says "this pod was taken": it starts when the API accepted the kill, or at a
+    /// dry run's pick (its rehearsal), never for a pick the disruption budget then refused.
     fn chaos(&mut self, event: &ChaosEvent, at: Duration) {
-        if let ChaosEvent::Picked { target, .. } = event
-            && target.namespace == self.namespace
+        let target = match event {
+            ChaosEvent::Killed { target, .. } | ChaosEvent::Picked { target, dry_run: true, .. } => target,
+            ChaosEvent::Picked { .. } | ChaosEvent::Refused { .. } => return,
+        };
+        if target.namespace == self.namespace
             && let Some(index) = target.index
         {
             self.strobes.start(index, at);

@@ -17,6 +17,13 @@ pub enum SceneKind {
     Cameo,
     /// Played on the container of a pod the chaos button killed (one per kill, see `director`).
     Kill,
+    /// Played on the container of a pod whose eviction its disruption budget refused: the
+    /// budget held (the page plays it on the `chaos` event's `refused`).
+    Guard,
+    /// Played on a node's ship when the node is drained (cordoned and emptied) or uncordoned,
+    /// and on a container lifted off a drained node (the page plays them from the node and pod
+    /// watch, whoever drained: the control panel or `kubectl drain`).
+    Node,
 }
 
 impl SceneKind {
@@ -26,6 +33,8 @@ impl SceneKind {
             SceneKind::Ambient => "ambient",
             SceneKind::Cameo => "cameo",
             SceneKind::Kill => "kill",
+            SceneKind::Guard => "guard",
+            SceneKind::Node => "node",
         }
     }
 }
@@ -43,9 +52,9 @@ const fn scene(name: &'static str, kind: SceneKind, description: &'static str) -
     SceneInfo { name, kind, description }
 }
 
-use SceneKind::{Ambient, Cameo, Kill};
+use SceneKind::{Ambient, Cameo, Guard, Kill, Node};
 
-/// Every event, ambient ones first, then cameos, then kill animations.
+/// Every event, ambient ones first, then cameos, kill animations, the guard and the node scenes.
 pub const SCENES: &[SceneInfo] = &[
     scene("seagulls", Ambient, "A flock of seagulls flaps across the sky."),
     scene("whale", Ambient, "A whale surfaces between the ships and blows a spout."),
@@ -74,6 +83,10 @@ pub const SCENES: &[SceneInfo] = &[
     scene("ufo", Kill, "A flying saucer hovers over the container, scans it with a green beam and zaps it."),
     scene("dynamite", Kill, "Dynamite appears on the container; the fuse fizzes down to the bang."),
     scene("anvil", Kill, "A cartoon anvil drops out of the sky onto the container: CLANG."),
+    scene("shield", Guard, "The disruption budget's shield springs up around the container: Kubernetes said no."),
+    scene("ship-departs", Node, "A drained node's ship, its containers lifted off, sails out of the harbour."),
+    scene("container-lift", Node, "A drone lifts a container off a ship being drained, for another ship to take."),
+    scene("ship-returns", Node, "An uncordoned node's ship sails back into its berth."),
 ];
 
 /// The event called `name`.
@@ -114,7 +127,9 @@ mod tests {
         assert!(of_kind(Cameo).count() >= 8, "cameos");
         assert!(of_kind(Kill).count() >= 6, "kills");
         assert!(SCENES.len() > 22);
-        // Ambient first, then cameos, then kills: the control panel lists them in this order.
+        assert!(of_kind(Guard).count() >= 1 && of_kind(Node).count() >= 2, "issue 25's scenes");
+        // Ambient first, then cameos, kills, guard and node scenes: the control panel lists them
+        // in this order.
         let kinds: Vec<SceneKind> = SCENES.iter().map(|s| s.kind).collect();
         let mut sorted = kinds.clone();
         sorted.sort_by_key(|k| *k as u8);
@@ -127,7 +142,7 @@ mod tests {
         assert_eq!(json["name"], "meteor");
         assert_eq!(json["kind"], "kill");
         assert!(json["description"].as_str().unwrap().contains("meteor"));
-        for kind in [Ambient, Cameo, Kill] {
+        for kind in [Ambient, Cameo, Kill, Guard, Node] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }

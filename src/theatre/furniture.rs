@@ -1,9 +1,11 @@
-//! The harbour's texts that come from the Booth: the name on the flag and the QR card's call to
-//! action (`spec.callToAction`, edited on `/config`, seeded from `CALL_TO_ACTION`).
+//! What the harbour takes from the Booth: the name on the flag, the QR card's call to action
+//! (`spec.callToAction`, edited on `/config`, seeded from `CALL_TO_ACTION`) and the show's pace
+//! (`spec.showPace`: how often the page plays events of its own; kiosk.js's scheduler applies it
+//! live, from the `booth` event).
 //!
 //! May call: `crate::booth`.
 
-use crate::booth::{BoothSpec, DEFAULT_CALL_TO_ACTION};
+use crate::booth::{BoothSpec, DEFAULT_CALL_TO_ACTION, ShowPace};
 pub(crate) use crate::booth::{CALL_TO_ACTION_MAX, check_call_to_action};
 
 /// The name on the harbour's flag: the label header (the event's name), else the campaign,
@@ -15,6 +17,27 @@ pub(crate) fn flag_name(spec: &BoothSpec) -> String {
         .find(|s| !s.is_empty())
         .unwrap_or("conferenceli")
         .to_string()
+}
+
+/// The show's paces as `/config` offers them, by their names in the Booth.
+pub(crate) const PACES: [(ShowPace, &str); 3] =
+    [(ShowPace::Lively, "lively"), (ShowPace::Calm, "calm"), (ShowPace::Still, "still")];
+
+/// A pace's name in the Booth and on `/config`.
+pub(crate) fn pace_name(pace: ShowPace) -> &'static str {
+    PACES.iter().find(|(p, _)| *p == pace).map_or("lively", |(_, name)| name)
+}
+
+/// The pace `/config` was sent: empty is the default, anything else but a pace's name is refused.
+pub(crate) fn check_pace(value: &str) -> Result<ShowPace, String> {
+    match value.trim() {
+        "" => Ok(ShowPace::default()),
+        name => PACES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(pace, _)| *pace)
+            .ok_or_else(|| format!("Unknown show pace {name:?}: choose lively, calm or still.")),
+    }
 }
 
 /// The call to action the card shows (a Booth written before the field existed has none).
@@ -47,5 +70,20 @@ mod tests {
         assert_eq!(call_to_action(&spec), DEFAULT_CALL_TO_ACTION);
         spec.call_to_action = "Win a Raspberry Pi".into();
         assert_eq!(call_to_action(&spec), "Win a Raspberry Pi");
+    }
+
+    #[test]
+    fn the_pace_is_one_of_three_names_or_a_clear_error() {
+        for (pace, name) in PACES {
+            assert_eq!(check_pace(name), Ok(pace));
+            assert_eq!(pace_name(pace), name);
+            assert_eq!(serde_json::to_value(pace).unwrap(), name, "the Booth spells it the same");
+        }
+        assert_eq!(check_pace(" calm "), Ok(ShowPace::Calm));
+        assert_eq!(check_pace(""), Ok(ShowPace::Lively));
+        assert_eq!(check_pace("frantic").unwrap_err(), "Unknown show pace \"frantic\": choose lively, calm or still.");
+        assert_eq!(BoothSpec::default().show_pace, ShowPace::Lively);
+        let old: BoothSpec = serde_json::from_value(serde_json::json!({"campaignName": "x"})).unwrap();
+        assert_eq!(old.show_pace, ShowPace::Lively, "a Booth from before the field is lively");
     }
 }

@@ -53,6 +53,15 @@ impl Lang {
     }
 
     /// The text `key` in this language (English when a translation were missing).
+    /// Milliseconds as seconds to a tenth, written the language's way ("3.4", "3,4").
+    pub(crate) fn seconds(self, milliseconds: u64) -> String {
+        let text = format!("{:.1}", milliseconds as f64 / 1000.0);
+        match self {
+            Lang::En => text,
+            Lang::De | Lang::Fr => text.replace('.', ","),
+        }
+    }
+
     pub fn t(self, key: Text) -> &'static str {
         lookup(self, key).or_else(|| lookup(Lang::En, key)).unwrap_or("")
     }
@@ -160,11 +169,22 @@ pub enum Text {
     PressNothingText,
     PressFailedTitle,
     PressFailedText,
+    PressHeldTitle,
+    PressHeldText,
+    PressPressingTitle,
+    PressPressingText,
+    PressUpdates,
+    PressYourPod,
+    PressHealedTitle,
+    PressBackIn,
+    PressHealedText,
+    PressUntimedTitle,
+    PressUntimedText,
 }
 
 impl Text {
     #[cfg(test)]
-    const ALL: [Text; 63] = [
+    const ALL: [Text; 74] = [
         Text::DefaultTitle,
         Text::DefaultIntro,
         Text::DefaultPrize,
@@ -228,6 +248,17 @@ impl Text {
         Text::PressNothingText,
         Text::PressFailedTitle,
         Text::PressFailedText,
+        Text::PressHeldTitle,
+        Text::PressHeldText,
+        Text::PressPressingTitle,
+        Text::PressPressingText,
+        Text::PressUpdates,
+        Text::PressYourPod,
+        Text::PressHealedTitle,
+        Text::PressBackIn,
+        Text::PressHealedText,
+        Text::PressUntimedTitle,
+        Text::PressUntimedText,
     ];
 }
 
@@ -317,6 +348,23 @@ const EN: &[(Text, &str)] = &[
     (Text::PressNothingText, "No pod can be deleted right now. Try again in a moment: your press is still yours."),
     (Text::PressFailedTitle, "The button did not work"),
     (Text::PressFailedText, "The cluster refused this time. Try again in a moment: your press is still yours."),
+    (Text::PressHeldTitle, "Kubernetes said no"),
+    (
+        Text::PressHeldText,
+        "The disruption budget {budget} keeps enough pods healthy, and right now it needs every one it has. Watch the big screen: the budget held. Your press is still yours: try again in a few seconds, once Kubernetes has brought the others back.",
+    ),
+    (Text::PressPressingTitle, "Pressing…"),
+    (Text::PressPressingText, "Your press is under way."),
+    (Text::PressUpdates, "This page updates by itself."),
+    (Text::PressYourPod, "The pod your press took"),
+    (Text::PressHealedTitle, "Kubernetes healed it"),
+    (Text::PressBackIn, "Back in"),
+    (
+        Text::PressHealedText,
+        "Kubernetes noticed the pod was gone, started a new one of the same name and had it Ready again in {seconds} seconds, with nobody touching a thing.",
+    ),
+    (Text::PressUntimedTitle, "Back again"),
+    (Text::PressUntimedText, "Kubernetes brought it back, but this once the booth could not time how long it took."),
 ];
 
 const DE: &[(Text, &str)] = &[
@@ -416,6 +464,26 @@ const DE: &[(Text, &str)] = &[
     ),
     (Text::PressFailedTitle, "Der Knopf hat nicht funktioniert"),
     (Text::PressFailedText, "Der Cluster hat abgelehnt. Versuchen Sie es gleich noch einmal: Ihr Druck bleibt Ihnen."),
+    (Text::PressHeldTitle, "Kubernetes sagt Nein"),
+    (
+        Text::PressHeldText,
+        "Das Disruption Budget {budget} hält genug Pods gesund, und gerade braucht es jeden, den es hat. Schauen Sie auf den Bildschirm: Das Budget hat gehalten. Ihr Druck bleibt Ihnen: Versuchen Sie es in ein paar Sekunden erneut, wenn Kubernetes die anderen zurückgeholt hat.",
+    ),
+    (Text::PressPressingTitle, "Wird gedrückt …"),
+    (Text::PressPressingText, "Ihr Druck ist unterwegs."),
+    (Text::PressUpdates, "Diese Seite aktualisiert sich selbst."),
+    (Text::PressYourPod, "Der Pod, den Ihr Druck traf"),
+    (Text::PressHealedTitle, "Kubernetes hat ihn geheilt"),
+    (Text::PressBackIn, "Zurück in"),
+    (
+        Text::PressHealedText,
+        "Kubernetes hat bemerkt, dass der Pod fehlte, einen neuen mit demselben Namen gestartet und ihn in {seconds} Sekunden wieder bereit gemacht, ohne dass jemand etwas anfassen musste.",
+    ),
+    (Text::PressUntimedTitle, "Wieder da"),
+    (
+        Text::PressUntimedText,
+        "Kubernetes hat ihn zurückgeholt, aber diesmal konnte der Stand nicht messen, wie lange es dauerte.",
+    ),
 ];
 
 const FR: &[(Text, &str)] = &[
@@ -503,6 +571,26 @@ const FR: &[(Text, &str)] = &[
     ),
     (Text::PressFailedTitle, "Le bouton n'a pas fonctionné"),
     (Text::PressFailedText, "Le cluster a refusé. Réessayez dans un instant : votre pression vous reste."),
+    (Text::PressHeldTitle, "Kubernetes a dit non"),
+    (
+        Text::PressHeldText,
+        "Le budget de perturbation {budget} garde assez de pods en bonne santé, et il a besoin de chacun d'eux en ce moment. Regardez le grand écran : le budget a tenu. Votre pression vous reste : réessayez dans quelques secondes, quand Kubernetes aura relancé les autres.",
+    ),
+    (Text::PressPressingTitle, "Pression en cours…"),
+    (Text::PressPressingText, "Votre pression est en route."),
+    (Text::PressUpdates, "Cette page se met à jour toute seule."),
+    (Text::PressYourPod, "Le pod touché par votre pression"),
+    (Text::PressHealedTitle, "Kubernetes l'a guéri"),
+    (Text::PressBackIn, "De retour en"),
+    (
+        Text::PressHealedText,
+        "Kubernetes a remarqué que le pod manquait, en a démarré un nouveau du même nom et l'a remis en service en {seconds} secondes, sans que personne ne touche à rien.",
+    ),
+    (Text::PressUntimedTitle, "De retour"),
+    (
+        Text::PressUntimedText,
+        "Kubernetes l'a relancé, mais cette fois le stand n'a pas pu mesurer combien de temps cela a pris.",
+    ),
 ];
 
 #[cfg(test)]
@@ -516,7 +604,7 @@ mod tests {
                 let text = lookup(lang, key).unwrap_or_else(|| panic!("{key:?} missing in {lang:?}"));
                 assert!(!text.trim().is_empty(), "{key:?} empty in {lang:?}");
                 // The same placeholders in every language.
-                for placeholder in ["{max}", "{seconds}", "{name}", "{pod}", "{campaign}"] {
+                for placeholder in ["{max}", "{seconds}", "{name}", "{pod}", "{campaign}", "{budget}"] {
                     assert_eq!(
                         text.contains(placeholder),
                         lookup(Lang::En, key).unwrap().contains(placeholder),

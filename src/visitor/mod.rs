@@ -9,7 +9,8 @@
 //! neither draws a winner twice nor lets a token be used again.
 //!
 //! May call: `crate::booth` (the settings), `crate::leads` (the Lead resource), `crate::chaos`
-//! (the button a visitor presses), `crate::cluster` (who pressed it).
+//! (the button a visitor presses), `crate::cluster` (who pressed it), `crate::availability`
+//! (how long Kubernetes took to heal the pod a visitor's press took).
 
 pub mod announce;
 pub mod branding;

@@ -5,13 +5,24 @@
 //! yet), claims the press in the Lead's status (`status.visitorPress`, written with an
 //! optimistic-concurrency check, so two requests or a restart cannot both use it), and presses
 //! the same chaos button as the red buzzer, with the visitor's first name. A press that kills
-//! nothing (cool-down, no pod) gives the claim back: the visitor may try again.
+//! nothing (cool-down, no pod, the disruption budget saying no) gives the claim back: the
+//! visitor may try again. A visitor came to take a pod down; Kubernetes refusing is the booth's
+//! lesson, shown on the kiosk and on their phone, but it did not spend what they earned.
 //!
-//! May call: `crate::booth`, `crate::chaos`, `crate::cluster`, `crate::leads`.
+//! The visitor's page of the press (`GET /press/<token>`, the same link) shows which pod it
+//! took and, once Kubernetes has it Ready again, how long that took: the booth's own heal timer
+//! (`crate::availability`), recorded in the Lead by [`record_heals`] so that it survives a
+//! restart and the page only ever reads the Lead of its token.
+//!
+//! May call: `crate::availability`, `crate::booth`, `crate::chaos`, `crate::cluster`,
+//! `crate::leads`.
 
 use super::announce::{Announcement, AnnouncementKind, Announcements};
+use crate::availability::AvailabilityNotice;
+use crate::availability::heals::Heal;
 use crate::booth::BoothHandle;
 use crate::chaos::{Aim, Chaos, ChaosActions, ChaosError};
+use crate::cluster::BudgetRefusal;
 use crate::cluster::events::Presser;
 use crate::cluster::resource::{StatusPatch, Version, now};
 use crate::leads::crd::{Lead, VisitorPress};
@@ -82,6 +93,9 @@ pub enum PressRefusal {
     /// No pod can be deleted (503); the press was given back.
     #[error("nothing to delete")]
     NothingToKill,
+    /// The disruption budget refused the eviction (429); the press was given back.
+    #[error("Kubernetes said no: {0}")]
+    BudgetHeld(BudgetRefusal),
     /// The cluster refused the delete or the Lead could not be written (502/503).
     #[error("{0}")]
     Failed(String),
@@ -92,6 +106,111 @@ pub enum PressRefusal {
 pub struct Pressed {
     pub pod: String,
     pub first_name: String,
+}
+
+/// Where a token's Lead was found.
+enum LeadOf {
+    Watched(std::sync::Arc<Lead>),
+    /// Handed out lately; the watch does not show it yet.
+    Named(String),
+}
+
+impl LeadOf {
+    fn name(self) -> String {
+        match self {
+            LeadOf::Watched(lead) => lead.name_any(),
+            LeadOf::Named(name) => name,
+        }
+    }
+}
+
+/// How long a press waits for its heal before the page stops waiting: the heal timer forgets a
+/// kill after this long too (`availability::heals`), and so does a restart of the app.
+pub(crate) const HEAL_GIVE_UP: Duration = Duration::from_secs(600);
+
+/// What a visitor's press has come to, as their page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PressState {
+    /// Not pressed yet: the page offers the button.
+    Waiting,
+    /// Claimed, the pod not recorded yet (a moment, or a press that failed half-way).
+    Pressing,
+    /// The press took `pod`; Kubernetes is bringing it back.
+    Healing { pod: String },
+    /// Kubernetes brought `pod` back in this long.
+    Healed { pod: String, milliseconds: u64 },
+    /// The pod came back, but the heal was not timed (the app restarted meanwhile, or it took
+    /// longer than the heal timer waits).
+    Untimed { pod: String },
+}
+
+impl PressState {
+    /// The state of a press as the Lead records it, at `now` (pure).
+    pub(crate) fn of(press: Option<VisitorPress>, now: jiff::Timestamp) -> Self {
+        let Some(press) = press else { return PressState::Waiting };
+        if press.pod.is_empty() {
+            return PressState::Pressing;
+        }
+        let pod = press.pod;
+        if let Some(milliseconds) = press.heal_milliseconds {
+            return PressState::Healed { pod, milliseconds };
+        }
+        let waited = now.duration_since(press.pressed_at).as_secs_f64();
+        if waited > HEAL_GIVE_UP.as_secs_f64() { PressState::Untimed { pod } } else { PressState::Healing { pod } }
+    }
+}
+
+/// The Lead a heal belongs to: of a press by a visitor, the Lead whose press took that pod most
+/// lately and has no heal recorded yet (pure).
+pub(crate) fn healed_lead<'a>(leads: &'a [std::sync::Arc<Lead>], heal: &Heal) -> Option<&'a Lead> {
+    if !matches!(heal.by, Presser::Visitor { .. }) {
+        return None;
+    }
+    leads
+        .iter()
+        .filter_map(|lead| Some((lead, lead.status.as_ref()?.visitor_press.as_ref()?)))
+        .filter(|(_, press)| press.pod == heal.name && press.heal_milliseconds.is_none())
+        .max_by(|(_, a), (_, b)| a.pressed_at.cmp(&b.pressed_at))
+        .map(|(lead, _)| lead.as_ref())
+}
+
+/// Records each visitor's heal in their Lead (`status.visitorPress.healMilliseconds`) as the
+/// booth's heal timer reports it (`availability`'s notices), until `shutdown`. A heal missed
+/// (the notices fell behind, the app restarted) leaves the page saying so after a while.
+pub(crate) async fn record_heals(
+    mut notices: tokio::sync::broadcast::Receiver<AvailabilityNotice>,
+    api: Api<Lead>,
+    leads: Store<Lead>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let notice = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            notice = notices.recv() => notice,
+        };
+        let healed = match notice {
+            Ok(notice) => notice.healed,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "visitor heal times: notices missed");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        for heal in healed {
+            let state = leads.state();
+            let Some(lead) = healed_lead(&state, &heal) else { continue };
+            let Some(press) = lead.status.as_ref().and_then(|s| s.visitor_press.clone()) else { continue };
+            let milliseconds = (heal.seconds * 1000.0).round() as u64;
+            let healed = VisitorPress { heal_milliseconds: Some(milliseconds), ..press };
+            let patch = StatusPatch::of(PressStatus { visitor_press: Some(healed) });
+            let name = lead.name_any();
+            match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) => tracing::info!(lead = name, pod = heal.name, seconds = heal.seconds, "a visitor's pod healed"),
+                Err(error) => tracing::warn!(lead = name, %error, "a visitor's heal time could not be recorded"),
+            }
+        }
+    }
 }
 
 /// Presses for visitors.
@@ -124,6 +243,46 @@ impl Presses {
         self.booth.spec().visitor_chaos
     }
 
+    /// The Lead of `token`: in the Leads' watch, or among the tokens this process handed out
+    /// lately (whose Lead the watch may not show yet). Refused while presses are off.
+    fn lead_of(&self, token: &str, leads: &Store<Lead>) -> Result<LeadOf, PressRefusal> {
+        if !self.enabled() {
+            return Err(PressRefusal::Off);
+        }
+        if !well_formed(token) {
+            return Err(PressRefusal::Unknown);
+        }
+        let hash = token_hash(token);
+        let watched =
+            leads.state().into_iter().find(|lead| lead.spec.press_token_sha256.as_deref() == Some(hash.as_str()));
+        if let Some(lead) = watched {
+            return Ok(LeadOf::Watched(lead));
+        }
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner()).lead(&hash);
+        recent.map(LeadOf::Named).ok_or(PressRefusal::Unknown)
+    }
+
+    /// What the press of `token` has come to, for the visitor's page (`GET /press/<token>`).
+    /// Read from the Leads' watch; from the API when the watch does not show the press done
+    /// yet (the page a press redirects to is asked for at once, before the watch has caught up).
+    pub async fn state(&self, token: &str, leads: &Store<Lead>) -> Result<PressState, PressRefusal> {
+        let name = match self.lead_of(token, leads)? {
+            LeadOf::Watched(lead) => {
+                let press = lead.status.as_ref().and_then(|s| s.visitor_press.clone());
+                if press.as_ref().is_some_and(|p| !p.pod.is_empty()) {
+                    return Ok(PressState::of(press, jiff::Timestamp::now()));
+                }
+                lead.name_any()
+            }
+            LeadOf::Named(name) => name,
+        };
+        match self.api.get_status(&name).await {
+            Ok(lead) => Ok(PressState::of(lead.status.and_then(|s| s.visitor_press), jiff::Timestamp::now())),
+            Err(kube::Error::Api(status)) if status.code == 404 => Err(PressRefusal::Unknown),
+            Err(error) => Err(PressRefusal::Failed(error.to_string())),
+        }
+    }
+
     /// One press with `token`, through `chaos`; announced on the kiosk when a pod was deleted.
     pub async fn press<A: ChaosActions>(
         &self,
@@ -132,25 +291,13 @@ impl Presses {
         chaos: &Chaos<A>,
         announcements: &Announcements,
     ) -> Result<Pressed, PressRefusal> {
-        if !self.enabled() {
-            return Err(PressRefusal::Off);
-        }
-        if !well_formed(token) {
-            return Err(PressRefusal::Unknown);
-        }
-        let hash = token_hash(token);
-        let watched = leads
-            .state()
-            .iter()
-            .find(|lead| lead.spec.press_token_sha256.as_deref() == Some(hash.as_str()))
-            .map(|lead| lead.name_any());
-        let recent = || self.recent.lock().unwrap_or_else(|p| p.into_inner()).lead(&hash);
-        let name = watched.or_else(recent).ok_or(PressRefusal::Unknown)?;
+        let name = self.lead_of(token, leads)?.name();
         let lead = self.claim(&name).await?;
         let first_name = super::first_name(&lead.spec.name);
         match chaos.press(Aim::Random, Presser::Visitor { first_name: first_name.clone() }).await {
-            Ok(pod) => {
-                let done = VisitorPress { pressed_at: now(), pod: pod.name.clone() };
+            Ok(taken) => {
+                let pod = taken.pod;
+                let done = VisitorPress { pressed_at: now(), pod: pod.name.clone(), heal_milliseconds: None };
                 if let Err(error) = self.write(&name, None, Some(done)).await {
                     // The claim stays: the press is used whatever the record of its pod says.
                     tracing::warn!(lead = name, %error, "the pressed pod could not be recorded on the lead");
@@ -174,6 +321,7 @@ impl Presses {
                     | ChaosError::NoSuchOrdinal(_)
                     | ChaosError::AllTooYoung(_)
                     | ChaosError::DryRun(_) => PressRefusal::NothingToKill,
+                    ChaosError::BudgetHeld { budget, .. } => PressRefusal::BudgetHeld(budget),
                     ChaosError::Api { .. } => PressRefusal::Failed(error.to_string()),
                 })
             }
@@ -192,7 +340,7 @@ impl Presses {
                 return Err(PressRefusal::Used(used.pressed_at));
             }
             let version = lead.resource_version().unwrap_or_default();
-            let claim = VisitorPress { pressed_at: now(), pod: String::new() };
+            let claim = VisitorPress { pressed_at: now(), pod: String::new(), heal_milliseconds: None };
             match self.write(name, Some(&version), Some(claim)).await {
                 Ok(()) => return Ok(lead),
                 Err(kube::Error::Api(status)) if status.code == 409 => continue,
@@ -252,6 +400,7 @@ mod tests {
                 visitor_press: Some(VisitorPress {
                     pressed_at: "2026-11-29T15:00:00Z".parse().unwrap(),
                     pod: String::new(),
+                    heal_milliseconds: None,
                 }),
             },
         };
@@ -261,5 +410,53 @@ mod tests {
         );
         let release = PressStatus { visitor_press: None };
         assert_eq!(serde_json::to_value(&release).unwrap(), serde_json::json!({"visitorPress": null}));
+    }
+
+    fn press(pod: &str, pressed_at: &str, heal_milliseconds: Option<u64>) -> VisitorPress {
+        VisitorPress { pressed_at: pressed_at.parse().unwrap(), pod: pod.into(), heal_milliseconds }
+    }
+
+    #[test]
+    fn the_page_shows_what_the_press_came_to() {
+        let now: jiff::Timestamp = "2026-11-29T15:05:00Z".parse().unwrap();
+        assert_eq!(PressState::of(None, now), PressState::Waiting);
+        assert_eq!(PressState::of(Some(press("", "2026-11-29T15:04:59Z", None)), now), PressState::Pressing);
+        let healing = PressState::of(Some(press("critical-prod-2", "2026-11-29T15:04:58Z", None)), now);
+        assert_eq!(healing, PressState::Healing { pod: "critical-prod-2".into() });
+        let healed = PressState::of(Some(press("critical-prod-2", "2026-11-29T15:04:58Z", Some(3_400))), now);
+        assert_eq!(healed, PressState::Healed { pod: "critical-prod-2".into(), milliseconds: 3_400 });
+        // Longer than the heal timer waits: it will never come.
+        let late = PressState::of(Some(press("critical-prod-2", "2026-11-29T14:50:00Z", None)), now);
+        assert_eq!(late, PressState::Untimed { pod: "critical-prod-2".into() });
+    }
+
+    #[test]
+    fn a_heal_goes_to_the_latest_unhealed_press_of_that_pod_by_a_visitor() {
+        let lead = |name: &str, visitor_press: Option<VisitorPress>| {
+            let mut lead: Lead = serde_json::from_value(serde_json::json!({
+                "apiVersion": "conferenceli.dev/v1alpha1", "kind": "Lead", "metadata": {"name": name},
+                "spec": {"name": name, "email": "x@example.org", "consent": true, "code": "ABC", "submittedAt": "2026-11-29T15:00:00Z"}
+            }))
+            .unwrap();
+            lead.status = Some(crate::leads::crd::LeadStatus { visitor_press, ..Default::default() });
+            std::sync::Arc::new(lead)
+        };
+        let leads = vec![
+            lead("ada", Some(press("critical-prod-2", "2026-11-29T15:00:00Z", Some(3_000)))),
+            lead("bob", Some(press("critical-prod-2", "2026-11-29T15:01:00Z", None))),
+            lead("cyd", Some(press("critical-prod-2", "2026-11-29T15:02:00Z", None))),
+            lead("dee", Some(press("critical-prod-4", "2026-11-29T15:03:00Z", None))),
+            lead("eve", None),
+        ];
+        let heal = |name: &str, by: Presser| Heal { name: name.into(), seconds: 2.5, by };
+        let visitor = Presser::Visitor { first_name: "Cyd".into() };
+        let found = healed_lead(&leads, &heal("critical-prod-2", visitor.clone())).map(|l| l.name_any());
+        assert_eq!(found.as_deref(), Some("cyd"));
+        assert_eq!(
+            healed_lead(&leads, &heal("critical-prod-2", Presser::Button)).map(|l| l.name_any()),
+            None,
+            "the button's kill"
+        );
+        assert_eq!(healed_lead(&leads, &heal("critical-prod-9", visitor)).map(|l| l.name_any()), None);
     }
 }

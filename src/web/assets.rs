@@ -1,7 +1,7 @@
 //! Static assets of the kiosk and the control panel (`GET /static/<file>`), embedded in the
 //! binary from `templates/static/` so the booth works without the Internet. Each answer carries
 //! its content type, an `ETag` (a hash of the bytes, so a new binary invalidates caches) and
-//! `nosniff`.
+//! `nosniff`. Also the kiosk page's build ([`page_build`]), a hash of all it is made of.
 //!
 //! May call: nothing else of the crate.
 
@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
 
 /// One embedded file.
 pub struct Asset {
@@ -37,6 +38,25 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("control.js", "text/javascript; charset=utf-8"),
     asset!("logo.svg", "image/svg+xml"),
 ];
+
+/// The kiosk page's template (askama compiles it into the binary; its source is hashed here).
+const KIOSK_TEMPLATE: &[u8] = include_bytes!("../../templates/kiosk.html");
+
+/// What the kiosk page in a browser is made of, as one short string: the version, then a hash
+/// of the page's template and every embedded asset. The page carries the one it was served with
+/// and compares it with the one in each stream snapshot: a new image whose page differs (an Argo
+/// CD sync) makes every kiosk reload itself; a new image with the same page leaves them be.
+pub(crate) fn page_build() -> &'static str {
+    static BUILD: LazyLock<String> = LazyLock::new(|| {
+        let mut hash = Sha256::new();
+        for part in std::iter::once(KIOSK_TEMPLATE).chain(ASSETS.iter().flat_map(|a| [a.name.as_bytes(), a.bytes])) {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+        format!("{}+{}", env!("CARGO_PKG_VERSION"), hex::encode(&hash.finalize()[..6]))
+    });
+    &BUILD
+}
 
 pub fn find(name: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.name == name)
@@ -78,5 +98,9 @@ mod tests {
         }
         assert!(find("../Cargo.toml").is_none());
         assert_ne!(etag(b"a"), etag(b"b"));
+        let build = page_build();
+        assert!(build.starts_with(concat!(env!("CARGO_PKG_VERSION"), "+")), "{build}");
+        assert_eq!(build.len(), env!("CARGO_PKG_VERSION").len() + 1 + 12, "{build}");
+        assert_eq!(page_build(), build, "computed once");
     }
 }

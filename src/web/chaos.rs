@@ -1,8 +1,10 @@
 //! `GET|POST /chaos` (the red button) and `GET|POST /nightmode` (scripts), both behind HTTP Basic
 //! auth with the chaos credentials; the ones that change something also refuse requests a
 //! browser says another site's page made (`from_another_site`). Every answer is JSON with a
-//! `message` (the button's key binding pipes it through `jq .message`). The kill itself is [`crate::chaos`]; this
-//! module maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
+//! `message` (the button's key binding pipes it through `jq .message`): "Pod critical-prod-3
+//! evicted", or "Kubernetes said no: the disruption budget critical-prod needs 3 healthy pods
+//! and has 3" (429) when the budget refused. The kill itself is [`crate::chaos`]; this module
+//! maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
 //!
 //! May call: `crate::chaos`, `crate::cluster`.
 
@@ -44,12 +46,13 @@ pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
 }
 
 /// Presses the chaos button and answers as `/chaos` does: 200, or the [`ChaosError`] (404, 429
-/// with `Retry-After`, or 502 when the API refused the delete).
+/// with `Retry-After` during the cool-down, 429 naming the disruption budget that refused the
+/// eviction, or 502 when the API failed otherwise).
 pub(super) async fn press(state: &AppState, aim: Aim, by: Presser) -> Result<Response, PrivateError> {
     let result = state.button.press(aim, by).await;
     state.web_metrics.pressed(PressOutcome::of(&result));
     match result {
-        Ok(pod) => Ok(message(StatusCode::OK, format!("Pod {} deleted", pod.name))),
+        Ok(taken) => Ok(message(StatusCode::OK, taken.message())),
         // A rehearsal did what was asked: pick and announce.
         Err(error @ ChaosError::DryRun(_)) => Ok(message(StatusCode::OK, error.to_string())),
         Err(error) => Err(error.into()),

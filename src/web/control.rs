@@ -157,7 +157,7 @@ struct PanelPage {
     kill_count: u64,
     /// Ambient events and cameos the staff can start.
     shows: Vec<&'static SceneInfo>,
-    /// Kill animations, previewed on a drill crate.
+    /// Kill animations, the guard and the node scenes, previewed on a drill crate or ship.
     kills: Vec<&'static SceneInfo>,
     initial_json: String,
     /// Whether a fog machine is configured (the fog button).
@@ -229,8 +229,8 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Result<Page
         csrf_token: issued.token,
         night: state.booth.night_mode(),
         kill_count: state.booth.kill_count(),
-        shows: SCENES.iter().filter(|s| s.kind != SceneKind::Kill).collect(),
-        kills: SCENES.iter().filter(|s| s.kind == SceneKind::Kill).collect(),
+        shows: SCENES.iter().filter(|s| matches!(s.kind, SceneKind::Ambient | SceneKind::Cameo)).collect(),
+        kills: SCENES.iter().filter(|s| !matches!(s.kind, SceneKind::Ambient | SceneKind::Cameo)).collect(),
         initial_json: script_json(&super::kiosk::KioskState::now(&state)),
         fog: state.fog.is_some(),
         leads: latest_leads(&state).await,
@@ -385,10 +385,10 @@ async fn scene(
     _: StaffAction<NoFields>,
 ) -> Result<Response, PrivateError> {
     let scene = state.theatre.play(&name)?;
-    let text = if scene.kind == SceneKind::Kill {
-        format!("Previewing {name} on a drill crate on the kiosk")
-    } else {
-        format!("Playing {name} on the kiosk")
+    let text = match scene.kind {
+        SceneKind::Kill | SceneKind::Guard => format!("Previewing {name} on a drill crate on the kiosk"),
+        SceneKind::Node => format!("Previewing {name} on a drill ship on the kiosk"),
+        SceneKind::Ambient | SceneKind::Cameo => format!("Playing {name} on the kiosk"),
     };
     Ok(message(StatusCode::OK, text))
 }

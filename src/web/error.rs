@@ -10,7 +10,8 @@
 //! get pages in their language. Failures of the server's side (the Kubernetes API, Odoo's lead
 //! store, a template) are logged here, once, with their cause; what a client did wrong is not.
 //!
-//! May call: `crate::chaos`, `crate::labels`, `crate::leads`, `crate::theatre`, `crate::visitor`.
+//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::theatre`,
+//! `crate::visitor`.
 
 use super::auth::AuthError;
 use super::chaos::message;
@@ -18,6 +19,7 @@ use super::csrf::CsrfError;
 use super::page::Page;
 use super::public::{csrf_text, problem};
 use crate::chaos::ChaosError;
+use crate::cluster::drain::DrainError;
 use crate::visitor::i18n::{Lang, Text};
 use crate::visitor::press::PressRefusal;
 use crate::visitor::raffle::DrawError;
@@ -67,9 +69,14 @@ pub(crate) enum PrivateError {
     #[error("no voucher configured (voucher type: none)")]
     NoVoucher,
     /// The chaos button did not kill: 404 (nothing to kill), 429 with `Retry-After` (cooling
-    /// down) or 502 (the API refused the delete).
+    /// down), 429 without (the disruption budget refused the eviction: nobody knows when the
+    /// replacements will be Ready) or 502 (the API failed otherwise).
     #[error(transparent)]
     Chaos(#[from] ChaosError),
+    /// A node the control panel asked to drain or uncordon: 404 (no such node), 502 (the API
+    /// did not change it).
+    #[error(transparent)]
+    Drain(#[from] crate::cluster::drain::DrainError),
     /// Night mode could not be written to the Booth: 502.
     #[error("The Booth resource could not be changed; try again")]
     NightModeUnchanged(#[source] kube::Error),
@@ -163,10 +170,14 @@ impl PrivateError {
                 }
                 // A rehearsal did what was asked (the button answers it as a success).
                 ChaosError::DryRun(_) => StatusCode::OK,
-                ChaosError::CoolingDown(_) => StatusCode::TOO_MANY_REQUESTS,
+                ChaosError::CoolingDown(_) | ChaosError::BudgetHeld { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
             },
             PrivateError::NightModeUnchanged(_) => StatusCode::BAD_GATEWAY,
+            PrivateError::Drain(error) => match error {
+                DrainError::NoSuchNode(_) => StatusCode::NOT_FOUND,
+                DrainError::Api { .. } => StatusCode::BAD_GATEWAY,
+            },
             PrivateError::Draw(error) => match error {
                 DrawError::NobodySignedUp(_) => StatusCode::NOT_FOUND,
                 DrawError::EverybodyDrawn { .. } => StatusCode::CONFLICT,
@@ -193,6 +204,9 @@ impl PrivateError {
     fn log(&self) {
         match self {
             PrivateError::NightModeUnchanged(error) => tracing::warn!(%error, "could not change night mode"),
+            PrivateError::Drain(error @ DrainError::Api { .. }) => {
+                tracing::warn!(%error, "could not drain or uncordon")
+            }
             PrivateError::Draw(error @ (DrawError::Api(_) | DrawError::KeptChanging)) => {
                 tracing::warn!(%error, "raffle draw failed");
             }
@@ -248,6 +262,7 @@ impl IntoResponse for PrivateError {
             | PrivateError::NoSuchLead(_)
             | PrivateError::NoVoucher
             | PrivateError::Chaos(_)
+            | PrivateError::Drain(_)
             | PrivateError::NightModeUnchanged(_)
             | PrivateError::Draw(_)
             | PrivateError::ReprintNotRecorded(_)
@@ -279,7 +294,8 @@ pub(crate) enum PublicError {
     #[error("no such page")]
     NotFound(Lang),
     /// A refused visitor's press: 404 (off or unknown token), 410 (used), 429 with
-    /// `Retry-After` (cooling down), 503 (nothing to kill), 502 (failed).
+    /// `Retry-After` (cooling down), 429 (the disruption budget said no), 503 (nothing to
+    /// kill), 502 (failed).
     #[error("{1}")]
     PressRefused(Lang, PressRefusal),
 }
@@ -320,6 +336,7 @@ fn press_refusal(t: Lang, refused: PressRefusal) -> Response {
         PressRefusal::NothingToKill => {
             (StatusCode::SERVICE_UNAVAILABLE, Text::PressNothingTitle, Text::PressNothingText)
         }
+        PressRefusal::BudgetHeld(_) => (StatusCode::TOO_MANY_REQUESTS, Text::PressHeldTitle, Text::PressHeldText),
         PressRefusal::Failed(reason) => {
             tracing::warn!(%reason, "a visitor's press failed");
             (StatusCode::BAD_GATEWAY, Text::PressFailedTitle, Text::PressFailedText)
@@ -329,6 +346,10 @@ fn press_refusal(t: Lang, refused: PressRefusal) -> Response {
         let seconds = retry_after_seconds(left);
         let message = t.t(text).replace("{seconds}", &seconds.to_string());
         return with_retry_after(problem(status, t, title, message), seconds);
+    }
+    if let PressRefusal::BudgetHeld(budget) = &refused {
+        let name = budget.budget.as_deref().unwrap_or("?");
+        return problem(status, t, title, t.t(text).replace("{budget}", name));
     }
     problem(status, t, title, t.t(text))
 }

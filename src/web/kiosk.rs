@@ -7,7 +7,7 @@
 //! `web::qr_card`; the events the kiosk plays belong to [`crate::theatre`]. It reads the
 //! cluster state, the Booth and the theatre's catalogue.
 //!
-//! May call: `crate::cluster`, `crate::theatre`.
+//! May call: `crate::availability`, `crate::booth`, `crate::cluster`, `crate::theatre`.
 
 use super::AppState;
 use super::error::PrivateError;
@@ -68,6 +68,13 @@ pub(crate) struct KioskState {
     pub flag: String,
     /// The QR card's call to action.
     pub call_to_action: String,
+    /// The booth day's fastest heal, which the kiosk shows.
+    pub(crate) fastest_heal: Option<crate::availability::heals::Heal>,
+    /// How often the page plays events of its own.
+    pub show_pace: crate::booth::ShowPace,
+    /// The kiosk page's build (`web::assets::page_build`): a page that was served another one
+    /// reloads itself.
+    pub build: &'static str,
 }
 
 impl KioskState {
@@ -81,6 +88,9 @@ impl KioskState {
             mode: state.mode(),
             flag: furniture::flag_name(&spec),
             call_to_action: furniture::call_to_action(&spec),
+            fastest_heal: state.availability.view().fastest,
+            show_pace: spec.show_pace,
+            build: super::assets::page_build(),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod kiosk;
 pub mod labels;
 pub mod limits;
 pub(crate) mod metrics;
+pub(crate) mod nodes;
 pub(crate) mod page;
 pub mod public;
 pub(crate) mod qr_card;
@@ -89,6 +90,8 @@ pub struct AppState {
     pub visitor: crate::visitor::Visitor,
     /// The setup checks, live (the control panel's Booth health card).
     pub health: crate::health::monitor::HealthMonitor,
+    /// Node drains started from the control panel.
+    pub(crate) drains: Arc<crate::cluster::drain::Drains>,
 }
 
 /// The kiosk's display mode.
@@ -128,6 +131,7 @@ pub(crate) fn private_router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(labels::routes())
         .merge(raffle::routes())
+        .merge(nodes::routes())
         .with_state(state);
     with_private_headers(router)
 }

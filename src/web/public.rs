@@ -33,7 +33,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, Stat
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,7 +97,7 @@ pub(crate) fn router(
         .route("/static/form.css", get(stylesheet))
         .route("/static/brand.css", get(super::visitor::brand_stylesheet))
         .route("/static/logo", get(super::visitor::logo))
-        .route("/press/{token}", post(super::visitor::press))
+        .route("/press/{token}", get(super::visitor::show_press).post(super::visitor::press))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))

@@ -22,10 +22,10 @@ use super::page::Page;
 use super::public::FORM_CSS;
 use crate::attract::{self, AttractSettings, ChaosSafety, form::AttractInput};
 use crate::booth::values::sentence;
-use crate::booth::{BoothHandle, BoothSpec, Branding, VoucherType};
+use crate::booth::{BoothHandle, BoothSpec, Branding, ShowPace, VoucherType};
 use crate::leads::Leads;
 use crate::leads::odoo::{OdooError, SearchRead};
-use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, check_call_to_action};
+use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, PACES, check_call_to_action};
 use crate::visitor::branding::{self, BrandingForm};
 use crate::visitor::logo::Logo;
 use askama::Template;
@@ -88,6 +88,8 @@ pub struct SettingsInput {
     pub accent_color: String,
     pub(crate) draw_time: String,
     pub(crate) visitor_chaos: String,
+    /// `lively`, `calm` or `still` (`crate::theatre::furniture`).
+    pub(crate) show_pace: String,
     /// Ticked: back to the embedded logo.
     pub(crate) logo_reset: String,
     pub csrf_token: String,
@@ -121,6 +123,8 @@ struct SettingsPage {
     odoo_create_lead_enabled: bool,
     call_to_action: String,
     call_to_action_max: usize,
+    show_pace: String,
+    pace_options: [&'static str; 3],
     odoo: String,
     attract: AttractInput,
     title: String,
@@ -148,6 +152,7 @@ pub struct SettingsChange {
     /// The branding's texts and colour; its logo is the `LogoChange`'s.
     pub branding: Branding,
     pub(crate) visitor_chaos: bool,
+    pub(crate) show_pace: ShowPace,
 }
 
 impl SettingsChange {
@@ -167,6 +172,7 @@ impl SettingsChange {
         spec.call_to_action.clone_from(&self.call_to_action);
         spec.branding = Branding { logo, ..self.branding.clone() };
         spec.visitor_chaos = self.visitor_chaos;
+        spec.show_pace = self.show_pace;
     }
 }
 
@@ -208,6 +214,10 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
         errors.push(error);
         String::new()
     });
+    let show_pace = furniture::check_pace(&input.show_pace).unwrap_or_else(|error| {
+        errors.push(error);
+        ShowPace::default()
+    });
     let branding = branding::validate(&BrandingForm {
         title: &input.title,
         intro: &input.intro,
@@ -228,6 +238,7 @@ pub fn validate(input: &SettingsInput) -> Result<SettingsChange, Vec<String>> {
         print_raffle_ticket: checked(&input.print_raffle_ticket),
         odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
         call_to_action,
+        show_pace,
     })
 }
 
@@ -279,6 +290,8 @@ impl Inner {
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
             call_to_action: furniture::call_to_action(spec),
             call_to_action_max: CALL_TO_ACTION_MAX,
+            show_pace: furniture::pace_name(spec.show_pace).into(),
+            pace_options: PACES.map(|(_, name)| name),
             odoo: self.odoo_description(),
             attract: AttractInput::from_settings(&spec.attract, &spec.chaos_safety),
             title: spec.branding.title.clone(),
@@ -318,6 +331,8 @@ impl Inner {
             odoo_create_lead_enabled: checked(&input.odoo_create_lead_enabled),
             call_to_action: input.call_to_action.clone(),
             call_to_action_max: CALL_TO_ACTION_MAX,
+            show_pace: input.show_pace.clone(),
+            pace_options: PACES.map(|(_, name)| name),
             odoo: self.odoo_description(),
             attract: input.attract.clone(),
             title: input.title.clone(),
@@ -503,5 +518,14 @@ mod tests {
         let mut own = input.clone();
         own.call_to_action = " Win a Pi ".into();
         assert_eq!(validate(&own).unwrap().call_to_action, "Win a Pi");
+        // The show's pace: one of three names, lively when not sent.
+        assert_eq!(stored["showPace"], "lively");
+        own.show_pace = "calm".into();
+        validate(&own).unwrap().apply(&LogoChange::Keep, &mut spec);
+        assert_eq!(serde_json::to_value(&spec).unwrap()["showPace"], "calm");
+        assert_eq!(
+            bad(|i| i.show_pace = "frantic".into()),
+            ["Unknown show pace \"frantic\": choose lively, calm or still."]
+        );
     }
 }

@@ -5,8 +5,10 @@
 //!   per `data:` line with the upstream field names; a new client first receives every current
 //!   pod (node); a deleted one is sent once more with `"status": "Deleted"`.
 //! - `GET /stream`: the kiosk's feed with named events: `snapshot` (everything, replaces what
-//!   the page shows), `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and
-//!   mode, flag, call to action), `chaos` (a pod was picked / killed, by whom, dry run or not),
+//!   the page shows, and the page's build: a kiosk served another one reloads itself),
+//!   `pod`, `podDeleted`, `node`, `nodeDeleted`, `booth` (kill counter and mode, flag, call to
+//!   action, show pace), `chaos` (a pod was picked / killed / refused by its disruption budget,
+//!   by whom, dry run or not, the budget that held),
 //!   `scene` (an event of [`crate::theatre`] to play: `{"name"}`, and `"pod"` for a kill
 //!   animation), `availability` (the workload's answers and heal times, at most once a second),
 //!   `announce` (a raffle winner or a visitor's press: first name and raffle code only).
@@ -208,6 +210,7 @@ struct BoothEvent {
     mode: super::DisplayMode,
     flag: String,
     call_to_action: String,
+    show_pace: crate::booth::ShowPace,
 }
 
 #[derive(Serialize)]
@@ -221,6 +224,9 @@ struct ChaosNotice<'a> {
     /// Chaos safety's rehearsal: picked, never deleted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     dry_run: bool,
+    /// `refused`: the disruption budget that held (`{budget, needs, has, message}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget: Option<&'a crate::cluster::BudgetRefusal>,
 }
 
 #[derive(Serialize)]
@@ -251,6 +257,7 @@ impl KioskFeed {
             mode: self.state.mode(),
             flag: furniture::flag_name(&spec),
             call_to_action: furniture::call_to_action(&spec),
+            show_pace: spec.show_pace,
         }
     }
 
@@ -264,6 +271,7 @@ impl KioskFeed {
                     mode: now.mode,
                     flag: now.flag.clone(),
                     call_to_action: now.call_to_action.clone(),
+                    show_pace: now.show_pace,
                 });
                 vec![named("snapshot", &now)]
             }
@@ -288,12 +296,20 @@ impl KioskFeed {
     }
 
     fn on_chaos(event: &ChaosEvent) -> Events {
-        let (phase, target, by, dry_run) = match event {
-            ChaosEvent::Picked { target, by, dry_run } => ("picked", target, by, *dry_run),
-            ChaosEvent::Killed { target, by, .. } => ("killed", target, by, false),
+        let (phase, target, by, dry_run, budget) = match event {
+            ChaosEvent::Picked { target, by, dry_run } => ("picked", target, by, *dry_run, None),
+            ChaosEvent::Killed { target, by, .. } => ("killed", target, by, false, None),
+            ChaosEvent::Refused { target, by, budget } => ("refused", target, by, false, Some(budget)),
         };
-        let notice =
-            ChaosNotice { phase, name: &target.name, index: target.index, node: target.node.as_deref(), by, dry_run };
+        let notice = ChaosNotice {
+            phase,
+            name: &target.name,
+            index: target.index,
+            node: target.node.as_deref(),
+            by,
+            dry_run,
+            budget,
+        };
         vec![named("chaos", &notice)]
     }
 

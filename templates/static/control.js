@@ -80,10 +80,46 @@
       return form;
     }));
   }
+  // The nodes, each with its drain and uncordon buttons (a form per action, like the ordinals).
+  const nodeList = document.getElementById("nodes");
+  const nodes = new Map();
+  function action(path, label, enabled) {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = path;
+    form.setAttribute("data-js", "");
+    const token = document.createElement("input");
+    token.type = "hidden"; token.name = "csrf_token"; token.value = csrf;
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = label;
+    button.disabled = !enabled;
+    form.append(token, button);
+    return form;
+  }
+  function renderNodes() {
+    const sorted = Array.from(nodes.values()).sort(function (a, b) { return a.name.localeCompare(b.name); });
+    nodeList.replaceChildren.apply(nodeList, sorted.map(function (node) {
+      const li = document.createElement("li");
+      li.dataset.node = node.name;
+      const name = document.createElement("span");
+      const onIt = Array.from(pods.values()).filter(function (p) { return p.node === node.name && p.status !== "Terminating"; }).length;
+      name.textContent = node.name + " · " + (node.status === "KubeletReady" ? "Ready" : node.status) +
+        (node.unschedulable ? ", cordoned" : "") + " · " + onIt + (onIt === 1 ? " pod" : " pods");
+      const base = "/control/nodes/" + encodeURIComponent(node.name);
+      li.append(name, action(base + "/drain", "Drain", !node.unschedulable), action(base + "/uncordon", "Uncordon", !!node.unschedulable));
+      return li;
+    }));
+  }
   const handlers = {
-    snapshot: function (s) { pods.clear(); s.pods.forEach(function (p) { pods.set(p.name, p); }); kills.textContent = s.killCount; render(); },
-    pod: function (p) { pods.set(p.name, p); render(); },
-    podDeleted: function (d) { pods.delete(d.name); render(); },
+    snapshot: function (s) {
+      pods.clear(); s.pods.forEach(function (p) { pods.set(p.name, p); }); kills.textContent = s.killCount; render();
+      nodes.clear(); s.nodes.forEach(function (n) { nodes.set(n.name, n); }); renderNodes();
+    },
+    pod: function (p) { pods.set(p.name, p); render(); renderNodes(); },
+    podDeleted: function (d) { pods.delete(d.name); render(); renderNodes(); },
+    node: function (n) { nodes.set(n.name, n); renderNodes(); },
+    nodeDeleted: function (d) { nodes.delete(d.name); renderNodes(); },
     booth: function (b) { kills.textContent = b.killCount; },
   };
   function connect() {

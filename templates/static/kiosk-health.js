@@ -1,10 +1,11 @@
 // The kiosk's self-healing display: the trickle of requests reaching the containers (the
 // answering container lights up), the success rate ("12,345 requests · 3 failed · 99.98 %"), and
-// who pressed the button (the autopilot, or a dry run that deleted nothing). The time each kill
-// took to heal is kiosk.js's (its banner and harbour log). Fed by the `availability` and `chaos`
-// events of kiosk.js's stream (window.kiosk.listen); the server sends `availability` at most once
+// who pressed the button (the autopilot, or a dry run that deleted nothing), what the disruption
+// budget said when it refused an eviction, and the booth day's fastest heal. The time each kill
+// took to heal is kiosk.js's (its banner and harbour log). Fed by the `availability`, `chaos`
+// and `snapshot` events of kiosk.js's stream (window.kiosk.listen); the server sends `availability` at most once
 // a second, and nothing while nothing changes. Every change is written on the page's frame grid
-// (window.kiosk.onNextTick), so the display adds no frames of its own to the idle page.
+// (window.kiosk.onTick, onNextTick), so the display adds no frames of its own to the idle page.
 (function () {
   "use strict";
   const motion = window.matchMedia ? !window.matchMedia("(prefers-reduced-motion: reduce)").matches : true;
@@ -17,7 +18,9 @@
     "white-space:nowrap;font-variant-numeric:tabular-nums}" +
     "#health .rate b{color:#7ff0b5}#health .rate.bad b{color:#ffb4a2}" +
     "#health .note{background:rgba(5,20,40,.66);color:#fff;font-size:19px;padding:4px 14px;border-radius:999px;white-space:nowrap}" +
-    "#health .note.autopilot{color:#ffd166}#health .note.dry{color:#9ad1ff}" +
+    "#health .note.autopilot{color:#ffd166}#health .note.dry{color:#9ad1ff}#health .note.guard{color:#9ad1ff}" +
+    "#health .fastest{background:rgba(5,20,40,.66);color:#fff;font-size:19px;padding:4px 14px;border-radius:999px;white-space:nowrap}" +
+    "#health .fastest b{color:#7ff0b5;font-variant-numeric:tabular-nums}" +
     // On and off without a transition, each on a grid tick: no frames of its own.
     ".box.hit{box-shadow:0 0 0 3px #7ff0b5,0 0 18px 4px rgba(127,240,181,.85)}";
   document.head.appendChild(style);
@@ -32,6 +35,13 @@
   const ratio = document.createElement("b");
   rate.append(counts, ratio);
   panel.appendChild(rate);
+  // "Fastest heal today: 2.9 s · critical-prod-3", once there was one this booth day.
+  const fastest = document.createElement("span");
+  fastest.className = "fastest";
+  fastest.hidden = true;
+  const fastestFigure = document.createElement("b"), fastestPod = document.createTextNode("");
+  fastest.append(document.createTextNode("Fastest heal today: "), fastestFigure, fastestPod);
+  panel.appendChild(fastest);
   const notes = document.createElement("div");
   notes.style.display = "contents";
   panel.appendChild(notes);
@@ -70,7 +80,7 @@
     el.textContent = text;
     panel.hidden = false;
     clearTimeout(timers[kind]);
-    timers[kind] = setTimeout(function () { el.remove(); }, ms);
+    timers[kind] = setTimeout(function () { kiosk.onTick(function () { el.remove(); }); }, ms);
   }
 
   // The answering containers light up for one grid tick (two with reduced motion, which has no
@@ -92,7 +102,7 @@
     const first = pending === null;
     pending = Object.assign({}, a, { hits: Object.assign({}, first ? {} : pending.hits, a.hits) });
     if (!first) return;
-    kiosk.onNextTick(function () {
+    kiosk.onTick(function () {
       const latest = pending;
       pending = null;
       showRate(latest);
@@ -100,7 +110,30 @@
     });
   }
 
+  // The day's fastest heal as the server keeps it (`fastestHeal` of the snapshot, `fastest` of
+  // `availability`); none at the start of a booth day.
+  let fastestShown = "";
+  function showFastest(heal) {
+    const text = heal ? Number(heal.seconds).toFixed(1) + " s · " + heal.name : "";
+    if (text === fastestShown) return;
+    fastestShown = text;
+    kiosk.onTick(function () {
+      fastest.hidden = !heal;
+      if (!heal) return;
+      panel.hidden = false;
+      fastestFigure.textContent = Number(heal.seconds).toFixed(1) + " s";
+      fastestPod.data = " · " + heal.name;
+    });
+  }
+
   function onChaos(c) {
+    if (c.phase === "refused") {
+      const b = c.budget || {};
+      const said = b.budget && b.needs !== undefined && b.needs !== null
+        ? "the disruption budget " + b.budget + " needs " + b.needs + " healthy pods and has " + b.has : (b.message || "the disruption budget");
+      note("guard", "Kubernetes said no: " + said, 10000);
+      return;
+    }
     if (c.phase !== "picked") return;
     const who = c.by && c.by.kind === "autopilot" ? "The autopilot" : null;
     if (c.dryRun) {
@@ -111,6 +144,9 @@
   }
 
   kiosk.listen("availability", onAvailability);
+  kiosk.listen("availability", function (a) { showFastest(a.fastest); });
+  kiosk.listen("snapshot", function (s) { showFastest(s.fastestHeal); });
   kiosk.listen("chaos", onChaos);
+  try { showFastest(JSON.parse(document.getElementById("initial").textContent).fastestHeal); } catch (e) { console.warn("kiosk-health:", e); }
   window.kioskHealth = { onAvailability: onAvailability, onChaos: onChaos };
 })();

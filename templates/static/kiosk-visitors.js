@@ -2,18 +2,19 @@
 // ({"kind": "raffleWinner"|"visitorPress", "firstName", "code"?}) of kiosk.js's one stream
 // (window.kiosk.listen) and shows each one as a
 // large card over the harbour for a few seconds, one after the other. First name and raffle
-// code only: the kiosk is a public screen. Text is set with textContent, never as HTML.
+// code only: the kiosk is a public screen. Text is set with textContent, never as HTML. The card
+// comes and goes on the page's frame grid (window.kiosk.onTick), without a transition: a change
+// of the page between the grid's ticks costs the kiosk a redraw of its waves and ships.
 "use strict";
 (function () {
   const css = [
     "#announce{position:fixed;left:50%;top:18%;transform:translate(-50%,-20px);z-index:50;min-width:520px;max-width:90vw;",
     "padding:28px 40px;border-radius:24px;background:#10202f;color:#fff;text-align:center;font:700 28px/1.3 system-ui,sans-serif;",
-    "box-shadow:0 18px 60px rgba(0,0,0,.45);border:6px solid #ffd166;opacity:0;pointer-events:none;transition:opacity .4s,transform .4s}",
+    "box-shadow:0 18px 60px rgba(0,0,0,.45);border:6px solid #ffd166;opacity:0;pointer-events:none}",
     "#announce.show{opacity:1;transform:translate(-50%,0)}",
     "#announce.press{border-color:#ff3b3b}",
     "#announce .big{display:block;font-size:56px;line-height:1.1;margin:8px 0}",
-    "#announce .code{display:block;font:800 44px/1.2 ui-monospace,monospace;letter-spacing:.08em;color:#ffd166}",
-    "@media (prefers-reduced-motion: reduce){#announce{transition:none}}"
+    "#announce .code{display:block;font:800 44px/1.2 ui-monospace,monospace;letter-spacing:.08em;color:#ffd166}"
   ].join("");
   const style = document.createElement("style");
   style.textContent = css;
@@ -51,11 +52,13 @@
     const a = queue.shift();
     if (!a) { showing = false; return; }
     showing = true;
-    render(a);
-    card.setAttribute("data-kind", a.kind);
-    requestAnimationFrame(function () { card.classList.add("show"); });
+    window.kiosk.onTick(function () {
+      render(a);
+      card.setAttribute("data-kind", a.kind);
+      card.classList.add("show");
+    });
     setTimeout(function () {
-      card.classList.remove("show");
+      window.kiosk.onTick(function () { card.classList.remove("show"); });
       setTimeout(next, 500);
     }, a.kind === "raffleWinner" ? SHOW_MS * 2 : SHOW_MS);
   }

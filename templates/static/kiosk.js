@@ -48,14 +48,42 @@
     const s = stage.getBoundingClientRect(), r = e.getBoundingClientRect();
     return { x: (r.left + r.width / 2 - s.left) / scale, y: (r.top + r.height / 2 - s.top) / scale, w: r.width / scale, h: r.height / scale };
   }
-  function later(ms, f) { setTimeout(function () { try { f(); } catch (e) { console.warn("kiosk:", e); } }, ms); }
+  function guarded(f, arg) { try { f(arg); } catch (e) { console.warn("kiosk:", e); } }
+  // `f` after `ms`, on the grid's next tick (see "the frame grid"): no timer writes the page
+  // between two ticks.
+  function later(ms, f) { setTimeout(function () { onTick(f); }, ms); }
+  // Runs `f(centre of e)` with the tick's writes. The containers' positions are read just before
+  // the tick's frame, between two frames, when the layout is clean (nothing to compute); a
+  // container placed by the writes is measured once they are done, all such together: one
+  // layout for a tick's burst of stream events, not one per event.
+  let measures = [], placed = null;
+  function whereNext(e, f) {
+    if (document.hidden) return; // decoration only: nothing to show on a hidden page
+    const known = placed && placed.get(e);
+    if (known && writing) { f(known); return; }
+    measures.push([e, f]);
+    onTick(function () {}); // a tick's writes end with the positions asked for
+  }
+  // Where every container is, before a tick's writes move anything.
+  function measureBoxes() {
+    placed = new Map();
+    stage.querySelectorAll(".box").forEach(function (b) { placed.set(b, centre(b)); });
+  }
   function motion() { return animate && !reduced.matches; }
+  // The banner pops up big on a tick, settles on the next, dims four ticks later and is gone on
+  // the one after: class changes on the grid, no motion of its own between its ticks.
+  let bannerShown = 0;
   function showBanner(text, color) {
-    banner.textContent = text;
-    banner.style.background = color || "#b3202c";
-    banner.classList.remove("show");
-    void banner.offsetWidth;
-    banner.classList.add("show");
+    onTick(function () {
+      const shown = ++bannerShown;
+      banner.textContent = text;
+      banner.style.background = color || "#b3202c";
+      banner.className = reduced.matches ? "up" : "pop";
+      const next = function (ticks, cls) { afterTicks(ticks, function () { if (bannerShown === shown) banner.className = cls; }); };
+      next(1, "up");
+      next(5, reduced.matches ? "up" : "fading");
+      next(6, "");
+    });
   }
 
   // ---------- ships ----------
@@ -77,19 +105,25 @@
     }
     return svg;
   }
+  // A ship: what sails (.sail: a drained node's ship leaves its berth and comes back) holds
+  // what bobs (.bob: hull, bridge, cargo); the berth's sign (.berth) stays while it is away.
   function makeShip(node) {
     const ship = el("div", "ship");
     ship.dataset.node = node.name;
-    const bob = el("div", "bob");
+    const sail = el("div", "sail"), bob = el("div", "bob");
     const bridge = el("div", "bridge");
     bridge.append(el("div", "puff"), el("div", "funnel"), el("div", "house"), el("div", "lamp"));
     const placard = el("div", "placard", node.name);
     placard.dataset.role = "name";
-    bob.append(el("div", "cargo"), bridge, hullSvg(), el("div", "meta"), placard);
-    ship.appendChild(bob);
+    bob.append(el("div", "cargo"), bridge, hullSvg(), el("div", "meta"), el("div", "cordon", "cordoned"), placard);
+    sail.appendChild(bob);
+    const berth = el("div", "berth");
+    berth.append(el("span", "buoy"), el("span", "berth-sign", node.name + " is out: cordoned for maintenance"));
+    ship.append(sail, berth);
     return ship;
   }
   function updateShip(ship, node) {
+    if (ship.dataset.status !== node.status) loopsMayStart = true; // a new ship's bob and smoke, a NotReady lamp
     ship.classList.remove("KubeletReady", "NotReady", "Unknown");
     ship.classList.add(node.status);
     ship.classList.toggle("cordoned", !!node.unschedulable);
@@ -131,16 +165,14 @@
       const sorted = Array.from(fleet.querySelectorAll(".ship:not(.sinking)"));
       const after = sorted.find(function (s) { return s.dataset.node > node.name; });
       fleet.insertBefore(ship, after || null);
-      if (motion()) {
-        ship.classList.add("arriving");
-        later(3300, function () { ship.classList.remove("arriving"); });
-      }
+      if (motion()) step(ship, path([[0, 1400, 0], [1, 0, 0]], 3200, FLYING, bezier(0.2, 0.7, 0.3, 1)), 3200, FLYING, { fill: "backwards" });
       // Pods waiting on the quay for this node climb aboard.
       pods.forEach(function (pod) { if (pod.node === node.name) placeBox(pod); });
     }
     updateShip(ship, node);
     layoutShips();
     updateTally();
+    settleShip(ship);
   }
   function removeNode(name) {
     nodes.delete(name);
@@ -152,11 +184,89 @@
     updateQuay();
     if (motion()) {
       ship.classList.add("sinking");
+      step(ship, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "rotate(8deg) translateY(20px)", opacity: 0.9, offset: 0.25, easing: "ease-in" },
+        { transform: "rotate(22deg) translateY(420px)", opacity: 0.2 }], 3500, FLYING);
       later(3600, function () { ship.remove(); });
     } else {
       ship.remove();
     }
     layoutShips();
+  }
+
+  // ---------- a drained node: its ship sails out of the harbour, and back in ----------
+  // A cordoned node's ship stays at its berth while it still carries containers (a cordon alone
+  // moves no pod); once the last is off (`lift`) it sails out of the harbour past the
+  // lighthouse (`ship-departs`), leaving its berth's sign; uncordoned, it sails back in
+  // (`ship-returns`). The ship's `data-away` is the state the watch says, its class `away` the
+  // picture once the voyage is over.
+  function settleShip(ship) {
+    if (ship.classList.contains("drill")) return;
+    const node = nodes.get(ship.dataset.node);
+    const away = !!(node && node.unschedulable) && ship.querySelector(".cargo .box:not(.gone)") === null;
+    if (away === (ship.dataset.away === "1")) return;
+    ship.dataset.away = away ? "1" : "";
+    if (!motion()) { ship.classList.toggle("away", away); return; }
+    if (away) sailOut(ship, "ship-departs"); else sailIn(ship, "ship-returns");
+  }
+  // The ship's voyage between its berth and the horizon by the lighthouse, getting smaller and
+  // fainter out at sea, as keyframes a step apart (one easing over all of it, as `path`).
+  function voyage(ship, outward, ms) {
+    const centre = parseFloat(ship.style.left || "0") + parseFloat(ship.style.width || "0") / 2;
+    const sea = { x: 1190 - centre, y: -96, scale: 0.3 };
+    const steps = Math.max(1, Math.round(ms * FLYING / 1000)), frames = [];
+    for (let i = 0; i <= steps; i++) {
+      const t = i / steps, p = outward ? EASE_IN(t) : 1 - EASE_OUT(t); // 0 at the berth, 1 at sea
+      const faint = Math.min(1, Math.max(0, (p - 0.7) / 0.3)); // fades over the last stretch
+      frames.push({ transform: "translate(" + sea.x * p + "px," + sea.y * p + "px) scale(" + (1 - (1 - sea.scale) * p) + ")",
+        opacity: Math.max(HIDDEN, 1 - faint) });
+    }
+    return frames;
+  }
+  const VOYAGE = 3200;
+  // Scene `name` on a ship for `ms`; `done` on the tick after, unless another scene took over.
+  function onShip(name, ship, ms, done) {
+    ship.dataset.scene = name;
+    playing.set(ship, { name: name, kind: "node" });
+    later(ms, function () {
+      if (ship.dataset.scene !== name) return;
+      playing.delete(ship);
+      ship.removeAttribute("data-scene");
+      done();
+    });
+  }
+  function sailOut(ship, name, done) {
+    const sail = ship.querySelector(".sail");
+    sail.getAnimations().forEach(function (a) { a.cancel(); });
+    ship.classList.add("at-sea"); // behind the other ships, a layer of its own
+    step(sail, voyage(ship, true, VOYAGE), VOYAGE, FLYING);
+    onShip(name, ship, VOYAGE + 100, function () {
+      if (done) { done(); return; }
+      if (ship.dataset.away !== "1") return;
+      ship.classList.add("away"); // hidden: nothing left to draw
+      ship.classList.remove("at-sea");
+      sail.getAnimations().forEach(function (a) { a.cancel(); });
+    });
+  }
+  function sailIn(ship, name, done) {
+    const sail = ship.querySelector(".sail");
+    sail.getAnimations().forEach(function (a) { a.cancel(); });
+    ship.classList.remove("away");
+    ship.classList.add("at-sea");
+    step(sail, voyage(ship, false, VOYAGE), VOYAGE, FLYING);
+    onShip(name, ship, VOYAGE + 100, function () {
+      ship.classList.remove("at-sea");
+      sail.getAnimations().forEach(function (a) { a.cancel(); });
+      if (done) done();
+    });
+  }
+  // Staff's preview of a node scene: a grey drill ship in the middle berth, removed afterwards.
+  function drillShip() {
+    const ship = makeShip({ name: "drill ship" });
+    ship.classList.add("drill", "KubeletReady");
+    ship.style.left = "440px";
+    ship.style.width = "400px";
+    fx.appendChild(ship);
+    return ship;
   }
 
   // ---------- containers ----------
@@ -180,15 +290,16 @@
     const next = siblings.find(function (b) { const other = pods.get(b.dataset.pod); return other && before(pod, other); });
     if (box.parentElement !== holder || box.nextSibling !== (next || null)) holder.insertBefore(box, next || null);
     updateQuay();
+    if (ship) settleShip(ship);
   }
   // "5 / 5 pods running · 3 / 3 nodes ready": the health of the harbour in one line.
   function updateTally() {
-    let running = 0, ready = 0;
+    let running = 0, ready = 0, cordoned = 0;
     pods.forEach(function (p) { if (p.status === "Running") running++; });
-    nodes.forEach(function (n) { if (n.status === "KubeletReady") ready++; });
+    nodes.forEach(function (n) { if (n.status === "KubeletReady") ready++; if (n.unschedulable) cordoned++; });
     const podsEl = document.getElementById("tally-pods"), nodesEl = document.getElementById("tally-nodes");
     podsEl.textContent = running + " / " + pods.size + " pods running";
-    nodesEl.textContent = ready + " / " + nodes.size + " nodes ready";
+    nodesEl.textContent = ready + " / " + nodes.size + " nodes ready" + (cordoned ? " · " + cordoned + " cordoned" : "");
     podsEl.classList.toggle("short", running < pods.size);
     nodesEl.classList.toggle("short", ready < nodes.size);
   }
@@ -206,6 +317,7 @@
     box.dataset.node = pod.node || "";
     box.classList.remove("Pending", "Running", "Terminating", "Succeeded", "Failed", "Unknown");
     box.classList.add(pod.status);
+    if (was !== pod.status) stateLoop(box, pod.status);
     box.style.setProperty("--c", colorOf(pod));
     box.title = pod.name + " · " + pod.status + (pod.node ? " on " + pod.node : "");
     updateTally();
@@ -215,64 +327,116 @@
     if (pod.status !== "Terminating") box.classList.remove("targeted");
     if (pod.status === "Running" && was !== "Running" && animate) deliver(box);
   }
+  // A Pending container's pulse and a Terminating one's flash, on the grid from the tick they
+  // start on (not CSS animations: finding new CSS animations to align takes a style update).
+  const PULSE = [{ opacity: 1 }, { opacity: 0.15, offset: 0.5 }, { opacity: 1 }];
+  const FLASH = [{ opacity: 1, easing: "step-end" }, { opacity: 0, offset: 0.5, easing: "step-end" }, { opacity: 0 }];
+  const stateLoops = new WeakMap(); // container -> its loop
+  function stateLoop(box, status) {
+    const old = stateLoops.get(box);
+    if (old) old.cancel();
+    stateLoops.delete(box);
+    if (reduced.matches || (status !== "Pending" && status !== "Terminating")) return;
+    const loop = { pseudoElement: "::after", iterations: Infinity };
+    stateLoops.set(box, status === "Pending" ? step(box, PULSE, 2000, 2, loop) : step(box, FLASH, 500, 4, loop));
+  }
   function removePod(name) {
     pods.delete(name);
     updateTally();
     const box = boxFor(name);
     if (!box) return;
     box.classList.add("gone");
+    // A kill's cue is spent with the pod it was for: its successor of the same name is another.
+    const killed = cued(name);
+    killCues.delete(name);
+    // Off a ship being drained (an eviction, not a chaos kill): a drone lifts it away, for
+    // another ship to take its replacement; the ship leaves once the last one is off.
+    const ship = box.closest(".ship");
+    if (ship && ship.classList.contains("cordoned") && !killed) {
+      box.classList.remove("Terminating"); // gone from the node: what is lifted is the container
+      stateLoop(box, "gone");
+      if (motion()) lift(box, name); else later(0, function () { box.remove(); updateQuay(); });
+      later(motion() ? 1500 : 0, function () { settleShip(ship); });
+      return;
+    }
+    if (!reduced.matches) {
+      step(box, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "translateY(30px) scale(.6) rotate(12deg)", opacity: 0 }], 700, SWIFT);
+    }
     if (motion()) debris(box, box.style.getPropertyValue("--c"), 10);
-    later(700, function () { box.remove(); updateQuay(); layoutShips(); });
+    // An endless animation keeps its element alive after it left the page: its loop goes with it.
+    later(700, function () { stateLoop(box, "gone"); box.remove(); updateQuay(); layoutShips(); if (ship) settleShip(ship); });
   }
 
   // ---------- effects ----------
+  // Without a GPU, every frame in which something moves costs Chromium's compositor a redraw of
+  // all the layers under the union of what moved, every frame has a price of its own, and every
+  // change the page's script makes (a commit) redraws the waves and ships whole (docs/dashboard.md,
+  // "Where a kill's CPU goes"). So the script writes the page only on the grid's ticks, a kill
+  // is built whole when it starts (its blast waits, invisible, in its keyframes), and its motion
+  // steps: the strike, the fireball and the reticle at 30 frames a second, debris, smoke and the
+  // drone at 15, on one lattice so that their steps share frames. All of it transform and
+  // opacity, one animation per element and property, and never from opacity 0: Blink paints
+  // nothing for a transparent element and then runs its animation on the main thread.
+  const SWIFT = 30, FLYING = 15;
+  const HIDDEN = 0.002; // invisible, yet painted and composited
+
   // A pod killed by the chaos button gets its kill animation from the server's cue; any other
-  // deletion (kubectl, a drained node) explodes plainly once the cue had time to arrive.
+  // deletion (kubectl) explodes plainly once the cue had time to arrive; a pod evicted from a
+  // node being drained does not explode at all: it is lifted off once it is gone (`lift`).
+  function cued(name) { const at = killCues.get(name); return at !== undefined && Date.now() - at < 15000; }
+  function drained(pod) { const node = pod.node && nodes.get(pod.node); return !!(node && node.unschedulable); }
   function explodeUnlessCued(box, pod) {
-    const cued = function () { const at = killCues.get(pod.name); return at !== undefined && Date.now() - at < 15000; };
-    if (cued()) return;
-    if (reduced.matches) { explode(box, colorOf(pod)); return; }
-    later(900, function () { if (!cued() && box.isConnected) explode(box, colorOf(pod)); });
+    if (cued(pod.name)) return;
+    if (reduced.matches) { if (!drained(pod)) explode(box, colorOf(pod)); return; }
+    later(900, function () { if (!cued(pod.name) && !drained(pod) && box.isConnected) explode(box, colorOf(pod)); });
   }
   function explode(box, color) {
     if (!animate) return;
-    const c = centre(box);
-    const boom = el("div", "boom");
-    boom.style.left = c.x + "px";
-    boom.style.top = c.y + "px";
-    if (!reduced.matches) {
-      for (let i = 0; i < 4; i++) {
-        const s = el("div", "smoke");
-        s.style.setProperty("--dx", rand(-60, 60) + "px");
-        s.style.animationDelay = (0.15 + i * 0.18) + "s";
-        boom.appendChild(s);
-      }
-    }
-    boom.appendChild(el("div", "fire"));
-    fx.appendChild(boom);
-    if (motion()) debris(box, color, 14);
-    later(3200, function () { boom.remove(); });
+    whereNext(box, function (c) {
+      const boom = place(el("div", "boom"), c.x, c.y);
+      fireball(boom, color, 0);
+      fx.appendChild(boom);
+      later(3300, function () { boom.remove(); });
+    });
   }
-  // One piece of a container's debris, flung in a random direction (kiosk.css animates it).
-  function debrisPiece(color) {
+  // Fire, four puffs of smoke and debris of the container's colour around `boom`'s origin,
+  // `at` ms from now: made now, waiting invisible until then.
+  function fireball(boom, color, at) {
+    const fire = el("div", "fire");
+    if (!motion()) {
+      boom.appendChild(fire); // reduced motion: a fade
+      fire.animate(keys(at + 1200, [[0, { opacity: at ? 0 : 1 }, "step-end"], [at, { opacity: 1 }, "ease"], [at + 1200, { opacity: 0 }]]), { duration: at + 1200, fill: "forwards" });
+      return;
+    }
+    for (let i = 0; i < 4; i++) {
+      const s = boom.appendChild(el("div", "smoke"));
+      const from = at + 150 + i * 180, still = "translate(0,0) scale(.3)";
+      step(s, keys(from + 2600, [[0, { transform: still, opacity: HIDDEN }, "step-end"], [from, { transform: still, opacity: HIDDEN }, "ease-out"],
+        [from + 390, { opacity: 0.9 }, "ease-out"], [from + 2600, { transform: "translate(" + rand(-60, 60) + "px,-220px) scale(2.6)", opacity: 0 }]]), from + 2600, FLYING);
+    }
+    boom.appendChild(fire);
+    step(fire, keys(at + 900, [[0, { transform: "scale(.1)", opacity: HIDDEN }, "step-end"], [at, { transform: "scale(.1)", opacity: 1 }, "ease-out"],
+      [at + 360, { transform: "scale(1.25)", opacity: 1 }, "ease-out"], [at + 900, { transform: "scale(1.6)", opacity: 0 }]]), at + 900, SWIFT);
+    for (let i = 0; i < 14; i++) boom.appendChild(debrisPiece(color, at));
+  }
+  // One piece of a container's debris, flung in a random direction `at` ms from now.
+  function debrisPiece(color, at) {
     const d = el("div", "debris");
     const angle = rand(0, Math.PI * 2), dist = rand(80, 220);
     d.style.setProperty("--c", color);
-    d.style.setProperty("--dx", Math.cos(angle) * dist + "px");
-    d.style.setProperty("--dy", Math.sin(angle) * dist + rand(60, 160) + "px");
-    d.style.setProperty("--r", rand(-540, 540) + "deg");
+    const to = "translate(" + Math.cos(angle) * dist + "px," + (Math.sin(angle) * dist + rand(60, 160)) + "px) rotate(" + rand(-540, 540) + "deg)";
+    const still = "translate(0,0) rotate(0)";
+    step(d, keys(at + 1400, [[0, { transform: still, opacity: at ? HIDDEN : 1 }, "step-end"], [at, { transform: still, opacity: 1 }, "cubic-bezier(.2,.6,.5,1)"],
+      [at + 1400, { transform: to, opacity: 0 }]]), at + 1400, FLYING);
     return d;
   }
   function debris(box, color, count) {
-    const c = centre(box);
-    const group = el("div", "boom");
-    group.style.left = c.x + "px";
-    group.style.top = c.y + "px";
-    for (let i = 0; i < count; i++) {
-      group.appendChild(debrisPiece(color));
-    }
-    fx.appendChild(group);
-    later(1500, function () { group.remove(); });
+    whereNext(box, function (c) {
+      const group = place(el("div", "boom"), c.x, c.y);
+      for (let i = 0; i < count; i++) group.appendChild(debrisPiece(color, 0));
+      fx.appendChild(group);
+      later(1500, function () { group.remove(); });
+    });
   }
   function droneSvg() {
     const svg = document.createElementNS(SVG, "svg");
@@ -282,47 +446,80 @@
       '<rect x="8" y="8" width="104" height="6" rx="3" fill="#2b2d42"/>' +
       '<rect x="40" y="12" width="40" height="20" rx="8" fill="#ffb703"/>' +
       '<circle cx="60" cy="22" r="5" fill="#023047"/>' +
-      '<rect x="56" y="32" width="8" height="10" fill="#2b2d42"/>' +
-      '<ellipse class="rotor" cx="14" cy="6" rx="14" ry="3" fill="#8d99ae"/>' +
-      '<ellipse class="rotor" cx="106" cy="6" rx="14" ry="3" fill="#8d99ae"/>';
+      '<rect x="56" y="32" width="8" height="10" fill="#2b2d42"/>';
     return svg;
   }
-  // The recreated pod's container is lowered onto its ship by a drone.
-  function deliver(box) {
-    if (!motion() || !box.isConnected) return;
-    box.classList.add("incoming");
-    const target = centre(box);
+  // A drone carrying a copy of `box` (measured at `target`) under its cable, in the effects
+  // layer; the rotors spin while it flies. `at`: where its top-left corner is when the copy
+  // sits exactly on the container.
+  function droneWith(box, target) {
     const drone = el("div", "drone");
     const load = box.cloneNode(true);
-    load.classList.remove("incoming", "Pending");
+    load.classList.remove("Pending", "Terminating", "gone", "targeted");
     load.classList.add("load");
     load.removeAttribute("data-pod");
     load.style.width = target.w + "px";
     load.style.height = target.h + "px";
-    drone.append(droneSvg(), el("div", "cable"), load);
-    drone.style.width = Math.max(target.w, 120) + "px";
-    fx.appendChild(drone);
+    // The rotors are HTML, not SVG: a transform of an SVG shape is never composited.
+    const craft = el("div", "craft-wrap"), cable = el("div", "cable");
+    craft.append(droneSvg(), el("div", "rotor left"), el("div", "rotor right"));
+    drone.append(craft, cable, load);
     const dw = Math.max(target.w, 120), dh = 44 + 26 + target.h;
-    const endX = target.x - dw / 2, endY = target.y + target.h / 2 - dh;
-    // In from the left, low over the water, then sideways into the slot: never through a stack.
-    const down = drone.animate([
-      { transform: "translate(" + (endX - 520) + "px," + (endY - 260) + "px)" },
-      { transform: "translate(" + (endX - 240) + "px," + endY + "px)", offset: 0.6 },
-      { transform: "translate(" + endX + "px," + endY + "px)" },
-    ], { duration: 1900, easing: "ease-out", fill: "forwards" });
-    down.onfinish = function () {
-      box.classList.remove("incoming");
-      load.remove();
-      drone.querySelector(".cable").remove();
-      const up = drone.animate([
-        { transform: "translate(" + endX + "px," + (endY + target.h + 26) + "px)" },
-        { transform: "translate(" + endX + "px," + (endY - 60) + "px)", offset: 0.3 },
-        { transform: "translate(" + (endX + 420) + "px," + (-260) + "px)" },
-      ], { duration: 1400, easing: "ease-in", fill: "forwards" });
-      up.onfinish = function () { drone.remove(); };
-    };
-    // Whatever happens to the animation, the container is never left invisible.
-    later(2600, function () { box.classList.remove("incoming"); });
+    drone.style.width = dw + "px";
+    fx.appendChild(drone);
+    craft.querySelectorAll(".rotor").forEach(function (r) {
+      step(r, [{ transform: "scaleX(1)" }, { transform: "scaleX(-1)" }], 267, FLYING, { iterations: Infinity, direction: "alternate" });
+    });
+    return { drone: drone, cable: cable, load: load, at: { x: target.x - dw / 2, y: target.y + target.h / 2 - dh } };
+  }
+  // The recreated pod's container is lowered onto its ship by a drone. The container waits
+  // invisible in its slot until the drone sets its copy down, then the drone lifts off: one
+  // flight, the copy and its cable fading out at the landing, nothing added or removed meanwhile.
+  function deliver(box) {
+    if (!motion() || !box.isConnected) return;
+    whereNext(box, function (target) {
+      const d = droneWith(box, target), endX = d.at.x, endY = d.at.y;
+      // In from the left, low over the water, then sideways into the slot (never through a
+      // stack); released, the drone drops onto the container and climbs away to the right.
+      const down = path([[0, endX - 520, endY - 260], [0.6, endX - 240, endY], [1, endX, endY]], 1900, FLYING, EASE_OUT);
+      const up = path([[0, endX, endY + target.h + 26], [0.3, endX, endY - 60], [1, endX + 420, -260]], 1400, FLYING, EASE_IN);
+      const q = 1000 / FLYING, landing = (down.length - 1) * q, total = (down.length + up.length - 1) * q;
+      step(d.drone, down.concat(up), total, FLYING);
+      [d.cable, d.load].forEach(function (e) {
+        step(e, keys(total, [[0, { opacity: 1 }, "step-end"], [landing, { opacity: 0 }], [total, { opacity: 0 }]]), total, FLYING);
+      });
+      step(box, keys(landing + q, [[0, { opacity: HIDDEN }, "step-end"], [landing, { opacity: 1 }], [landing + q, { opacity: 1 }]]), landing + q, FLYING, { fill: "backwards" });
+      later(total, function () { d.drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); }); d.drone.remove(); });
+    });
+  }
+  // The other half of a drained node's story (`container-lift`): a container whose pod was
+  // evicted from a cordoned node is gone from the watch, so a drone comes down, hooks it and
+  // carries it off to the left, while its replacement is scheduled onto another ship (and
+  // delivered by a drone when it runs). The container stays in its slot until the drone has
+  // it: the drone's copy appears as it goes. `name` is the pod (none for a drill).
+  function lift(box, name, done) {
+    whereNext(box, function (target) {
+      const d = droneWith(box, target), endX = d.at.x, endY = d.at.y;
+      d.drone.classList.add("lift");
+      d.drone.dataset.scene = "container-lift";
+      if (name) d.drone.dataset.victim = name; // not data-pod: that names containers
+      playing.set(d.drone, { name: "container-lift", kind: "node" });
+      const down = path([[0, endX + 360, -280], [1, endX, endY]], 1200, FLYING, EASE_OUT);
+      const up = path([[0, endX, endY], [0.35, endX, endY - 160], [1, endX - 620, -320]], 1600, FLYING, EASE_IN);
+      const q = 1000 / FLYING, hooked = (down.length - 1) * q, total = (down.length + up.length - 1) * q;
+      step(d.drone, down.concat(up), total, FLYING);
+      [d.cable, d.load].forEach(function (e) {
+        step(e, keys(total, [[0, { opacity: HIDDEN }, "step-end"], [hooked, { opacity: 1 }], [total, { opacity: 1 }]]), total, FLYING);
+      });
+      step(box, keys(hooked + q, [[0, { opacity: 1 }, "step-end"], [hooked, { opacity: HIDDEN }], [hooked + q, { opacity: HIDDEN }]]), hooked + q, FLYING);
+      later(hooked + q, function () { box.remove(); updateQuay(); layoutShips(); });
+      later(total, function () {
+        playing.delete(d.drone);
+        d.drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); });
+        d.drone.remove();
+        if (done) done();
+      });
+    });
   }
   // A heal as the server measured it (from the kill to the replacement pod Ready, in the watch):
   // one number for the banner, the log and /api/state, whatever this page saw or missed.
@@ -330,14 +527,21 @@
     const seconds = Number(h.seconds).toFixed(1);
     showBanner(h.name + " is back: Kubernetes healed it in " + seconds + " s", "#2a9d8f");
     const entry = logEntries.find(function (e) { return e.name === h.name && e.healed === null; });
-    if (entry) { entry.healed = seconds; renderLog(); }
+    if (entry) { entry.healed = seconds; onTick(renderLog); }
   }
   // The harbour log: the last three kills and how long Kubernetes took to heal each.
   function logKill(name) {
     const pod = pods.get(name);
     logEntries.unshift({ name: name, index: pod ? pod.index : null, color: pod ? colorOf(pod) : "#888", at: new Date(), healed: null });
     logEntries.length = Math.min(logEntries.length, 3);
-    renderLog();
+    onTick(function () {
+      renderLog();
+      if (!motion()) return;
+      // Slides in over two ticks.
+      const line = logEl.firstChild;
+      line.classList.add("fresh");
+      afterTicks(1, function () { line.classList.remove("fresh"); });
+    });
   }
   function renderLog() {
     logEl.replaceChildren.apply(logEl, logEntries.map(function (e) {
@@ -355,18 +559,23 @@
     const box = boxFor(name);
     if (!box) return;
     box.classList.add("targeted");
+    if (motion()) {
+      step(box.querySelector(".reticle"), [{ transform: "scale(2.4) rotate(90deg)", opacity: HIDDEN, easing: "ease-out" }, { transform: "none", opacity: 1 }], 500, SWIFT);
+    }
     later(2500, function () { box.classList.remove("targeted"); });
   }
 
   // ---------- the frame grid ----------
   // The page's slow motion steps on one shared grid: kiosk.css's stepped animations all start
-  // together and step every 500 ms (some every 250). Every frame with a change costs Chromium an
-  // update of the page (style, paint, commit, raster), and those updates are what the kiosk's
-  // idle CPU is made of. So changes that need not be instant (the rate line, the answering
-  // containers) are written on the grid's next tick, in the frame the stepped animations update
-  // anyway, instead of each costing one of its own wherever its event happened to arrive.
+  // together and step every 500 ms (some every 250). Without a GPU every frame costs Chromium a
+  // redraw of all it changes, and every change the script makes to the page (a commit of the
+  // main thread) redraws the big animated layers, waves and ships, whole. So the script writes
+  // the page only on the grid's ticks, in the frame the waves redraw anyway: stream events are
+  // handled there, timers (`later`) fire there, and what an effect needs to know of the layout
+  // is read just before, between two frames, while it costs nothing (`measureBoxes`,
+  // `whereNext`). A write waits at most 500 ms.
   const TICK = 500;
-  let grid0 = null, tickWrites = [], tickPending = false;
+  let grid0 = null, tickWrites = [], tickPending = false, writing = null;
   function gridOrigin() {
     if (grid0 === null) {
       const wave = document.querySelector(".waves.back");
@@ -376,21 +585,25 @@
     }
     return grid0;
   }
-  // Loops (CSS animations that repeat forever) of elements drawn after the page's first frame,
-  // such as a ship's bob and smoke or a NotReady lamp, start whenever their element appeared:
-  // stepping between the grid's ticks, they would double the frames of the idle kiosk. Each is
-  // moved to the nearest tick once it has started.
-  function alignLoops() {
-    const origin = gridOrigin();
-    document.getAnimations().forEach(function (a) {
-      if (!(a instanceof CSSAnimation) || a.startTime === null) return;
-      if (a.effect.getTiming().iterations !== Infinity) return;
-      const ticks = Math.round((a.startTime - origin) / TICK);
-      if (Math.abs(a.startTime - origin - ticks * TICK) > 0.5) a.startTime = origin + ticks * TICK;
-    });
-  }
-  function alignLoopsOnceStarted() {
-    Promise.allSettled(document.getAnimations().map(function (a) { return a.ready; })).then(alignLoops);
+  // Runs a tick's writes, then the positions asked for by them (all read first, one layout,
+  // then the effects that needed them), until there is nothing left; then moves the loops the
+  // writes started onto the grid.
+  function flushWrites(writes) {
+    writing = writes;
+    try {
+      let i = 0;
+      for (;;) {
+        while (i < writes.length) guarded(writes[i++]);
+        if (measures.length === 0) break;
+        const batch = measures.splice(0);
+        const where = batch.map(function (m) { return m[0].isConnected ? centre(m[0]) : null; });
+        batch.forEach(function (m, k) { if (where[k]) guarded(m[1], where[k]); });
+      }
+      alignNewLoops();
+    } finally {
+      writing = null;
+      placed = null;
+    }
   }
   // `f` runs in the first frame at or after the grid's next tick (after `now`, in frame time).
   function onNextTick(f) {
@@ -398,16 +611,72 @@
     if (tickPending) return;
     tickPending = true;
     const now = document.timeline.currentTime || performance.now();
-    const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK) + 1) * TICK;
+    // The frame of a tick may come a hair before it: asked then, the next tick is the one after.
+    const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
     function flush(frameTime) {
       if (frameTime < tick - 1) { requestAnimationFrame(flush); return; }
-      const writes = tickWrites;
-      tickWrites = [];
-      tickPending = false;
-      writes.forEach(function (w) { try { w(); } catch (e) { console.warn("kiosk:", e); } });
+      flushNow();
     }
-    // Woken a little early: the frame that shows the tick is then the first one checked.
-    setTimeout(function () { requestAnimationFrame(flush); }, Math.max(0, tick - performance.now() - 20));
+    // Woken at the tick, so that the frame that shows it is the first one asked for (a frame of
+    // the script's own, even an empty one, is a commit: the waves and ships drawn again).
+    setTimeout(function () {
+      measureBoxes();
+      toPrepare.splice(0).forEach(function (c) { guarded(prepareKill, c); });
+      requestAnimationFrame(flush);
+    }, Math.max(0, tick - performance.now()));
+  }
+  function flushNow() {
+    if (!tickPending) return;
+    const writes = tickWrites;
+    tickWrites = [];
+    tickPending = false;
+    flushWrites(writes);
+    built.clear(); // a cue that came after its animation was built for the tick: unused
+  }
+  // A hidden page draws no frames: what waits for a tick is written at once.
+  document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
+  // `f` runs with the writes of this tick if they are running, else of the next one; at once
+  // while the page is hidden or before its first picture.
+  function onTick(f) {
+    if (writing) writing.push(f);
+    else if (animate && !document.hidden) onNextTick(f);
+    else flushWrites([f]);
+  }
+  // `f` runs `n` ticks after this one (n ≥ 1).
+  function afterTicks(n, f) {
+    onNextTick(function () { if (n > 1) afterTicks(n - 1, f); else f(); });
+  }
+  // Loops (CSS animations that repeat forever) of elements drawn after the page's first frame,
+  // such as a ship's bob and smoke, a Pending container's pulse or a NotReady lamp, start
+  // whenever their element is first styled: stepping between the grid's ticks, they would add
+  // frames to the idle kiosk. The ones a tick's writes started begin on that tick; the page's
+  // first picture's once they have started. Each is moved once.
+  const aligned = new WeakSet();
+  let loopsMayStart = false; // set by the writes that can start one (a container's or ship's state, night, the storm)
+  function newLoops() {
+    return document.getAnimations().filter(function (a) {
+      return !aligned.has(a) && a instanceof CSSAnimation && a.effect.getTiming().iterations === Infinity;
+    });
+  }
+  function alignNewLoops() {
+    if (grid0 === null || !loopsMayStart) return; // the first picture's loops are aligned once they have started
+    loopsMayStart = false;
+    const now = document.timeline.currentTime;
+    if (now === null) return;
+    const tick = grid0 + Math.round((now - grid0) / TICK) * TICK;
+    newLoops().forEach(function (a) { aligned.add(a); a.startTime = tick; });
+  }
+  function alignFirstLoops() {
+    const loops = newLoops();
+    Promise.allSettled(loops.map(function (a) { return a.ready; })).then(function () {
+      const origin = gridOrigin();
+      loops.forEach(function (a) {
+        if (a.startTime === null) return;
+        aligned.add(a);
+        const ticks = Math.round((a.startTime - origin) / TICK);
+        if (Math.abs(a.startTime - origin - ticks * TICK) > 0.5) a.startTime = origin + ticks * TICK;
+      });
+    });
   }
 
   // ---------- the theatre ----------
@@ -427,23 +696,65 @@
   const night = function () { return document.body.classList.contains("night"); };
 
   // Stepped animations start on the grid of the page's own stepped CSS animations, so they add
-  // no frames of their own between the grid's.
-  function onGrid(anim) {
+  // no frames of their own between the grid's: at a multiple of `quantum` ms from its origin.
+  function onGrid(anim, quantum) {
     const now = document.timeline.currentTime;
-    if (now !== null) anim.startTime = gridOrigin() + Math.ceil((now - gridOrigin()) / 250) * 250;
+    // A frame a hair past a tick (as when called on one, from onNextTick) starts on that tick.
+    if (now !== null) anim.startTime = gridOrigin() + Math.ceil((now - gridOrigin()) / quantum - 0.02) * quantum;
     return anim;
   }
-  // `frames` over `ms`, in `fps` steps a second (4, the grid's rate, unless a motion needs more),
-  // aligned to the grid; delays are rounded to it too.
+  // `frames` over about `ms` (a whole number of steps), in `fps` steps a second (4, the grid's
+  // rate, unless a motion needs more), aligned to the grid; delays are rounded to a step. A
+  // keyframe's own easing still shapes the motion between the steps' positions. Rates above 4
+  // divide 30: their steps fall on one 33 ms lattice from the grid's origin and share frames.
   function step(e, frames, ms, fps, options) {
-    const steps = Math.max(1, Math.round(ms / 1000 * (fps || 4)));
-    const timing = Object.assign({ duration: ms, easing: "steps(" + steps + ", end)", fill: "both" }, options || {});
-    if (timing.delay) timing.delay = Math.round(timing.delay / 250) * 250;
-    return onGrid(e.animate(frames, timing));
+    const quantum = 1000 / (fps || 4);
+    const steps = Math.max(1, Math.round(ms / quantum));
+    const timing = Object.assign({ easing: "steps(" + steps + ", end)", fill: "both" }, options || {}, { duration: steps * quantum });
+    if (timing.delay) timing.delay = Math.round(timing.delay / quantum) * quantum;
+    return onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
   }
-  // Fast, short motion (kill animations): full frame rate while it lasts.
-  function smooth(e, frames, ms, options) {
-    return e.animate(frames, Object.assign({ duration: ms, easing: "ease-in-out", fill: "both" }, options || {}));
+  // A kill's fast motion at 30 steps a second; `options.easing` (default ease-in-out, as in CSS)
+  // shapes every stretch between two keyframes that names none of its own.
+  function swift(e, frames, ms, options) {
+    const timing = Object.assign({}, options || {});
+    const easing = timing.easing || "ease-in-out";
+    delete timing.easing;
+    frames.forEach(function (f, i) { if (!f.easing && i < frames.length - 1) f.easing = easing; });
+    return step(e, frames, ms, SWIFT, timing);
+  }
+  // Keyframes at absolute times over `total` ms: [ms, properties, easing of the stretch that
+  // starts there]. One animation per element and property: two (an arrival and a departure,
+  // both filling) cannot be composited, and Blink would run them on the main thread.
+  function keys(total, list) {
+    return list.map(function (k) { return Object.assign({ offset: k[0] / total }, k[1], k[2] ? { easing: k[2] } : {}); });
+  }
+  // CSS's cubic-bezier(x1, y1, x2, y2) as a function of the time fraction.
+  function bezier(x1, y1, x2, y2) {
+    const b = function (p1, p2, t) { return 3 * p1 * t * (1 - t) * (1 - t) + 3 * p2 * t * t * (1 - t) + t * t * t; };
+    return function (x) {
+      let lo = 0, hi = 1, t = x;
+      for (let i = 0; i < 24; i++) { t = (lo + hi) / 2; if (b(x1, x2, t) < x) lo = t; else hi = t; }
+      return b(y1, y2, t);
+    };
+  }
+  const EASE_OUT = bezier(0, 0, 0.58, 1), EASE_IN = bezier(0.42, 0, 1, 1), EASE_IN_OUT = bezier(0.42, 0, 0.58, 1);
+  // Motion through the points [offset, x, y, degrees] with one easing over all of it (what CSS's
+  // `easing` of a whole animation does) as keyframes a step apart at `fps`: the smooth motion's
+  // positions sampled once a step (a step's easing can only shape the stretch between two
+  // keyframes). For `step` over (frames - 1) steps.
+  function path(points, ms, fps, ease) {
+    const steps = Math.max(1, Math.round(ms * fps / 1000));
+    const frames = [];
+    for (let i = 0; i <= steps; i++) {
+      const p = ease(i / steps);
+      let k = 1;
+      while (k < points.length - 1 && points[k][0] < p) k++;
+      const a = points[k - 1], b = points[k], f = b[0] > a[0] ? Math.min(1, Math.max(0, (p - a[0]) / (b[0] - a[0]))) : 1;
+      const v = function (j) { return (a[j] || 0) + ((b[j] || 0) - (a[j] || 0)) * f; };
+      frames.push({ transform: "translate(" + v(1) + "px," + v(2) + "px)" + (a.length > 3 ? " rotate(" + v(3) + "deg)" : "") });
+    }
+    return frames;
   }
   function tr(x, y, extra) { return { transform: "translate(" + x + "px," + y + "px)" + (extra ? " " + extra : "") }; }
   function svgOf(w, h, viewBox, inner, cls) {
@@ -500,7 +811,7 @@
         svgOf(300, 56, "0 0 300 56", '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14 V56 H0z" fill="#114f86"/>' +
           '<path d="M0 14 Q37 0 75 14 T150 14 T225 14 T300 14" fill="none" stroke="#fff" stroke-opacity=".6" stroke-width="3"/>', "water");
       step(root.querySelector(".body"), [tr(0, 160), tr(0, 0, ""), tr(0, 0), tr(0, 170)].map(function (f, i) { f.offset = [0, 0.2, 0.75, 1][i]; return f; }), 9500, 4);
-      step(root.querySelector(".spout"), [{ transform: "scaleY(.1)", opacity: 0 }, { transform: "scaleY(1.2)", opacity: 1, offset: 0.3 }, { transform: "scaleY(1.4) translateY(-20px)", opacity: 0 }], 2000, 4, { delay: 2000, iterations: 3 });
+      step(root.querySelector(".spout"), [{ transform: "scaleY(.1)", opacity: HIDDEN }, { transform: "scaleY(1.2)", opacity: 1, offset: 0.3 }, { transform: "scaleY(1.4) translateY(-20px)", opacity: 0 }], 2000, 4, { delay: 2000, iterations: 3 });
     },
     sailboat: function () {
       const root = place(begin("sailboat", seafx, 26000), 1300, 612);
@@ -560,7 +871,7 @@
         const r = 380 - i * 14;
         return '<path d="M' + (390 - r) + ' 330 A' + r + ' ' + r + ' 0 0 1 ' + (390 + r) + ' 330" fill="none" stroke="' + c + '" stroke-width="14"/>';
       }).join(""));
-      step(root, [{ opacity: 0 }, { opacity: 0.55, offset: 0.25 }, { opacity: 0.55, offset: 0.75 }, { opacity: 0 }], 13000, 4);
+      step(root, [{ opacity: HIDDEN }, { opacity: 0.55, offset: 0.25 }, { opacity: 0.55, offset: 0.75 }, { opacity: 0 }], 13000, 4);
     },
     bottle: function () {
       const root = place(begin("bottle", seafx, 20000), 1300, 700);
@@ -585,10 +896,20 @@
   const cameos = {
     storm: function () {
       const root = begin("storm", fx, 12000, "storm-scene");
-      root.append(el("div", "storm-dark"), el("div", "rain"), el("div", "lightning"));
+      const dark = el("div", "storm-dark"), shower = el("div", "shower"), rain = el("div", "rain"), lightning = el("div", "lightning");
+      shower.appendChild(rain);
+      root.append(dark, shower, lightning);
+      // Full-screen layers: they change on the grid's 250 ms ticks only.
+      [dark, shower].forEach(function (e) {
+        step(e, keys(12000, [[0, { opacity: HIDDEN }], [1250, { opacity: 1 }], [10250, { opacity: 1 }], [12000, { opacity: 0 }]]), 12000, 4);
+      });
+      step(rain, [{ transform: "translate(0,0)" }, { transform: "translate(-60px,400px)" }], 500, 4, { iterations: 24 });
+      step(lightning, keys(4000, [[0, { opacity: HIDDEN }, "step-end"], [250, { opacity: 0.85 }, "step-end"], [500, { opacity: HIDDEN }, "step-end"],
+        [750, { opacity: 0.6 }, "step-end"], [1000, { opacity: HIDDEN }], [4000, { opacity: HIDDEN }]]), 4000, 4, { delay: 750, iterations: 3 });
       document.body.classList.add("storm");
+      loopsMayStart = true; // the ships' roll
       showBanner("Storm warning! Will the cluster hold?", "#33415c");
-      later(12000, function () { document.body.classList.remove("storm"); });
+      later(12000, function () { document.body.classList.remove("storm"); loopsMayStart = true; });
     },
     fireworks: function () {
       const root = begin("fireworks", fx, 10500);
@@ -599,12 +920,11 @@
           const burst = place(el("div", "burst"), rand(120, 1160), rand(130, 330));
           const color = colors[Math.floor(rand(0, colors.length))];
           for (let i = 0; i < 26; i++) {
-            const s = el("div", "spark");
+            const s = burst.appendChild(el("div", "spark"));
             const a = (i / 26) * Math.PI * 2, r = rand(120, 190);
             s.style.setProperty("--c", color);
-            s.style.setProperty("--dx", Math.cos(a) * r + "px");
-            s.style.setProperty("--dy", Math.sin(a) * r + "px");
-            burst.appendChild(s);
+            step(s, [{ transform: "translate(0,0) scale(1)", opacity: 1, easing: "cubic-bezier(.1,.7,.3,1)" }, { opacity: 1, offset: 0.8 },
+              { transform: "translate(" + Math.cos(a) * r + "px," + (Math.sin(a) * r + 40) + "px) scale(.3)", opacity: 0 }], 1600, FLYING);
           }
           root.appendChild(burst);
           later(2200, function () { burst.remove(); });
@@ -636,7 +956,7 @@
       for (let i = 0; i < 3; i++) {
         const band = place(el("div", "band b" + i), 80 + i * 360, 120);
         root.appendChild(band);
-        step(band, [{ opacity: 0, transform: "scaleY(.6) skewX(0)" }, { opacity: 0.8, transform: "scaleY(1) skewX(-12deg)", offset: 0.3 },
+        step(band, [{ opacity: HIDDEN, transform: "scaleY(.6) skewX(0)" }, { opacity: 0.8, transform: "scaleY(1) skewX(-12deg)", offset: 0.3 },
           { opacity: 0.6, transform: "scaleY(.8) skewX(10deg)", offset: 0.7 }, { opacity: 0, transform: "scaleY(.6) skewX(0)" }], 15000, 4, { delay: i * 500 });
       }
     },
@@ -655,87 +975,82 @@
       const root = place(begin("rocket", skyfx, 9000), 880, 420);
       root.innerHTML = '<div class="exhaust"></div>' + svgOf(40, 110, "0 0 40 110", '<path d="M20 0 Q36 22 34 70 H6 Q4 22 20 0z" fill="#f3f5f7"/><circle cx="20" cy="36" r="7" fill="#326ce5"/>' +
         '<path d="M6 56 L0 84 L8 76z M34 56 L40 84 L32 76z" fill="#e63946"/><rect x="10" y="70" width="20" height="8" fill="#2b2d42"/>');
-      smooth(root, [tr(0, 0), tr(0, -20, ""), tr(60, -620, "rotate(8deg)")].map(function (f, i) { f.offset = [0, 0.15, 1][i]; return f; }), 8500, { easing: "ease-in" });
+      step(root, path([[0, 0, 0, 0], [0.15, 0, -20, 0], [1, 60, -620, 8]], 8500, FLYING, EASE_IN), 8500, FLYING);
     },
     "ghost-ship": function () {
       const root = place(begin("ghost-ship", seafx, 24000), 1300, 560);
+      // Its glow is drawn once with the picture, not filtered in every frame it moves.
       root.innerHTML = svgOf(260, 210, "0 0 260 210",
+        '<defs><filter id="ghost-glow" x="-20%" y="-20%" width="140%" height="140%"><feDropShadow dx="0" dy="0" stdDeviation="6" flood-color="#7fffd4" flood-opacity=".6"/></filter></defs><g filter="url(#ghost-glow)">' +
         '<path d="M70 20 V160 M150 10 V160" stroke="#dfe9f3" stroke-width="5"/>' +
         '<path d="M74 26 Q118 40 112 70 L120 84 Q100 96 114 120 H74z M154 18 Q206 34 198 70 L208 90 Q190 104 204 134 H154z" fill="#e8f1fa"/>' +
-        '<path d="M10 150 H250 L226 196 H34z" fill="#b9c8d6"/><circle cx="80" cy="170" r="6" fill="#7fffd4"/><circle cx="120" cy="170" r="6" fill="#7fffd4"/><circle cx="160" cy="170" r="6" fill="#7fffd4"/>');
-      step(root, [{ transform: "translate(0,0)", opacity: 0 }, { opacity: 0.6, offset: 0.15 }, { opacity: 0.6, offset: 0.8 }, { transform: "translate(-1000px,10px)", opacity: 0 }], 23000, 4);
+        '<path d="M10 150 H250 L226 196 H34z" fill="#b9c8d6"/><circle cx="80" cy="170" r="6" fill="#7fffd4"/><circle cx="120" cy="170" r="6" fill="#7fffd4"/><circle cx="160" cy="170" r="6" fill="#7fffd4"/></g>');
+      step(root, [{ transform: "translate(0,0)", opacity: HIDDEN }, { opacity: 0.6, offset: 0.15 }, { opacity: 0.6, offset: 0.8 }, { transform: "translate(-1000px,10px)", opacity: 0 }], 23000, 4);
     },
   };
 
   // ---------- kill animations: decoration over the killed pod's container ----------
   // The container's state is only ever what the stream says (Terminating, gone, back); these
-  // animations play over it and end on their own.
-  function blast(root, color, at) {
-    later(at, function () {
-      if (!root.isConnected) return;
-      const boom = el("div", "boom");
-      for (let i = 0; i < 4; i++) {
-        const s = el("div", "smoke");
-        s.style.setProperty("--dx", rand(-60, 60) + "px");
-        s.style.animationDelay = (0.15 + i * 0.18) + "s";
-        boom.appendChild(s);
-      }
-      boom.appendChild(el("div", "fire"));
-      for (let i = 0; i < 14; i++) {
-        boom.appendChild(debrisPiece(color));
-      }
-      root.appendChild(boom);
-    });
+  // animations play over it and end on their own. Each is built whole when it starts (parts
+  // wait in their keyframes), its strike steps at 30 frames a second, and every element has one
+  // animation per property (see `keys`), so the compositor runs all of it.
+  // The blast `ms` into the animation: made on the last tick before it goes off, waiting in its
+  // keyframes for the rest, so that a kill's elements are made over two ticks, not one (a
+  // frame's work stays short on a slow core).
+  function blast(root, color, ms) {
+    const ticks = Math.floor(ms / TICK);
+    const make = function (wait) { if (root.isConnected) fireball(root.appendChild(el("div", "boom")), color, wait); };
+    if (ticks === 0) make(ms);
+    else later(ticks * TICK - TICK / 2, function () { make(ms - ticks * TICK); });
   }
   function part(root, cls, html) { const e = el("div", cls); if (html) e.innerHTML = html; root.appendChild(e); return e; }
   const kills = {
     torpedo: function (root, t) {
       const fish = part(root, "torpedo", svgOf(90, 20, "0 0 90 20", '<path d="M8 2 H74 Q88 4 88 10 Q88 16 74 18 H8z" fill="#5c6b7a"/><path d="M8 0 L0 4 V16 L8 20z" fill="#2b2d42"/><rect x="70" y="4" width="6" height="12" fill="#e63946"/>'));
       const lane = Math.min(t.h / 2 + 110, 745 - t.y); // the water line under the container
-      smooth(fish, [tr(-700, lane), tr(-60, lane)], 1300, { easing: "linear" });
+      swift(fish, keys(1400, [[0, Object.assign(tr(-700, lane), { opacity: 1 })], [1300, Object.assign(tr(-60, lane), { opacity: 1 })],
+        [1400, Object.assign(tr(-60, lane), { opacity: 0 })]]), 1400, { easing: "linear" });
       const spray = part(root, "spray");
-      smooth(spray, [{ transform: "scaleY(0)", opacity: 1 }, { transform: "scaleY(1)", opacity: 1, offset: 0.5 }, { transform: "scaleY(1.1)", opacity: 0 }], 1200, { delay: 1300 });
-      smooth(fish, [{ opacity: 1 }, { opacity: 0 }], 100, { delay: 1300 });
+      swift(spray, [{ transform: "scaleY(0)", opacity: 1 }, { transform: "scaleY(1)", opacity: 1, offset: 0.5 }, { transform: "scaleY(1.1)", opacity: 0 }], 1200, { delay: 1300 });
       blast(root, t.color, 1450);
       return 4200;
     },
     meteor: function (root, t) {
       const rock = part(root, "meteor", '<div class="tail"></div><div class="rock"></div>');
-      smooth(rock, [tr(520, -620), tr(0, 0)], 1100, { easing: "ease-in" });
-      smooth(rock, [{ opacity: 1 }, { opacity: 0 }], 80, { delay: 1100 });
+      swift(rock, keys(1180, [[0, Object.assign(tr(520, -620), { opacity: 1 }), "ease-in"], [1100, Object.assign(tr(0, 0), { opacity: 1 })],
+        [1180, Object.assign(tr(0, 0), { opacity: 0 })]]), 1180, { easing: "linear" });
       blast(root, t.color, 1100);
       return 3900;
     },
     tentacle: function (root, t) {
       const arm = part(root, "tentacle", svgOf(120, 320, "0 0 120 320", '<path d="M60 320 C10 250 110 190 70 120 C40 70 40 20 80 10 C100 6 110 24 96 34 C80 44 66 30 76 24" fill="none" stroke="#8e44ad" stroke-width="26" stroke-linecap="round"/>' +
         '<g fill="#f5b7ff">' + [250, 210, 170, 130, 90, 55].map(function (y, i) { return '<circle cx="' + [48, 88, 72, 58, 50, 72][i] + '" cy="' + y + '" r="5"/>'; }).join("") + '</g>'));
-      smooth(arm, [tr(60, 420, "rotate(20deg)"), tr(60, 40, "rotate(-10deg)"), tr(40, -60, "rotate(-30deg)"), tr(-30, -20, "rotate(10deg)"), tr(40, 420, "rotate(20deg)")].map(function (f, i) { f.offset = [0, 0.3, 0.45, 0.55, 1][i]; return f; }), 3200);
+      step(arm, path([[0, 60, 420, 20], [0.3, 60, 40, -10], [0.45, 40, -60, -30], [0.55, -30, -20, 10], [1, 40, 420, 20]], 3200, SWIFT, EASE_IN_OUT), 3200, SWIFT);
       blast(root, t.color, 1750);
       return 4300;
     },
     "orbital-laser": function (root, t) {
       const sat = part(root, "satellite", svgOf(90, 40, "0 0 90 40", '<rect x="0" y="12" width="30" height="16" fill="#326ce5"/><rect x="60" y="12" width="30" height="16" fill="#326ce5"/><rect x="32" y="8" width="26" height="24" rx="4" fill="#cfd8e3"/><path d="M45 32 V40" stroke="#e63946" stroke-width="4"/>'));
-      smooth(sat, [tr(-300, -t.y + 40), tr(-45, -t.y + 40)], 900, { easing: "ease-out" });
+      swift(sat, keys(3100, [[0, tr(-300, -t.y + 40), "ease-out"], [900, tr(-45, -t.y + 40)], [2200, tr(-45, -t.y + 40), "ease-in"], [3100, tr(400, -t.y + 10)]]), 3100, { easing: "linear" });
       const dot = part(root, "laser-dot");
-      smooth(dot, [{ opacity: 0, transform: "scale(3)" }, { opacity: 1, transform: "scale(1)" }], 500, { delay: 500 });
+      swift(dot, keys(1400, [[0, { opacity: HIDDEN, transform: "scale(3)" }], [500, { opacity: HIDDEN, transform: "scale(3)" }, "ease-in-out"], [1000, { opacity: 1, transform: "scale(1)" }],
+        [1300, { opacity: 1, transform: "scale(1)" }, "ease-in-out"], [1400, { opacity: 0, transform: "scale(1)" }]]), 1400, { easing: "linear" });
       const beam = part(root, "laser-beam");
       beam.style.height = (t.y - 80) + "px";
-      smooth(beam, [{ transform: "scaleX(0)", opacity: 1 }, { transform: "scaleX(1)", opacity: 1, offset: 0.2 }, { transform: "scaleX(1.6)", opacity: 1, offset: 0.6 }, { transform: "scaleX(0)", opacity: 0 }], 900, { delay: 1100 });
-      smooth(dot, [{ opacity: 1 }, { opacity: 0 }], 100, { delay: 1300 });
-      smooth(sat, [tr(-45, -t.y + 40), tr(400, -t.y + 10)], 900, { delay: 2200, easing: "ease-in" });
+      swift(beam, [{ transform: "scaleX(0)", opacity: 1 }, { transform: "scaleX(1)", opacity: 1, offset: 0.2 }, { transform: "scaleX(1.6)", opacity: 1, offset: 0.6 }, { transform: "scaleX(0)", opacity: 0 }], 900, { delay: 1100 });
       blast(root, t.color, 1300);
       return 4000;
     },
     ufo: function (root, t) {
       const saucer = part(root, "saucer", '<div class="tractor"></div>' + svgOf(130, 56, "0 0 130 56", '<ellipse cx="65" cy="22" rx="28" ry="20" fill="#bfe3ff" fill-opacity=".9"/><ellipse cx="65" cy="34" rx="62" ry="14" fill="#8d99ae"/>' +
         '<circle cx="25" cy="36" r="4" fill="#8ac926"/><circle cx="50" cy="40" r="4" fill="#ffca3a"/><circle cx="80" cy="40" r="4" fill="#8ac926"/><circle cx="105" cy="36" r="4" fill="#ffca3a"/><circle cx="65" cy="16" r="6" fill="#43aa8b"/>'));
-      smooth(saucer, [tr(-800, -220), tr(-65, -t.h / 2 - 150)], 1000, { easing: "ease-out" });
+      const hover = tr(-65, -t.h / 2 - 150);
+      swift(saucer, keys(3200, [[0, tr(-800, -220), "ease-out"], [1000, hover], [2300, hover, "ease-in"], [3200, tr(600, -520)]]), 3200, { easing: "linear" });
       const tractor = saucer.querySelector(".tractor");
-      smooth(tractor, [{ opacity: 0, transform: "scaleY(0)" }, { opacity: 0.8, transform: "scaleY(1)" }], 400, { delay: 1000 });
+      swift(tractor, keys(2000, [[0, { opacity: HIDDEN, transform: "scaleY(0)" }], [1000, { opacity: HIDDEN, transform: "scaleY(0)" }, "ease-in-out"], [1400, { opacity: 0.8, transform: "scaleY(1)" }],
+        [1800, { opacity: 0.8, transform: "scaleY(1)" }, "ease-in-out"], [2000, { opacity: 0, transform: "scaleY(1)" }]]), 2000, { easing: "linear" });
       const zap = part(root, "zap");
-      smooth(zap, [{ opacity: 0 }, { opacity: 1 }, { opacity: 0 }, { opacity: 1 }, { opacity: 0 }], 300, { delay: 1500 });
-      smooth(tractor, [{ opacity: 0.8 }, { opacity: 0 }], 200, { delay: 1800 });
-      smooth(saucer, [tr(-65, -t.h / 2 - 150), tr(600, -520)], 900, { delay: 2300, easing: "ease-in" });
+      swift(zap, [{ opacity: HIDDEN }, { opacity: 1 }, { opacity: 0 }, { opacity: 1 }, { opacity: 0 }], 300, { delay: 1500 });
       blast(root, t.color, 1700);
       return 4400;
     },
@@ -743,81 +1058,185 @@
       const tnt = part(root, "tnt", svgOf(70, 70, "0 0 70 70", '<rect x="6" y="30" width="16" height="38" rx="3" fill="#c0392b"/><rect x="26" y="30" width="16" height="38" rx="3" fill="#c0392b"/><rect x="46" y="30" width="16" height="38" rx="3" fill="#c0392b"/>' +
         '<rect x="2" y="44" width="64" height="10" fill="#2b2d42"/><text x="34" y="52.5" font-size="9" font-weight="800" fill="#ffca3a" text-anchor="middle">TNT</text><path class="fuse" d="M34 30 Q30 14 44 8 Q54 4 56 0" fill="none" stroke="#5b4636" stroke-width="3"/>'));
       place(tnt, -35, -t.h / 2 - 62);
-      smooth(tnt, [{ transform: "translateY(-40px)", opacity: 0 }, { transform: "translateY(0)", opacity: 1 }], 300, { easing: "ease-out" });
+      swift(tnt, keys(1560, [[0, { transform: "translateY(-40px)", opacity: HIDDEN }, "ease-out"], [300, { transform: "translateY(0)", opacity: 1 }],
+        [1500, { transform: "translateY(0)", opacity: 1 }], [1560, { transform: "translateY(0)", opacity: 0 }]]), 1560, { easing: "linear" });
       const spark = part(root, "fuse-spark");
       place(spark, 14, -t.h / 2 - 70);
-      smooth(spark, [tr(0, 0), tr(-12, 28)], 1200, { delay: 300, easing: "linear" });
-      smooth(spark, [{ opacity: 1 }, { opacity: 0 }], 60, { delay: 1500 });
-      smooth(tnt, [{ opacity: 1 }, { opacity: 0 }], 60, { delay: 1500 });
+      swift(spark, keys(1560, [[0, Object.assign(tr(0, 0), { opacity: 1 })], [300, Object.assign(tr(0, 0), { opacity: 1 })], [1500, Object.assign(tr(-12, 28), { opacity: 1 })],
+        [1560, Object.assign(tr(-12, 28), { opacity: 0 })]]), 1560, { easing: "linear" });
       blast(root, t.color, 1500);
       return 4200;
     },
     anvil: function (root, t) {
       const anvil = part(root, "anvil", svgOf(110, 62, "0 0 110 62", '<path d="M0 4 H80 Q104 6 108 18 Q84 18 78 24 V36 H60 L70 52 H86 V62 H24 V52 H40 L50 36 H30 Q8 30 0 4z" fill="#3d4450"/><path d="M0 4 H80 Q104 6 108 18" fill="none" stroke="#8a99a8" stroke-width="3"/><text x="56" y="16" font-size="11" font-weight="800" fill="#cfd8e3" text-anchor="middle">ACME</text>'));
       place(anvil, -55, -t.h / 2 - 62);
-      smooth(anvil, [tr(0, -700), tr(0, 0)], 900, { easing: "cubic-bezier(.5,0,1,1)" });
+      swift(anvil, keys(2100, [[0, Object.assign(tr(0, -700), { opacity: 1 }), "cubic-bezier(.5,0,1,1)"], [900, Object.assign(tr(0, 0), { opacity: 1 })],
+        [1700, Object.assign(tr(0, 0), { opacity: 1 }), "ease-in-out"], [2100, Object.assign(tr(0, 0), { opacity: 0 })]]), 2100, { easing: "linear" });
       const clang = part(root, "clang", "CLANG!");
-      smooth(clang, [{ opacity: 0, transform: "scale(.3) rotate(-10deg)" }, { opacity: 1, transform: "scale(1.15) rotate(-6deg)", offset: 0.3 }, { opacity: 1, transform: "scale(1) rotate(-6deg)", offset: 0.8 }, { opacity: 0, transform: "scale(1) rotate(-6deg)" }], 1400, { delay: 900 });
-      smooth(anvil, [{ opacity: 1 }, { opacity: 0 }], 400, { delay: 1700 });
+      swift(clang, [{ opacity: HIDDEN, transform: "scale(.3) rotate(-10deg)" }, { opacity: 1, transform: "scale(1.15) rotate(-6deg)", offset: 0.3 }, { opacity: 1, transform: "scale(1) rotate(-6deg)", offset: 0.8 }, { opacity: 0, transform: "scale(1) rotate(-6deg)" }], 1400, { delay: 900 });
       blast(root, t.color, 950);
       return 4000;
     },
   };
 
+  // ---------- the guard: the disruption budget held ----------
+  // Played over the container of a pod whose eviction the budget refused (the `chaos` event's
+  // `refused`): a shield springs up around it, a ring rings out, and a plaque over it says
+  // "Kubernetes said no" and which budget held with its numbers (near the action, rather than
+  // the banner at the top: a frame of the whole screen). The pop and the ring are quick (30
+  // steps a second, half a second); then the shield stands still and only fades away on the
+  // grid's 4 steps a second, so the seconds it is shown cost no frames. Its glow is in its
+  // gradients, no filter.
+  const SHIELD = svgOf(40, 46, "0 0 40 46", '<path d="M20 2 L37 8 V22 Q37 36 20 44 Q3 36 3 22 V8z" fill="#326ce5" stroke="#fff" stroke-width="3"/>' +
+    '<path d="M12 23 L18 29 L29 16" fill="none" stroke="#fff" stroke-width="4" stroke-linecap="round" stroke-linejoin="round"/>');
+  const guards = {
+    shield: function (root, t, budget) {
+      const w = Math.max(t.w + 44, 140), h = t.h + 56, ms = 3000;
+      const pop = part(root, "dome-pop"), dome = el("div", "dome"), ring = part(root, "ring");
+      pop.appendChild(dome);
+      place(pop, -w / 2, -h / 2 - 12);
+      pop.style.width = dome.style.width = w + "px";
+      pop.style.height = dome.style.height = h + "px";
+      place(ring, -w / 2, -w / 2 - 12);
+      ring.style.width = ring.style.height = w + "px";
+      swift(pop, keys(450, [[0, { transform: "scale(.25)", opacity: HIDDEN }, "ease-out"], [300, { transform: "scale(1.08)", opacity: 1 }, "ease-in-out"], [450, { transform: "scale(1)", opacity: 1 }]]), 450);
+      step(dome, keys(ms, [[0, { opacity: 1 }], [2500, { opacity: 1 }], [ms, { opacity: 0 }]]), ms, 4);
+      swift(ring, keys(850, [[0, { transform: "scale(.6)", opacity: HIDDEN }, "step-end"], [250, { transform: "scale(.6)", opacity: 0.9 }, "ease-out"], [850, { transform: "scale(1.7)", opacity: 0 }]]), 850);
+      const plaque = part(root, "budget");
+      const name = budget && budget.budget ? budget.budget : "the disruption budget";
+      const said = budget && budget.needs !== undefined && budget.needs !== null
+        ? name + " needs " + budget.needs + " healthy, has " + budget.has : name + " held";
+      plaque.innerHTML = SHIELD;
+      plaque.append(el("span", "budget-text"));
+      plaque.lastChild.append(el("span", "budget-no", "Kubernetes said no"), el("span", "budget-said", said));
+      // Over the shield, kept on the stage and below the header.
+      const pw = 440, top = Math.max(150 - t.y, -h / 2 - 12 - 74);
+      place(plaque, Math.min(Math.max(-pw / 2, 16 - t.x), W - 16 - pw - t.x), top);
+      plaque.style.width = pw + "px";
+      step(plaque, keys(ms, [[0, { opacity: HIDDEN }], [250, { opacity: 1 }], [2500, { opacity: 1 }], [ms, { opacity: 0 }]]), ms, 4);
+      return ms + 100;
+    },
+  };
+
+  // A staff preview's stand-in for a container: a grey drill crate over the water.
+  function drillCrate() {
+    const drill = place(el("div", "box drill"), 616, 598);
+    drill.style.setProperty("--c", "#8d99ae");
+    drill.append(el("span", "ord", "⚠"), el("span", "name", "drill crate"));
+    fx.appendChild(drill);
+    return drill;
+  }
   // Plays kill animation `name` over the container of `pod` (a drill crate when staff preview it).
-  function playKill(name, pod) {
-    const play = kills[name];
-    if (!play) return;
-    let box = pod ? boxFor(pod) : null, drill = null;
-    if (!pod) {
-      drill = place(el("div", "box drill"), 616, 598);
-      drill.style.setProperty("--c", "#8d99ae");
-      drill.append(el("span", "ord", "⚠"), el("span", "name", "drill crate"));
-      fx.appendChild(drill);
-      box = drill;
+  // `c`: the cue, whose animation may have been built before the tick (`prepareKill`).
+  function playKill(name, pod, c) {
+    if (!kills[name]) return;
+    const ready = c && built.get(c);
+    if (ready) {
+      built.delete(c);
+      showOver(ready, null);
+      return;
     }
+    playOver(name, "kill", kills[name], pod);
+  }
+  // Plays `play` (a kill animation or the guard) as scene `name` of `kind` over the container of
+  // `pod` (a drill crate when staff preview it); `extra` goes to `play` (the guard's budget).
+  function playOver(name, kind, play, pod, extra) {
+    const drill = pod ? null : drillCrate();
+    const box = pod ? boxFor(pod) : drill;
     if (!box) return;
-    const c = centre(box);
-    const target = { x: c.x, y: c.y, w: c.w, h: c.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
-    const root = el("div", "scene kill " + name);
+    whereNext(box, function (at) { showOver(buildOver(name, kind, play, pod, box, at, extra), drill); });
+  }
+  // Scene `name` over `box` at `at`, built (not yet on the page).
+  function buildOver(name, kind, play, pod, box, at, extra) {
+    const target = { x: at.x, y: at.y, w: at.w, h: at.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
+    const root = el("div", "scene " + kind + " " + name);
     root.dataset.scene = name;
     if (pod) root.dataset.victim = pod; // not data-pod: that names containers
-    place(root, c.x, c.y);
-    fx.appendChild(root);
-    playing.set(root, { name: name, kind: "kill" });
-    const ms = play(root, target);
-    later(ms, function () { end(root); if (drill) drill.remove(); });
+    place(root, at.x, at.y);
+    return { root: root, kind: kind, ms: play(root, target, extra) };
   }
+  function showOver(built, drill) {
+    fx.appendChild(built.root);
+    playing.set(built.root, { name: built.root.dataset.scene, kind: built.kind });
+    later(built.ms, function () { end(built.root); if (drill) drill.remove(); });
+  }
+  // The kill animations cued for the next tick are built between two frames, just before it (with
+  // the containers' positions, `onNextTick`): the tick's frame only puts them on the page, so a
+  // kill's work is not all in one frame (a long task on a slow core).
+  let toPrepare = [];
+  const built = new Map(); // cue -> its animation, built, for this tick
+  function prepareKill(c) {
+    const box = boxFor(c.pod);
+    const at = box && placed && placed.get(box);
+    if (at && kills[c.name] && motion()) built.set(c, buildOver(c.name, "kill", kills[c.name], c.pod, box, at));
+  }
+  // Kubernetes said no: the shield over the picked container, and the reticle gone. (The budget's
+  // words in full are kiosk-health.js's note.)
+  function guard(c) {
+    if (!motion()) return;
+    const box = boxFor(c.name);
+    if (box) afterTicks(1, function () { box.classList.remove("targeted"); });
+    playOver("shield", "guard", guards.shield, c.name, c.budget);
+  }
+  const nodeScenes = {
+    "ship-departs": function () {
+      const ship = drillShip();
+      sailOut(ship, "ship-departs", function () { ship.remove(); });
+    },
+    "ship-returns": function () {
+      const ship = drillShip();
+      sailIn(ship, "ship-returns", function () { later(1000, function () { ship.remove(); }); });
+    },
+    "container-lift": function () {
+      const drill = drillCrate();
+      lift(drill, null, function () { drill.remove(); });
+    },
+  };
 
+  // Every event starts with a tick's writes (see "the frame grid").
   const scenes = {};
-  Object.keys(ambient).forEach(function (k) { scenes[k] = ambient[k]; });
-  Object.keys(cameos).forEach(function (k) { scenes[k] = cameos[k]; });
-  Object.keys(kills).forEach(function (k) { scenes[k] = function () { playKill(k, null); }; });
+  Object.keys(ambient).forEach(function (k) { scenes[k] = function () { onTick(ambient[k]); }; });
+  Object.keys(cameos).forEach(function (k) { scenes[k] = function () { onTick(cameos[k]); }; });
+  Object.keys(kills).forEach(function (k) { scenes[k] = function () { onTick(function () { playKill(k, null); }); }; });
+  Object.keys(guards).forEach(function (k) { scenes[k] = function () { onTick(function () { playOver(k, "guard", guards[k], null); }); }; });
+  Object.keys(nodeScenes).forEach(function (k) { scenes[k] = function () { onTick(nodeScenes[k]); }; });
 
-  // Stops ambient events and cameos (staff asked for another one).
+  // Stops ambient events and cameos (staff asked for another one); kill, guard and node scenes
+  // play on.
   function clearShows() {
-    playing.forEach(function (info, root) { if (info.kind !== "kill") end(root); });
+    playing.forEach(function (info, root) { if (info.kind === "ambient" || info.kind === "cameo") end(root); });
     document.body.classList.remove("storm");
+    loopsMayStart = true;
   }
   function cue(c) {
     if (!motion() || document.hidden) return;
-    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod); return; }
+    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod, c); return; }
     const play = scenes[c.name];
     if (!play) return;
-    if (kindOf[c.name] !== "kill") clearShows();
+    if (kindOf[c.name] === "ambient" || kindOf[c.name] === "cameo") clearShows();
     play();
   }
-  // The page's own schedule: one ambient event at a time, about one a minute (each costs CPU
-  // while it plays: the idle kiosk must stay as cheap as the page before the theatre); now and
-  // then a cameo. `?theatre=fast` (tests) shortens the pauses to a second or two.
-  let lastShow = null;
+  // The page's own schedule: one ambient event at a time, at the Booth's pace (`showPace`, live
+  // from the `booth` event): lively, about one a minute and now and then a cameo; calm, about
+  // one in five minutes and no cameos, for a busy Pi; still, none. Each costs CPU while it plays.
+  // `?theatre=fast` (tests) makes the pauses fifty times shorter.
+  const PACES = { lively: { gap: [45000, 75000], cameos: 0.1 }, calm: { gap: [240000, 360000], cameos: 0 }, still: null };
+  let pace = PACES.lively, lastShow = null, nextShow = null;
   function schedule(first) {
-    const gap = FAST ? rand(800, 1600) : first ? rand(15000, 30000) : rand(45000, 75000);
-    later(gap, function () { schedule(false); showSomething(); });
+    clearTimeout(nextShow);
+    if (!pace) return;
+    const gap = first ? rand(15000, 30000) : rand(pace.gap[0], pace.gap[1]);
+    nextShow = setTimeout(function () { onTick(function () { schedule(false); showSomething(); }); }, FAST ? gap / 50 : gap);
+  }
+  function setPace(name) {
+    const next = Object.prototype.hasOwnProperty.call(PACES, name) ? PACES[name] : PACES.lively;
+    if (next === pace) return;
+    pace = next;
+    if (animate) schedule(false);
   }
   function showSomething() {
-    if (!motion() || document.hidden || playing.size > 0) return;
-    const cameo = Math.random() < 0.1;
+    if (!pace || !motion() || document.hidden || playing.size > 0) return;
+    const cameo = Math.random() < pace.cameos;
     const pool = CATALOGUE.filter(function (s) { return s.kind === (cameo ? "cameo" : "ambient") && s.name !== lastShow && scenes[s.name]; });
     if (pool.length === 0) return;
     lastShow = pool[Math.floor(Math.random() * pool.length)].name;
@@ -829,18 +1248,23 @@
     if (n === killCount && killsEl.textContent !== "") return;
     const grew = n > killCount;
     killCount = n;
-    killsEl.textContent = String(n);
-    if (bump && grew && !reduced.matches) {
-      counterEl.classList.remove("bump");
-      void counterEl.offsetWidth;
-      counterEl.classList.add("bump");
-    }
+    onTick(function () {
+      killsEl.textContent = String(killCount);
+      if (bump && grew && !reduced.matches) {
+        counterEl.classList.add("bump"); // for one tick
+        afterTicks(1, function () { counterEl.classList.remove("bump"); });
+      }
+    });
   }
   function setMode(mode) {
+    if (document.body.classList.contains("night") !== (mode === "night")) loopsMayStart = true; // the beam
     document.body.classList.toggle("night", mode === "night");
     document.body.classList.toggle("day", mode !== "night");
   }
   function applySnapshot(s) {
+    if (s.build && BUILD && s.build !== BUILD) { reloadWhenServed(); return; }
+    heard();
+    setPace(s.showPace);
     const nodeNames = new Set(s.nodes.map(function (n) { return n.name; }));
     Array.from(nodes.keys()).forEach(function (name) { if (!nodeNames.has(name)) removeNode(name); });
     s.nodes.forEach(applyNode);
@@ -856,10 +1280,11 @@
     podDeleted: function (d) { removePod(d.name); },
     node: applyNode,
     nodeDeleted: function (d) { removeNode(d.name); },
-    booth: function (b) { setKills(b.killCount, true); setMode(b.mode); },
+    booth: function (b) { setKills(b.killCount, true); setMode(b.mode); setPace(b.showPace); },
     chaos: function (c) {
       if (c.phase === "picked") target(c.name);
       if (c.phase === "killed") { logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
+      if (c.phase === "refused") guard(c);
     },
     scene: cue,
     availability: function (a) { (a.healed || []).forEach(healed); },
@@ -869,6 +1294,7 @@
   // One stream per page: the page's other scripts (kiosk-health.js, kiosk-visitors.js) listen on
   // it through window.kiosk.listen instead of opening their own, so every event crosses the
   // network and the browser once.
+  // Events are handled on the grid's next tick, in the order they came (see "the frame grid").
   const listeners = {}; // event name -> the other scripts' functions
   function attach(target, name) {
     target.addEventListener(name, function (event) {
@@ -876,8 +1302,10 @@
       let data;
       try { data = JSON.parse(event.data); } catch (e) { console.warn("kiosk: bad " + name + " event", e); return; }
       const fs = (handlers[name] ? [handlers[name]] : []).concat(listeners[name] || []);
-      fs.forEach(function (f) { try { f(data); } catch (e) { console.warn("kiosk: " + name + " event", e); } });
-      if (handlers[name]) alignLoopsOnceStarted();
+      if (name === "scene" && data.pod && animate && !document.hidden) toPrepare.push(data);
+      onTick(function () {
+        fs.forEach(function (f) { try { f(data); } catch (e) { console.warn("kiosk: " + name + " event", e); } });
+      });
     });
   }
   function listen(name, f) {
@@ -885,13 +1313,41 @@
     (listeners[name] = listeners[name] || []).push(f);
     if (source && !attached) attach(source, name);
   }
-  let source = null, lastHeard = Date.now(), retryMs = 1000;
+  // The page runs all day unattended. While the stream is lost it keeps its picture and, after a
+  // few seconds, says quietly that it is reconnecting (#link); it never shows an error page.
+  // It reloads itself, once the server answers for the page again, when the server's page build
+  // (in every snapshot) is not the one it was served (a new image), and when it comes back
+  // after a long time without the stream (`?reload-after=<seconds>`, default 300): a fresh page
+  // instead of one that has been patched by events for a day.
+  const INITIAL = (function () { try { return JSON.parse(document.getElementById("initial").textContent); } catch (e) { console.warn("kiosk:", e); return null; } })();
+  const BUILD = INITIAL ? INITIAL.build : null;
+  const RELOAD_AFTER = (Number(new URLSearchParams(location.search).get("reload-after")) || 300) * 1000;
+  const QUIET_MS = 3000; // a blip is not worth mentioning
+  let source = null, lastHeard = Date.now(), retryMs = 1000, downSince = null, reloading = false;
+  function reloadWhenServed() {
+    if (reloading) return;
+    reloading = true;
+    fetch(location.href, { cache: "no-store" }).then(function (r) {
+      if (r.ok) location.reload(); else reloading = false;
+    }, function () { reloading = false; });
+  }
+  // The stream answered with a snapshot: the server is there.
+  function heard() {
+    if (downSince !== null && Date.now() - downSince > RELOAD_AFTER) reloadWhenServed();
+    downSince = null;
+    onTick(function () { link.className = "up"; });
+  }
+  function lost() {
+    if (downSince !== null) return;
+    const since = downSince = Date.now();
+    later(QUIET_MS, function () { if (downSince === since) link.className = "down"; });
+  }
   function connect() {
     if (source) source.close();
     source = new EventSource("/stream");
-    source.onopen = function () { link.className = "up"; retryMs = 1000; lastHeard = Date.now(); };
+    source.onopen = function () { retryMs = 1000; lastHeard = Date.now(); };
     source.onerror = function () {
-      link.className = "down";
+      lost();
       // EventSource retries by itself unless the server answered with an error status.
       if (source.readyState === EventSource.CLOSED) {
         later(retryMs, connect);
@@ -907,10 +1363,10 @@
   window.addEventListener("resize", fit);
 
   fit();
-  try { applySnapshot(JSON.parse(document.getElementById("initial").textContent)); } catch (e) { console.warn("kiosk:", e); }
-  alignLoopsOnceStarted();
+  if (INITIAL) guarded(applySnapshot, INITIAL);
+  alignFirstLoops();
   animate = true;
   connect();
   schedule(true);
-  window.kiosk = { scenes: scenes, pods: pods, nodes: nodes, playing: playing, listen: listen, onNextTick: onNextTick };
+  window.kiosk = { scenes: scenes, pods: pods, nodes: nodes, playing: playing, listen: listen, onNextTick: onNextTick, onTick: onTick, build: BUILD, cue: cue };
 })();

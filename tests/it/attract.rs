@@ -92,7 +92,7 @@ async fn the_autopilot_kills_only_in_booth_hours_and_a_person_pressing_stops_it(
     .await;
     // Three idle times (3 s each) pass outside booth hours: nothing is deleted.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0, "no kill outside booth hours");
+    assert_eq!(cluster.takes(), 0, "no kill outside booth hours");
     assert_eq!(api_state(&app).await["killCount"], 0);
 
     // Booth hours now, idle time 6 s: the autopilot presses by itself, through the button's path.
@@ -169,7 +169,7 @@ async fn a_dry_run_announces_the_pick_and_deletes_nothing() {
         next_chaos(&mut stream, Duration::from_secs(30), |c| c["by"]["kind"] == "button" && c["dryRun"] == true).await;
     // Another autopilot rehearsal after the person's, still nothing deleted.
     let _ = next_chaos(&mut stream, Duration::from_secs(60), by_autopilot).await;
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
+    assert_eq!(cluster.takes(), 0);
     assert_eq!(api_state(&app).await["killCount"], 0);
     let metrics = http().get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"dry_run\"} 1"), "{metrics}");

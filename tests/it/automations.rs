@@ -218,7 +218,8 @@ async fn a_kill_succeeds_with_a_broken_relay_and_dead_or_slow_webhook_receivers(
     )
     .await;
     wait_ready(&app).await;
-    for _ in 0..3 {
+    // Two: the demo workload's disruption budget (3 of 5) allows no third eviction at once.
+    for _ in 0..2 {
         assert_eq!(press_chaos(&app).await, 200, "the kill itself never depends on fog or webhooks");
     }
     eventually(Duration::from_secs(10), "the relay errors counted", || async {
@@ -226,6 +227,6 @@ async fn a_kill_succeeds_with_a_broken_relay_and_dead_or_slow_webhook_receivers(
     })
     .await;
     let metrics = reqwest::get(format!("{}/metrics", app.url)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"killed\"} 3"), "{metrics}");
+    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"killed\"} 2"), "{metrics}");
     app.stop().await;
 }

@@ -2,146 +2,13 @@
 //! (WebDriver over HTTP, spoken with reqwest). Opens the kiosk on the app against the simulated
 //! cluster, checks one ship per node and one container per pod with their names, presses chaos
 //! through the API, watches the killed pod's container go Terminating and come back Running in
-//! the DOM, and finds no errors in the browser console. Screenshots are saved under
-//! `target/test-artifacts/`.
+//! the DOM, and finds no warnings or errors in the browser console (`webdriver`'s console rule
+//! holds every browser test to that). Screenshots are saved under `target/test-artifacts/`.
 
-use crate::common::{TestApp, TestCluster, eventually, fast_config, free_port};
-use base64::Engine;
+use crate::common::{TestApp, TestCluster, eventually, fast_config};
+pub use crate::webdriver::Browser;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// A chromedriver process and one browser session on it; both end on drop.
-pub struct Browser {
-    driver: Child,
-    http: reqwest::Client,
-    session: String,
-    base: String,
-    _profile: tempfile::TempDir,
-}
-
-fn find_binary(candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .find(|path| std::path::Path::new(path).exists())
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| panic!("none of {candidates:?} exists: apt-get install chromium chromium-driver"))
-}
-
-impl Browser {
-    pub async fn start() -> Self {
-        let driver_path = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
-        let chromium = find_binary(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
-        let port = free_port();
-        let driver = Command::new(driver_path)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let http = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        eventually(Duration::from_secs(20), "chromedriver to answer", || {
-            let http = http.clone();
-            let url = format!("{base}/status");
-            async move { http.get(url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
-        })
-        .await;
-        let profile = tempfile::tempdir().expect("profile dir");
-        let mut args: Vec<String> = crate::chromium::ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args},
-            "goog:loggingPrefs": {"browser": "ALL"},
-        }}});
-        let response: Value = http
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("session JSON");
-        let session = response["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("chromedriver refused the session: {response}"))
-            .to_string();
-        let browser = Self { driver, http, session, base, _profile: profile };
-        browser.set_viewport(1280, 800).await;
-        browser
-    }
-
-    /// Sizes the window so that the page itself gets `width`×`height`, as on the booth's screen.
-    pub async fn set_viewport(&self, width: i64, height: i64) {
-        let chrome = self.eval("return [outerWidth - innerWidth, outerHeight - innerHeight]").await;
-        let (dw, dh) = (chrome[0].as_i64().unwrap_or(0), chrome[1].as_i64().unwrap_or(0));
-        let rect = json!({"width": width + dw, "height": height + dh});
-        self.command(reqwest::Method::POST, "/window/rect", Some(rect)).await;
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut request = self.http.request(method, url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response: Value = request.send().await.expect("WebDriver request").json().await.expect("WebDriver JSON");
-        if response["value"].get("error").is_some() {
-            panic!("WebDriver {path} failed: {}", response["value"]);
-        }
-        response["value"].clone()
-    }
-
-    /// Makes the page see `prefers-reduced-motion: reduce` (Chromium's DevTools emulation).
-    pub async fn reduce_motion(&self) {
-        let features = json!({"cmd": "Emulation.setEmulatedMedia",
-            "params": {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}});
-        self.command(reqwest::Method::POST, "/goog/cdp/execute", Some(features)).await;
-    }
-
-    pub async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
-    }
-
-    /// Runs `script` (a function body) in the page and returns what it returns.
-    pub async fn eval(&self, script: &str) -> Value {
-        self.command(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
-    }
-
-    pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let encoded = self.command(reqwest::Method::GET, "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD.decode(encoded.as_str().expect("base64")).expect("PNG");
-        assert_eq!(&png[1..4], b"PNG");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-        std::fs::create_dir_all(&dir).expect("artifact dir");
-        let path = dir.join(name);
-        std::fs::write(&path, png).expect("screenshot written");
-        path
-    }
-
-    /// The browser console since the last call (chromedriver's log endpoint).
-    pub async fn console(&self) -> Vec<Value> {
-        let logs = self.command(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"}))).await;
-        logs.as_array().cloned().unwrap_or_default()
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // Closing the session ends Chromium; killing the driver would orphan it.
-        let url = format!("{}/session/{}", self.base, self.session);
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async { reqwest::Client::new().delete(url).send().await })
-        })
-        .join();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
 
 /// What the kiosk shows: ships by node name, containers by pod name with their status.
 const SCENE: &str = r#"
@@ -333,8 +200,9 @@ async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
         (browser.eval(SCENE).await["boxes"].as_array()?.len() == 5).then_some(())
     })
     .await;
-    let before: Vec<Value> = browser.console().await.into_iter().filter(|e| e["level"] == "SEVERE").collect();
-    assert!(before.is_empty(), "console errors: {before:?}");
+    assert_eq!(browser.console_problems().await, Vec::<Value>::new());
+    // Expected while the app is away: the stream's reconnection attempts are refused.
+    browser.allow_console("net::ERR_CONNECTION_REFUSED");
 
     // The app goes away; meanwhile a pod is deleted for good and the replica count drops.
     shutdown.cancel();
@@ -354,15 +222,161 @@ async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
     })
     .await;
     assert!(status_of(&scene, "critical-prod-2").is_none_or(|s| s == "Pending"), "{scene}");
-    // Only the expected connection failures while the app was down, nothing else.
-    let errors: Vec<Value> = browser
-        .console()
-        .await
-        .into_iter()
-        .filter(|e| e["level"] == "SEVERE")
-        .filter(|e| !e["message"].as_str().unwrap_or_default().contains("net::ERR_CONNECTION_REFUSED"))
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(browser); // the console rule: only the refused connections while the app was away
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
+
+/// What a kiosk page looks like from the test: which build it runs, whether it is the page the
+/// test marked (a reload loses the mark), whether it says it is reconnecting, whether it is the
+/// harbour at all (never Chromium's error page).
+const PAGE: &str = r#"
+return { build: window.kiosk ? window.kiosk.build : null, marked: window.testMark === 1, url: location.href,
+  reconnecting: getComputedStyle(document.getElementById('link')).display !== 'none',
+  note: getComputedStyle(document.getElementById('link'), '::before').content,
+  ships: document.querySelectorAll('.ship').length };
+"#;
+
+/// A stand-in for a newer app on `listener`: it serves the page `page` and a stream whose
+/// snapshot says `snapshot`, from memory (`assets`: the page's static files).
+fn serve_stand_in(
+    listener: tokio::net::TcpListener,
+    page: String,
+    snapshot: String,
+    assets: Vec<(String, Vec<u8>, String)>,
+) -> tokio::task::JoinHandle<()> {
+    use axum::response::IntoResponse;
+    // The stream ends after its snapshot (the page asks again in 500 ms): a connection held open
+    // would outlive the stand-in.
+    let stream = move || {
+        let body = format!("retry: 500\n\nevent: snapshot\ndata: {snapshot}\n\n");
+        async move { ([("content-type", "text/event-stream")], body).into_response() }
+    };
+    let static_file = move |axum::extract::Path(file): axum::extract::Path<String>| {
+        let found = assets.iter().find(|(name, ..)| *name == file).cloned();
+        async move {
+            match found {
+                Some((_, bytes, content_type)) => ([("content-type", content_type)], bytes).into_response(),
+                None => axum::http::StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    };
+    let router = axum::Router::new()
+        .route("/", axum::routing::get(move || async move { axum::response::Html(page) }))
+        .route("/stream", axum::routing::get(stream))
+        .route("/static/{file}", axum::routing::get(static_file));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kiosk_reloads_for_a_new_build_and_after_a_long_outage_and_says_it_is_reconnecting_meanwhile() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (shutdown, task) = serve_app(&cluster, listener);
+    let url = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    eventually(Duration::from_secs(20), "the app to be ready", || async {
+        http.get(format!("{url}/readyz")).send().await.ok().filter(|r| r.status() == 200).map(|_| ())
+    })
+    .await;
+    // The build the page carries is the one its stream's snapshots carry.
+    let html = http.get(format!("{url}/")).send().await.unwrap().text().await.unwrap();
+    let initial = html
+        .split("<script type=\"application/json\" id=\"initial\">")
+        .nth(1)
+        .unwrap()
+        .split("</script>")
+        .next()
+        .unwrap();
+    let initial: Value = serde_json::from_str(initial).unwrap();
+    let build = initial["build"].as_str().unwrap().to_string();
+    assert!(build.starts_with(env!("CARGO_PKG_VERSION")), "{build}");
+    let mut stream = crate::dashboard::SseReader::open(&http, &format!("{url}/stream")).await;
+    let snapshot = stream.until(Duration::from_secs(10), |e| e.event.as_deref() == Some("snapshot")).await;
+    assert_eq!(serde_json::from_str::<Value>(&snapshot.data).unwrap()["build"], build.as_str());
+    drop(stream);
+
+    let browser = Browser::start().await;
+    browser.allow_console("net::ERR_CONNECTION_REFUSED"); // the stream's attempts while the app is away
+    browser.goto(&format!("{url}/?reload-after=4")).await;
+    eventually(Duration::from_secs(20), "the harbour", || async {
+        (browser.eval(PAGE).await["ships"] == 3).then_some(())
+    })
+    .await;
+    browser.eval("window.testMark = 1; return true").await;
+
+    // Away for a moment: nothing to say yet, then a quiet note; the harbour stays.
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let page = browser.eval(PAGE).await;
+    assert_eq!((page["reconnecting"].clone(), page["ships"].clone()), (json!(false), json!(3)), "{page}");
+    let page = eventually(Duration::from_secs(10), "the reconnecting note", || async {
+        let page = browser.eval(PAGE).await;
+        (page["reconnecting"] == true).then_some(page)
+    })
+    .await;
+    assert_eq!(page["note"], "\"reconnecting…\"", "{page}");
+    assert_eq!(
+        (page["marked"].clone(), page["ships"].clone()),
+        (json!(true), json!(3)),
+        "the same page, still the harbour"
+    );
+    browser.screenshot("kiosk-reconnecting.png").await;
+
+    // Back after more than `reload-after`: the page reloads itself, once the app serves it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("the same address again");
+    let (shutdown, task) = serve_app(&cluster, listener);
+    let page = eventually(Duration::from_secs(30), "a fresh page", || async {
+        let page = browser.eval(PAGE).await;
+        (page["marked"] == false && page["ships"] == 3).then_some(page)
+    })
+    .await;
+    assert_eq!((page["build"].as_str(), page["reconnecting"].clone()), (Some(build.as_str()), json!(false)), "{page}");
+    assert!(page["url"].as_str().unwrap().starts_with(&url), "never an error page: {page}");
+    browser.eval("window.testMark = 1; return true").await;
+
+    // A newer app (another page build) takes the address over, as after an Argo CD sync: the
+    // page reloads into the new build, though the outage was short.
+    let assets = {
+        let mut assets = Vec::new();
+        for file in ["kiosk.css", "kiosk.js", "kiosk-health.js", "kiosk-visitors.js", "logo.svg"] {
+            let response = http.get(format!("{url}/static/{file}")).send().await.unwrap();
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+            assets.push((file.to_string(), response.bytes().await.unwrap().to_vec(), content_type));
+        }
+        assets
+    };
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    let newer = "9.9.9+000000000000";
+    let page_html = html.replace(&build, newer);
+    let snapshot = serde_json::to_string(&json!(initial).as_object().map(|o| {
+        let mut o = o.clone();
+        o.insert("build".into(), json!(newer));
+        o
+    }))
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("the same address again");
+    let stand_in = serve_stand_in(listener, page_html, snapshot, assets);
+    let page = eventually(Duration::from_secs(30), "the page of the new build", || async {
+        let page = browser.eval(PAGE).await;
+        (page["build"] == newer && page["marked"] == false).then_some(page)
+    })
+    .await;
+    assert!(page["url"].as_str().unwrap().starts_with(&url), "never an error page: {page}");
+    stand_in.abort();
+    let _ = stand_in.await;
+
+    // And back to this build when it returns.
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("the same address again");
+    let (shutdown, task) = serve_app(&cluster, listener);
+    eventually(Duration::from_secs(30), "this build again", || async {
+        (browser.eval(PAGE).await["build"] == build.as_str()).then_some(())
+    })
+    .await;
     drop(browser);
     shutdown.cancel();
     task.await.unwrap().unwrap();
@@ -375,7 +389,7 @@ async fn the_kiosk_reconnects_and_resyncs_after_the_app_restarts() {
 async fn the_booth_health_card_shows_each_check_with_its_fix_and_follows_the_booth() {
     use crate::labels::{Mode, TestPrinter};
     let cluster = TestCluster::start(fast_config()).await;
-    let printer_port = free_port();
+    let printer_port = crate::common::free_port();
     let printer = TestPrinter::start(printer_port, Mode::Ready { media_mm: 54, errors: 0x0002 }).await;
     let private = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -176,7 +176,7 @@ async fn chaos_refuses_missing_malformed_and_wrong_credentials_without_deleting(
     let response = http().put(format!("{}/chaos", app.url)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"message": "Use GET or POST"}));
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0, "nothing was deleted");
+    assert_eq!(cluster.takes(), 0, "nothing was deleted");
     app.stop().await;
 }
 
@@ -198,7 +198,7 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
     let response = http().get(format!("{}/chaos", app.url)).header("authorization", &auth).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1);
+    assert_eq!(cluster.takes(), 1);
 
     // The kill's traces: the pod terminating, a ChaosKill Event on it, the Booth's counter.
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "demopod");
@@ -248,7 +248,7 @@ async fn chaos_says_so_when_the_api_refuses_the_delete() {
     let auth = basic("admin", DEMO_PASSWORD);
     let (status, _, body) = chaos(&app, Some(&auth)).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert!(body["message"].as_str().unwrap().starts_with("The Kubernetes API refused to delete pod critical-prod-"));
+    assert!(body["message"].as_str().unwrap().starts_with("The Kubernetes API did not take pod critical-prod-"));
     // Nothing was killed, so the cool-down did not start: the next press is not a 429.
     cluster.start_server().await;
     let (status, _, body) = chaos(&app, Some(&auth)).await;
@@ -285,7 +285,7 @@ async fn chaos_never_picks_protected_pods_or_its_own_pod_and_says_when_none_is_l
     let (status, _, body) = chaos(&app, Some(&auth)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, json!({"message": "No running pods available to delete"}));
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 2);
+    assert_eq!(cluster.takes(), 2);
     app.stop().await;
 }
 
@@ -566,7 +566,7 @@ async fn the_control_panel_needs_a_login_and_csrf_and_drives_the_booth() {
     let anonymous = Staff { client: http(), cookies: vec![], token: staff.token.clone(), base: app.url.clone() };
     assert_eq!(anonymous.post("/control/chaos", &[], true).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(staff.post("/control/chaos", &[], false).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
+    assert_eq!(cluster.takes(), 0);
 
     // Chaos by ordinal: not a number, out of range, then a hit.
     let (status, body) = staff.post("/control/chaos/three", &[], true).await;
@@ -578,7 +578,7 @@ async fn the_control_panel_needs_a_login_and_csrf_and_drives_the_booth() {
         (StatusCode::NOT_FOUND, json!({"message": "No running pod with ordinal 99 available to delete"}))
     );
     let (status, body) = staff.post("/control/chaos/3", &[], true).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"message": "Pod critical-prod-3 deleted"})));
+    assert_eq!((status, body), (StatusCode::OK, json!({"message": "Pod critical-prod-3 evicted"})));
     wait_until_terminating(&app, "critical-prod-3").await;
     let (status, _) = staff.post("/control/chaos/3", &[], true).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a terminating pod is not killed twice");

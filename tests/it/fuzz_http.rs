@@ -547,10 +547,10 @@ fn any_press_token_or_body_is_refused_without_a_5xx_and_only_the_real_token_pres
             if with_csrf {
                 raw.extend(format!("&csrf_token={}", visitor.token).bytes());
             }
-            let deletes = cluster.sim.stats.requests("delete", "pods");
+            let deletes = cluster.takes();
             let response = visitor.post_to(url.path(), raw.clone()).await;
             let status = response.status().as_u16();
-            let deleted = cluster.sim.stats.requests("delete", "pods") - deletes;
+            let deleted = cluster.takes() - deletes;
             prop_assert!(status < 500, "{:?} answered {}", token, status);
             #[derive(serde::Deserialize, Default)]
             #[serde(default)]
@@ -562,15 +562,39 @@ fn any_press_token_or_body_is_refused_without_a_5xx_and_only_the_real_token_pres
                 Ok(body) if body.csrf_token != visitor.token => &[403],
                 Ok(_) => match token {
                     PressToken::Real if used.load(std::sync::atomic::Ordering::SeqCst) => &[410],
-                    PressToken::Real => &[200],
+                    PressToken::Real => &[303],
                     PressToken::Any(_) => &[404],
                 },
             };
             prop_assert!(expected.contains(&status), "{:?} with {:?}: {} not {:?}", token, raw, status, expected);
-            if status == 200 {
+            if status == 303 {
                 used.store(true, std::sync::atomic::Ordering::SeqCst);
             }
-            prop_assert_eq!(deleted, u64::from(status == 200), "one pod per press, none per refusal");
+            prop_assert_eq!(deleted, u64::from(status == 303), "one pod per press, none per refusal");
+            Ok(())
+        }
+    });
+    // The press's page: any token but the real one is 404, and looking never presses.
+    let token = prop_oneof![
+        1 => Just(PressToken::Real),
+        3 => "[0-9a-f]{64}".prop_map(PressToken::Any),
+        3 => "\\PC{1,80}".prop_filter("a path segment", |s| s != "." && s != "..").prop_map(PressToken::Any),
+    ];
+    check(&rt, 96, token, |token| {
+        let (visitor, cluster, real) = (&visitor, &cluster, &real);
+        async move {
+            let segment = match &token {
+                PressToken::Real => real.clone(),
+                PressToken::Any(text) => text.clone(),
+            };
+            let mut url = reqwest::Url::parse(&visitor.base).unwrap();
+            url.path_segments_mut().unwrap().clear().push("press").push(&segment);
+            let takes = cluster.takes();
+            let response = visitor.http.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            let expected = if matches!(token, PressToken::Real) { 200 } else { 404 };
+            prop_assert_eq!(status, expected, "{:?}", token);
+            prop_assert_eq!(cluster.takes(), takes, "a look presses nothing");
             Ok(())
         }
     });

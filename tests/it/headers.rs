@@ -222,12 +222,16 @@ async fn the_visitor_routes_carry_the_security_headers_on_every_answer() {
     let token = thanks.split("action=\"/press/").nth(1).unwrap().split('?').next().unwrap().to_string();
     let pressed = press(token.clone(), visitor.token.clone()).await;
     statuses.insert(assert_public_headers("a press", &pressed));
+    let page = http.get(format!("{base}/press/{token}?lang=en")).send().await.unwrap();
+    statuses.insert(assert_public_headers("a press's page", &page));
+    let unknown = http.get(format!("{base}/press/{forged}")).send().await.unwrap();
+    statuses.insert(assert_public_headers("the page of an unknown token", &unknown));
     let used = press(token, visitor.token.clone()).await;
     statuses.insert(assert_public_headers("a used token", &used));
     let thanks = visitor.submit(&as_refs(&complete("press-cooling@example.org"))).await.text().await.unwrap();
     let token = thanks.split("action=\"/press/").nth(1).unwrap().split('?').next().unwrap().to_string();
     let cooling = press(token, visitor.token.clone()).await;
     statuses.insert(assert_public_headers("a press during the cool-down", &cooling));
-    assert_eq!(statuses, BTreeSet::from([200, 403, 404, 410, 429]), "every kind of answer was checked");
+    assert_eq!(statuses, BTreeSet::from([200, 303, 403, 404, 410, 429]), "every kind of answer was checked");
     app.stop().await;
 }

@@ -6,7 +6,7 @@ use crate::binary::start_demo;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn kubectl() -> String {
+pub fn kubectl() -> String {
     let found = std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join("kubectl")).find(|path| path.is_file()));
     match found {

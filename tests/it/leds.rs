@@ -181,7 +181,7 @@ fn pod(ordinal: u32, status: PodPhase) -> PodView {
 }
 
 #[tokio::test]
-async fn a_chaos_pick_strobes_that_pods_group_then_the_state_shows_again() {
+async fn a_chaos_kill_strobes_that_pods_group_then_the_state_shows_again_and_a_refusal_never_does() {
     let cluster = ClusterState::new();
     cluster.replace_pods((0..5).map(|i| pod(i, PodPhase::Running)).collect());
     let chaos = ChaosBus::new();
@@ -199,8 +199,23 @@ async fn a_chaos_pick_strobes_that_pods_group_then_the_state_shows_again() {
         index: Some(2),
         node: Some("pico-2".into()),
     };
+    let at = jiff::Timestamp::now();
+    let killed = |target| ChaosEvent::Killed { target, at, kill_count: 1, by: Presser::Button };
     chaos.announce(ChaosEvent::Picked { target: target("elsewhere"), by: Presser::Button, dry_run: false });
+    chaos.announce(killed(target("elsewhere")));
+    // Picked, then refused by the disruption budget: nothing was killed, nothing strobes.
+    let mut refused = target("demopod");
+    refused.index = Some(1);
+    let budget = conferenceli::cluster::BudgetRefusal {
+        budget: Some("critical-prod".into()),
+        needs: Some(3),
+        has: Some(3),
+        message: "The disruption budget critical-prod needs 3 healthy pods and has 3 currently".into(),
+    };
+    chaos.announce(ChaosEvent::Picked { target: refused.clone(), by: Presser::Button, dry_run: false });
+    chaos.announce(ChaosEvent::Refused { target: refused, by: Presser::Button, budget });
     chaos.announce(ChaosEvent::Picked { target: target("demopod"), by: Presser::Button, dry_run: false });
+    chaos.announce(killed(target("demopod")));
     let white = Rgb::new(0xff, 0xff, 0xff);
     let mut saw_white = false;
     let mut saw_dark = false;
@@ -209,7 +224,7 @@ async fn a_chaos_pick_strobes_that_pods_group_then_the_state_shows_again() {
         tokio::time::timeout_at(deadline, frames.changed()).await.expect("the strobe in time").unwrap();
         let frame = frames.borrow_and_update().clone();
         let group = &frame.leds()[6..9];
-        assert_eq!(&frame.leds()[..6], &all_green.leds()[..6], "only group 2 strobes");
+        assert_eq!(&frame.leds()[..6], &all_green.leds()[..6], "only group 2 strobes (group 1 was refused)");
         assert_eq!(&frame.leds()[9..], &all_green.leds()[9..], "only group 2 strobes");
         saw_white |= group.iter().all(|c| *c == white);
         saw_dark |= group.iter().all(|c| *c == Rgb::OFF);

@@ -299,7 +299,7 @@ fn line_name(call: &ApiCall) -> String {
 }
 
 /// The booth in-process as the account of `client`, with a staff session on its panel.
-async fn booth_health(client: kube::Client) -> Value {
+async fn booth_health(clients: conferenceli::cluster::client::Clients) -> Value {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let args = crate::common::app_args(listener.local_addr().unwrap(), &["--leds", "virtual"]);
@@ -307,7 +307,7 @@ async fn booth_health(client: kube::Client) -> Value {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let listeners = crate::common::listeners_with(listener);
     let task = tokio::spawn(conferenceli::app::serve(
-        client,
+        clients,
         args,
         credentials,
         listeners,
@@ -327,7 +327,7 @@ async fn every_rule_taken_from_the_manifest_is_named_by_check_and_by_the_booth()
     let config = kube_sim::SimConfig { tokens: Some(tokens), ..fast_config() };
     let cluster = TestCluster::start(config).await;
     let admin = client_with_token(&cluster.url(), ADMIN).await;
-    let booth = client_with_token(&cluster.url(), BOOTH).await;
+    let booth = crate::common::clients_with_token(&cluster.url(), BOOTH).await;
     let mut installed = Vec::new();
     for file in INSTALLED {
         installed.extend(documents(&repo_file(file)));

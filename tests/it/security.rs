@@ -24,6 +24,9 @@ pub enum Guard {
     Csrf,
     /// The visitors' form on the public listener: a CSRF token on POST.
     PublicForm,
+    /// A visitor's press page on the public listener: the one-time token of their sign-up in
+    /// the path (404 for any other), and only that press is shown.
+    PublicToken,
 }
 
 /// (method, path as written in `.route`, what it needs)
@@ -59,6 +62,8 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/control/leads/{name}/reprint", Guard::Session),
     ("POST", "/control/raffle/draw", Guard::Session),
     ("GET", "/control/health", Guard::Session),
+    ("POST", "/control/nodes/{name}/drain", Guard::Session),
+    ("POST", "/control/nodes/{name}/uncordon", Guard::Session),
     ("POST", "/raffle/draw", Guard::BasicNotCrossSite),
     // The public listener.
     ("GET", "/static/form.css", Guard::Open),
@@ -66,6 +71,7 @@ pub const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/static/logo", Guard::Open),
     ("POST", "/", Guard::PublicForm),
     ("POST", "/press/{token}", Guard::PublicForm),
+    ("GET", "/press/{token}", Guard::PublicToken),
 ];
 
 /// The paths only the public listener serves (`/` is on both: the kiosk and the form).
@@ -175,7 +181,7 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
             }
             Guard::Session => assert_eq!(status, 401, "{method} {path} without a session"),
             Guard::Csrf => assert_eq!(status, 403, "{method} {path} without a CSRF token"),
-            Guard::PublicForm => unreachable!("filtered out"),
+            Guard::PublicForm | Guard::PublicToken => unreachable!("filtered out"),
         }
     }
     // Nothing changed: no pod deleted, counter and night mode untouched, no fog.
@@ -184,7 +190,9 @@ async fn every_protected_route_refuses_without_credentials_and_changes_nothing()
     assert_eq!(state["pods"].as_array().unwrap().iter().filter(|p| p["status"] == "Running").count(), 5);
     assert_eq!((state["killCount"].as_u64(), state["mode"].as_str()), (Some(0), Some("day")));
     assert_eq!(state["fog"]["puffs"], 0);
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
+    assert_eq!(cluster.takes(), 0);
+    assert!(state["nodes"].as_array().unwrap().iter().all(|n| n["unschedulable"] == false), "no node cordoned");
+    assert_eq!(cluster.sim.stats.requests("patch", "nodes"), 0);
 
     // The public listener answers the form and nothing else.
     for (_, path, _) in ROUTES.iter().filter(|(_, p, _)| !PUBLIC_PATHS.contains(p)) {
@@ -230,7 +238,7 @@ async fn an_address_that_guesses_passwords_is_held_back_and_others_still_press_t
     assert!(message.contains("Too many wrong passwords"), "{message}");
     let pressed = guesser.post(format!("{}/chaos", app.url)).basic_auth("admin", password).send().await.unwrap();
     assert_eq!(pressed.status(), 429, "the guesser's press is refused too");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0, "and deletes nothing");
+    assert_eq!(cluster.takes(), 0, "and deletes nothing");
     // Requests without credentials are not the limiter's business: the kiosk keeps working.
     let kiosk = guesser.get(format!("{}/api/state", app.url)).send().await.unwrap();
     assert_eq!(kiosk.status(), 200);

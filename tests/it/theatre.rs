@@ -7,7 +7,7 @@
 //! `target/test-artifacts/theatre-*.png`.
 
 use crate::browser::Browser;
-use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once};
+use crate::common::{TestApp, TestCluster, eventually, fast_config, press_once, settle, victim_of};
 use crate::dashboard::{SseReader, Staff};
 use crate::leads::{LeadsApp, post_settings};
 use conferenceli::config::DEMO_PASSWORD;
@@ -45,7 +45,12 @@ async fn api_scenes_lists_the_catalogue_and_every_kill_is_cued_once_with_its_pod
     assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len(), "unique names");
     let count = |kind: &str| scenes.iter().filter(|s| s["kind"] == kind).count();
     assert!(count("ambient") >= 11 && count("cameo") >= 8 && count("kill") >= 6, "{scenes:?}");
-    assert_eq!(count("ambient") + count("cameo") + count("kill"), scenes.len(), "no other kind");
+    assert!(count("guard") >= 1 && count("node") >= 2, "the budget's and the drained node's scenes: {scenes:?}");
+    assert_eq!(
+        count("ambient") + count("cameo") + count("kill") + count("guard") + count("node"),
+        scenes.len(),
+        "no other kind"
+    );
     assert!(scenes.iter().all(|s| s["description"].as_str().is_some_and(|d| d.len() > 20)));
     let refused = http.post(format!("{}/api/scenes", app.url)).send().await.unwrap();
     assert_eq!(refused.status(), 405, "read-only");
@@ -57,11 +62,12 @@ async fn api_scenes_lists_the_catalogue_and_every_kill_is_cued_once_with_its_pod
         assert!(panel.contains(&format!("action=\"/control/scene/{name}\"")), "{name} on the panel");
     }
 
-    // Every kill is cued once, with its pod and a kill animation, never the same twice in a row.
+    // Every kill is cued once, with its pod and a kill animation, never the same twice in a row;
+    // a press the disruption budget refuses (the kills come faster than the pods heal) is none.
     let mut kiosk = SseReader::open(&http, &format!("{}/stream", app.url)).await;
     let mut played = Vec::new();
     for _ in 0..8 {
-        let victim = press_once(&app.url).await;
+        let victim = victim_of(&app.press_until_answered("a kill").await);
         let event = kiosk.until(Duration::from_secs(10), |e| e.event.as_deref() == Some("scene")).await;
         let cue: Value = serde_json::from_str(&event.data).unwrap();
         assert_eq!(cue["pod"], victim.as_str(), "{cue}");
@@ -129,6 +135,14 @@ new MutationObserver(ms => ms.forEach(m => {
 return true;
 "#;
 
+/// Waits until the page shows the demo's five containers.
+async fn five_containers(browser: &Browser) {
+    eventually(Duration::from_secs(20), "5 containers", || async {
+        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
+    })
+    .await;
+}
+
 /// Whether `pod`'s container left Running and came back Running since log entry `from`.
 async fn returned(browser: &Browser, pod: &str, from: usize) -> bool {
     let log = browser.eval(&format!("return window.statusLog.slice({from})")).await;
@@ -156,10 +170,7 @@ async fn the_theatre_plays_in_the_browser() {
     ready(&app.url).await;
     let browser = Browser::start().await;
     browser.goto(&format!("{}/?theatre=fast", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
 
     // The page draws exactly the server's catalogue.
     let drawn = browser.eval("return Object.keys(window.kiosk.scenes).sort()").await;
@@ -192,10 +203,7 @@ async fn the_theatre_plays_in_the_browser() {
 
     // Eight kills: a kill animation over each killed container, then the container is back.
     browser.goto(&format!("{}/", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
     assert_eq!(browser.eval(STATUS_LOG).await, true);
     let mut played: Vec<String> = Vec::new();
     for round in 0..8 {
@@ -236,7 +244,12 @@ async fn the_theatre_plays_in_the_browser() {
             playing.as_array()?.iter().any(|p| p["name"] == scene.name).then_some(())
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(if scene.kind == SceneKind::Kill { 1000 } else { 2500 })).await;
+        let moment = match scene.kind {
+            SceneKind::Kill | SceneKind::Guard => 1000,
+            SceneKind::Node => 1500,
+            SceneKind::Ambient | SceneKind::Cameo => 2500,
+        };
+        tokio::time::sleep(Duration::from_millis(moment)).await;
         browser.screenshot(&format!("theatre-{}.png", scene.name)).await;
     }
     let tally = browser.eval("return document.getElementById('tally-pods').textContent").await;
@@ -259,10 +272,7 @@ async fn the_theatre_plays_in_the_browser() {
     // Reduced motion: every state readable, no event at all, even with the fast switch and a kill.
     browser.reduce_motion().await;
     browser.goto(&format!("{}/?theatre=fast", app.url)).await;
-    eventually(Duration::from_secs(20), "5 containers", || async {
-        (browser.eval("return document.querySelectorAll('.box[data-pod]').length").await == 5).then_some(())
-    })
-    .await;
+    five_containers(&browser).await;
     browser.screenshot("theatre-reduced-motion-night.png").await;
     let victim = press_once(&app.url).await;
     let mut seen = BTreeSet::new();
@@ -285,6 +295,117 @@ async fn the_theatre_plays_in_the_browser() {
 
     let errors: Vec<Value> = browser.console().await.into_iter().filter(|entry| entry["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(browser);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_kill_animation_plays_on_a_container_without_a_warning_and_a_broken_one_fails_the_test() {
+    let config = kube_sim::SimConfig { start_delay: Duration::from_millis(1500), ..fast_config() };
+    let cluster = TestCluster::start(config).await;
+    let app = TestApp::start(&cluster, &["--chaos-cooldown-seconds", "0"]).await;
+    ready(&app.url).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.url)).await;
+    five_containers(&browser).await;
+    assert_eq!(browser.eval(STATUS_LOG).await, true);
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(cluster.client.clone(), "demopod");
+    // Each kill animation on a container, as the director would cue it for a kill (the pod is
+    // deleted through the API: no chaos press, so no other animation is cued for it).
+    for scene in SCENES.iter().filter(|s| s.kind == SceneKind::Kill) {
+        let victim = eventually(Duration::from_secs(30), "a running container", || async {
+            let name = browser
+                .eval("const b = document.querySelector('.box[data-pod][data-status=Running]:not(.gone)'); return b ? b.dataset.pod : null;")
+                .await;
+            name.as_str().map(String::from)
+        })
+        .await;
+        let from = browser.eval("return window.statusLog.length").await.as_u64().unwrap() as usize;
+        browser.eval(&format!("window.kiosk.cue({{ name: {:?}, pod: {victim:?} }}); return true", scene.name)).await;
+        pods.delete(&victim, &Default::default()).await.unwrap();
+        let playing = format!(
+            "return !!document.querySelector('.scene[data-scene=\"{}\"][data-victim=\"{victim}\"]')",
+            scene.name
+        );
+        eventually(Duration::from_secs(5), &format!("{} to play", scene.name), || async {
+            (browser.eval(&playing).await == true).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        browser.screenshot(&format!("kill-{}-strike.png", scene.name)).await;
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        browser.screenshot(&format!("kill-{}-blast.png", scene.name)).await;
+        let problems = browser.console_problems().await;
+        assert!(problems.is_empty(), "{} logged {problems:?}", scene.name);
+        eventually(Duration::from_secs(30), "the container to go and come back Running", || async {
+            returned(&browser, &victim, from).await.then_some(())
+        })
+        .await;
+    }
+
+    // The console rule sees a kill animation that throws (the page only logs it).
+    browser
+        .eval(
+            "const animate = Element.prototype.animate;
+             Element.prototype.animate = function (keyframes, options) {
+               if (this.classList.contains('meteor')) throw new Error('a broken meteor');
+               return animate.call(this, keyframes, options);
+             };
+             window.kiosk.scenes.meteor(); return true",
+        )
+        .await;
+    let problems = settle(Duration::from_secs(5), "the broken meteor in the console", || async {
+        let problems = browser.console_problems().await;
+        if problems.iter().any(|p| p["message"].as_str().unwrap_or_default().contains("a broken meteor")) {
+            Ok(problems)
+        } else {
+            Err(format!("{problems:?}"))
+        }
+    })
+    .await;
+    assert!(problems.iter().all(|p| p["level"] == "WARNING"), "{problems:?}");
+    browser.allow_console("a broken meteor"); // seen: this session may end
+    drop(browser);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_show_pace_is_set_on_config_checked_and_calms_the_kiosk_live() {
+    let cluster = TestCluster::start(fast_config()).await;
+    let app = LeadsApp::start(&cluster, &[]).await;
+    let (code, page) = post_settings(&app, &[("show_pace", "frantic")]).await;
+    assert_eq!(code, 422);
+    assert!(
+        page.contains("Unknown show pace &#34;frantic&#34;: choose lively, calm or still.")
+            || page.contains("Unknown show pace &quot;frantic&quot;"),
+        "{page}"
+    );
+    let (code, page) = post_settings(&app, &[("show_pace", "still")]).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("<option value=\"still\" selected>"), "{page}");
+    let booths: kube::Api<conferenceli::booth::Booth> = kube::Api::namespaced(cluster.client.clone(), "conferenceli");
+    assert_eq!(booths.get("booth").await.unwrap().spec.show_pace, conferenceli::booth::ShowPace::Still);
+
+    // Still: with the page's pauses fifty times shorter, nothing plays of its own.
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/?theatre=fast", app.private)).await;
+    five_containers(&browser).await;
+    for _ in 0..40 {
+        assert_eq!(browser.eval(PLAYING).await, serde_json::json!([]), "nothing plays at the still pace");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Lively again, live: an ambient event plays within seconds.
+    let (code, page) = post_settings(&app, &[("show_pace", "lively")]).await;
+    assert_eq!(code, 200, "{page}");
+    eventually(Duration::from_secs(20), "an ambient event", || async {
+        let playing = browser.eval(PLAYING).await;
+        playing
+            .as_array()?
+            .iter()
+            .any(|p| p["name"].as_str().and_then(kind_of) == Some(SceneKind::Ambient))
+            .then_some(())
+    })
+    .await;
     drop(browser);
     app.stop().await;
 }

@@ -406,12 +406,15 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     let token = press_token_on(&thanks).expect("the press offered");
     let csrf = csrf_token(&thanks);
     assert_eq!(press(&visitor, &token, "").await.status(), 403, "the CSRF token is needed");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 0);
+    assert_eq!(cluster.takes(), 0);
     let pressed = press(&visitor, &token, &csrf).await;
-    assert_eq!(pressed.status(), 200);
-    let page = pressed.text().await.unwrap();
+    assert_eq!(pressed.status(), 303, "to the press's page");
+    let location = pressed.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/press/{token}?lang=en"));
+    let page = visitor.http.get(format!("{}{location}", app.public)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Boom!") && page.contains("You deleted pod critical-prod-"), "{page}");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1, "exactly one pod deleted");
+    assert!(page.contains(r#"<meta http-equiv="refresh" content="2">"#), "it updates itself until the heal: {page}");
+    assert_eq!(cluster.takes(), 1, "exactly one pod deleted");
     let announced = kiosk.until(WAIT, |e| e.event.as_deref() == Some("announce")).await;
     assert_eq!(
         serde_json::from_str::<Value>(&announced.data).unwrap(),
@@ -421,6 +424,35 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     let recorded = ada.status.unwrap().visitor_press.expect("the press recorded in the Lead");
     assert!(page.contains(&recorded.pod), "the recorded pod is the deleted one");
     assert!(!ada.spec.press_token_sha256.unwrap().contains(&token), "only the hash is stored");
+
+    // The same link, once Kubernetes has the pod back: the heal time, the booth's measurement.
+    let healed = eventually(WAIT, "the heal on the press's page", || async {
+        let page = visitor.http.get(format!("{}{location}", app.public)).send().await.ok()?.text().await.ok()?;
+        page.contains("data-heal").then_some(page)
+    })
+    .await;
+    assert!(!healed.contains("http-equiv=\"refresh\""), "no more reloads: {healed}");
+    let ada = all_leads(&cluster).await.into_iter().find(|l| l.spec.name == "Ada Lovelace").unwrap();
+    let millis = ada.status.unwrap().visitor_press.unwrap().heal_milliseconds.expect("the heal recorded in the Lead");
+    let seconds = format!("{:.1}", millis as f64 / 1000.0);
+    assert!(healed.contains("Kubernetes healed it") && healed.contains(&recorded.pod), "{healed}");
+    assert!(
+        healed.contains(&format!("data-heal>{seconds}<")) && healed.contains(&format!("in {seconds} seconds")),
+        "{healed}"
+    );
+    assert!(!healed.contains("Ada") && !healed.contains("Lovelace"), "the page shows the press, not the person");
+    let german = visitor.http.get(format!("{}/press/{token}?lang=de", app.public)).send().await.unwrap();
+    let german = german.text().await.unwrap();
+    assert!(
+        german.contains("Zurück in") && german.contains(&format!("data-heal>{}<", seconds.replace('.', ","))),
+        "{german}"
+    );
+    let api_state: Value = http.get(format!("{}/api/state", app.private)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        api_state["availability"]["fastest"]["seconds"].as_f64(),
+        Some(millis as f64 / 1000.0),
+        "the day's fastest"
+    );
 
     // Refusals: used 410, forged and malformed 404.
     let again = press(&visitor, &token, &csrf).await;
@@ -432,14 +464,23 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     // During the cool-down: 429 with Retry-After, and the press stays the visitor's.
     let thanks = sign_up(&visitor, "Bob Builder", "bob@example.org").await;
     let bob = press_token_on(&thanks).unwrap();
+    // Not pressed yet, the link offers the button.
+    let waiting = visitor.http.get(format!("{}/press/{bob}", app.public)).send().await.unwrap();
+    assert_eq!(waiting.status(), 200);
+    let waiting = waiting.text().await.unwrap();
+    assert!(
+        waiting.contains("Press the red button") && waiting.contains(&format!("action=\"/press/{bob}?lang=en\"")),
+        "{waiting}"
+    );
+    assert_eq!(visitor.http.get(format!("{}/press/{forged}", app.public)).send().await.unwrap().status(), 404);
     let cooling = press(&visitor, &bob, &csrf).await;
     assert_eq!(cooling.status(), 429);
     let retry: u64 = cooling.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=3).contains(&retry), "{retry}");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1);
+    assert_eq!(cluster.takes(), 1);
     tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(300)).await;
-    assert_eq!(press(&visitor, &bob, &csrf).await.status(), 200, "the press was given back");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 2);
+    assert_eq!(press(&visitor, &bob, &csrf).await.status(), 303, "the press was given back");
+    assert_eq!(cluster.takes(), 2);
 
     // The token of a deleted lead is 404.
     let thanks = sign_up(&visitor, "Cyd Gone", "cyd@example.org").await;
@@ -477,7 +518,52 @@ async fn a_press_from_the_phone_deletes_one_pod_once_and_every_refusal_is_clear(
     let off = press(&visitor, &dee, &csrf).await;
     assert_eq!(off.status(), 404);
     assert!(off.text().await.unwrap().contains("The button is resting"));
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 2, "refusals deleted nothing");
+    assert_eq!(cluster.takes(), 2, "refusals took nothing");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_press_the_disruption_budget_refuses_says_so_and_stays_the_visitors() {
+    // Evicted pods stay Terminating for a minute: two evictions spend the demo's budget.
+    let slow = kube_sim::SimConfig { grace_period_seconds: 60, start_delay: Duration::from_secs(60), ..fast_config() };
+    let cluster = TestCluster::start(slow).await;
+    let app =
+        LeadsApp::start(&cluster, &["--chaos-cooldown-seconds", "0", "--form-rate-limit-per-minute", "1000"]).await;
+    set_spec(&cluster, json!({"visitorChaos": true})).await;
+    let visitor = Visitor::open(&app.public).await;
+    let forged = "0123456789abcdef".repeat(4);
+    eventually(WAIT, "presses switched on", || async {
+        let page = press(&visitor, &forged, &visitor.token).await.text().await.ok()?;
+        page.contains("Unknown link").then_some(())
+    })
+    .await;
+    let thanks = sign_up(&visitor, "Eve Evicted", "eve@example.org").await;
+    let (token, csrf) = (press_token_on(&thanks).expect("the press offered"), csrf_token(&thanks));
+    for _ in 0..2 {
+        let answer = crate::common::press_once(&app.private).await;
+        assert!(answer.starts_with("critical-prod-"), "{answer}");
+    }
+    let refused = press(&visitor, &token, &csrf).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().get("retry-after").is_none(), "nobody knows when the budget allows one");
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Kubernetes said no") && page.contains("critical-prod"), "{page}");
+    assert!(page.contains("Your press is still yours"), "{page}");
+    let eve = all_leads(&cluster).await.into_iter().find(|l| l.spec.name == "Eve Evicted").unwrap();
+    assert!(eve.status.and_then(|s| s.visitor_press).is_none(), "the claim was given back");
+    let metrics = http().get(format!("{}/metrics", app.private)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("conferenceli_chaos_presses_total{outcome=\"budget_refused\"} 1"), "{metrics}");
+    // In German, too.
+    let german = visitor.post_to(&format!("/press/{token}?lang=de"), format!("csrf_token={csrf}")).await;
+    assert!(german.text().await.unwrap().contains("Kubernetes sagt Nein"));
+
+    // In delete mode the budget does not apply: the same press now goes through.
+    set_spec(&cluster, json!({"chaosSafety": {"mode": "delete"}})).await;
+    eventually(WAIT, "the press in delete mode", || async {
+        (press(&visitor, &token, &csrf).await.status() == 303).then_some(())
+    })
+    .await;
+    assert_eq!(cluster.sim.stats.requests("delete", "pods"), 1);
     app.stop().await;
 }
 
@@ -540,7 +626,7 @@ return true;"#,
     assert_eq!(layout, json!(false));
     phone.screenshot("visitor-thanks.png").await;
 
-    let deletes = cluster.sim.stats.requests("delete", "pods");
+    let deletes = cluster.takes();
     let press_form = phone
         .eval("const f = document.querySelector('button.red').form; return [f.action, f.elements.csrf_token.value]")
         .await;
@@ -551,8 +637,25 @@ return true;"#,
     })
     .await;
     assert!(pressed.contains("You deleted pod critical-prod-"), "{pressed}");
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), deletes + 1, "exactly one pod");
+    assert_eq!(cluster.takes(), deletes + 1, "exactly one pod");
+    let at = phone.eval("return location.pathname + location.search").await;
+    assert!(at.as_str().is_some_and(|p| p.starts_with("/press/") && p.ends_with("?lang=en")), "the press's page: {at}");
     phone.screenshot("visitor-pressed.png").await;
+    // The page reloads itself until Kubernetes has the pod back, then says how long it took.
+    let healed = eventually(WAIT, "the heal time on the phone", || async {
+        let text = phone.eval("return document.body.innerText").await;
+        text.as_str().filter(|t| t.contains("Kubernetes healed it")).map(String::from)
+    })
+    .await;
+    assert!(healed.contains("The pod your press took") && pressed.contains("critical-prod-"), "{healed}");
+    let layout = phone
+        .eval("return [document.documentElement.scrollWidth > innerWidth, !!document.querySelector('[data-heal]')]")
+        .await;
+    assert_eq!(layout, json!([false, true]), "the heal figure, and no horizontal scrolling at 390 px");
+    phone.screenshot("visitor-healed.png").await;
+    let warnings: Vec<Value> =
+        phone.console().await.into_iter().filter(|e| e["level"] != "INFO" && e["level"] != "DEBUG").collect();
+    assert!(warnings.is_empty(), "the phone's console: {warnings:?}");
     let shown = eventually(WAIT, "the kiosk to announce the press", || async {
         let text = kiosk.eval("const a = document.getElementById('announce'); return a ? a.textContent : ''").await;
         text.as_str().filter(|t| t.contains("Ada pressed the button!")).map(String::from)
@@ -561,7 +664,8 @@ return true;"#,
     assert!(!shown.contains("Lovelace"), "first name only: {shown}");
     kiosk.screenshot("visitor-press-on-kiosk.png").await;
 
-    // The same press form sent again (as a reload would): refused.
+    // The same press form sent again (as a reload would): refused, a 410 in the phone's console.
+    phone.allow_console("status of 410 (Gone)");
     let resend = format!(
         "const f = document.createElement('form'); f.method = 'post'; f.action = {};
          const t = document.createElement('input'); t.type = 'hidden'; t.name = 'csrf_token'; t.value = {};
@@ -574,7 +678,7 @@ return true;"#,
         text.as_str().filter(|t| t.contains("Already pressed")).map(|_| ())
     })
     .await;
-    assert_eq!(cluster.sim.stats.requests("delete", "pods"), deletes + 1, "still one pod");
+    assert_eq!(cluster.takes(), deletes + 1, "still one pod");
     phone.screenshot("visitor-second-press.png").await;
     app.stop().await;
 }

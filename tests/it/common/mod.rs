@@ -1,7 +1,7 @@
 //! Fixtures: a simulated cluster on a free port with a kube client for it, fast timings, and a
 //! helper that waits for a condition instead of sleeping a fixed time.
 
-use conferenceli::cluster::client::client_for_url;
+use conferenceli::cluster::client::{Clients, client_for_url, clients_for_url};
 use kube_sim::{SimCluster, SimConfig, SimServer};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,6 +40,17 @@ impl TestCluster {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Requests to take a pod away the API has received: evictions (what the chaos button sends
+    /// by default, refused ones included) and deletes.
+    pub fn takes(&self) -> u64 {
+        self.sim.stats.requests("create", "pods/eviction") + self.sim.stats.requests("delete", "pods")
+    }
+
+    /// The app's clients of this API server (the second one retries nothing by itself).
+    pub fn clients(&self) -> Clients {
+        clients_for_url(&self.url()).expect("clients")
     }
 
     /// The simulated workload Service (`--availability-url` for an app that sends it traffic).
@@ -147,7 +158,7 @@ pub fn spawn_app(
     let shutdown = tokio_util::sync::CancellationToken::new();
     let devices = conferenceli::app::Devices::default();
     let task = tokio::spawn(conferenceli::app::serve(
-        cluster.client.clone(),
+        cluster.clients(),
         args,
         credentials,
         listeners,
@@ -164,12 +175,13 @@ pub struct TestApp {
     task: tokio::task::JoinHandle<Result<(), conferenceli::app::AppError>>,
 }
 
-/// The pod a `/chaos` answer says it deleted (`{"message": "Pod critical-prod-2 deleted"}`).
+/// The pod a `/chaos` answer says it took (`{"message": "Pod critical-prod-2 evicted"}`, or
+/// `deleted` with `chaosSafety.mode: delete`).
 pub fn victim_of(answer: &serde_json::Value) -> String {
     let message = answer["message"].as_str().unwrap_or_default();
     message
         .strip_prefix("Pod ")
-        .and_then(|m| m.strip_suffix(" deleted"))
+        .and_then(|m| m.strip_suffix(" evicted").or_else(|| m.strip_suffix(" deleted")))
         .unwrap_or_else(|| panic!("{answer}"))
         .to_string()
 }
@@ -261,10 +273,16 @@ pub fn kubeconfig_with_token(
 
 /// A kube-rs client for the API at `url` as the user of bearer `token`.
 pub async fn client_with_token(url: &str, token: &str) -> kube::Client {
+    clients_with_token(url, token).await.client
+}
+
+/// The booth's two clients (the retrying one, the one for evictions) for the API at `url` as
+/// the user of bearer `token`.
+pub async fn clients_with_token(url: &str, token: &str) -> Clients {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = kubeconfig_with_token(url, token, None, dir.path());
     conferenceli::http::install_crypto_provider();
     let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("the kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("a config");
-    kube::Client::try_from(config).expect("a client")
+    Clients::new(config).expect("the clients")
 }
