@@ -886,14 +886,15 @@ mod tests {
             "servalaVoucherCode": "BOOTH-26", "printRaffleTicket": true, "odooCreateLeadEnabled": false,
             "attract": {"enabled": true, "idleMinutes": 2.5, "opens": "10:00", "closes": "24:00",
                         "weekdays": ["mon", "sat"], "timeZone": "Europe/Zurich"},
-            "chaosSafety": {"minimumAgeSeconds": 45, "dryRun": true},
+            "chaosSafety": {"minimumAgeSeconds": 45, "dryRun": true, "mode": "delete"},
             "branding": {"title": "KubeCon", "intro": "Break it.", "prize": "A Pi", "accentColor": "#1b5e8c",
                          "drawTime": "17:00", "logo": {"contentType": "image/png", "data": "iVBORw0KGgo="}},
-            "visitorChaos": true, "callToAction": "Win a Pi",
+            "visitorChaos": true, "callToAction": "Win a Pi", "showPace": "calm",
         });
         let spec: BoothSpec = serde_json::from_value(wire.clone()).unwrap();
         assert_eq!(serde_json::to_value(&spec).unwrap(), wire);
         assert_eq!(spec.voucher_type, VoucherType::Servala);
+        assert_eq!((spec.chaos_safety.mode, spec.show_pace), (ChaosMode::Delete, ShowPace::Calm));
         assert_eq!(spec.attract.weekdays, [Weekday::Mon, Weekday::Sat]);
         assert_eq!((spec.attract.opens, spec.attract.closes), (TimeOfDay::new(10, 0).unwrap(), TimeOfDay::END_OF_DAY));
         assert_eq!(spec.attract.idle_minutes.duration(), jiff::SignedDuration::from_secs(150));

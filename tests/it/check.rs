@@ -194,7 +194,7 @@ async fn permission_checks_ask_the_api_server_about_the_caller() {
         p,
         "nodes (cluster-wide)",
         Status::Fail,
-        "may not list, watch",
+        "may not list, patch, watch",
         "add to ClusterRole conferenceli-nodes",
     );
     // The namespaces are not hers to read either: the Kubernetes group says so, and where.
