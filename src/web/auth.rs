@@ -2,7 +2,7 @@
 //!
 //! Credentials are compared in constant time: both sides are hashed with SHA-256 and the digests
 //! compared with `subtle`, so neither the content nor the length of the secret leaks through
-//! timing. Failures are an [`AuthError`], which `web::error` answers: 401 with `WWW-Authenticate`
+//! timing. Failures are an `AuthError`, which `web::error` answers: 401 with `WWW-Authenticate`
 //! and a JSON `{"message": ...}` body (the red button's key binding pipes every answer through
 //! `jq .message`).
 //!

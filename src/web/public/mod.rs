@@ -1,8 +1,8 @@
 //! The public listener: the visitors' contact form (`GET /`, `POST /`), its result pages, its
 //! static assets (the stylesheet, the logo, the accent colours), and, only while the Booth's
 //! `visitorChaos` is on, the one-time press a sign-up earns (`POST /press/<token>`, handled in
-//! `web::visitor`). Nothing else answers here (404): this side is reachable from the Internet
-//! through the tunnel.
+//! its child `visitor`, whose routes this router assembles). Nothing else answers here (404):
+//! this side is reachable from the Internet through the tunnel.
 //!
 //! A submission is rate limited per client, size limited, CSRF checked and validated; it becomes
 //! a `Lead` resource before the visitor sees "thank you". Odoo is never called on this path: the
