@@ -35,7 +35,7 @@ use crate::web::limits::{self, LimitMetrics, ListenerLimits};
 use crate::web::metrics::WebMetrics;
 use crate::web::qr_card::QrCard;
 use crate::web::{AppState, private_router};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Recorder;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,15 +179,21 @@ impl Booth {
         let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
         let limit_metrics = LimitMetrics::register(metrics.registry_mut());
         tokio::spawn(return_freed_memory(shutdown.clone()));
-        let remediation = start_remediation(&client, args, &cluster, shutdown);
+        let recorder = crate::cluster::recorder::recorder(client.clone(), args.pod_name.clone());
+        let remediation = start_remediation(&client, args, &cluster, &recorder, shutdown);
         let chaos = ChaosBus::new();
         let chaos_settings = ChaosSettings {
             namespace: args.namespace.clone(),
             own_pod: args.pod_name.clone(),
             cooldown: args.dashboard.chaos_cooldown_seconds,
         };
-        let button =
-            Arc::new(kube_chaos(chaos_settings, clients.clone(), cluster.clone(), booth.clone(), chaos.clone()));
+        let button = Arc::new(kube_chaos(
+            chaos_settings,
+            (clients.clone(), recorder),
+            cluster.clone(),
+            booth.clone(),
+            chaos.clone(),
+        ));
         let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, shutdown.child_token()));
         tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
         let web_metrics = WebMetrics::register(metrics.registry_mut());
@@ -321,13 +327,11 @@ fn start_remediation(
     client: &kube::Client,
     args: &AppArgs,
     cluster: &ClusterState,
+    recorder: &Recorder,
     shutdown: &CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
     (args.node_loss_threshold_seconds > 0).then(|| {
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() },
-        );
+        let recorder = recorder.clone();
         let remediation = Remediation {
             threshold: Duration::from_secs(args.node_loss_threshold_seconds),
             namespace: args.namespace.clone(),

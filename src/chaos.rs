@@ -20,12 +20,13 @@
 use crate::booth::{BoothHandle, ChaosMode, ChaosSafety};
 use crate::cluster::api_calls::{ApiCall, Scope};
 use crate::cluster::client::Clients;
+use crate::cluster::recorder::regarding;
 use crate::cluster::{
     BudgetRefusal, ChaosBus, ChaosEvent, ChaosTarget, ClusterState, EvictError, PodPhase, PodView, Presser, eviction,
 };
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, Preconditions};
+use kube::runtime::events::{Event, EventType, Recorder};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use std::sync::Mutex;
@@ -100,13 +101,9 @@ impl PressOutcome {
 }
 
 /// The API requests of the chaos button (see [`super::api_calls`]): the eviction (the
-/// default), the delete (`chaosSafety.mode: delete`, so the Role keeps `delete pods`), and a
-/// core Event on the pod.
-pub(crate) const API_CALLS: [ApiCall; 3] = [
-    eviction::API_CALLS[0],
-    ApiCall::new(Scope::Target, "", "pods", "delete"),
-    ApiCall::new(Scope::Target, "", "events", "create"),
-];
+/// default) and the delete (`chaosSafety.mode: delete`, so the Role keeps `delete pods`); its
+/// Event on the pod is the app's one recorder's (`cluster::recorder`).
+pub(crate) const API_CALLS: [ApiCall; 2] = [eviction::API_CALLS[0], ApiCall::new(Scope::Target, "", "pods", "delete")];
 
 /// What a kill does to the world.
 pub trait ChaosActions: Send + Sync {
@@ -287,65 +284,36 @@ impl Taken {
     }
 }
 
-/// The chaos button wired to the real cluster: `POD_NAME` names the Events' reporting instance.
+/// The chaos button wired to the real cluster; its Events go through the app's `recorder`.
 pub(crate) fn kube_chaos(
     settings: ChaosSettings,
-    clients: Clients,
+    (clients, recorder): (Clients, Recorder),
     cluster: ClusterState,
     booth: BoothHandle,
     bus: ChaosBus,
 ) -> Chaos<KubeActions> {
-    let instance = settings.own_pod.clone().unwrap_or_else(|| "conferenceli".into());
-    Chaos::new(settings, cluster, bus, KubeActions::new(clients, booth, instance))
+    Chaos::new(settings, cluster, bus, KubeActions { clients, recorder, booth })
 }
 
-/// The real actions: the Kubernetes API and the Booth's status writer.
+/// The real actions: the Kubernetes API, the app's Event recorder and the Booth's status writer.
 pub(crate) struct KubeActions {
     clients: Clients,
+    recorder: Recorder,
     booth: BoothHandle,
-    /// `reportingInstance` of the Events (the pod name, or `conferenceli`).
-    instance: String,
 }
 
-impl KubeActions {
-    pub fn new(clients: Clients, booth: BoothHandle, instance: String) -> Self {
-        Self { clients, booth, instance }
-    }
-}
-
-/// The Event recorded on a killed pod (pure, so its fields are tested).
-pub(crate) fn kill_event(pod: &PodView, message: &str, mode: ChaosMode, instance: &str, now: jiff::Timestamp) -> Event {
+/// The Event recorded on a killed pod, about [`regarding`] it (pure, so its fields are tested).
+pub(crate) fn kill_event(message: &str, mode: ChaosMode) -> Event {
     Event {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{}.chaos-", pod.name)),
-            namespace: Some(pod.namespace.clone()),
-            ..ObjectMeta::default()
-        },
-        involved_object: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: Some(pod.name.clone()),
-            namespace: Some(pod.namespace.clone()),
-            uid: Some(pod.uid.clone()).filter(|u| !u.is_empty()),
-            ..ObjectReference::default()
-        },
-        reason: Some(EVENT_REASON.into()),
-        message: Some(message.into()),
-        type_: Some("Warning".into()),
-        count: Some(1),
-        first_timestamp: Some(Time(now)),
-        last_timestamp: Some(Time(now)),
-        source: Some(EventSource { component: Some("conferenceli".into()), host: None }),
-        reporting_component: Some("conferenceli".into()),
-        reporting_instance: Some(instance.into()),
-        action: Some(
-            match mode {
-                ChaosMode::Evict => "Evict",
-                ChaosMode::Delete => "Delete",
-            }
-            .into(),
-        ),
-        ..Event::default()
+        type_: EventType::Warning,
+        reason: EVENT_REASON.into(),
+        note: Some(message.into()),
+        action: match mode {
+            ChaosMode::Evict => "Evict",
+            ChaosMode::Delete => "Delete",
+        }
+        .into(),
+        secondary: None,
     }
 }
 
@@ -367,9 +335,7 @@ impl ChaosActions for KubeActions {
     }
 
     async fn record_event(&self, pod: &PodView, message: &str, mode: ChaosMode) {
-        let api: Api<Event> = Api::namespaced(self.clients.client.clone(), &pod.namespace);
-        let event = kill_event(pod, message, mode, &self.instance, jiff::Timestamp::now());
-        if let Err(error) = api.create(&PostParams::default(), &event).await {
+        if let Err(error) = self.recorder.publish(&kill_event(message, mode), &regarding(pod)).await {
             tracing::warn!(pod = %pod.name, %error, "could not record the ChaosKill event");
         }
     }
@@ -554,19 +520,17 @@ mod tests {
     }
 
     #[test]
-    fn the_event_names_the_pod_and_the_reason() {
-        let p = pod("critical-prod-2", 2, PodPhase::Running);
-        let now: jiff::Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
-        let event = serde_json::to_value(kill_event(&p, "boom", ChaosMode::Evict, "booth-pod", now)).unwrap();
-        assert_eq!(event["reason"], "ChaosKill");
-        assert_eq!(event["action"], "Evict");
-        assert_eq!(event["type"], "Warning");
-        assert_eq!(event["involvedObject"]["kind"], "Pod");
-        assert_eq!(event["involvedObject"]["name"], "critical-prod-2");
-        assert_eq!(event["involvedObject"]["uid"], "uid-critical-prod-2");
-        assert_eq!(event["metadata"]["namespace"], "demopod");
-        assert_eq!(event["lastTimestamp"], "2026-11-21T10:00:00Z");
-        assert_eq!(event["reportingInstance"], "booth-pod");
+    fn the_event_names_the_pod_the_reason_and_the_action() {
+        let event = kill_event("boom", ChaosMode::Evict);
+        assert_eq!(
+            (event.type_, event.reason.as_str(), event.action.as_str()),
+            (EventType::Warning, "ChaosKill", "Evict")
+        );
+        assert_eq!(event.note.as_deref(), Some("boom"));
+        assert_eq!(kill_event("boom", ChaosMode::Delete).action, "Delete");
+        let about = regarding(&pod("critical-prod-2", 2, PodPhase::Running));
+        assert_eq!((about.kind.as_deref(), about.name.as_deref()), (Some("Pod"), Some("critical-prod-2")));
+        assert_eq!((about.namespace.as_deref(), about.uid.as_deref()), (Some("demopod"), Some("uid-critical-prod-2")));
     }
 
     #[tokio::test]

@@ -59,6 +59,7 @@ pub fn blinkt_api_calls() -> Vec<cluster::api_calls::ApiCall> {
 pub fn api_calls() -> Vec<cluster::api_calls::ApiCall> {
     let mut calls: Vec<_> = cluster::watch::API_CALLS.iter().flatten().copied().collect();
     calls.extend(cluster::remediation::API_CALLS);
+    calls.extend(cluster::recorder::API_CALLS);
     calls.extend(chaos::API_CALLS);
     calls.extend(cluster::drain::API_CALLS);
     calls.extend(booth::API_CALLS);

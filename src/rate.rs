@@ -1,8 +1,8 @@
 //! Sliding-window rate limiting, the one limit on events per time the booth has: wrong staff
 //! credentials per address (`web::auth`), wrong control-panel passwords (`web::control`) and
-//! contact-form submissions per visitor (`web::public`, `web::visitor`). At most `limit` events
-//! of one key in any `window`; a key that reached it waits until its oldest event leaves the
-//! window. Memory is bounded: at most `max_keys` keys are tracked, idle ones forgotten first.
+//! contact-form submissions per visitor (`web::public`, `web::public::visitor`). At most `limit`
+//! events of one key in any `window`; a key that reached it waits until its oldest event leaves
+//! the window. Memory is bounded: at most `max_keys` keys are tracked, idle ones forgotten first.
 //!
 //! Written here rather than taken from `governor`: its GCRA checks by spending, where the guess
 //! limits count only failures and ask before spending (docs/decisions.md).

@@ -3,9 +3,10 @@
 //!
 //! Everything that shows or acts on the cluster (web, LEDs, controllers) reads [`ClusterState`]
 //! rather than asking the API, so a thousand browsers cost the API server nothing. This module
-//! calls the Kubernetes API, and owns evicting a pod the way its disruption budget allows
-//! (`eviction`). [`resource`] holds what the booth's own resources share in the Kubernetes
-//! convention (conditions, timestamps, merge patches).
+//! calls the Kubernetes API, owns evicting a pod the way its disruption budget allows
+//! (`eviction`) and the app's one Kubernetes Event recorder (`recorder`). [`resource`] holds
+//! what the booth's own resources share in the Kubernetes convention (conditions, timestamps,
+//! merge patches).
 //!
 //! May call: nothing else of the crate.
 
@@ -14,6 +15,7 @@ pub mod client;
 pub(crate) mod drain;
 pub mod events;
 pub(crate) mod eviction;
+pub(crate) mod recorder;
 pub(crate) mod remediation;
 pub mod resource;
 pub mod state;

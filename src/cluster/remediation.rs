@@ -11,9 +11,10 @@
 //! May call: nothing else of the crate.
 
 use super::api_calls::{ApiCall, Scope};
+use super::recorder::regarding;
 use super::state::{ClusterState, Snapshot};
 use super::views::{NodeStatus, NodeView, PodView};
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Preconditions};
 use kube::runtime::events::{Event, EventType, Recorder};
 use std::collections::{HashMap, HashSet};
@@ -21,13 +22,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// The API requests of this module (see [`super::api_calls`]); the event recorder creates an
-/// event, or patches it when the same event repeats.
-pub(crate) const API_CALLS: [ApiCall; 3] = [
-    ApiCall::new(Scope::Target, "", "pods", "delete"),
-    ApiCall::new(Scope::Target, "events.k8s.io", "events", "create"),
-    ApiCall::new(Scope::Target, "events.k8s.io", "events", "patch"),
-];
+/// The API requests of this module (see [`super::api_calls`]); its Events are the app's one
+/// recorder's ([`super::recorder`]).
+pub(crate) const API_CALLS: [ApiCall; 1] = [ApiCall::new(Scope::Target, "", "pods", "delete")];
 
 /// Since when each lost node has been seen NotReady or Unknown.
 #[derive(Debug, Default)]
@@ -89,17 +86,6 @@ pub(crate) struct Remediation {
     pub namespace: String,
 }
 
-fn reference(pod: &PodView) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("Pod".into()),
-        name: Some(pod.name.clone()),
-        namespace: Some(pod.namespace.clone()),
-        uid: Some(pod.uid.clone()),
-        ..ObjectReference::default()
-    }
-}
-
 async fn force_delete(pods: &Api<Pod>, recorder: &Recorder, pod: &PodView, lost_for: Duration) {
     let params = DeleteParams {
         grace_period_seconds: Some(0),
@@ -120,7 +106,7 @@ async fn force_delete(pods: &Api<Pod>, recorder: &Recorder, pod: &PodView, lost_
                 action: "ForceDelete".into(),
                 secondary: None,
             };
-            if let Err(error) = recorder.publish(&event, &reference(pod)).await {
+            if let Err(error) = recorder.publish(&event, &regarding(pod)).await {
                 tracing::warn!(%error, pod = %pod.name, "could not record the NodeLost event");
             }
         }

@@ -3,9 +3,9 @@
 //! ([`raffle`]) and the one-time press of the chaos button a sign-up earns ([`press`]), with the
 //! kiosk's announcements of both ([`announce`]).
 //!
-//! The HTTP side is in `web::public` (the form and thank-you page), `web::visitor` (the press,
-//! the logo and the accent stylesheet on the public listener) and `web::raffle` (the draw on
-//! the private listener). Draws and presses are recorded in the Lead's status, so a restart
+//! The HTTP side is in `web::public` (the form and thank-you page), `web::public::visitor` (the
+//! press, the logo and the accent stylesheet on the public listener) and `web::raffle` (the draw
+//! on the private listener). Draws and presses are recorded in the Lead's status, so a restart
 //! neither draws a winner twice nor lets a token be used again.
 //!
 //! May call: `crate::booth` (the settings), `crate::leads` (the Lead resource), `crate::chaos`

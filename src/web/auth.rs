@@ -2,8 +2,9 @@
 //!
 //! Credentials are compared in constant time: both sides are hashed with SHA-256 and the digests
 //! compared with `subtle`, so neither the content nor the length of the secret leaks through
-//! timing. Failures answer 401 with `WWW-Authenticate` and a JSON `{"message": ...}` body (the
-//! red button's key binding pipes every answer through `jq .message`).
+//! timing. Failures are an `AuthError`, which `web::error` answers: 401 with `WWW-Authenticate`
+//! and a JSON `{"message": ...}` body (the red button's key binding pipes every answer through
+//! `jq .message`).
 //!
 //! Guessing is slowed per client address: after `AUTH_FAILURES_PER_MINUTE` wrong credentials in
 //! a minute, `limit_guesses` answers that address's requests that carry credentials with 429
@@ -12,22 +13,19 @@
 //!
 //! May call: `crate::rate`, `crate::secret`.
 
-use super::error::PrivateError;
+use super::error::{AuthError, PrivateError};
 use crate::rate::SlidingWindow;
 use crate::secret::Secret;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
-
-/// The realm browsers and curl show when they ask for credentials.
-pub(crate) const REALM: &str = "conferenceli";
 
 /// The credentials of the staff routes.
 #[derive(Debug, Clone)]
@@ -43,17 +41,6 @@ pub struct StaffCredentials {
 pub struct Credentials {
     pub username: String,
     pub password: Secret,
-}
-
-/// Why a request was not let in; never says which half of the credentials was wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("authentication required")]
-    Missing,
-    #[error("malformed Authorization header")]
-    Malformed,
-    #[error("invalid credentials")]
-    Invalid,
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -92,15 +79,6 @@ pub fn check_basic(headers: &HeaderMap, expected: &Credentials) -> Result<(), Au
     let value = headers.get(header::AUTHORIZATION).ok_or(AuthError::Missing)?;
     let (user, password) = parse_basic(value)?;
     if expected.matches(&user, &password) { Ok(()) } else { Err(AuthError::Invalid) }
-}
-
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        let challenge = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
-            .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
-        let body = Json(serde_json::json!({"message": format!("Unauthorized: {self}")}));
-        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], body).into_response()
-    }
 }
 
 /// The window in which wrong credentials are counted.
@@ -160,13 +138,5 @@ mod tests {
         assert_eq!(check_basic(&HeaderMap::new(), &creds), Err(AuthError::Missing));
         assert!(!creds.matches("admin", "s3cret "));
         assert!(!creds.matches("Admin", "s3cret"));
-    }
-
-    #[test]
-    fn unauthorized_answers_carry_a_challenge_and_json() {
-        let response = AuthError::Invalid.into_response();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
-        assert!(challenge.starts_with("Basic realm=\"conferenceli\""));
     }
 }

@@ -11,6 +11,7 @@
 use super::AppState;
 use super::auth::check_basic;
 use super::error::PrivateError;
+use super::page::{Message, message};
 use crate::chaos::{Aim, ChaosError, PressOutcome};
 use crate::cluster::Presser;
 use axum::Router;
@@ -18,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,20 +30,6 @@ pub fn routes() -> Router<AppState> {
 /// Scripts pipe every answer through `jq .message`, so even a wrong method answers JSON.
 async fn wrong_method() -> PrivateError {
     PrivateError::WrongMethod
-}
-
-/// Every answer of these routes.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Message {
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub night_mode: Option<bool>,
-}
-
-/// A JSON `{"message"}` answer with `status`.
-pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
-    (status, Json(Message { message: text.into(), night_mode: None })).into_response()
 }
 
 /// Presses the chaos button and answers as `/chaos` does: 200, or the [`ChaosError`] (404, 429

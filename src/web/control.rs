@@ -16,11 +16,11 @@
 //! `crate::theatre`, `crate::visitor`.
 
 use super::AppState;
-use super::chaos::{apply_night_mode, message, press};
+use super::chaos::{apply_night_mode, press};
 use super::csrf::{FIELD, cookie_value};
 use super::error::{LoginRefusal, PrivateError};
 use super::kiosk::script_json;
-use super::page::Page;
+use super::page::{Page, message};
 use crate::chaos::Aim;
 use crate::cluster::Presser;
 use crate::labels::queue::StoreError;

@@ -3,21 +3,26 @@
 //! kiosk, the probes) and [`PublicError`] for the contact form's. Handlers return
 //! `Result<_, PrivateError>` or `Result<_, PublicError>` and use `?`.
 //!
-//! The answers keep the shapes their clients rely on: the staff's scripts pipe every answer of
-//! `/chaos`, `/nightmode`, the control panel's actions, the raffle and the label preview through
-//! `jq .message`, so those are JSON `{"message"}`; `/config`, `/leads.csv` and the assets answer
-//! plain text; refused logins and forms are the page again with what was wrong; the visitors
-//! get pages in their language. Failures of the server's side (the Kubernetes API, Odoo's lead
-//! store, a template) are logged here, once, with their cause; what a client did wrong is not.
+//! Each type's `IntoResponse` is one match that decides every error's whole answer (status,
+//! headers, body) once, its arms grouped by the kind of answer: who is asking (401, 403, and 429
+//! for guessers), a request that makes no sense (400, 405, 413, 422), nothing there (404), not
+//! now (409, 429 with or without `Retry-After`), and failures of the server's side (500, 502,
+//! 503). The answers keep the shapes their clients rely on: the staff's scripts pipe every answer
+//! of `/chaos`, `/nightmode`, the control panel's actions, the raffle and the label preview
+//! through `jq .message`, so those are JSON `{"message"}`; `/config`, `/leads.csv` and the assets
+//! answer plain text; refused logins and forms are the page again with what was wrong; the
+//! visitors get pages in their language. Failures of the server's side (the Kubernetes API,
+//! Odoo's lead store, a template) are logged here, once, with their cause; what a client did
+//! wrong is not.
+//!
+//! The answers are built from `web::page` and `web::csrf`'s errors only: no handler is named
+//! here, so every handler may name this module.
 //!
 //! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::leads`, `crate::theatre`,
 //! `crate::visitor`.
 
-use super::auth::AuthError;
-use super::chaos::message;
 use super::csrf::CsrfError;
-use super::page::Page;
-use super::public::{csrf_text, problem};
+use super::page::{Page, message, problem};
 use crate::chaos::ChaosError;
 use crate::cluster::drain::DrainError;
 use crate::visitor::i18n::{Lang, Text};
@@ -25,37 +30,75 @@ use crate::visitor::press::PressRefusal;
 use crate::visitor::raffle::DrawError;
 use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
-/// Why a request to the booth's listener was not done.
+/// The realm browsers and curl show when they ask for credentials.
+const REALM: &str = "conferenceli";
+
+/// Why a request's HTTP Basic credentials were not let in (`web::auth` checks them); never says
+/// which half of the credentials was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication required")]
+    Missing,
+    #[error("malformed Authorization header")]
+    Malformed,
+    #[error("invalid credentials")]
+    Invalid,
+}
+
+/// Why a request to the booth's listener was not done, grouped by the kind of answer it gives.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PrivateError {
+    // Who is asking.
     /// No or wrong Basic credentials: 401 with a challenge.
     #[error(transparent)]
     Unauthorized(#[from] AuthError),
-    /// Credentials from an address that guessed wrong too often lately: 429 with `Retry-After`.
-    #[error("Too many wrong passwords from this address; try again in {retry_after} s")]
-    TooManyGuesses { retry_after: u64 },
-    /// `/chaos` or `/nightmode` with a method other than GET or POST: 405 with `Allow`.
-    #[error("Use GET or POST")]
-    WrongMethod,
-    /// A browser says another site's page sent a request that changes something: 403.
-    #[error("Refused: another site's page sent this; use curl or {use_instead}")]
-    FromAnotherSite { use_instead: &'static str },
     /// A control panel action without a live staff session: 401.
     #[error("Log in at /control first")]
     NotLoggedIn,
-    /// A control panel action's form over the body limit: 413.
-    #[error("The form is too large")]
-    FormTooLarge,
+    /// Credentials from an address that guessed wrong too often lately: 429 with `Retry-After`.
+    #[error("Too many wrong passwords from this address; try again in {retry_after} s")]
+    TooManyGuesses { retry_after: u64 },
+    /// A browser says another site's page sent a request that changes something: 403.
+    #[error("Refused: another site's page sent this; use curl or {use_instead}")]
+    FromAnotherSite { use_instead: &'static str },
     /// A control panel action without a valid CSRF token: 403.
     #[error(transparent)]
     BadToken(CsrfError),
+    /// `/config` without a valid CSRF token: 403 in plain text (a browser form, not a script's).
+    #[error(transparent)]
+    SettingsBadToken(CsrfError),
+    /// A refused control panel login: the login page again with why.
+    #[error("{why}")]
+    LoginRefused { why: LoginRefusal, page: Page },
+
+    // A request that makes no sense.
+    /// `/chaos` or `/nightmode` with a method other than GET or POST: 405 with `Allow`.
+    #[error("Use GET or POST")]
+    WrongMethod,
+    /// A control panel action's form over the body limit: 413.
+    #[error("The form is too large")]
+    FormTooLarge,
     /// A query, a path or a form field that makes no sense: 400 with what was expected.
     #[error("{0}")]
     Invalid(String),
+    /// A `/config` body that is not the settings form: 400.
+    #[error("the form could not be read")]
+    UnreadableForm,
+    /// A `/config` body that could not be read at all (too large, cut off): axum's answer.
+    #[error(transparent)]
+    BodyUnread(#[from] BytesRejection),
+    /// A `/config` multipart body that could not be read: its status and reason.
+    #[error(transparent)]
+    Multipart(#[from] MultipartError),
+    /// Settings that do not pass the checks: 422, the settings page with what is wrong.
+    #[error("the settings were refused")]
+    SettingsInvalid(Page),
+
+    // Nothing there.
     /// The control panel asked for a scene the theatre does not have: 404.
     #[error("Unknown scene {:?}", .0.0)]
     UnknownScene(#[from] crate::theatre::UnknownScene),
@@ -68,57 +111,43 @@ pub(crate) enum PrivateError {
     /// The voucher preview while the Booth's voucher type is `none`: 404.
     #[error("no voucher configured (voucher type: none)")]
     NoVoucher,
+    /// `/static/<file>` that the kiosk does not have: 404.
+    #[error("no such file")]
+    NoSuchAsset,
+
+    // Outcomes of the features, which may be any of the kinds.
     /// The chaos button did not kill: 404 (nothing to kill), 429 with `Retry-After` (cooling
     /// down), 429 without (the disruption budget refused the eviction: nobody knows when the
-    /// replacements will be Ready) or 502 (the API failed otherwise).
+    /// replacements will be Ready), 502 (the API failed otherwise), or 200 for a rehearsal.
     #[error(transparent)]
     Chaos(#[from] ChaosError),
     /// A node the control panel asked to drain or uncordon: 404 (no such node), 502 (the API
     /// did not change it).
     #[error(transparent)]
-    Drain(#[from] crate::cluster::drain::DrainError),
-    /// Night mode could not be written to the Booth: 502.
-    #[error("The Booth resource could not be changed; try again")]
-    NightModeUnchanged(#[source] kube::Error),
+    Drain(#[from] DrainError),
     /// No raffle winner: 404 (nobody signed up), 409 (everybody drawn), 503 (the leads).
     #[error(transparent)]
     Draw(#[from] DrawError),
+
+    // The server's side failed (logged with the cause).
+    /// Night mode could not be written to the Booth: 502.
+    #[error("The Booth resource could not be changed; try again")]
+    NightModeUnchanged(#[source] kube::Error),
     /// A reprint could not be recorded in the Lead's status: 503.
     #[error(transparent)]
     ReprintNotRecorded(crate::labels::queue::StoreError),
-    /// The label preview could not be drawn: 500.
-    #[error("the preview could not be rendered")]
-    PreviewNotRendered(String),
-    /// A template failed: 500.
-    #[error("the page could not be rendered")]
-    PageNotRendered(#[from] askama::Error),
-    /// A `/config` body that is not the settings form: 400.
-    #[error("the form could not be read")]
-    UnreadableForm,
-    /// A `/config` body that could not be read at all (too large, cut off): axum's answer.
-    #[error(transparent)]
-    BodyUnread(#[from] BytesRejection),
-    /// A `/config` multipart body that could not be read: its status and reason.
-    #[error(transparent)]
-    Multipart(#[from] MultipartError),
-    /// `/config` without a valid CSRF token: 403 in plain text (a browser form, not a script's).
-    #[error(transparent)]
-    SettingsBadToken(CsrfError),
-    /// Settings that do not pass the checks: 422, the settings page with what is wrong.
-    #[error("the settings were refused")]
-    SettingsInvalid(Page),
     /// Settings that could not be written to the Booth: 503, the page with the reason.
     #[error("the booth settings could not be stored: {error}")]
     SettingsNotStored { error: kube::Error, page: Page },
     /// The CSV export could not list the Leads: 503.
     #[error("the leads could not be listed; try again")]
     LeadsUnlisted(#[source] kube::Error),
-    /// `/static/<file>` that the kiosk does not have: 404.
-    #[error("no such file")]
-    NoSuchAsset,
-    /// A refused control panel login: the login page again with why.
-    #[error("{why}")]
-    LoginRefused { why: LoginRefusal, page: Page },
+    /// The label preview could not be drawn: 500.
+    #[error("the preview could not be rendered")]
+    PreviewNotRendered(String),
+    /// A template failed: 500.
+    #[error("the page could not be rendered")]
+    PageNotRendered(#[from] askama::Error),
 }
 
 /// Why a control panel login was refused (the login page says it).
@@ -143,130 +172,119 @@ pub(crate) fn retry_after_seconds(left: Duration) -> u64 {
     left.as_secs_f64().ceil().max(1.0) as u64
 }
 
-fn with_retry_after(mut response: Response, seconds: u64) -> Response {
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+fn with_header(mut response: Response, name: HeaderName, value: HeaderValue) -> Response {
+    response.headers_mut().insert(name, value);
     response
 }
 
-impl PrivateError {
-    fn status(&self) -> StatusCode {
-        match self {
-            PrivateError::Unauthorized(_) | PrivateError::NotLoggedIn => StatusCode::UNAUTHORIZED,
-            PrivateError::TooManyGuesses { .. } => StatusCode::TOO_MANY_REQUESTS,
-            PrivateError::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
-            PrivateError::FromAnotherSite { .. } | PrivateError::BadToken(_) | PrivateError::SettingsBadToken(_) => {
-                StatusCode::FORBIDDEN
-            }
-            PrivateError::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            PrivateError::Invalid(_) | PrivateError::UnreadableForm => StatusCode::BAD_REQUEST,
-            PrivateError::UnknownScene(_)
-            | PrivateError::NoFogMachine
-            | PrivateError::NoSuchLead(_)
-            | PrivateError::NoVoucher
-            | PrivateError::NoSuchAsset => StatusCode::NOT_FOUND,
-            PrivateError::Chaos(error) => match error {
-                ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_) => {
-                    StatusCode::NOT_FOUND
-                }
-                // A rehearsal did what was asked (the button answers it as a success).
-                ChaosError::DryRun(_) => StatusCode::OK,
-                ChaosError::CoolingDown(_) | ChaosError::BudgetHeld { .. } => StatusCode::TOO_MANY_REQUESTS,
-                ChaosError::Api { .. } => StatusCode::BAD_GATEWAY,
-            },
-            PrivateError::NightModeUnchanged(_) => StatusCode::BAD_GATEWAY,
-            PrivateError::Drain(error) => match error {
-                DrainError::NoSuchNode(_) => StatusCode::NOT_FOUND,
-                DrainError::Api { .. } => StatusCode::BAD_GATEWAY,
-            },
-            PrivateError::Draw(error) => match error {
-                DrawError::NobodySignedUp(_) => StatusCode::NOT_FOUND,
-                DrawError::EverybodyDrawn { .. } => StatusCode::CONFLICT,
-                DrawError::Api(_) | DrawError::KeptChanging => StatusCode::SERVICE_UNAVAILABLE,
-            },
-            PrivateError::ReprintNotRecorded(_)
-            | PrivateError::SettingsNotStored { .. }
-            | PrivateError::LeadsUnlisted(_) => StatusCode::SERVICE_UNAVAILABLE,
-            PrivateError::PreviewNotRendered(_) | PrivateError::PageNotRendered(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            PrivateError::BodyUnread(rejection) => rejection.status(),
-            PrivateError::Multipart(error) => error.status(),
-            PrivateError::SettingsInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            PrivateError::LoginRefused { why, .. } => match why {
-                LoginRefusal::NoPassword => StatusCode::BAD_REQUEST,
-                LoginRefusal::BadToken(_) => StatusCode::FORBIDDEN,
-                LoginRefusal::TooManyWrongPasswords => StatusCode::TOO_MANY_REQUESTS,
-                LoginRefusal::WrongPassword => StatusCode::UNAUTHORIZED,
-            },
-        }
-    }
+fn with_retry_after(response: Response, seconds: u64) -> Response {
+    with_header(response, header::RETRY_AFTER, HeaderValue::from(seconds))
+}
 
-    /// Logs what failed on the server's side (and wrong control panel passwords, which staff
-    /// want to see); a client's mistake is its answer only. Never logs a credential.
-    fn log(&self) {
-        match self {
-            PrivateError::NightModeUnchanged(error) => tracing::warn!(%error, "could not change night mode"),
-            PrivateError::Drain(error @ DrainError::Api { .. }) => {
-                tracing::warn!(%error, "could not drain or uncordon")
-            }
-            PrivateError::Draw(error @ (DrawError::Api(_) | DrawError::KeptChanging)) => {
-                tracing::warn!(%error, "raffle draw failed");
-            }
-            PrivateError::ReprintNotRecorded(error) => tracing::warn!(%error, "a reprint could not be recorded"),
-            PrivateError::PreviewNotRendered(error) => tracing::error!(%error, "rendering the label preview failed"),
-            PrivateError::PageNotRendered(error) => tracing::error!(%error, "rendering a page failed"),
-            PrivateError::SettingsNotStored { error, .. } => {
-                tracing::error!(%error, "the booth settings could not be stored");
-            }
-            PrivateError::LeadsUnlisted(error) => tracing::error!(%error, "listing leads for the CSV export failed"),
-            PrivateError::LoginRefused { why: LoginRefusal::WrongPassword, .. } => {
-                tracing::warn!("control panel: wrong password");
-            }
-            _ => {}
-        }
-    }
+/// A plain text answer (`/config`, `/leads.csv`, the assets: browsers and people read them).
+fn plain(status: StatusCode, text: String) -> Response {
+    (status, text).into_response()
+}
+
+/// What a `401` asks for: Basic credentials of [`REALM`], in UTF-8.
+fn challenge() -> HeaderValue {
+    HeaderValue::from_str(&format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"))
 }
 
 impl IntoResponse for PrivateError {
+    /// Every error's answer, decided once (see the module's doc); server-side failures and wrong
+    /// control panel passwords (which staff want to see) are logged, a client's mistake is its
+    /// answer only. Never logs a credential.
     fn into_response(self) -> Response {
-        self.log();
-        let status = self.status();
+        use PrivateError as E;
+        use StatusCode as S;
+        let text = self.to_string();
         match self {
-            PrivateError::Unauthorized(error) => error.into_response(),
-            PrivateError::WrongMethod => {
-                let mut response = message(status, self.to_string());
-                response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-                response
+            // Who is asking: JSON for the scripts, a challenge where credentials are wanted.
+            E::Unauthorized(error) => {
+                let answer = message(S::UNAUTHORIZED, format!("Unauthorized: {error}"));
+                with_header(answer, header::WWW_AUTHENTICATE, challenge())
             }
-            PrivateError::TooManyGuesses { retry_after } => {
-                with_retry_after(message(status, self.to_string()), retry_after)
+            E::NotLoggedIn => message(S::UNAUTHORIZED, text),
+            E::TooManyGuesses { retry_after } => with_retry_after(message(S::TOO_MANY_REQUESTS, text), retry_after),
+            E::FromAnotherSite { .. } | E::BadToken(_) => message(S::FORBIDDEN, text),
+            E::SettingsBadToken(_) => plain(S::FORBIDDEN, text),
+            E::LoginRefused { why, page } => page.with_status(match why {
+                LoginRefusal::NoPassword => S::BAD_REQUEST,
+                LoginRefusal::BadToken(_) => S::FORBIDDEN,
+                LoginRefusal::TooManyWrongPasswords => S::TOO_MANY_REQUESTS,
+                LoginRefusal::WrongPassword => {
+                    tracing::warn!("control panel: wrong password");
+                    S::UNAUTHORIZED
+                }
+            }),
+
+            // A request that makes no sense.
+            E::WrongMethod => {
+                with_header(message(S::METHOD_NOT_ALLOWED, text), header::ALLOW, HeaderValue::from_static("GET, POST"))
             }
-            PrivateError::Chaos(ChaosError::CoolingDown(left)) => {
-                with_retry_after(message(status, self.to_string()), retry_after_seconds(left))
+            E::FormTooLarge => message(S::PAYLOAD_TOO_LARGE, text),
+            E::Invalid(_) => message(S::BAD_REQUEST, text),
+            E::UnreadableForm => plain(S::BAD_REQUEST, text),
+            E::BodyUnread(rejection) => rejection.into_response(),
+            E::Multipart(error) => plain(error.status(), error.body_text()),
+            E::SettingsInvalid(page) => page.with_status(S::UNPROCESSABLE_ENTITY),
+
+            // Nothing there.
+            E::UnknownScene(_)
+            | E::NoFogMachine
+            | E::NoSuchLead(_)
+            | E::NoVoucher
+            | E::Chaos(ChaosError::NothingToKill | ChaosError::NoSuchOrdinal(_) | ChaosError::AllTooYoung(_))
+            | E::Drain(DrainError::NoSuchNode(_))
+            | E::Draw(DrawError::NobodySignedUp(_)) => message(S::NOT_FOUND, text),
+            E::NoSuchAsset => plain(S::NOT_FOUND, text),
+
+            // Not now: taken already, cooling down, or Kubernetes' disruption budget said no.
+            E::Draw(DrawError::EverybodyDrawn { .. }) => message(S::CONFLICT, text),
+            E::Chaos(ChaosError::CoolingDown(left)) => {
+                with_retry_after(message(S::TOO_MANY_REQUESTS, text), retry_after_seconds(left))
             }
-            PrivateError::PageNotRendered(_)
-            | PrivateError::UnreadableForm
-            | PrivateError::SettingsBadToken(_)
-            | PrivateError::LeadsUnlisted(_)
-            | PrivateError::NoSuchAsset => (status, self.to_string()).into_response(),
-            PrivateError::BodyUnread(rejection) => rejection.into_response(),
-            PrivateError::Multipart(error) => (status, error.body_text()).into_response(),
-            PrivateError::SettingsInvalid(page)
-            | PrivateError::SettingsNotStored { page, .. }
-            | PrivateError::LoginRefused { page, .. } => page.with_status(status),
-            PrivateError::FromAnotherSite { .. }
-            | PrivateError::NotLoggedIn
-            | PrivateError::FormTooLarge
-            | PrivateError::BadToken(_)
-            | PrivateError::Invalid(_)
-            | PrivateError::UnknownScene(_)
-            | PrivateError::NoFogMachine
-            | PrivateError::NoSuchLead(_)
-            | PrivateError::NoVoucher
-            | PrivateError::Chaos(_)
-            | PrivateError::Drain(_)
-            | PrivateError::NightModeUnchanged(_)
-            | PrivateError::Draw(_)
-            | PrivateError::ReprintNotRecorded(_)
-            | PrivateError::PreviewNotRendered(_) => message(status, self.to_string()),
+            E::Chaos(ChaosError::BudgetHeld { .. }) => message(S::TOO_MANY_REQUESTS, text),
+
+            // A rehearsal did what was asked (the button answers it as a success).
+            E::Chaos(ChaosError::DryRun(_)) => message(S::OK, text),
+
+            // The server's side failed: logged here with the cause.
+            E::Chaos(ChaosError::Api { .. }) => message(S::BAD_GATEWAY, text),
+            E::Drain(error @ DrainError::Api { .. }) => {
+                tracing::warn!(%error, "could not drain or uncordon");
+                message(S::BAD_GATEWAY, text)
+            }
+            E::NightModeUnchanged(error) => {
+                tracing::warn!(%error, "could not change night mode");
+                message(S::BAD_GATEWAY, text)
+            }
+            E::Draw(error @ (DrawError::Api(_) | DrawError::KeptChanging)) => {
+                tracing::warn!(%error, "raffle draw failed");
+                message(S::SERVICE_UNAVAILABLE, text)
+            }
+            E::ReprintNotRecorded(error) => {
+                tracing::warn!(%error, "a reprint could not be recorded");
+                message(S::SERVICE_UNAVAILABLE, text)
+            }
+            E::SettingsNotStored { error, page } => {
+                tracing::error!(%error, "the booth settings could not be stored");
+                page.with_status(S::SERVICE_UNAVAILABLE)
+            }
+            E::LeadsUnlisted(error) => {
+                tracing::error!(%error, "listing leads for the CSV export failed");
+                plain(S::SERVICE_UNAVAILABLE, text)
+            }
+            E::PreviewNotRendered(error) => {
+                tracing::error!(%error, "rendering the label preview failed");
+                message(S::INTERNAL_SERVER_ERROR, text)
+            }
+            E::PageNotRendered(error) => {
+                tracing::error!(%error, "rendering a page failed");
+                plain(S::INTERNAL_SERVER_ERROR, text)
+            }
         }
     }
 }
@@ -300,58 +318,66 @@ pub(crate) enum PublicError {
     PressRefused(Lang, PressRefusal),
 }
 
-impl IntoResponse for PublicError {
-    fn into_response(self) -> Response {
-        match self {
-            PublicError::RateLimited { t, retry_after } => {
-                let text = t.t(Text::TooManyText).replace("{seconds}", &retry_after.to_string());
-                with_retry_after(problem(StatusCode::TOO_MANY_REQUESTS, t, Text::TooManyTitle, text), retry_after)
-            }
-            PublicError::Unreadable(t) => {
-                problem(StatusCode::BAD_REQUEST, t, Text::UnreadableTitle, t.t(Text::UnreadableText))
-            }
-            PublicError::BadToken(t, error) => {
-                problem(StatusCode::FORBIDDEN, t, Text::ReloadTitle, csrf_text(error, t))
-            }
-            PublicError::Invalid(page) => page.with_status(StatusCode::UNPROCESSABLE_ENTITY),
-            PublicError::NotStored { error, page } => {
-                tracing::error!(%error, "a submission could not be stored; the visitor was asked to send it again");
-                page.with_status(StatusCode::SERVICE_UNAVAILABLE)
-            }
-            PublicError::NotFound(t) => problem(StatusCode::NOT_FOUND, t, Text::NotFoundTitle, t.t(Text::NotFoundText)),
-            PublicError::PressRefused(t, refused) => press_refusal(t, refused),
-        }
+/// A CSRF refusal in the visitor's language.
+fn csrf_text(error: CsrfError, t: Lang) -> &'static str {
+    match error {
+        CsrfError::Missing => t.t(Text::CsrfMissing),
+        CsrfError::Invalid => t.t(Text::CsrfInvalid),
     }
 }
 
-/// The page for a refused press.
-fn press_refusal(t: Lang, refused: PressRefusal) -> Response {
-    let (status, title, text) = match &refused {
-        PressRefusal::Off => (StatusCode::NOT_FOUND, Text::PressOffTitle, Text::PressOffText),
-        PressRefusal::Unknown => (StatusCode::NOT_FOUND, Text::PressUnknownTitle, Text::PressUnknownText),
-        PressRefusal::Used(_) => (StatusCode::GONE, Text::PressUsedTitle, Text::PressUsedText),
-        PressRefusal::CoolingDown(_) => {
-            (StatusCode::TOO_MANY_REQUESTS, Text::PressCoolingTitle, Text::PressCoolingText)
+impl IntoResponse for PublicError {
+    /// Every refusal's page, decided once; a store or a press that failed is logged.
+    fn into_response(self) -> Response {
+        use PublicError as E;
+        use StatusCode as S;
+        match self {
+            // Not now: wait and try again.
+            E::RateLimited { t, retry_after } => {
+                let text = t.t(Text::TooManyText).replace("{seconds}", &retry_after.to_string());
+                with_retry_after(problem(S::TOO_MANY_REQUESTS, t, Text::TooManyTitle, text), retry_after)
+            }
+            E::PressRefused(t, PressRefusal::CoolingDown(left)) => {
+                let seconds = retry_after_seconds(left);
+                let text = t.t(Text::PressCoolingText).replace("{seconds}", &seconds.to_string());
+                with_retry_after(problem(S::TOO_MANY_REQUESTS, t, Text::PressCoolingTitle, text), seconds)
+            }
+            E::PressRefused(t, PressRefusal::BudgetHeld(budget)) => {
+                let text = t.t(Text::PressHeldText).replace("{budget}", budget.budget.as_deref().unwrap_or("?"));
+                problem(S::TOO_MANY_REQUESTS, t, Text::PressHeldTitle, text)
+            }
+            E::PressRefused(t, PressRefusal::Used(_)) => {
+                problem(S::GONE, t, Text::PressUsedTitle, t.t(Text::PressUsedText))
+            }
+
+            // A request that makes no sense: the form again, or why it cannot be read.
+            E::Unreadable(t) => problem(S::BAD_REQUEST, t, Text::UnreadableTitle, t.t(Text::UnreadableText)),
+            E::BadToken(t, error) => problem(S::FORBIDDEN, t, Text::ReloadTitle, csrf_text(error, t)),
+            E::Invalid(page) => page.with_status(S::UNPROCESSABLE_ENTITY),
+
+            // Nothing there.
+            E::NotFound(t) => problem(S::NOT_FOUND, t, Text::NotFoundTitle, t.t(Text::NotFoundText)),
+            E::PressRefused(t, PressRefusal::Off) => {
+                problem(S::NOT_FOUND, t, Text::PressOffTitle, t.t(Text::PressOffText))
+            }
+            E::PressRefused(t, PressRefusal::Unknown) => {
+                problem(S::NOT_FOUND, t, Text::PressUnknownTitle, t.t(Text::PressUnknownText))
+            }
+
+            // The server's side failed (nothing to kill is the cluster's, not the visitor's).
+            E::NotStored { error, page } => {
+                tracing::error!(%error, "a submission could not be stored; the visitor was asked to send it again");
+                page.with_status(S::SERVICE_UNAVAILABLE)
+            }
+            E::PressRefused(t, PressRefusal::NothingToKill) => {
+                problem(S::SERVICE_UNAVAILABLE, t, Text::PressNothingTitle, t.t(Text::PressNothingText))
+            }
+            E::PressRefused(t, PressRefusal::Failed(reason)) => {
+                tracing::warn!(%reason, "a visitor's press failed");
+                problem(S::BAD_GATEWAY, t, Text::PressFailedTitle, t.t(Text::PressFailedText))
+            }
         }
-        PressRefusal::NothingToKill => {
-            (StatusCode::SERVICE_UNAVAILABLE, Text::PressNothingTitle, Text::PressNothingText)
-        }
-        PressRefusal::BudgetHeld(_) => (StatusCode::TOO_MANY_REQUESTS, Text::PressHeldTitle, Text::PressHeldText),
-        PressRefusal::Failed(reason) => {
-            tracing::warn!(%reason, "a visitor's press failed");
-            (StatusCode::BAD_GATEWAY, Text::PressFailedTitle, Text::PressFailedText)
-        }
-    };
-    if let PressRefusal::CoolingDown(left) = refused {
-        let seconds = retry_after_seconds(left);
-        let message = t.t(text).replace("{seconds}", &seconds.to_string());
-        return with_retry_after(problem(status, t, title, message), seconds);
     }
-    if let PressRefusal::BudgetHeld(budget) = &refused {
-        let name = budget.budget.as_deref().unwrap_or("?");
-        return problem(status, t, title, t.t(text).replace("{budget}", name));
-    }
-    problem(status, t, title, t.t(text))
 }
 
 #[cfg(test)]
@@ -384,6 +410,20 @@ mod tests {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
         assert_eq!(body, CsrfError::Missing.to_string());
+    }
+
+    #[tokio::test]
+    async fn unauthorized_answers_carry_a_challenge_and_json() {
+        let (status, headers, body) = answer(PrivateError::from(AuthError::Invalid).into_response()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Basic realm=\"conferenceli\", charset=\"UTF-8\"");
+        assert_eq!(body, r#"{"message":"Unauthorized: invalid credentials"}"#);
+    }
+
+    #[test]
+    fn csrf_refusals_in_english_are_the_tokens_messages() {
+        assert_eq!(csrf_text(CsrfError::Missing, Lang::En), CsrfError::Missing.to_string());
+        assert_eq!(csrf_text(CsrfError::Invalid, Lang::En), CsrfError::Invalid.to_string());
     }
 
     #[tokio::test]

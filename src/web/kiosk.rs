@@ -143,18 +143,12 @@ async fn kiosk(State(state): State<AppState>) -> Result<Page, PrivateError> {
         qr_svg: card.map(|c| c.svg.clone()),
         public_url: card.map(|c| c.url.clone()),
     };
-    Page::render(&page)
+    Ok(Page::render(&page)?)
 }
 
-/// The kiosk, its streams, its assets, the chaos button and the control panel.
+/// The kiosk and its catalogue of scenes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(kiosk))
-        .route("/api/scenes", get(api_scenes))
-        .merge(super::sse::routes())
-        .merge(super::chaos::routes())
-        .merge(super::control::routes())
-        .merge(super::assets::routes())
+    Router::new().route("/", get(kiosk)).route("/api/scenes", get(api_scenes))
 }
 
 #[cfg(test)]

@@ -31,7 +31,6 @@ pub(crate) mod qr_card;
 pub mod raffle;
 pub mod settings;
 pub(crate) mod sse;
-pub mod visitor;
 
 use crate::automations::{Fog, FogStatus};
 use crate::booth::BoothHandle;
@@ -127,6 +126,10 @@ impl AppState {
 pub(crate) fn private_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(kiosk::routes())
+        .merge(sse::routes())
+        .merge(chaos::routes())
+        .merge(control::routes())
+        .merge(assets::routes())
         .route("/api/state", get(api_state))
         .merge(health::routes())
         .merge(labels::routes())

@@ -7,9 +7,9 @@
 //! May call: `crate::cluster`.
 
 use super::AppState;
-use super::chaos::message;
 use super::control::{NoFields, StaffAction};
 use super::error::PrivateError;
+use super::page::message;
 use crate::cluster::drain::Drain;
 use axum::Router;
 use axum::extract::{Path, State};

@@ -424,7 +424,7 @@ async fn save(State(state): State<SettingsState>, request: Request) -> Result<Pa
     let refused = |errors: Vec<String>| match Page::render(&state.page_for_input(&input, issued.token.clone(), errors))
     {
         Ok(page) => PrivateError::SettingsInvalid(page),
-        Err(error) => error,
+        Err(error) => PrivateError::from(error),
     };
     let checked_logo = logo_change(&input, &file, state.logo_max_bytes);
     let ((change, attract), logo) = match (validate_all(&input), checked_logo) {
@@ -459,7 +459,7 @@ async fn save(State(state): State<SettingsState>, request: Request) -> Result<Pa
         Some(warning) => format!("Saved. {warning}"),
         None => "Saved.".to_string(),
     };
-    Page::render(&state.page_for_spec(&spec, issued.token, Some(notice)))
+    Ok(Page::render(&state.page_for_spec(&spec, issued.token, Some(notice)))?)
 }
 
 async fn stylesheet() -> impl IntoResponse {

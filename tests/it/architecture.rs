@@ -163,12 +163,20 @@ fn the_top_level_modules_form_no_cycle() {
     }
 }
 
-/// Fails on a cycle among the modules of `rules` (each module → the modules it may call).
+/// Fails on a cycle among the modules of `rules` (each module → the modules it may call or
+/// names), printing it.
 fn assert_no_cycle(rules: &BTreeMap<String, BTreeSet<String>>) {
+    if let Some(cycle) = find_cycle(rules) {
+        panic!("a cycle: {cycle}");
+    }
+}
+
+/// A cycle of `graph` as `a → b → a`, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
     // Depth-first search; a module met again while still on the path closes a cycle.
     fn visit<'a>(
         name: &'a str,
-        rules: &'a BTreeMap<String, BTreeSet<String>>,
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
         path: &mut Vec<&'a str>,
         done: &mut BTreeSet<&'a str>,
     ) -> Result<(), String> {
@@ -179,19 +187,158 @@ fn assert_no_cycle(rules: &BTreeMap<String, BTreeSet<String>>) {
             return Ok(());
         }
         path.push(name);
-        for next in rules.get(name).into_iter().flatten() {
-            visit(next, rules, path, done)?;
+        for next in graph.get(name).into_iter().flatten() {
+            visit(next, graph, path, done)?;
         }
         path.pop();
         done.insert(name);
         Ok(())
     }
     let mut done = BTreeSet::new();
-    for name in rules.keys() {
-        if let Err(cycle) = visit(name, rules, &mut Vec::new(), &mut done) {
-            panic!("the module rules form a cycle: {cycle}");
+    graph.keys().find_map(|name| visit(name, graph, &mut Vec::new(), &mut done).err())
+}
+
+/// The files of `src/web` import each other one way only: the handlers name `web::page` and
+/// `web::error` (and each other), never the other way round. A folder's `mod.rs` names its
+/// own children to declare them and assemble their routes (as `lib.rs` names every module of the
+/// crate), so those names are not counted; everything else is, `mod.rs`'s items included
+/// (`web::AppState` is a node that names nothing of its children).
+#[test]
+fn the_files_of_src_web_form_no_cycle() {
+    let graph = file_graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web"));
+    assert!(graph["error"].contains("page"), "the scan reads `use super::…`: {graph:?}");
+    assert!(graph["public/visitor"].contains("public/mod"), "and `use super::{{…}}`: {graph:?}");
+    assert!(graph["public/visitor"].contains("error"), "and `crate::web::…`: {graph:?}");
+    assert_no_cycle(&graph);
+}
+
+/// Which files of the folder `root` (a module of the crate) each file names, by path without
+/// `.rs` (`error`, `limits/serve`, `public/mod`): the first segment after every `super::` and
+/// `crate::<root's name>::` in its code, read the way Rust resolves them. Comments do not count;
+/// in the `tests` module at a file's end `super::` is the file itself.
+fn file_graph(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(root, &mut files);
+    let node = |dir: &[String], name: &str| -> Option<String> {
+        let path = dir.iter().cloned().chain([name.to_string()]).collect::<Vec<_>>().join("/");
+        if root.join(format!("{path}.rs")).is_file() {
+            Some(path)
+        } else if root.join(&path).join("mod.rs").is_file() {
+            Some(format!("{path}/mod"))
+        } else {
+            None
         }
+    };
+    let folder_root = |dir: &[String]| dir.iter().cloned().chain(["mod".to_string()]).collect::<Vec<_>>().join("/");
+    let root_name = root.file_name().unwrap().to_string_lossy().into_owned();
+    let mut graph = BTreeMap::new();
+    for file in &files {
+        let relative = file.strip_prefix(root).unwrap().with_extension("");
+        let name = relative.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join("/");
+        let text = std::fs::read_to_string(file).unwrap();
+        let code: String =
+            text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+        let (main, tests) = code.split_once("#[cfg(test)]\nmod tests").unwrap_or((&code, ""));
+        // The module's own path: `public` for `public/mod.rs`, `public/visitor` for `public/visitor.rs`.
+        let mut module: Vec<String> = name.split('/').map(String::from).collect();
+        if module.last().is_some_and(|last| last == "mod") {
+            module.pop();
+        }
+        let mut named = BTreeSet::new();
+        for (part, extra) in [(main, 0), (tests, 1)] {
+            for (supers, first) in relative_paths(part, "super::") {
+                // `super` of a module is its parent; from its `tests` module, one more `super`.
+                let Some(up) = (supers + 1).checked_sub(extra) else { continue };
+                let Some(depth) = module.len().checked_sub(up) else { continue };
+                let dir = &module[..depth];
+                named.insert(node(dir, &first).unwrap_or_else(|| folder_root(dir)));
+            }
+            for (_, first) in relative_paths(part, &format!("crate::{root_name}::")) {
+                named.insert(node(&[], &first).unwrap_or_else(|| folder_root(&[])));
+            }
+        }
+        named.remove(&name);
+        if name == "mod" || name.ends_with("/mod") {
+            // A folder's mod.rs declares and assembles its children: what lies in its folder.
+            let folder: String = module.iter().map(|m| format!("{m}/")).collect();
+            named.retain(|n| !n.starts_with(&folder));
+        }
+        graph.insert(name, named);
     }
+    graph
+}
+/// Every `prefix` path in `code` (not the tail of a longer path): how many more `super::` follow
+/// the prefix, and the first segment after them, or each item's first segment of a `{…}` group.
+fn relative_paths(code: &str, prefix: &str) -> Vec<(usize, String)> {
+    let ident = |text: &str| -> String { text.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices(prefix) {
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let mut after = &code[at + prefix.len()..];
+        let mut supers = 0;
+        while let Some(next) = after.strip_prefix("super::") {
+            supers += 1;
+            after = next;
+        }
+        let mut firsts = Vec::new();
+        if let Some(group) = after.strip_prefix('{') {
+            let (mut depth, mut item_start) = (0, true);
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if c.is_whitespace() => {}
+                    _ if item_start => {
+                        firsts.push(ident(&group[i..]));
+                        item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            firsts.push(ident(after));
+        }
+        found.extend(firsts.into_iter().filter(|f| !f.is_empty()).map(|f| (supers, f)));
+    }
+    found
+}
+
+/// The file graph read from a small tree: paths, groups, the tests module and mod.rs as they are.
+#[test]
+fn the_file_graph_is_read_as_rust_resolves_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("web");
+    std::fs::create_dir_all(root.join("public")).unwrap();
+    let files = [
+        ("mod.rs", "pub mod error;\npub mod public;\nuse crate::web::error::E;\npub struct AppState;\n"),
+        ("error.rs", "use super::page::{Page, message};\n// use super::public::not_code;\n"),
+        (
+            "page.rs",
+            "pub fn message() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n    use super::super::error::E;\n}\n",
+        ),
+        (
+            "public/mod.rs",
+            "mod visitor;\nuse super::{AppState, error::E};\nfn f() { visitor::g(); crate::web::public::visitor::g(); }\n",
+        ),
+        ("public/visitor.rs", "use super::{self, Inner};\nuse super::super::page::Page;\nuse crate::web::public::x;\n"),
+    ];
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    let graph = file_graph(&root);
+    assert_eq!(graph["mod"], set(&[]), "mod.rs names its children without counting");
+    assert_eq!(graph["error"], set(&["page"]), "comments do not count");
+    assert_eq!(graph["page"], set(&["error"]), "`super::super` from the tests module");
+    assert_eq!(graph["public/mod"], set(&["error", "mod"]));
+    assert_eq!(graph["public/visitor"], set(&["page", "public/mod"]));
+    assert_eq!(find_cycle(&graph).as_deref(), Some("error → page → error"));
+    assert_eq!(find_cycle(&BTreeMap::from([("a".into(), set(&["b"])), ("b".into(), set(&[]))])), None);
 }
 
 /// The simulated API is a crate other projects can use: nothing of the booth in its

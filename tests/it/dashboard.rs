@@ -214,6 +214,11 @@ async fn chaos_kills_records_an_event_counts_and_cools_down() {
     .await;
     assert_eq!(recorded.involved_object.uid, pod.metadata.uid);
     assert_eq!(recorded.type_.as_deref(), Some("Warning"));
+    // Written by kube-rs's Recorder (events.k8s.io/v1), read here through the core API.
+    assert_eq!(recorded.action.as_deref(), Some("Evict"));
+    assert_eq!(recorded.message, Some(format!("Pod {victim} evicted by the chaos button")));
+    assert_eq!(recorded.reporting_component.as_deref(), Some("conferenceli"));
+    assert!(recorded.event_time.is_some(), "{recorded:?}");
     eventually(Duration::from_secs(20), "the kill counter", || async {
         (api_state(&app).await["killCount"] == 1).then_some(())
     })

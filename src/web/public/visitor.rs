@@ -11,13 +11,14 @@
 //!
 //! May call: `crate::chaos`, `crate::visitor`.
 
-use super::error::PublicError;
-use super::public::{PublicState, is_https, rate_limited, render};
+use super::{PublicState, is_https, rate_limited};
 use crate::chaos::PressOutcome;
 use crate::visitor::branding::brand_css;
 use crate::visitor::i18n::{Lang, Text};
 use crate::visitor::logo::{self, LOGO_CSP};
 use crate::visitor::press::{PressRefusal, PressState};
+use crate::web::error::PublicError;
+use crate::web::page::render;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};

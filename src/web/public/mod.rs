@@ -1,8 +1,8 @@
 //! The public listener: the visitors' contact form (`GET /`, `POST /`), its result pages, its
 //! static assets (the stylesheet, the logo, the accent colours), and, only while the Booth's
 //! `visitorChaos` is on, the one-time press a sign-up earns (`POST /press/<token>`, handled in
-//! `web::visitor`). Nothing else answers here (404): this side is reachable from the Internet
-//! through the tunnel.
+//! its child `visitor`, whose routes this router assembles). Nothing else answers here (404):
+//! this side is reachable from the Internet through the tunnel.
 //!
 //! A submission is rate limited per client, size limited, CSRF checked and validated; it becomes
 //! a `Lead` resource before the visitor sees "thank you". Odoo is never called on this path: the
@@ -13,10 +13,12 @@
 //! handle), `crate::visitor` (branding, languages, press tokens), `crate::chaos` (the press);
 //! within `web`, `csrf`, the error pages and the chaos press counter.
 
-use super::csrf::{Csrf, CsrfError};
+mod visitor;
+
+use super::csrf::Csrf;
 use super::error::PublicError;
 use super::metrics::WebMetrics;
-use super::page::Page;
+use super::page::{Page, render};
 use crate::booth::BoothHandle;
 use crate::chaos::{Chaos, KubeActions};
 use crate::leads::form::{self, FieldError, FieldErrors, FormInput};
@@ -31,7 +33,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -44,7 +46,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub(crate) const BODY_LIMIT: usize = 32 * 1024;
 
 /// The form's stylesheet, embedded.
-pub(crate) const FORM_CSS: &str = include_str!("../../templates/static/form.css");
+pub(crate) const FORM_CSS: &str = include_str!("../../../templates/static/form.css");
 
 /// What the public handlers share.
 #[derive(Clone)]
@@ -95,9 +97,9 @@ pub(crate) fn router(
     Router::new()
         .route("/", get(show_form).post(submit))
         .route("/static/form.css", get(stylesheet))
-        .route("/static/brand.css", get(super::visitor::brand_stylesheet))
-        .route("/static/logo", get(super::visitor::logo))
-        .route("/press/{token}", get(super::visitor::show_press).post(super::visitor::press))
+        .route("/static/brand.css", get(visitor::brand_stylesheet))
+        .route("/static/logo", get(visitor::logo))
+        .route("/press/{token}", get(visitor::show_press).post(visitor::press))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
@@ -210,31 +212,6 @@ struct DonePage {
     press: Option<(String, String)>,
 }
 
-#[derive(Template)]
-#[template(path = "form_problem.html")]
-pub(super) struct ProblemPage {
-    pub(super) t: Lang,
-    pub(super) title: String,
-    pub(super) message: String,
-}
-
-/// A visitor's page; a template that fails shows a short apology with the intended status
-/// rather than nothing.
-pub(super) fn render(template: &impl Template) -> Page {
-    match template.render() {
-        Ok(html) => Page::new(html),
-        Err(error) => {
-            tracing::error!(%error, "rendering a form page failed");
-            Page::new("<!doctype html><title>Error</title><p>This page could not be shown.</p>".into())
-        }
-    }
-}
-
-/// A page of a title and a message with `status` (a refusal, or a press that worked).
-pub(super) fn problem(status: StatusCode, t: Lang, title: Text, message: impl Into<String>) -> Response {
-    render(&ProblemPage { t, title: t.t(title).into(), message: message.into() }).with_status(status)
-}
-
 /// Whether the visitor reached us over HTTPS (through a trusted proxy saying so).
 pub(super) fn is_https(state: &Inner, peer: SocketAddr, headers: &HeaderMap) -> bool {
     state.proxies.trusts(peer.ip())
@@ -273,13 +250,6 @@ pub(crate) fn field_error_text(error: FieldError, t: Lang) -> String {
         FieldError::Phone => t.t(Text::ErrPhone).into(),
         FieldError::Country => t.t(Text::ErrCountry).into(),
         FieldError::Consent => t.t(Text::ErrConsent).into(),
-    }
-}
-
-pub(super) fn csrf_text(error: CsrfError, t: Lang) -> &'static str {
-    match error {
-        CsrfError::Missing => t.t(Text::CsrfMissing),
-        CsrfError::Invalid => t.t(Text::CsrfInvalid),
     }
 }
 
@@ -501,8 +471,6 @@ mod tests {
             assert_eq!(field_error_text(error, Lang::En), error.english());
             assert_ne!(field_error_text(error, Lang::De), error.english(), "{error:?} is translated");
         }
-        assert_eq!(csrf_text(CsrfError::Missing, Lang::En), CsrfError::Missing.to_string());
-        assert_eq!(csrf_text(CsrfError::Invalid, Lang::En), CsrfError::Invalid.to_string());
     }
 
     #[test]
