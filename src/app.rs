@@ -4,20 +4,19 @@
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::health`, `crate::http`, `crate::labels`,
-//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::theatre`, `crate::visitor`,
+//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::tasks`, `crate::theatre`, `crate::visitor`,
 //! `crate::web`.
 
-use crate::automations::relay::{self, FogError};
-use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
-use crate::automations::{Fog, FogSpec};
+use crate::automations::Fog;
+use crate::automations::relay::FogError;
 use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
 use crate::cluster::client::Clients;
 use crate::cluster::drain::Drains;
 use crate::cluster::remediation::Remediation;
-use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
+use crate::cluster::watch::Watched;
+use crate::cluster::{ChaosBus, ClusterState, PodScope};
 use crate::config::AppArgs;
 use crate::health::hardware::Hardware;
 use crate::health::kubernetes::Cluster;
@@ -27,6 +26,7 @@ use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
 use crate::leds::blinkt::BlinktProbes;
 use crate::metrics::{Metrics, ScrapeTime};
+use crate::tasks::Tasks;
 use crate::web::auth::StaffCredentials;
 use crate::web::auth::{guess_limiter, limit_guesses};
 use crate::web::control::Sessions;
@@ -89,8 +89,16 @@ pub struct Devices {
     pub blinkstick: Option<Box<dyn HidPort>>,
 }
 
+/// How long shutdown waits for the app's tasks once the listeners have closed: the LEDs going
+/// dark, the fog relay off, the print queue's job and the lead controller's reconciliations
+/// under way. The pod's `terminationGracePeriodSeconds` is 10 (deploy/base/deployment.yaml): the
+/// listeners' drain and this wait share it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Runs the booth on `clients` with its listeners bound and `devices`, until `shutdown` fires:
-/// the one entry point of `run`, `demo`, the tests and the benchmarks.
+/// the one entry point of `run`, `demo`, the tests and the benchmarks. At shutdown the listeners
+/// stop taking connections and finish the requests under way, then every task of the app ends
+/// on the same token within [`SHUTDOWN_GRACE`].
 pub async fn serve(
     clients: Clients,
     args: AppArgs,
@@ -99,26 +107,13 @@ pub async fn serve(
     devices: Devices,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let booth = Booth::start(clients, &args, credentials, devices, &shutdown)?;
-    let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
-    let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
-    let health_addr = listeners.health.local_addr().map_err(AppError::Serve)?;
-    tracing::info!(addr = %public_addr, "serving the contact form");
-    let public_limits = args.limits.public(&args.leads.trusted_proxies, &booth.limit_metrics);
-    let public_server =
-        tokio::spawn(limits::serve(listeners.public, booth.public_router(&args), public_limits, shutdown.clone()));
-    tracing::info!(addr = %health_addr, "serving the probes and the metrics");
-    let health_limits = ListenerLimits::health(&booth.limit_metrics);
-    let health_router = crate::web::health::router(booth.state.clone());
-    let health_server = tokio::spawn(limits::serve(listeners.health, health_router, health_limits, shutdown.clone()));
-    tracing::info!(addr = %private_addr, namespace = %args.namespace, "serving the booth");
-    let private_limits = args.limits.private(&booth.limit_metrics);
-    let result = limits::serve(listeners.private, booth.private_router(&args), private_limits, shutdown).await;
-    booth.tasks.stop().await;
-    let joined = |e: tokio::task::JoinError| AppError::Serve(std::io::Error::other(e));
-    let public_result = public_server.await.map_err(joined)?;
-    let health_result = health_server.await.map_err(joined)?;
-    result.and(public_result).and(health_result).map_err(AppError::Serve)
+    let tasks = Tasks::new(shutdown);
+    let served = match AppParts::start(clients, &args, credentials, devices, &tasks) {
+        Ok(app) => app.serve(listeners, &args, tasks.token()).await,
+        Err(error) => Err(error),
+    };
+    tasks.shutdown(SHUTDOWN_GRACE).await;
+    served
 }
 
 /// Serves `conferenceli blinkt`'s probes on `listener` (`HEALTH_LISTEN_ADDR`) until `shutdown`.
@@ -132,54 +127,37 @@ pub(crate) async fn serve_blinkt_probes(
     limits::serve(listener, router, limits, shutdown).await.map_err(AppError::Serve)
 }
 
-/// Every part of the booth, built and started for one client: what the routers serve.
-struct Booth {
+/// The running app's parts, built and started for one client: what the listeners serve.
+struct AppParts {
     state: AppState,
     /// Connections and refusals of both listeners.
     limit_metrics: LimitMetrics,
     leads: crate::leads::Leads,
-    tasks: BackgroundTasks,
 }
 
-/// What runs beside the listeners, stopped in order at shutdown.
-struct BackgroundTasks {
-    watches: [tokio::task::JoinHandle<()>; 2],
-    remediation: Option<tokio::task::JoinHandle<()>>,
-    fog: Option<Fog>,
-    leds: crate::leds::LedTasks,
-    print_queue: Option<tokio::task::JoinHandle<()>>,
-    /// Node drains in progress (ended by the shutdown token they hold).
-    drains: Arc<Drains>,
-}
-
-impl Booth {
+impl AppParts {
     /// Starts the watches, the Booth follower, the chaos button, the automations, the LEDs, the
-    /// lead controller and the print queue.
+    /// lead controller and the print queue, every task among `tasks`.
     fn start(
         clients: Clients,
         args: &AppArgs,
         credentials: StaffCredentials,
         devices: Devices,
-        shutdown: &CancellationToken,
+        tasks: &Tasks,
     ) -> Result<Self, AppError> {
+        tasks.spawn("allocator trim", return_freed_memory(tasks.token().clone()));
         let client = clients.client.clone();
-        let cluster = ClusterState::new();
-        let restarts = Arc::new(WatchRestarts::default());
         let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
-        let watches = [
-            tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
-            tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
-        ];
-        let booth =
-            BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
+        let Watched { state: cluster, restarts } = crate::cluster::watch::start(client.clone(), scope, None, tasks);
+        let defaults = args.booth_defaults.to_spec();
+        let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, defaults, tasks);
         let labels = crate::labels::LabelService::new(&args.printer);
         let mut metrics = Metrics::new();
         labels.metrics.register(metrics.registry_mut());
         let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
         let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
         let limit_metrics = LimitMetrics::register(metrics.registry_mut());
-        tokio::spawn(return_freed_memory(shutdown.clone()));
-        let remediation = start_remediation(&client, args, &cluster, shutdown);
+        start_remediation(&client, args, &cluster, tasks);
         let chaos = ChaosBus::new();
         let chaos_settings = ChaosSettings {
             namespace: args.namespace.clone(),
@@ -188,16 +166,15 @@ impl Booth {
         };
         let button =
             Arc::new(kube_chaos(chaos_settings, clients.clone(), cluster.clone(), booth.clone(), chaos.clone()));
-        let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, shutdown.child_token()));
-        tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
+        let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, tasks));
+        crate::attract::start(button.clone(), booth.clone(), chaos.clone(), tasks);
         let web_metrics = WebMetrics::register(metrics.registry_mut());
-        let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), shutdown)?;
-        let theatre = crate::theatre::Theatre::new();
-        tokio::spawn(crate::theatre::director::direct(chaos.clone(), theatre.clone(), shutdown.clone()));
-        let fog = start_fog(args, &chaos)?;
-        let webhooks = start_webhooks(args, &chaos)?;
+        let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), tasks)?;
+        let theatre = crate::theatre::start(&chaos, tasks);
+        let fog = crate::automations::start_fog(&args.fog, &chaos, tasks)?;
+        let webhooks = crate::automations::start_webhooks(&args.webhooks, &chaos, tasks)?;
         let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
-        let (leds, led_tasks) = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, shutdown);
+        let leds = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, tasks);
         let leads = crate::leads::start(
             client.clone(),
             &args.booth_namespace,
@@ -205,7 +182,7 @@ impl Booth {
             booth.clone(),
             lead_metrics,
             labels.waker.clone(),
-            shutdown.clone(),
+            tasks,
         )?;
         metrics.registry_mut().register_collector(Box::new(ScrapeTime {
             fog: fog.clone(),
@@ -214,15 +191,9 @@ impl Booth {
         }));
         // The print queue takes its jobs from the Leads' status (printed once, in order).
         let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
-        let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
-        let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
-        let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), shutdown);
-        tokio::spawn(crate::visitor::press::record_heals(
-            availability.subscribe(),
-            leads.store.api().clone(),
-            leads.stored.clone(),
-            shutdown.clone(),
-        ));
+        labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), tasks);
+        let visitor = crate::visitor::Visitor::start(&leads, booth.clone(), &args.visitor, &availability, tasks);
+        let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), tasks);
         let state = AppState {
             cluster,
             booth,
@@ -230,7 +201,7 @@ impl Booth {
             metrics: Arc::new(metrics),
             credentials,
             chaos,
-            fog: fog.clone(),
+            fog,
             leds,
             labels,
             print_jobs,
@@ -239,15 +210,32 @@ impl Booth {
             sessions: Arc::new(Sessions::new()),
             csrf: Csrf::random(),
             qr_card: QrCard::of(args.dashboard.public_url.as_deref()).map(Arc::new),
-            shutdown: shutdown.clone(),
+            shutdown: tasks.token().clone(),
             availability,
             theatre,
             visitor,
             health,
-            drains: drains.clone(),
+            drains,
         };
-        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue, drains };
-        Ok(Self { state, limit_metrics, leads, tasks })
+        Ok(Self { state, limit_metrics, leads })
+    }
+
+    /// Serves the three listeners until `shutdown`, then until their requests under way are
+    /// answered.
+    async fn serve(self, listeners: Listeners, args: &AppArgs, shutdown: &CancellationToken) -> Result<(), AppError> {
+        let addr = |listener: &tokio::net::TcpListener| listener.local_addr().map_err(AppError::Serve);
+        tracing::info!(addr = %addr(&listeners.public)?, "serving the contact form");
+        tracing::info!(addr = %addr(&listeners.health)?, "serving the probes and the metrics");
+        tracing::info!(addr = %addr(&listeners.private)?, namespace = %args.namespace, "serving the booth");
+        let public_limits = args.limits.public(&args.leads.trusted_proxies, &self.limit_metrics);
+        let public = limits::serve(listeners.public, self.public_router(args), public_limits, shutdown.clone());
+        let health_router = crate::web::health::router(self.state.clone());
+        let health_limits = ListenerLimits::health(&self.limit_metrics);
+        let health = limits::serve(listeners.health, health_router, health_limits, shutdown.clone());
+        let private_limits = args.limits.private(&self.limit_metrics);
+        let private = limits::serve(listeners.private, self.private_router(args), private_limits, shutdown.clone());
+        let (private, public, health) = tokio::join!(private, public, health);
+        private.and(public).and(health).map_err(AppError::Serve)
     }
 
     /// The contact form's listener.
@@ -277,28 +265,6 @@ impl Booth {
     }
 }
 
-impl BackgroundTasks {
-    /// Stops what runs beside the listeners once they have closed: the fog relay off, the LEDs
-    /// dark (well within the pod's grace period), then the watches and the print queue.
-    async fn stop(self) {
-        if let Some(fog) = self.fog {
-            // Joining the watchdog thread blocks; the HTTP relay's thread may need the runtime.
-            let _ = tokio::task::spawn_blocking(move || fog.shutdown()).await;
-        }
-        if let Some(remediation) = self.remediation {
-            remediation.abort();
-        }
-        self.leds.finish(Duration::from_secs(3)).await;
-        self.drains.stopped().await;
-        for watch in self.watches {
-            watch.abort();
-        }
-        if let Some(queue) = self.print_queue {
-            queue.abort();
-        }
-    }
-}
-
 /// Runs the health checks now and every few minutes (the log, the Booth condition) and for the
 /// control panel's Booth health card, reading the devices' health from their drivers.
 fn start_health(
@@ -306,24 +272,19 @@ fn start_health(
     args: &AppArgs,
     (booth, pods): (&BoothHandle, &ClusterState),
     (leds, labels, fog): (&crate::leds::LedHandle, &crate::labels::LabelService, &Option<Fog>),
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> HealthMonitor {
     let settings = args.health_settings(args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual));
     let hardware = Hardware::Live { leds: leds.clone(), printer: labels.health.clone(), fog: fog.clone() };
     let cluster = Cluster::new(client.clone(), None);
     let sources = (BoothSource::Live(Box::new(booth.clone())), PodSource::Watched(pods.clone()));
     let context = health::Context::new(settings, Ok(cluster), sources, hardware);
-    HealthMonitor::start(context, booth.clone(), shutdown.clone())
+    HealthMonitor::start(context, booth.clone(), tasks)
 }
 
 /// Force-deletes the pods of a lost node after `NODE_LOSS_THRESHOLD_SECONDS` (0: off).
-fn start_remediation(
-    client: &kube::Client,
-    args: &AppArgs,
-    cluster: &ClusterState,
-    shutdown: &CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
-    (args.node_loss_threshold_seconds > 0).then(|| {
+fn start_remediation(client: &kube::Client, args: &AppArgs, cluster: &ClusterState, tasks: &Tasks) {
+    if args.node_loss_threshold_seconds > 0 {
         let recorder = Recorder::new(
             client.clone(),
             Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() },
@@ -332,8 +293,11 @@ fn start_remediation(
             threshold: Duration::from_secs(args.node_loss_threshold_seconds),
             namespace: args.namespace.clone(),
         };
-        tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder, shutdown.clone()))
-    })
+        tasks.spawn(
+            "node loss remediation",
+            remediation.run(client.clone(), cluster.clone(), recorder, tasks.token().clone()),
+        );
+    }
 }
 
 /// Starts the trickle of requests to the workload's Service (`AVAILABILITY_URL`, else the
@@ -344,7 +308,7 @@ fn start_availability(
     booth: &BoothHandle,
     chaos: &ChaosBus,
     registry: &mut prometheus_client::registry::Registry,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> Result<Arc<Availability>, AppError> {
     let settings = &args.availability;
     let default_url = format!("http://critical-prod.{}.svc/", args.namespace);
@@ -352,47 +316,8 @@ fn start_availability(
     let availability = Availability::new(registry, settings.requests_per_second > 0.0);
     let booth = booth.clone();
     let today = Box::new(move || booth.spec().attract.today());
-    availability.start(settings, url, cluster.clone(), chaos, today, shutdown.clone())?;
+    availability.start(settings, url, cluster.clone(), chaos, today, tasks)?;
     Ok(availability)
-}
-
-/// Opens the fog machine's relay and puffs it on every chaos kill.
-fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> {
-    let spec = args.fog.spec.clone().unwrap_or(FogSpec::Off);
-    let Some(relay) = relay::open(&spec, !args.fog.active_high)? else { return Ok(None) };
-    let fog = Fog::start(relay, args.fog.timing());
-    let mut kills = chaos.listen();
-    let puffing = fog.clone();
-    tokio::spawn(async move {
-        while kills.next_kill().await.is_some() {
-            puffing.puff();
-        }
-    });
-    Ok(Some(fog))
-}
-
-/// Sends a webhook for every chaos kill, when URLs are configured; returns the delivery counts.
-fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<WebhookStats>>, AppError> {
-    if args.webhooks.urls.is_empty() {
-        return Ok(None);
-    }
-    let settings = WebhookSettings {
-        urls: args.webhooks.urls.clone(),
-        secret: args.webhooks.secret.clone(),
-        timeout: Duration::from_secs(args.webhooks.timeout_seconds),
-        attempts: 3,
-        first_backoff: Duration::from_millis(500),
-    };
-    let webhooks = Webhooks::start(crate::http::client()?, settings);
-    let stats = webhooks.stats.clone();
-    let mut kills = chaos.listen();
-    tokio::spawn(async move {
-        while let Some(kill) = kills.next_kill().await {
-            webhooks.stats.dropped.store(kills.missed(), std::sync::atomic::Ordering::Relaxed);
-            webhooks.notify(&kill.target, kill.at, kill.kill_count);
-        }
-    });
-    Ok(Some(stats))
 }
 
 /// How often memory the allocator kept after frees goes back to the system.
@@ -426,26 +351,3 @@ fn trim_allocator() {
 /// Other allocators (musl, macOS) return memory by themselves or offer no such call.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim_allocator() {}
-
-/// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
-pub(crate) fn shutdown_on_signals() -> CancellationToken {
-    let token = CancellationToken::new();
-    let trigger = token.clone();
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::info!("shutting down");
-        trigger.cancel();
-    });
-    token
-}
