@@ -7,7 +7,6 @@
 //! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::tasks`, `crate::theatre`, `crate::visitor`,
 //! `crate::web`.
 
-use crate::automations::Fog;
 use crate::automations::relay::FogError;
 use crate::availability::Availability;
 use crate::booth::BoothHandle;
@@ -15,7 +14,6 @@ use crate::chaos::{ChaosSettings, kube_chaos};
 use crate::cluster::client::Clients;
 use crate::cluster::drain::Drains;
 use crate::cluster::remediation::Remediation;
-use crate::cluster::watch::Watched;
 use crate::cluster::{ChaosBus, ClusterState, PodScope};
 use crate::config::AppArgs;
 use crate::health::hardware::Hardware;
@@ -34,7 +32,7 @@ use crate::web::csrf::Csrf;
 use crate::web::limits::{self, LimitMetrics, ListenerLimits};
 use crate::web::metrics::WebMetrics;
 use crate::web::qr_card::QrCard;
-use crate::web::{AppState, private_router};
+use crate::web::{AppState, ChaosState, DeviceState, PanelState, ProbeState, StreamsState, private_router};
 use kube::runtime::events::{Recorder, Reporter};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -135,9 +133,17 @@ struct AppParts {
     leads: crate::leads::Leads,
 }
 
+/// What most features start from: the client, the watched cluster, the Booth and the chaos bus.
+struct Core {
+    client: kube::Client,
+    cluster: ClusterState,
+    booth: BoothHandle,
+    bus: ChaosBus,
+}
+
 impl AppParts {
-    /// Starts the watches, the Booth follower, the chaos button, the automations, the LEDs, the
-    /// lead controller and the print queue, every task among `tasks`.
+    /// Starts every feature, each the same way (its inputs and the app's `tasks` in, the handle
+    /// the others need out), and gathers the handles into the web layer's substates.
     fn start(
         clients: Clients,
         args: &AppArgs,
@@ -146,76 +152,43 @@ impl AppParts {
         tasks: &Tasks,
     ) -> Result<Self, AppError> {
         tasks.spawn("allocator trim", return_freed_memory(tasks.token().clone()));
-        let client = clients.client.clone();
         let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
-        let Watched { state: cluster, restarts } = crate::cluster::watch::start(client.clone(), scope, None, tasks);
-        let defaults = args.booth_defaults.to_spec();
-        let booth = BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, defaults, tasks);
-        let labels = crate::labels::LabelService::new(&args.printer);
-        let mut metrics = Metrics::new();
-        labels.metrics.register(metrics.registry_mut());
-        let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
-        let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
-        let limit_metrics = LimitMetrics::register(metrics.registry_mut());
-        start_remediation(&client, args, &cluster, tasks);
-        let chaos = ChaosBus::new();
-        let chaos_settings = ChaosSettings {
-            namespace: args.namespace.clone(),
-            own_pod: args.pod_name.clone(),
-            cooldown: args.dashboard.chaos_cooldown_seconds,
+        let watched = crate::cluster::watch::start(clients.client.clone(), scope, None, tasks);
+        let core = Core {
+            client: clients.client.clone(),
+            booth: BoothHandle::start(
+                clients.client.clone(),
+                &args.booth_namespace,
+                &args.booth_name,
+                args.booth_defaults.to_spec(),
+                tasks,
+            ),
+            cluster: watched.state,
+            bus: ChaosBus::new(),
         };
-        let button =
-            Arc::new(kube_chaos(chaos_settings, clients.clone(), cluster.clone(), booth.clone(), chaos.clone()));
-        let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, tasks));
-        crate::attract::start(button.clone(), booth.clone(), chaos.clone(), tasks);
+        let mut metrics = Metrics::new();
+        let limit_metrics = LimitMetrics::register(metrics.registry_mut());
         let web_metrics = WebMetrics::register(metrics.registry_mut());
-        let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), tasks)?;
-        let theatre = crate::theatre::start(&chaos, tasks);
-        let fog = crate::automations::start_fog(&args.fog, &chaos, tasks)?;
-        let webhooks = crate::automations::start_webhooks(&args.webhooks, &chaos, tasks)?;
-        let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
-        let leds = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, tasks);
-        let leads = crate::leads::start(
-            client.clone(),
-            &args.booth_namespace,
-            &args.leads,
-            booth.clone(),
-            lead_metrics,
-            labels.waker.clone(),
-            tasks,
-        )?;
-        metrics.registry_mut().register_collector(Box::new(ScrapeTime {
-            fog: fog.clone(),
-            webhooks,
-            leads: leads.stored.clone(),
-        }));
-        // The print queue takes its jobs from the Leads' status (printed once, in order).
-        let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
-        labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), tasks);
-        let visitor = crate::visitor::Visitor::start(&leads, booth.clone(), &args.visitor, &availability, tasks);
-        let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), tasks);
-        let state = AppState {
-            cluster,
-            booth,
-            restarts,
-            metrics: Arc::new(metrics),
-            credentials,
-            chaos,
-            fog,
-            leds,
-            labels,
-            print_jobs,
-            button,
-            web_metrics,
+        start_remediation(&core, args, tasks);
+        let chaos = start_chaos(clients.clone(), args, &core, web_metrics.clone(), tasks);
+        let (device_state, leads) = start_devices(args, &core, devices, &mut metrics, tasks)?;
+        let streams = start_streams(args, &core, &leads, web_metrics, metrics.registry_mut(), tasks)?;
+        let panel = PanelState {
             sessions: Arc::new(Sessions::new()),
             csrf: Csrf::random(),
-            qr_card: QrCard::of(args.dashboard.public_url.as_deref()).map(Arc::new),
-            shutdown: tasks.token().clone(),
-            availability,
-            theatre,
-            visitor,
-            health,
-            drains,
+            health: start_health(args, &core, &device_state, tasks),
+            drains: Arc::new(Drains::new(clients, core.cluster.clone(), &args.namespace, tasks)),
+        };
+        let state = AppState {
+            visitor: streams.visitor.clone(),
+            cluster: core.cluster,
+            booth: core.booth,
+            credentials,
+            streams,
+            chaos,
+            panel,
+            devices: device_state,
+            probes: ProbeState { metrics: Arc::new(metrics), restarts: watched.restarts },
         };
         Ok(Self { state, limit_metrics, leads })
     }
@@ -246,8 +219,8 @@ impl AppParts {
             state.booth.clone(),
             &args.leads,
             state.visitor.clone(),
-            state.button.clone(),
-            state.web_metrics.clone(),
+            state.chaos.button.clone(),
+            state.chaos.web_metrics.clone(),
         )
     }
 
@@ -265,38 +238,102 @@ impl AppParts {
     }
 }
 
+/// The chaos button on the bus, and attract mode's autopilot pressing it.
+fn start_chaos(clients: Clients, args: &AppArgs, core: &Core, web_metrics: WebMetrics, tasks: &Tasks) -> ChaosState {
+    let settings = ChaosSettings {
+        namespace: args.namespace.clone(),
+        own_pod: args.pod_name.clone(),
+        cooldown: args.dashboard.chaos_cooldown_seconds,
+    };
+    let button = Arc::new(kube_chaos(settings, clients, core.cluster.clone(), core.booth.clone(), core.bus.clone()));
+    crate::attract::start(button.clone(), core.booth.clone(), core.bus.clone(), tasks);
+    ChaosState { button, bus: core.bus.clone(), web_metrics }
+}
+
+/// The fog machine, the webhooks, the LEDs, the lead controller and the label print queue,
+/// their counters in `metrics`.
+fn start_devices(
+    args: &AppArgs,
+    core: &Core,
+    devices: Devices,
+    metrics: &mut Metrics,
+    tasks: &Tasks,
+) -> Result<(DeviceState, crate::leads::Leads), AppError> {
+    let fog = crate::automations::start_fog(&args.fog, &core.bus, tasks)?;
+    let webhooks = crate::automations::start_webhooks(&args.webhooks, &core.bus, tasks)?;
+    let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
+    let led_inputs =
+        LedInputs { namespace: &args.namespace, cluster: &core.cluster, chaos: &core.bus, booth: &core.booth };
+    let leds = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, tasks);
+    let labels = crate::labels::LabelService::new(&args.printer);
+    labels.metrics.register(metrics.registry_mut());
+    let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
+    let (namespace, waker) = (&args.booth_namespace, labels.waker.clone());
+    let leads = crate::leads::start(
+        core.client.clone(),
+        namespace,
+        &args.leads,
+        core.booth.clone(),
+        lead_metrics,
+        waker,
+        tasks,
+    )?;
+    let scrape = ScrapeTime { fog: fog.clone(), webhooks, leads: leads.stored.clone() };
+    metrics.registry_mut().register_collector(Box::new(scrape));
+    // The print queue takes its jobs from the Leads' status (printed once, in order).
+    let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
+    labels.start_queue(Arc::new(print_jobs.clone()), core.booth.clone(), tasks);
+    Ok((DeviceState { fog, leds, labels, print_jobs }, leads))
+}
+
+/// What the kiosk shows beside the cluster: the workload's counts and heal times, the scenes,
+/// the visitors' announcements and the QR card.
+fn start_streams(
+    args: &AppArgs,
+    core: &Core,
+    leads: &crate::leads::Leads,
+    web_metrics: WebMetrics,
+    registry: &mut prometheus_client::registry::Registry,
+    tasks: &Tasks,
+) -> Result<StreamsState, AppError> {
+    let availability = start_availability(args, core, registry, tasks)?;
+    let visitor = crate::visitor::Visitor::start(leads, core.booth.clone(), &args.visitor, &availability, tasks);
+    Ok(StreamsState {
+        cluster: core.cluster.clone(),
+        booth: core.booth.clone(),
+        bus: core.bus.clone(),
+        theatre: crate::theatre::start(&core.bus, tasks),
+        availability,
+        visitor,
+        qr_card: QrCard::of(args.dashboard.public_url.as_deref()).map(Arc::new),
+        web_metrics,
+        shutdown: tasks.token().clone(),
+    })
+}
+
 /// Runs the health checks now and every few minutes (the log, the Booth condition) and for the
 /// control panel's Booth health card, reading the devices' health from their drivers.
-fn start_health(
-    client: &kube::Client,
-    args: &AppArgs,
-    (booth, pods): (&BoothHandle, &ClusterState),
-    (leds, labels, fog): (&crate::leds::LedHandle, &crate::labels::LabelService, &Option<Fog>),
-    tasks: &Tasks,
-) -> HealthMonitor {
+fn start_health(args: &AppArgs, core: &Core, devices: &DeviceState, tasks: &Tasks) -> HealthMonitor {
     let settings = args.health_settings(args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual));
-    let hardware = Hardware::Live { leds: leds.clone(), printer: labels.health.clone(), fog: fog.clone() };
-    let cluster = Cluster::new(client.clone(), None);
-    let sources = (BoothSource::Live(Box::new(booth.clone())), PodSource::Watched(pods.clone()));
+    let hardware =
+        Hardware::Live { leds: devices.leds.clone(), printer: devices.labels.health.clone(), fog: devices.fog.clone() };
+    let cluster = Cluster::new(core.client.clone(), None);
+    let sources = (BoothSource::Live(Box::new(core.booth.clone())), PodSource::Watched(core.cluster.clone()));
     let context = health::Context::new(settings, Ok(cluster), sources, hardware);
-    HealthMonitor::start(context, booth.clone(), tasks)
+    HealthMonitor::start(context, core.booth.clone(), tasks)
 }
 
 /// Force-deletes the pods of a lost node after `NODE_LOSS_THRESHOLD_SECONDS` (0: off).
-fn start_remediation(client: &kube::Client, args: &AppArgs, cluster: &ClusterState, tasks: &Tasks) {
+fn start_remediation(core: &Core, args: &AppArgs, tasks: &Tasks) {
     if args.node_loss_threshold_seconds > 0 {
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() },
-        );
+        let reporter = Reporter { controller: "conferenceli".into(), instance: args.pod_name.clone() };
+        let recorder = Recorder::new(core.client.clone(), reporter);
         let remediation = Remediation {
             threshold: Duration::from_secs(args.node_loss_threshold_seconds),
             namespace: args.namespace.clone(),
         };
-        tasks.spawn(
-            "node loss remediation",
-            remediation.run(client.clone(), cluster.clone(), recorder, tasks.token().clone()),
-        );
+        let run = remediation.run(core.client.clone(), core.cluster.clone(), recorder, tasks.token().clone());
+        tasks.spawn("node loss remediation", run);
     }
 }
 
@@ -304,9 +341,7 @@ fn start_remediation(client: &kube::Client, args: &AppArgs, cluster: &ClusterSta
 /// in-cluster name of `critical-prod` in the target namespace) and the heal timer.
 fn start_availability(
     args: &AppArgs,
-    cluster: &ClusterState,
-    booth: &BoothHandle,
-    chaos: &ChaosBus,
+    core: &Core,
     registry: &mut prometheus_client::registry::Registry,
     tasks: &Tasks,
 ) -> Result<Arc<Availability>, AppError> {
@@ -314,9 +349,9 @@ fn start_availability(
     let default_url = format!("http://critical-prod.{}.svc/", args.namespace);
     let url = settings.url_or(&default_url).map_err(|e| AppError::Availability(format!("AVAILABILITY_URL: {e}")))?;
     let availability = Availability::new(registry, settings.requests_per_second > 0.0);
-    let booth = booth.clone();
+    let booth = core.booth.clone();
     let today = Box::new(move || booth.spec().attract.today());
-    availability.start(settings, url, cluster.clone(), chaos, today, tasks)?;
+    availability.start(settings, url, core.cluster.clone(), &core.bus, today, tasks)?;
     Ok(availability)
 }
 
