@@ -1,6 +1,11 @@
-//! Wiring: starts the watch loops, the Booth follower and the listeners for a connected client,
-//! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
+//! The composition root: starts every feature for a connected client and serves the three
+//! listeners until shutdown. `run` and `demo` both end up here, with a client for a real
 //! cluster or for the simulated one: the same code path either way.
+//!
+//! Every feature starts the same way, its inputs and the app's [`Tasks`] in, the handle the
+//! others need out; [`serve`] gathers the handles into the web layer's substates
+//! ([`AppState`]), and at the end waits for every task within `SHUTDOWN_GRACE`
+//! (ARCHITECTURE.md, "The composition root").
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::health`, `crate::http`, `crate::labels`,
@@ -96,7 +101,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Runs the booth on `clients` with its listeners bound and `devices`, until `shutdown` fires:
 /// the one entry point of `run`, `demo`, the tests and the benchmarks. At shutdown the listeners
 /// stop taking connections and finish the requests under way, then every task of the app ends
-/// on the same token within [`SHUTDOWN_GRACE`].
+/// on the same token within `SHUTDOWN_GRACE`.
 pub async fn serve(
     clients: Clients,
     args: AppArgs,

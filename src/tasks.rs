@@ -3,7 +3,7 @@
 //!
 //! A feature's `start` takes `&Tasks` and spawns with [`Tasks::spawn`] when the task watches
 //! [`Tasks::token`] itself and has something to finish (LEDs dark, a queue's last job), or with
-//! [`Tasks::spawn_until_shutdown`] when it is a loop with nothing to clean up (a watch, a
+//! `Tasks::spawn_until_shutdown` when it is a loop with nothing to clean up (a watch, a
 //! listener of the chaos bus), which is dropped at its next `.await` once the token fires.
 //! [`Tasks::shutdown`] cancels the token, closes the tracker and waits for the tasks within the
 //! grace period; the ones still running are named in the log and left to the runtime's end.
@@ -18,7 +18,7 @@
 //!   joins them and the listeners are joined by the composition root;
 //! - the simulated cluster's containers in `demo` (the demo workload on each simulated pod):
 //!   the simulated API starts and stops them with a token of its own;
-//! - the signal listener of [`shutdown_on_signals`], which fires the token the trackers stop on
+//! - the signal listener of `shutdown_on_signals`, which fires the token the trackers stop on
 //!   and ends with the process;
 //! - blocking calls moved off the runtime with `spawn_blocking` and awaited on the spot (a
 //!   printer's socket, an allocator trim): their caller joins them.

@@ -1,7 +1,7 @@
 //! The process's watch loops: one kube-runtime `watcher` on pods of the target namespace and one
 //! on nodes, each feeding [`ClusterState`]. The watcher relists by itself on 410 Gone and
 //! reconnects with backoff when the API server goes away; these loops only translate its events.
-//! [`start`] runs both among the app's tasks; they hold nothing to finish and end with its token.
+//! `start` runs both among the app's tasks; they hold nothing to finish and end with its token.
 //!
 //! May call: `crate::tasks`.
 

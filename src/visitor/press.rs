@@ -11,7 +11,7 @@
 //!
 //! The visitor's page of the press (`GET /press/<token>`, the same link) shows which pod it
 //! took and, once Kubernetes has it Ready again, how long that took: the booth's own heal timer
-//! (`crate::availability`), recorded in the Lead by [`record_heals`] so that it survives a
+//! (`crate::availability`), recorded in the Lead by `record_heals` so that it survives a
 //! restart and the page only ever reads the Lead of its token.
 //!
 //! May call: `crate::availability`, `crate::booth`, `crate::chaos`, `crate::cluster`,

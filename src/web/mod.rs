@@ -7,7 +7,8 @@
 //! to a request lives here (the staff sessions, the CSRF keys, the guess limiter), along with
 //! the web layer's own counters (`metrics`), the kiosk's QR card (`qr_card`) and the error
 //! types of both listeners (`error`); the booth's state lives in the features, which `app`
-//! builds and hands over in [`AppState`].
+//! builds and hands over in [`AppState`]: one substate per area, each handler extracting
+//! only the ones it uses through axum's `FromRef`.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::health`, `crate::labels`, `crate::leads`,
