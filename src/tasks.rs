@@ -21,7 +21,10 @@
 //! - the signal listener of `shutdown_on_signals`, which fires the token the trackers stop on
 //!   and ends with the process;
 //! - blocking calls moved off the runtime with `spawn_blocking` and awaited on the spot (a
-//!   printer's socket, an allocator trim): their caller joins them.
+//!   printer's socket, an LED report, an allocator trim): their caller joins them, or gives up
+//!   waiting after a timeout (a setup check's device probe), since no blocking call can be
+//!   cancelled; the fog machine's watchdog thread is joined by `Fog::shutdown`, which the fog's
+//!   task runs at shutdown.
 //!
 //! May call: nothing else of the crate.
 
