@@ -16,7 +16,8 @@
 //!
 //! And every task goes through the app's one tracker (`src/tasks.rs`): no `tokio::spawn`
 //! elsewhere in shipped code but the places [`SPAWNED_OUTSIDE_THE_TRACKER`] names with their
-//! reason, and no `.abort()` anywhere: tasks stop on the shutdown token.
+//! reason, no OS thread but the ones [`THREADS`] names, and no `.abort()` anywhere: tasks stop
+//! on the shutdown token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -325,6 +326,10 @@ const SPAWNED_OUTSIDE_THE_TRACKER: [(&str, &str); 2] = [
     ("demo.rs", "the simulated cluster's containers, started and stopped by the simulated API with its own token"),
 ];
 
+/// Where an OS thread may be started, and why.
+const THREADS: [(&str, &str); 1] =
+    [("automations/fog.rs", "the relay's watchdog thread, joined by `Fog::shutdown`, which the fog's task runs")];
+
 /// Every task the booth spawns goes through `tasks::Tasks`, so that shutdown waits for all of
 /// them, and nothing is aborted: each task stops on the shutdown token. Unit tests (a file's
 /// `#[cfg(test)] mod tests`) may spawn as they like.
@@ -353,6 +358,10 @@ fn spawn_problems(relative: &str, text: &str) -> Vec<String> {
         if spawns && !allowed {
             problems.push(format!("src/{relative}:{}: spawns outside the tracker: {}", number + 1, line.trim()));
         }
+        let threads = ["thread::spawn", "thread::Builder"].iter().any(|s| code.contains(s));
+        if threads && !THREADS.iter().any(|(file, _)| *file == relative) {
+            problems.push(format!("src/{relative}:{}: starts a thread: {}", number + 1, line.trim()));
+        }
         if code.contains(".abort()") || code.contains("abort_handle") {
             problems.push(format!("src/{relative}:{}: aborts a task: {}", number + 1, line.trim()));
         }
@@ -376,4 +385,6 @@ fn the_spawn_scan_finds_what_it_should_and_nothing_else() {
     assert!(problems[2].starts_with("src/feature.rs:5: a second tracker"), "{problems:?}");
     assert_eq!(spawn_problems("web/limits/serve.rs", "fn f() { tokio::spawn(c()); }\n"), Vec::<String>::new());
     assert_eq!(spawn_problems("demo.rs", "fn f() { h.abort(); }\n").len(), 1, "aborts are never allowed");
+    assert_eq!(spawn_problems("leds/driver.rs", "fn f() { std::thread::spawn(g); }\n").len(), 1);
+    assert!(spawn_problems("automations/fog.rs", "fn f() { std::thread::Builder::new(); }\n").is_empty());
 }
