@@ -1,23 +1,25 @@
-//! Wiring: starts the watch loops, the Booth follower and the listeners for a connected client,
-//! and runs them until shutdown. `run` and `demo` both end up here, with a client for a real
+//! The composition root: starts every feature for a connected client and serves the three
+//! listeners until shutdown. `run` and `demo` both end up here, with a client for a real
 //! cluster or for the simulated one: the same code path either way.
+//!
+//! Every feature starts the same way, its inputs and the app's [`Tasks`] in, the handle the
+//! others need out; [`serve`] gathers the handles into the web layer's substates
+//! ([`AppState`]), and at the end waits for every task within `SHUTDOWN_GRACE`
+//! (ARCHITECTURE.md, "The composition root").
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::config`, `crate::health`, `crate::http`, `crate::labels`,
-//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::theatre`, `crate::visitor`,
+//! `crate::leads`, `crate::leds`, `crate::metrics`, `crate::tasks`, `crate::theatre`, `crate::visitor`,
 //! `crate::web`.
 
-use crate::automations::relay::{self, FogError};
-use crate::automations::webhooks::{WebhookSettings, WebhookStats, Webhooks};
-use crate::automations::{Fog, FogSpec};
+use crate::automations::relay::FogError;
 use crate::availability::Availability;
 use crate::booth::BoothHandle;
 use crate::chaos::{ChaosSettings, kube_chaos};
 use crate::cluster::client::Clients;
 use crate::cluster::drain::Drains;
 use crate::cluster::remediation::Remediation;
-use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ChaosBus, ClusterState, PodScope, WatchRestarts};
+use crate::cluster::{ChaosBus, ClusterState, PodScope};
 use crate::config::AppArgs;
 use crate::health::hardware::Hardware;
 use crate::health::kubernetes::Cluster;
@@ -27,6 +29,7 @@ use crate::leds::LedInputs;
 use crate::leds::blinkstick::HidPort;
 use crate::leds::blinkt::BlinktProbes;
 use crate::metrics::{Metrics, ScrapeTime};
+use crate::tasks::Tasks;
 use crate::web::auth::StaffCredentials;
 use crate::web::auth::{guess_limiter, limit_guesses};
 use crate::web::control::Sessions;
@@ -34,7 +37,7 @@ use crate::web::csrf::Csrf;
 use crate::web::limits::{self, LimitMetrics, ListenerLimits};
 use crate::web::metrics::WebMetrics;
 use crate::web::qr_card::QrCard;
-use crate::web::{AppState, private_router};
+use crate::web::{AppState, ChaosState, DeviceState, PanelState, ProbeState, StreamsState, private_router};
 use kube::runtime::events::Recorder;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,8 +92,16 @@ pub struct Devices {
     pub blinkstick: Option<Box<dyn HidPort>>,
 }
 
+/// How long shutdown waits for the app's tasks once the listeners have closed: the LEDs going
+/// dark, the fog relay off, the print queue's job and the lead controller's reconciliations
+/// under way. The pod's `terminationGracePeriodSeconds` is 10 (deploy/base/deployment.yaml): the
+/// listeners' drain and this wait share it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Runs the booth on `clients` with its listeners bound and `devices`, until `shutdown` fires:
-/// the one entry point of `run`, `demo`, the tests and the benchmarks.
+/// the one entry point of `run`, `demo`, the tests and the benchmarks. At shutdown the listeners
+/// stop taking connections and finish the requests under way, then every task of the app ends
+/// on the same token within `SHUTDOWN_GRACE`.
 pub async fn serve(
     clients: Clients,
     args: AppArgs,
@@ -99,26 +110,13 @@ pub async fn serve(
     devices: Devices,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let booth = Booth::start(clients, &args, credentials, devices, &shutdown)?;
-    let public_addr = listeners.public.local_addr().map_err(AppError::Serve)?;
-    let private_addr = listeners.private.local_addr().map_err(AppError::Serve)?;
-    let health_addr = listeners.health.local_addr().map_err(AppError::Serve)?;
-    tracing::info!(addr = %public_addr, "serving the contact form");
-    let public_limits = args.limits.public(&args.leads.trusted_proxies, &booth.limit_metrics);
-    let public_server =
-        tokio::spawn(limits::serve(listeners.public, booth.public_router(&args), public_limits, shutdown.clone()));
-    tracing::info!(addr = %health_addr, "serving the probes and the metrics");
-    let health_limits = ListenerLimits::health(&booth.limit_metrics);
-    let health_router = crate::web::health::router(booth.state.clone());
-    let health_server = tokio::spawn(limits::serve(listeners.health, health_router, health_limits, shutdown.clone()));
-    tracing::info!(addr = %private_addr, namespace = %args.namespace, "serving the booth");
-    let private_limits = args.limits.private(&booth.limit_metrics);
-    let result = limits::serve(listeners.private, booth.private_router(&args), private_limits, shutdown).await;
-    booth.tasks.stop().await;
-    let joined = |e: tokio::task::JoinError| AppError::Serve(std::io::Error::other(e));
-    let public_result = public_server.await.map_err(joined)?;
-    let health_result = health_server.await.map_err(joined)?;
-    result.and(public_result).and(health_result).map_err(AppError::Serve)
+    let tasks = Tasks::new(shutdown);
+    let served = match AppParts::start(clients, &args, credentials, devices, &tasks) {
+        Ok(app) => app.serve(listeners, &args, tasks.token()).await,
+        Err(error) => Err(error),
+    };
+    tasks.shutdown(SHUTDOWN_GRACE).await;
+    served
 }
 
 /// Serves `conferenceli blinkt`'s probes on `listener` (`HEALTH_LISTEN_ADDR`) until `shutdown`.
@@ -132,128 +130,93 @@ pub(crate) async fn serve_blinkt_probes(
     limits::serve(listener, router, limits, shutdown).await.map_err(AppError::Serve)
 }
 
-/// Every part of the booth, built and started for one client: what the routers serve.
-struct Booth {
+/// The running app's parts, built and started for one client: what the listeners serve.
+struct AppParts {
     state: AppState,
     /// Connections and refusals of both listeners.
     limit_metrics: LimitMetrics,
     leads: crate::leads::Leads,
-    tasks: BackgroundTasks,
 }
 
-/// What runs beside the listeners, stopped in order at shutdown.
-struct BackgroundTasks {
-    watches: [tokio::task::JoinHandle<()>; 2],
-    remediation: Option<tokio::task::JoinHandle<()>>,
-    fog: Option<Fog>,
-    leds: crate::leds::LedTasks,
-    print_queue: Option<tokio::task::JoinHandle<()>>,
-    /// Node drains in progress (ended by the shutdown token they hold).
-    drains: Arc<Drains>,
+/// What most features start from: the client, the watched cluster, the Booth, the chaos bus and
+/// the app's one Event recorder.
+struct Core {
+    client: kube::Client,
+    cluster: ClusterState,
+    booth: BoothHandle,
+    bus: ChaosBus,
+    recorder: Recorder,
 }
 
-impl Booth {
-    /// Starts the watches, the Booth follower, the chaos button, the automations, the LEDs, the
-    /// lead controller and the print queue.
+impl AppParts {
+    /// Starts every feature, each the same way (its inputs and the app's `tasks` in, the handle
+    /// the others need out), and gathers the handles into the web layer's substates.
     fn start(
         clients: Clients,
         args: &AppArgs,
         credentials: StaffCredentials,
         devices: Devices,
-        shutdown: &CancellationToken,
+        tasks: &Tasks,
     ) -> Result<Self, AppError> {
-        let client = clients.client.clone();
-        let cluster = ClusterState::new();
-        let restarts = Arc::new(WatchRestarts::default());
+        tasks.spawn("allocator trim", return_freed_memory(tasks.token().clone()));
         let scope = PodScope { namespace: Some(args.namespace.clone()), ..PodScope::default() };
-        let watches = [
-            tokio::spawn(watch_pods(client.clone(), scope, cluster.clone(), restarts.clone())),
-            tokio::spawn(watch_nodes(client.clone(), None, cluster.clone(), restarts.clone())),
-        ];
-        let booth =
-            BoothHandle::start(client.clone(), &args.booth_namespace, &args.booth_name, args.booth_defaults.to_spec());
-        let labels = crate::labels::LabelService::new(&args.printer);
-        let mut metrics = Metrics::new();
-        labels.metrics.register(metrics.registry_mut());
-        let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
-        let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
-        let limit_metrics = LimitMetrics::register(metrics.registry_mut());
-        tokio::spawn(return_freed_memory(shutdown.clone()));
-        let recorder = crate::cluster::recorder::recorder(client.clone(), args.pod_name.clone());
-        let remediation = start_remediation(&client, args, &cluster, &recorder, shutdown);
-        let chaos = ChaosBus::new();
-        let chaos_settings = ChaosSettings {
-            namespace: args.namespace.clone(),
-            own_pod: args.pod_name.clone(),
-            cooldown: args.dashboard.chaos_cooldown_seconds,
+        let watched = crate::cluster::watch::start(clients.client.clone(), scope, None, tasks);
+        let core = Core {
+            client: clients.client.clone(),
+            booth: BoothHandle::start(
+                clients.client.clone(),
+                &args.booth_namespace,
+                &args.booth_name,
+                args.booth_defaults.to_spec(),
+                tasks,
+            ),
+            cluster: watched.state,
+            bus: ChaosBus::new(),
+            recorder: crate::cluster::recorder::recorder(clients.client.clone(), args.pod_name.clone()),
         };
-        let button = Arc::new(kube_chaos(
-            chaos_settings,
-            (clients.clone(), recorder),
-            cluster.clone(),
-            booth.clone(),
-            chaos.clone(),
-        ));
-        let drains = Arc::new(Drains::new(clients, cluster.clone(), &args.namespace, shutdown.child_token()));
-        tokio::spawn(crate::attract::autopilot::run(button.clone(), booth.clone(), chaos.clone(), shutdown.clone()));
+        let mut metrics = Metrics::new();
+        let limit_metrics = LimitMetrics::register(metrics.registry_mut());
         let web_metrics = WebMetrics::register(metrics.registry_mut());
-        let availability = start_availability(args, &cluster, &booth, &chaos, metrics.registry_mut(), shutdown)?;
-        let theatre = crate::theatre::Theatre::new();
-        tokio::spawn(crate::theatre::director::direct(chaos.clone(), theatre.clone(), shutdown.clone()));
-        let fog = start_fog(args, &chaos)?;
-        let webhooks = start_webhooks(args, &chaos)?;
-        let led_inputs = LedInputs { namespace: &args.namespace, cluster: &cluster, chaos: &chaos, booth: &booth };
-        let (leds, led_tasks) = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, shutdown);
-        let leads = crate::leads::start(
-            client.clone(),
-            &args.booth_namespace,
-            &args.leads,
-            booth.clone(),
-            lead_metrics,
-            labels.waker.clone(),
-            shutdown.clone(),
-        )?;
-        metrics.registry_mut().register_collector(Box::new(ScrapeTime {
-            fog: fog.clone(),
-            webhooks,
-            leads: leads.stored.clone(),
-        }));
-        // The print queue takes its jobs from the Leads' status (printed once, in order).
-        let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
-        let print_queue = labels.start_queue(Arc::new(print_jobs.clone()), booth.clone(), shutdown.clone());
-        let visitor = crate::visitor::Visitor::new(leads.store.api().clone(), booth.clone(), &args.visitor);
-        let health = start_health(&client, args, (&booth, &cluster), (&leds, &labels, &fog), shutdown);
-        tokio::spawn(crate::visitor::press::record_heals(
-            availability.subscribe(),
-            leads.store.api().clone(),
-            leads.stored.clone(),
-            shutdown.clone(),
-        ));
-        let state = AppState {
-            cluster,
-            booth,
-            restarts,
-            metrics: Arc::new(metrics),
-            credentials,
-            chaos,
-            fog: fog.clone(),
-            leds,
-            labels,
-            print_jobs,
-            button,
-            web_metrics,
+        start_remediation(&core, args, tasks);
+        let chaos = start_chaos(clients.clone(), args, &core, web_metrics.clone(), tasks);
+        let (device_state, leads) = start_devices(args, &core, devices, &mut metrics, tasks)?;
+        let streams = start_streams(args, &core, &leads, web_metrics, metrics.registry_mut(), tasks)?;
+        let panel = PanelState {
             sessions: Arc::new(Sessions::new()),
             csrf: Csrf::random(),
-            qr_card: QrCard::of(args.dashboard.public_url.as_deref()).map(Arc::new),
-            shutdown: shutdown.clone(),
-            availability,
-            theatre,
-            visitor,
-            health,
-            drains: drains.clone(),
+            health: start_health(args, &core, &device_state, tasks),
+            drains: Arc::new(Drains::new(clients, core.cluster.clone(), &args.namespace, tasks)),
         };
-        let tasks = BackgroundTasks { watches, remediation, fog, leds: led_tasks, print_queue, drains };
-        Ok(Self { state, limit_metrics, leads, tasks })
+        let state = AppState {
+            visitor: streams.visitor.clone(),
+            cluster: core.cluster,
+            booth: core.booth,
+            credentials,
+            streams,
+            chaos,
+            panel,
+            devices: device_state,
+            probes: ProbeState { metrics: Arc::new(metrics), restarts: watched.restarts },
+        };
+        Ok(Self { state, limit_metrics, leads })
+    }
+
+    /// Serves the three listeners until `shutdown`, then until their requests under way are
+    /// answered.
+    async fn serve(self, listeners: Listeners, args: &AppArgs, shutdown: &CancellationToken) -> Result<(), AppError> {
+        let addr = |listener: &tokio::net::TcpListener| listener.local_addr().map_err(AppError::Serve);
+        tracing::info!(addr = %addr(&listeners.public)?, "serving the contact form");
+        tracing::info!(addr = %addr(&listeners.health)?, "serving the probes and the metrics");
+        tracing::info!(addr = %addr(&listeners.private)?, namespace = %args.namespace, "serving the booth");
+        let public_limits = args.limits.public(&args.leads.trusted_proxies, &self.limit_metrics);
+        let public = limits::serve(listeners.public, self.public_router(args), public_limits, shutdown.clone());
+        let health_router = crate::web::health::router(self.state.clone());
+        let health_limits = ListenerLimits::health(&self.limit_metrics);
+        let health = limits::serve(listeners.health, health_router, health_limits, shutdown.clone());
+        let private_limits = args.limits.private(&self.limit_metrics);
+        let private = limits::serve(listeners.private, self.private_router(args), private_limits, shutdown.clone());
+        let (private, public, health) = tokio::join!(private, public, health);
+        private.and(public).and(health).map_err(AppError::Serve)
     }
 
     /// The contact form's listener.
@@ -264,8 +227,8 @@ impl Booth {
             state.booth.clone(),
             &args.leads,
             state.visitor.clone(),
-            state.button.clone(),
-            state.web_metrics.clone(),
+            state.chaos.button.clone(),
+            state.chaos.web_metrics.clone(),
         )
     }
 
@@ -283,120 +246,126 @@ impl Booth {
     }
 }
 
-impl BackgroundTasks {
-    /// Stops what runs beside the listeners once they have closed: the fog relay off, the LEDs
-    /// dark (well within the pod's grace period), then the watches and the print queue.
-    async fn stop(self) {
-        if let Some(fog) = self.fog {
-            // Joining the watchdog thread blocks; the HTTP relay's thread may need the runtime.
-            let _ = tokio::task::spawn_blocking(move || fog.shutdown()).await;
-        }
-        if let Some(remediation) = self.remediation {
-            remediation.abort();
-        }
-        self.leds.finish(Duration::from_secs(3)).await;
-        self.drains.stopped().await;
-        for watch in self.watches {
-            watch.abort();
-        }
-        if let Some(queue) = self.print_queue {
-            queue.abort();
-        }
-    }
+/// The chaos button on the bus, and attract mode's autopilot pressing it.
+fn start_chaos(clients: Clients, args: &AppArgs, core: &Core, web_metrics: WebMetrics, tasks: &Tasks) -> ChaosState {
+    let settings = ChaosSettings {
+        namespace: args.namespace.clone(),
+        own_pod: args.pod_name.clone(),
+        cooldown: args.dashboard.chaos_cooldown_seconds,
+    };
+    let button = Arc::new(kube_chaos(
+        settings,
+        (clients, core.recorder.clone()),
+        core.cluster.clone(),
+        core.booth.clone(),
+        core.bus.clone(),
+    ));
+    crate::attract::start(button.clone(), core.booth.clone(), core.bus.clone(), tasks);
+    ChaosState { button, bus: core.bus.clone(), web_metrics }
+}
+
+/// The fog machine, the webhooks, the LEDs, the lead controller and the label print queue,
+/// their counters in `metrics`.
+fn start_devices(
+    args: &AppArgs,
+    core: &Core,
+    devices: Devices,
+    metrics: &mut Metrics,
+    tasks: &Tasks,
+) -> Result<(DeviceState, crate::leads::Leads), AppError> {
+    let fog = crate::automations::start_fog(&args.fog, &core.bus, tasks)?;
+    let webhooks = crate::automations::start_webhooks(&args.webhooks, &core.bus, tasks)?;
+    let led_counters = crate::leds::driver::LedCounters::register(metrics.registry_mut());
+    let led_inputs =
+        LedInputs { namespace: &args.namespace, cluster: &core.cluster, chaos: &core.bus, booth: &core.booth };
+    let leds = crate::leds::start(&args.leds, led_inputs, devices.blinkstick, led_counters, tasks);
+    let labels = crate::labels::LabelService::new(&args.printer);
+    labels.metrics.register(metrics.registry_mut());
+    let lead_metrics = crate::leads::metrics::LeadMetrics::register(metrics.registry_mut());
+    let (namespace, waker) = (&args.booth_namespace, labels.waker.clone());
+    let leads = crate::leads::start(
+        core.client.clone(),
+        namespace,
+        &args.leads,
+        core.booth.clone(),
+        lead_metrics,
+        waker,
+        tasks,
+    )?;
+    let scrape = ScrapeTime { fog: fog.clone(), webhooks, leads: leads.stored.clone() };
+    metrics.registry_mut().register_collector(Box::new(scrape));
+    // The print queue takes its jobs from the Leads' status (printed once, in order).
+    let print_jobs = crate::leads::print_jobs::LeadPrintJobs::new(leads.store.api().clone());
+    labels.start_queue(Arc::new(print_jobs.clone()), core.booth.clone(), tasks);
+    Ok((DeviceState { fog, leds, labels, print_jobs }, leads))
+}
+
+/// What the kiosk shows beside the cluster: the workload's counts and heal times, the scenes,
+/// the visitors' announcements and the QR card.
+fn start_streams(
+    args: &AppArgs,
+    core: &Core,
+    leads: &crate::leads::Leads,
+    web_metrics: WebMetrics,
+    registry: &mut prometheus_client::registry::Registry,
+    tasks: &Tasks,
+) -> Result<StreamsState, AppError> {
+    let availability = start_availability(args, core, registry, tasks)?;
+    let visitor = crate::visitor::Visitor::start(leads, core.booth.clone(), &args.visitor, &availability, tasks);
+    Ok(StreamsState {
+        cluster: core.cluster.clone(),
+        booth: core.booth.clone(),
+        bus: core.bus.clone(),
+        theatre: crate::theatre::start(&core.bus, tasks),
+        availability,
+        visitor,
+        qr_card: QrCard::of(args.dashboard.public_url.as_deref()).map(Arc::new),
+        web_metrics,
+        shutdown: tasks.token().clone(),
+    })
 }
 
 /// Runs the health checks now and every few minutes (the log, the Booth condition) and for the
 /// control panel's Booth health card, reading the devices' health from their drivers.
-fn start_health(
-    client: &kube::Client,
-    args: &AppArgs,
-    (booth, pods): (&BoothHandle, &ClusterState),
-    (leds, labels, fog): (&crate::leds::LedHandle, &crate::labels::LabelService, &Option<Fog>),
-    shutdown: &CancellationToken,
-) -> HealthMonitor {
+fn start_health(args: &AppArgs, core: &Core, devices: &DeviceState, tasks: &Tasks) -> HealthMonitor {
     let settings = args.health_settings(args.leds.mode.unwrap_or(crate::leds::LedMode::Virtual));
-    let hardware = Hardware::Live { leds: leds.clone(), printer: labels.health.clone(), fog: fog.clone() };
-    let cluster = Cluster::new(client.clone(), None);
-    let sources = (BoothSource::Live(Box::new(booth.clone())), PodSource::Watched(pods.clone()));
+    let hardware =
+        Hardware::Live { leds: devices.leds.clone(), printer: devices.labels.health.clone(), fog: devices.fog.clone() };
+    let cluster = Cluster::new(core.client.clone(), None);
+    let sources = (BoothSource::Live(Box::new(core.booth.clone())), PodSource::Watched(core.cluster.clone()));
     let context = health::Context::new(settings, Ok(cluster), sources, hardware);
-    HealthMonitor::start(context, booth.clone(), shutdown.clone())
+    HealthMonitor::start(context, core.booth.clone(), tasks)
 }
 
 /// Force-deletes the pods of a lost node after `NODE_LOSS_THRESHOLD_SECONDS` (0: off).
-fn start_remediation(
-    client: &kube::Client,
-    args: &AppArgs,
-    cluster: &ClusterState,
-    recorder: &Recorder,
-    shutdown: &CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
-    (args.node_loss_threshold_seconds > 0).then(|| {
-        let recorder = recorder.clone();
+fn start_remediation(core: &Core, args: &AppArgs, tasks: &Tasks) {
+    if args.node_loss_threshold_seconds > 0 {
+        let recorder = core.recorder.clone();
         let remediation = Remediation {
             threshold: Duration::from_secs(args.node_loss_threshold_seconds),
             namespace: args.namespace.clone(),
         };
-        tokio::spawn(remediation.run(client.clone(), cluster.clone(), recorder, shutdown.clone()))
-    })
+        let run = remediation.run(core.client.clone(), core.cluster.clone(), recorder, tasks.token().clone());
+        tasks.spawn("node loss remediation", run);
+    }
 }
 
 /// Starts the trickle of requests to the workload's Service (`AVAILABILITY_URL`, else the
 /// in-cluster name of `critical-prod` in the target namespace) and the heal timer.
 fn start_availability(
     args: &AppArgs,
-    cluster: &ClusterState,
-    booth: &BoothHandle,
-    chaos: &ChaosBus,
+    core: &Core,
     registry: &mut prometheus_client::registry::Registry,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> Result<Arc<Availability>, AppError> {
     let settings = &args.availability;
     let default_url = format!("http://critical-prod.{}.svc/", args.namespace);
     let url = settings.url_or(&default_url).map_err(|e| AppError::Availability(format!("AVAILABILITY_URL: {e}")))?;
     let availability = Availability::new(registry, settings.requests_per_second > 0.0);
-    let booth = booth.clone();
+    let booth = core.booth.clone();
     let today = Box::new(move || booth.spec().attract.today());
-    availability.start(settings, url, cluster.clone(), chaos, today, shutdown.clone())?;
+    availability.start(settings, url, core.cluster.clone(), &core.bus, today, tasks)?;
     Ok(availability)
-}
-
-/// Opens the fog machine's relay and puffs it on every chaos kill.
-fn start_fog(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Fog>, AppError> {
-    let spec = args.fog.spec.clone().unwrap_or(FogSpec::Off);
-    let Some(relay) = relay::open(&spec, !args.fog.active_high)? else { return Ok(None) };
-    let fog = Fog::start(relay, args.fog.timing());
-    let mut kills = chaos.listen();
-    let puffing = fog.clone();
-    tokio::spawn(async move {
-        while kills.next_kill().await.is_some() {
-            puffing.puff();
-        }
-    });
-    Ok(Some(fog))
-}
-
-/// Sends a webhook for every chaos kill, when URLs are configured; returns the delivery counts.
-fn start_webhooks(args: &AppArgs, chaos: &ChaosBus) -> Result<Option<Arc<WebhookStats>>, AppError> {
-    if args.webhooks.urls.is_empty() {
-        return Ok(None);
-    }
-    let settings = WebhookSettings {
-        urls: args.webhooks.urls.clone(),
-        secret: args.webhooks.secret.clone(),
-        timeout: Duration::from_secs(args.webhooks.timeout_seconds),
-        attempts: 3,
-        first_backoff: Duration::from_millis(500),
-    };
-    let webhooks = Webhooks::start(crate::http::client()?, settings);
-    let stats = webhooks.stats.clone();
-    let mut kills = chaos.listen();
-    tokio::spawn(async move {
-        while let Some(kill) = kills.next_kill().await {
-            webhooks.stats.dropped.store(kills.missed(), std::sync::atomic::Ordering::Relaxed);
-            webhooks.notify(&kill.target, kill.at, kill.kill_count);
-        }
-    });
-    Ok(Some(stats))
 }
 
 /// How often memory the allocator kept after frees goes back to the system.
@@ -430,26 +399,3 @@ fn trim_allocator() {
 /// Other allocators (musl, macOS) return memory by themselves or offer no such call.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim_allocator() {}
-
-/// Fires on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
-pub(crate) fn shutdown_on_signals() -> CancellationToken {
-    let token = CancellationToken::new();
-    let trigger = token.clone();
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::info!("shutting down");
-        trigger.cancel();
-    });
-    token
-}

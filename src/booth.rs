@@ -15,7 +15,7 @@
 //! Booth is read (`usable`): the booth keeps the value it ran on and says so in the log and in
 //! the `Settings` condition of the Booth's status.
 //!
-//! May call: `crate::backoff`, `crate::cluster`.
+//! May call: `crate::backoff`, `crate::cluster`, `crate::tasks`.
 
 mod usable;
 pub mod values;
@@ -27,6 +27,7 @@ use crate::backoff::Backoff;
 
 use crate::cluster::api_calls::{ApiCall, Scope};
 use crate::cluster::resource::{Condition, ConditionStatus, SpecPatch, Version, now, set_condition};
+use crate::tasks::Tasks;
 use clap::Args;
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, Patch, PatchParams, PostParams};
@@ -508,7 +509,7 @@ impl BoothHandle {
     /// Follows the Booth with one watch, creating it with `defaults` first if it does not exist.
     /// Runs in the background and retries with backoff, so an API that is down at start-up
     /// delays readiness, never the listeners.
-    pub fn start(client: Client, namespace: &str, name: &str, defaults: BoothSpec) -> Self {
+    pub fn start(client: Client, namespace: &str, name: &str, defaults: BoothSpec, tasks: &Tasks) -> Self {
         let api: Api<Booth> = Api::namespaced(client.clone(), namespace);
         let stored: Api<StoredBooth> = Api::namespaced_with(client, namespace, &ApiResource::erase::<Booth>(&()));
         let (tx, latest) = watch::channel(None);
@@ -526,13 +527,14 @@ impl BoothHandle {
         };
         let (namespace, name) = (namespace.to_string(), name.to_string());
         let follower = Follower { api, namespace, name: name.clone(), defaults, problem, refused, status_changes };
-        tokio::spawn(async move {
+        tasks.spawn_until_shutdown("booth follower", async move {
             follower.ensure_exists_with_retry().await;
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
             let stream = watcher::watcher(stored, config).default_backoff();
             follower.follow(stream, tx).await;
         });
-        tokio::spawn(write_status(handle.stored.clone(), handle.name.clone(), handle.latest.clone(), status_rx));
+        let status = write_status(handle.stored.clone(), handle.name.clone(), handle.latest.clone(), status_rx);
+        tasks.spawn_until_shutdown("booth status writer", status);
         handle
     }
 

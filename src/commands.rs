@@ -4,7 +4,7 @@
 //!
 //! May call: [`crate::app`], [`crate::automations`], [`crate::cluster`], [`crate::config`],
 //! [`crate::crds`], [`crate::demo`], [`crate::error`], [`crate::health`], [`crate::labels`],
-//! [`crate::leds`], [`crate::workload`].
+//! [`crate::leds`], [`crate::tasks`], [`crate::workload`].
 
 use crate::app;
 use crate::automations::FogSpec;
@@ -27,7 +27,7 @@ pub async fn run(mut args: RunArgs) -> Result<()> {
     let config = client::load_config(args.kubeconfig.as_deref()).await?;
     let timeout = Duration::from_secs(args.connect_timeout_seconds);
     let kube = client::connect(config, timeout).await?;
-    let shutdown = app::shutdown_on_signals();
+    let shutdown = crate::tasks::shutdown_on_signals();
     Ok(app::serve(kube, args.app, credentials, listeners, app::Devices::default(), shutdown).await?)
 }
 
@@ -53,7 +53,7 @@ pub async fn demo_with_devices(mut args: DemoArgs, devices: app::Devices) -> Res
     args.app.availability.url.get_or_insert(service);
     tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
     let kube = client::clients_for_url(&server.url())?;
-    let shutdown = app::shutdown_on_signals();
+    let shutdown = crate::tasks::shutdown_on_signals();
     let result = app::serve(kube, args.app, credentials, listeners, devices, shutdown).await;
     server.shutdown().await;
     Ok(result?)
@@ -123,7 +123,7 @@ pub async fn sim(args: SimServeArgs) -> Result<()> {
         tracing::info!(url = %server.url(), "simulated Kubernetes API (kubectl --server {})", server.url());
         server
     };
-    app::shutdown_on_signals().cancelled().await;
+    crate::tasks::shutdown_on_signals().cancelled().await;
     server.shutdown().await;
     Ok(())
 }
@@ -165,12 +165,11 @@ pub async fn blinkt(args: BlinktArgs) -> Result<()> {
     device.connect().map_err(Error::Blinkt)?;
     tracing::info!(node = %args.node_name, scope = ?args.pod_scope(), "showing this node's pods on the Blinkt!");
     let blinkt = Blinkt::start(kube, &args, device, DriverConfig::default());
-    let shutdown = app::shutdown_on_signals();
-    let probes = tokio::spawn(app::serve_blinkt_probes(probes, blinkt.probes(), shutdown.clone()));
-    shutdown.cancelled().await;
+    let shutdown = crate::tasks::shutdown_on_signals();
+    // The probes answer until the signal, then the LEDs go dark.
+    let probes = app::serve_blinkt_probes(probes, blinkt.probes(), shutdown).await;
     blinkt.stop().await;
-    probes.await.map_err(|e| Error::App(app::AppError::Serve(std::io::Error::other(e))))??;
-    Ok(())
+    Ok(probes?)
 }
 
 /// `conferenceli workload`: the demo workload, until SIGTERM.
@@ -178,5 +177,5 @@ pub async fn workload(args: crate::workload::WorkloadArgs) -> Result<()> {
     let listener = app::bind(args.listen_addr, "LISTEN_ADDR").await?;
     let workload = crate::workload::Workload::new(crate::workload::pod_name(args.pod_name));
     tracing::info!(addr = %args.listen_addr, name = workload.name(), "serving the demo workload");
-    crate::workload::serve(listener, workload, app::shutdown_on_signals()).await.map_err(Error::Workload)
+    crate::workload::serve(listener, workload, crate::tasks::shutdown_on_signals()).await.map_err(Error::Workload)
 }

@@ -20,7 +20,8 @@
 //! - `backoff`: the capped exponential backoff every retry loop uses; `rate`: the sliding-window
 //!   rate limit every per-time limit uses;
 //! - [`attract`]: attract mode (the autopilot) and the chaos safety settings;
-//! - [`health`]: the setup checks (`conferenceli check`, the control panel's Booth health card).
+//! - [`health`]: the setup checks (`conferenceli check`, the control panel's Booth health card);
+//! - [`tasks`]: the one task tracker every spawned task goes through, and shutdown's wait for them.
 
 pub mod app;
 pub mod attract;
@@ -43,6 +44,7 @@ pub mod leds;
 pub mod metrics;
 mod rate;
 pub mod secret;
+pub mod tasks;
 pub mod telemetry;
 pub mod theatre;
 pub mod visitor;

@@ -13,13 +13,28 @@
 //! whatever reaches these rules is a valid time of day, weekday and time zone.
 //!
 //! May call: `crate::booth`, `crate::chaos` (the button the autopilot presses), `crate::cluster`
-//! (the chaos announcements).
+//! (the chaos announcements), `crate::tasks` (where the autopilot runs).
 
 pub mod autopilot;
 pub mod form;
 
 pub use crate::booth::{AttractSettings, ChaosMode, ChaosSafety};
-use crate::booth::{TimeOfDay, Weekday};
+use crate::booth::{BoothHandle, TimeOfDay, Weekday};
+use crate::chaos::{Chaos, ChaosActions};
+use crate::cluster::ChaosBus;
+use crate::tasks::Tasks;
+use std::sync::Arc;
+
+/// Starts the autopilot, which presses `button` when the Booth's attract settings say so, until
+/// the token of `tasks` fires.
+pub(crate) fn start<A: ChaosActions + 'static>(
+    button: Arc<Chaos<A>>,
+    booth: BoothHandle,
+    bus: ChaosBus,
+    tasks: &Tasks,
+) {
+    tasks.spawn("attract autopilot", autopilot::run(button, booth, bus, tasks.token().clone()));
+}
 
 /// Whether `now` falls in the booth hours: a listed weekday, at or after `opens` and before
 /// `closes`, both in the settings' time zone.

@@ -7,7 +7,7 @@
 //! backoff. Failures are logged and counted, never shown to visitors. The payload and the
 //! signature are pure functions (`payload`, [`signature`]).
 //!
-//! May call: `crate::backoff`, `crate::cluster`, `crate::secret`.
+//! May call: `crate::backoff`, `crate::cluster`, `crate::secret`, `crate::tasks`.
 
 use crate::backoff::Backoff;
 use serde::Serialize;
@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::cluster::ChaosTarget;
 use crate::secret::{Secret, SigningKey};
+use crate::tasks::Tasks;
 use clap::Args;
 
 /// Where every chaos kill is announced over HTTP.
@@ -110,11 +111,12 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    /// Starts the sender task on `http`.
-    pub fn start(http: reqwest::Client, settings: WebhookSettings) -> Self {
+    /// Starts the sender task on `http` among `tasks`; notices not yet sent at shutdown are
+    /// dropped (a kill's webhook is no use once the booth has closed).
+    pub fn start(http: reqwest::Client, settings: WebhookSettings, tasks: &Tasks) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let stats = Arc::new(WebhookStats::default());
-        tokio::spawn(send_all(http, settings, receiver, stats.clone()));
+        tasks.spawn_until_shutdown("webhook sender", send_all(http, settings, receiver, stats.clone()));
         Self { queue, stats }
     }
 

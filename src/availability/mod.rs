@@ -11,11 +11,13 @@
 //! `attract.timeZone`), given to [`Availability::start`] as a clock. The `/metrics` counters never
 //! start again: Prometheus counters only go up while the process lives.
 //!
-//! May call: `crate::cluster` (the pods' states and the chaos announcements) and `crate::http`.
+//! May call: `crate::cluster` (the pods' states and the chaos announcements), `crate::http` and
+//! `crate::tasks` (where its loops and requests run).
 
 pub mod heals;
 
 use crate::cluster::{ChaosBus, ChaosListener, ClusterState, Kill, Update};
+use crate::tasks::Tasks;
 use heals::{Heal, HealTracker};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -255,7 +257,7 @@ impl Availability {
         })
     }
 
-    /// Starts the trickle (unless off), the heal timer and the kiosk's notices until `shutdown`;
+    /// Starts the trickle (unless off), the heal timer and the kiosk's notices among `tasks`;
     /// `today` says which day it is at the booth (read once a second).
     pub fn start(
         self: &Arc<Self>,
@@ -264,8 +266,9 @@ impl Availability {
         cluster: ClusterState,
         chaos: &ChaosBus,
         today: Box<dyn Fn() -> jiff::civil::Date + Send>,
-        shutdown: CancellationToken,
+        tasks: &Tasks,
     ) -> Result<(), crate::http::HttpClientError> {
+        let shutdown = tasks.token();
         if args.requests_per_second > 0.0 {
             crate::http::install_crypto_provider();
             let timeout = Duration::from_millis(args.timeout_ms);
@@ -280,20 +283,15 @@ impl Availability {
                 .map_err(|e| crate::http::HttpClientError(e.to_string()))?;
             let period = Duration::from_secs_f64(1.0 / args.requests_per_second);
             tracing::info!(%url, every = ?period, "sending a trickle of requests to the workload");
-            tokio::spawn(self.clone().trickle(client, url, period, shutdown.clone()));
+            tasks.spawn("availability trickle", self.clone().trickle(client, url, period, tasks.clone()));
         }
-        tokio::spawn(self.clone().time_heals(cluster, chaos.listen(), shutdown.clone()));
-        tokio::spawn(self.clone().notify(today, shutdown));
+        tasks.spawn("heal timer", self.clone().time_heals(cluster, chaos.listen(), shutdown.clone()));
+        tasks.spawn("availability notices", self.clone().notify(today, shutdown.clone()));
         Ok(())
     }
 
-    async fn trickle(
-        self: Arc<Self>,
-        client: reqwest::Client,
-        url: reqwest::Url,
-        period: Duration,
-        shutdown: CancellationToken,
-    ) {
+    async fn trickle(self: Arc<Self>, client: reqwest::Client, url: reqwest::Url, period: Duration, tasks: Tasks) {
+        let shutdown = tasks.token();
         let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -303,7 +301,8 @@ impl Availability {
             }
             // Each request on its own task: a slow answer does not delay the next request.
             let (this, client, url) = (self.clone(), client.clone(), url.clone());
-            tokio::spawn(async move {
+            // Each ends within the request timeout, so shutdown waits for the ones under way.
+            tasks.spawn("availability request", async move {
                 match probe_once(&client, url).await {
                     Ok(pod) => this.record(Some(&pod)),
                     Err(error) => {

@@ -9,13 +9,14 @@
 //! the pods the booth shows. `kubectl drain <node> --ignore-daemonsets` by hand drains the rest.
 //! Which pods are still to go is a pure function of the cluster picture ([`to_evict`]).
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::tasks`.
 
 use super::api_calls::{ApiCall, Scope};
 use super::client::Clients;
 use super::eviction::{self, EvictError};
 use super::state::ClusterState;
 use super::views::{PodPhase, PodView};
+use crate::tasks::Tasks;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams};
 use std::collections::{HashMap, HashSet};
@@ -23,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// The API requests of draining (see [`super::api_calls`]): the cordon and uncordon patches,
 /// and the evictions.
@@ -114,21 +114,20 @@ pub(crate) struct Drains {
     namespace: String,
     retry: Duration,
     running: Arc<Running>,
-    tasks: TaskTracker,
-    shutdown: CancellationToken,
+    /// The app's tasks: each drain runs among them and ends on their token.
+    tasks: Tasks,
 }
 
 impl Drains {
-    /// Drains of `namespace`'s pods on `cluster`'s nodes, until `shutdown`.
-    pub fn new(clients: Clients, cluster: ClusterState, namespace: &str, shutdown: CancellationToken) -> Self {
+    /// Drains of `namespace`'s pods on `cluster`'s nodes, run among `tasks` until their shutdown.
+    pub fn new(clients: Clients, cluster: ClusterState, namespace: &str, tasks: &Tasks) -> Self {
         Self {
             clients,
             cluster,
             namespace: namespace.into(),
             retry: RETRY_REFUSED,
             running: Arc::default(),
-            tasks: TaskTracker::new(),
-            shutdown,
+            tasks: tasks.clone(),
         }
     }
 
@@ -157,7 +156,7 @@ impl Drains {
             return Ok(Drain::Running);
         }
         self.set_unschedulable(node, true).await?;
-        let stop = self.shutdown.child_token();
+        let stop = self.tasks.token().child_token();
         // Two presses at once: the first to get here drains, the other says so.
         let Some(id) = self.running.start(node, stop.clone()) else { return Ok(Drain::Running) };
         let pods = to_evict(&self.cluster.pods(), node, &self.namespace, &HashSet::new()).len();
@@ -171,7 +170,7 @@ impl Drains {
         };
         let running = self.running.clone();
         let node = node.to_string();
-        self.tasks.spawn(async move {
+        self.tasks.spawn("node drain", async move {
             drain.run(stop).await;
             running.finished(&node, id);
         });
@@ -185,12 +184,6 @@ impl Drains {
         self.set_unschedulable(node, false).await?;
         tracing::info!(node, "uncordoned");
         Ok(())
-    }
-
-    /// Waits for every drain task to end (they end with the `shutdown` token they were given).
-    pub async fn stopped(&self) {
-        self.tasks.close();
-        self.tasks.wait().await;
     }
 }
 

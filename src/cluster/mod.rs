@@ -8,7 +8,7 @@
 //! what the booth's own resources share in the Kubernetes convention (conditions, timestamps,
 //! merge patches).
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::tasks`.
 
 pub mod api_calls;
 pub mod client;

@@ -1,12 +1,14 @@
 //! The process's watch loops: one kube-runtime `watcher` on pods of the target namespace and one
 //! on nodes, each feeding [`ClusterState`]. The watcher relists by itself on 410 Gone and
 //! reconnects with backoff when the API server goes away; these loops only translate its events.
+//! `start` runs both among the app's tasks; they hold nothing to finish and end with its token.
 //!
-//! May call: nothing else of the crate.
+//! May call: `crate::tasks`.
 
 use super::api_calls::{ApiCall, Scope, watched};
 use super::state::ClusterState;
 use super::views::{NodeView, PodView};
+use crate::tasks::Tasks;
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
@@ -74,6 +76,22 @@ async fn drive<K, V>(
             }
         }
     }
+}
+
+/// What the watches fill: the cluster state and how often each watch restarted.
+pub(crate) struct Watched {
+    pub state: ClusterState,
+    pub restarts: Arc<WatchRestarts>,
+}
+
+/// Follows the pods in `scope` and the nodes (all, or the one `node_selector` names) among
+/// `tasks`, until their token fires.
+pub(crate) fn start(client: kube::Client, scope: PodScope, node_selector: Option<String>, tasks: &Tasks) -> Watched {
+    let state = ClusterState::new();
+    let restarts = Arc::new(WatchRestarts::default());
+    tasks.spawn_until_shutdown("pod watch", watch_pods(client.clone(), scope, state.clone(), restarts.clone()));
+    tasks.spawn_until_shutdown("node watch", watch_nodes(client, node_selector, state.clone(), restarts.clone()));
+    Watched { state, restarts }
 }
 
 /// Follows pods in `scope` into `state` until the task is dropped.

@@ -17,7 +17,7 @@
 //! each), [`monitor`] (the live runs); the report's text form is a pure function here.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::booth`, `crate::cluster`,
-//! `crate::crds`, `crate::http`, `crate::labels`, `crate::leads`, `crate::leds`.
+//! `crate::crds`, `crate::http`, `crate::labels`, `crate::leads`, `crate::leds`, `crate::tasks`.
 
 pub(crate) mod clock;
 pub mod hardware;

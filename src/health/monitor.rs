@@ -4,14 +4,14 @@
 //! log line, so a missing permission shows at start-up, not when a visitor presses the button)
 //! and summarises itself in the Booth's status as the `HealthChecks` condition.
 //!
-//! May call: `crate::booth`.
+//! May call: `crate::booth`, `crate::tasks`.
 
 use super::{Context, Report, Scope, Status};
 use crate::booth::{BoothHandle, BoothPart};
+use crate::tasks::Tasks;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// A report younger than this is shown again rather than checked anew (the panel asks every
 /// 15 s; two phones open at once share a run).
@@ -34,13 +34,14 @@ struct Inner {
 }
 
 impl HealthMonitor {
-    /// Runs the checks now and every five minutes until `shutdown`.
-    pub fn start(context: Context, booth: BoothHandle, shutdown: CancellationToken) -> Self {
+    /// Runs the checks now and every five minutes until the token of `tasks` fires.
+    pub fn start(context: Context, booth: BoothHandle, tasks: &Tasks) -> Self {
         let monitor = Self {
             inner: Arc::new(Inner { context, booth, latest: Mutex::new(None), running: tokio::sync::Mutex::new(()) }),
         };
         let background = monitor.clone();
-        tokio::spawn(async move {
+        let shutdown = tasks.token().clone();
+        tasks.spawn("health checks", async move {
             loop {
                 background.refresh().await;
                 tokio::select! {

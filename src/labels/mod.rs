@@ -15,7 +15,7 @@
 //!
 //! It reports the printer's health to the Booth.
 //!
-//! May call: `crate::backoff`, `crate::booth`.
+//! May call: `crate::backoff`, `crate::booth`, `crate::tasks`.
 
 pub mod fonts;
 pub mod layout;
@@ -264,19 +264,21 @@ impl LabelService {
         })
     }
 
-    /// Starts the print queue over `store` on the configured printer (nothing without a printer).
+    /// Starts the print queue over `store` on the configured printer (nothing without a
+    /// printer); it ends on the token of `tasks`, between jobs.
     pub(crate) fn start_queue<S: queue::JobStore>(
         &self,
         store: std::sync::Arc<S>,
         booth: crate::booth::BoothHandle,
-        shutdown: tokio_util::sync::CancellationToken,
-    ) -> Option<tokio::task::JoinHandle<()>> {
-        let url = self.announce()?;
+        tasks: &crate::tasks::Tasks,
+    ) {
+        let Some(url) = self.announce() else { return };
         let printer = std::sync::Arc::new(transport::open(url, transport::Timeouts::default()));
         let config = queue::QueueConfig::new(self.size);
         let sink = self.health_sink(booth);
         let (waker, metrics) = (self.waker.clone(), self.metrics.clone());
-        Some(tokio::spawn(queue::run(store, printer, config, waker, sink, metrics, shutdown)))
+        let shutdown = tasks.token().clone();
+        tasks.spawn("print queue", queue::run(store, printer, config, waker, sink, metrics, shutdown));
     }
 }
 

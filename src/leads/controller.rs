@@ -10,7 +10,7 @@
 //!
 //! May call: `crate::backoff` (the retries' delays), `crate::booth` (settings, health
 //! condition), `crate::cluster` (conditions, timestamps, status patches), `crate::labels` (the
-//! labels a lead carries); besides, the Kubernetes API (Leads in the booth namespace) and the
+//! labels a lead carries), `crate::tasks` (where the controller runs); besides, the Kubernetes API (Leads in the booth namespace) and the
 //! [`Odoo`] trait.
 
 use super::crd::{Lead, LeadStatus, PrintState, SyncState};
@@ -19,6 +19,7 @@ use super::odoo::{Odoo, OdooError, SearchRead};
 use crate::booth::{BoothHandle, BoothPart};
 use crate::cluster::resource::{StatusPatch, Version, merge_diff, now, set_condition, to_the_second};
 use crate::cluster::{Condition, ConditionStatus};
+use crate::tasks::Tasks;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
@@ -29,7 +30,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Leads sent to Odoo at the same time: after an outage the backlog goes out steadily instead
 /// of all at once onto Odoo's few workers.
@@ -100,7 +100,7 @@ impl IdCache {
 /// Starts the controller, which runs until `shutdown`; every lead is reconciled again when the
 /// Booth changes (lead creation switched on or off, another campaign). Returns the controller's
 /// own store of the Leads (what `/metrics` counts by state).
-pub fn start(ctx: Arc<Context>, shutdown: CancellationToken) -> Store<Lead> {
+pub fn start(ctx: Arc<Context>, tasks: &Tasks) -> Store<Lead> {
     let booth_changes = futures::stream::unfold(ctx.booth.subscribe(), |mut rx| async move {
         rx.changed().await.ok()?;
         Some(((), rx))
@@ -112,13 +112,15 @@ pub fn start(ctx: Arc<Context>, shutdown: CancellationToken) -> Store<Lead> {
     let controller = Controller::new(ctx.api.clone(), watcher::Config::default())
         .with_config(controller::Config::default().concurrency(ODOO_CONCURRENCY))
         .reconcile_all_on(booth_changes)
-        .graceful_shutdown_on(shutdown.cancelled_owned());
+        .graceful_shutdown_on(tasks.token().clone().cancelled_owned());
     let leads = controller.store();
-    tokio::spawn(controller.run(reconcile, error_policy, ctx).for_each(|result| async move {
+    let reconciling = controller.run(reconcile, error_policy, ctx).for_each(|result| async move {
         if let Err(error) = result {
             tracing::debug!(%error, "lead reconciliation ended with an error");
         }
-    }));
+    });
+    // The controller finishes the reconciliations under way once the token fires, then ends.
+    tasks.spawn("lead controller", reconciling);
     leads
 }
 

@@ -13,7 +13,7 @@
 //! Odoo; it never blocks a visitor on Odoo.
 //!
 //! May call: `crate::backoff`, `crate::booth`, `crate::cluster`, `crate::http`, `crate::labels`,
-//! `crate::rate`, `crate::secret`.
+//! `crate::rate`, `crate::secret`, `crate::tasks`.
 
 pub mod code;
 pub mod controller;
@@ -30,6 +30,7 @@ use crate::booth::BoothHandle;
 use crate::cluster::api_calls::{ApiCall, Scope};
 use crate::labels::queue::QueueWaker;
 use crate::secret::Secret;
+use crate::tasks::Tasks;
 use clap::Args;
 use crd::{Lead, LeadCountry, LeadSpec};
 use kube::api::{Api, PostParams};
@@ -219,7 +220,7 @@ pub fn start(
     booth: BoothHandle,
     metrics: metrics::LeadMetrics,
     printing: QueueWaker,
-    shutdown: CancellationToken,
+    tasks: &Tasks,
 ) -> Result<Leads, odoo::OdooSetupError> {
     let api: Api<Lead> = Api::namespaced(client, namespace);
     let odoo = args.odoo_settings().map(|s| odoo::connect(&s)).transpose()?;
@@ -229,7 +230,8 @@ pub fn start(
     }
     let countries = countries::CountryCache::new();
     if let Some(odoo) = &odoo {
-        tokio::spawn(refresh_countries(odoo.clone(), countries.clone(), shutdown.clone()));
+        let refresh = refresh_countries(odoo.clone(), countries.clone(), tasks.token().clone());
+        tasks.spawn("country list refresh", refresh);
     }
     let ctx = Arc::new(controller::Context {
         api: api.clone(),
@@ -246,7 +248,7 @@ pub fn start(
         metrics: metrics.clone(),
         printing,
     });
-    let stored = controller::start(ctx, shutdown);
+    let stored = controller::start(ctx, tasks);
     Ok(Leads { store: LeadStore::new(api, booth), odoo, countries, metrics, stored })
 }
 

@@ -7,7 +7,7 @@
 //! It may call the Kubernetes API (through the shared watch loops) and the GPIO device. Its
 //! probes (`/healthz`, `/readyz` on `HEALTH_LISTEN_ADDR`) read `BlinktProbes`.
 //!
-//! May call: `crate::cluster`, `crate::telemetry`.
+//! May call: `crate::cluster`, `crate::tasks`, `crate::telemetry`.
 
 use super::ColourArgs;
 use super::driver::{self, DriverConfig, LedDevice, LedHealth};
@@ -15,15 +15,12 @@ use super::frame::{BLINKT_LEDS, Frame};
 use super::gpio::{Apa102Strip, PrintedStrip, RppalGpio};
 use super::render::{self, NodeScene};
 use crate::cluster::api_calls::{ApiCall, Scope, watched};
-use crate::cluster::watch::{watch_nodes, watch_pods};
-use crate::cluster::{ClusterState, PodScope, WatchRestarts};
+use crate::cluster::{ClusterState, PodScope};
+use crate::tasks::Tasks;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// The API requests of blinkt mode (see [`crate::cluster::api_calls`]): its node's pods in the
 /// target namespace and its own Node, both watched with field selectors. Its service account
@@ -131,30 +128,24 @@ pub struct Blinkt {
     pub frames: watch::Receiver<Frame>,
     pub health: watch::Receiver<LedHealth>,
     cluster: ClusterState,
-    shutdown: CancellationToken,
-    watches: Vec<JoinHandle<()>>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The mode's own tasks: `blinkt` is an app of its own, beside no booth.
+    tasks: Tasks,
 }
 
 impl Blinkt {
     /// Starts the watches, the renderer and the driver of `device` on `client`.
     pub fn start(client: kube::Client, args: &BlinktArgs, device: Box<dyn LedDevice>, config: DriverConfig) -> Self {
-        let cluster = ClusterState::new();
-        let restarts = Arc::new(WatchRestarts::default());
+        let tasks = Tasks::default();
         let node_selector = Some(format!("metadata.name={}", args.node_name));
-        let watches = vec![
-            tokio::spawn(watch_pods(client.clone(), args.pod_scope(), cluster.clone(), restarts.clone())),
-            tokio::spawn(watch_nodes(client, node_selector, cluster.clone(), restarts)),
-        ];
-        let shutdown = CancellationToken::new();
+        let cluster = crate::cluster::watch::start(client, args.pod_scope(), node_selector, &tasks).state;
         let scene = NodeScene::new(args.colours.colours(), args.node_name.clone());
         let (frame_tx, frames) = watch::channel(Frame::off(BLINKT_LEDS));
         let (health_tx, health) = watch::channel(LedHealth::Starting);
-        let tasks = vec![
-            tokio::spawn(render::render(scene, cluster.clone(), None, frame_tx, shutdown.clone())),
-            tokio::spawn(driver::drive("Blinkt", device, frames.clone(), health_tx, config, shutdown.clone())),
-        ];
-        Self { frames, health, cluster, shutdown, watches, tasks }
+        let shutdown = tasks.token().clone();
+        tasks.spawn("Blinkt renderer", render::render(scene, cluster.clone(), None, frame_tx, shutdown.clone()));
+        // The driver ends on the token after writing the LEDs dark.
+        tasks.spawn("Blinkt driver", driver::drive("Blinkt", device, frames.clone(), health_tx, config, shutdown));
+        Self { frames, health, cluster, tasks }
     }
 
     /// What its probes read.
@@ -162,16 +153,8 @@ impl Blinkt {
         BlinktProbes { cluster: self.cluster.clone(), leds: self.health.clone() }
     }
 
-    /// Stops rendering, turns the LEDs off, then stops the watches.
+    /// Stops rendering, turns the LEDs off and ends the watches, within five seconds.
     pub async fn stop(self) {
-        self.shutdown.cancel();
-        for task in self.tasks {
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
-                tracing::warn!("a Blinkt! task did not stop in time");
-            }
-        }
-        for watch in self.watches {
-            watch.abort();
-        }
+        self.tasks.shutdown(Duration::from_secs(5)).await;
     }
 }

@@ -11,7 +11,7 @@
 //! It may read [`ClusterState`], listen to the [`ChaosBus`] and report health to the Booth; it
 //! changes nothing in the cluster.
 //!
-//! May call: `crate::backoff`, `crate::booth`, `crate::cluster`, `crate::telemetry`.
+//! May call: `crate::backoff`, `crate::booth`, `crate::cluster`, `crate::tasks`, `crate::telemetry`.
 
 pub mod apa102;
 pub mod blinkstick;
@@ -24,15 +24,13 @@ pub mod render;
 
 use crate::booth::{BoothHandle, BoothPart};
 use crate::cluster::{ChaosBus, ClusterState};
+use crate::tasks::Tasks;
 use clap::{Args, ValueEnum};
 use colour::{Colours, Palette};
 use driver::{DriverConfig, LedHealth};
 use frame::{Frame, GroupLayout};
 use std::path::PathBuf;
-use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// The name of the BlinkStick's condition in the Booth status.
 pub(crate) const BLINKSTICK_PART: &str = "BlinkStick";
@@ -120,20 +118,6 @@ impl LedHandle {
     }
 }
 
-/// The LED tasks of the app, to wait for at shutdown (the driver turns the LEDs off last).
-pub struct LedTasks(Vec<JoinHandle<()>>);
-
-impl LedTasks {
-    /// Waits for the tasks to end after the shutdown token fired, at most `timeout`.
-    pub async fn finish(self, timeout: Duration) {
-        for task in self.0 {
-            if tokio::time::timeout(timeout, task).await.is_err() {
-                tracing::warn!("an LED task did not stop in time");
-            }
-        }
-    }
-}
-
 /// What the booth's LEDs show: the pods of `namespace` in the cluster state, chaos picks, and
 /// the Booth's mode.
 pub struct LedInputs<'a> {
@@ -152,34 +136,36 @@ pub fn start(
     inputs: LedInputs<'_>,
     port: Option<Box<dyn blinkstick::HidPort>>,
     counters: driver::LedCounters,
-    shutdown: &CancellationToken,
-) -> (LedHandle, LedTasks) {
+    tasks: &Tasks,
+) -> LedHandle {
     let mode = args.mode.unwrap_or(LedMode::Virtual);
     if mode == LedMode::Off {
-        return (LedHandle::off(), LedTasks(Vec::new()));
+        return LedHandle::off();
     }
     let LedInputs { namespace, cluster, chaos, booth } = inputs;
     let layout = args.layout();
     let scene = render::GroupScene::new(args.colours.colours(), layout, namespace).with_booth(booth.subscribe());
     let (frame_tx, frames) = watch::channel(Frame::off(layout.total));
-    let mut tasks =
-        vec![tokio::spawn(render::render(scene, cluster.clone(), Some(chaos.listen()), frame_tx, shutdown.clone()))];
-    tokio::spawn(count_frames(frames.clone(), counters.frames.clone()));
+    let shutdown = tasks.token();
+    tasks.spawn(
+        "LED renderer",
+        render::render(scene, cluster.clone(), Some(chaos.listen()), frame_tx, shutdown.clone()),
+    );
+    tasks.spawn_until_shutdown("LED frame counter", count_frames(frames.clone(), counters.frames.clone()));
     let initial = if mode == LedMode::Virtual { LedHealth::Virtual } else { LedHealth::Starting };
     let (health_tx, health) = watch::channel(initial);
     if mode == LedMode::Blinkstick {
         let port = port.unwrap_or_else(|| Box::new(blinkstick::Hidraw::new(args.blinkstick_device.clone())));
-        tasks.push(tokio::spawn(driver::drive(
-            BLINKSTICK_PART,
-            Box::new(blinkstick::BlinkStick::new(port, layout.total)),
-            frames.clone(),
-            health_tx,
-            DriverConfig { counters, ..DriverConfig::default() },
-            shutdown.clone(),
-        )));
-        tokio::spawn(report_health(health.clone(), booth.clone()));
+        let device = Box::new(blinkstick::BlinkStick::new(port, layout.total));
+        let config = DriverConfig { counters, ..DriverConfig::default() };
+        // The driver ends on the token after writing the LEDs dark.
+        tasks.spawn(
+            "BlinkStick driver",
+            driver::drive(BLINKSTICK_PART, device, frames.clone(), health_tx, config, shutdown.clone()),
+        );
+        tasks.spawn_until_shutdown("BlinkStick health", report_health(health.clone(), booth.clone()));
     }
-    (LedHandle { frames, health }, LedTasks(tasks))
+    LedHandle { frames, health }
 }
 
 /// Counts every new frame the renderer draws (in `virtual` mode too, where no device writes).

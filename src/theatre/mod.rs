@@ -6,7 +6,8 @@
 //! The pictures themselves are drawn by `templates/static/kiosk.js`; this module decides what
 //! plays, the page decides how it looks.
 //!
-//! May call: `crate::cluster` (the chaos bus), `crate::booth` (the Booth's spec).
+//! May call: `crate::cluster` (the chaos bus), `crate::booth` (the Booth's spec), `crate::tasks`
+//! (where the director runs).
 
 pub mod catalogue;
 pub(crate) mod director;
@@ -40,6 +41,14 @@ pub(crate) struct UnknownScene(pub String);
 #[derive(Clone)]
 pub struct Theatre {
     cues: broadcast::Sender<Cue>,
+}
+
+/// Starts the director, which turns the chaos bus's kills into the kiosk's scenes until the
+/// token of `tasks` fires; returns the scene channel the kiosks play from.
+pub(crate) fn start(bus: &crate::cluster::ChaosBus, tasks: &crate::tasks::Tasks) -> Theatre {
+    let theatre = Theatre::new();
+    tasks.spawn("theatre director", director::direct(bus.clone(), theatre.clone(), tasks.token().clone()));
+    theatre
 }
 
 impl Default for Theatre {

@@ -10,7 +10,8 @@
 //!
 //! May call: `crate::booth` (the settings), `crate::leads` (the Lead resource), `crate::chaos`
 //! (the button a visitor presses), `crate::cluster` (who pressed it), `crate::availability`
-//! (how long Kubernetes took to heal the pod a visitor's press took).
+//! (how long Kubernetes took to heal the pod a visitor's press took), `crate::tasks` (where
+//! the heals are recorded).
 
 pub mod announce;
 pub mod branding;
@@ -20,9 +21,8 @@ pub mod press;
 pub mod raffle;
 
 use crate::booth::BoothHandle;
-use crate::leads::crd::Lead;
+use crate::tasks::Tasks;
 use clap::Args;
-use kube::Api;
 use std::sync::Arc;
 
 /// Settings of the visitors' pages.
@@ -44,7 +44,19 @@ pub struct Visitor {
 }
 
 impl Visitor {
-    pub fn new(api: Api<Lead>, booth: BoothHandle, args: &VisitorArgs) -> Self {
+    /// The visitor features on the Leads of `leads`; each visitor's heal is recorded in their
+    /// Lead as `availability`'s heal timer reports it, until the token of `tasks` fires.
+    pub(crate) fn start(
+        leads: &crate::leads::Leads,
+        booth: BoothHandle,
+        args: &VisitorArgs,
+        availability: &crate::availability::Availability,
+        tasks: &Tasks,
+    ) -> Self {
+        let api = leads.store.api().clone();
+        let heals =
+            press::record_heals(availability.subscribe(), api.clone(), leads.stored.clone(), tasks.token().clone());
+        tasks.spawn("visitor heal recorder", heals);
         let announcements = announce::Announcements::new();
         Self {
             raffle: Arc::new(raffle::Raffle::new(api.clone(), booth.clone())),

@@ -6,12 +6,14 @@
 //! and has 3" (429) when the budget refused. The kill itself is [`crate::chaos`]; this module
 //! maps its outcome onto HTTP. It is also used by the control panel's chaos buttons.
 //!
-//! May call: `crate::chaos`, `crate::cluster`.
+//! May call: `crate::booth`, `crate::chaos`, `crate::cluster`.
 
-use super::AppState;
+use super::auth::StaffCredentials;
 use super::auth::check_basic;
 use super::error::PrivateError;
 use super::page::{Message, message};
+use super::{AppState, ChaosState};
+use crate::booth::BoothHandle;
 use crate::chaos::{Aim, ChaosError, PressOutcome};
 use crate::cluster::Presser;
 use axum::Router;
@@ -35,7 +37,7 @@ async fn wrong_method() -> PrivateError {
 /// Presses the chaos button and answers as `/chaos` does: 200, or the [`ChaosError`] (404, 429
 /// with `Retry-After` during the cool-down, 429 naming the disruption budget that refused the
 /// eviction, or 502 when the API failed otherwise).
-pub(super) async fn press(state: &AppState, aim: Aim, by: Presser) -> Result<Response, PrivateError> {
+pub(super) async fn press(state: &ChaosState, aim: Aim, by: Presser) -> Result<Response, PrivateError> {
     let result = state.button.press(aim, by).await;
     state.web_metrics.pressed(PressOutcome::of(&result));
     match result {
@@ -46,8 +48,12 @@ pub(super) async fn press(state: &AppState, aim: Aim, by: Presser) -> Result<Res
     }
 }
 
-async fn chaos(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
-    check_basic(&headers, &state.credentials.chaos)?;
+async fn chaos(
+    State(state): State<ChaosState>,
+    State(credentials): State<StaffCredentials>,
+    headers: HeaderMap,
+) -> Result<Response, PrivateError> {
+    check_basic(&headers, &credentials.chaos)?;
     refuse_other_sites(&headers, "the control panel at /control")?;
     press(&state, Aim::Random, Presser::Button).await
 }
@@ -75,8 +81,8 @@ pub(super) fn refuse_other_sites(headers: &HeaderMap, use_instead: &'static str)
 }
 
 /// Sets night mode in the Booth's spec, answering with the mode now in force.
-pub(super) async fn apply_night_mode(state: &AppState, on: bool) -> Result<Response, PrivateError> {
-    let spec = state.booth.change_spec(|spec| spec.night_mode = on).await.map_err(PrivateError::NightModeUnchanged)?;
+pub(super) async fn apply_night_mode(booth: &BoothHandle, on: bool) -> Result<Response, PrivateError> {
+    let spec = booth.change_spec(|spec| spec.night_mode = on).await.map_err(PrivateError::NightModeUnchanged)?;
     Ok(night_mode_answer(spec.night_mode))
 }
 
@@ -85,9 +91,13 @@ fn night_mode_answer(on: bool) -> Response {
     (StatusCode::OK, Json(Message { message: text.into(), night_mode: Some(on) })).into_response()
 }
 
-async fn night_mode(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
-    check_basic(&headers, &state.credentials.chaos)?;
-    Ok(night_mode_answer(state.booth.night_mode()))
+async fn night_mode(
+    State(booth): State<BoothHandle>,
+    State(credentials): State<StaffCredentials>,
+    headers: HeaderMap,
+) -> Result<Response, PrivateError> {
+    check_basic(&headers, &credentials.chaos)?;
+    Ok(night_mode_answer(booth.night_mode()))
 }
 
 #[derive(Deserialize)]
@@ -107,17 +117,18 @@ fn requested_night_mode(requested: Option<&str>, current: bool) -> Result<bool, 
 }
 
 async fn set_night_mode(
-    State(state): State<AppState>,
+    State(booth): State<BoothHandle>,
+    State(credentials): State<StaffCredentials>,
     headers: HeaderMap,
     query: Result<Query<NightModeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PrivateError> {
-    check_basic(&headers, &state.credentials.chaos)?;
+    check_basic(&headers, &credentials.chaos)?;
     refuse_other_sites(&headers, "the control panel at /control")?;
     let Ok(Query(query)) = query else {
         return Err(PrivateError::Invalid("Malformed query: use ?state=on, off or toggle".into()));
     };
-    let on = requested_night_mode(query.state.as_deref(), state.booth.night_mode()).map_err(PrivateError::Invalid)?;
-    apply_night_mode(&state, on).await
+    let on = requested_night_mode(query.state.as_deref(), booth.night_mode()).map_err(PrivateError::Invalid)?;
+    apply_night_mode(&booth, on).await
 }
 
 #[cfg(test)]

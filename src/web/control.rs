@@ -12,15 +12,17 @@
 //! This module may use the chaos button, the Booth, the theatre's scene channel, the raffle's
 //! list of winners and the health checks.
 //!
-//! May call: `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::rate`, `crate::secret`,
+//! May call: `crate::booth`, `crate::chaos`, `crate::cluster`, `crate::labels`, `crate::rate`, `crate::secret`,
 //! `crate::theatre`, `crate::visitor`.
 
-use super::AppState;
+use super::auth::StaffCredentials;
 use super::chaos::{apply_night_mode, press};
 use super::csrf::{FIELD, cookie_value};
 use super::error::{LoginRefusal, PrivateError};
 use super::kiosk::script_json;
 use super::page::{Page, message};
+use super::{AppState, ChaosState, DeviceState, PanelState, StreamsState};
+use crate::booth::BoothHandle;
 use crate::chaos::Aim;
 use crate::cluster::Presser;
 use crate::labels::queue::StoreError;
@@ -32,7 +34,7 @@ use axum::Form;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRef, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -182,8 +184,8 @@ struct LeadRow {
 const LEADS_SHOWN: usize = 20;
 
 /// The latest sign-ups that have labels, newest first (empty when the Leads cannot be read).
-async fn latest_leads(state: &AppState) -> Vec<LeadRow> {
-    let mut leads = match state.print_jobs.leads().await {
+async fn latest_leads(devices: &DeviceState) -> Vec<LeadRow> {
+    let mut leads = match devices.print_jobs.leads().await {
         Ok(leads) => leads,
         Err(error) => {
             tracing::warn!(%error, "control panel: cannot list the leads");
@@ -205,21 +207,26 @@ async fn latest_leads(state: &AppState) -> Vec<LeadRow> {
 }
 
 /// The login page, with `error` when a login was refused.
-fn login_page(state: &AppState, headers: &HeaderMap, error: Option<String>) -> Result<Page, PrivateError> {
+fn login_page(state: &PanelState, headers: &HeaderMap, error: Option<String>) -> Result<Page, PrivateError> {
     let issued = state.csrf.issue(headers, false);
     let page = LoginPage { csrf_field: FIELD, csrf_token: issued.token, error };
     Ok(Page::render(&page)?.with_cookie(issued.set_cookie))
 }
 
 /// A refused login: the login page again, saying why.
-fn refuse_login(state: &AppState, headers: &HeaderMap, why: LoginRefusal) -> PrivateError {
+fn refuse_login(state: &PanelState, headers: &HeaderMap, why: LoginRefusal) -> PrivateError {
     match login_page(state, headers, Some(why.to_string())) {
         Ok(page) => PrivateError::LoginRefused { why, page },
         Err(error) => error,
     }
 }
 
-async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Result<Page, PrivateError> {
+async fn panel(
+    State(state): State<PanelState>,
+    State(streams): State<StreamsState>,
+    State(devices): State<DeviceState>,
+    headers: HeaderMap,
+) -> Result<Page, PrivateError> {
     if !state.sessions.is_valid(&headers, Instant::now()) {
         return login_page(&state, &headers, None);
     }
@@ -227,14 +234,14 @@ async fn panel(State(state): State<AppState>, headers: HeaderMap) -> Result<Page
     let page = PanelPage {
         csrf_field: FIELD,
         csrf_token: issued.token,
-        night: state.booth.night_mode(),
-        kill_count: state.booth.kill_count(),
+        night: streams.booth.night_mode(),
+        kill_count: streams.booth.kill_count(),
         shows: SCENES.iter().filter(|s| matches!(s.kind, SceneKind::Ambient | SceneKind::Cameo)).collect(),
         kills: SCENES.iter().filter(|s| !matches!(s.kind, SceneKind::Ambient | SceneKind::Cameo)).collect(),
-        initial_json: script_json(&super::kiosk::KioskState::now(&state)),
-        fog: state.fog.is_some(),
-        leads: latest_leads(&state).await,
-        winners: state.visitor.raffle.winners().await.unwrap_or_else(|error| {
+        initial_json: script_json(&super::kiosk::KioskState::now(&streams)),
+        fog: devices.fog.is_some(),
+        leads: latest_leads(&devices).await,
+        winners: streams.visitor.raffle.winners().await.unwrap_or_else(|error| {
             tracing::warn!(%error, "control panel: cannot list the raffle winners");
             Vec::new()
         }),
@@ -250,14 +257,19 @@ struct LoginForm {
 }
 
 /// Starts a session for the right password; returns its `Set-Cookie` value.
-fn log_in(state: &AppState, headers: &HeaderMap, form: Option<LoginForm>) -> Result<String, LoginRefusal> {
+fn log_in(
+    state: &PanelState,
+    credentials: &StaffCredentials,
+    headers: &HeaderMap,
+    form: Option<LoginForm>,
+) -> Result<String, LoginRefusal> {
     let form = form.ok_or(LoginRefusal::NoPassword)?;
     state.csrf.verify(headers, form.csrf_token.as_deref()).map_err(LoginRefusal::BadToken)?;
     let now = Instant::now();
     if !state.sessions.login_allowed(now) {
         return Err(LoginRefusal::TooManyWrongPasswords);
     }
-    let chaos = &state.credentials.chaos;
+    let chaos = &credentials.chaos;
     if !chaos.matches(&chaos.username, &form.password) {
         state.sessions.note_failure(now);
         return Err(LoginRefusal::WrongPassword);
@@ -266,12 +278,13 @@ fn log_in(state: &AppState, headers: &HeaderMap, form: Option<LoginForm>) -> Res
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<PanelState>,
+    State(credentials): State<StaffCredentials>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PrivateError> {
     let form = form.ok().map(|Form(form)| form);
-    let cookie = log_in(&state, &headers, form).map_err(|why| refuse_login(&state, &headers, why))?;
+    let cookie = log_in(&state, &credentials, &headers, form).map_err(|why| refuse_login(&state, &headers, why))?;
     Ok(with_cookie(Redirect::to("/control").into_response(), cookie))
 }
 
@@ -294,17 +307,23 @@ struct CsrfField {
 /// do not parse (each action says what it expected).
 pub(super) struct StaffAction<T>(Option<T>);
 
-impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for StaffAction<T> {
+impl<S, T> FromRequest<S> for StaffAction<T>
+where
+    S: Send + Sync,
+    PanelState: FromRef<S>,
+    T: serde::de::DeserializeOwned + Send,
+{
     type Rejection = PrivateError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, PrivateError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, PrivateError> {
+        let panel = PanelState::from_ref(state);
         let headers = request.headers().clone();
-        if !state.sessions.is_valid(&headers, Instant::now()) {
+        if !panel.sessions.is_valid(&headers, Instant::now()) {
             return Err(PrivateError::NotLoggedIn);
         }
         let body = Bytes::from_request(request, state).await.map_err(|_| PrivateError::FormTooLarge)?;
         let token = serde_urlencoded::from_bytes::<CsrfField>(&body).ok().and_then(|f| f.csrf_token);
-        state.csrf.verify(&headers, token.as_deref()).map_err(PrivateError::BadToken)?;
+        panel.csrf.verify(&headers, token.as_deref()).map_err(PrivateError::BadToken)?;
         Ok(Self(serde_urlencoded::from_bytes(&body).ok()))
     }
 }
@@ -314,7 +333,7 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for StaffActio
 pub(super) struct NoFields {}
 
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<PanelState>,
     headers: HeaderMap,
     form: Result<Form<CsrfField>, FormRejection>,
 ) -> Result<Response, PrivateError> {
@@ -324,7 +343,7 @@ async fn logout(
     Ok(with_cookie(Redirect::to("/control").into_response(), cookie))
 }
 
-async fn chaos_random(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
+async fn chaos_random(State(state): State<ChaosState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
     press(&state, Aim::Random, Presser::Button).await
 }
 
@@ -334,7 +353,7 @@ fn parse_ordinal(text: &str) -> Result<u32, String> {
 }
 
 async fn chaos_ordinal(
-    State(state): State<AppState>,
+    State(state): State<ChaosState>,
     Path(index): Path<String>,
     _: StaffAction<NoFields>,
 ) -> Result<Response, PrivateError> {
@@ -349,12 +368,12 @@ struct NightModeForm {
 }
 
 async fn night_mode(
-    State(state): State<AppState>,
+    State(booth): State<BoothHandle>,
     StaffAction(form): StaffAction<NightModeForm>,
 ) -> Result<Response, PrivateError> {
     match form.as_ref().map(|f| f.night.as_str()) {
-        Some("on") => apply_night_mode(&state, true).await,
-        Some("off") => apply_night_mode(&state, false).await,
+        Some("on") => apply_night_mode(&booth, true).await,
+        Some("off") => apply_night_mode(&booth, false).await,
         _ => Err(PrivateError::Invalid("Choose night mode on or off".into())),
     }
 }
@@ -368,19 +387,19 @@ struct KillsForm {
 const MAX_KILL_COUNT: u64 = 1_000_000_000;
 
 async fn set_kills(
-    State(state): State<AppState>,
+    State(booth): State<BoothHandle>,
     StaffAction(form): StaffAction<KillsForm>,
 ) -> Result<Response, PrivateError> {
     let count =
         form.and_then(|f| f.count.trim().parse::<u64>().ok()).filter(|count| *count <= MAX_KILL_COUNT).ok_or_else(
             || PrivateError::Invalid(format!("The kill counter takes a whole number from 0 to {MAX_KILL_COUNT}")),
         )?;
-    state.booth.set_kill_count(count);
+    booth.set_kill_count(count);
     Ok(message(StatusCode::OK, format!("Kill counter set to {count}")))
 }
 
 async fn scene(
-    State(state): State<AppState>,
+    State(state): State<StreamsState>,
     Path(name): Path<String>,
     _: StaffAction<NoFields>,
 ) -> Result<Response, PrivateError> {
@@ -394,7 +413,7 @@ async fn scene(
 }
 
 /// `GET /control/health`: the Booth health card's report, at most a few seconds old.
-async fn health(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
+async fn health(State(state): State<PanelState>, headers: HeaderMap) -> Result<Response, PrivateError> {
     if !state.sessions.is_valid(&headers, Instant::now()) {
         return Err(PrivateError::NotLoggedIn);
     }
@@ -402,17 +421,17 @@ async fn health(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(report)).into_response())
 }
 
-async fn fog(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
-    state.fog.as_ref().ok_or(PrivateError::NoFogMachine)?.puff();
+async fn fog(State(devices): State<DeviceState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
+    devices.fog.as_ref().ok_or(PrivateError::NoFogMachine)?.puff();
     Ok(message(StatusCode::OK, "Fog!"))
 }
 
 async fn reprint(
-    State(state): State<AppState>,
+    State(devices): State<DeviceState>,
     Path(name): Path<String>,
     _: StaffAction<NoFields>,
 ) -> Result<Response, PrivateError> {
-    state.print_jobs.reprint(&name).await.map_err(|error| match error {
+    devices.print_jobs.reprint(&name).await.map_err(|error| match error {
         StoreError::UnknownJob(_) => PrivateError::NoSuchLead(name.clone()),
         error => PrivateError::ReprintNotRecorded(error),
     })?;

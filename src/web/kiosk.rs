@@ -9,9 +9,9 @@
 //!
 //! May call: `crate::availability`, `crate::booth`, `crate::cluster`, `crate::theatre`.
 
-use super::AppState;
 use super::error::PrivateError;
 use super::page::Page;
+use super::{AppState, StreamsState};
 use crate::cluster::{NodeView, PodView};
 use crate::theatre::{SCENES, SceneKind, furniture};
 use askama::Template;
@@ -78,14 +78,14 @@ pub(crate) struct KioskState {
 }
 
 impl KioskState {
-    pub fn now(state: &AppState) -> Self {
+    pub fn now(state: &StreamsState) -> Self {
         let snapshot = state.cluster.snapshot();
         let spec = state.booth.spec();
         Self {
             pods: snapshot.pods.clone(),
             nodes: snapshot.nodes.clone(),
             kill_count: state.booth.kill_count(),
-            mode: state.mode(),
+            mode: super::DisplayMode::of(&state.booth),
             flag: furniture::flag_name(&spec),
             call_to_action: furniture::call_to_action(&spec),
             fastest_heal: state.availability.view().fastest,
@@ -131,7 +131,7 @@ struct KioskPage {
     public_url: Option<String>,
 }
 
-async fn kiosk(State(state): State<AppState>) -> Result<Page, PrivateError> {
+async fn kiosk(State(state): State<StreamsState>) -> Result<Page, PrivateError> {
     let initial = KioskState::now(&state);
     let card = state.qr_card.as_deref();
     let page = KioskPage {

@@ -7,10 +7,11 @@
 //!
 //! May call: `crate::booth`, `crate::labels`.
 
-use super::AppState;
+use super::auth::StaffCredentials;
 use super::auth::check_basic;
 use super::error::PrivateError;
-use crate::booth::VoucherType;
+use super::{AppState, DeviceState};
+use crate::booth::{BoothHandle, VoucherType};
 use crate::labels::{Label, layout, png_bytes};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -34,16 +35,18 @@ struct PreviewQuery {
 }
 
 async fn preview(
-    State(state): State<AppState>,
+    State(booth): State<BoothHandle>,
+    State(devices): State<DeviceState>,
+    State(credentials): State<StaffCredentials>,
     headers: HeaderMap,
     query: Result<Query<PreviewQuery>, QueryRejection>,
 ) -> Result<Response, PrivateError> {
     // Credentials before the query: a stranger learns nothing from how a query is parsed.
-    check_basic(&headers, &state.credentials.admin)?;
+    check_basic(&headers, &credentials.admin)?;
     let Ok(Query(query)) = query else {
         return Err(PrivateError::Invalid("malformed query: use ?label=raffle or voucher and &name=...".into()));
     };
-    let spec = state.booth.spec();
+    let spec = booth.spec();
     let name = query.name.unwrap_or_else(|| "Zoë Müller".into());
     let label = match query.label.as_deref().unwrap_or("raffle") {
         "raffle" => Label::Raffle { name, header: spec.label_header, code: "bakoru".into() },
@@ -54,7 +57,7 @@ async fn preview(
         },
         _ => return Err(PrivateError::Invalid("label must be raffle or voucher".into())),
     };
-    let size = state.labels.size;
+    let size = devices.labels.size;
     let png = tokio::task::spawn_blocking(move || png_bytes(&layout::render(&label, size)))
         .await
         .map_err(|error| PrivateError::PreviewNotRendered(error.to_string()))?

@@ -7,7 +7,8 @@
 //! to a request lives here (the staff sessions, the CSRF keys, the guess limiter), along with
 //! the web layer's own counters (`metrics`), the kiosk's QR card (`qr_card`) and the error
 //! types of both listeners (`error`); the booth's state lives in the features, which `app`
-//! builds and hands over in [`AppState`].
+//! builds and hands over in [`AppState`]: one substate per area, each handler extracting
+//! only the ones it uses through axum's `FromRef`.
 //!
 //! May call: `crate::attract`, `crate::automations`, `crate::availability`, `crate::booth`,
 //! `crate::chaos`, `crate::cluster`, `crate::health`, `crate::labels`, `crate::leads`,
@@ -39,7 +40,7 @@ use crate::cluster::{ChaosBus, ClusterState, NodeView, PodView, WatchRestarts};
 use crate::metrics::Metrics;
 use auth::StaffCredentials;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
@@ -51,16 +52,75 @@ use serde::Serialize;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// What every handler of the private listener may use.
-#[derive(Clone)]
+/// What the handlers of the private listener may use: one substate per area, each handler
+/// extracting only the ones it needs (`State<ChaosState>`, `State<BoothHandle>`, …) through
+/// axum's `FromRef`. Every part is a cheap handle: a substate may hold the same handle as
+/// another (the kiosk's streams read the Booth too).
+#[derive(Clone, FromRef)]
 pub struct AppState {
+    /// The pods and nodes as the watches see them.
+    pub cluster: ClusterState,
+    /// The Booth: settings and counters.
+    pub booth: BoothHandle,
+    /// The staff's passwords (the chaos scripts' and the admin's).
+    pub credentials: StaffCredentials,
+    pub streams: StreamsState,
+    pub chaos: ChaosState,
+    pub panel: PanelState,
+    pub devices: DeviceState,
+    pub probes: ProbeState,
+    /// The raffle and the kiosk's visitor announcements.
+    pub visitor: crate::visitor::Visitor,
+}
+
+/// What the kiosk's page and its event streams read.
+#[derive(Clone)]
+pub struct StreamsState {
     pub cluster: ClusterState,
     pub booth: BoothHandle,
-    pub restarts: Arc<WatchRestarts>,
-    pub metrics: Arc<Metrics>,
-    pub credentials: StaffCredentials,
+    /// Where chaos actions are announced (the kiosk's kill animations).
+    pub bus: ChaosBus,
+    /// The trickle of requests to the workload: counts and heal times.
+    pub availability: Arc<crate::availability::Availability>,
+    /// The scene channel every kiosk plays from.
+    pub theatre: crate::theatre::Theatre,
+    /// The kiosk's visitor announcements.
+    pub visitor: crate::visitor::Visitor,
+    /// The kiosk's QR card of `PUBLIC_URL`, when it is set.
+    pub(crate) qr_card: Option<Arc<QrCard>>,
+    /// Open event streams (counted by name).
+    pub(crate) web_metrics: WebMetrics,
+    /// Fires at shutdown: open streams end so the server can stop gracefully.
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// The chaos button and the bus it announces on.
+#[derive(Clone)]
+pub struct ChaosState {
+    /// The chaos button, shared with attract mode's autopilot (which presses through it too).
+    pub(crate) button: Arc<Chaos<KubeActions>>,
     /// Where chaos actions are announced (LED strobe, fog, webhooks listen).
-    pub chaos: ChaosBus,
+    pub bus: ChaosBus,
+    /// Chaos presses by outcome.
+    pub(crate) web_metrics: WebMetrics,
+}
+
+/// The control panel's own: staff sessions, CSRF keys, the Booth health card, node drains.
+#[derive(Clone)]
+pub struct PanelState {
+    /// The control panel's staff sessions.
+    pub(crate) sessions: Arc<Sessions>,
+    /// The key of the control panel's CSRF tokens.
+    pub(crate) csrf: Csrf,
+    /// The setup checks, live (the control panel's Booth health card).
+    pub health: crate::health::monitor::HealthMonitor,
+    /// Node drains started from the control panel.
+    pub(crate) drains: Arc<crate::cluster::drain::Drains>,
+}
+
+/// The booth's devices: fog machine, LEDs, label printer and its print jobs.
+#[derive(Clone)]
+pub struct DeviceState {
     /// The fog machine, when there is one.
     pub fog: Option<Fog>,
     /// The LEDs' current frame and health.
@@ -69,28 +129,13 @@ pub struct AppState {
     pub labels: crate::labels::LabelService,
     /// The Leads as print jobs (the control panel's reprint).
     pub(crate) print_jobs: crate::leads::print_jobs::LeadPrintJobs,
-    /// The chaos button, shared with attract mode's autopilot (which presses through it too).
-    pub(crate) button: Arc<Chaos<KubeActions>>,
-    /// Chaos presses by outcome, open event streams.
-    pub(crate) web_metrics: WebMetrics,
-    /// The control panel's staff sessions.
-    pub(crate) sessions: Arc<Sessions>,
-    /// The key of the control panel's CSRF tokens.
-    pub(crate) csrf: Csrf,
-    /// The kiosk's QR card of `PUBLIC_URL`, when it is set.
-    pub(crate) qr_card: Option<Arc<QrCard>>,
-    /// Fires at shutdown: open streams end so the server can stop gracefully.
-    pub(crate) shutdown: CancellationToken,
-    /// The trickle of requests to the workload: counts and heal times.
-    pub availability: Arc<crate::availability::Availability>,
-    /// The scene channel every kiosk plays from.
-    pub theatre: crate::theatre::Theatre,
-    /// The raffle and the kiosk's visitor announcements.
-    pub visitor: crate::visitor::Visitor,
-    /// The setup checks, live (the control panel's Booth health card).
-    pub health: crate::health::monitor::HealthMonitor,
-    /// Node drains started from the control panel.
-    pub(crate) drains: Arc<crate::cluster::drain::Drains>,
+}
+
+/// What `/metrics` and the probes read besides the cluster and the Booth.
+#[derive(Clone)]
+pub struct ProbeState {
+    pub metrics: Arc<Metrics>,
+    pub restarts: Arc<WatchRestarts>,
 }
 
 /// The kiosk's display mode.
@@ -116,9 +161,10 @@ pub(crate) struct StateResponse {
     pub availability: crate::availability::AvailabilityView,
 }
 
-impl AppState {
-    pub fn mode(&self) -> DisplayMode {
-        if self.booth.night_mode() { DisplayMode::Night } else { DisplayMode::Day }
+impl DisplayMode {
+    /// The mode the Booth asks for now.
+    pub(crate) fn of(booth: &BoothHandle) -> Self {
+        if booth.night_mode() { DisplayMode::Night } else { DisplayMode::Day }
     }
 }
 
@@ -159,25 +205,25 @@ pub(crate) fn with_private_headers(router: Router) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
 }
 
-async fn api_state(State(state): State<AppState>) -> Json<StateResponse> {
+async fn api_state(State(state): State<StreamsState>, State(devices): State<DeviceState>) -> Json<StateResponse> {
     let snapshot = state.cluster.snapshot();
     Json(StateResponse {
         pods: snapshot.pods.clone(),
         nodes: snapshot.nodes.clone(),
         kill_count: state.booth.kill_count(),
-        mode: state.mode(),
-        fog: state
+        mode: DisplayMode::of(&state.booth),
+        fog: devices
             .fog
             .as_ref()
             .map(Fog::status)
             .unwrap_or_else(|| FogStatus { relay: "off".into(), ..FogStatus::default() }),
-        leds: state.leds.frame(),
+        leds: devices.leds.frame(),
         availability: state.availability.view(),
     })
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(&state.cluster, &state.restarts);
+async fn metrics(State(probes): State<ProbeState>, State(cluster): State<ClusterState>) -> impl IntoResponse {
+    let body = probes.metrics.render(&cluster, &probes.restarts);
     ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }
 
@@ -210,20 +256,25 @@ fn synced(yes: bool) -> &'static str {
 }
 
 /// Ready once both watches have listed their resources and the Booth has been read.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+async fn readyz(
+    State(cluster): State<ClusterState>,
+    State(booth): State<BoothHandle>,
+    State(probes): State<ProbeState>,
+    State(devices): State<DeviceState>,
+) -> impl IntoResponse {
     use std::sync::atomic::Ordering::Relaxed;
     let checks = ReadinessChecks {
-        pods_watch: synced(state.cluster.pods_synced()),
-        nodes_watch: synced(state.cluster.nodes_synced()),
-        booth: match state.booth.problem() {
+        pods_watch: synced(cluster.pods_synced()),
+        nodes_watch: synced(cluster.nodes_synced()),
+        booth: match booth.problem() {
             Some(problem) => problem,
-            None => synced(state.booth.synced()).to_string(),
+            None => synced(booth.synced()).to_string(),
         },
-        watch_restarts: state.restarts.pods.load(Relaxed) + state.restarts.nodes.load(Relaxed),
-        leds: state.leds.health().to_string(),
-        printer: state.labels.health.summary(),
+        watch_restarts: probes.restarts.pods.load(Relaxed) + probes.restarts.nodes.load(Relaxed),
+        leds: devices.leds.health().to_string(),
+        printer: devices.labels.health.summary(),
     };
-    let ready = state.cluster.is_synced() && state.booth.synced();
+    let ready = cluster.is_synced() && booth.synced();
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(Readiness { ready, checks }))
 }

@@ -6,10 +6,10 @@
 //!
 //! May call: `crate::cluster`.
 
-use super::AppState;
 use super::control::{NoFields, StaffAction};
 use super::error::PrivateError;
 use super::page::message;
+use super::{AppState, PanelState};
 use crate::cluster::drain::Drain;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -24,11 +24,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 async fn drain(
-    State(state): State<AppState>,
+    State(panel): State<PanelState>,
     Path(name): Path<String>,
     _: StaffAction<NoFields>,
 ) -> Result<Response, PrivateError> {
-    let text = match state.drains.drain(&name).await? {
+    let text = match panel.drains.drain(&name).await? {
         Drain::Started { pods: 0 } => format!("{name} cordoned: it had no pods of ours to evict"),
         Drain::Started { pods } => {
             format!("Draining {name}: cordoned, evicting its {pods} pods as the disruption budget allows")
@@ -39,10 +39,10 @@ async fn drain(
 }
 
 async fn uncordon(
-    State(state): State<AppState>,
+    State(panel): State<PanelState>,
     Path(name): Path<String>,
     _: StaffAction<NoFields>,
 ) -> Result<Response, PrivateError> {
-    state.drains.uncordon(&name).await?;
+    panel.drains.uncordon(&name).await?;
     Ok(message(StatusCode::OK, format!("{name} uncordoned: it takes new pods again")))
 }

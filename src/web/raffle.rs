@@ -8,10 +8,12 @@
 //! May call: `crate::visitor`.
 
 use super::AppState;
+use super::auth::StaffCredentials;
 use super::auth::check_basic;
 use super::chaos::refuse_other_sites;
 use super::control::{NoFields, StaffAction};
 use super::error::PrivateError;
+use crate::visitor::Visitor;
 use crate::visitor::raffle::Winner;
 use axum::Router;
 use axum::extract::State;
@@ -30,18 +32,22 @@ struct Drawn<'a> {
     winner: &'a Winner,
 }
 
-async fn draw(state: &AppState) -> Result<Response, PrivateError> {
-    let winner = state.visitor.raffle.draw(&state.visitor.announcements).await?;
+async fn draw(visitor: &Visitor) -> Result<Response, PrivateError> {
+    let winner = visitor.raffle.draw(&visitor.announcements).await?;
     let message = format!("Draw {}: {} ({})", winner.number, winner.name, winner.code);
     Ok((StatusCode::OK, Json(Drawn { message, winner: &winner })).into_response())
 }
 
-async fn draw_for_script(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PrivateError> {
-    check_basic(&headers, &state.credentials.admin)?;
+async fn draw_for_script(
+    State(visitor): State<Visitor>,
+    State(credentials): State<StaffCredentials>,
+    headers: HeaderMap,
+) -> Result<Response, PrivateError> {
+    check_basic(&headers, &credentials.admin)?;
     refuse_other_sites(&headers, "/control")?;
-    draw(&state).await
+    draw(&visitor).await
 }
 
-async fn draw_for_staff(State(state): State<AppState>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
-    draw(&state).await
+async fn draw_for_staff(State(visitor): State<Visitor>, _: StaffAction<NoFields>) -> Result<Response, PrivateError> {
+    draw(&visitor).await
 }

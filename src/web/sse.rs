@@ -20,9 +20,9 @@
 //! May call: `crate::availability`, `crate::booth`, `crate::cluster`, `crate::theatre`,
 //! `crate::visitor`.
 
-use super::AppState;
 use super::kiosk::KioskState;
 use super::metrics::Stream as StreamName;
+use super::{AppState, StreamsState};
 use crate::availability::AvailabilityNotice;
 use crate::cluster::{Change, ChaosEvent, ChaosListener, NodeView, PodView, Presser, Snapshot, Subscription, Update};
 use crate::theatre::{Cue, furniture};
@@ -71,7 +71,7 @@ impl Drop for OpenStream {
 /// An SSE response for `state`'s stream `name`: `retry:` first, then `events`, until the
 /// client leaves or the server shuts down.
 fn sse<S: Stream<Item = Events> + Send + 'static>(
-    state: &AppState,
+    state: &StreamsState,
     name: StreamName,
     events: S,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<S>> {
@@ -194,11 +194,11 @@ fn upstream(subscription: Subscription, kind: Kind) -> impl Stream<Item = Events
     stream::unfold(feed, UpstreamFeed::next)
 }
 
-async fn stream_pods(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+async fn stream_pods(State(state): State<StreamsState>) -> impl axum::response::IntoResponse {
     sse(&state, StreamName::pods, upstream(state.cluster.subscribe(), Kind::Pods))
 }
 
-async fn stream_nodes(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+async fn stream_nodes(State(state): State<StreamsState>) -> impl axum::response::IntoResponse {
     sse(&state, StreamName::nodes, upstream(state.cluster.subscribe(), Kind::Nodes))
 }
 
@@ -237,7 +237,7 @@ struct NameOnly<'a> {
 
 /// The kiosk's combined feed.
 struct KioskFeed {
-    state: AppState,
+    state: StreamsState,
     subscription: Subscription,
     /// `None` once the Booth follower is gone (shutdown): the cluster is still served.
     booth: Option<tokio::sync::watch::Receiver<Option<crate::booth::Booth>>>,
@@ -254,7 +254,7 @@ impl KioskFeed {
         let spec = self.state.booth.spec();
         BoothEvent {
             kill_count: self.state.booth.kill_count(),
-            mode: self.state.mode(),
+            mode: super::DisplayMode::of(&self.state.booth),
             flag: furniture::flag_name(&spec),
             call_to_action: furniture::call_to_action(&spec),
             show_pace: spec.show_pace,
@@ -338,7 +338,7 @@ impl KioskFeed {
 }
 
 /// The Booth's changes from now on: the snapshot already carries its current state.
-fn booth_changes(state: &AppState) -> tokio::sync::watch::Receiver<Option<crate::booth::Booth>> {
+fn booth_changes(state: &StreamsState) -> tokio::sync::watch::Receiver<Option<crate::booth::Booth>> {
     let mut receiver = state.booth.subscribe();
     receiver.mark_unchanged();
     receiver
@@ -352,13 +352,13 @@ async fn booth_changed(booth: &mut Option<tokio::sync::watch::Receiver<Option<cr
     }
 }
 
-async fn stream_kiosk(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+async fn stream_kiosk(State(state): State<StreamsState>) -> impl axum::response::IntoResponse {
     let feed = KioskFeed {
         subscription: state.cluster.subscribe(),
         booth: Some(booth_changes(&state)),
         last_booth: None,
         scenes: state.theatre.subscribe(),
-        chaos: state.chaos.listen(),
+        chaos: state.bus.listen(),
         availability: state.availability.subscribe(),
         announcements: state.visitor.announcements.subscribe(),
         state: state.clone(),

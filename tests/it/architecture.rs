@@ -13,6 +13,11 @@
 //! tests, the benchmarks, the examples, the binary) names it, everything else is `pub(crate)`, so
 //! that rustc reports what nothing uses. The scan is `.ci/visibility`'s, which rewrites what this
 //! test finds.
+//!
+//! And every task goes through the app's one tracker (`src/tasks.rs`): no `tokio::spawn`
+//! elsewhere in shipped code but the places [`SPAWNED_OUTSIDE_THE_TRACKER`] names with their
+//! reason, no OS thread but the ones [`THREADS`] names, and no `.abort()` anywhere: tasks stop
+//! on the shutdown token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -459,4 +464,74 @@ impl Unused {
     assert!(rewritten.starts_with("//! pub fn in_a_doc_comment"), "comments are left alone: {rewritten}");
     assert_eq!(rewritten.matches("pub(crate)").count(), 10, "{rewritten}");
     assert!(found(&["src"], &[]).is_empty(), "a second run finds nothing");
+}
+
+/// Where a task may be spawned other than through the app's one tracker (`src/tasks.rs`), and
+/// why; the tracker's doc says the same.
+const SPAWNED_OUTSIDE_THE_TRACKER: [(&str, &str); 2] = [
+    ("web/limits/serve.rs", "per-connection tasks, each holding a permit the server waits for before it returns"),
+    ("demo.rs", "the simulated cluster's containers, started and stopped by the simulated API with its own token"),
+];
+
+/// Where an OS thread may be started, and why.
+const THREADS: [(&str, &str); 1] =
+    [("automations/fog.rs", "the relay's watchdog thread, joined by `Fog::shutdown`, which the fog's task runs")];
+
+/// Every task the booth spawns goes through `tasks::Tasks`, so that shutdown waits for all of
+/// them, and nothing is aborted: each task stops on the shutdown token. Unit tests (a file's
+/// `#[cfg(test)] mod tests`) may spawn as they like.
+#[test]
+fn every_task_goes_through_the_one_tracker_and_none_is_aborted() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut problems = Vec::new();
+    for path in &files {
+        let relative = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        problems.extend(spawn_problems(&relative, &std::fs::read_to_string(path).unwrap()));
+    }
+    assert!(problems.is_empty(), "spawn through `crate::tasks::Tasks` and stop on its token:\n{}", problems.join("\n"));
+}
+
+/// What `relative`'s shipped code (comments and unit tests left out) does against the rule.
+fn spawn_problems(relative: &str, text: &str) -> Vec<String> {
+    let shipped = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+    let allowed = relative == "tasks.rs" || SPAWNED_OUTSIDE_THE_TRACKER.iter().any(|(file, _)| *file == relative);
+    let mut problems = Vec::new();
+    for (number, line) in shipped.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        let spawns = ["tokio::spawn", "task::spawn(", "spawn_local", "JoinSet"].iter().any(|s| code.contains(s));
+        if spawns && !allowed {
+            problems.push(format!("src/{relative}:{}: spawns outside the tracker: {}", number + 1, line.trim()));
+        }
+        let threads = ["thread::spawn", "thread::Builder"].iter().any(|s| code.contains(s));
+        if threads && !THREADS.iter().any(|(file, _)| *file == relative) {
+            problems.push(format!("src/{relative}:{}: starts a thread: {}", number + 1, line.trim()));
+        }
+        if code.contains(".abort()") || code.contains("abort_handle") {
+            problems.push(format!("src/{relative}:{}: aborts a task: {}", number + 1, line.trim()));
+        }
+        if code.contains("TaskTracker") && relative != "tasks.rs" {
+            problems.push(format!("src/{relative}:{}: a second tracker: {}", number + 1, line.trim()));
+        }
+    }
+    problems
+}
+
+/// The scan finds spawns, aborts and trackers in shipped code, and leaves comments, unit tests
+/// and the allowed files alone.
+#[test]
+fn the_spawn_scan_finds_what_it_should_and_nothing_else() {
+    let text = "// tokio::spawn(in_a_comment)\nfn f() {\n    tokio::spawn(work());\n    handle.abort();\n    \
+                let t = tokio_util::task::TaskTracker::new();\n}\n#[cfg(test)]\nmod tests {\n    fn t() { tokio::spawn(x()); }\n}\n";
+    let problems = spawn_problems("feature.rs", text);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].starts_with("src/feature.rs:3: spawns outside the tracker"), "{problems:?}");
+    assert!(problems[1].starts_with("src/feature.rs:4: aborts a task"), "{problems:?}");
+    assert!(problems[2].starts_with("src/feature.rs:5: a second tracker"), "{problems:?}");
+    assert_eq!(spawn_problems("web/limits/serve.rs", "fn f() { tokio::spawn(c()); }\n"), Vec::<String>::new());
+    assert_eq!(spawn_problems("demo.rs", "fn f() { h.abort(); }\n").len(), 1, "aborts are never allowed");
+    assert_eq!(spawn_problems("leds/driver.rs", "fn f() { std::thread::spawn(g); }\n").len(), 1);
+    assert!(spawn_problems("automations/fog.rs", "fn f() { std::thread::Builder::new(); }\n").is_empty());
 }

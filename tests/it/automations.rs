@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use conferenceli::automations::webhooks::{SIGNATURE_HEADER, WebhookSettings, Webhooks, signature};
 use conferenceli::cluster::ChaosTarget;
 use conferenceli::secret::Secret;
+use conferenceli::tasks::Tasks;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,8 +64,12 @@ async fn kills_are_posted_signed_and_dead_or_slow_receivers_fail_in_bounded_time
     let (good, received) = receiver(Duration::ZERO).await;
     let (slow, slow_received) = receiver(Duration::from_secs(5)).await;
     let dead: reqwest::Url = format!("http://127.0.0.1:{}/hook", free_port()).parse().unwrap();
-    let webhooks =
-        Webhooks::start(conferenceli::http::client().unwrap(), settings(vec![dead, slow, good], Some("booth-secret")));
+    let tasks = Tasks::default();
+    let webhooks = Webhooks::start(
+        conferenceli::http::client().unwrap(),
+        settings(vec![dead, slow, good], Some("booth-secret")),
+        &tasks,
+    );
 
     webhooks.notify(&target(), "2026-11-21T10:00:00Z".parse().unwrap(), 7);
     // notify returned before any receiver was tried: it queues, it never waits.
@@ -94,7 +99,8 @@ async fn kills_are_posted_signed_and_dead_or_slow_receivers_fail_in_bounded_time
 #[tokio::test]
 async fn a_full_queue_drops_and_counts_instead_of_waiting() {
     let (slow, _) = receiver(Duration::from_secs(5)).await;
-    let webhooks = Webhooks::start(conferenceli::http::client().unwrap(), settings(vec![slow], None));
+    let tasks = Tasks::default();
+    let webhooks = Webhooks::start(conferenceli::http::client().unwrap(), settings(vec![slow], None), &tasks);
     for _ in 0..200 {
         webhooks.notify(&target(), jiff::Timestamp::now(), 1);
     }

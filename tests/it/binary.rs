@@ -201,6 +201,11 @@ async fn run_stops_within_five_seconds_of_sigterm_and_keeps_every_lead() {
 
     let status = stop_within_five_seconds(&mut child).await;
     assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // Every task of the app (watches, LEDs, fog, lead controller, print queue…) ended on the
+    // shutdown token: none was left running when the grace period ran out.
+    assert!(!stderr.contains("shutdown grace period"), "{stderr}");
     drop(stream);
     let leads = all_leads(&cluster).await;
     assert_eq!(leads.len(), 1, "the lead the visitor was thanked for is kept");

@@ -6,6 +6,7 @@ use crate::common::{TestApp, TestCluster, eventually, fast_config};
 use conferenceli::booth::BoothPart;
 use conferenceli::cluster::watch::{watch_nodes, watch_pods};
 use conferenceli::cluster::{Change, ClusterState, PodPhase, PodScope, Update, WatchRestarts};
+use conferenceli::tasks::Tasks;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
 use serde_json::json;
@@ -167,7 +168,7 @@ async fn booth_status_writes_from_many_parts_never_lose_an_increment() {
     use conferenceli::booth::{BoothHandle, BoothSpec};
     let cluster = TestCluster::start(fast_config()).await;
     let defaults = BoothSpec { campaign_name: "KubeCon".into(), ..BoothSpec::default() };
-    let booth = BoothHandle::start(cluster.client.clone(), "conferenceli", "booth", defaults);
+    let booth = BoothHandle::start(cluster.client.clone(), "conferenceli", "booth", defaults, &Tasks::default());
     eventually(WAIT, "the Booth to be created and read", || async { booth.synced().then_some(()) }).await;
     assert_eq!(booth.spec().campaign_name, "KubeCon");
     let tasks: Vec<_> = (0..10)

@@ -9,6 +9,7 @@ use crate::common::{TestCluster, eventually, fast_config};
 use crate::leads::{LeadsApp, post_settings};
 use conferenceli::booth::{Booth, BoothHandle, BoothSpec};
 use conferenceli::config::DEMO_PASSWORD;
+use conferenceli::tasks::Tasks;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -176,7 +177,8 @@ async fn a_bad_value_written_through_the_api_is_refused_in_the_booth_status_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_changed_while_the_status_changes_are_never_lost() {
     let cluster = TestCluster::start(fast_config()).await;
-    let booth = BoothHandle::start(cluster.client.clone(), "conferenceli", "booth", BoothSpec::default());
+    let tasks = Tasks::default();
+    let booth = BoothHandle::start(cluster.client.clone(), "conferenceli", "booth", BoothSpec::default(), &tasks);
     eventually(WAIT, "the Booth to be created and read", || async { booth.synced().then_some(()) }).await;
     // The status writer replaces the Booth's status all along: each change must be made to the
     // Booth as it is, not as the watch last saw it, and win over the writer's new versions.
