@@ -21,7 +21,7 @@ mod usable;
 pub mod values;
 
 pub use usable::Refusal;
-pub use values::{Colour, TimeOfDay, TimeZoneName, VoucherType, Weekday};
+pub use values::{ChaosMode, Colour, ShowPace, TimeOfDay, TimeZoneName, VoucherType, Weekday};
 
 use crate::backoff::Backoff;
 
@@ -106,20 +106,6 @@ pub struct BoothSpec {
     /// How often the kiosk plays events of its own (`lively`, `calm`, `still`): calm for a busy Pi.
     #[serde(default)]
     pub show_pace: ShowPace,
-}
-
-/// How often the kiosk's theatre plays events of its own (`crate::theatre` and kiosk.js decide
-/// what each means); kill animations and what staff start play at any pace.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ShowPace {
-    /// About one ambient event a minute, now and then a cameo.
-    #[default]
-    Lively,
-    /// About one ambient event in five minutes, no cameos: for a Pi with other work to do.
-    Calm,
-    /// None: the harbour's own slow motion only.
-    Still,
 }
 
 /// What the kiosk's QR card says unless the Booth says otherwise.
@@ -354,18 +340,6 @@ pub struct ChaosSafety {
     /// budget may refuse, or a plain delete, which no budget stops.
     #[serde(default)]
     pub mode: ChaosMode,
-}
-
-/// How the chaos button takes a pod away (`spec.chaosSafety.mode`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChaosMode {
-    /// A `policy/v1` Eviction, as `kubectl drain` does: refused (429) while the pod's
-    /// PodDisruptionBudget allows no disruption.
-    #[default]
-    Evict,
-    /// A plain delete, as the button did before evictions: disruption budgets do not apply.
-    Delete,
 }
 
 impl ChaosSafety {

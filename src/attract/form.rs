@@ -56,7 +56,7 @@ impl AttractInput {
             attract_sun: day(Weekday::Sun),
             chaos_minimum_age_seconds: safety.minimum_age_seconds.to_string(),
             chaos_dry_run: flag(safety.dry_run),
-            chaos_mode: mode_name(safety.mode).into(),
+            chaos_mode: safety.mode.to_string(),
             attract_fieldset: "1".into(),
         }
     }
@@ -105,18 +105,16 @@ impl AttractInput {
             "" => "evict",
             other => other,
         };
-        MODES.map(|(value, _, label)| (value, label, value == chosen))
+        ChaosMode::ALL.map(|mode| (mode.name(), mode_label(mode), mode.name() == chosen))
     }
 }
 
-/// The chaos modes as the form names and describes them.
-const MODES: [(&str, ChaosMode, &str); 2] = [
-    ("evict", ChaosMode::Evict, "Evict: the disruption budget may say no"),
-    ("delete", ChaosMode::Delete, "Delete: no disruption budget applies"),
-];
-
-fn mode_name(mode: ChaosMode) -> &'static str {
-    MODES.iter().find(|(_, m, _)| *m == mode).map_or("evict", |(name, _, _)| name)
+/// How the form describes each chaos mode.
+fn mode_label(mode: ChaosMode) -> &'static str {
+    match mode {
+        ChaosMode::Evict => "Evict: the disruption budget may say no",
+        ChaosMode::Delete => "Delete: no disruption budget applies",
+    }
 }
 
 /// Reads the fieldset into the settings; every problem gets its own message naming the field,
@@ -157,10 +155,7 @@ pub fn validate(input: &AttractInput) -> Result<(AttractSettings, ChaosSafety), 
     }
     let mode = match input.chaos_mode.trim() {
         "" => Some(ChaosMode::Evict),
-        text => MODES.iter().find(|(name, _, _)| *name == text).map(|(_, mode, _)| *mode).or_else(|| {
-            errors.push(format!("Unknown chaos mode {text:?}: choose evict or delete."));
-            None
-        }),
+        text => text.parse().map_err(|error| errors.push(sentence(&error))).ok(),
     };
     let (Some(idle_minutes), Some(opens), Some(closes), Some(time_zone), Some(minimum_age_seconds), Some(mode)) =
         (idle_minutes, opens, closes, time_zone, minimum_age_seconds, mode)

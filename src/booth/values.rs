@@ -59,6 +59,8 @@ as_text! {
     TimeZoneName: json!({"maxLength": TimeZoneName::MAX_LENGTH, "pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"});
     Colour: json!({"pattern": format!("^{COLOUR_PATTERN}$")});
     VoucherType: json!({"enum": VoucherType::ALL.map(VoucherType::name)});
+    ShowPace: json!({"enum": ShowPace::ALL.map(ShowPace::name)});
+    ChaosMode: json!({"enum": ChaosMode::ALL.map(ChaosMode::name)});
 }
 
 /// A setting whose values are names (`mon`, `servala`): the enum, `ALL` its values in order,
@@ -294,6 +296,34 @@ named! {
         None = "none",
         Appuio = "appuio",
         Servala = "servala",
+    }
+}
+
+named! {
+    /// How often the kiosk's theatre plays events of its own (`crate::theatre` and kiosk.js
+    /// decide what each means); kill animations and what staff start play at any pace.
+    #[derive(Default)]
+    pub enum ShowPace("unknown show pace {text:?}: choose lively, calm or still") {
+        /// About one ambient event a minute, now and then a cameo.
+        #[default]
+        Lively = "lively",
+        /// About one ambient event in five minutes, no cameos: for a Pi with other work to do.
+        Calm = "calm",
+        /// None: the harbour's own slow motion only.
+        Still = "still",
+    }
+}
+
+named! {
+    /// How the chaos button takes a pod away (`spec.chaosSafety.mode`).
+    #[derive(Default)]
+    pub enum ChaosMode("unknown chaos mode {text:?}: choose evict or delete") {
+        /// A `policy/v1` Eviction, as `kubectl drain` does: refused (429) while the pod's
+        /// PodDisruptionBudget allows no disruption.
+        #[default]
+        Evict = "evict",
+        /// A plain delete, as the button did before evictions: disruption budgets do not apply.
+        Delete = "delete",
     }
 }
 

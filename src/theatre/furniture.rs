@@ -5,6 +5,7 @@
 //!
 //! May call: `crate::booth`.
 
+use crate::booth::values::sentence;
 use crate::booth::{BoothSpec, DEFAULT_CALL_TO_ACTION, ShowPace};
 pub(crate) use crate::booth::{CALL_TO_ACTION_MAX, check_call_to_action};
 
@@ -19,24 +20,11 @@ pub(crate) fn flag_name(spec: &BoothSpec) -> String {
         .to_string()
 }
 
-/// The show's paces as `/config` offers them, by their names in the Booth.
-pub(crate) const PACES: [(ShowPace, &str); 3] =
-    [(ShowPace::Lively, "lively"), (ShowPace::Calm, "calm"), (ShowPace::Still, "still")];
-
-/// A pace's name in the Booth and on `/config`.
-pub(crate) fn pace_name(pace: ShowPace) -> &'static str {
-    PACES.iter().find(|(p, _)| *p == pace).map_or("lively", |(_, name)| name)
-}
-
 /// The pace `/config` was sent: empty is the default, anything else but a pace's name is refused.
 pub(crate) fn check_pace(value: &str) -> Result<ShowPace, String> {
     match value.trim() {
         "" => Ok(ShowPace::default()),
-        name => PACES
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(pace, _)| *pace)
-            .ok_or_else(|| format!("Unknown show pace {name:?}: choose lively, calm or still.")),
+        name => name.parse().map_err(|error| sentence(&error)),
     }
 }
 
@@ -74,9 +62,8 @@ mod tests {
 
     #[test]
     fn the_pace_is_one_of_three_names_or_a_clear_error() {
-        for (pace, name) in PACES {
+        for (pace, name) in ShowPace::ALL.into_iter().zip(["lively", "calm", "still"]) {
             assert_eq!(check_pace(name), Ok(pace));
-            assert_eq!(pace_name(pace), name);
             assert_eq!(serde_json::to_value(pace).unwrap(), name, "the Booth spells it the same");
         }
         assert_eq!(check_pace(" calm "), Ok(ShowPace::Calm));

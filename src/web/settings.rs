@@ -25,7 +25,7 @@ use crate::booth::values::sentence;
 use crate::booth::{BoothHandle, BoothSpec, Branding, ShowPace, VoucherType};
 use crate::leads::Leads;
 use crate::leads::odoo::{OdooError, SearchRead};
-use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, PACES, check_call_to_action};
+use crate::theatre::furniture::{self, CALL_TO_ACTION_MAX, check_call_to_action};
 use crate::visitor::branding::{self, BrandingForm};
 use crate::visitor::logo::Logo;
 use askama::Template;
@@ -290,8 +290,8 @@ impl Inner {
             odoo_create_lead_enabled: spec.odoo_create_lead_enabled,
             call_to_action: furniture::call_to_action(spec),
             call_to_action_max: CALL_TO_ACTION_MAX,
-            show_pace: furniture::pace_name(spec.show_pace).into(),
-            pace_options: PACES.map(|(_, name)| name),
+            show_pace: spec.show_pace.to_string(),
+            pace_options: ShowPace::ALL.map(ShowPace::name),
             odoo: self.odoo_description(),
             attract: AttractInput::from_settings(&spec.attract, &spec.chaos_safety),
             title: spec.branding.title.clone(),
@@ -332,7 +332,7 @@ impl Inner {
             call_to_action: input.call_to_action.clone(),
             call_to_action_max: CALL_TO_ACTION_MAX,
             show_pace: input.show_pace.clone(),
-            pace_options: PACES.map(|(_, name)| name),
+            pace_options: ShowPace::ALL.map(ShowPace::name),
             odoo: self.odoo_description(),
             attract: input.attract.clone(),
             title: input.title.clone(),
