@@ -6,7 +6,8 @@
 //!
 //! May call: `crate::http`, `crate::leads`.
 
-use super::{Check, Context, Group, SharedBooth, spec_or_default, timed_out};
+use super::{Check, Context, Group, Settings, SharedBooth, spec_or_default, timed_out};
+use crate::booth::BoothSpec;
 use crate::leads::odoo::{self, Odoo, OdooError};
 use std::time::Duration;
 
@@ -42,24 +43,9 @@ struct Link {
     missing: String,
 }
 
-async fn odoo(context: &Context, booth: SharedBooth) -> Vec<Check> {
-    let settings = &context.settings;
-    let Some(mut odoo_settings) = settings.odoo.clone() else {
-        return vec![Check::warn(
-            GROUP,
-            "Odoo",
-            "ODOO_URL not set: leads are kept in the cluster, not sent",
-            ODOO_SETTINGS,
-        )];
-    };
-    odoo_settings.timeout = settings.timeout;
-    let url = odoo_settings.url.clone();
-    let client = match odoo::connect(&odoo_settings) {
-        Ok(client) => client,
-        Err(error) => return vec![Check::fail(GROUP, "Odoo login", error.to_string(), ODOO_SETTINGS)],
-    };
-    let spec = spec_or_default(&booth.await, settings);
-    let links = [
+/// The campaign (the Booth's), the source and the tag (the settings') a lead links to.
+fn links(spec: &BoothSpec, settings: &Settings) -> [Link; 3] {
+    [
         Link {
             name: "Odoo campaign",
             model: "utm.campaign",
@@ -87,7 +73,27 @@ async fn odoo(context: &Context, booth: SharedBooth) -> Vec<Check> {
             unset: "set TAG_NAME to the CRM tag of the leads",
             missing: format!("create the CRM tag {:?} in Odoo (crm.tag), or fix TAG_NAME", settings.tag_name.trim()),
         },
-    ];
+    ]
+}
+
+async fn odoo(context: &Context, booth: SharedBooth) -> Vec<Check> {
+    let settings = &context.settings;
+    let Some(mut odoo_settings) = settings.odoo.clone() else {
+        return vec![Check::warn(
+            GROUP,
+            "Odoo",
+            "ODOO_URL not set: leads are kept in the cluster, not sent",
+            ODOO_SETTINGS,
+        )];
+    };
+    odoo_settings.timeout = settings.timeout;
+    let url = odoo_settings.url.clone();
+    let client = match odoo::connect(&odoo_settings) {
+        Ok(client) => client,
+        Err(error) => return vec![Check::fail(GROUP, "Odoo login", error.to_string(), ODOO_SETTINGS)],
+    };
+    let spec = spec_or_default(&booth.await, settings);
+    let links = links(&spec, settings);
     // The campaign's lookup is the login (JSON-RPC authenticates on it, JSON-2 sends its key):
     // made even for an empty name, so that the credentials are always tried.
     let first = find(client.as_ref(), &links[0], settings.timeout).await;

@@ -40,114 +40,134 @@ fn age(object: &Value, now: jiff::Timestamp) -> String {
     since(&object["metadata"]["creationTimestamp"], now).unwrap_or_else(|| "<unknown>".into())
 }
 
-fn columns(def: &ResourceDef) -> Vec<Value> {
-    match def.kind.as_str() {
-        "Pod" => vec![
-            column("Name", "string", 0, "Name must be unique within a namespace."),
-            column("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
-            column("Status", "string", 0, "The aggregate status of the containers in this pod."),
-            column("Restarts", "integer", 0, "The number of times the containers in this pod have been restarted."),
-            column("Age", "string", 0, "Time since the object was created."),
-            column("IP", "string", 1, "IP address allocated to the pod."),
-            column("Node", "string", 1, "Name of the node where the pod is scheduled."),
-            column("Nominated Node", "string", 1, "Name of the node where the pod is nominated to run."),
-            column("Readiness Gates", "string", 1, "Pod readiness gates."),
+/// A column of a table: name, type, priority, description.
+type Column = (&'static str, &'static str, u8, &'static str);
+
+/// The columns kube-apiserver's table convertor prints for the built-in kinds served here,
+/// as `(name, type, priority, description)`, with the same descriptions.
+const BUILT_IN_COLUMNS: &[(&[&str], &[Column])] = &[
+    (
+        &["Pod"],
+        &[
+            ("Name", "string", 0, "Name must be unique within a namespace."),
+            ("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
+            ("Status", "string", 0, "The aggregate status of the containers in this pod."),
+            ("Restarts", "integer", 0, "The number of times the containers in this pod have been restarted."),
+            ("Age", "string", 0, "Time since the object was created."),
+            ("IP", "string", 1, "IP address allocated to the pod."),
+            ("Node", "string", 1, "Name of the node where the pod is scheduled."),
+            ("Nominated Node", "string", 1, "Name of the node where the pod is nominated to run."),
+            ("Readiness Gates", "string", 1, "Pod readiness gates."),
         ],
-        "Node" => vec![
-            column("Name", "string", 0, "Name must be unique."),
-            column("Status", "string", 0, "The status of the node."),
-            column("Roles", "string", 0, "The roles of the node."),
-            column("Age", "string", 0, "Time since the object was created."),
-            column("Version", "string", 0, "Kubelet Version reported by the node."),
-            column("Internal-IP", "string", 1, "List of internal IPs."),
-            column("External-IP", "string", 1, "List of external IPs."),
-            column("OS-Image", "string", 1, "OS image reported by the node."),
-            column("Kernel-Version", "string", 1, "Kernel version reported by the node."),
-            column("Container-Runtime", "string", 1, "Container runtime and version reported by the node."),
+    ),
+    (
+        &["Node"],
+        &[
+            ("Name", "string", 0, "Name must be unique."),
+            ("Status", "string", 0, "The status of the node."),
+            ("Roles", "string", 0, "The roles of the node."),
+            ("Age", "string", 0, "Time since the object was created."),
+            ("Version", "string", 0, "Kubelet Version reported by the node."),
+            ("Internal-IP", "string", 1, "List of internal IPs."),
+            ("External-IP", "string", 1, "List of external IPs."),
+            ("OS-Image", "string", 1, "OS image reported by the node."),
+            ("Kernel-Version", "string", 1, "Kernel version reported by the node."),
+            ("Container-Runtime", "string", 1, "Container runtime and version reported by the node."),
         ],
-        "Event" => vec![
-            column(
-                "Last Seen",
-                "string",
-                0,
-                "The time at which the most recent occurrence of this event was recorded.",
-            ),
-            column("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future"),
-            column(
+    ),
+    (
+        &["Event"],
+        &[
+            ("Last Seen", "string", 0, "The time at which the most recent occurrence of this event was recorded."),
+            ("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future"),
+            (
                 "Reason",
                 "string",
                 0,
                 "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
             ),
-            column("Object", "string", 0, "The object that this event is about."),
-            column(
+            ("Object", "string", 0, "The object that this event is about."),
+            (
                 "Subobject",
                 "string",
                 1,
                 "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.",
             ),
-            column(
+            (
                 "Source",
                 "string",
                 1,
                 "The component reporting this event. Should be a short machine understandable string.",
             ),
-            column("Message", "string", 0, "A human-readable description of the status of this operation."),
-            column(
+            ("Message", "string", 0, "A human-readable description of the status of this operation."),
+            (
                 "First Seen",
                 "string",
                 1,
                 "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
             ),
-            column("Count", "string", 1, "The number of times this event has occurred."),
-            column("Name", "string", 1, "Name must be unique within a namespace."),
+            ("Count", "string", 1, "The number of times this event has occurred."),
+            ("Name", "string", 1, "Name must be unique within a namespace."),
         ],
-        "PodDisruptionBudget" => vec![
-            column("Name", "string", 0, "Name must be unique within a namespace."),
-            column("Min Available", "string", 0, "The minimum number of pods that must be available."),
-            column("Max Unavailable", "string", 0, "The maximum number of pods that may be unavailable."),
-            column(
-                "Allowed Disruptions",
-                "integer",
-                0,
-                "Calculated number of pods that may be disrupted at this time.",
-            ),
-            column("Age", "string", 0, "Time since the object was created."),
+    ),
+    (
+        &["PodDisruptionBudget"],
+        &[
+            ("Name", "string", 0, "Name must be unique within a namespace."),
+            ("Min Available", "string", 0, "The minimum number of pods that must be available."),
+            ("Max Unavailable", "string", 0, "The maximum number of pods that may be unavailable."),
+            ("Allowed Disruptions", "integer", 0, "Calculated number of pods that may be disrupted at this time."),
+            ("Age", "string", 0, "Time since the object was created."),
         ],
-        "Role" | "ClusterRole" => vec![
-            column("Name", "string", 0, "Name must be unique within a namespace."),
-            column(
+    ),
+    (
+        &["Role", "ClusterRole"],
+        &[
+            ("Name", "string", 0, "Name must be unique within a namespace."),
+            (
                 "Created At",
                 "date",
                 0,
                 "CreationTimestamp is a timestamp representing the server time when this object was created.",
             ),
         ],
-        "RoleBinding" | "ClusterRoleBinding" => vec![
-            column("Name", "string", 0, "Name must be unique within a namespace."),
-            column(
+    ),
+    (
+        &["RoleBinding", "ClusterRoleBinding"],
+        &[
+            ("Name", "string", 0, "Name must be unique within a namespace."),
+            (
                 "Role",
                 "string",
                 0,
                 "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.",
             ),
-            column("Age", "string", 0, "Time since the object was created."),
-            column("Users", "string", 1, "Users in the roleBinding"),
-            column("Groups", "string", 1, "Groups in the roleBinding"),
-            column("ServiceAccounts", "string", 1, "ServiceAccounts in the roleBinding"),
+            ("Age", "string", 0, "Time since the object was created."),
+            ("Users", "string", 1, "Users in the roleBinding"),
+            ("Groups", "string", 1, "Groups in the roleBinding"),
+            ("ServiceAccounts", "string", 1, "ServiceAccounts in the roleBinding"),
         ],
-        _ => {
-            let mut columns = vec![column("Name", "string", 0, "Name must be unique within a namespace.")];
-            columns.extend(def.printer_columns.iter().map(|c| {
-                let kind = if c.kind == "date" { "string" } else { c.kind.as_str() };
-                column(&c.name, kind, c.priority, &c.json_path)
-            }));
-            if !def.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
-                columns.push(column("Age", "string", 0, "Time since the object was created."));
-            }
-            columns
-        }
+    ),
+];
+
+/// The columns of `def`'s table: kube-apiserver's for a built-in kind, else the custom
+/// resource's printer columns after the name (and its age, unless a printer column shows it).
+fn columns(def: &ResourceDef) -> Vec<Value> {
+    if let Some((_, built_in)) = BUILT_IN_COLUMNS.iter().find(|(kinds, _)| kinds.contains(&def.kind.as_str())) {
+        return built_in
+            .iter()
+            .map(|(name, kind, priority, description)| column(name, kind, *priority, description))
+            .collect();
     }
+    let mut columns = vec![column("Name", "string", 0, "Name must be unique within a namespace.")];
+    columns.extend(def.printer_columns.iter().map(|c| {
+        let kind = if c.kind == "date" { "string" } else { c.kind.as_str() };
+        column(&c.name, kind, c.priority, &c.json_path)
+    }));
+    if !def.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
+        columns.push(column("Age", "string", 0, "Time since the object was created."));
+    }
+    columns
 }
 
 /// The value at a simple JSONPath such as `.status.killCount`; dates print as ages.
