@@ -124,10 +124,15 @@ async fn the_kiosk_lives_through_hundreds_of_kills_and_restarts_and_its_dom_and_
     at_rest(&browser).await;
     let after = measure(&browser).await;
     let shown = browser.eval("return document.getElementById('kills').textContent").await;
-    eprintln!(
+    let summary = format!(
         "kiosk soak: {kills} kills ({refused} presses refused), {restarts} app restarts in {:.0} s; before {before}, after {after}; counter {shown}",
         soaked.as_secs_f64()
     );
+    eprintln!("{summary}");
+    // Kept with the screenshots, for the performance report's hand-measured figures.
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).expect("the artifacts' directory");
+    std::fs::write(artifacts.join("kiosk-soak.txt"), format!("{summary}\n")).expect("the soak's figures written");
 
     assert_eq!(after["elements"], before["elements"], "the DOM is back where it was");
     let number = |v: &Value, key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"));
