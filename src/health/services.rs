@@ -4,7 +4,7 @@
 //! chaos webhooks' hosts (they resolve; nothing is sent, and the URLs, which often carry a
 //! token, are shown by host only).
 //!
-//! May call: `crate::http`, `crate::leads`.
+//! May call: `crate::booth`, `crate::http`, `crate::leads`.
 
 use super::{Check, Context, Group, Settings, SharedBooth, spec_or_default, timed_out};
 use crate::booth::BoothSpec;
