@@ -119,10 +119,26 @@ pub fn start(ctx: Arc<Context>, tasks: &Tasks) -> Store<Lead> {
             tracing::debug!(%error, "lead reconciliation ended with an error");
         }
     });
-    // The controller finishes the reconciliations under way once the token fires, then ends.
-    tasks.spawn("lead controller", reconciling);
+    // The controller finishes the reconciliations under way once the token fires, then ends;
+    // but kube's graceful shutdown can also wait on its watch (seen: the full 5 s of the app's
+    // grace when the API server was away at start), so it gets `FINISH` and is then dropped. A
+    // reconciliation cut short is safe: the next start finds what Odoo committed (`sync`).
+    let token = tasks.token().clone();
+    tasks.spawn("lead controller", async move {
+        tokio::select! {
+            () = reconciling => {}
+            () = async {
+                token.cancelled().await;
+                tokio::time::sleep(FINISH).await;
+            } => tracing::info!("lead controller: reconciliations cut short at shutdown"),
+        }
+    });
     leads
 }
+
+/// How long the reconciliations under way may take to finish at shutdown (well inside the app's
+/// grace period: a create in Odoo answers in well under a second).
+const FINISH: Duration = Duration::from_secs(2);
 
 fn error_policy(_lead: Arc<Lead>, error: &ControllerError, _ctx: Arc<Context>) -> Action {
     tracing::warn!(%error, "lead not processed; retrying in 5 s");
