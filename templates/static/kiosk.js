@@ -562,7 +562,12 @@
     if (motion()) {
       step(box.querySelector(".reticle"), [{ transform: "scale(2.4) rotate(90deg)", opacity: HIDDEN, easing: "ease-out" }, { transform: "none", opacity: 1 }], 500, SWIFT);
     }
-    later(2500, function () { box.classList.remove("targeted"); });
+    later(2500, function () { untarget(box); });
+  }
+  // The aim ends: the reticle's animation goes with its class, not left filling on the box.
+  function untarget(box) {
+    box.classList.remove("targeted");
+    box.querySelector(".reticle").getAnimations().forEach(function (a) { a.cancel(); });
   }
 
   // ---------- the frame grid ----------
@@ -1175,7 +1180,7 @@
   function guard(c) {
     if (!motion()) return;
     const box = boxFor(c.name);
-    if (box) afterTicks(1, function () { box.classList.remove("targeted"); });
+    if (box) afterTicks(1, function () { untarget(box); });
     playOver("shield", "guard", guards.shield, c.name, c.budget);
   }
   const nodeScenes = {

@@ -39,8 +39,17 @@ async fn measure(browser: &Browser) -> Value {
     };
     let elements = browser.eval("return document.getElementsByTagName('*').length").await;
     json!({"elements": elements, "nodes": metric("Nodes"), "listeners": metric("JSEventListeners"),
-           "heap": heap["usedSize"], "animations": browser.eval("return document.getAnimations().length").await})
+           "heap": heap["usedSize"], "animations": browser.eval("return document.getAnimations().length").await,
+           "running": browser.eval(RUNNING).await})
 }
+
+/// What each animation of the page animates (its element, its name), for a failure to name the
+/// one left behind.
+const RUNNING: &str = "return document.getAnimations().map(a => {
+  const t = a.effect && a.effect.target;
+  const what = t ? (t.id || (t.getAttribute && t.getAttribute('class')) || t.tagName) : '?';
+  return what + ' ' + (a.animationName || a.id || 'script') + ' ' + a.playState;
+}).sort()";
 
 /// Waits until the harbour is at rest: five containers Running, nothing playing, no effect left.
 async fn at_rest(browser: &Browser) {
@@ -141,7 +150,12 @@ async fn the_kiosk_lives_through_hundreds_of_kills_and_restarts_and_its_dom_and_
         number(&after, "listeners") <= number(&before, "listeners"),
         "no listeners left behind: {before} → {after}"
     );
-    assert!(number(&after, "animations") <= number(&before, "animations"), "no animations left: {before} → {after}");
+    assert!(
+        number(&after, "animations") <= number(&before, "animations"),
+        "no animations left: {} → {}",
+        before["running"],
+        after["running"]
+    );
     let (heap_before, heap_after) = (number(&before, "heap"), number(&after, "heap"));
     assert!(
         heap_after <= heap_before * 1.05 + 64.0 * 1024.0,
