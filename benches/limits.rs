@@ -236,6 +236,10 @@ async fn main() {
         nodes: 3,
         start_delay: Duration::from_millis(300),
         start_jitter: Duration::ZERO,
+        // No disruption budget: 200 presses one after another would spend the demo's, and its
+        // refusals (429, quicker than an eviction) would mix into the press's figures. This
+        // bench measures the listener; every press evicts.
+        objects: Vec::new(),
         ..conferenceli::demo::sim_config()
     };
     let sim = SimCluster::start(config);
