@@ -276,7 +276,7 @@
     box.dataset.pod = pod.name;
     box.style.setProperty("--c", colorOf(pod));
     box.append(el("span", "ord", pod.index !== null && pod.index !== undefined ? String(pod.index) : "?"),
-      el("span", "name", pod.name), el("span", "reticle"));
+      el("span", "name", pod.name), el("span", "reticle"), el("span", "state"));
     return box;
   }
   function sortKey(pod) { return [pod.index === null || pod.index === undefined ? 1e9 : pod.index, pod.name]; }
@@ -337,8 +337,9 @@
     if (old) old.cancel();
     stateLoops.delete(box);
     if (reduced.matches || (status !== "Pending" && status !== "Terminating")) return;
-    const loop = { pseudoElement: "::after", iterations: Infinity };
-    stateLoops.set(box, status === "Pending" ? step(box, PULSE, 2000, 2, loop) : step(box, FLASH, 500, 4, loop));
+    const loop = { iterations: Infinity }, state = box.querySelector(".state");
+    if (!state) return;
+    stateLoops.set(box, status === "Pending" ? step(state, PULSE, 2000, 2, loop) : step(state, FLASH, 500, 4, loop));
   }
   function removePod(name) {
     pods.delete(name);
@@ -360,7 +361,8 @@
       return;
     }
     if (!reduced.matches) {
-      step(box, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "translateY(30px) scale(.6) rotate(12deg)", opacity: 0 }], 700, SWIFT);
+      // It sinks slowly: at the debris' rate (frames they draw anyway), not the strike's.
+      step(box, [{ transform: "none", opacity: 1, easing: "ease-in" }, { transform: "translateY(30px) scale(.6) rotate(12deg)", opacity: 0 }], 700, FLYING);
     }
     if (motion()) debris(box, box.style.getPropertyValue("--c"), 10);
     // An endless animation keeps its element alive after it left the page: its loop goes with it.
@@ -373,11 +375,13 @@
   // change the page's script makes (a commit) redraws the waves and ships whole (docs/dashboard.md,
   // "Where a kill's CPU goes"). So the script writes the page only on the grid's ticks, a kill
   // is built whole when it starts (its blast waits, invisible, in its keyframes), and its motion
-  // steps: the strike, the fireball and the reticle at 30 frames a second, debris, smoke and the
-  // drone at 15, on one lattice so that their steps share frames. All of it transform and
+  // steps: the strike, the fireball and the reticle at 30 frames a second, debris and the drone
+  // at 15, smoke at 7.5, on one lattice so that their steps share frames. All of it transform and
   // opacity, one animation per element and property, and never from opacity 0: Blink paints
   // nothing for a transparent element and then runs its animation on the main thread.
-  const SWIFT = 30, FLYING = 15;
+  // Smoke drifts at half the flying rate (on every other of its frames): it rises slowly, and in
+  // the frames between, the one rectangle Chromium redraws leaves out the sky it rises into.
+  const SWIFT = 30, FLYING = 15, DRIFTING = 7.5;
   const HIDDEN = 0.002; // invisible, yet painted and composited
 
   // A pod killed by the chaos button gets its kill animation from the server's cue; any other
@@ -402,21 +406,27 @@
   // Fire, four puffs of smoke and debris of the container's colour around `boom`'s origin,
   // `at` ms from now: made now, waiting invisible until then.
   function fireball(boom, color, at) {
-    const fire = el("div", "fire");
     if (!motion()) {
-      boom.appendChild(fire); // reduced motion: a fade
+      const fire = boom.appendChild(el("div", "fire")); // reduced motion: a fade
       fire.animate(keys(at + 1200, [[0, { opacity: at ? 0 : 1 }, "step-end"], [at, { opacity: 1 }, "ease"], [at + 1200, { opacity: 0 }]]), { duration: at + 1200, fill: "forwards" });
       return;
     }
+    fireAndSmoke(boom, at);
+    debrisOf(boom, color, at);
+  }
+  function fireAndSmoke(boom, at) {
+    const fire = el("div", "fire");
     for (let i = 0; i < 4; i++) {
       const s = boom.appendChild(el("div", "smoke"));
       const from = at + 150 + i * 180, still = "translate(0,0) scale(.3)";
       step(s, keys(from + 2600, [[0, { transform: still, opacity: HIDDEN }, "step-end"], [from, { transform: still, opacity: HIDDEN }, "ease-out"],
-        [from + 390, { opacity: 0.9 }, "ease-out"], [from + 2600, { transform: "translate(" + rand(-60, 60) + "px,-220px) scale(2.6)", opacity: 0 }]]), from + 2600, FLYING);
+        [from + 390, { opacity: 0.9 }, "ease-out"], [from + 2600, { transform: "translate(" + rand(-60, 60) + "px,-220px) scale(2.6)", opacity: 0 }]]), from + 2600, DRIFTING);
     }
     boom.appendChild(fire);
     step(fire, keys(at + 900, [[0, { transform: "scale(.1)", opacity: HIDDEN }, "step-end"], [at, { transform: "scale(.1)", opacity: 1 }, "ease-out"],
       [at + 360, { transform: "scale(1.25)", opacity: 1 }, "ease-out"], [at + 900, { transform: "scale(1.6)", opacity: 0 }]]), at + 900, SWIFT);
+  }
+  function debrisOf(boom, color, at) {
     for (let i = 0; i < 14; i++) boom.appendChild(debrisPiece(color, at));
   }
   // One piece of a container's debris, flung in a random direction `at` ms from now.
@@ -438,7 +448,13 @@
       later(1500, function () { group.remove(); });
     });
   }
+  // Parsed once; every drone gets a copy (parsing its markup again took a slow core's frame).
+  let droneTemplate = null;
   function droneSvg() {
+    if (!droneTemplate) droneTemplate = makeDroneSvg();
+    return droneTemplate.cloneNode(true);
+  }
+  function makeDroneSvg() {
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "craft");
     svg.setAttribute("viewBox", "0 0 120 44");
@@ -999,14 +1015,18 @@
   // animations play over it and end on their own. Each is built whole when it starts (parts
   // wait in their keyframes), its strike steps at 30 frames a second, and every element has one
   // animation per property (see `keys`), so the compositor runs all of it.
-  // The blast `ms` into the animation: made on the last tick before it goes off, waiting in its
-  // keyframes for the rest, so that a kill's elements are made over two ticks, not one (a
-  // frame's work stays short on a slow core).
+  // The blast `ms` into the animation: its fire and smoke made on the tick before the last one
+  // before it goes off (the kill's second at the earliest), its debris on that last one, each
+  // waiting in its keyframes for the rest, so that a kill's elements are made over three ticks,
+  // not one (a frame's work stays short on a slow core: no task over 50 ms at 4× throttling).
   function blast(root, color, ms) {
-    const ticks = Math.floor(ms / TICK);
-    const make = function (wait) { if (root.isConnected) fireball(root.appendChild(el("div", "boom")), color, wait); };
-    if (ticks === 0) make(ms);
-    else later(ticks * TICK - TICK / 2, function () { make(ms - ticks * TICK); });
+    const ticks = Math.floor(ms / TICK), boom = el("div", "boom");
+    if (ticks === 0) { fireball(root.appendChild(boom), color, ms); return; }
+    const on = function (tick, make) {
+      later(tick * TICK - TICK / 2, function () { if (root.isConnected) make(ms - tick * TICK); });
+    };
+    on(Math.max(1, ticks - 1), function (wait) { fireAndSmoke(root.appendChild(boom), wait); });
+    on(ticks, function (wait) { debrisOf(boom, color, wait); });
   }
   function part(root, cls, html) { const e = el("div", cls); if (html) e.innerHTML = html; root.appendChild(e); return e; }
   const kills = {
@@ -1067,8 +1087,9 @@
         [1500, { transform: "translateY(0)", opacity: 1 }], [1560, { transform: "translateY(0)", opacity: 0 }]]), 1560, { easing: "linear" });
       const spark = part(root, "fuse-spark");
       place(spark, 14, -t.h / 2 - 70);
-      swift(spark, keys(1560, [[0, Object.assign(tr(0, 0), { opacity: 1 })], [300, Object.assign(tr(0, 0), { opacity: 1 })], [1500, Object.assign(tr(-12, 28), { opacity: 1 })],
-        [1560, Object.assign(tr(-12, 28), { opacity: 0 })]]), 1560, { easing: "linear" });
+      // The spark creeps down the fuse (30 px in 1.2 s): the flying rate is smooth enough.
+      step(spark, keys(1560, [[0, Object.assign(tr(0, 0), { opacity: 1 }), "linear"], [300, Object.assign(tr(0, 0), { opacity: 1 }), "linear"], [1500, Object.assign(tr(-12, 28), { opacity: 1 }), "linear"],
+        [1560, Object.assign(tr(-12, 28), { opacity: 0 })]]), 1560, FLYING);
       blast(root, t.color, 1500);
       return 4200;
     },
@@ -1288,7 +1309,12 @@
     booth: function (b) { setKills(b.killCount, true); setMode(b.mode); setPace(b.showPace); },
     chaos: function (c) {
       if (c.phase === "picked") target(c.name);
-      if (c.phase === "killed") { logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); }
+      // The log's line and the banner a tick after the kill's first (its strike, the reticle, the
+      // container's state): their layout and paint in a frame of their own, not all in one.
+      if (c.phase === "killed") {
+        const report = function () { logKill(c.name); showBanner("BOOM! " + c.name + " destroyed"); };
+        if (motion() && !document.hidden) afterTicks(1, report); else report();
+      }
       if (c.phase === "refused") guard(c);
     },
     scene: cue,
