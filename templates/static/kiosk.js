@@ -350,6 +350,7 @@
     // A kill's cue is spent with the pod it was for: its successor of the same name is another.
     const killed = cued(name);
     killCues.delete(name);
+    if (killed) spent.add(box);
     // Off a ship being drained (an eviction, not a chaos kill): a drone lifts it away, for
     // another ship to take its replacement; the ship leaves once the last one is off.
     const ship = box.closest(".ship");
@@ -388,11 +389,12 @@
   // deletion (kubectl) explodes plainly once the cue had time to arrive; a pod evicted from a
   // node being drained does not explode at all: it is lifted off once it is gone (`lift`).
   function cued(name) { const at = killCues.get(name); return at !== undefined && Date.now() - at < 15000; }
+  const spent = new WeakSet(); // containers whose pod's kill animation played (its cue spent)
   function drained(pod) { const node = pod.node && nodes.get(pod.node); return !!(node && node.unschedulable); }
   function explodeUnlessCued(box, pod) {
     if (cued(pod.name)) return;
     if (reduced.matches) { if (!drained(pod)) explode(box, colorOf(pod)); return; }
-    later(900, function () { if (!cued(pod.name) && !drained(pod) && box.isConnected) explode(box, colorOf(pod)); });
+    later(900, function () { if (!cued(pod.name) && !spent.has(box) && !drained(pod) && box.isConnected) explode(box, colorOf(pod)); });
   }
   function explode(box, color) {
     if (!animate) return;
@@ -483,10 +485,17 @@
     const dw = Math.max(target.w, 120), dh = 44 + 26 + target.h;
     drone.style.width = dw + "px";
     fx.appendChild(drone);
-    craft.querySelectorAll(".rotor").forEach(function (r) {
-      step(r, [{ transform: "scaleX(1)" }, { transform: "scaleX(-1)" }], 267, FLYING, { iterations: Infinity, direction: "alternate" });
+    const rotors = Array.from(craft.querySelectorAll(".rotor"), function (r) {
+      return step(r, [{ transform: "scaleX(1)" }, { transform: "scaleX(-1)" }], 267, FLYING, { iterations: Infinity, direction: "alternate" });
     });
-    return { drone: drone, cable: cable, load: load, at: { x: target.x - dw / 2, y: target.y + target.h / 2 - dh } };
+    return { drone: drone, cable: cable, load: load, rotors: rotors, at: { x: target.x - dw / 2, y: target.y + target.h / 2 - dh } };
+  }
+  // The drone's flight is over: its endless rotors stop (they would keep it alive) and it goes.
+  // (Asking the drone for its animations would compute the page's style in the middle of a
+  // tick's writes.)
+  function landed(d) {
+    d.rotors.forEach(function (a) { a.cancel(); });
+    d.drone.remove();
   }
   // The recreated pod's container is lowered onto its ship by a drone. The container waits
   // invisible in its slot until the drone sets its copy down, then the drone lifts off: one
@@ -505,7 +514,7 @@
         step(e, keys(total, [[0, { opacity: 1 }, "step-end"], [landing, { opacity: 0 }], [total, { opacity: 0 }]]), total, FLYING);
       });
       step(box, keys(landing + q, [[0, { opacity: HIDDEN }, "step-end"], [landing, { opacity: 1 }], [landing + q, { opacity: 1 }]]), landing + q, FLYING, { fill: "backwards" });
-      later(total, function () { d.drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); }); d.drone.remove(); });
+      later(total, function () { landed(d); });
     });
   }
   // The other half of a drained node's story (`container-lift`): a container whose pod was
@@ -531,8 +540,7 @@
       later(hooked + q, function () { box.remove(); updateQuay(); layoutShips(); });
       later(total, function () {
         playing.delete(d.drone);
-        d.drone.getAnimations({ subtree: true }).forEach(function (a) { a.cancel(); });
-        d.drone.remove();
+        landed(d);
         if (done) done();
       });
     });
@@ -576,14 +584,17 @@
     if (!box) return;
     box.classList.add("targeted");
     if (motion()) {
-      step(box.querySelector(".reticle"), [{ transform: "scale(2.4) rotate(90deg)", opacity: HIDDEN, easing: "ease-out" }, { transform: "none", opacity: 1 }], 500, SWIFT);
+      if (aims.has(box)) aims.get(box).cancel(); // aimed at again
+      aims.set(box, step(box.querySelector(".reticle"), [{ transform: "scale(2.4) rotate(90deg)", opacity: HIDDEN, easing: "ease-out" }, { transform: "none", opacity: 1 }], 500, SWIFT));
     }
     later(2500, function () { untarget(box); });
   }
   // The aim ends: the reticle's animation goes with its class, not left filling on the box.
+  const aims = new WeakMap(); // box -> its reticle's animation
   function untarget(box) {
     box.classList.remove("targeted");
-    box.querySelector(".reticle").getAnimations().forEach(function (a) { a.cancel(); });
+    const aim = aims.get(box);
+    if (aim) { aim.cancel(); aims.delete(box); }
   }
 
   // ---------- the frame grid ----------
@@ -591,11 +602,16 @@
   // together and step every 500 ms (some every 250). Without a GPU every frame costs Chromium a
   // redraw of all it changes, and every change the script makes to the page (a commit of the
   // main thread) redraws the big animated layers, waves and ships, whole. So the script writes
-  // the page only on the grid's ticks, in the frame the waves redraw anyway: stream events are
+  // the page only on the grid's ticks, for the frame the waves redraw anyway: stream events are
   // handled there, timers (`later`) fire there, and what an effect needs to know of the layout
-  // is read just before, between two frames, while it costs nothing (`measureBoxes`,
-  // `whereNext`). A write waits at most 500 ms.
-  const TICK = 500;
+  // is read first, while it costs nothing (`measureBoxes`, `whereNext`). A write waits at most
+  // 500 ms.
+  // The writes run in tasks of their own just before the tick's frame, not in it: a slice of
+  // them at a time (`SLICE` ms, then the rest in the next task), each slice's style and layout
+  // computed before the next, so that the frame has only painting left. On a slow core a
+  // kill's tick (its strike, the log, the banner, a drone) is then several short tasks and a
+  // frame, never one long task that stalls the animations.
+  const TICK = 500, SLICE = 10;
   let grid0 = null, tickWrites = [], tickPending = false, writing = null;
   function gridOrigin() {
     if (grid0 === null) {
@@ -609,12 +625,23 @@
   // Runs a tick's writes, then the positions asked for by them (all read first, one layout,
   // then the effects that needed them), until there is nothing left; then moves the loops the
   // writes started onto the grid.
-  function flushWrites(writes) {
+  // `sliced`: stops once a slice's time is spent and goes on in the next task (`soon`).
+  function flushWrites(writes, sliced) {
     writing = writes;
+    const start = performance.now();
+    let more = false;
     try {
       let i = 0;
       for (;;) {
-        while (i < writes.length) guarded(writes[i++]);
+        while (i < writes.length) {
+          guarded(writes[i++]);
+          if (sliced && performance.now() - start > SLICE && (i < writes.length || measures.length)) {
+            more = true;
+            writes.splice(0, i);
+            soon(function () { flushWrites(writes, true); });
+            return;
+          }
+        }
         if (measures.length === 0) break;
         const batch = measures.splice(0);
         const where = batch.map(function (m) { return m[0].isConnected ? centre(m[0]) : null; });
@@ -623,36 +650,38 @@
       alignNewLoops();
     } finally {
       writing = null;
-      placed = null;
+      if (!more) placed = null;
+      if (sliced) void document.documentElement.offsetWidth; // this slice's style and layout, now
     }
   }
-  // `f` runs in the first frame at or after the grid's next tick (after `now`, in frame time).
+  // `f` in a task of its own, after what is queued now (a message, not a timer: no clamping).
+  const channel = new MessageChannel(), queued = [];
+  channel.port1.onmessage = function () { const f = queued.shift(); if (f) f(); };
+  function soon(f) { queued.push(f); channel.port2.postMessage(null); }
+  // `f` runs at the grid's next tick (after now).
+  let tickGen = 0;
   function onNextTick(f) {
     tickWrites.push(f);
     if (tickPending) return;
     tickPending = true;
-    const now = document.timeline.currentTime || performance.now();
-    // The frame of a tick may come a hair before it: asked then, the next tick is the one after.
+    const gen = ++tickGen, now = performance.now();
+    // A timer a hair early for its tick: the next tick is the one after.
     const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
-    function flush(frameTime) {
-      if (frameTime < tick - 1) { requestAnimationFrame(flush); return; }
-      flushNow();
-    }
-    // Woken at the tick, so that the frame that shows it is the first one asked for (a frame of
-    // the script's own, even an empty one, is a commit: the waves and ships drawn again).
+    // Woken at the tick: the writes are done for the frame that shows it, no frame of the
+    // script's own asked for (a frame, even an empty one, is a commit: the waves and ships
+    // drawn again).
     setTimeout(function () {
+      if (gen !== tickGen || !tickPending) return; // written at once meanwhile (the page was hidden)
       measureBoxes();
-      toPrepare.splice(0).forEach(function (c) { guarded(prepareKill, c); });
-      requestAnimationFrame(flush);
+      soon(function () { flushNow(true); });
     }, Math.max(0, tick - performance.now()));
   }
-  function flushNow() {
+  function flushNow(sliced) {
     if (!tickPending) return;
     const writes = tickWrites;
     tickWrites = [];
     tickPending = false;
-    flushWrites(writes);
-    built.clear(); // a cue that came after its animation was built for the tick: unused
+    flushWrites(writes, sliced);
   }
   // A hidden page draws no frames: what waits for a tick is written at once.
   document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
@@ -682,8 +711,7 @@
   function alignNewLoops() {
     if (grid0 === null || !loopsMayStart) return; // the first picture's loops are aligned once they have started
     loopsMayStart = false;
-    const now = document.timeline.currentTime;
-    if (now === null) return;
+    const now = performance.now();
     const tick = grid0 + Math.round((now - grid0) / TICK) * TICK;
     newLoops().forEach(function (a) { aligned.add(a); a.startTime = tick; });
   }
@@ -719,9 +747,10 @@
   // Stepped animations start on the grid of the page's own stepped CSS animations, so they add
   // no frames of their own between the grid's: at a multiple of `quantum` ms from its origin.
   function onGrid(anim, quantum) {
-    const now = document.timeline.currentTime;
-    // A frame a hair past a tick (as when called on one, from onNextTick) starts on that tick.
-    if (now !== null) anim.startTime = gridOrigin() + Math.ceil((now - gridOrigin()) / quantum - 0.02) * quantum;
+    // Called during a tick's writes (a few slices past it, on a slow core), it starts on that
+    // tick: steps end their first quantum later, so nothing of it is skipped.
+    const now = performance.now();
+    anim.startTime = gridOrigin() + Math.floor((now - gridOrigin()) / quantum + 0.02) * quantum;
     return anim;
   }
   // `frames` over about `ms` (a whole number of steps), in `fps` steps a second (4, the grid's
@@ -1153,16 +1182,8 @@
     return drill;
   }
   // Plays kill animation `name` over the container of `pod` (a drill crate when staff preview it).
-  // `c`: the cue, whose animation may have been built before the tick (`prepareKill`).
-  function playKill(name, pod, c) {
-    if (!kills[name]) return;
-    const ready = c && built.get(c);
-    if (ready) {
-      built.delete(c);
-      showOver(ready, null);
-      return;
-    }
-    playOver(name, "kill", kills[name], pod);
+  function playKill(name, pod) {
+    if (kills[name]) playOver(name, "kill", kills[name], pod);
   }
   // Plays `play` (a kill animation or the guard) as scene `name` of `kind` over the container of
   // `pod` (a drill crate when staff preview it); `extra` goes to `play` (the guard's budget).
@@ -1170,31 +1191,16 @@
     const drill = pod ? null : drillCrate();
     const box = pod ? boxFor(pod) : drill;
     if (!box) return;
-    whereNext(box, function (at) { showOver(buildOver(name, kind, play, pod, box, at, extra), drill); });
-  }
-  // Scene `name` over `box` at `at`, built (not yet on the page).
-  function buildOver(name, kind, play, pod, box, at, extra) {
-    const target = { x: at.x, y: at.y, w: at.w, h: at.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
-    const root = el("div", "scene " + kind + " " + name);
-    root.dataset.scene = name;
-    if (pod) root.dataset.victim = pod; // not data-pod: that names containers
-    place(root, at.x, at.y);
-    return { root: root, kind: kind, ms: play(root, target, extra) };
-  }
-  function showOver(built, drill) {
-    fx.appendChild(built.root);
-    playing.set(built.root, { name: built.root.dataset.scene, kind: built.kind });
-    later(built.ms, function () { end(built.root); if (drill) drill.remove(); });
-  }
-  // The kill animations cued for the next tick are built between two frames, just before it (with
-  // the containers' positions, `onNextTick`): the tick's frame only puts them on the page, so a
-  // kill's work is not all in one frame (a long task on a slow core).
-  let toPrepare = [];
-  const built = new Map(); // cue -> its animation, built, for this tick
-  function prepareKill(c) {
-    const box = boxFor(c.pod);
-    const at = box && placed && placed.get(box);
-    if (at && kills[c.name] && motion()) built.set(c, buildOver(c.name, "kill", kills[c.name], c.pod, box, at));
+    whereNext(box, function (at) {
+      const target = { x: at.x, y: at.y, w: at.w, h: at.h, color: pod ? box.style.getPropertyValue("--c") : "#8d99ae" };
+      // On the page before its parts are animated: Blink composites an animation only if its
+      // element is on the page when the next frame checks it.
+      const root = place(fx.appendChild(el("div", "scene " + kind + " " + name)), at.x, at.y);
+      root.dataset.scene = name;
+      if (pod) root.dataset.victim = pod; // not data-pod: that names containers
+      playing.set(root, { name: name, kind: kind });
+      later(play(root, target, extra), function () { end(root); if (drill) drill.remove(); });
+    });
   }
   // Kubernetes said no: the shield over the picked container, and the reticle gone. (The budget's
   // words in full are kiosk-health.js's note.)
@@ -1236,7 +1242,7 @@
   }
   function cue(c) {
     if (!motion() || document.hidden) return;
-    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod, c); return; }
+    if (c.pod) { killCues.set(c.pod, Date.now()); playKill(c.name, c.pod); return; }
     const play = scenes[c.name];
     if (!play) return;
     if (kindOf[c.name] === "ambient" || kindOf[c.name] === "cameo") clearShows();
@@ -1333,7 +1339,6 @@
       let data;
       try { data = JSON.parse(event.data); } catch (e) { console.warn("kiosk: bad " + name + " event", e); return; }
       const fs = (handlers[name] ? [handlers[name]] : []).concat(listeners[name] || []);
-      if (name === "scene" && data.pod && animate && !document.hidden) toPrepare.push(data);
       onTick(function () {
         fs.forEach(function (f) { try { f(data); } catch (e) { console.warn("kiosk: " + name + " event", e); } });
       });
