@@ -376,13 +376,13 @@
   // change the page's script makes (a commit) redraws the waves and ships whole (docs/dashboard.md,
   // "Where a kill's CPU goes"). So the script writes the page only on the grid's ticks, a kill
   // is built whole when it starts (its blast waits, invisible, in its keyframes), and its motion
-  // steps: the strike, the fireball and the reticle at 30 frames a second, debris and the drone
-  // at 15, smoke at 7.5, on one lattice so that their steps share frames. All of it transform and
+  // steps: the strike, the fireball and the reticle at 20 frames a second, debris and the drone
+  // at 10, smoke at 5, on one lattice so that their steps share frames. All of it transform and
   // opacity, one animation per element and property, and never from opacity 0: Blink paints
   // nothing for a transparent element and then runs its animation on the main thread.
   // Smoke drifts at half the flying rate (on every other of its frames): it rises slowly, and in
   // the frames between, the one rectangle Chromium redraws leaves out the sky it rises into.
-  const SWIFT = 30, FLYING = 15, DRIFTING = 7.5;
+  const SWIFT = 20, FLYING = 10, DRIFTING = 5;
   const HIDDEN = 0.002; // invisible, yet painted and composited
 
   // A pod killed by the chaos button gets its kill animation from the server's cue; any other
@@ -606,13 +606,14 @@
   // handled there, timers (`later`) fire there, and what an effect needs to know of the layout
   // is read first, while it costs nothing (`measureBoxes`, `whereNext`). A write waits at most
   // 500 ms.
-  // The writes run in tasks of their own just before the tick's frame, not in it: a slice of
-  // them at a time (`SLICE` ms, then the rest in the next task), each slice's style and layout
-  // computed before the next, so that the frame has only painting left. On a slow core a
-  // kill's tick (its strike, the log, the banner, a drone) is then several short tasks and a
-  // frame, never one long task that stalls the animations.
-  const TICK = 500, SLICE = 10;
+  // The writes run in tasks of their own just before the tick's frame (`LEAD` ms before the
+  // tick), not in it: a slice of them at a time (`SLICE` ms, then the rest in the next task),
+  // each slice's style and layout computed before the next, so that the frame has only
+  // painting left. On a slow core a kill's tick (its strike, the log, the banner, a drone) is
+  // then several short tasks and a frame, never one long task that stalls the animations.
+  const TICK = 500, SLICE = 10, LEAD = 12;
   let grid0 = null, tickWrites = [], tickPending = false, writing = null;
+  let tickAt = null; // the tick the running writes are for
   function gridOrigin() {
     if (grid0 === null) {
       const wave = document.querySelector(".waves.back");
@@ -625,9 +626,12 @@
   // Runs a tick's writes, then the positions asked for by them (all read first, one layout,
   // then the effects that needed them), until there is nothing left; then moves the loops the
   // writes started onto the grid.
-  // `sliced`: stops once a slice's time is spent and goes on in the next task (`soon`).
-  function flushWrites(writes, sliced) {
+  // `tick`: the grid's tick they are for, when sliced: stops once a slice's time is spent and
+  // goes on in the next task (`soon`); none when they run at once.
+  function flushWrites(writes, tick) {
+    const sliced = tick !== undefined;
     writing = writes;
+    tickAt = sliced ? tick : null;
     const start = performance.now();
     let more = false;
     try {
@@ -638,7 +642,7 @@
           if (sliced && performance.now() - start > SLICE && (i < writes.length || measures.length)) {
             more = true;
             writes.splice(0, i);
-            soon(function () { flushWrites(writes, true); });
+            soon(function () { flushWrites(writes, tick); });
             return;
           }
         }
@@ -650,6 +654,7 @@
       alignNewLoops();
     } finally {
       writing = null;
+      tickAt = null;
       if (!more) placed = null;
       if (sliced) void document.documentElement.offsetWidth; // this slice's style and layout, now
     }
@@ -667,21 +672,21 @@
     const gen = ++tickGen, now = performance.now();
     // A timer a hair early for its tick: the next tick is the one after.
     const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
-    // Woken at the tick: the writes are done for the frame that shows it, no frame of the
-    // script's own asked for (a frame, even an empty one, is a commit: the waves and ships
+    // Woken just before the tick: the writes are done for the frame that shows it, no frame of
+    // the script's own asked for (a frame, even an empty one, is a commit: the waves and ships
     // drawn again).
     setTimeout(function () {
       if (gen !== tickGen || !tickPending) return; // written at once meanwhile (the page was hidden)
       measureBoxes();
-      soon(function () { flushNow(true); });
-    }, Math.max(0, tick - performance.now()));
+      soon(function () { flushNow(tick); });
+    }, Math.max(0, tick - LEAD - performance.now()));
   }
-  function flushNow(sliced) {
+  function flushNow(tick) {
     if (!tickPending) return;
     const writes = tickWrites;
     tickWrites = [];
     tickPending = false;
-    flushWrites(writes, sliced);
+    flushWrites(writes, tick);
   }
   // A hidden page draws no frames: what waits for a tick is written at once.
   document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
@@ -711,7 +716,7 @@
   function alignNewLoops() {
     if (grid0 === null || !loopsMayStart) return; // the first picture's loops are aligned once they have started
     loopsMayStart = false;
-    const now = performance.now();
+    const now = tickAt !== null ? tickAt : performance.now();
     const tick = grid0 + Math.round((now - grid0) / TICK) * TICK;
     newLoops().forEach(function (a) { aligned.add(a); a.startTime = tick; });
   }
@@ -747,16 +752,16 @@
   // Stepped animations start on the grid of the page's own stepped CSS animations, so they add
   // no frames of their own between the grid's: at a multiple of `quantum` ms from its origin.
   function onGrid(anim, quantum) {
-    // Called during a tick's writes (a few slices past it, on a slow core), it starts on that
-    // tick: steps end their first quantum later, so nothing of it is skipped.
-    const now = performance.now();
+    // Made by a tick's writes (just before it, or a few slices past it on a slow core), it
+    // starts on that tick (rounded down to its quantum: its first step ends a quantum later).
+    const now = tickAt !== null ? tickAt : performance.now();
     anim.startTime = gridOrigin() + Math.floor((now - gridOrigin()) / quantum + 0.02) * quantum;
     return anim;
   }
   // `frames` over about `ms` (a whole number of steps), in `fps` steps a second (4, the grid's
   // rate, unless a motion needs more), aligned to the grid; delays are rounded to a step. A
   // keyframe's own easing still shapes the motion between the steps' positions. Rates above 4
-  // divide 30: their steps fall on one 33 ms lattice from the grid's origin and share frames.
+  // divide 20: their steps fall on one 50 ms lattice from the grid's origin and share frames.
   function step(e, frames, ms, fps, options) {
     const quantum = 1000 / (fps || 4);
     const steps = Math.max(1, Math.round(ms / quantum));
@@ -764,7 +769,7 @@
     if (timing.delay) timing.delay = Math.round(timing.delay / quantum) * quantum;
     return onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
   }
-  // A kill's fast motion at 30 steps a second; `options.easing` (default ease-in-out, as in CSS)
+  // A kill's fast motion at 20 steps a second; `options.easing` (default ease-in-out, as in CSS)
   // shapes every stretch between two keyframes that names none of its own.
   function swift(e, frames, ms, options) {
     const timing = Object.assign({}, options || {});
@@ -1042,7 +1047,7 @@
   // ---------- kill animations: decoration over the killed pod's container ----------
   // The container's state is only ever what the stream says (Terminating, gone, back); these
   // animations play over it and end on their own. Each is built whole when it starts (parts
-  // wait in their keyframes), its strike steps at 30 frames a second, and every element has one
+  // wait in their keyframes), its strike steps at 20 frames a second, and every element has one
   // animation per property (see `keys`), so the compositor runs all of it.
   // The blast `ms` into the animation: its fire and smoke made on the tick before the last one
   // before it goes off (the kill's second at the earliest), its debris on that last one, each
@@ -1138,7 +1143,7 @@
   // Played over the container of a pod whose eviction the budget refused (the `chaos` event's
   // `refused`): a shield springs up around it, a ring rings out, and a plaque over it says
   // "Kubernetes said no" and which budget held with its numbers (near the action, rather than
-  // the banner at the top: a frame of the whole screen). The pop and the ring are quick (30
+  // the banner at the top: a frame of the whole screen). The pop and the ring are quick (20
   // steps a second, half a second); then the shield stands still and only fades away on the
   // grid's 4 steps a second, so the seconds it is shown cost no frames. Its glow is in its
   // gradients, no filter.
