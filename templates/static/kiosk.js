@@ -60,8 +60,8 @@
   function whereNext(e, f) {
     if (document.hidden) return; // decoration only: nothing to show on a hidden page
     const known = placed && placed.get(e);
-    if (known && writing) { f(known); return; }
-    measures.push([e, f]);
+    if (known && writing && !framed) { f(known); return; }
+    measures.push([e, f, known]); // in the tick's frame, an effect waits for the slices after it
     onTick(function () {}); // a tick's writes end with the positions asked for
   }
   // Where every container is, before a tick's writes move anything.
@@ -606,14 +606,15 @@
   // handled there, timers (`later`) fire there, and what an effect needs to know of the layout
   // is read first, while it costs nothing (`measureBoxes`, `whereNext`). A write waits at most
   // 500 ms.
-  // The writes run in tasks of their own just before the tick's frame (`LEAD` ms before the
-  // tick), not in it: a slice of them at a time (`SLICE` ms, then the rest in the next task),
-  // each slice's style and layout computed before the next, so that the frame has only
-  // painting left. On a slow core a kill's tick (its strike, the log, the banner, a drone) is
-  // then several short tasks and a frame, never one long task that stalls the animations.
-  const TICK = 500, SLICE = 10, LEAD = 12;
+  // The writes run in slices: once they have taken `SLICE` ms, the rest goes on in tasks of
+  // their own after the tick's frame (`soon`), each computing its own style and layout, so that
+  // the frames after it have only painting left. On a slow core a kill's tick (its strike, the
+  // log, the banner, a drone) is then a frame and a few short tasks, never one long task that
+  // stalls the animations; the few writes of an idle tick all land in the tick's frame.
+  const TICK = 500, SLICE = 6;
   let grid0 = null, tickWrites = [], tickPending = false, writing = null;
   let tickAt = null; // the tick the running writes are for
+  let framed = false; // they run in the tick's frame
   function gridOrigin() {
     if (grid0 === null) {
       const wave = document.querySelector(".waves.back");
@@ -627,9 +628,11 @@
   // then the effects that needed them), until there is nothing left; then moves the loops the
   // writes started onto the grid.
   // `tick`: the grid's tick they are for, when sliced: stops once a slice's time is spent and
-  // goes on in the next task (`soon`); none when they run at once.
-  function flushWrites(writes, tick) {
+  // goes on in the next task (`soon`); none when they run at once. `framed`: in the tick's
+  // frame, which computes the style and layout itself.
+  function flushWrites(writes, tick, inFrame) {
     const sliced = tick !== undefined;
+    framed = !!inFrame;
     writing = writes;
     tickAt = sliced ? tick : null;
     const start = performance.now();
@@ -639,24 +642,27 @@
       for (;;) {
         while (i < writes.length) {
           guarded(writes[i++]);
-          if (sliced && performance.now() - start > SLICE && (i < writes.length || measures.length)) {
+          // The effects that wait for positions (a scene, a blast, a drone: the heavy writes)
+          // never run in the frame.
+          if (sliced && (performance.now() - start > SLICE || (framed && i === writes.length)) && (i < writes.length || measures.length)) {
             more = true;
             writes.splice(0, i);
-            soon(function () { flushWrites(writes, tick); });
+            soon(function () { flushWrites(writes, tick, false); });
             return;
           }
         }
         if (measures.length === 0) break;
         const batch = measures.splice(0);
-        const where = batch.map(function (m) { return m[0].isConnected ? centre(m[0]) : null; });
+        const where = batch.map(function (m) { return m[2] || (m[0].isConnected ? centre(m[0]) : null); });
         batch.forEach(function (m, k) { if (where[k]) guarded(m[1], where[k]); });
       }
       alignNewLoops();
     } finally {
       writing = null;
       tickAt = null;
+      framed = false;
       if (!more) placed = null;
-      if (sliced) void document.documentElement.offsetWidth; // this slice's style and layout, now
+      if (sliced && !inFrame) void document.documentElement.offsetWidth; // this slice's style and layout, now
     }
   }
   // `f` in a task of its own, after what is queued now (a message, not a timer: no clamping).
@@ -669,24 +675,28 @@
     tickWrites.push(f);
     if (tickPending) return;
     tickPending = true;
-    const gen = ++tickGen, now = performance.now();
-    // A timer a hair early for its tick: the next tick is the one after.
+    // Asked by a tick's writes (in its frame or a slice after it), the next tick is the one
+    // after it; the frame of a tick may come a hair before it: asked then, the one after too.
+    const gen = ++tickGen, now = tickAt !== null ? tickAt : document.timeline.currentTime || performance.now();
     const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
-    // Woken just before the tick: the writes are done for the frame that shows it, no frame of
-    // the script's own asked for (a frame, even an empty one, is a commit: the waves and ships
-    // drawn again).
+    function flush(frameTime) {
+      if (frameTime < tick - 1) { requestAnimationFrame(flush); return; }
+      flushNow(tick);
+    }
+    // Woken at the tick, so that the frame that shows it is the first one asked for (a frame of
+    // the script's own, even an empty one, is a commit: the waves and ships drawn again).
     setTimeout(function () {
       if (gen !== tickGen || !tickPending) return; // written at once meanwhile (the page was hidden)
       measureBoxes();
-      soon(function () { flushNow(tick); });
-    }, Math.max(0, tick - LEAD - performance.now()));
+      requestAnimationFrame(flush);
+    }, Math.max(0, tick - performance.now()));
   }
   function flushNow(tick) {
     if (!tickPending) return;
     const writes = tickWrites;
     tickWrites = [];
     tickPending = false;
-    flushWrites(writes, tick);
+    flushWrites(writes, tick, tick !== undefined);
   }
   // A hidden page draws no frames: what waits for a tick is written at once.
   document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
@@ -752,8 +762,8 @@
   // Stepped animations start on the grid of the page's own stepped CSS animations, so they add
   // no frames of their own between the grid's: at a multiple of `quantum` ms from its origin.
   function onGrid(anim, quantum) {
-    // Made by a tick's writes (just before it, or a few slices past it on a slow core), it
-    // starts on that tick (rounded down to its quantum: its first step ends a quantum later).
+    // Made by a tick's writes (in its frame, or a few slices after it on a slow core), it starts
+    // on that tick (rounded down to its quantum: its first step ends a quantum later).
     const now = tickAt !== null ? tickAt : performance.now();
     anim.startTime = gridOrigin() + Math.floor((now - gridOrigin()) / quantum + 0.02) * quantum;
     return anim;
