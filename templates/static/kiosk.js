@@ -628,7 +628,7 @@
   // then the effects that needed them), until there is nothing left; then moves the loops the
   // writes started onto the grid.
   // `tick`: the grid's tick they are for, when sliced: stops once a slice's time is spent and
-  // goes on in the next task (`soon`); none when they run at once. `framed`: in the tick's
+  // goes on in the next task (`soon`); none when they run at once. `inFrame`: in the tick's
   // frame, which computes the style and layout itself.
   function flushWrites(writes, tick, inFrame) {
     const sliced = tick !== undefined;
