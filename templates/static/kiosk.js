@@ -614,6 +614,8 @@
   const TICK = 500, SLICE = 6;
   let grid0 = null, tickWrites = [], tickPending = false, writing = null;
   let tickAt = null; // the tick the running writes are for
+  // The time a write is for: its tick's while a tick's writes run, else now.
+  function writeTime() { return tickAt !== null ? tickAt : performance.now(); }
   let framed = false; // they run in the tick's frame
   function gridOrigin() {
     if (grid0 === null) {
@@ -642,9 +644,11 @@
       for (;;) {
         while (i < writes.length) {
           guarded(writes[i++]);
+          const left = i < writes.length || measures.length > 0;
           // The effects that wait for positions (a scene, a blast, a drone: the heavy writes)
           // never run in the frame.
-          if (sliced && (performance.now() - start > SLICE || (framed && i === writes.length)) && (i < writes.length || measures.length)) {
+          const effectsNext = framed && i === writes.length;
+          if (sliced && left && (effectsNext || performance.now() - start > SLICE)) {
             more = true;
             writes.splice(0, i);
             soon(function () { flushWrites(writes, tick, false); });
@@ -677,7 +681,7 @@
     tickPending = true;
     // Asked by a tick's writes (in its frame or a slice after it), the next tick is the one
     // after it; the frame of a tick may come a hair before it: asked then, the one after too.
-    const gen = ++tickGen, now = tickAt !== null ? tickAt : document.timeline.currentTime || performance.now();
+    const gen = ++tickGen, now = writeTime();
     const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
     function flush(frameTime) {
       if (frameTime < tick - 1) { requestAnimationFrame(flush); return; }
@@ -726,8 +730,7 @@
   function alignNewLoops() {
     if (grid0 === null || !loopsMayStart) return; // the first picture's loops are aligned once they have started
     loopsMayStart = false;
-    const now = tickAt !== null ? tickAt : performance.now();
-    const tick = grid0 + Math.round((now - grid0) / TICK) * TICK;
+    const tick = grid0 + Math.round((writeTime() - grid0) / TICK) * TICK;
     newLoops().forEach(function (a) { aligned.add(a); a.startTime = tick; });
   }
   function alignFirstLoops() {
@@ -764,8 +767,7 @@
   function onGrid(anim, quantum) {
     // Made by a tick's writes (in its frame, or a few slices after it on a slow core), it starts
     // on that tick (rounded down to its quantum: its first step ends a quantum later).
-    const now = tickAt !== null ? tickAt : performance.now();
-    anim.startTime = gridOrigin() + Math.floor((now - gridOrigin()) / quantum + 0.02) * quantum;
+    anim.startTime = gridOrigin() + Math.floor((writeTime() - gridOrigin()) / quantum + 0.02) * quantum;
     return anim;
   }
   // `frames` over about `ms` (a whole number of steps), in `fps` steps a second (4, the grid's
