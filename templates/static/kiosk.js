@@ -129,7 +129,7 @@
     ship.classList.toggle("cordoned", !!node.unschedulable);
     ship.dataset.status = node.status;
     const meta = [node.kubeletVersion, node.architecture].filter(Boolean).join(" · ");
-    ship.querySelector(".meta").textContent = meta;
+    rewrite(ship.querySelector(".meta"), meta);
   }
   function shipFor(name) {
     return fleet.querySelector('.ship[data-node="' + CSS.escape(name) + '"]:not(.sinking)');
@@ -292,14 +292,17 @@
     updateQuay();
     if (ship) settleShip(ship);
   }
+  // New text only where it changed: a text node replaced is laid out again, and the header's
+  // layout is the whole page's.
+  function rewrite(e, text) { if (e.textContent !== text) e.textContent = text; }
   // "5 / 5 pods running · 3 / 3 nodes ready": the health of the harbour in one line.
   function updateTally() {
     let running = 0, ready = 0, cordoned = 0;
     pods.forEach(function (p) { if (p.status === "Running") running++; });
     nodes.forEach(function (n) { if (n.status === "KubeletReady") ready++; if (n.unschedulable) cordoned++; });
     const podsEl = document.getElementById("tally-pods"), nodesEl = document.getElementById("tally-nodes");
-    podsEl.textContent = running + " / " + pods.size + " pods running";
-    nodesEl.textContent = ready + " / " + nodes.size + " nodes ready" + (cordoned ? " · " + cordoned + " cordoned" : "");
+    rewrite(podsEl, running + " / " + pods.size + " pods running");
+    rewrite(nodesEl, ready + " / " + nodes.size + " nodes ready" + (cordoned ? " · " + cordoned + " cordoned" : ""));
     podsEl.classList.toggle("short", running < pods.size);
     nodesEl.classList.toggle("short", ready < nodes.size);
   }
@@ -611,12 +614,18 @@
   // the frames after it have only painting left. On a slow core a kill's tick (its strike, the
   // log, the banner, a drone) is then a frame and a few short tasks, never one long task that
   // stalls the animations; the few writes of an idle tick all land in the tick's frame.
+  // While something steps faster than the grid (a kill, the guard, a drone, a voyage), frames
+  // come every 50 or 100 ms anyway: a tick's writes gain nothing from the tick's frame, so they
+  // all go after it (`fastUntil`), and a kill's frames only paint. (Its ticks' frames, carrying
+  // the log, the tally, the containers' moves and their style and layout, were a kill's last
+  // tasks over 50 ms at 4× throttling.)
   const TICK = 500, SLICE = 6;
   let grid0 = null, tickWrites = [], tickPending = false, writing = null;
   let tickAt = null; // the tick the running writes are for
   // The time a write is for: its tick's while a tick's writes run, else now.
   function writeTime() { return tickAt !== null ? tickAt : performance.now(); }
   let framed = false; // they run in the tick's frame
+  let fastUntil = 0; // until then, something steps faster than the grid
   function gridOrigin() {
     if (grid0 === null) {
       const wave = document.querySelector(".waves.back");
@@ -700,7 +709,8 @@
     const writes = tickWrites;
     tickWrites = [];
     tickPending = false;
-    flushWrites(writes, tick, tick !== undefined);
+    if (tick !== undefined && performance.now() < fastUntil) soon(function () { flushWrites(writes, tick, false); });
+    else flushWrites(writes, tick, tick !== undefined);
   }
   // A hidden page draws no frames: what waits for a tick is written at once.
   document.addEventListener("visibilitychange", function () { if (document.hidden) flushNow(); });
@@ -779,7 +789,10 @@
     const steps = Math.max(1, Math.round(ms / quantum));
     const timing = Object.assign({ easing: "steps(" + steps + ", end)", fill: "both" }, options || {}, { duration: steps * quantum });
     if (timing.delay) timing.delay = Math.round(timing.delay / quantum) * quantum;
-    return onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
+    const anim = onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
+    // (An endless one, a drone's rotors, goes with a flight that ends.)
+    if (quantum < TICK / 2 && timing.iterations !== Infinity) fastUntil = Math.max(fastUntil, anim.startTime + (timing.delay || 0) + timing.duration);
+    return anim;
   }
   // A kill's fast motion at 20 steps a second; `options.easing` (default ease-in-out, as in CSS)
   // shapes every stretch between two keyframes that names none of its own.
