@@ -692,8 +692,11 @@
     // after it; the frame of a tick may come a hair before it: asked then, the one after too.
     const gen = ++tickGen, now = writeTime();
     const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
+    // The writes go in the first frame at or after the tick: the one in which the compositor
+    // steps the loops. (A frame a hair before it drew the writes, then the loops' step a frame
+    // later: two frames for one tick, about one tick in six at rest.)
     function flush(frameTime) {
-      if (frameTime < tick - 1) { requestAnimationFrame(flush); return; }
+      if (frameTime < tick) { requestAnimationFrame(flush); return; }
       flushNow(tick);
     }
     // Woken at the tick, so that the frame that shows it is the first one asked for (a frame of
