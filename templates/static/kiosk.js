@@ -342,7 +342,10 @@
     if (reduced.matches || (status !== "Pending" && status !== "Terminating")) return;
     const loop = { iterations: Infinity }, state = box.querySelector(".state");
     if (!state) return;
-    stateLoops.set(box, status === "Pending" ? step(state, PULSE, 2000, 2, loop) : step(state, FLASH, 500, 4, loop));
+    // The pulse steps on the grid's ticks: stepped by them (`adopt`); the flash, at 4 steps a
+    // second, lasts as long as the pod's termination.
+    if (status === "Pending") { const pulse = step(state, PULSE, 2000, 2, loop); adopt(pulse, pulse.startTime); stateLoops.set(box, pulse); }
+    else stateLoops.set(box, step(state, FLASH, 500, 4, loop));
   }
   function removePod(name) {
     pods.delete(name);
@@ -729,33 +732,56 @@
     onNextTick(function () { if (n > 1) afterTicks(n - 1, f); else f(); });
   }
   // Loops (CSS animations that repeat forever) of elements drawn after the page's first frame,
-  // such as a ship's bob and smoke, a Pending container's pulse or a NotReady lamp, start
-  // whenever their element is first styled: stepping between the grid's ticks, they would add
-  // frames to the idle kiosk. The ones a tick's writes started begin on that tick; the page's
-  // first picture's once they have started. Each is moved once.
-  const aligned = new WeakSet();
+  // such as a ship's bob and smoke or a NotReady lamp, start whenever their element is first
+  // styled: stepping between the grid's ticks, they would add frames to the idle kiosk. The
+  // ones a tick's writes started begin on that tick; the page's first picture's once they have
+  // started. Each is adopted once.
+  // Adopted, a loop is paused and the grid's ticks step it (`stepLoops`, `currentTime`): left
+  // running, the page's loops have the compositor and Chromium's display compositor tick 30 to
+  // 60 times a second for pictures that change twice a second, and that ticking was about a
+  // third of the idle kiosk's cost (docs/dashboard.md, "A fifth pass"). Paused, nothing ticks
+  // between the grid's ticks; the loops still move on the compositor's layers, without a paint.
+  const loops = new Map(); // an adopted loop -> its origin (the tick its time 0 is on)
   let loopsMayStart = false; // set by the writes that can start one (a container's or ship's state, night, the storm)
+  let stepping = false; // the next tick steps the loops
+  function gridTick(t) { return gridOrigin() + Math.round((t - gridOrigin()) / TICK) * TICK; }
+  // A loop's time at `tick`: a whole number of ticks and a hair, inside the step that starts on
+  // the tick (exactly on it, rounding would put some ticks in the step before: a step repeated,
+  // the next one skipped).
+  function loopTime(tick, origin) { return Math.round((tick - origin) / TICK) * TICK + 1; }
+  function adopt(a, origin) {
+    loops.set(a, origin);
+    a.pause();
+    a.currentTime = loopTime(gridTick(writeTime()), origin);
+    if (stepping) return;
+    stepping = true;
+    onNextTick(stepLoops);
+  }
+  function stepLoops() {
+    stepping = false;
+    const tick = gridTick(writeTime());
+    loops.forEach(function (origin, a) {
+      if (a.playState === "idle") loops.delete(a); // cancelled: its element gone, or restyled without it
+      else a.currentTime = loopTime(tick, origin);
+    });
+    if (loops.size > 0) { stepping = true; onNextTick(stepLoops); }
+  }
   function newLoops() {
     return document.getAnimations().filter(function (a) {
-      return !aligned.has(a) && a instanceof CSSAnimation && a.effect.getTiming().iterations === Infinity;
+      return !loops.has(a) && a instanceof CSSAnimation && a.effect.getTiming().iterations === Infinity;
     });
   }
   function alignNewLoops() {
-    if (grid0 === null || !loopsMayStart) return; // the first picture's loops are aligned once they have started
+    if (grid0 === null || !loopsMayStart) return; // the first picture's loops are adopted once they have started
     loopsMayStart = false;
-    const tick = grid0 + Math.round((writeTime() - grid0) / TICK) * TICK;
-    newLoops().forEach(function (a) { aligned.add(a); a.startTime = tick; });
+    const tick = gridTick(writeTime());
+    newLoops().forEach(function (a) { adopt(a, tick); });
   }
   function alignFirstLoops() {
-    const loops = newLoops();
-    Promise.allSettled(loops.map(function (a) { return a.ready; })).then(function () {
-      const origin = gridOrigin();
-      loops.forEach(function (a) {
-        if (a.startTime === null) return;
-        aligned.add(a);
-        const ticks = Math.round((a.startTime - origin) / TICK);
-        if (Math.abs(a.startTime - origin - ticks * TICK) > 0.5) a.startTime = origin + ticks * TICK;
-      });
+    const first = newLoops();
+    Promise.allSettled(first.map(function (a) { return a.ready; })).then(function () {
+      gridOrigin();
+      first.forEach(function (a) { if (a.startTime !== null && a.playState !== "idle") adopt(a, gridTick(a.startTime)); });
     });
   }
 

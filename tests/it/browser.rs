@@ -22,6 +22,28 @@ return { ships, boxes, scroll, kills: document.getElementById('kills').textConte
   tally: [document.getElementById('tally-pods').textContent, document.getElementById('tally-nodes').textContent] };
 "#;
 
+/// The page's endless CSS loops: how many, those left running (not stepped by the page), and
+/// how often, over 3.1 s, the front waves and the bob of the ship NODE (named by the caller)
+/// changed.
+const LOOPS: &str = r#"
+const loops = document.getAnimations().filter(a => a instanceof CSSAnimation && a.effect.getTiming().iterations === Infinity);
+const left = loops.filter(a => a.playState !== 'paused').map(a => a.animationName + ' ' + a.playState);
+const watched = [document.querySelector('.waves.front'), document.querySelector('.ship[data-node="NODE"] .bob')];
+const seen = watched.map(e => getComputedStyle(e).transform), changes = [0, 0];
+return new Promise(done => {
+  const start = performance.now();
+  const frame = () => {
+    watched.forEach((e, i) => {
+      const now = getComputedStyle(e).transform;
+      if (now !== seen[i]) { seen[i] = now; changes[i]++; }
+    });
+    if (performance.now() - start < 3100) { requestAnimationFrame(frame); return; }
+    done({ loops: loops.length, left, waves: changes[0], bob: changes[1] });
+  };
+  requestAnimationFrame(frame);
+});
+"#;
+
 fn status_of(scene: &Value, pod: &str) -> Option<String> {
     scene["boxes"].as_array()?.iter().find(|b| b["pod"] == pod).and_then(|b| b["status"].as_str().map(String::from))
 }
@@ -146,6 +168,13 @@ async fn the_kiosk_shows_the_harbour_and_a_chaos_kill_end_to_end() {
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     browser.screenshot("kiosk-ship-arriving.png").await;
+    // Every endless loop of the page, the new ship's too, is paused and stepped by the page on
+    // its grid: the harbour keeps moving, and nothing has the compositor tick in between.
+    let loops = browser.eval(&LOOPS.replace("NODE", "pico-3")).await;
+    assert_eq!(loops["left"], json!([]), "endless loops left running: {loops}");
+    assert!(loops["loops"].as_u64().unwrap() >= 12, "the harbour's loops: {loops}");
+    assert!(loops["waves"].as_u64().unwrap() >= 4, "the waves step twice a second: {loops}");
+    assert!(loops["bob"].as_u64().unwrap() >= 1, "the new ship bobs: {loops}");
     nodes.delete("pico-3", &Default::default()).await.unwrap();
     eventually(Duration::from_secs(10), "the fourth ship to sink", || async {
         (browser.eval(SCENE).await["ships"].as_array()?.len() == 3).then_some(())
