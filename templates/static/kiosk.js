@@ -342,10 +342,7 @@
     if (reduced.matches || (status !== "Pending" && status !== "Terminating")) return;
     const loop = { iterations: Infinity }, state = box.querySelector(".state");
     if (!state) return;
-    // The pulse steps on the grid's ticks: stepped by them (`adopt`); the flash, at 4 steps a
-    // second, lasts as long as the pod's termination.
-    if (status === "Pending") { const pulse = step(state, PULSE, 2000, 2, loop); adopt(pulse, pulse.startTime); stateLoops.set(box, pulse); }
-    else stateLoops.set(box, step(state, FLASH, 500, 4, loop));
+    stateLoops.set(box, status === "Pending" ? step(state, PULSE, 2000, 2, loop) : step(state, FLASH, 500, 4, loop));
   }
   function removePod(name) {
     pods.delete(name);
@@ -672,7 +669,7 @@
         const where = batch.map(function (m) { return m[2] || (m[0].isConnected ? centre(m[0]) : null); });
         batch.forEach(function (m, k) { if (where[k]) guarded(m[1], where[k]); });
       }
-      alignNewLoops();
+      adoptNewLoops();
     } finally {
       writing = null;
       tickAt = null;
@@ -696,8 +693,8 @@
     const gen = ++tickGen, now = writeTime();
     const tick = gridOrigin() + (Math.floor((now - gridOrigin()) / TICK + 0.01) + 1) * TICK;
     // The writes go in the first frame at or after the tick: the one in which the compositor
-    // steps the loops. (A frame a hair before it drew the writes, then the loops' step a frame
-    // later: two frames for one tick, about one tick in six at rest.)
+    // steps what still runs on it on the grid (a scene's slow motion). (A frame a hair before it
+    // drew the writes, then that step a frame later: two frames for one tick.)
     function flush(frameTime) {
       if (frameTime < tick) { requestAnimationFrame(flush); return; }
       flushNow(tick);
@@ -753,7 +750,10 @@
     loops.set(a, origin);
     a.pause();
     a.currentTime = loopTime(gridTick(writeTime()), origin);
-    if (stepping) return;
+    stepNextTick();
+  }
+  function stepNextTick() {
+    if (stepping || loops.size === 0) return;
     stepping = true;
     onNextTick(stepLoops);
   }
@@ -764,23 +764,23 @@
       if (a.playState === "idle") loops.delete(a); // cancelled: its element gone, or restyled without it
       else a.currentTime = loopTime(tick, origin);
     });
-    if (loops.size > 0) { stepping = true; onNextTick(stepLoops); }
+    stepNextTick();
   }
   function newLoops() {
     return document.getAnimations().filter(function (a) {
       return !loops.has(a) && a instanceof CSSAnimation && a.effect.getTiming().iterations === Infinity;
     });
   }
-  function alignNewLoops() {
+  function adoptNewLoops() {
     if (grid0 === null || !loopsMayStart) return; // the first picture's loops are adopted once they have started
     loopsMayStart = false;
     const tick = gridTick(writeTime());
     newLoops().forEach(function (a) { adopt(a, tick); });
   }
-  function alignFirstLoops() {
+  function adoptFirstLoops() {
     const first = newLoops();
     Promise.allSettled(first.map(function (a) { return a.ready; })).then(function () {
-      gridOrigin();
+      gridOrigin(); // read from the back waves' start while they run: paused, they have none
       first.forEach(function (a) { if (a.startTime !== null && a.playState !== "idle") adopt(a, gridTick(a.startTime)); });
     });
   }
@@ -819,6 +819,9 @@
     const timing = Object.assign({ easing: "steps(" + steps + ", end)", fill: "both" }, options || {}, { duration: steps * quantum });
     if (timing.delay) timing.delay = Math.round(timing.delay / quantum) * quantum;
     const anim = onGrid(e.animate(frames, timing), Math.min(quantum, TICK));
+    // An endless one on the grid (a Pending container's pulse) is stepped by the ticks, as the
+    // CSS loops are; faster ones (a Terminating container's flash, a drone's rotors) last seconds.
+    if (timing.iterations === Infinity && quantum >= TICK) adopt(anim, anim.startTime);
     // (An endless one, a drone's rotors, goes with a flight that ends.)
     if (quantum < TICK / 2 && timing.iterations !== Infinity) fastUntil = Math.max(fastUntil, anim.startTime + (timing.delay || 0) + timing.duration);
     return anim;
@@ -1459,7 +1462,7 @@
 
   fit();
   if (INITIAL) guarded(applySnapshot, INITIAL);
-  alignFirstLoops();
+  adoptFirstLoops();
   animate = true;
   connect();
   schedule(true);
